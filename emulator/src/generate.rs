@@ -1,0 +1,559 @@
+//! Fabricates JSON that conforms to a (normalised) response schema, seeded and realistic.
+//!
+//! Schemas are compiled once at start-up into a [`Node`] tree (`$ref`s become indices, so recursive
+//! schemas are fine; `allOf` is merged; `pattern`s become string generators). Generation walks the
+//! tree with a seeded RNG: the same seed gives the same value. Property names guide realism
+//! (`first_name` looks like a first name, `dob` is a plausible birth date, `amount` has cents).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use fake::faker::address::en::{CityName, StateAbbr, StreetName};
+use fake::faker::company::en::CompanyName;
+use fake::faker::internet::en::{IPv4, IPv6, SafeEmail};
+use fake::faker::lorem::en::{Sentence, Word};
+use fake::faker::name::en::{FirstName, LastName, Name};
+use fake::rand::rngs::StdRng;
+use fake::rand::SeedableRng;
+use fake::{Fake, RngExt};
+use serde_json::{Map, Number, Value};
+
+use crate::openapi::normalize::DEFS_REF;
+use crate::openapi::SchemaSet;
+
+/// Deeper than this, optional properties are left out and arrays get their minimum size, so
+/// recursive schemas terminate.
+const MAX_DEPTH: usize = 8;
+/// Upper bound for array sizes when the schema gives none (keeps answers small).
+const DEFAULT_MAX_ITEMS: usize = 3;
+/// Longest repetition a `pattern` quantifier like `+` or `*` expands to.
+const PATTERN_MAX_REPEAT: u32 = 8;
+
+/// Why a schema could not be compiled.
+#[derive(Debug, thiserror::Error)]
+#[error("{pointer}: {problem}")]
+pub struct CompileError {
+    /// Where in the schema (relative JSON pointer).
+    pub pointer: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// The compiled component schemas of one document, shared by every program built from it.
+#[derive(Debug)]
+pub struct CompiledSet {
+    defs: Vec<Node>,
+}
+
+/// A compiled schema, ready to generate values.
+#[derive(Debug, Clone)]
+pub struct Program {
+    root: Node,
+    set: Arc<CompiledSet>,
+}
+
+impl CompiledSet {
+    /// Compiles every component schema of `schemas`.
+    pub fn compile(schemas: &SchemaSet) -> Result<Arc<CompiledSet>, CompileError> {
+        let names: HashMap<&str, usize> = schemas.defs.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        let compiler = Compiler { schemas, names: &names };
+        let mut defs = Vec::with_capacity(schemas.defs.len());
+        for (name, schema) in &schemas.defs {
+            defs.push(compiler.node(schema, &format!("{DEFS_REF}{name}"))?);
+        }
+        Ok(Arc::new(CompiledSet { defs }))
+    }
+}
+
+impl Program {
+    /// Compiles `schema` (normalised, refs into `schemas`) against an already compiled set.
+    pub fn compile(schema: &Value, schemas: &SchemaSet, set: &Arc<CompiledSet>) -> Result<Program, CompileError> {
+        let names: HashMap<&str, usize> = schemas.defs.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        let root = Compiler { schemas, names: &names }.node(schema, "")?;
+        Ok(Program { root, set: Arc::clone(set) })
+    }
+
+    /// Generates one value from `seed`. Identical seeds give identical values.
+    pub fn generate(&self, seed: u64) -> Value {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Gen { set: &self.set, rng: &mut rng }.value(&self.root, "", 0)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Any,
+    Ref(usize),
+    Const(Value),
+    Enum(Vec<Value>),
+    Null,
+    Bool,
+    Integer {
+        min: i64,
+        max: i64,
+        multiple: Option<i64>,
+    },
+    Number {
+        min: f64,
+        max: f64,
+    },
+    Str(Box<StrSpec>),
+    Array {
+        items: Box<Node>,
+        min: usize,
+        max: usize,
+        unique: bool,
+    },
+    Object {
+        props: Vec<Prop>,
+        min_props: usize,
+    },
+    /// `oneOf`/`anyOf`, or a list of `type`s: one branch is chosen.
+    Choice(Vec<Node>),
+    /// `type: [T, "null"]`: usually T, sometimes null.
+    Nullable(Box<Node>),
+}
+
+#[derive(Debug, Clone)]
+struct Prop {
+    name: String,
+    node: Node,
+    required: bool,
+}
+
+#[derive(Debug, Clone)]
+struct StrSpec {
+    format: Option<String>,
+    min_len: usize,
+    max_len: Option<usize>,
+    pattern: Option<rand_regex::Regex>,
+}
+
+struct Compiler<'a> {
+    schemas: &'a SchemaSet,
+    names: &'a HashMap<&'a str, usize>,
+}
+
+impl Compiler<'_> {
+    fn node(&self, schema: &Value, at: &str) -> Result<Node, CompileError> {
+        let obj = match schema {
+            Value::Bool(_) => return Ok(Node::Any),
+            Value::Object(obj) => obj,
+            _ => return Err(err(at, "a schema must be an object or a boolean")),
+        };
+        if let Some(target) = obj.get("$ref").and_then(Value::as_str) {
+            let name = target.strip_prefix(DEFS_REF).ok_or_else(|| err(at, format!("unsupported $ref {target:?}")))?;
+            let index = self.names.get(name).ok_or_else(|| err(at, format!("$ref {target:?} names no schema")))?;
+            return Ok(Node::Ref(*index));
+        }
+        if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
+            let merged = self.merge_all_of(obj, all, at, 0)?;
+            return self.node(&Value::Object(merged), at);
+        }
+        if let Some(value) = obj.get("const") {
+            return Ok(Node::Const(value.clone()));
+        }
+        if let Some(values) = obj.get("enum").and_then(Value::as_array) {
+            if values.is_empty() {
+                return Err(err(at, "enum is empty: no value can satisfy it"));
+            }
+            return Ok(Node::Enum(values.clone()));
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(branches) = obj.get(key).and_then(Value::as_array) {
+                let nodes = branches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| self.node(b, &format!("{at}/{key}/{i}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok(Node::Choice(nodes));
+            }
+        }
+        match obj.get("type") {
+            Some(Value::String(t)) => self.typed(t, obj, at),
+            Some(Value::Array(types)) => {
+                let mut branches = Vec::new();
+                let mut nullable = false;
+                for t in types.iter().filter_map(Value::as_str) {
+                    if t == "null" {
+                        nullable = true;
+                    } else {
+                        branches.push(self.typed(t, obj, at)?);
+                    }
+                }
+                let inner = match branches.len() {
+                    0 => Node::Null,
+                    1 => branches.remove(0),
+                    _ => Node::Choice(branches),
+                };
+                Ok(if nullable { Node::Nullable(Box::new(inner)) } else { inner })
+            }
+            _ if obj.contains_key("properties") => self.typed("object", obj, at),
+            _ if obj.contains_key("items") => self.typed("array", obj, at),
+            _ => Ok(Node::Any),
+        }
+    }
+
+    fn typed(&self, t: &str, obj: &Map<String, Value>, at: &str) -> Result<Node, CompileError> {
+        let num = |k: &str| obj.get(k).and_then(Value::as_f64);
+        let count = |k: &str| obj.get(k).and_then(Value::as_u64).map(|n| n as usize);
+        Ok(match t {
+            "null" => Node::Null,
+            "boolean" => Node::Bool,
+            "integer" => {
+                let min = num("minimum").map(|m| m.ceil()).or(num("exclusiveMinimum").map(|m| m.floor() + 1.0));
+                let max = num("maximum").map(|m| m.floor()).or(num("exclusiveMaximum").map(|m| m.ceil() - 1.0));
+                let (min, max) = default_range(min, max, 1.0, 1000.0);
+                if min > max {
+                    return Err(err(at, "minimum is above maximum: no integer fits"));
+                }
+                let multiple = obj.get("multipleOf").and_then(Value::as_i64).filter(|m| *m > 0);
+                Node::Integer { min: min as i64, max: max as i64, multiple }
+            }
+            "number" => {
+                let min = num("minimum").or(num("exclusiveMinimum").map(|m| m + 0.01));
+                let max = num("maximum").or(num("exclusiveMaximum").map(|m| m - 0.01));
+                let (min, max) = default_range(min, max, 1.0, 1000.0);
+                if min > max {
+                    return Err(err(at, "minimum is above maximum: no number fits"));
+                }
+                Node::Number { min, max }
+            }
+            "string" => {
+                let pattern = match obj.get("pattern").and_then(Value::as_str) {
+                    Some(p) => Some(compile_pattern(p).map_err(|e| err(&format!("{at}/pattern"), e))?),
+                    None => None,
+                };
+                Node::Str(Box::new(StrSpec {
+                    format: obj.get("format").and_then(Value::as_str).map(str::to_owned),
+                    min_len: count("minLength").unwrap_or(0),
+                    max_len: count("maxLength"),
+                    pattern,
+                }))
+            }
+            "array" => {
+                let items = match obj.get("items") {
+                    Some(items) => self.node(items, &format!("{at}/items"))?,
+                    None => Node::Any,
+                };
+                let min = count("minItems").unwrap_or(0);
+                let max = count("maxItems").unwrap_or(DEFAULT_MAX_ITEMS.max(min)).max(min);
+                let unique = obj.get("uniqueItems").and_then(Value::as_bool).unwrap_or(false);
+                Node::Array { items: Box::new(items), min, max, unique }
+            }
+            "object" => {
+                let required: Vec<&str> = obj
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let mut props = Vec::new();
+                for (name, schema) in obj.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                    if schema.get("writeOnly").and_then(Value::as_bool) == Some(true) {
+                        continue; // never sent in a response
+                    }
+                    let node = self.node(schema, &format!("{at}/properties/{name}"))?;
+                    props.push(Prop { name: name.clone(), node, required: required.contains(&name.as_str()) });
+                }
+                Node::Object { props, min_props: count("minProperties").unwrap_or(0) }
+            }
+            other => return Err(err(at, format!("unknown type {other:?}"))),
+        })
+    }
+
+    /// Merges `allOf` members (following `$ref`s) into one schema: properties and `required`
+    /// are united, other keywords keep their first value.
+    fn merge_all_of(
+        &self,
+        outer: &Map<String, Value>,
+        all: &[Value],
+        at: &str,
+        depth: usize,
+    ) -> Result<Map<String, Value>, CompileError> {
+        if depth > 16 {
+            return Err(err(at, "allOf nests too deep (a cycle?)"));
+        }
+        let mut merged: Map<String, Value> =
+            outer.iter().filter(|(k, _)| *k != "allOf").map(|(k, v)| (k.clone(), v.clone())).collect();
+        for member in all {
+            let mut member = member.as_object().cloned().unwrap_or_default();
+            while let Some(target) = member.get("$ref").and_then(Value::as_str) {
+                let name = target.strip_prefix(DEFS_REF).unwrap_or(target);
+                let resolved =
+                    self.schemas.defs.get(name).ok_or_else(|| err(at, format!("$ref {target:?} names no schema")))?;
+                member = resolved.as_object().cloned().unwrap_or_default();
+            }
+            if let Some(nested) = member.get("allOf").and_then(Value::as_array).cloned() {
+                member = self.merge_all_of(&member, &nested, at, depth + 1)?;
+            }
+            for (key, value) in member {
+                match (key.as_str(), merged.get_mut(&key)) {
+                    ("properties", Some(Value::Object(props))) => {
+                        props.extend(value.as_object().cloned().unwrap_or_default())
+                    }
+                    ("required", Some(Value::Array(list))) => {
+                        for name in value.as_array().into_iter().flatten() {
+                            if !list.contains(name) {
+                                list.push(name.clone());
+                            }
+                        }
+                    }
+                    (_, Some(_)) => {}
+                    (_, None) => {
+                        merged.insert(key, value);
+                    }
+                }
+            }
+        }
+        Ok(merged)
+    }
+}
+
+fn err(at: &str, problem: impl Into<String>) -> CompileError {
+    CompileError { pointer: at.to_owned(), problem: problem.into() }
+}
+
+fn default_range(min: Option<f64>, max: Option<f64>, low: f64, high: f64) -> (f64, f64) {
+    match (min, max) {
+        (Some(min), Some(max)) => (min, max),
+        (Some(min), None) => (min, min.max(0.0) + high),
+        (None, Some(max)) if max >= low => (low, max),
+        (None, Some(max)) => (max - high, max),
+        (None, None) => (low, high),
+    }
+}
+
+/// JSON Schema patterns match anywhere; the generator needs the pattern without its anchors.
+fn compile_pattern(pattern: &str) -> Result<rand_regex::Regex, String> {
+    let trimmed = pattern.strip_prefix('^').unwrap_or(pattern);
+    let trimmed = match trimmed.strip_suffix('$') {
+        Some(rest) if !rest.ends_with('\\') => rest,
+        _ => trimmed,
+    };
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(true)
+        .build()
+        .parse(trimmed)
+        .or_else(|_| regex_syntax::Parser::new().parse(trimmed))
+        .map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?;
+    rand_regex::Regex::with_hir(hir, PATTERN_MAX_REPEAT)
+        .map_err(|e| format!("pattern {pattern:?} cannot be used to generate strings: {e}"))
+}
+
+struct Gen<'a> {
+    set: &'a CompiledSet,
+    rng: &'a mut StdRng,
+}
+
+impl Gen<'_> {
+    fn value(&mut self, node: &Node, hint: &str, depth: usize) -> Value {
+        match node {
+            Node::Any => Value::String(Word().fake_with_rng(self.rng)),
+            Node::Ref(index) => {
+                let set = self.set;
+                set.defs.get(*index).map_or(Value::Null, |target| self.value(target, hint, depth + 1))
+            }
+            Node::Const(value) => value.clone(),
+            Node::Enum(values) => values[self.rng.random_range(0..values.len())].clone(),
+            Node::Null => Value::Null,
+            Node::Bool => Value::Bool(self.rng.random_bool(0.5)),
+            Node::Integer { min, max, multiple } => self.integer(*min, *max, *multiple, hint),
+            Node::Number { min, max } => self.number(*min, *max, hint),
+            Node::Str(spec) => Value::String(self.string(spec, hint)),
+            Node::Array { items, min, max, unique } => {
+                let len = if depth >= MAX_DEPTH { *min } else { self.rng.random_range(*min..=*max) };
+                let singular = hint.strip_suffix('s').unwrap_or(hint);
+                let mut out: Vec<Value> = Vec::with_capacity(len);
+                let mut attempts = 0;
+                while out.len() < len && attempts < len * 10 + 10 {
+                    attempts += 1;
+                    let item = self.value(items, singular, depth + 1);
+                    if !*unique || !out.contains(&item) {
+                        out.push(item);
+                    }
+                }
+                Value::Array(out)
+            }
+            Node::Object { props, min_props } => {
+                let mut out = Map::with_capacity(props.len());
+                for prop in props {
+                    let include =
+                        prop.required || out.len() < *min_props || (depth < MAX_DEPTH && self.rng.random_bool(0.8));
+                    if include {
+                        out.insert(prop.name.clone(), self.value(&prop.node, &prop.name, depth + 1));
+                    }
+                }
+                Value::Object(out)
+            }
+            Node::Choice(branches) => {
+                if branches.is_empty() {
+                    return Value::Null;
+                }
+                let pick = self.rng.random_range(0..branches.len());
+                self.value(&branches[pick], hint, depth + 1)
+            }
+            Node::Nullable(inner) => {
+                if self.rng.random_bool(0.1) {
+                    Value::Null
+                } else {
+                    self.value(inner, hint, depth)
+                }
+            }
+        }
+    }
+
+    fn integer(&mut self, min: i64, max: i64, multiple: Option<i64>, _hint: &str) -> Value {
+        let value = match multiple {
+            Some(m) => {
+                let low = min.div_euclid(m) + i64::from(min.rem_euclid(m) != 0);
+                let high = max.div_euclid(m);
+                if low > high {
+                    min
+                } else {
+                    self.rng.random_range(low..=high).saturating_mul(m)
+                }
+            }
+            None => self.rng.random_range(min..=max),
+        };
+        Value::Number(value.into())
+    }
+
+    fn number(&mut self, min: f64, max: f64, hint: &str) -> Value {
+        let is_rate = max <= 1.0 && min >= 0.0;
+        let raw = if min == max { min } else { self.rng.random_range(min..=max) };
+        // Money and most decimals have cents; rates have four places (0.2999).
+        let places = if is_rate || hint.contains("rate") || hint == "air" || hint == "apr" { 4 } else { 2 };
+        let scale = 10f64.powi(places);
+        let mut rounded = (raw * scale).round() / scale;
+        if rounded < min || rounded > max {
+            rounded = raw;
+        }
+        Number::from_f64(rounded).map(Value::Number).unwrap_or(Value::Null)
+    }
+
+    fn string(&mut self, spec: &StrSpec, hint: &str) -> String {
+        let mut text = match &spec.pattern {
+            Some(pattern) => {
+                let mut candidate = String::new();
+                for _ in 0..16 {
+                    let generated: Result<String, _> = self.rng.sample(pattern);
+                    candidate = generated.unwrap_or_default();
+                    let len = candidate.chars().count();
+                    if len >= spec.min_len && spec.max_len.is_none_or(|max| len <= max) {
+                        break;
+                    }
+                }
+                return candidate;
+            }
+            None => match spec.format.as_deref() {
+                Some(format) => self.formatted(format, hint),
+                None => self.realistic(hint),
+            },
+        };
+        if let Some(max) = spec.max_len {
+            if let Some((cut, _)) = text.char_indices().nth(max) {
+                text.truncate(cut);
+            }
+        }
+        while text.chars().count() < spec.min_len {
+            text.push(char::from(b'a' + self.rng.random_range(0..26u8)));
+        }
+        text
+    }
+
+    fn formatted(&mut self, format: &str, hint: &str) -> String {
+        match format {
+            "date" => {
+                let (from, to) = if is_birth_date(hint) { (1950, 2004) } else { (2020, 2026) };
+                format!(
+                    "{:04}-{:02}-{:02}",
+                    self.rng.random_range(from..=to),
+                    self.rng.random_range(1..=12),
+                    self.rng.random_range(1..=28)
+                )
+            }
+            "date-time" => format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                self.rng.random_range(2024..=2026),
+                self.rng.random_range(1..=12),
+                self.rng.random_range(1..=28),
+                self.rng.random_range(0..24),
+                self.rng.random_range(0..60),
+                self.rng.random_range(0..60)
+            ),
+            "time" => format!(
+                "{:02}:{:02}:{:02}Z",
+                self.rng.random_range(0..24),
+                self.rng.random_range(0..60),
+                self.rng.random_range(0..60)
+            ),
+            "email" => SafeEmail().fake_with_rng(self.rng),
+            "uuid" => {
+                let bytes: [u8; 16] = self.rng.random();
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                format!(
+                    "{}-{}-4{}-{}{}-{}",
+                    &hex[0..8],
+                    &hex[8..12],
+                    &hex[13..16],
+                    ["8", "9", "a", "b"][usize::from(bytes[8] % 4)],
+                    &hex[17..20],
+                    &hex[20..32]
+                )
+            }
+            "uri" | "url" | "iri" | "uri-reference" => {
+                format!("https://example.com/{}", Word().fake_with_rng::<String, _>(self.rng))
+            }
+            "hostname" | "idn-hostname" => format!("{}.example.com", Word().fake_with_rng::<String, _>(self.rng)),
+            "ipv4" => IPv4().fake_with_rng(self.rng),
+            "ipv6" => IPv6().fake_with_rng(self.rng),
+            "byte" => {
+                let bytes: [u8; 12] = self.rng.random();
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            }
+            _ => self.realistic(hint),
+        }
+    }
+
+    fn realistic(&mut self, hint: &str) -> String {
+        let h = hint.to_ascii_lowercase();
+        let has = |needle: &str| h.contains(needle);
+        if has("first_name") || has("middle_name") || has("given_name") || h == "firstname" {
+            FirstName().fake_with_rng(self.rng)
+        } else if has("last_name") || has("lname") || has("surname") || h == "lastname" {
+            LastName().fake_with_rng(self.rng)
+        } else if has("merchant") || has("company") || has("business") {
+            CompanyName().fake_with_rng(self.rng)
+        } else if has("name") && !has("plan") {
+            Name().fake_with_rng(self.rng)
+        } else if has("email") {
+            SafeEmail().fake_with_rng(self.rng)
+        } else if has("phone") {
+            format!("{}{:09}", self.rng.random_range(2..=9), self.rng.random_range(0..1_000_000_000u32))
+        } else if has("city") {
+            CityName().fake_with_rng(self.rng)
+        } else if has("address") || has("street") {
+            format!("{} {}", self.rng.random_range(1..2000), StreetName().fake_with_rng::<String, _>(self.rng))
+        } else if has("province") || has("state") {
+            StateAbbr().fake_with_rng(self.rng)
+        } else if is_birth_date(&h) || has("date") {
+            self.formatted("date", &h)
+        } else if has("url") || has("uri") {
+            self.formatted("uri", &h)
+        } else if has("description") || has("message") || has("text") || has("title") {
+            Sentence(3..8).fake_with_rng(self.rng)
+        } else if h.ends_with("_id") || h == "id" || has("number") || has("code") {
+            format!("{}", self.rng.random_range(100_000..10_000_000u32))
+        } else {
+            Word().fake_with_rng(self.rng)
+        }
+    }
+}
+
+fn is_birth_date(hint: &str) -> bool {
+    hint == "dob" || hint.contains("birth")
+}

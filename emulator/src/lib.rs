@@ -1,0 +1,235 @@
+//! Sandgate's emulator: serves any OpenAPI document as a realistic TRAINING backend.
+//!
+//! It is also the project's OpenAPI engine (model, normalised JSON Schemas, fabrication) and holds
+//! the problem+json table shared by the gateway and the CLI.
+//!
+//! The pipeline, stripe-mock style, reads top to bottom in [`Emulator::handle`]:
+//! spec (`openapi`) → route (`router`) → choose the response → fabricate (`generate`) → answer.
+//! Request validation, state, scenarios, webhooks and scrub grow here in their own modules.
+//!
+//! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
+//! [`Emulator::handle`] in-process for the TRAINING environment.
+
+pub mod generate;
+pub mod openapi;
+pub mod problem;
+pub mod router;
+pub mod server;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use http::{HeaderMap, Method};
+use serde_json::Value;
+
+use generate::{CompiledSet, Program};
+use openapi::{Api, LoadError, Operation};
+use problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use router::{OperationId, RouteMatch, Router};
+
+/// A request header that fixes the fabrication seed for one request (any u64).
+pub const SEED_HEADER: &str = "x-sandgate-seed";
+
+/// One request as the emulator sees it, whoever transported it (the gateway in-process, or HTTP).
+#[derive(Debug, Clone, Copy)]
+pub struct EmuRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a Method,
+    /// The path, without the query string.
+    pub path: &'a str,
+    /// The raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The request body.
+    pub body: &'a [u8],
+}
+
+/// The emulator's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmuResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` of `body` (`None` when there is no body).
+    pub content_type: Option<String>,
+    /// Extra headers (e.g. `Allow` on 405).
+    pub headers: Vec<(&'static str, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Settings of an emulator.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorOptions {
+    /// Base seed for fabrication; the same seed and request give the same answer.
+    pub seed: u64,
+}
+
+/// The answer compiled for an operation: status, media type and how to fill the body.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    media_type: Option<String>,
+    body: AnswerBody,
+}
+
+#[derive(Debug)]
+enum AnswerBody {
+    Empty,
+    Generate(Program),
+    Example(Value),
+}
+
+/// Serves a set of OpenAPI documents.
+#[derive(Debug)]
+pub struct Emulator {
+    apis: Vec<Api>,
+    router: Router,
+    /// `answers[api][op]`.
+    answers: Vec<Vec<Answer>>,
+    options: EmulatorOptions,
+}
+
+impl Emulator {
+    /// Loads every OpenAPI document under `dir` (see [`openapi::load_dir`]) and compiles it.
+    pub fn from_dir(dir: &Path, options: EmulatorOptions) -> Result<Emulator, LoadError> {
+        Emulator::new(openapi::load_dir(dir)?, options)
+    }
+
+    /// Compiles routes and response generators for `apis`. Fails on a schema the generator cannot
+    /// satisfy, naming the file and the JSON pointer.
+    pub fn new(apis: Vec<Api>, options: EmulatorOptions) -> Result<Emulator, LoadError> {
+        let mut compiled: Vec<(Arc<openapi::SchemaSet>, Arc<CompiledSet>)> = Vec::new();
+        let mut answers = Vec::with_capacity(apis.len());
+        for api in &apis {
+            let mut per_op = Vec::with_capacity(api.operations.len());
+            for op in &api.operations {
+                let file = op.inherited_from.as_deref().unwrap_or(&api.file);
+                let set = match compiled.iter().find(|(s, _)| Arc::ptr_eq(s, &op.schemas)) {
+                    Some((_, set)) => Arc::clone(set),
+                    None => {
+                        let set = CompiledSet::compile(&op.schemas).map_err(|e| {
+                            LoadError::invalid(
+                                file,
+                                format!("/components/schemas{}", e.pointer.trim_start_matches("#/$defs")),
+                                e.problem,
+                            )
+                        })?;
+                        compiled.push((Arc::clone(&op.schemas), Arc::clone(&set)));
+                        set
+                    }
+                };
+                per_op.push(
+                    compile_answer(op, &set)
+                        .map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))?,
+                );
+            }
+            answers.push(per_op);
+        }
+        let router = Router::new(&apis);
+        Ok(Emulator { apis, router, answers, options })
+    }
+
+    /// The loaded APIs.
+    pub fn apis(&self) -> &[Api] {
+        &self.apis
+    }
+
+    /// Number of routes served.
+    pub fn route_count(&self) -> usize {
+        self.router.len()
+    }
+
+    /// The operation `method path` resolves to, if any.
+    pub fn operation(&self, method: &Method, path: &str) -> Option<&Operation> {
+        match self.router.find(method, path) {
+            RouteMatch::Found(id, _) => Some(&self.apis[id.api].operations[id.op]),
+            _ => None,
+        }
+    }
+
+    /// The self-contained JSON Schema (2020-12) of the JSON body documented for `status` of the
+    /// operation `method path`, for validating responses (tests, contract checks).
+    pub fn response_schema(&self, method: &Method, path: &str, status: u16) -> Option<Value> {
+        let op = self.operation(method, path)?;
+        let schema = op.response_for(status)?.json()?.schema.as_ref()?;
+        Some(op.schemas.json_schema(schema))
+    }
+
+    /// Answers one request. Never panics on request input; every failure is an HTTP answer.
+    pub fn handle(&self, req: &EmuRequest<'_>) -> EmuResponse {
+        // ---- route
+        let id = match self.router.find(req.method, req.path) {
+            RouteMatch::Found(id, _params) => id,
+            RouteMatch::MethodNotAllowed(allowed) => {
+                let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+                let detail = format!("{} is not served for {}; allowed: {allow}", req.method, req.path);
+                let mut response = problem(ProblemKind::MethodNotAllowed, &detail);
+                response.headers.push(("allow", allow));
+                return response;
+            }
+            RouteMatch::NotFound => {
+                let detail = format!("no operation matches {} {}", req.method, req.path);
+                return problem(ProblemKind::UnknownRoute, &detail);
+            }
+        };
+        // ---- choose the response and fabricate its body
+        let answer = &self.answers[id.api][id.op];
+        let body = match &answer.body {
+            AnswerBody::Empty => Vec::new(),
+            AnswerBody::Example(example) => serde_json::to_vec(example).unwrap_or_default(),
+            AnswerBody::Generate(program) => {
+                serde_json::to_vec(&program.generate(self.seed_for(req, id))).unwrap_or_default()
+            }
+        };
+        EmuResponse { status: answer.status, content_type: answer.media_type.clone(), headers: Vec::new(), body }
+    }
+
+    /// The seed of one request: the configured seed, the operation and the request's own
+    /// identity (method, path, query), or the `x-sandgate-seed` header when sent.
+    fn seed_for(&self, req: &EmuRequest<'_>, id: OperationId) -> u64 {
+        if let Some(seed) = req.headers.get(SEED_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()) {
+            return seed;
+        }
+        let mut hash = fnv1a(0xcbf2_9ce4_8422_2325 ^ self.options.seed, req.method.as_str().as_bytes());
+        hash = fnv1a(hash, req.path.as_bytes());
+        hash = fnv1a(hash, req.query.unwrap_or_default().as_bytes());
+        hash ^ ((id.api as u64) << 32 | id.op as u64)
+    }
+}
+
+fn compile_answer(op: &Operation, set: &Arc<CompiledSet>) -> Result<Answer, (String, String)> {
+    let Some(response) = op.default_success().or_else(|| op.responses.first()) else {
+        return Ok(Answer { status: 204, media_type: None, body: AnswerBody::Empty });
+    };
+    let status = response.status.status();
+    let Some(media) = response.json().or_else(|| response.content.first()) else {
+        return Ok(Answer { status, media_type: None, body: AnswerBody::Empty });
+    };
+    let body = match (&media.schema, &media.example) {
+        (Some(schema), _) => AnswerBody::Generate(
+            Program::compile(schema, &op.schemas, set)
+                .map_err(|e| (format!("{}{}", media.pointer, e.pointer), e.problem))?,
+        ),
+        (None, Some(example)) => AnswerBody::Example(example.clone()),
+        (None, None) => AnswerBody::Empty,
+    };
+    Ok(Answer { status, media_type: Some(media.media_type.clone()), body })
+}
+
+fn problem(kind: ProblemKind, detail: &str) -> EmuResponse {
+    EmuResponse {
+        status: kind.status(),
+        content_type: Some(PROBLEM_JSON.to_owned()),
+        headers: Vec::new(),
+        body: problem_body(kind, detail, None, None),
+    }
+}
+
+fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}

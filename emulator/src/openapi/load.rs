@@ -1,0 +1,218 @@
+//! Reads OpenAPI documents from files and folders and turns them into [`Api`]s.
+//!
+//! YAML and JSON are accepted. OpenAPI 3.0.x documents are checked structurally with `openapiv3`
+//! before the model is built; a broken document fails with the file, the JSON pointer and the
+//! problem. OpenAPI 3.1 is recognised and refused with a clear message until it has its own path.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::model::{self, Api};
+
+/// Why a document could not be loaded. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file or folder could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// The file or folder.
+        file: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The text is not YAML/JSON, or the document is not valid OpenAPI at `pointer`.
+    #[error("{file}: at {pointer}: {problem}")]
+    Invalid {
+        /// The document.
+        file: PathBuf,
+        /// JSON pointer to the offending node (`""` for the whole document).
+        pointer: String,
+        /// What is wrong, for a person to fix.
+        problem: String,
+    },
+    /// No OpenAPI document was found where one was expected.
+    #[error("{dir}: no OpenAPI documents (*.yaml, *.yml, *.json) found")]
+    Empty {
+        /// The folder searched.
+        dir: PathBuf,
+    },
+}
+
+impl LoadError {
+    pub(crate) fn invalid(file: &Path, pointer: impl Into<String>, problem: impl Into<String>) -> Self {
+        LoadError::Invalid { file: file.to_path_buf(), pointer: pointer.into(), problem: problem.into() }
+    }
+}
+
+/// Loads every OpenAPI document under `dir` (recursively, sorted by path so results are stable).
+/// Files that are not OpenAPI documents (no top-level `openapi` key) are skipped.
+pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
+    let mut files = Vec::new();
+    collect_files(dir, &mut files)?;
+    files.sort();
+    let mut docs = Vec::new();
+    for file in files {
+        let value = read_document(&file)?;
+        if value.get("openapi").is_some() {
+            docs.push((file, value));
+        }
+    }
+    if docs.is_empty() {
+        return Err(LoadError::Empty { dir: dir.to_path_buf() });
+    }
+    build_all(docs)
+}
+
+/// Loads one OpenAPI document (and the documents it extends, see `x-sandgate-extends`).
+pub fn load_file(file: &Path) -> Result<Vec<Api>, LoadError> {
+    let value = read_document(file)?;
+    let mut docs = vec![(file.to_path_buf(), value)];
+    if let Some(parent) = docs[0].1.get("x-sandgate-extends").and_then(Value::as_str) {
+        let base = file.parent().unwrap_or(Path::new(".")).join(parent);
+        let base_value = read_document(&base)?;
+        docs.insert(0, (base, base_value));
+    }
+    let mut apis = build_all(docs)?;
+    // Only the requested document is served; its base was loaded to inherit operations from.
+    apis.retain(|api| api.file == file);
+    Ok(apis)
+}
+
+fn build_all(docs: Vec<(PathBuf, Value)>) -> Result<Vec<Api>, LoadError> {
+    let mut apis = Vec::with_capacity(docs.len());
+    for (file, value) in &docs {
+        check_structure(file, value)?;
+        apis.push(model::build_api(file, value)?);
+    }
+    model::apply_extends(&mut apis, &docs)?;
+    Ok(apis)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let io = |source| LoadError::Io { file: dir.to_path_buf(), source };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads YAML or JSON into a JSON value. YAML map keys that are numbers (`200:`) become strings.
+pub fn read_document(file: &Path) -> Result<Value, LoadError> {
+    let text = std::fs::read_to_string(file).map_err(|source| LoadError::Io { file: file.to_path_buf(), source })?;
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| LoadError::invalid(file, "", format!("not YAML or JSON: {e}")))?;
+    yaml_to_json(yaml).map_err(|problem| LoadError::invalid(file, "", problem))
+}
+
+fn yaml_to_json(yaml: serde_yaml::Value) -> Result<Value, String> {
+    use serde_yaml::Value as Y;
+    Ok(match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => serde_json::to_value(&n).map_err(|e| e.to_string())?,
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect::<Result<_, _>>()?),
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => return Err(format!("unsupported map key {other:?}")),
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(tagged) => yaml_to_json(tagged.value)?,
+    })
+}
+
+fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
+    let version = value.get("openapi").and_then(Value::as_str).unwrap_or("");
+    if version.starts_with("3.0.") {
+        let parsed: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(value);
+        parsed.map(drop).map_err(|e| {
+            let pointer = to_pointer(e.path());
+            LoadError::invalid(file, pointer, e.into_inner().to_string())
+        })
+    } else if version.starts_with("3.1.") {
+        Err(LoadError::invalid(
+            file,
+            "/openapi",
+            format!("OpenAPI {version} is not supported yet (3.1 support is tracked in the emulator issue); use 3.0.x"),
+        ))
+    } else {
+        Err(LoadError::invalid(file, "/openapi", format!("unsupported OpenAPI version {version:?}; expected 3.0.x")))
+    }
+}
+
+/// Turns serde_path_to_error's path into a JSON pointer (`/paths/~1pets/get`).
+fn to_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        out.push('/');
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write fixture");
+        path
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sandgate-load-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn load_file_broken_document_names_file_and_pointer() {
+        let dir = temp_dir("broken");
+        let file = write(
+            &dir,
+            "bad.yaml",
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses: 12\n",
+        );
+        let err = load_file(&file).expect_err("must fail").to_string();
+        assert!(err.contains("bad.yaml"), "{err}");
+        assert!(err.contains("/paths"), "{err}");
+    }
+
+    #[test]
+    fn load_file_openapi_31_is_refused_clearly() {
+        let dir = temp_dir("v31");
+        let file = write(&dir, "a.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n");
+        let err = load_file(&file).expect_err("must fail").to_string();
+        assert!(err.contains("3.1.0 is not supported yet"), "{err}");
+        assert!(err.contains("/openapi"), "{err}");
+    }
+
+    #[test]
+    fn load_dir_without_documents_fails() {
+        let dir = temp_dir("empty");
+        write(&dir, "notes.yaml", "hello: world\n");
+        assert!(matches!(load_dir(&dir), Err(LoadError::Empty { .. })));
+    }
+}

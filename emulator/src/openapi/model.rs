@@ -1,0 +1,330 @@
+//! The internal model every part of Sandgate reads: APIs, their operations and responses, with
+//! schemas already normalised to JSON Schema 2020-12 (see `normalize`).
+//!
+//! Built from the raw JSON document so that 3.0 and (later) 3.1 share one model. An API is one
+//! document served under its `servers[0]` base path; `x-sandgate-extends: <file>` makes it inherit
+//! every operation of that document it does not override (v2.5.1 over v2.5).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::load::LoadError;
+use super::normalize;
+
+/// One OpenAPI document, served under `base_path`.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// The document it was loaded from.
+    pub file: PathBuf,
+    /// `info.title`.
+    pub title: String,
+    /// `info.version`.
+    pub version: String,
+    /// The path of `servers[0].url` without a trailing slash (`/pos-api/v2.5`), or `""`.
+    pub base_path: String,
+    /// Every operation, own and inherited, in document order.
+    pub operations: Vec<Operation>,
+    /// The document's component schemas.
+    pub schemas: Arc<SchemaSet>,
+}
+
+/// The component schemas of one document, normalised, keyed by name (referenced as `#/$defs/Name`).
+#[derive(Debug, Default)]
+pub struct SchemaSet {
+    /// Normalised component schemas.
+    pub defs: Map<String, Value>,
+}
+
+impl SchemaSet {
+    /// A self-contained JSON Schema 2020-12 document for `schema` (its `$ref`s resolve in `$defs`),
+    /// ready for the `jsonschema` crate.
+    pub fn json_schema(&self, schema: &Value) -> Value {
+        let mut root = match schema {
+            Value::Object(map) => map.clone(),
+            other => return other.clone(),
+        };
+        root.insert("$schema".into(), Value::String("https://json-schema.org/draft/2020-12/schema".into()));
+        root.insert("$defs".into(), Value::Object(self.defs.clone()));
+        Value::Object(root)
+    }
+}
+
+/// One operation (method + path template) of an API.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// The HTTP method.
+    pub method: http::Method,
+    /// The path template as written in the document (`/client-id/{client_id}/customers/search`).
+    pub path: String,
+    /// JSON pointer to the operation in its document, for error messages.
+    pub pointer: String,
+    /// `operationId`, when the document gives one.
+    pub operation_id: Option<String>,
+    /// Whether the document marks the operation deprecated.
+    pub deprecated: bool,
+    /// `x-sandgate-scopes`: token scopes allowed to call it (`None` when the document is silent).
+    pub scopes: Option<Vec<String>>,
+    /// Documented responses in document order.
+    pub responses: Vec<ResponseSpec>,
+    /// The schemas its `$ref`s point into (the document that declared it).
+    pub schemas: Arc<SchemaSet>,
+    /// For an inherited operation, the document it was inherited from.
+    pub inherited_from: Option<PathBuf>,
+}
+
+impl Operation {
+    /// A name for people: the operationId, else `METHOD path`.
+    pub fn label(&self) -> String {
+        match &self.operation_id {
+            Some(id) => id.clone(),
+            None => format!("{} {}", self.method, self.path),
+        }
+    }
+
+    /// The response documented for `status`: the exact code first, then its range (`5XX`), then
+    /// `default`.
+    pub fn response_for(&self, status: u16) -> Option<&ResponseSpec> {
+        let find = |key: StatusKey| self.responses.iter().find(|r| r.status == key);
+        find(StatusKey::Code(status))
+            .or_else(|| find(StatusKey::Range(status / 100)))
+            .or_else(|| find(StatusKey::Default))
+    }
+
+    /// The success response the emulator answers with by default: the lowest documented 2xx code.
+    pub fn default_success(&self) -> Option<&ResponseSpec> {
+        self.responses
+            .iter()
+            .filter_map(|r| match r.status {
+                StatusKey::Code(code) if (200..300).contains(&code) => Some((code, r)),
+                _ => None,
+            })
+            .min_by_key(|(code, _)| *code)
+            .map(|(_, r)| r)
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
+    }
+}
+
+/// The key of a documented response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKey {
+    /// An exact code, `"200"`.
+    Code(u16),
+    /// A range, `"5XX"` → `Range(5)`.
+    Range(u16),
+    /// `default`.
+    Default,
+}
+
+impl StatusKey {
+    /// The concrete status to answer with for this key (a range answers with its first code).
+    pub fn status(self) -> u16 {
+        match self {
+            StatusKey::Code(code) => code,
+            StatusKey::Range(class) => class * 100,
+            StatusKey::Default => 500,
+        }
+    }
+}
+
+/// One documented response.
+#[derive(Debug, Clone)]
+pub struct ResponseSpec {
+    /// Its status key.
+    pub status: StatusKey,
+    /// Its media types, in document order.
+    pub content: Vec<MediaSpec>,
+}
+
+impl ResponseSpec {
+    /// The JSON media type (`application/json` or any `+json`), if the response has one.
+    pub fn json(&self) -> Option<&MediaSpec> {
+        self.content
+            .iter()
+            .find(|m| m.media_type == "application/json")
+            .or_else(|| self.content.iter().find(|m| m.media_type.ends_with("+json")))
+    }
+}
+
+/// One media type of a response.
+#[derive(Debug, Clone)]
+pub struct MediaSpec {
+    /// E.g. `application/json`.
+    pub media_type: String,
+    /// The normalised schema, if documented.
+    pub schema: Option<Value>,
+    /// JSON pointer to the schema in its document.
+    pub pointer: String,
+    /// The media type's `example`, or the first of its `examples`.
+    pub example: Option<Value>,
+}
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Builds the model of one document that has already passed the structural check.
+pub fn build_api(file: &Path, doc: &Value) -> Result<Api, LoadError> {
+    let info = doc.get("info");
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut defs = Map::new();
+    if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
+        for (name, schema) in schemas {
+            defs.insert(name.clone(), normalize::schema(schema));
+        }
+    }
+    let schemas = Arc::new(SchemaSet { defs });
+    let mut operations = Vec::new();
+    for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let pointer = format!("/paths/{}/{method}", escape(path));
+            operations.push(build_operation(file, doc, path, method, op, pointer, &schemas)?);
+        }
+    }
+    Ok(Api {
+        file: file.to_path_buf(),
+        title: text(info.and_then(|i| i.get("title"))),
+        version: text(info.and_then(|i| i.get("version"))),
+        base_path: base_path(doc),
+        operations,
+        schemas,
+    })
+}
+
+fn build_operation(
+    file: &Path,
+    doc: &Value,
+    path: &str,
+    method: &str,
+    op: &Value,
+    pointer: String,
+    schemas: &Arc<SchemaSet>,
+) -> Result<Operation, LoadError> {
+    let mut responses = Vec::new();
+    for (key, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+        let response_pointer = format!("{pointer}/responses/{}", escape(key));
+        let status = parse_status(key).ok_or_else(|| {
+            LoadError::invalid(
+                file,
+                &response_pointer,
+                format!("{key:?} is not a status code, a range like 5XX, or default"),
+            )
+        })?;
+        let response = resolve(file, doc, response, &response_pointer)?;
+        let mut content = Vec::new();
+        for (media_type, media) in response.get("content").and_then(Value::as_object).into_iter().flatten() {
+            let media_pointer = format!("{response_pointer}/content/{}", escape(media_type));
+            let example = media.get("example").cloned().or_else(|| {
+                let first = media.get("examples")?.as_object()?.values().next()?;
+                resolve(file, doc, first, &media_pointer).ok()?.get("value").cloned()
+            });
+            content.push(MediaSpec {
+                media_type: media_type.clone(),
+                schema: media.get("schema").map(normalize::schema),
+                pointer: format!("{media_pointer}/schema"),
+                example,
+            });
+        }
+        responses.push(ResponseSpec { status, content });
+    }
+    let scopes = op
+        .get("x-sandgate-scopes")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect());
+    Ok(Operation {
+        method: method.to_ascii_uppercase().parse().map_err(|_| LoadError::invalid(file, &pointer, "bad method"))?,
+        path: path.to_owned(),
+        pointer,
+        operation_id: op.get("operationId").and_then(Value::as_str).map(str::to_owned),
+        deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
+        scopes,
+        responses,
+        schemas: Arc::clone(schemas),
+        inherited_from: None,
+    })
+}
+
+/// Follows a local `$ref` (`#/components/...`) once; other nodes are returned as they are.
+fn resolve<'a>(file: &Path, doc: &'a Value, node: &'a Value, at: &str) -> Result<&'a Value, LoadError> {
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(target) => target
+            .strip_prefix('#')
+            .and_then(|pointer| doc.pointer(pointer))
+            .ok_or_else(|| LoadError::invalid(file, at, format!("$ref {target:?} does not resolve in this document"))),
+        None => Ok(node),
+    }
+}
+
+fn parse_status(key: &str) -> Option<StatusKey> {
+    if key == "default" {
+        return Some(StatusKey::Default);
+    }
+    let bytes = key.as_bytes();
+    if bytes.len() == 3 && bytes[1..].eq_ignore_ascii_case(b"XX") && (b'1'..=b'5').contains(&bytes[0]) {
+        return Some(StatusKey::Range(u16::from(bytes[0] - b'0')));
+    }
+    key.parse().ok().filter(|code| (100..600).contains(code)).map(StatusKey::Code)
+}
+
+fn base_path(doc: &Value) -> String {
+    let url = doc.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("");
+    let path = match url.find("://") {
+        Some(scheme_end) => {
+            let rest = &url[scheme_end + 3..];
+            rest.find('/').map_or("", |slash| &rest[slash..])
+        }
+        None => url,
+    };
+    path.trim_end_matches('/').to_owned()
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Gives each API with `x-sandgate-extends` the operations of its base document that it does not
+/// override (same method and path template).
+pub fn apply_extends(apis: &mut [Api], docs: &[(PathBuf, Value)]) -> Result<(), LoadError> {
+    for (index, (file, doc)) in docs.iter().enumerate() {
+        let Some(parent) = doc.get("x-sandgate-extends").and_then(Value::as_str) else { continue };
+        let base_file = file.parent().unwrap_or(Path::new(".")).join(parent);
+        let base_file = base_file.canonicalize().unwrap_or(base_file);
+        let base = apis
+            .iter()
+            .position(|api| api.file.canonicalize().unwrap_or_else(|_| api.file.clone()) == base_file)
+            .ok_or_else(|| LoadError::invalid(file, "/x-sandgate-extends", format!("{parent:?} was not loaded")))?;
+        if base == index {
+            return Err(LoadError::invalid(file, "/x-sandgate-extends", "a document cannot extend itself"));
+        }
+        let inherited: Vec<Operation> = apis[base]
+            .operations
+            .iter()
+            .filter(|op| !apis[index].operations.iter().any(|own| own.method == op.method && own.path == op.path))
+            .map(|op| Operation { inherited_from: Some(apis[base].file.clone()), ..op.clone() })
+            .collect();
+        apis[index].operations.extend(inherited);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_status_accepts_codes_ranges_and_default() {
+        assert_eq!(parse_status("200"), Some(StatusKey::Code(200)));
+        assert_eq!(parse_status("5XX"), Some(StatusKey::Range(5)));
+        assert_eq!(parse_status("default"), Some(StatusKey::Default));
+        assert_eq!(parse_status("abc"), None);
+        assert_eq!(parse_status("700"), None);
+    }
+
+    #[test]
+    fn base_path_comes_from_first_server() {
+        let doc = serde_json::json!({"servers": [{"url": "https://h.example/pos-api/v2.5/"}]});
+        assert_eq!(base_path(&doc), "/pos-api/v2.5");
+        assert_eq!(base_path(&serde_json::json!({"servers": [{"url": "/x"}]})), "/x");
+        assert_eq!(base_path(&serde_json::json!({})), "");
+    }
+}

@@ -1,0 +1,126 @@
+//! Matches a request path and method to an operation, using tables compiled at start-up.
+//!
+//! Sits between loading (`openapi`) and answering (`lib.rs`). Paths are the API's base path plus
+//! the operation's template; at each segment a literal beats a template (`/captures` wins over
+//! `/{id}`), so routes are sorted once and the first match wins.
+
+use http::Method;
+
+use crate::openapi::Api;
+
+/// Index of an operation: `apis[api].operations[op]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationId {
+    /// Index into the emulator's APIs.
+    pub api: usize,
+    /// Index into that API's operations.
+    pub op: usize,
+}
+
+/// The outcome of matching one request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteMatch<'r, 'p> {
+    /// The operation, with the path parameters as `(name, raw value)`.
+    Found(OperationId, Vec<(&'r str, &'p str)>),
+    /// The path exists, but not for this method; these methods would match.
+    MethodNotAllowed(Vec<Method>),
+    /// No path template matches.
+    NotFound,
+}
+
+#[derive(Debug)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+#[derive(Debug)]
+struct Route {
+    id: OperationId,
+    method: Method,
+    segments: Vec<Segment>,
+}
+
+/// The compiled route table.
+#[derive(Debug, Default)]
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    /// Compiles the routes of every operation of `apis`.
+    pub fn new(apis: &[Api]) -> Router {
+        let mut routes = Vec::new();
+        for (api_index, api) in apis.iter().enumerate() {
+            for (op_index, op) in api.operations.iter().enumerate() {
+                let full = format!("{}{}", api.base_path, op.path);
+                let segments = split(&full)
+                    .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) => Segment::Param(name.to_owned()),
+                        None => Segment::Literal(s.to_owned()),
+                    })
+                    .collect();
+                routes.push(Route {
+                    id: OperationId { api: api_index, op: op_index },
+                    method: op.method.clone(),
+                    segments,
+                });
+            }
+        }
+        // Literal segments sort before templates, position by position.
+        routes.sort_by_cached_key(|r| r.segments.iter().map(|s| matches!(s, Segment::Param(_))).collect::<Vec<_>>());
+        Router { routes }
+    }
+
+    /// Number of routes (for start-up logs).
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether there are no routes.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Matches `path` (no query string) and `method`.
+    pub fn find<'r, 'p>(&'r self, method: &Method, path: &'p str) -> RouteMatch<'r, 'p> {
+        let parts: Vec<&str> = split(path).collect();
+        let mut allowed = Vec::new();
+        for route in &self.routes {
+            if route.segments.len() != parts.len() {
+                continue;
+            }
+            let fits = route.segments.iter().zip(&parts).all(|(segment, part)| match segment {
+                Segment::Literal(text) => text == part,
+                Segment::Param(_) => !part.is_empty(),
+            });
+            if !fits {
+                continue;
+            }
+            if route.method == method {
+                let params = route
+                    .segments
+                    .iter()
+                    .zip(&parts)
+                    .filter_map(|(segment, part)| match segment {
+                        Segment::Param(name) => Some((name.as_str(), *part)),
+                        Segment::Literal(_) => None,
+                    })
+                    .collect();
+                return RouteMatch::Found(route.id, params);
+            }
+            if !allowed.contains(&route.method) {
+                allowed.push(route.method.clone());
+            }
+        }
+        if allowed.is_empty() {
+            RouteMatch::NotFound
+        } else {
+            RouteMatch::MethodNotAllowed(allowed)
+        }
+    }
+}
+
+fn split(path: &str) -> impl Iterator<Item = &str> {
+    path.trim_start_matches('/').split('/')
+}

@@ -1,0 +1,88 @@
+//! The emulator over HTTP: the only file of the crate that knows about sockets.
+//!
+//! A Pingora `ServeHttp` app reads the request (body capped at [`MAX_BODY_BYTES`]), hands it to
+//! [`Emulator::handle`] and writes the answer. Used by `sandgate emulator`, and by any gateway
+//! (Sandgate's or another) that proxies to the emulator over HTTP.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::Response;
+use pingora::apps::http_app::{HttpServer, ServeHttp};
+use pingora::protocols::http::ServerSession;
+use pingora::services::listening::Service;
+
+use crate::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use crate::{EmuRequest, EmuResponse, Emulator};
+
+/// Largest request body the HTTP front reads; larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The `ServeHttp` app around an [`Emulator`].
+pub struct EmulatorApp {
+    emulator: Arc<Emulator>,
+}
+
+/// A Pingora service that serves `emulator` on `addr` (e.g. `127.0.0.1:4010`).
+pub fn service(emulator: Arc<Emulator>, addr: &str) -> Service<HttpServer<EmulatorApp>> {
+    let mut service = Service::new("sandgate emulator".to_owned(), HttpServer::new_app(EmulatorApp { emulator }));
+    service.add_tcp(addr);
+    service
+}
+
+#[async_trait]
+impl ServeHttp for EmulatorApp {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let answer = match read_body(session).await {
+            Ok(body) => {
+                let header = session.req_header();
+                self.emulator.handle(&EmuRequest {
+                    method: &header.method,
+                    path: header.uri.path(),
+                    query: header.uri.query(),
+                    headers: &header.headers,
+                    body: &body,
+                })
+            }
+            Err(kind) => EmuResponse {
+                status: kind.status(),
+                content_type: Some(PROBLEM_JSON.to_owned()),
+                headers: Vec::new(),
+                body: problem_body(kind, "the request body could not be read or is larger than 1 MiB", None, None),
+            },
+        };
+        into_http(answer)
+    }
+}
+
+async fn read_body(session: &mut ServerSession) -> Result<Vec<u8>, ProblemKind> {
+    let mut body = Vec::new();
+    loop {
+        match session.read_request_body().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(ProblemKind::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(_) => return Err(ProblemKind::InvalidRequest),
+        }
+    }
+}
+
+/// Converts an emulator answer into an `http::Response` with `Content-Type` and `Content-Length`.
+pub fn into_http(answer: EmuResponse) -> Response<Vec<u8>> {
+    let mut builder = Response::builder().status(answer.status).header("content-length", answer.body.len());
+    if let Some(content_type) = &answer.content_type {
+        builder = builder.header("content-type", content_type);
+    }
+    for (name, value) in &answer.headers {
+        builder = builder.header(*name, value);
+    }
+    builder.body(answer.body).unwrap_or_else(|_| {
+        let mut fallback = Response::new(Vec::new());
+        *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}

@@ -1,0 +1,420 @@
+//! `sandgate.yaml`: the one config file, validated at load with errors that name the key.
+//!
+//! Our keys sit under `sandgate:` and unknown keys are refused (a typo must stop start-up).
+//! Command-line flags override file values in [`SandgateConfig::merge_args`]. Request code never
+//! sees this struct: [`SandgateConfig::compile`] checks it and turns it into [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file name looked for in the working directory when `--config` is not given.
+pub const DEFAULT_FILE: &str = "sandgate.yaml";
+
+/// A config error that names the key and says what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or has an unknown or mistyped key (serde names the key path).
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// serde's message, with the key path and the line.
+        message: String,
+    },
+    /// A value is well-formed YAML but not acceptable.
+    #[error("sandgate.{key}: {problem}")]
+    Invalid {
+        /// Dotted key path under `sandgate:`.
+        key: &'static str,
+        /// What is wrong and what would be right.
+        problem: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    sandgate: SandgateConfig,
+}
+
+/// The raw `sandgate:` section. Every field has a documented default.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandgateConfig {
+    /// Folder of the embedded store and the secret keys. Default `.sandgate` (relative to the
+    /// working directory).
+    pub data_dir: PathBuf,
+    /// Folder of OpenAPI documents the emulator serves. Default `specs`.
+    pub specs_dir: PathBuf,
+    /// The admin listener (health, later the control-plane API). Never a data port.
+    pub admin: AdminConfig,
+    /// The environments.
+    pub environments: EnvironmentsConfig,
+    /// Token settings.
+    pub token: TokenConfig,
+    /// Emulator settings.
+    pub emulator: EmulatorConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `sandgate.admin`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Listen address. Default `127.0.0.1:8090`.
+    pub listen: String,
+}
+
+/// `sandgate.environments`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvironmentsConfig {
+    /// TRAINING: default listener `127.0.0.1:8080`, upstream `emulator`.
+    pub training: EnvironmentConfig,
+    /// PRODUCTION: default listener `127.0.0.1:8081`, no upstream.
+    pub production: EnvironmentConfig,
+}
+
+/// One environment; a key left out keeps that environment's default.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvironmentConfig {
+    /// Listen address of the data port.
+    pub listen: Option<String>,
+    /// `emulator` (the built-in emulator, in-process), `none` (answer 503), or `http://host:port`.
+    pub upstream: Option<String>,
+}
+
+/// `sandgate.token`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Lifetime of access (and refresh) tokens in seconds. Default 1200, as the reference API.
+    pub ttl_secs: u64,
+}
+
+/// `sandgate.emulator`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmulatorConfig {
+    /// Base seed of fabricated data. Default 0.
+    pub seed: u64,
+}
+
+/// `sandgate.log`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` (default) or `json`.
+    pub format: String,
+    /// A tracing filter (`info`, `sandgate=debug`…). Default `info`.
+    pub level: String,
+}
+
+impl Default for SandgateConfig {
+    fn default() -> Self {
+        SandgateConfig {
+            data_dir: PathBuf::from(".sandgate"),
+            specs_dir: PathBuf::from("specs"),
+            admin: AdminConfig::default(),
+            environments: EnvironmentsConfig::default(),
+            token: TokenConfig::default(),
+            emulator: EmulatorConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { listen: "127.0.0.1:8090".into() }
+    }
+}
+
+impl Default for EnvironmentsConfig {
+    fn default() -> Self {
+        EnvironmentsConfig {
+            training: EnvironmentConfig { listen: Some("127.0.0.1:8080".into()), upstream: Some("emulator".into()) },
+            production: EnvironmentConfig { listen: Some("127.0.0.1:8081".into()), upstream: Some("none".into()) },
+        }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig { ttl_secs: 1200 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "pretty".into(), level: "info".into() }
+    }
+}
+
+/// Flags that override the file (all optional).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// Config file [default: ./sandgate.yaml when it exists]
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: store and keys [default: .sandgate]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Folder of OpenAPI documents the emulator serves [default: specs]
+    #[arg(long, value_name = "DIR")]
+    pub specs_dir: Option<PathBuf>,
+    /// TRAINING listen address [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub training_listen: Option<String>,
+    /// PRODUCTION listen address [default: 127.0.0.1:8081]
+    #[arg(long, value_name = "ADDR")]
+    pub production_listen: Option<String>,
+    /// Admin listen address [default: 127.0.0.1:8090]
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// PRODUCTION backend: http://host:port, or none [default: none]
+    #[arg(long, value_name = "URL")]
+    pub production_upstream: Option<String>,
+}
+
+/// Where an environment's traffic goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upstream {
+    /// The built-in emulator, called in-process.
+    Emulator,
+    /// No backend: requests that pass every check get 503.
+    None,
+    /// An HTTP backend.
+    Http {
+        /// `host:port`.
+        address: SocketAddr,
+        /// The `Host` header to send (the authority as configured).
+        authority: String,
+    },
+}
+
+/// The checked settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Specs folder.
+    pub specs_dir: PathBuf,
+    /// Admin listener.
+    pub admin_listen: SocketAddr,
+    /// TRAINING listener and upstream.
+    pub training: (SocketAddr, Upstream),
+    /// PRODUCTION listener and upstream.
+    pub production: (SocketAddr, Upstream),
+    /// Token lifetime.
+    pub token_ttl_secs: u64,
+    /// Emulator seed.
+    pub emulator_seed: u64,
+    /// Log format is JSON.
+    pub log_json: bool,
+    /// Log filter.
+    pub log_level: String,
+}
+
+impl SandgateConfig {
+    /// Reads `file`, or `./sandgate.yaml` when `file` is `None` and it exists, else the defaults.
+    pub fn load(file: Option<&Path>) -> Result<SandgateConfig, ConfigError> {
+        let path = match file {
+            Some(path) => path.to_path_buf(),
+            None if Path::new(DEFAULT_FILE).exists() => PathBuf::from(DEFAULT_FILE),
+            None => return Ok(SandgateConfig::default()),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { file: path.clone(), source })?;
+        SandgateConfig::parse(&text).map_err(|message| ConfigError::Parse { file: path, message })
+    }
+
+    /// Parses YAML text (the whole file, with its `sandgate:` section).
+    pub fn parse(text: &str) -> Result<SandgateConfig, String> {
+        if text.trim().is_empty() {
+            return Ok(SandgateConfig::default());
+        }
+        serde_yaml::from_str::<FileConfig>(text).map(|f| f.sandgate).map_err(|e| e.to_string())
+    }
+
+    /// Applies command-line overrides.
+    pub fn merge_args(mut self, args: &ConfigArgs) -> SandgateConfig {
+        if let Some(dir) = &args.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if let Some(dir) = &args.specs_dir {
+            self.specs_dir = dir.clone();
+        }
+        if let Some(addr) = &args.training_listen {
+            self.environments.training.listen = Some(addr.clone());
+        }
+        if let Some(addr) = &args.production_listen {
+            self.environments.production.listen = Some(addr.clone());
+        }
+        if let Some(addr) = &args.admin_listen {
+            self.admin.listen = addr.clone();
+        }
+        if let Some(url) = &args.production_upstream {
+            self.environments.production.upstream = Some(url.clone());
+        }
+        self
+    }
+
+    /// Checks every value and produces the runtime settings.
+    pub fn compile(self) -> Result<Settings, ConfigError> {
+        let defaults = EnvironmentsConfig::default();
+        let pick = |value: &Option<String>, default: &Option<String>| {
+            value.clone().or_else(|| default.clone()).unwrap_or_default()
+        };
+        let (training, production) = (&self.environments.training, &self.environments.production);
+        let training_listen =
+            listen(&pick(&training.listen, &defaults.training.listen), "environments.training.listen")?;
+        let production_listen =
+            listen(&pick(&production.listen, &defaults.production.listen), "environments.production.listen")?;
+        let training_upstream =
+            upstream(&pick(&training.upstream, &defaults.training.upstream), "environments.training.upstream")?;
+        let production_upstream =
+            upstream(&pick(&production.upstream, &defaults.production.upstream), "environments.production.upstream")?;
+        let admin_listen = listen(&self.admin.listen, "admin.listen")?;
+        let mut seen = vec![];
+        for (addr, key) in [
+            (training_listen, "environments.training.listen"),
+            (production_listen, "environments.production.listen"),
+            (admin_listen, "admin.listen"),
+        ] {
+            if seen.contains(&addr) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    problem: format!("{addr} is already used by another listener"),
+                });
+            }
+            seen.push(addr);
+        }
+        if self.token.ttl_secs == 0 || self.token.ttl_secs > 86_400 {
+            return Err(ConfigError::Invalid {
+                key: "token.ttl_secs",
+                problem: format!("must be between 1 and 86400 seconds; got {}", self.token.ttl_secs),
+            });
+        }
+        let log_json = match self.log.format.as_str() {
+            "pretty" => false,
+            "json" => true,
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "log.format",
+                    problem: format!("must be pretty or json; got {other:?}"),
+                })
+            }
+        };
+        Ok(Settings {
+            training: (training_listen, training_upstream),
+            production: (production_listen, production_upstream),
+            admin_listen,
+            data_dir: self.data_dir,
+            specs_dir: self.specs_dir,
+            token_ttl_secs: self.token.ttl_secs,
+            emulator_seed: self.emulator.seed,
+            log_json,
+            log_level: self.log.level,
+        })
+    }
+}
+
+fn listen(value: &str, key: &'static str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Invalid {
+        key,
+        problem: format!("{value:?} is not an address like 127.0.0.1:8080 or [::1]:8080"),
+    })
+}
+
+fn upstream(value: &str, key: &'static str) -> Result<Upstream, ConfigError> {
+    match value {
+        "emulator" => return Ok(Upstream::Emulator),
+        "none" | "" => return Ok(Upstream::None),
+        _ => {}
+    }
+    let invalid = |problem: String| ConfigError::Invalid { key, problem };
+    if value.starts_with("https://") {
+        return Err(invalid(
+            "https upstreams are not supported yet (TLS arrives with the gateway issue); use http://host:port".into(),
+        ));
+    }
+    let authority = value
+        .strip_prefix("http://")
+        .ok_or_else(|| invalid(format!("{value:?} must be emulator, none, or http://host:port")))?
+        .trim_end_matches('/');
+    if authority.contains('/') {
+        return Err(invalid(format!("{value:?}: give only http://host:port, without a path")));
+    }
+    let address = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| invalid(format!("{value:?}: {authority:?} does not resolve to an address")))?;
+    Ok(Upstream::Http { address, authority: authority.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_empty_file_gives_defaults() {
+        let config = SandgateConfig::parse("").expect("defaults");
+        assert_eq!(config, SandgateConfig::default());
+        let settings = config.compile().expect("valid");
+        assert_eq!(settings.training.1, Upstream::Emulator);
+        assert_eq!(settings.production.1, Upstream::None);
+        assert_eq!(settings.token_ttl_secs, 1200);
+    }
+
+    #[test]
+    fn parse_unknown_key_is_refused_with_its_path() {
+        let err = SandgateConfig::parse("sandgate:\n  environments:\n    training:\n      lisen: 127.0.0.1:1\n")
+            .expect_err("typo");
+        assert!(err.contains("lisen"), "{err}");
+        assert!(err.contains("environments.training"), "{err}");
+    }
+
+    #[test]
+    fn compile_names_the_bad_key() {
+        let table: &[(&str, &str)] = &[
+            ("sandgate:\n  admin:\n    listen: nowhere\n", "sandgate.admin.listen"),
+            ("sandgate:\n  token:\n    ttl_secs: 0\n", "sandgate.token.ttl_secs"),
+            ("sandgate:\n  log:\n    format: xml\n", "sandgate.log.format"),
+            (
+                "sandgate:\n  environments:\n    production:\n      listen: 127.0.0.1:8081\n      upstream: ftp://x\n",
+                "sandgate.environments.production.upstream",
+            ),
+            ("sandgate:\n  admin:\n    listen: 127.0.0.1:8080\n", "sandgate.admin.listen"),
+        ];
+        for (yaml, key) in table {
+            let err = SandgateConfig::parse(yaml).expect("parses").compile().expect_err(yaml).to_string();
+            assert!(err.starts_with(key), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn merge_args_overrides_file_values() {
+        let file = SandgateConfig::parse("sandgate:\n  admin:\n    listen: 127.0.0.1:9000\n").expect("parses");
+        let args = ConfigArgs {
+            admin_listen: Some("127.0.0.1:9100".into()),
+            production_upstream: Some("http://127.0.0.1:9200".into()),
+            ..ConfigArgs::default()
+        };
+        let settings = file.merge_args(&args).compile().expect("valid");
+        assert_eq!(settings.admin_listen.port(), 9100);
+        assert!(matches!(settings.production.1, Upstream::Http { ref authority, .. } if authority == "127.0.0.1:9200"));
+    }
+}

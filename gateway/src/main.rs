@@ -1,0 +1,96 @@
+//! `sandgate`: the one command. Parses arguments and config, then hands over to a subcommand.
+
+mod up;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use sandgate_emulator::{Emulator, EmulatorOptions};
+use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
+
+/// Sandgate: an API gateway and sandbox for partner APIs.
+#[derive(Debug, Parser)]
+#[command(name = "sandgate", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run everything on loopback: gateway (TRAINING + PRODUCTION listeners), admin listener,
+    /// emulator and embedded store; create a demo partner and print working TRAINING credentials.
+    Up(up::UpArgs),
+    /// Run the gateway (same process layout as `up`) without creating the demo partner.
+    Gateway {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Serve OpenAPI documents as a TRAINING backend over HTTP, standalone. Today: routing and
+    /// schema-valid fabricated answers; not yet request validation, state, scenarios or scrub.
+    Emulator {
+        /// File or folder of OpenAPI documents.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:4010")]
+        listen: String,
+        /// Base seed for fabricated data.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Check that an API's responses conform to its OpenAPI documents (for CI).
+    /// NOT IMPLEMENTED YET: exits with status 2 and says so.
+    Contract {
+        /// Spec files or folders.
+        #[arg(long)]
+        spec: Vec<PathBuf>,
+        /// Base URL of the API under test.
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
+        Command::Emulator { specs, listen, seed } => run_emulator(&specs, &listen, seed),
+        Command::Contract { .. } => {
+            eprintln!(
+                "sandgate contract: not implemented yet. It will generate requests from the specs, check every \
+                 response against them and write JUnit/JSON reports; until then nothing is checked."
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_emulator(specs: &std::path::Path, listen: &str, seed: u64) -> ExitCode {
+    up::init_logging(&SandgateConfig::default().log.level, false);
+    let apis = if specs.is_dir() {
+        sandgate_emulator::openapi::load_dir(specs)
+    } else {
+        sandgate_emulator::openapi::load_file(specs)
+    };
+    let emulator = match apis.and_then(|apis| Emulator::new(apis, EmulatorOptions { seed })) {
+        Ok(emulator) => Arc::new(emulator),
+        Err(e) => {
+            eprintln!("sandgate emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = std::net::TcpListener::bind(listen) {
+        eprintln!("sandgate emulator: cannot listen on {listen}: {e}");
+        return ExitCode::from(2);
+    }
+    eprintln!("sandgate emulator: {} routes from {} on http://{listen}", emulator.route_count(), specs.display());
+    let mut server =
+        pingora::server::Server::new_with_opt_and_conf(None, pingora::server::configuration::ServerConf::default());
+    server.add_service(sandgate_emulator::server::service(emulator, listen));
+    server.run(pingora::server::RunArgs::default());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,54 @@
+//! Forwarding: where a request that passed every check goes.
+//!
+//! TRAINING's default upstream is the built-in emulator, called in-process (no loopback hop; see
+//! DESIGN.md "The TRAINING hop"). An HTTP upstream is proxied by Pingora (`upstream_peer`). An
+//! environment without a backend answers 503 `no-upstream`.
+
+use std::sync::Arc;
+
+use pingora::upstreams::peer::HttpPeer;
+use pingora::Error;
+use sandgate_emulator::problem::ProblemKind;
+use sandgate_emulator::Emulator;
+
+use crate::environment::Environment;
+use crate::error::reject;
+
+/// Largest request body the gateway reads for the in-process emulator.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// An environment's upstream, ready to use.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// The built-in emulator.
+    Emulator(Arc<Emulator>),
+    /// An HTTP backend; the peer is built once and cloned per request.
+    Http(Box<HttpPeer>),
+    /// No backend configured.
+    None,
+}
+
+/// What to do with a request that passed every check.
+#[derive(Debug)]
+pub enum Forward<'a> {
+    /// Answer from the emulator in-process.
+    Emulator(&'a Emulator),
+    /// Let Pingora proxy it to the peer.
+    Proxy,
+}
+
+/// Chooses how to forward for `env`.
+pub fn select(upstream: &Upstream, env: Environment) -> Result<Forward<'_>, Box<Error>> {
+    match upstream {
+        Upstream::Emulator(emulator) => Ok(Forward::Emulator(emulator)),
+        Upstream::Http(_) => Ok(Forward::Proxy),
+        Upstream::None => Err(reject(
+            ProblemKind::NoUpstream,
+            format!(
+                "{} has no backend configured; set sandgate.environments.{}.upstream to http://host:port",
+                env.display(),
+                env.as_str()
+            ),
+        )),
+    }
+}

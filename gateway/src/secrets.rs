@@ -1,0 +1,143 @@
+//! Secret material kept in the data directory, and keyed hashing of client secrets.
+//!
+//! `secrets/` holds three random 32-byte keys, created on first start with mode 0600: the key of
+//! the secret hash, and one token-signing key per environment (so a TRAINING token can never verify
+//! at PRODUCTION). They live outside the database so a leaked `sandgate.db` reveals no usable hash.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::environment::Environment;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn fill_random(buf: &mut [u8]) {
+    // The OS RNG failing is unrecoverable: secrets must never be predictable.
+    getrandom::fill(buf).expect("the operating system's random number generator failed");
+}
+
+/// HMAC-SHA256 of client secrets under a server key; verification is constant-time.
+#[derive(Clone)]
+pub struct SecretHash {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHash(..)")
+    }
+}
+
+impl SecretHash {
+    /// A hasher with `key`.
+    pub fn new(key: [u8; 32]) -> SecretHash {
+        SecretHash { key }
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length; 32 bytes cannot fail.
+        <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length")
+    }
+
+    /// The keyed hash of `secret`, as stored.
+    pub fn hash(&self, secret: &str) -> Vec<u8> {
+        let mut mac = self.mac();
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `secret` hashes to `stored`, compared in constant time.
+    pub fn verify(&self, secret: &str, stored: &[u8]) -> bool {
+        let mut mac = self.mac();
+        mac.update(secret.as_bytes());
+        mac.verify_slice(stored).is_ok()
+    }
+}
+
+/// The keys read from (or created in) `data_dir/secrets/`.
+#[derive(Clone)]
+pub struct KeyRing {
+    /// Hashes client secrets.
+    pub secret_hash: SecretHash,
+    /// Signs TRAINING tokens.
+    pub training_signing: [u8; 32],
+    /// Signs PRODUCTION tokens.
+    pub production_signing: [u8; 32],
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRing(..)")
+    }
+}
+
+impl KeyRing {
+    /// Loads the keys under `data_dir/secrets/`, creating any that is missing.
+    pub fn load_or_create(data_dir: &Path) -> std::io::Result<KeyRing> {
+        let dir = data_dir.join("secrets");
+        std::fs::create_dir_all(&dir)?;
+        Ok(KeyRing {
+            secret_hash: SecretHash::new(key_file(&dir.join("secret-hash.key"))?),
+            training_signing: key_file(&dir.join("training-signing.key"))?,
+            production_signing: key_file(&dir.join("production-signing.key"))?,
+        })
+    }
+
+    /// The signing key of `env`.
+    pub fn signing_key(&self, env: Environment) -> &[u8; 32] {
+        match env {
+            Environment::Training => &self.training_signing,
+            Environment::Production => &self.production_signing,
+        }
+    }
+}
+
+fn key_file(path: &PathBuf) -> std::io::Result<[u8; 32]> {
+    match std::fs::read(path) {
+        Ok(bytes) => bytes.try_into().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: expected exactly 32 bytes", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            fill_random(&mut key);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options.open(path)?.write_all(&key)?;
+            Ok(key)
+        }
+        Err(e) => Err(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_accepts_only_the_hashed_secret() {
+        let hasher = SecretHash::new([1; 32]);
+        let stored = hasher.hash("trn_sk_abc");
+        assert!(hasher.verify("trn_sk_abc", &stored));
+        assert!(!hasher.verify("trn_sk_abd", &stored));
+        assert!(!SecretHash::new([2; 32]).verify("trn_sk_abc", &stored), "the hash is keyed");
+    }
+
+    #[test]
+    fn key_ring_is_created_once_and_reloaded() {
+        let dir = std::env::temp_dir().join(format!("sandgate-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = KeyRing::load_or_create(&dir).expect("create");
+        let again = KeyRing::load_or_create(&dir).expect("reload");
+        assert_eq!(first.training_signing, again.training_signing);
+        assert_ne!(first.training_signing, first.production_signing);
+    }
+}

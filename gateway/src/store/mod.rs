@@ -1,0 +1,261 @@
+//! The embedded store: one SQLite file in the data directory (WAL), with versioned migrations.
+//!
+//! Holds partners, applications and their credentials (secrets only as keyed hashes). Blocking:
+//! async callers go through `tokio::task::spawn_blocking`. The control plane grows on top of it.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::environment::Environment;
+use crate::secrets::SecretHash;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (I/O, corruption, constraint).
+    #[error("store {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer Sandgate.
+    #[error("store {path}: schema version {found} is newer than this Sandgate understands ({known})")]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Version found in the file.
+        found: i64,
+        /// Latest version this build knows.
+        known: i64,
+    },
+}
+
+/// A credential as the token endpoint needs it.
+#[derive(Debug, Clone)]
+pub struct CredentialRecord {
+    /// The public client id.
+    pub client_id: String,
+    /// The environment the credential belongs to.
+    pub environment: Environment,
+    /// Keyed hash of the secret.
+    pub secret_hash: Vec<u8>,
+    /// The application it belongs to.
+    pub application_id: String,
+    /// The application's partner.
+    pub partner_id: String,
+    /// Scopes the application may request.
+    pub scopes: Vec<String>,
+    /// Whether the credential and its application are active.
+    pub active: bool,
+}
+
+/// A newly created or re-keyed demo credential.
+#[derive(Debug, Clone)]
+pub struct DemoCredential {
+    /// The public client id.
+    pub client_id: String,
+    /// The secret in clear, only when it was just created.
+    pub client_secret: Option<String>,
+}
+
+/// The store handle; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+/// The demo partner and application `sandgate up` provisions.
+pub const DEMO_PARTNER: &str = "Demo Partner";
+/// Name of the demo TRAINING application.
+pub const DEMO_APPLICATION: &str = "demo-training-app";
+
+impl Store {
+    /// Opens (creating if needed) `dir/sandgate.db` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join("sandgate.db");
+        let fail = |source| StoreError::Sqlite { path: path.clone(), source };
+        let mut conn = Connection::open(&path).map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
+        migrations::apply(&mut conn, &path)?;
+        Ok(Store { path, conn: Mutex::new(conn) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn fail(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Whether the database answers a trivial query (for `/readyz`).
+    pub fn ping(&self) -> bool {
+        self.conn().query_row("SELECT 1", [], |_| Ok(())).is_ok()
+    }
+
+    /// Looks a credential up by client id.
+    pub fn credential(&self, client_id: &str) -> Result<Option<CredentialRecord>, StoreError> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT c.client_id, c.environment, c.secret_hash, a.id, a.partner_id, a.scopes,
+                    c.status = 'active' AND a.status = 'active'
+             FROM credentials c JOIN applications a ON a.id = c.application_id
+             WHERE c.client_id = ?1",
+            params![client_id],
+            |row| {
+                let environment: String = row.get(1)?;
+                let scopes: String = row.get(5)?;
+                Ok(CredentialRecord {
+                    client_id: row.get(0)?,
+                    environment: Environment::parse(&environment).unwrap_or(Environment::Training),
+                    secret_hash: row.get(2)?,
+                    application_id: row.get(3)?,
+                    partner_id: row.get(4)?,
+                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                    active: row.get(6)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.fail(e))
+    }
+
+    /// Makes sure the demo partner, its TRAINING application (trusting loopback) and one TRAINING
+    /// credential exist. The secret is returned only when it was created now, or when `reset`
+    /// asks for a new one.
+    pub fn ensure_demo(&self, hasher: &SecretHash, reset: bool) -> Result<DemoCredential, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.fail(e))?;
+        let now = now_rfc3339();
+        let partner_id: String = match tx
+            .query_row("SELECT id FROM partners WHERE name = ?1", params![DEMO_PARTNER], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))?
+        {
+            Some(id) => id,
+            None => {
+                let id = new_id("ptn");
+                tx.execute(
+                    "INSERT INTO partners (id, name, created_at) VALUES (?1, ?2, ?3)",
+                    params![id, DEMO_PARTNER, now],
+                )
+                .map_err(|e| self.fail(e))?;
+                id
+            }
+        };
+        let app_id: String = match tx
+            .query_row("SELECT id FROM applications WHERE name = ?1", params![DEMO_APPLICATION], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))?
+        {
+            Some(id) => id,
+            None => {
+                let id = new_id("app");
+                tx.execute(
+                    "INSERT INTO applications (id, partner_id, name, permission, scopes, trust_list, status, created_at)
+                     VALUES (?1, ?2, ?3, 'read_write', 'merchant customer', '127.0.0.0/8 ::1/128', 'active', ?4)",
+                    params![id, partner_id, DEMO_APPLICATION, now],
+                )
+                .map_err(|e| self.fail(e))?;
+                id
+            }
+        };
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT client_id FROM credentials WHERE application_id = ?1 AND environment = 'training' AND status = 'active'
+                 ORDER BY created_at LIMIT 1",
+                params![app_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        let demo = match existing {
+            Some(client_id) if !reset => DemoCredential { client_id, client_secret: None },
+            Some(client_id) => {
+                let secret = Environment::Training.new_client_secret();
+                tx.execute(
+                    "UPDATE credentials SET secret_hash = ?1 WHERE client_id = ?2",
+                    params![hasher.hash(&secret), client_id],
+                )
+                .map_err(|e| self.fail(e))?;
+                DemoCredential { client_id, client_secret: Some(secret) }
+            }
+            None => {
+                let client_id = Environment::Training.new_client_id();
+                let secret = Environment::Training.new_client_secret();
+                tx.execute(
+                    "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
+                     VALUES (?1, ?2, 'training', ?3, 'active', ?4)",
+                    params![client_id, app_id, hasher.hash(&secret), now],
+                )
+                .map_err(|e| self.fail(e))?;
+                DemoCredential { client_id, client_secret: Some(secret) }
+            }
+        };
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(demo)
+    }
+}
+
+/// A random id with a readable prefix (`app_3f9c…`).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sandgate-store-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn ensure_demo_shows_secret_once_and_reuses_credential() {
+        let dir = temp_dir("demo");
+        let hasher = SecretHash::new([7; 32]);
+        let store = Store::open(&dir).expect("open");
+        let first = store.ensure_demo(&hasher, false).expect("demo");
+        let secret = first.client_secret.expect("secret on first start");
+        drop(store);
+
+        let store = Store::open(&dir).expect("reopen");
+        let again = store.ensure_demo(&hasher, false).expect("demo again");
+        assert_eq!(again.client_id, first.client_id);
+        assert!(again.client_secret.is_none(), "secret must not be shown twice");
+
+        let record = store.credential(&first.client_id).expect("query").expect("found");
+        assert!(hasher.verify(&secret, &record.secret_hash));
+        assert!(record.active);
+        assert_eq!(record.environment, Environment::Training);
+
+        let reset = store.ensure_demo(&hasher, true).expect("reset");
+        let new_secret = reset.client_secret.expect("new secret after reset");
+        let record = store.credential(&first.client_id).expect("query").expect("found");
+        assert!(hasher.verify(&new_secret, &record.secret_hash));
+        assert!(!hasher.verify(&secret, &record.secret_hash), "old secret must stop working");
+    }
+}

@@ -1,0 +1,278 @@
+//! The token endpoint, `POST /{api}/v{version}/oauth/token`, form-encoded as the reference API.
+//!
+//! Grants: `client_credentials` (client id and secret in the body or in HTTP Basic) and
+//! `refresh_token` (only while the token it refreshes is still valid). Scope `merchant` (default)
+//! or `customer`. Errors are problem+json that also carry the OAuth-style `error` /
+//! `error_description` (and the reference API's `code`), as the POS spec documents.
+//! Runs on a blocking thread: it reads the store.
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::environment::Environment;
+use crate::secrets::SecretHash;
+use crate::store::Store;
+use crate::token::{TokenError, TokenIssuer};
+use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+
+/// Scopes a token may carry.
+pub const SCOPES: [&str; 2] = ["merchant", "customer"];
+
+/// The token endpoint's inputs, already read off the wire.
+#[derive(Debug)]
+pub struct TokenRequest<'a> {
+    /// `Content-Type` header value, if any.
+    pub content_type: Option<&'a str>,
+    /// `Authorization` header value, if any.
+    pub authorization: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+    /// The request id, echoed as `instance` in errors.
+    pub request_id: &'a str,
+}
+
+/// The endpoint's answer: status, content type and body.
+#[derive(Debug)]
+pub struct TokenAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// `application/json` on success, `application/problem+json` on error.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The client id the request was for, when known (for the access log).
+    pub client_id: Option<String>,
+}
+
+/// What the endpoint needs from the gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenContext<'a> {
+    /// The environment of the listener.
+    pub env: Environment,
+    /// The store holding credentials.
+    pub store: &'a Store,
+    /// Hashes secrets for comparison.
+    pub hasher: &'a SecretHash,
+    /// This environment's issuer.
+    pub issuer: &'a TokenIssuer,
+}
+
+/// Answers one token request.
+pub fn handle(cx: TokenContext<'_>, req: &TokenRequest<'_>) -> TokenAnswer {
+    match grant(cx, req) {
+        Ok((body, client_id)) => TokenAnswer {
+            status: 200,
+            content_type: "application/json",
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+            client_id: Some(client_id),
+        },
+        Err(failure) => failure.answer(req.request_id),
+    }
+}
+
+struct Failure {
+    kind: ProblemKind,
+    oauth_error: &'static str,
+    detail: String,
+    client_id: Option<String>,
+}
+
+impl Failure {
+    fn new(kind: ProblemKind, oauth_error: &'static str, detail: impl Into<String>) -> Failure {
+        Failure { kind, oauth_error, detail: detail.into(), client_id: None }
+    }
+
+    fn answer(self, request_id: &str) -> TokenAnswer {
+        let mut extra = Map::new();
+        extra.insert("code".into(), json!(self.kind.status()));
+        extra.insert("error".into(), json!(self.oauth_error));
+        extra.insert("error_description".into(), json!(self.detail));
+        TokenAnswer {
+            status: self.kind.status(),
+            content_type: PROBLEM_JSON,
+            body: problem_body(self.kind, &self.detail, Some(request_id), Some(extra)),
+            client_id: self.client_id,
+        }
+    }
+}
+
+fn invalid_request(detail: impl Into<String>) -> Failure {
+    Failure::new(ProblemKind::InvalidTokenRequest, "invalid_request", detail)
+}
+
+fn invalid_client(detail: impl Into<String>) -> Failure {
+    Failure::new(ProblemKind::InvalidClient, "invalid_client", detail)
+}
+
+fn grant(cx: TokenContext<'_>, req: &TokenRequest<'_>) -> Result<(Value, String), Failure> {
+    let media = req.content_type.and_then(|c| c.split(';').next()).map(str::trim);
+    if !media.is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+        return Err(invalid_request(
+            "send the token request as application/x-www-form-urlencoded (e.g. curl -d grant_type=client_credentials -d client_id=… -d client_secret=…)",
+        ));
+    }
+    let mut form: Vec<(String, String)> = Vec::new();
+    for (key, value) in form_urlencoded::parse(req.body) {
+        if form.iter().any(|(k, _)| *k == key) {
+            return Err(invalid_request(format!("the field {key} is sent twice")));
+        }
+        form.push((key.into_owned(), value.into_owned()));
+    }
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let scope = field("scope").unwrap_or("merchant");
+    if !SCOPES.contains(&scope) {
+        let mut failure = invalid_request(format!("scope must be one of {}; got {scope:?}", SCOPES.join(", ")));
+        failure.oauth_error = "invalid_scope";
+        return Err(failure);
+    }
+    match field("grant_type").unwrap_or("client_credentials") {
+        "client_credentials" => client_credentials(cx, req, field("client_id"), field("client_secret"), scope),
+        "refresh_token" => {
+            let token = field("refresh_token")
+                .ok_or_else(|| invalid_request("grant_type=refresh_token needs the field refresh_token"))?;
+            refresh(cx, token, field("scope"))
+        }
+        other => {
+            let mut failure =
+                invalid_request(format!("grant_type must be client_credentials or refresh_token; got {other:?}"));
+            failure.oauth_error = "unsupported_grant_type";
+            Err(failure)
+        }
+    }
+}
+
+fn client_credentials(
+    cx: TokenContext<'_>,
+    req: &TokenRequest<'_>,
+    body_id: Option<&str>,
+    body_secret: Option<&str>,
+    scope: &str,
+) -> Result<(Value, String), Failure> {
+    let basic = match req.authorization {
+        Some(header) => Some(parse_basic(header).ok_or_else(|| {
+            invalid_request("the Authorization header must be HTTP Basic with client_id:client_secret, or absent")
+        })?),
+        None => None,
+    };
+    let (client_id, secret) = match (basic, body_id.or(body_secret)) {
+        (Some(_), Some(_)) => {
+            return Err(invalid_request("send the client credentials once: in the body or in HTTP Basic, not both"))
+        }
+        (Some((id, secret)), None) => (id, secret),
+        (None, _) => (
+            body_id.ok_or_else(|| invalid_client("the field client_id is missing"))?.to_owned(),
+            body_secret.ok_or_else(|| invalid_client("the field client_secret is missing"))?.to_owned(),
+        ),
+    };
+    if let Some(other) = Environment::of_credential(&client_id).filter(|env| *env != cx.env) {
+        return Err(with_client(
+            invalid_client(format!(
+                "this client_id is a {} credential; this is the {} endpoint",
+                other.display(),
+                cx.env.display()
+            )),
+            &client_id,
+        ));
+    }
+    let record = cx.store.credential(&client_id).map_err(|e| {
+        tracing::error!(error = %e, "store lookup failed at the token endpoint");
+        Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
+    })?;
+    // Hash the secret even for an unknown client, so timing does not reveal which ids exist.
+    let stored = record.as_ref().map(|r| r.secret_hash.as_slice()).unwrap_or(&[0u8; 32]);
+    let secret_ok = cx.hasher.verify(&secret, stored);
+    let record = match record {
+        Some(r) if secret_ok && r.environment == cx.env => r,
+        _ => return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id)),
+    };
+    if !record.active {
+        return Err(with_client(invalid_client("this credential or its application has been revoked"), &client_id));
+    }
+    if !record.scopes.iter().any(|s| s == scope) {
+        let mut failure = invalid_request(format!("this application may not request scope {scope:?}"));
+        failure.oauth_error = "invalid_scope";
+        return Err(with_client(failure, &client_id));
+    }
+    mint(cx, &record.client_id, &record.application_id, &record.partner_id, scope)
+}
+
+fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Value, String), Failure> {
+    let claims = cx.issuer.verify_refresh(token).map_err(|e| {
+        let detail = match e {
+            TokenError::Expired => {
+                "the refresh token has expired; request a new token with client_credentials".to_owned()
+            }
+            TokenError::OtherEnvironment(env) => {
+                format!("the refresh token belongs to {}; this is {}", env.display(), cx.env.display())
+            }
+            TokenError::Invalid(why) => format!("the refresh token is not valid: {why}"),
+        };
+        let mut failure = invalid_request(detail);
+        failure.oauth_error = "invalid_grant";
+        failure
+    })?;
+    let record = cx.store.credential(&claims.sub).map_err(|_| {
+        Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
+    })?;
+    if !record.is_some_and(|r| r.active) {
+        return Err(with_client(invalid_client("this credential or its application has been revoked"), &claims.sub));
+    }
+    let scope = scope.unwrap_or(&claims.scope);
+    if scope != claims.scope {
+        let mut failure = invalid_request("a refresh cannot change the token's scope");
+        failure.oauth_error = "invalid_scope";
+        return Err(failure);
+    }
+    mint(cx, &claims.sub, &claims.app, &claims.ptn, scope)
+}
+
+fn mint(
+    cx: TokenContext<'_>,
+    client_id: &str,
+    app: &str,
+    partner: &str,
+    scope: &str,
+) -> Result<(Value, String), Failure> {
+    let pair = cx.issuer.mint(client_id, app, partner, scope).map_err(|e| {
+        tracing::error!(error = %e, "token signing failed");
+        Failure::new(ProblemKind::Internal, "server_error", "the token could not be signed")
+    })?;
+    let body = json!({
+        "token_type": "bearer",
+        "access_token": pair.access_token,
+        "expires_in": pair.expires_in,
+        "refresh_token": pair.refresh_token,
+        "scope": scope,
+    });
+    Ok((body, client_id.to_owned()))
+}
+
+fn with_client(mut failure: Failure, client_id: &str) -> Failure {
+    failure.client_id = Some(client_id.to_owned());
+    failure
+}
+
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((decode(id)?, decode(secret)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_basic_reads_urlencoded_id_and_secret() {
+        let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("trn_a:s%3Ak"));
+        assert_eq!(parse_basic(&header), Some(("trn_a".into(), "s:k".into())));
+        assert_eq!(parse_basic("Bearer abc"), None);
+        assert_eq!(parse_basic("Basic !!!"), None);
+    }
+}

@@ -1,0 +1,240 @@
+//! Bearer tokens: minting and verifying, one issuer and signing key per environment.
+//!
+//! Tokens are JWTs signed with HS256; the algorithm is pinned, so `alg: none` or any other
+//! algorithm fails. The issuer names the environment (`sandgate/training`), so a token of one
+//! environment never verifies at another, and the error says which environment it belongs to.
+//! The token endpoint itself is in [`endpoint`].
+
+pub mod endpoint;
+
+use base64::Engine;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::environment::Environment;
+
+/// The audience every Sandgate token carries.
+pub const AUDIENCE: &str = "sandgate";
+
+/// What a token says about its holder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// Issuer: `sandgate/<environment>`.
+    pub iss: String,
+    /// Subject: the client id.
+    pub sub: String,
+    /// Audience: [`AUDIENCE`].
+    pub aud: String,
+    /// Expiry (Unix seconds).
+    pub exp: u64,
+    /// Not before (Unix seconds).
+    pub nbf: u64,
+    /// Issued at (Unix seconds).
+    pub iat: u64,
+    /// Unique token id.
+    pub jti: String,
+    /// `access` or `refresh`.
+    pub typ: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// The application.
+    pub app: String,
+    /// The partner.
+    pub ptn: String,
+}
+
+/// Why a token was refused. Each maps to its own problem type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// Past `exp`.
+    Expired,
+    /// Signed for another environment.
+    OtherEnvironment(Environment),
+    /// Malformed, forged, wrong algorithm, wrong audience, not yet valid, or the wrong kind.
+    Invalid(&'static str),
+}
+
+/// A freshly minted access + refresh pair.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    /// The bearer token.
+    pub access_token: String,
+    /// The token for `grant_type=refresh_token`; valid as long as the access token.
+    pub refresh_token: String,
+    /// Lifetime of both, in seconds.
+    pub expires_in: u64,
+}
+
+/// Mints and verifies the tokens of one environment.
+pub struct TokenIssuer {
+    env: Environment,
+    issuer: String,
+    ttl_secs: u64,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuer").field("env", &self.env).field("ttl_secs", &self.ttl_secs).finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuer {
+    /// An issuer for `env` signing with `key`; tokens live `ttl_secs`.
+    pub fn new(env: Environment, key: &[u8; 32], ttl_secs: u64) -> TokenIssuer {
+        let issuer = format!("sandgate/{}", env.as_str());
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[issuer.as_str()]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 0;
+        TokenIssuer {
+            env,
+            issuer,
+            ttl_secs,
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+        }
+    }
+
+    /// The environment this issuer serves.
+    pub fn environment(&self) -> Environment {
+        self.env
+    }
+
+    /// Mints an access and a refresh token for `client_id` of `app`/`partner` with `scope`.
+    pub fn mint(
+        &self,
+        client_id: &str,
+        app: &str,
+        partner: &str,
+        scope: &str,
+    ) -> Result<TokenPair, jsonwebtoken::errors::Error> {
+        let now = now_secs();
+        let claims = |typ: &str| Claims {
+            iss: self.issuer.clone(),
+            sub: client_id.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            exp: now + self.ttl_secs,
+            nbf: now,
+            iat: now,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            typ: typ.to_owned(),
+            scope: scope.to_owned(),
+            app: app.to_owned(),
+            ptn: partner.to_owned(),
+        };
+        let header = Header::new(Algorithm::HS256);
+        Ok(TokenPair {
+            access_token: jsonwebtoken::encode(&header, &claims("access"), &self.encoding)?,
+            refresh_token: jsonwebtoken::encode(&header, &claims("refresh"), &self.encoding)?,
+            expires_in: self.ttl_secs,
+        })
+    }
+
+    /// Verifies a bearer token.
+    pub fn verify_access(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify(token, "access")
+    }
+
+    /// Verifies a refresh token.
+    pub fn verify_refresh(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify(token, "refresh")
+    }
+
+    fn verify(&self, token: &str, typ: &'static str) -> Result<Claims, TokenError> {
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) if data.claims.typ == typ => Ok(data.claims),
+            Ok(_) if typ == "access" => Err(TokenError::Invalid("a refresh token cannot be used as a bearer token")),
+            Ok(_) => Err(TokenError::Invalid("an access token cannot be used as a refresh token")),
+            Err(e) => Err(match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::InvalidSignature | ErrorKind::InvalidIssuer => match claimed_environment(token) {
+                    Some(other) if other != self.env => TokenError::OtherEnvironment(other),
+                    _ => TokenError::Invalid("the token's signature does not verify"),
+                },
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    TokenError::Invalid("the token is not signed with the algorithm Sandgate uses")
+                }
+                ErrorKind::InvalidAudience => TokenError::Invalid("the token is not meant for Sandgate"),
+                ErrorKind::ImmatureSignature => TokenError::Invalid("the token is not valid yet"),
+                ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("the token lacks a required claim"),
+                _ => TokenError::Invalid("the token is malformed"),
+            }),
+        }
+    }
+}
+
+/// Reads the (unverified) issuer of a token, only to tell the caller which environment it is from.
+fn claimed_environment(token: &str) -> Option<Environment> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Environment::parse(value.get("iss")?.as_str()?.strip_prefix("sandgate/")?)
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer(env: Environment, key: u8) -> TokenIssuer {
+        TokenIssuer::new(env, &[key; 32], 1200)
+    }
+
+    #[test]
+    fn mint_then_verify_round_trips_claims() {
+        let training = issuer(Environment::Training, 1);
+        let pair = training.mint("trn_abc", "app_1", "ptn_1", "merchant").expect("mint");
+        let claims = training.verify_access(&pair.access_token).expect("valid");
+        assert_eq!(claims.sub, "trn_abc");
+        assert_eq!(claims.scope, "merchant");
+        assert_eq!(claims.exp - claims.iat, 1200);
+        assert!(training.verify_refresh(&pair.refresh_token).is_ok());
+        assert!(matches!(training.verify_access(&pair.refresh_token), Err(TokenError::Invalid(_))));
+    }
+
+    #[test]
+    fn verify_token_of_other_environment_names_it() {
+        let training = issuer(Environment::Training, 1);
+        let production = issuer(Environment::Production, 2);
+        let pair = training.mint("trn_abc", "app_1", "ptn_1", "merchant").expect("mint");
+        assert_eq!(
+            production.verify_access(&pair.access_token),
+            Err(TokenError::OtherEnvironment(Environment::Training))
+        );
+    }
+
+    #[test]
+    fn verify_alg_none_and_garbage_are_invalid() {
+        let training = issuer(Environment::Training, 1);
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"iss":"sandgate/training","sub":"x","aud":"sandgate","exp":99999999999,"nbf":0,"iat":0,"jti":"j","typ":"access","scope":"merchant","app":"a","ptn":"p"}"#);
+        assert!(matches!(training.verify_access(&format!("{header}.{body}.")), Err(TokenError::Invalid(_))));
+        assert!(matches!(training.verify_access("not-a-token"), Err(TokenError::Invalid(_))));
+    }
+
+    #[test]
+    fn verify_expired_token_is_expired() {
+        let training = issuer(Environment::Training, 1);
+        let pair = training.mint("trn_abc", "app_1", "ptn_1", "merchant").expect("mint");
+        let mut claims = training.verify_access(&pair.access_token).expect("valid");
+        claims.nbf -= 100;
+        claims.exp = claims.nbf + 10;
+        let expired =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[1; 32]))
+                .expect("encode");
+        assert_eq!(training.verify_access(&expired), Err(TokenError::Expired));
+    }
+}

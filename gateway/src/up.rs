@@ -1,0 +1,143 @@
+//! `sandgate up`: prepare the data directory, provision the demo partner, print how to use it,
+//! then serve until Ctrl-C.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
+use sandgate_gateway::server;
+use sandgate_gateway::store::{DemoCredential, DEMO_APPLICATION, DEMO_PARTNER};
+
+/// Flags of `sandgate up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print one JSON object {training_url, production_url, admin_url, client_id, client_secret}
+    /// instead of the human banner (client_secret is null unless it was just created).
+    #[arg(long)]
+    pub json: bool,
+    /// Issue a new secret for the demo credential (the old one stops working) and print it.
+    #[arg(long)]
+    pub reset_demo: bool,
+    /// Do not create or print the demo partner.
+    #[arg(skip)]
+    pub no_demo: bool,
+}
+
+/// Runs `up` (and `gateway`, which is `up` without the demo).
+pub fn run(args: UpArgs) -> ExitCode {
+    let settings = match SandgateConfig::load(args.config.config.as_deref())
+        .map(|c| c.merge_args(&args.config))
+        .and_then(|c| c.compile())
+    {
+        Ok(settings) => settings,
+        Err(e) => return fail(&e.to_string()),
+    };
+    init_logging(&settings.log_level, settings.log_json);
+    if let Err(e) = server::check_listeners(&settings) {
+        return fail(&e.to_string());
+    }
+    let prepared = match server::prepare(settings) {
+        Ok(prepared) => prepared,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let demo = if args.no_demo {
+        None
+    } else {
+        match prepared.store.ensure_demo(&prepared.keys.secret_hash, args.reset_demo) {
+            Ok(demo) => Some(demo),
+            Err(e) => return fail(&e.to_string()),
+        }
+    };
+    let routes = prepared.emulator.as_ref().map_or(0, |e| e.route_count());
+    let text = match (&demo, args.json) {
+        (Some(demo), true) => json_banner(&prepared.settings, demo),
+        (Some(demo), false) => banner(&prepared.settings, demo, routes),
+        (None, _) => listeners(&prepared.settings, routes),
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{text}");
+    let _ = stdout.flush();
+    // Blocks until SIGINT (Ctrl-C: fast stop) or SIGTERM (graceful stop).
+    server::build(&prepared).run(pingora::server::RunArgs::default());
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("sandgate: {message}");
+    ExitCode::from(2)
+}
+
+/// Logs go to stderr so that stdout carries only what scripts read (`--json`).
+pub fn init_logging(level: &str, json: bool) {
+    let _ = tracing_log::LogTracer::init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+fn url(addr: std::net::SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+fn json_banner(settings: &Settings, demo: &DemoCredential) -> String {
+    serde_json::json!({
+        "training_url": url(settings.training.0),
+        "production_url": url(settings.production.0),
+        "admin_url": url(settings.admin_listen),
+        "client_id": demo.client_id,
+        "client_secret": demo.client_secret,
+    })
+    .to_string()
+}
+
+fn describe(upstream: &Upstream, routes: usize, specs: &std::path::Path) -> String {
+    match upstream {
+        Upstream::Emulator => format!("built-in emulator ({routes} routes from {}/)", specs.display()),
+        Upstream::None => "no backend configured (answers 503)".to_owned(),
+        Upstream::Http { authority, .. } => format!("http://{authority}"),
+    }
+}
+
+fn listeners(settings: &Settings, routes: usize) -> String {
+    format!(
+        "Sandgate is up.\n  TRAINING    {}  -> {}\n  PRODUCTION  {}  -> {}\n  admin       {}  (/healthz, /readyz)\n  data        {}\n",
+        url(settings.training.0),
+        describe(&settings.training.1, routes, &settings.specs_dir),
+        url(settings.production.0),
+        describe(&settings.production.1, routes, &settings.specs_dir),
+        url(settings.admin_listen),
+        settings.data_dir.display(),
+    )
+}
+
+fn banner(settings: &Settings, demo: &DemoCredential, routes: usize) -> String {
+    let base = url(settings.training.0);
+    let id = &demo.client_id;
+    let (secret_line, secret) = match &demo.client_secret {
+        Some(secret) => {
+            (format!("{secret}   <- shown once; keep it (sandgate up --reset-demo issues a new one)"), secret.clone())
+        }
+        None => (
+            "(not shown again: it was printed when it was created; run sandgate up --reset-demo for a new one)"
+                .to_owned(),
+            "$CLIENT_SECRET".to_owned(),
+        ),
+    };
+    let token_curl = format!(
+        "curl -s -X POST {base}/pos-api/v2.5/oauth/token -H 'x-reference-id: 3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11' \
+         -d grant_type=client_credentials -d client_id={id} -d client_secret={secret}"
+    );
+    format!(
+        "{}\nDemo partner \"{DEMO_PARTNER}\", TRAINING application \"{DEMO_APPLICATION}\" (trusts loopback)\n  client_id      {id}\n  client_secret  {secret_line}\n\n\
+         1. Get a token:\n\n  {token_curl}\n\n\
+         2. Call the POS API with it:\n\n  TOKEN=$({token_curl} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n  \
+         curl -s \"{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01\" \
+         -H \"authorization: Bearer $TOKEN\" -H 'x-reference-id: 3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11'\n\n\
+         Press Ctrl-C to stop.",
+        listeners(settings, routes)
+    )
+}
