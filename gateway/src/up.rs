@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
 use sandgate_gateway::server;
-use sandgate_gateway::store::{DemoCredential, DEMO_APPLICATION, DEMO_PARTNER};
+use sandgate_gateway::store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
 
 /// Flags of `sandgate up`.
 #[derive(Debug, clap::Args)]
@@ -83,7 +83,7 @@ fn url(addr: std::net::SocketAddr) -> String {
     format!("http://{addr}")
 }
 
-fn json_banner(settings: &Settings, demo: &DemoCredential) -> String {
+fn json_banner(settings: &Settings, demo: &IssuedCredential) -> String {
     serde_json::json!({
         "training_url": url(settings.training.0),
         "production_url": url(settings.production.0),
@@ -114,7 +114,7 @@ fn listeners(settings: &Settings, routes: usize) -> String {
     )
 }
 
-fn banner(settings: &Settings, demo: &DemoCredential, routes: usize) -> String {
+fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize) -> String {
     let base = url(settings.training.0);
     let id = &demo.client_id;
     let (secret_line, secret) = match &demo.client_secret {

@@ -55,9 +55,9 @@ pub struct CredentialRecord {
     pub active: bool,
 }
 
-/// A newly created or re-keyed demo credential.
+/// A newly issued (or re-keyed) credential: the client id and, when just created, the secret.
 #[derive(Debug, Clone)]
-pub struct DemoCredential {
+pub struct IssuedCredential {
     /// The public client id.
     pub client_id: String,
     /// The secret in clear, only when it was just created.
@@ -139,7 +139,7 @@ impl Store {
     /// Makes sure the demo partner, its TRAINING application (trusting loopback) and one TRAINING
     /// credential exist. The secret is returned only when it was created now, or when `reset`
     /// asks for a new one.
-    pub fn ensure_demo(&self, hasher: &SecretHash, reset: bool) -> Result<DemoCredential, StoreError> {
+    pub fn ensure_demo(&self, hasher: &SecretHash, reset: bool) -> Result<IssuedCredential, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.fail(e))?;
         let now = now_rfc3339();
@@ -186,7 +186,7 @@ impl Store {
             .optional()
             .map_err(|e| self.fail(e))?;
         let demo = match existing {
-            Some(client_id) if !reset => DemoCredential { client_id, client_secret: None },
+            Some(client_id) if !reset => IssuedCredential { client_id, client_secret: None },
             Some(client_id) => {
                 let secret = Environment::Training.new_client_secret();
                 tx.execute(
@@ -194,7 +194,7 @@ impl Store {
                     params![hasher.hash(&secret), client_id],
                 )
                 .map_err(|e| self.fail(e))?;
-                DemoCredential { client_id, client_secret: Some(secret) }
+                IssuedCredential { client_id, client_secret: Some(secret) }
             }
             None => {
                 let client_id = Environment::Training.new_client_id();
@@ -205,11 +205,37 @@ impl Store {
                     params![client_id, app_id, hasher.hash(&secret), now],
                 )
                 .map_err(|e| self.fail(e))?;
-                DemoCredential { client_id, client_secret: Some(secret) }
+                IssuedCredential { client_id, client_secret: Some(secret) }
             }
         };
         tx.commit().map_err(|e| self.fail(e))?;
         Ok(demo)
+    }
+}
+
+impl Store {
+    /// Issues a new credential of `env` for the application named `application`; returns the
+    /// client id and the secret in clear (shown once, stored only as its keyed hash).
+    pub fn issue_credential(
+        &self,
+        application: &str,
+        env: Environment,
+        hasher: &SecretHash,
+    ) -> Result<Option<IssuedCredential>, StoreError> {
+        let conn = self.conn();
+        let app_id: Option<String> = conn
+            .query_row("SELECT id FROM applications WHERE name = ?1", params![application], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        let Some(app_id) = app_id else { return Ok(None) };
+        let (client_id, secret) = (env.new_client_id(), env.new_client_secret());
+        conn.execute(
+            "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
+            params![client_id, app_id, env.as_str(), hasher.hash(&secret), now_rfc3339()],
+        )
+        .map_err(|e| self.fail(e))?;
+        Ok(Some(IssuedCredential { client_id, client_secret: Some(secret) }))
     }
 }
 

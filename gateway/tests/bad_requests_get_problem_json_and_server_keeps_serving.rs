@@ -1,0 +1,90 @@
+//! Bad input at the gateway: each gets problem+json with the right status and a stable `type`,
+//! nothing panics, and the same server answers a good request afterwards.
+
+mod common;
+
+use common::{assert_problem, TestSandgate};
+
+#[test]
+fn bad_credentials_tokens_and_paths_get_problem_json() {
+    let sandgate = TestSandgate::start(None);
+    let (base, id, secret) = (&sandgate.training, sandgate.client_id.as_str(), sandgate.client_secret.as_str());
+
+    // Token endpoint.
+    let wrong = common::token_request(base, &[("client_id", id), ("client_secret", "trn_sk_wrong")]);
+    let body = assert_problem(wrong, 400, "invalid-client");
+    assert_eq!(body["error"], "invalid_client", "the reference API's error code is kept");
+    assert!(!body.to_string().contains("trn_sk_wrong"), "a secret is never echoed");
+    assert_problem(common::token_request(base, &[("client_id", id)]), 400, "invalid-client");
+    assert_problem(
+        common::token_request(base, &[("client_id", "trn_unknown"), ("client_secret", secret)]),
+        400,
+        "invalid-client",
+    );
+    let unsupported =
+        common::token_request(base, &[("grant_type", "password"), ("client_id", id), ("client_secret", secret)]);
+    assert_eq!(assert_problem(unsupported, 400, "invalid-token-request")["error"], "unsupported_grant_type");
+    let bad_scope = common::token_request(base, &[("client_id", id), ("client_secret", secret), ("scope", "admin")]);
+    assert_eq!(assert_problem(bad_scope, 400, "invalid-token-request")["error"], "invalid_scope");
+    let json_body = reqwest::blocking::Client::new()
+        .post(format!("{base}/pos-api/v2.5/oauth/token"))
+        .json(&serde_json::json!({"client_id": id, "client_secret": secret}))
+        .send()
+        .expect("send");
+    assert_problem(json_body, 400, "invalid-token-request");
+    let at_production = common::token_request(&sandgate.production, &[("client_id", id), ("client_secret", secret)]);
+    let body = assert_problem(at_production, 400, "invalid-client");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("TRAINING")), "names the environment: {body}");
+
+    // API calls.
+    let url = format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=A&last_name=B&dob=1980-01-01");
+    let missing = common::get(&url, None);
+    assert!(missing.headers()["www-authenticate"].to_str().is_ok_and(|v| v.starts_with("Bearer")));
+    assert_problem(missing, 401, "unauthenticated");
+    assert_problem(common::get(&url, Some("not.a.token")), 401, "invalid-token");
+    let token = common::access_token(base, id, secret);
+    let tampered = format!("{}x", &token[..token.len() - 1]);
+    assert_problem(common::get(&url, Some(&tampered)), 401, "invalid-token");
+    let other_client = url.replace(id, "trn_someoneelse");
+    assert_problem(common::get(&other_client, Some(&token)), 403, "forbidden");
+    let two = reqwest::blocking::Client::new()
+        .get(&url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .expect("send");
+    assert_problem(two, 400, "invalid-request");
+    assert_problem(common::get(&format!("{base}/nope"), Some(&token)), 404, "unknown-route");
+    assert_problem(
+        common::get(&format!("{base}/pos-api/v2.5/client-id/{id}/nothing-here"), Some(&token)),
+        404,
+        "unknown-route",
+    );
+    // HTTP clients resolve dot segments themselves, so send these raw.
+    for path in ["/pos-api/v2.5/x/%2e%2e/oauth/token", "/pos-api/v2.5/../v2.4/oauth/token"] {
+        let raw = common::raw_request(base, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        assert!(raw.starts_with("HTTP/1.1 400"), "{path}: {raw}");
+        assert!(raw.contains("urn:sandgate:problem:invalid-request"), "{path}: {raw}");
+    }
+
+    // A TRAINING token at PRODUCTION is refused and the detail says where it belongs.
+    let prod_url = url.replace(base.as_str(), &sandgate.production);
+    let body = assert_problem(common::get(&prod_url, Some(&token)), 401, "invalid-token");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("TRAINING")), "{body}");
+
+    // Still serving.
+    assert_eq!(common::get(&url, Some(&token)).status(), 200);
+}
+
+#[test]
+fn admin_listener_answers_health_and_never_serves_the_api() {
+    let sandgate = TestSandgate::start(None);
+    let health = common::get(&format!("{}/healthz", sandgate.admin), None);
+    assert_eq!(health.status(), 200);
+    assert_eq!(common::get(&format!("{}/readyz", sandgate.admin), None).status(), 200);
+    let token = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
+    let api_on_admin =
+        common::get(&format!("{}/pos-api/v2.5/client-id/{}/i18n", sandgate.admin, sandgate.client_id), Some(&token));
+    assert_problem(api_on_admin, 404, "unknown-route");
+    assert_problem(common::token_request(&sandgate.admin, &[("client_id", "x")]), 404, "unknown-route");
+}

@@ -1,0 +1,169 @@
+//! Test harness: a real Sandgate (gateway, emulator, store) on ephemeral loopback ports, with a
+//! data directory of its own; stopped and removed on drop.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
+use sandgate_gateway::environment::Environment;
+use sandgate_gateway::server::{self, Running};
+use sandgate_gateway::store::DEMO_APPLICATION;
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A running Sandgate.
+pub struct TestSandgate {
+    running: Option<Running>,
+    data_dir: PathBuf,
+    /// `http://127.0.0.1:port` of the TRAINING listener.
+    pub training: String,
+    /// `http://127.0.0.1:port` of the PRODUCTION listener.
+    pub production: String,
+    /// `http://127.0.0.1:port` of the admin listener.
+    pub admin: String,
+    /// The demo TRAINING client id.
+    pub client_id: String,
+    /// The demo TRAINING client secret.
+    pub client_secret: String,
+    /// A PRODUCTION credential of the same application.
+    pub production_client_id: String,
+    /// Its secret.
+    pub production_client_secret: String,
+    /// The emulator, for looking up response schemas.
+    pub emulator: std::sync::Arc<sandgate_emulator::Emulator>,
+}
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("ephemeral port")
+}
+
+/// Waits until `addr` accepts connections (5 s deadline).
+pub fn wait_listening(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match TcpStream::connect(addr) {
+            Ok(_) => return,
+            Err(e) if Instant::now() > deadline => panic!("{addr} is not listening after 5 s: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+impl TestSandgate {
+    /// Starts Sandgate; PRODUCTION proxies to `production_upstream` when given.
+    pub fn start(production_upstream: Option<SocketAddr>) -> TestSandgate {
+        let data_dir = std::env::temp_dir().join(format!(
+            "sandgate-it-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let (training, production, admin) = (free_port(), free_port(), free_port());
+        let args = ConfigArgs {
+            data_dir: Some(data_dir.clone()),
+            specs_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs")),
+            training_listen: Some(training.to_string()),
+            production_listen: Some(production.to_string()),
+            admin_listen: Some(admin.to_string()),
+            production_upstream: production_upstream.map(|a| format!("http://{a}")),
+            ..ConfigArgs::default()
+        };
+        let settings = SandgateConfig::default().merge_args(&args).compile().expect("valid settings");
+        let prepared = server::prepare(settings).expect("prepare");
+        let demo = prepared.store.ensure_demo(&prepared.keys.secret_hash, false).expect("demo");
+        let prod = prepared
+            .store
+            .issue_credential(DEMO_APPLICATION, Environment::Production, &prepared.keys.secret_hash)
+            .expect("issue")
+            .expect("demo application exists");
+        let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
+        let running = Running::start(server::build(&prepared));
+        for addr in [training, production, admin] {
+            wait_listening(addr);
+        }
+        TestSandgate {
+            running: Some(running),
+            data_dir,
+            training: format!("http://{training}"),
+            production: format!("http://{production}"),
+            admin: format!("http://{admin}"),
+            client_id: demo.client_id,
+            client_secret: demo.client_secret.expect("fresh secret"),
+            production_client_id: prod.client_id,
+            production_client_secret: prod.client_secret.expect("fresh secret"),
+            emulator,
+        }
+    }
+}
+
+impl Drop for TestSandgate {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// `POST {base}/pos-api/v2.5/oauth/token` with a form body.
+pub fn token_request(base: &str, form: &[(&str, &str)]) -> reqwest::blocking::Response {
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    reqwest::blocking::Client::new()
+        .post(format!("{base}/pos-api/v2.5/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
+        .body(body)
+        .send()
+        .expect("token request")
+}
+
+/// A fresh access token for `client_id`/`secret` at `base`.
+pub fn access_token(base: &str, client_id: &str, secret: &str) -> String {
+    let response = token_request(
+        base,
+        &[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)],
+    );
+    assert_eq!(response.status(), 200, "token request failed");
+    let body: serde_json::Value = response.json().expect("json");
+    body["access_token"].as_str().expect("access_token").to_owned()
+}
+
+/// GET with an optional bearer token.
+pub fn get(url: &str, token: Option<&str>) -> reqwest::blocking::Response {
+    let mut request =
+        reqwest::blocking::Client::new().get(url).header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request.send().expect("request")
+}
+
+/// Asserts a problem+json answer of `status` and `slug`; returns the body.
+pub fn assert_problem(response: reqwest::blocking::Response, status: u16, slug: &str) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().expect("problem body");
+    assert_eq!(body["type"], format!("urn:sandgate:problem:{slug}"), "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "detail a person can act on: {body}");
+    body
+}
+
+/// Sends `request` as raw bytes to `base` (`http://host:port`) and returns the whole answer.
+pub fn raw_request(base: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
