@@ -333,13 +333,12 @@ fn compile_pattern(pattern: &str) -> Result<rand_regex::Regex, String> {
         Some(rest) if !rest.ends_with('\\') => rest,
         _ => trimmed,
     };
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(true)
-        .build()
-        .parse(trimmed)
-        .or_else(|_| regex_syntax::Parser::new().parse(trimmed))
-        .map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?;
+    // ASCII classes first (`\w` → [A-Za-z0-9_]) so generated ids look like ids; Unicode if needed.
+    let ascii = regex_syntax::ParserBuilder::new().unicode(false).utf8(true).build().parse(trimmed);
+    let hir = match ascii {
+        Ok(hir) => hir,
+        Err(_) => regex_syntax::Parser::new().parse(trimmed).map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?,
+    };
     rand_regex::Regex::with_hir(hir, PATTERN_MAX_REPEAT)
         .map_err(|e| format!("pattern {pattern:?} cannot be used to generate strings: {e}"))
 }

@@ -60,11 +60,8 @@ fn main() -> ExitCode {
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Emulator { specs, listen, seed } => run_emulator(&specs, &listen, seed),
         Command::Contract { .. } => {
-            eprintln!(
-                "sandgate contract: not implemented yet. It will generate requests from the specs, check every \
-                 response against them and write JUnit/JSON reports; until then nothing is checked."
-            );
-            ExitCode::from(2)
+            eprintln!("{}", sandgate_contract::STATUS);
+            ExitCode::from(sandgate_contract::EXIT_USAGE)
         }
     }
 }

@@ -140,8 +140,10 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
     if version.starts_with("3.0.") {
         let parsed: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(value);
         parsed.map(drop).map_err(|e| {
-            let pointer = to_pointer(e.path());
-            LoadError::invalid(file, pointer, e.into_inner().to_string())
+            // openapiv3 deserialises `paths` through flattened maps, which hides where inside a
+            // path item the problem is; look again, one operation at a time.
+            let (pointer, problem) = locate_in_paths(value).unwrap_or_else(|| (to_pointer(e.path()), e.into_inner().to_string()));
+            LoadError::invalid(file, pointer, problem)
         })
     } else if version.starts_with("3.1.") {
         Err(LoadError::invalid(
@@ -152,6 +154,27 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
     } else {
         Err(LoadError::invalid(file, "/openapi", format!("unsupported OpenAPI version {version:?}; expected 3.0.x")))
     }
+}
+
+fn locate_in_paths(doc: &Value) -> Option<(String, String)> {
+    fn check<T: serde::de::DeserializeOwned>(value: &Value, at: String) -> Option<(String, String)> {
+        let result: Result<T, _> = serde_path_to_error::deserialize(value);
+        result.err().map(|e| (format!("{at}{}", to_pointer(e.path())), e.into_inner().to_string()))
+    }
+    for (path, item) in doc.get("paths")?.as_object()? {
+        let item_at = format!("/paths/{}", path.replace('~', "~0").replace('/', "~1"));
+        for method in ["get", "put", "post", "delete", "options", "head", "patch", "trace"] {
+            if let Some(op) = item.get(method) {
+                if let Some(found) = check::<openapiv3::Operation>(op, format!("{item_at}/{method}")) {
+                    return Some(found);
+                }
+            }
+        }
+        if let Some(found) = check::<openapiv3::PathItem>(item, item_at) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// Turns serde_path_to_error's path into a JSON pointer (`/paths/~1pets/get`).
@@ -197,7 +220,7 @@ mod tests {
         );
         let err = load_file(&file).expect_err("must fail").to_string();
         assert!(err.contains("bad.yaml"), "{err}");
-        assert!(err.contains("/paths"), "{err}");
+        assert!(err.contains("/paths/~1x/get/responses"), "{err}");
     }
 
     #[test]

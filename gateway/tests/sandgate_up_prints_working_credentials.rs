@@ -1,0 +1,135 @@
+//! The real `sandgate up` binary: `--json` prints working TRAINING credentials, Ctrl-C (SIGINT)
+//! stops it cleanly, and a restart reuses the demo credential without showing the secret again.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Up {
+    child: Child,
+    banner: serde_json::Value,
+}
+
+fn up(data_dir: &std::path::Path, extra: &[&str]) -> Up {
+    let ports = [common::free_port(), common::free_port(), common::free_port()];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
+        .args(["up", "--json", "--data-dir"])
+        .arg(data_dir)
+        .arg("--specs-dir")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"))
+        .args(["--training-listen", &ports[0].to_string()])
+        .args(["--production-listen", &ports[1].to_string()])
+        .args(["--admin-listen", &ports[2].to_string()])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sandgate up");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("banner line");
+    let banner: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    for port in ports {
+        common::wait_listening(port);
+    }
+    Up { child, banner }
+}
+
+fn interrupt_and_wait(mut child: Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-INT", &pid]).status().expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("sandgate up did not stop within 10 s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn up_json_credentials_work_and_ctrl_c_stops_cleanly() {
+    let data_dir = std::env::temp_dir().join(format!("sandgate-up-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+
+    let first = up(&data_dir, &[]);
+    let banner = &first.banner;
+    for key in ["training_url", "production_url", "admin_url", "client_id", "client_secret"] {
+        assert!(banner[key].is_string(), "{key} missing in {banner}");
+    }
+    let (base, id, secret) = (
+        banner["training_url"].as_str().unwrap_or_default(),
+        banner["client_id"].as_str().unwrap_or_default(),
+        banner["client_secret"].as_str().unwrap_or_default(),
+    );
+    let token = common::access_token(base, id, secret);
+    let search = format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
+    assert_eq!(common::get(&search, Some(&token)).status(), 200);
+    assert!(interrupt_and_wait(first.child).success(), "Ctrl-C must exit with status 0");
+
+    let second = up(&data_dir, &[]);
+    assert_eq!(second.banner["client_id"], id, "the demo credential is reused");
+    assert!(second.banner["client_secret"].is_null(), "the secret is shown only once");
+    let base = second.banner["training_url"].as_str().unwrap_or_default();
+    assert!(common::access_token(base, id, secret).len() > 20, "the old secret still works");
+    assert!(interrupt_and_wait(second.child).success());
+
+    let third = up(&data_dir, &["--reset-demo"]);
+    let new_secret = third.banner["client_secret"].as_str().expect("a new secret after --reset-demo").to_owned();
+    let base = third.banner["training_url"].as_str().unwrap_or_default().to_owned();
+    let old = common::token_request(&base, &[("client_id", id), ("client_secret", secret)]);
+    common::assert_problem(old, 400, "invalid-client");
+    assert!(common::access_token(&base, id, &new_secret).len() > 20);
+    assert!(interrupt_and_wait(third.child).success());
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[test]
+fn up_with_a_busy_port_fails_at_once_naming_the_listener() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = busy.local_addr().expect("addr").to_string();
+    let data_dir = std::env::temp_dir().join(format!("sandgate-up-busy-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_sandgate"))
+        .args(["up", "--data-dir"])
+        .arg(&data_dir)
+        .args(["--admin-listen", &addr, "--training-listen", &common::free_port().to_string()])
+        .args(["--production-listen", &common::free_port().to_string()])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&addr) && stderr.contains("admin"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[test]
+fn config_typo_stops_start_naming_the_key() {
+    let dir = std::env::temp_dir().join(format!("sandgate-up-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("sandgate.yaml");
+    std::fs::write(&file, "sandgate:\n  token:\n    ttl_sec: 60\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_sandgate")).args(["up", "--config"]).arg(&file).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ttl_sec") && stderr.contains("sandgate.token"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_subcommand_has_help_and_contract_says_it_is_not_ready() {
+    for sub in ["up", "gateway", "emulator", "contract"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sandgate")).args([sub, "--help"]).output().expect("run");
+        assert!(output.status.success(), "{sub} --help");
+        assert!(!output.stdout.is_empty());
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_sandgate")).arg("contract").output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not implemented yet"));
+}
