@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Checks what building and testing Sandgate needs beyond Debian + Rust + Python 3, and installs
+# what is missing when it can (root or passwordless sudo); otherwise stops saying what to install.
+set -euo pipefail
+
+missing_pkgs=()
+command -v cargo >/dev/null || { echo "sandgate: Rust is required: install it from https://rustup.rs" >&2; exit 1; }
+command -v cc >/dev/null || missing_pkgs+=(gcc)
+command -v cmake >/dev/null || missing_pkgs+=(cmake)          # Pingora builds zlib-ng with it
+command -v curl >/dev/null || missing_pkgs+=(curl)
+if [ "${1:-}" = "--test" ]; then
+  command -v python3 >/dev/null || missing_pkgs+=(python3)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || missing_pkgs+=(python3-venv)
+fi
+
+[ ${#missing_pkgs[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+  apt=(apt-get)
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  apt=(sudo apt-get)
+else
+  echo "sandgate: missing ${missing_pkgs[*]}; install with: sudo apt-get install -y ${missing_pkgs[*]}" >&2
+  exit 1
+fi
+echo "sandgate: installing ${missing_pkgs[*]} (apt-get)…" >&2
+if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing_pkgs[@]}" >/dev/null; then
+  "${apt[@]}" update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing_pkgs[@]}" >/dev/null
+fi
