@@ -12,7 +12,12 @@ fn emulator_handle(c: &mut Criterion) {
     let mut group = c.benchmark_group("emulator_handle");
     for (name, method, path, query) in [
         ("customers_search", Method::GET, "/pos-api/v2.5/client-id/demo/customers/search", Some("first_name=John")),
-        ("calculate_interest_v2_5_1", Method::POST, "/pos-api/v2.5.1/client-id/demo/accounts/123/calculate-interest", None),
+        (
+            "calculate_interest_v2_5_1",
+            Method::POST,
+            "/pos-api/v2.5.1/client-id/demo/accounts/123/calculate-interest",
+            None,
+        ),
         ("unknown_route_404", Method::GET, "/pos-api/v2.5/client-id/demo/nothing", None),
     ] {
         group.bench_function(name, |b| {

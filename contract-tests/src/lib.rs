@@ -6,7 +6,8 @@
 //! Schemas, [`sandgate_emulator::generate`] for request data) rather than duplicating it.
 
 /// What this crate can do today, shown by `sandgate contract`.
-pub const STATUS: &str = "sandgate contract: not implemented yet. It will generate requests from the specs, check every \
+pub const STATUS: &str =
+    "sandgate contract: not implemented yet. It will generate requests from the specs, check every \
                           response against them and write JUnit/JSON reports; until then nothing is checked.";
 
 /// Exit code of the CLI for usage, config or spec errors (and for "not implemented").

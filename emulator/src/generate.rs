@@ -337,7 +337,9 @@ fn compile_pattern(pattern: &str) -> Result<rand_regex::Regex, String> {
     let ascii = regex_syntax::ParserBuilder::new().unicode(false).utf8(true).build().parse(trimmed);
     let hir = match ascii {
         Ok(hir) => hir,
-        Err(_) => regex_syntax::Parser::new().parse(trimmed).map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?,
+        Err(_) => regex_syntax::Parser::new()
+            .parse(trimmed)
+            .map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?,
     };
     rand_regex::Regex::with_hir(hir, PATTERN_MAX_REPEAT)
         .map_err(|e| format!("pattern {pattern:?} cannot be used to generate strings: {e}"))

@@ -370,6 +370,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn example_file_documents_exactly_the_defaults() {
+        let text = include_str!("../../sandgate.example.yaml");
+        assert_eq!(SandgateConfig::parse(text).expect("example parses"), SandgateConfig::default());
+    }
+
+    #[test]
     fn parse_empty_file_gives_defaults() {
         let config = SandgateConfig::parse("").expect("defaults");
         assert_eq!(config, SandgateConfig::default());

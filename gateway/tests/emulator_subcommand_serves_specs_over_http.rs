@@ -33,8 +33,11 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
     let dir = std::env::temp_dir().join(format!("sandgate-emu-broken-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("broken.yaml");
-    std::fs::write(&file, "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses: 7\n")
-        .expect("write");
+    std::fs::write(
+        &file,
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses: 7\n",
+    )
+    .expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_sandgate"))
         .args(["emulator", "--specs"])
         .arg(&file)

@@ -70,7 +70,8 @@ fn up_json_credentials_work_and_ctrl_c_stops_cleanly() {
         banner["client_secret"].as_str().unwrap_or_default(),
     );
     let token = common::access_token(base, id, secret);
-    let search = format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
+    let search =
+        format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
     assert_eq!(common::get(&search, Some(&token)).status(), 200);
     assert!(interrupt_and_wait(first.child).success(), "Ctrl-C must exit with status 0");
 
@@ -115,7 +116,8 @@ fn config_typo_stops_start_naming_the_key() {
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("sandgate.yaml");
     std::fs::write(&file, "sandgate:\n  token:\n    ttl_sec: 60\n").expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_sandgate")).args(["up", "--config"]).arg(&file).output().expect("run");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_sandgate")).args(["up", "--config"]).arg(&file).output().expect("run");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ttl_sec") && stderr.contains("sandgate.token"), "{stderr}");

@@ -142,7 +142,8 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
         parsed.map(drop).map_err(|e| {
             // openapiv3 deserialises `paths` through flattened maps, which hides where inside a
             // path item the problem is; look again, one operation at a time.
-            let (pointer, problem) = locate_in_paths(value).unwrap_or_else(|| (to_pointer(e.path()), e.into_inner().to_string()));
+            let (pointer, problem) =
+                locate_in_paths(value).unwrap_or_else(|| (to_pointer(e.path()), e.into_inner().to_string()));
             LoadError::invalid(file, pointer, problem)
         })
     } else if version.starts_with("3.1.") {
