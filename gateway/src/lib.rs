@@ -107,7 +107,11 @@ impl ProxyHttp for Gateway {
         req: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        phase::upstream_request::prepare(req, self.env, ctx.principal.as_ref(), &ctx.request_id)
+        let host = match &self.upstream {
+            Upstream::Http(peer) => peer.sni.as_str(),
+            _ => "",
+        };
+        phase::upstream_request::prepare(req, self.env, ctx.principal.as_ref(), &ctx.request_id, host)
     }
 
     async fn response_filter(

@@ -72,8 +72,9 @@ fn fail(message: &str) -> ExitCode {
 /// Logs go to stderr so that stdout carries only what scripts read (`--json`).
 pub fn init_logging(level: &str, json: bool) {
     let _ = tracing_log::LogTracer::init();
+    // Pingora's start-up chatter is INFO; keep it out of the default view (RUST_LOG overrides).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(format!("{level},pingora_core=warn,pingora_proxy=warn")))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if json { builder.json().try_init() } else { builder.try_init() };

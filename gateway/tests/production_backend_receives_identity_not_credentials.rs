@@ -44,6 +44,7 @@ fn production_request_is_proxied_with_identity_headers_only() {
     assert_eq!(partners.len(), 1);
     assert_ne!(partners[0], "forged-partner");
     assert_eq!(request.headers["x-request-id"], "req-abc-1");
+    assert_eq!(request.headers["host"], backend.address().to_string().as_str(), "the backend sees its own name");
 }
 
 #[test]

@@ -16,13 +16,16 @@ pub const IDENTITY_HEADERS: [&str; 5] = [
     "x-sandgate-scopes",
 ];
 
-/// Rewrites `req` for the upstream.
+/// Rewrites `req` for the upstream; `host` is the upstream's authority (as nginx's `proxy_pass`
+/// sends it), so the backend sees its own name rather than the gateway's.
 pub fn prepare(
     req: &mut RequestHeader,
     env: Environment,
     principal: Option<&Principal>,
     request_id: &str,
+    host: &str,
 ) -> Result<()> {
+    req.insert_header(http::header::HOST, host)?;
     req.remove_header(&http::header::AUTHORIZATION);
     req.remove_header("cookie");
     for name in IDENTITY_HEADERS {
@@ -54,7 +57,8 @@ mod tests {
             partner: "ptn_1".into(),
             scopes: "merchant".into(),
         };
-        prepare(&mut req, Environment::Production, Some(&principal), "req-1").expect("prepare");
+        prepare(&mut req, Environment::Production, Some(&principal), "req-1", "backend:8443").expect("prepare");
+        assert_eq!(req.headers["host"], "backend:8443");
         assert!(req.headers.get("authorization").is_none());
         assert_eq!(req.headers.get_all("x-sandgate-partner").iter().count(), 1);
         assert_eq!(req.headers["x-sandgate-partner"], "ptn_1");

@@ -41,8 +41,9 @@ pub enum StoreError {
 pub struct CredentialRecord {
     /// The public client id.
     pub client_id: String,
-    /// The environment the credential belongs to.
-    pub environment: Environment,
+    /// The environment the credential belongs to (`None`: one this build does not know, which
+    /// therefore matches no listener).
+    pub environment: Option<Environment>,
     /// Keyed hash of the secret.
     pub secret_hash: Vec<u8>,
     /// The application it belongs to.
@@ -123,7 +124,7 @@ impl Store {
                 let scopes: String = row.get(5)?;
                 Ok(CredentialRecord {
                     client_id: row.get(0)?,
-                    environment: Environment::parse(&environment).unwrap_or(Environment::Training),
+                    environment: Environment::parse(&environment),
                     secret_hash: row.get(2)?,
                     application_id: row.get(3)?,
                     partner_id: row.get(4)?,
@@ -143,11 +144,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.fail(e))?;
         let now = now_rfc3339();
-        let partner_id: String = match tx
-            .query_row("SELECT id FROM partners WHERE name = ?1", params![DEMO_PARTNER], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.fail(e))?
-        {
+        let partner_id = match id_by_name(&tx, "partners", DEMO_PARTNER).map_err(|e| self.fail(e))? {
             Some(id) => id,
             None => {
                 let id = new_id("ptn");
@@ -159,11 +156,7 @@ impl Store {
                 id
             }
         };
-        let app_id: String = match tx
-            .query_row("SELECT id FROM applications WHERE name = ?1", params![DEMO_APPLICATION], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.fail(e))?
-        {
+        let app_id = match id_by_name(&tx, "applications", DEMO_APPLICATION).map_err(|e| self.fail(e))? {
             Some(id) => id,
             None => {
                 let id = new_id("app");
@@ -223,11 +216,9 @@ impl Store {
         hasher: &SecretHash,
     ) -> Result<Option<IssuedCredential>, StoreError> {
         let conn = self.conn();
-        let app_id: Option<String> = conn
-            .query_row("SELECT id FROM applications WHERE name = ?1", params![application], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.fail(e))?;
-        let Some(app_id) = app_id else { return Ok(None) };
+        let Some(app_id) = id_by_name(&conn, "applications", application).map_err(|e| self.fail(e))? else {
+            return Ok(None);
+        };
         let (client_id, secret) = (env.new_client_id(), env.new_client_secret());
         conn.execute(
             "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
@@ -237,6 +228,11 @@ impl Store {
         .map_err(|e| self.fail(e))?;
         Ok(Some(IssuedCredential { client_id, client_secret: Some(secret) }))
     }
+}
+
+/// The id of the row of `table` (a constant, never input) whose unique `name` is `name`.
+fn id_by_name(conn: &Connection, table: &'static str, name: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(&format!("SELECT id FROM {table} WHERE name = ?1"), params![name], |r| r.get(0)).optional()
 }
 
 /// A random id with a readable prefix (`app_3f9c…`).
@@ -276,7 +272,7 @@ mod tests {
         let record = store.credential(&first.client_id).expect("query").expect("found");
         assert!(hasher.verify(&secret, &record.secret_hash));
         assert!(record.active);
-        assert_eq!(record.environment, Environment::Training);
+        assert_eq!(record.environment, Some(Environment::Training));
 
         let reset = store.ensure_demo(&hasher, true).expect("reset");
         let new_secret = reset.client_secret.expect("new secret after reset");

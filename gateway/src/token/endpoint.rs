@@ -182,7 +182,7 @@ fn client_credentials(
     let stored = record.as_ref().map(|r| r.secret_hash.as_slice()).unwrap_or(&[0u8; 32]);
     let secret_ok = cx.hasher.verify(&secret, stored);
     let record = match record {
-        Some(r) if secret_ok && r.environment == cx.env => r,
+        Some(r) if secret_ok && r.environment == Some(cx.env) => r,
         _ => return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id)),
     };
     if !record.active {
