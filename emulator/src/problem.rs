@@ -51,16 +51,46 @@ macro_rules! problem_kinds {
 problem_kinds! {
     /// No credentials where they are required.
     Unauthenticated = ("unauthenticated", 401, "Authentication required"),
-    /// A bearer token that is malformed, forged or signed for another environment.
-    InvalidToken = ("invalid-token", 401, "Invalid access token"),
+    /// A bearer token that is not a well-formed token of ours (or is a refresh token).
+    TokenMalformed = ("token-malformed", 401, "Malformed access token"),
+    /// A token signed with another algorithm than the pinned one (`none` included).
+    TokenAlgorithmRejected = ("token-algorithm-rejected", 401, "Token algorithm not accepted"),
+    /// A token whose signature does not verify (forged or tampered).
+    TokenSignatureInvalid = ("token-signature-invalid", 401, "Token signature invalid"),
+    /// A token issued by another environment (TRAINING at PRODUCTION, or the reverse).
+    TokenWrongEnvironment = ("token-wrong-environment", 401, "Token from another environment"),
+    /// A token for another issuer or audience.
+    TokenWrongAudience = ("token-wrong-audience", 401, "Token not meant for this gateway"),
     /// A bearer token past its expiry.
     TokenExpired = ("token-expired", 401, "Access token expired"),
+    /// A token used before its `nbf`.
+    TokenNotYetValid = ("token-not-yet-valid", 401, "Access token not valid yet"),
+    /// The token's credential or application has been revoked.
+    TokenRevoked = ("token-revoked", 401, "Access revoked"),
     /// Client id or secret missing or wrong at the token endpoint.
     InvalidClient = ("invalid-client", 400, "Invalid client credentials"),
     /// A malformed token request (missing or unknown grant type, bad encoding).
     InvalidTokenRequest = ("invalid-token-request", 400, "Invalid token request"),
     /// The caller is authenticated but may not do this.
     Forbidden = ("forbidden", 403, "Forbidden"),
+    /// The client address or origin is not on the application's trust list.
+    UntrustedClient = ("untrusted-client", 403, "Client not trusted"),
+    /// The token's scope does not cover the operation.
+    InsufficientScope = ("insufficient-scope", 403, "Insufficient scope"),
+    /// A read-only application called an operation that writes.
+    ReadOnlyApplication = ("read-only-application", 403, "Application is read-only"),
+    /// The `Host` is not one this environment serves.
+    MisdirectedRequest = ("misdirected-request", 421, "Misdirected request"),
+    /// Too many requests for the application's plan.
+    RateLimited = ("rate-limited", 429, "Rate limit exceeded"),
+    /// Too many failed token requests from this client or address.
+    TokenRequestsThrottled = ("token-requests-throttled", 429, "Too many failed token requests"),
+    /// The API exists but not in this version; `detail` lists the supported ones.
+    UnsupportedVersion = ("unsupported-version", 404, "Unsupported API version"),
+    /// The version has been retired.
+    RetiredVersion = ("retired-version", 410, "API version retired"),
+    /// Request headers too many or too large.
+    HeadersTooLarge = ("headers-too-large", 431, "Request headers too large"),
     /// No API, version or operation matches the path.
     UnknownRoute = ("unknown-route", 404, "No such route"),
     /// The path exists but not with this method; `Allow` lists the methods that do.

@@ -7,7 +7,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
 use serde::Deserialize;
+
+use crate::environment::Environment;
 
 /// The file name looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "sandgate.yaml";
@@ -67,6 +72,64 @@ pub struct SandgateConfig {
     pub emulator: EmulatorConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` is believed; empty: the socket peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Version rules per API: deprecation, sunset, successor, retirement.
+    pub versions: BTreeMap<String, BTreeMap<String, VersionRuleConfig>>,
+    /// Rate-limit plans.
+    pub rate_limits: RateLimitConfig,
+    /// Request size limits and timeouts.
+    pub limits: LimitsConfig,
+}
+
+/// `sandgate.versions.<api>.<version>`: e.g. `pos-api: {"2.5": {deprecated_at: 2021-09-22}}`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct VersionRuleConfig {
+    /// Date (`YYYY-MM-DD`) the version was deprecated; sends `Deprecation` (RFC 9745).
+    pub deprecated_at: Option<String>,
+    /// Date (`YYYY-MM-DD`) it stops working; sends `Sunset` (RFC 8594).
+    pub sunset: Option<String>,
+    /// The version to move to; sends `Link: <…>; rel="successor-version"`.
+    pub successor: Option<String>,
+    /// Retired: every call gets 410.
+    pub retired: bool,
+}
+
+/// `sandgate.rate_limits`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Plan of applications that name none. Default `standard`.
+    pub default_plan: String,
+    /// Plans by name. Default: `standard` = 50/s, burst 100.
+    pub plans: BTreeMap<String, PlanConfig>,
+}
+
+/// One rate-limit plan (GCRA): a steady rate and a burst.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// Requests allowed at once above the steady rate.
+    pub burst: u32,
+}
+
+/// `sandgate.limits`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest request body (413 above). Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Largest total size of request header names and values (431 above). Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// Most request headers (431 above). Default 100.
+    pub max_headers: usize,
+    /// Time allowed to read a request body chunk or the next request. Default 10 s.
+    pub read_timeout_secs: u64,
+    /// Idle keep-alive time between requests. Default 60 s.
+    pub idle_timeout_secs: u64,
 }
 
 /// `sandgate.admin`.
@@ -95,6 +158,20 @@ pub struct EnvironmentConfig {
     pub listen: Option<String>,
     /// `emulator` (the built-in emulator, in-process), `none` (answer 503), or `http://host:port`.
     pub upstream: Option<String>,
+    /// `Host` names this environment answers for; empty: any. Others get 421.
+    pub hosts: Vec<String>,
+    /// TLS certificate and key (PEM) to terminate TLS on the listener.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `tls:` of an environment.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
 }
 
 /// `sandgate.token`.
@@ -133,6 +210,29 @@ impl Default for SandgateConfig {
             token: TokenConfig::default(),
             emulator: EmulatorConfig::default(),
             log: LogConfig::default(),
+            trusted_proxies: Vec::new(),
+            versions: BTreeMap::new(),
+            rate_limits: RateLimitConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let plans = BTreeMap::from([("standard".to_owned(), PlanConfig { per_second: 50, burst: 100 })]);
+        RateLimitConfig { default_plan: "standard".into(), plans }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 1024 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            read_timeout_secs: 10,
+            idle_timeout_secs: 60,
         }
     }
 }
@@ -146,8 +246,16 @@ impl Default for AdminConfig {
 impl Default for EnvironmentsConfig {
     fn default() -> Self {
         EnvironmentsConfig {
-            training: EnvironmentConfig { listen: Some("127.0.0.1:8080".into()), upstream: Some("emulator".into()) },
-            production: EnvironmentConfig { listen: Some("127.0.0.1:8081".into()), upstream: Some("none".into()) },
+            training: EnvironmentConfig {
+                listen: Some("127.0.0.1:8080".into()),
+                upstream: Some("emulator".into()),
+                ..EnvironmentConfig::default()
+            },
+            production: EnvironmentConfig {
+                listen: Some("127.0.0.1:8081".into()),
+                upstream: Some("none".into()),
+                ..EnvironmentConfig::default()
+            },
         }
     }
 }
@@ -206,6 +314,34 @@ pub enum Upstream {
     },
 }
 
+/// One environment's checked settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvSettings {
+    /// Which environment.
+    pub env: Environment,
+    /// Listener.
+    pub listen: SocketAddr,
+    /// Upstream.
+    pub upstream: Upstream,
+    /// Accepted `Host` names (lower-case, without port); empty: any.
+    pub hosts: Vec<String>,
+    /// TLS certificate and key.
+    pub tls: Option<TlsConfig>,
+}
+
+/// A checked version rule.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VersionRule {
+    /// Unix time of deprecation.
+    pub deprecated_at: Option<i64>,
+    /// Sunset as an HTTP-date.
+    pub sunset: Option<String>,
+    /// Successor version (without `v`).
+    pub successor: Option<String>,
+    /// Retired.
+    pub retired: bool,
+}
+
 /// The checked settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -215,10 +351,8 @@ pub struct Settings {
     pub specs_dir: PathBuf,
     /// Admin listener.
     pub admin_listen: SocketAddr,
-    /// TRAINING listener and upstream.
-    pub training: (SocketAddr, Upstream),
-    /// PRODUCTION listener and upstream.
-    pub production: (SocketAddr, Upstream),
+    /// TRAINING then PRODUCTION.
+    pub environments: [EnvSettings; 2],
     /// Token lifetime.
     pub token_ttl_secs: u64,
     /// Emulator seed.
@@ -227,6 +361,24 @@ pub struct Settings {
     pub log_json: bool,
     /// Log filter.
     pub log_level: String,
+    /// Trusted proxies.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Version rules by (api, version).
+    pub versions: BTreeMap<(String, String), VersionRule>,
+    /// Rate-limit plans by name, and the default plan.
+    pub rate_limits: RateLimitConfig,
+    /// Limits.
+    pub limits: LimitsConfig,
+}
+
+impl Settings {
+    /// The settings of `env`.
+    pub fn env(&self, env: Environment) -> &EnvSettings {
+        match env {
+            Environment::Training => &self.environments[0],
+            Environment::Production => &self.environments[1],
+        }
+    }
 }
 
 impl SandgateConfig {
@@ -275,18 +427,9 @@ impl SandgateConfig {
     /// Checks every value and produces the runtime settings.
     pub fn compile(self) -> Result<Settings, ConfigError> {
         let defaults = EnvironmentsConfig::default();
-        let pick = |value: &Option<String>, default: &Option<String>| {
-            value.clone().or_else(|| default.clone()).unwrap_or_default()
-        };
-        let (training, production) = (&self.environments.training, &self.environments.production);
-        let training_listen =
-            listen(&pick(&training.listen, &defaults.training.listen), "environments.training.listen")?;
-        let production_listen =
-            listen(&pick(&production.listen, &defaults.production.listen), "environments.production.listen")?;
-        let training_upstream =
-            upstream(&pick(&training.upstream, &defaults.training.upstream), "environments.training.upstream")?;
-        let production_upstream =
-            upstream(&pick(&production.upstream, &defaults.production.upstream), "environments.production.upstream")?;
+        let training = env_settings(Environment::Training, &self.environments.training, &defaults.training)?;
+        let production = env_settings(Environment::Production, &self.environments.production, &defaults.production)?;
+        let (training_listen, production_listen) = (training.listen, production.listen);
         let admin_listen = listen(&self.admin.listen, "admin.listen")?;
         let mut seen = vec![];
         for (addr, key) in [
@@ -318,9 +461,67 @@ impl SandgateConfig {
                 })
             }
         };
+        let mut trusted_proxies = Vec::new();
+        for entry in &self.trusted_proxies {
+            trusted_proxies.push(parse_cidr(entry).ok_or_else(|| ConfigError::Invalid {
+                key: "trusted_proxies",
+                problem: format!("{entry:?} is not an IP address or CIDR like 10.0.0.0/8"),
+            })?);
+        }
+        let mut versions = BTreeMap::new();
+        for (api, rules) in &self.versions {
+            for (version, rule) in rules {
+                let version = version.trim_start_matches('v').to_owned();
+                let date =
+                    |value: &Option<String>, key: &'static str| -> Result<Option<chrono::NaiveDate>, ConfigError> {
+                        value
+                            .as_deref()
+                            .map(|d| {
+                                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ConfigError::Invalid {
+                                    key,
+                                    problem: format!("{api} v{version}: {d:?} is not a date like 2027-06-30"),
+                                })
+                            })
+                            .transpose()
+                    };
+                let deprecated_at = date(&rule.deprecated_at, "versions.<api>.<version>.deprecated_at")?;
+                let sunset = date(&rule.sunset, "versions.<api>.<version>.sunset")?;
+                versions.insert(
+                    (api.clone(), version),
+                    VersionRule {
+                        deprecated_at: deprecated_at
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                            .map(|t| t.and_utc().timestamp()),
+                        sunset: sunset
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                            .map(|t| t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
+                        successor: rule.successor.as_ref().map(|s| s.trim_start_matches('v').to_owned()),
+                        retired: rule.retired,
+                    },
+                );
+            }
+        }
+        if !self.rate_limits.plans.contains_key(&self.rate_limits.default_plan) {
+            return Err(ConfigError::Invalid {
+                key: "rate_limits.default_plan",
+                problem: format!("{:?} is not one of the plans under rate_limits.plans", self.rate_limits.default_plan),
+            });
+        }
+        if let Some((name, _)) = self.rate_limits.plans.iter().find(|(_, p)| p.per_second == 0 || p.burst == 0) {
+            return Err(ConfigError::Invalid {
+                key: "rate_limits.plans",
+                problem: format!("plan {name:?}: per_second and burst must be at least 1"),
+            });
+        }
+        let limits = &self.limits;
+        if limits.max_body_bytes == 0 || limits.max_header_bytes < 1024 || limits.max_headers < 8 {
+            return Err(ConfigError::Invalid {
+                key: "limits",
+                problem: "max_body_bytes must be > 0, max_header_bytes >= 1024 and max_headers >= 8".into(),
+            });
+        }
         Ok(Settings {
-            training: (training_listen, training_upstream),
-            production: (production_listen, production_upstream),
+            environments: [training, production],
             admin_listen,
             data_dir: self.data_dir,
             specs_dir: self.specs_dir,
@@ -328,8 +529,52 @@ impl SandgateConfig {
             emulator_seed: self.emulator.seed,
             log_json,
             log_level: self.log.level,
+            trusted_proxies,
+            versions,
+            rate_limits: self.rate_limits,
+            limits: self.limits,
         })
     }
+}
+
+fn env_settings(
+    env: Environment,
+    config: &EnvironmentConfig,
+    default: &EnvironmentConfig,
+) -> Result<EnvSettings, ConfigError> {
+    let pick = |value: &Option<String>, default: &Option<String>| {
+        value.clone().or_else(|| default.clone()).unwrap_or_default()
+    };
+    let (listen_key, upstream_key, tls_key) = match env {
+        Environment::Training => {
+            ("environments.training.listen", "environments.training.upstream", "environments.training.tls")
+        }
+        Environment::Production => {
+            ("environments.production.listen", "environments.production.upstream", "environments.production.tls")
+        }
+    };
+    if let Some(tls) = &config.tls {
+        for file in [&tls.cert_file, &tls.key_file] {
+            if !file.is_file() {
+                return Err(ConfigError::Invalid {
+                    key: tls_key,
+                    problem: format!("{} is not a readable file", file.display()),
+                });
+            }
+        }
+    }
+    Ok(EnvSettings {
+        env,
+        listen: listen(&pick(&config.listen, &default.listen), listen_key)?,
+        upstream: upstream(&pick(&config.upstream, &default.upstream), upstream_key)?,
+        hosts: config.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        tls: config.tls.clone(),
+    })
+}
+
+/// Parses `10.0.0.0/8`, `::1/128` or a bare address (a /32 or /128).
+pub fn parse_cidr(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from)).map(|net| net.trunc())
 }
 
 fn listen(value: &str, key: &'static str) -> Result<SocketAddr, ConfigError> {
@@ -380,8 +625,8 @@ mod tests {
         let config = SandgateConfig::parse("").expect("defaults");
         assert_eq!(config, SandgateConfig::default());
         let settings = config.compile().expect("valid");
-        assert_eq!(settings.training.1, Upstream::Emulator);
-        assert_eq!(settings.production.1, Upstream::None);
+        assert_eq!(settings.env(Environment::Training).upstream, Upstream::Emulator);
+        assert_eq!(settings.env(Environment::Production).upstream, Upstream::None);
         assert_eq!(settings.token_ttl_secs, 1200);
     }
 
@@ -404,6 +649,12 @@ mod tests {
                 "sandgate.environments.production.upstream",
             ),
             ("sandgate:\n  admin:\n    listen: 127.0.0.1:8080\n", "sandgate.admin.listen"),
+            ("sandgate:\n  trusted_proxies: [10.0.0.300]\n", "sandgate.trusted_proxies"),
+            ("sandgate:\n  rate_limits:\n    default_plan: gold\n", "sandgate.rate_limits.default_plan"),
+            (
+                "sandgate:\n  versions:\n    pos-api:\n      '2.5': {sunset: soon}\n",
+                "sandgate.versions.<api>.<version>.sunset",
+            ),
         ];
         for (yaml, key) in table {
             let err = SandgateConfig::parse(yaml).expect("parses").compile().expect_err(yaml).to_string();
@@ -421,6 +672,7 @@ mod tests {
         };
         let settings = file.merge_args(&args).compile().expect("valid");
         assert_eq!(settings.admin_listen.port(), 9100);
-        assert!(matches!(settings.production.1, Upstream::Http { ref authority, .. } if authority == "127.0.0.1:9200"));
+        let production = &settings.env(Environment::Production).upstream;
+        assert!(matches!(production, Upstream::Http { authority, .. } if authority == "127.0.0.1:9200"));
     }
 }

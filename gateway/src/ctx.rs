@@ -1,8 +1,14 @@
 //! `RequestCtx`: the one value that travels with a request through every phase.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
-use crate::phase::route::Target;
+use crate::directory::AppPolicy;
+use crate::table::limiter::Admission;
+use crate::table::routes::{RouteId, Selected};
+use crate::table::scopes::ScopeSet;
+use crate::table::Tables;
 
 /// Per-request state, created by `new_ctx` and filled in phase by phase.
 #[derive(Debug)]
@@ -11,16 +17,26 @@ pub struct RequestCtx {
     pub started: Instant,
     /// The request id: the client's `x-request-id` when acceptable, else a new UUID.
     pub request_id: String,
+    /// The tables this request runs with (a reload never changes them mid-request).
+    pub tables: Option<Arc<Tables>>,
+    /// The client address (after the trusted-proxy resolver).
+    pub client_addr: Option<IpAddr>,
     /// What the path addresses, once `route` has run.
-    pub target: Option<Target>,
-    /// The authenticated client (or the client id a token request was for).
+    pub selected: Option<Selected>,
+    /// The authenticated client (or the client id a token request was for), for logs.
     pub client_id: Option<String>,
-    /// The authenticated partner and application, for identity headers.
-    pub principal: Option<Principal>,
+    /// Who is calling, as proven by the token.
+    pub principal: Option<Arc<Principal>>,
+    /// The caller's application policy.
+    pub app: Option<Arc<AppPolicy>>,
+    /// The rate-limit decision, for the `RateLimit-*` headers.
+    pub admission: Option<Admission>,
+    /// Request body bytes seen so far (proxied requests).
+    pub body_bytes: usize,
 }
 
-/// Who is calling, as proven by the token.
-#[derive(Debug, Clone)]
+/// Who is calling, as proven by a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// Client id.
     pub client_id: String,
@@ -28,8 +44,12 @@ pub struct Principal {
     pub application: String,
     /// Partner id.
     pub partner: String,
-    /// Space-separated scopes.
+    /// Space-separated scopes, as in the token.
     pub scopes: String,
+    /// The same scopes as a set.
+    pub scope_set: ScopeSet,
+    /// Token expiry (Unix seconds).
+    pub expires_at: u64,
 }
 
 impl RequestCtx {
@@ -38,9 +58,22 @@ impl RequestCtx {
         RequestCtx {
             started: Instant::now(),
             request_id: String::new(),
-            target: None,
+            tables: None,
+            client_addr: None,
+            selected: None,
             client_id: None,
             principal: None,
+            app: None,
+            admission: None,
+            body_bytes: 0,
+        }
+    }
+
+    /// The operation, once routed.
+    pub fn route(&self) -> Option<RouteId> {
+        match self.selected {
+            Some(Selected::Operation(id)) => Some(id),
+            _ => None,
         }
     }
 }

@@ -11,15 +11,20 @@
 pub mod admin;
 pub mod config;
 pub mod ctx;
+pub mod directory;
 pub mod environment;
 pub mod error;
+pub mod metrics;
 pub mod phase;
 pub mod secrets;
 pub mod server;
+pub mod state;
 pub mod store;
+pub mod table;
 pub mod token;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -32,25 +37,17 @@ use sandgate_emulator::EmuRequest;
 use ctx::RequestCtx;
 use environment::Environment;
 use phase::forward::{Forward, Upstream};
-use phase::route::Target;
-use secrets::SecretHash;
-use store::Store;
+use state::Shared;
+use table::routes::Selected;
 use token::endpoint::{TokenContext, TokenRequest};
-use token::TokenIssuer;
 
-/// Everything one environment's listener needs, shared by all its requests.
+/// One environment's listener. All listeners share [`Shared`].
 #[derive(Debug)]
 pub struct Gateway {
     /// The environment of this listener.
     pub env: Environment,
-    /// Where requests that pass go.
-    pub upstream: Upstream,
-    /// This environment's token issuer.
-    pub issuer: Arc<TokenIssuer>,
-    /// Hashes client secrets.
-    pub hasher: SecretHash,
-    /// The credential store.
-    pub store: Arc<Store>,
+    /// Tables, directory, store, metrics.
+    pub shared: Arc<Shared>,
 }
 
 #[async_trait]
@@ -61,22 +58,48 @@ impl ProxyHttp for Gateway {
         RequestCtx::new()
     }
 
+    async fn early_request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
+        let tables = self.shared.tables.load_full();
+        session.set_read_timeout(Some(Duration::from_secs(tables.limits.read_timeout_secs)));
+        session.set_keepalive(Some(tables.limits.idle_timeout_secs));
+        ctx.tables = Some(tables);
+        Ok(())
+    }
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let tables = Arc::clone(ctx.tables.get_or_insert_with(|| self.shared.tables.load_full()));
+        let env = tables.env(self.env);
         ctx.request_id = phase::request_id::assign(session.get_header_bytes(phase::request_id::HEADER).into());
-        let target = phase::route::classify(session.req_header().uri.path())?;
-        ctx.target = Some(target.clone());
-        let path_client_id = match target {
-            Target::Token => return self.token_endpoint(session, ctx).await,
-            Target::Api { client_id } => client_id,
+        let peer =
+            session.client_addr().and_then(|a| a.as_inet()).map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+        let req = session.req_header();
+        phase::environment::check(env, req.headers.get(http::header::HOST).map(|h| h.as_bytes()))?;
+        phase::hygiene::check(req, &tables.limits)?;
+        let addr = phase::client_addr::resolve(peer, &req.headers, &tables.trusted_proxies);
+        ctx.client_addr = Some(addr);
+        let (selected, path_client_id) = phase::route::select(&tables.routes, &req.method, req.uri.path())?;
+        ctx.selected = Some(selected);
+        let id = match selected {
+            Selected::Token => return self.token_endpoint(session, ctx).await,
+            Selected::Operation(id) => id,
         };
-        let principal = phase::auth::authenticate(&session.req_header().headers, &self.issuer)?;
+        let policy = tables.routes.policy(id);
+        phase::route::check_required_headers(policy, &req.headers)?;
+        let principal = phase::auth::authenticate(&req.headers, env, &tables.scopes)?;
         ctx.client_id = Some(principal.client_id.clone());
-        phase::auth::check_client(path_client_id.as_deref(), &principal)?;
-        ctx.principal = Some(principal);
-        match phase::forward::select(&self.upstream, self.env)? {
+        ctx.principal = Some(Arc::clone(&principal));
+        let app = phase::auth::check_revocation(&principal, &self.shared.directory)?;
+        phase::auth::check_client(path_client_id, &principal)?;
+        phase::trust::check(&app.trust, addr, phase::trust::origin_of(&req.headers))?;
+        phase::scope::check(policy, &principal, &app)?;
+        let (admission, verdict) = phase::rate_limit::admit(&tables.limiter, self.env, &app);
+        ctx.admission = Some(admission);
+        verdict?;
+        ctx.app = Some(app);
+        match phase::forward::select(&env.upstream, self.env)? {
             Forward::Proxy => Ok(false),
             Forward::Emulator(emulator) => {
-                let body = read_body(session).await?;
+                let body = read_body(session, tables.limits.max_body_bytes).await?;
                 let req = session.req_header();
                 let answer = emulator.handle(&EmuRequest {
                     method: &req.method,
@@ -85,17 +108,30 @@ impl ProxyHttp for Gateway {
                     headers: &req.headers,
                     body: &body,
                 });
-                let content_type = answer.content_type.as_deref();
-                write_response(session, answer.status, content_type, &answer.headers, answer.body, &ctx.request_id)
-                    .await?;
+                let mut headers = phase::response::headers(ctx);
+                headers.extend(answer.headers);
+                write_response(session, answer.status, answer.content_type.as_deref(), &headers, answer.body).await?;
                 Ok(true)
             }
         }
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
-        match &self.upstream {
-            Upstream::Http(peer) => Ok(peer.clone()),
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if let (Some(chunk), Some(tables)) = (body.as_ref(), &ctx.tables) {
+            phase::hygiene::count_body(&mut ctx.body_bytes, chunk.len(), &tables.limits)?;
+        }
+        Ok(())
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        match ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) {
+            Some(Upstream::Http(peer)) => Ok(peer.clone()),
             // request_filter answers every other case; reaching here is a bug, not a client error.
             _ => Err(Error::explain(ErrorType::InternalError, "no HTTP upstream for this environment")),
         }
@@ -107,11 +143,11 @@ impl ProxyHttp for Gateway {
         req: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let host = match &self.upstream {
-            Upstream::Http(peer) => peer.sni.as_str(),
-            _ => "",
+        let host = match ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) {
+            Some(Upstream::Http(peer)) => peer.sni.clone(),
+            _ => String::new(),
         };
-        phase::upstream_request::prepare(req, self.env, ctx.principal.as_ref(), &ctx.request_id, host)
+        phase::upstream_request::prepare(req, self.env, ctx.principal.as_deref(), &ctx.request_id, &host)
     }
 
     async fn response_filter(
@@ -120,7 +156,10 @@ impl ProxyHttp for Gateway {
         resp: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        resp.insert_header(phase::request_id::HEADER, ctx.request_id.as_str())
+        for (name, value) in phase::response::headers(ctx) {
+            resp.insert_header(name, value)?;
+        }
+        Ok(())
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
@@ -133,15 +172,24 @@ impl ProxyHttp for Gateway {
             return FailToProxy { error_code: 0, can_reuse_downstream: false };
         }
         let kind = error::kind_of(e);
-        let written = match phase::fail::render(e, &ctx.request_id) {
+        let mut extra = phase::response::headers(ctx);
+        extra.retain(|(name, _)| *name != phase::request_id::HEADER);
+        let written = match phase::fail::render(e, &ctx.request_id, &extra) {
             Ok((header, body)) => {
                 let ok = session.write_response_header(Box::new(header), false).await.is_ok();
                 ok && session.write_response_body(Some(Bytes::from(body)), true).await.is_ok()
             }
             Err(_) => false,
         };
-        // A rejection before forwarding leaves the connection in a clean state; keep it.
-        let clean = written && kind.status() < 500 && matches!(e.etype(), ErrorType::CustomCode(..));
+        // A rejection before forwarding leaves the connection in a clean state; keep it, unless
+        // the request itself was malformed (smuggling, oversize).
+        let clean = written
+            && matches!(e.etype(), ErrorType::CustomCode(..))
+            && !matches!(
+                kind,
+                ProblemKind::InvalidRequest | ProblemKind::PayloadTooLarge | ProblemKind::HeadersTooLarge
+            )
+            && kind.status() < 500;
         FailToProxy { error_code: kind.status(), can_reuse_downstream: clean }
     }
 
@@ -153,7 +201,8 @@ impl ProxyHttp for Gateway {
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let req = session.req_header();
-        phase::log::access(self.env, req.method.as_str(), req.uri.path(), status, ctx, e.map(|e| e.etype().as_str()));
+        let reason = e.map(|e| e.etype().as_str());
+        phase::log::access(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.metrics);
     }
 }
 
@@ -162,18 +211,27 @@ impl Gateway {
         if session.req_header().method != http::Method::POST {
             return Err(error::reject(ProblemKind::MethodNotAllowed, "the token endpoint accepts only POST"));
         }
-        let body = read_body(session).await?;
-        let header = |name| {
-            session.req_header().headers.get(name).and_then(|v: &http::HeaderValue| v.to_str().ok()).map(str::to_owned)
-        };
-        let (content_type, authorization) = (header("content-type"), header("authorization"));
-        let (store, issuer, hasher, env) =
-            (Arc::clone(&self.store), Arc::clone(&self.issuer), self.hasher.clone(), self.env);
-        let request_id = ctx.request_id.clone();
+        let tables = Arc::clone(ctx.tables.get_or_insert_with(|| self.shared.tables.load_full()));
+        let body = read_body(session, tables.limits.max_body_bytes).await?;
+        let headers = &session.req_header().headers;
+        let header = |name| headers.get(name).and_then(|v: &http::HeaderValue| v.to_str().ok()).map(str::to_owned);
+        let (content_type, authorization) = (header(http::header::CONTENT_TYPE), header(http::header::AUTHORIZATION));
+        let origin = phase::trust::origin_of(headers).map(<[u8]>::to_vec);
+        let (shared, env, request_id) = (Arc::clone(&self.shared), self.env, ctx.request_id.clone());
+        let client_addr = ctx.client_addr.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
         // The store is blocking SQLite; keep it off the proxy's worker threads.
         let answer = tokio::task::spawn_blocking(move || {
             token::endpoint::handle(
-                TokenContext { env, store: &store, hasher: &hasher, issuer: &issuer },
+                TokenContext {
+                    env,
+                    store: &shared.store,
+                    hasher: &shared.keys.secret_hash,
+                    issuer: &tables.env(env).issuer,
+                    directory: &shared.directory,
+                    throttle: &shared.throttle,
+                    client_addr,
+                    origin: origin.as_deref(),
+                },
                 &TokenRequest {
                     content_type: content_type.as_deref(),
                     authorization: authorization.as_deref(),
@@ -185,38 +243,44 @@ impl Gateway {
         .await
         .map_err(|e| Error::because(ErrorType::InternalError, "token endpoint task failed", e))?;
         ctx.client_id = answer.client_id;
-        write_response(session, answer.status, Some(answer.content_type), &[], answer.body, &ctx.request_id).await?;
+        let mut headers = vec![(phase::request_id::HEADER, ctx.request_id.clone())];
+        if let Some(retry) = answer.retry_after {
+            headers.push(("retry-after", retry.to_string()));
+        }
+        headers.push(("cache-control", "no-store".to_owned()));
+        write_response(session, answer.status, Some(answer.content_type), &headers, answer.body).await?;
         Ok(true)
     }
 }
 
-/// Reads the whole request body, refusing more than `forward::MAX_BODY_BYTES`.
-async fn read_body(session: &mut Session) -> Result<Vec<u8>> {
+/// Reads the whole request body, refusing more than `limit` bytes.
+async fn read_body(session: &mut Session, limit: usize) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     while let Some(chunk) = session.read_request_body().await? {
-        if body.len() + chunk.len() > phase::forward::MAX_BODY_BYTES {
-            return Err(error::reject(ProblemKind::PayloadTooLarge, "the request body is larger than 1 MiB"));
+        if body.len() + chunk.len() > limit {
+            return Err(error::reject(
+                ProblemKind::PayloadTooLarge,
+                format!("the request body may be at most {limit} bytes"),
+            ));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
-/// Writes a complete response with `Content-Type`, `Content-Length` and `x-request-id`.
+/// Writes a complete response with `Content-Type`, `Content-Length` and `headers`.
 async fn write_response(
     session: &mut Session,
     status: u16,
     content_type: Option<&str>,
     headers: &[(&'static str, String)],
     body: Vec<u8>,
-    request_id: &str,
 ) -> Result<()> {
-    let mut header = ResponseHeader::build(status, Some(4 + headers.len()))?;
+    let mut header = ResponseHeader::build(status, Some(3 + headers.len()))?;
     if let Some(content_type) = content_type {
         header.insert_header("content-type", content_type)?;
     }
     header.insert_header("content-length", body.len())?;
-    header.insert_header(phase::request_id::HEADER, request_id)?;
     for (name, value) in headers {
         header.insert_header(*name, value.as_str())?;
     }

@@ -14,16 +14,21 @@ use pingora::proxy::http_proxy_service_with_name;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::listening::Service;
-use pingora::upstreams::peer::HttpPeer;
 use sandgate_emulator::{Emulator, EmulatorOptions};
 
+use arc_swap::ArcSwap;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::{background_service, BackgroundService};
+
 use crate::admin::AdminApp;
-use crate::config::{Settings, Upstream as UpstreamConfig};
-use crate::environment::Environment;
-use crate::phase::forward::Upstream;
+use crate::config::{ConfigArgs, Settings, Upstream as UpstreamConfig};
+use crate::directory::Directory;
+use crate::metrics::Metrics;
 use crate::secrets::KeyRing;
+use crate::state::{ReloadSource, Shared};
 use crate::store::Store;
-use crate::token::TokenIssuer;
+use crate::table::Tables;
+use crate::token::throttle::FailureThrottle;
 use crate::Gateway;
 
 /// Why Sandgate could not start. Each message says what to do.
@@ -43,6 +48,14 @@ pub enum StartError {
     /// A spec failed to load.
     #[error("cannot load the specs: {0}")]
     Specs(#[from] sandgate_emulator::openapi::LoadError),
+    /// A TLS listener could not be set up from its certificate and key.
+    #[error("TLS on the {name} listener: {detail}")]
+    Tls {
+        /// Which listener.
+        name: &'static str,
+        /// What failed.
+        detail: String,
+    },
     /// A listener address cannot be bound.
     #[error(
         "cannot listen on {addr} ({name}): {source}; choose another address with --{name}-listen or in sandgate.yaml"
@@ -60,86 +73,144 @@ pub enum StartError {
 /// Everything prepared before the listeners open.
 #[derive(Debug)]
 pub struct Prepared {
-    /// The settings.
-    pub settings: Settings,
-    /// The store.
-    pub store: Arc<Store>,
-    /// The keys.
-    pub keys: KeyRing,
+    /// The state shared by every listener.
+    pub shared: Arc<Shared>,
     /// The emulator, when an environment uses it.
     pub emulator: Option<Arc<Emulator>>,
 }
 
-/// Opens the data directory, store and keys, and loads the emulator's specs.
-pub fn prepare(settings: Settings) -> Result<Prepared, StartError> {
+impl Prepared {
+    /// The settings the process started with.
+    pub fn settings(&self) -> Settings {
+        self.shared.tables.load().settings.clone()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.shared.store
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &KeyRing {
+        &self.shared.keys
+    }
+}
+
+/// Opens the data directory, store and keys, loads the specs and builds the tables.
+/// `config_file` and `args` are kept for reloads.
+pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArgs) -> Result<Prepared, StartError> {
     let dir = settings.data_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let keys = KeyRing::load_or_create(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let store = Arc::new(Store::open(&dir)?);
-    let uses_emulator = [&settings.training.1, &settings.production.1].iter().any(|u| **u == UpstreamConfig::Emulator);
+    let apis = sandgate_emulator::openapi::load_dir(&settings.specs_dir)?;
+    let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
     let emulator = if uses_emulator {
         let options = EmulatorOptions { seed: settings.emulator_seed };
-        Some(Arc::new(Emulator::from_dir(&settings.specs_dir, options)?))
+        Some(Arc::new(Emulator::new(apis.clone(), options)?))
     } else {
         None
     };
-    Ok(Prepared { settings, store, keys, emulator })
+    let directory = Arc::new(Directory::load(&store)?);
+    let metrics = Metrics::new();
+    {
+        let (directory, lag) = (Arc::clone(&directory), metrics.revocation_lag.clone());
+        store.on_change(Box::new(move |store| match directory.reload(store) {
+            Ok(took) => lag.observe(took.as_secs_f64()),
+            Err(e) => tracing::error!(error = %e, "directory reload failed; the previous one stays in force"),
+        }));
+    }
+    let tables = Tables::build(settings, &apis, emulator.as_ref(), &keys, None);
+    let shared = Arc::new(Shared {
+        tables: ArcSwap::from_pointee(tables),
+        directory,
+        store,
+        metrics,
+        keys,
+        throttle: FailureThrottle::default(),
+        reload: ReloadSource { config_file, args, apis, emulator: emulator.clone() },
+    });
+    Ok(Prepared { shared, emulator })
 }
 
 /// Checks that every listener address can be bound now, so a clash fails before start-up with a
 /// clear message (Pingora binds later, on its own threads).
 pub fn check_listeners(settings: &Settings) -> Result<(), StartError> {
-    for (name, addr) in
-        [("training", settings.training.0), ("production", settings.production.0), ("admin", settings.admin_listen)]
-    {
+    let listeners = [
+        ("training", settings.environments[0].listen),
+        ("production", settings.environments[1].listen),
+        ("admin", settings.admin_listen),
+    ];
+    for (name, addr) in listeners {
         TcpListener::bind(addr).map(drop).map_err(|source| StartError::Bind { name, addr, source })?;
     }
     Ok(())
 }
 
 /// Builds the Pingora server with its services. `run` it on a thread of its own.
-pub fn build(prepared: &Prepared) -> Server {
-    let settings = &prepared.settings;
-    let mut conf = ServerConf::default();
+pub fn build(prepared: &Prepared) -> Result<Server, StartError> {
+    let settings = prepared.settings();
     // Per-instance files, so two instances (or parallel tests) never collide.
-    let pid = prepared.settings.data_dir.join("sandgate.pid");
-    conf.pid_file = pid.to_string_lossy().into_owned();
-    conf.upgrade_sock = prepared.settings.data_dir.join("upgrade.sock").to_string_lossy().into_owned();
-    conf.threads = 2;
-    conf.grace_period_seconds = Some(0);
-    conf.graceful_shutdown_timeout_seconds = Some(5);
+    let conf = ServerConf {
+        pid_file: settings.data_dir.join("sandgate.pid").to_string_lossy().into_owned(),
+        upgrade_sock: settings.data_dir.join("upgrade.sock").to_string_lossy().into_owned(),
+        threads: 2,
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(5),
+        upstream_keepalive_pool_size: 256,
+        ..ServerConf::default()
+    };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     let conf = Arc::clone(&server.configuration);
 
-    for (env, (addr, upstream)) in
-        [(Environment::Training, &settings.training), (Environment::Production, &settings.production)]
-    {
-        let gateway = Gateway {
-            env,
-            upstream: runtime_upstream(upstream, prepared.emulator.as_ref()),
-            issuer: Arc::new(TokenIssuer::new(env, prepared.keys.signing_key(env), settings.token_ttl_secs)),
-            hasher: prepared.keys.secret_hash.clone(),
-            store: Arc::clone(&prepared.store),
-        };
-        let mut service = http_proxy_service_with_name(&conf, gateway, &format!("sandgate {}", env.as_str()));
-        service.add_tcp(&addr.to_string());
+    for env_settings in &settings.environments {
+        let gateway = Gateway { env: env_settings.env, shared: Arc::clone(&prepared.shared) };
+        let mut service =
+            http_proxy_service_with_name(&conf, gateway, &format!("sandgate {}", env_settings.env.as_str()));
+        let addr = env_settings.listen.to_string();
+        match &env_settings.tls {
+            Some(tls) => service
+                .add_tls(&addr, &tls.cert_file.to_string_lossy(), &tls.key_file.to_string_lossy())
+                .map_err(|e| StartError::Tls { name: env_settings.env.as_str(), detail: e.to_string() })?,
+            None => service.add_tcp(&addr),
+        }
         server.add_service(service);
     }
-    let mut admin =
-        Service::new("sandgate admin".to_owned(), HttpServer::new_app(AdminApp { store: Arc::clone(&prepared.store) }));
+    let mut admin = Service::new(
+        "sandgate admin".to_owned(),
+        HttpServer::new_app(AdminApp { shared: Arc::clone(&prepared.shared) }),
+    );
     admin.add_tcp(&settings.admin_listen.to_string());
     admin.threads = Some(1);
     server.add_service(admin);
-    server
+    server.add_service(background_service(
+        "sandgate housekeeping",
+        Housekeeping { shared: Arc::clone(&prepared.shared) },
+    ));
+    Ok(server)
 }
 
-fn runtime_upstream(config: &UpstreamConfig, emulator: Option<&Arc<Emulator>>) -> Upstream {
-    match (config, emulator) {
-        (UpstreamConfig::Emulator, Some(emulator)) => Upstream::Emulator(Arc::clone(emulator)),
-        (UpstreamConfig::Http { address, authority }, _) => {
-            Upstream::Http(Box::new(HttpPeer::new(*address, false, authority.clone())))
+/// Background work: reload on SIGHUP, and drop idle rate-limit keys every minute.
+struct Housekeeping {
+    shared: Arc<Shared>,
+}
+
+#[async_trait]
+impl BackgroundService for Housekeeping {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => self.shared.tables.load().limiter.retain_recent(),
+                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                    if let Err(e) = self.shared.reload() {
+                        tracing::error!(error = %e, "reload refused; the previous configuration stays in force");
+                    }
+                }
+            }
         }
-        _ => Upstream::None,
     }
 }
 

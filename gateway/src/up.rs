@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
+use sandgate_gateway::environment::Environment;
 use sandgate_gateway::server;
 use sandgate_gateway::store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
 
@@ -38,29 +39,33 @@ pub fn run(args: UpArgs) -> ExitCode {
     if let Err(e) = server::check_listeners(&settings) {
         return fail(&e.to_string());
     }
-    let prepared = match server::prepare(settings) {
+    let prepared = match server::prepare(settings, args.config.config.clone(), args.config.clone()) {
         Ok(prepared) => prepared,
         Err(e) => return fail(&e.to_string()),
     };
     let demo = if args.no_demo {
         None
     } else {
-        match prepared.store.ensure_demo(&prepared.keys.secret_hash, args.reset_demo) {
+        match prepared.store().ensure_demo(&prepared.keys().secret_hash, args.reset_demo) {
             Ok(demo) => Some(demo),
             Err(e) => return fail(&e.to_string()),
         }
     };
     let routes = prepared.emulator.as_ref().map_or(0, |e| e.route_count());
+    let settings = prepared.settings();
     let text = match (&demo, args.json) {
-        (Some(demo), true) => json_banner(&prepared.settings, demo),
-        (Some(demo), false) => banner(&prepared.settings, demo, routes),
-        (None, _) => listeners(&prepared.settings, routes),
+        (Some(demo), true) => json_banner(&settings, demo),
+        (Some(demo), false) => banner(&settings, demo, routes),
+        (None, _) => listeners(&settings, routes),
     };
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{text}");
     let _ = stdout.flush();
-    // Blocks until SIGINT (Ctrl-C: fast stop) or SIGTERM (graceful stop).
-    server::build(&prepared).run(pingora::server::RunArgs::default());
+    // Blocks until SIGINT (Ctrl-C: fast stop) or SIGTERM (graceful stop); SIGHUP reloads.
+    match server::build(&prepared) {
+        Ok(server) => server.run(pingora::server::RunArgs::default()),
+        Err(e) => return fail(&e.to_string()),
+    }
     ExitCode::SUCCESS
 }
 
@@ -86,8 +91,8 @@ fn url(addr: std::net::SocketAddr) -> String {
 
 fn json_banner(settings: &Settings, demo: &IssuedCredential) -> String {
     serde_json::json!({
-        "training_url": url(settings.training.0),
-        "production_url": url(settings.production.0),
+        "training_url": url(settings.env(Environment::Training).listen),
+        "production_url": url(settings.env(Environment::Production).listen),
         "admin_url": url(settings.admin_listen),
         "client_id": demo.client_id,
         "client_secret": demo.client_secret,
@@ -106,17 +111,17 @@ fn describe(upstream: &Upstream, routes: usize, specs: &std::path::Path) -> Stri
 fn listeners(settings: &Settings, routes: usize) -> String {
     format!(
         "Sandgate is up.\n  TRAINING    {}  -> {}\n  PRODUCTION  {}  -> {}\n  admin       {}  (/healthz, /readyz)\n  data        {}\n",
-        url(settings.training.0),
-        describe(&settings.training.1, routes, &settings.specs_dir),
-        url(settings.production.0),
-        describe(&settings.production.1, routes, &settings.specs_dir),
+        url(settings.env(Environment::Training).listen),
+        describe(&settings.env(Environment::Training).upstream, routes, &settings.specs_dir),
+        url(settings.env(Environment::Production).listen),
+        describe(&settings.env(Environment::Production).upstream, routes, &settings.specs_dir),
         url(settings.admin_listen),
         settings.data_dir.display(),
     )
 }
 
 fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize) -> String {
-    let base = url(settings.training.0);
+    let base = url(settings.env(Environment::Training).listen);
     let id = &demo.client_id;
     let (secret_line, secret) = match &demo.client_secret {
         Some(secret) => {

@@ -41,16 +41,21 @@ fn bad_credentials_tokens_and_paths_get_problem_json() {
     let missing = common::get(&url, None);
     assert!(missing.headers()["www-authenticate"].to_str().is_ok_and(|v| v.starts_with("Bearer")));
     assert_problem(missing, 401, "unauthenticated");
-    assert_problem(common::get(&url, Some("not.a.token")), 401, "invalid-token");
+    assert_problem(common::get(&url, Some("not.a.token")), 401, "token-malformed");
     let token = common::access_token(base, id, secret);
-    let tampered = format!("{}x", &token[..token.len() - 1]);
-    assert_problem(common::get(&url, Some(&tampered)), 401, "invalid-token");
+    // Change one character in the middle of the signature: still base64, no longer valid.
+    let mut tampered = token.clone().into_bytes();
+    let at = tampered.len() - 10;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    assert_problem(common::get(&url, Some(&tampered)), 401, "token-signature-invalid");
     let other_client = url.replace(id, "trn_someoneelse");
     assert_problem(common::get(&other_client, Some(&token)), 403, "forbidden");
     let two = reqwest::blocking::Client::new()
         .get(&url)
         .header("authorization", format!("Bearer {token}"))
         .header("authorization", format!("Bearer {token}"))
+        .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
         .send()
         .expect("send");
     assert_problem(two, 400, "invalid-request");
@@ -69,7 +74,7 @@ fn bad_credentials_tokens_and_paths_get_problem_json() {
 
     // A TRAINING token at PRODUCTION is refused and the detail says where it belongs.
     let prod_url = url.replace(base.as_str(), &sandgate.production);
-    let body = assert_problem(common::get(&prod_url, Some(&token)), 401, "invalid-token");
+    let body = assert_problem(common::get(&prod_url, Some(&token)), 401, "token-wrong-environment");
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("TRAINING")), "{body}");
 
     // Still serving.

@@ -28,6 +28,7 @@ fn production_request_is_proxied_with_identity_headers_only() {
         .header("authorization", format!("Bearer {token}"))
         .header("x-sandgate-partner", "forged-partner")
         .header("x-request-id", "req-abc-1")
+        .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
         .send()
         .expect("send");
     // The mock only answers /client-id/any/i18n, so this path gets wiremock's 404: proxied as is.
@@ -54,7 +55,7 @@ fn rejected_production_request_never_reaches_the_backend() {
     let sandgate = TestSandgate::start(Some(*backend.address()));
     let url = format!("{}/pos-api/v2.5/client-id/{}/i18n", sandgate.production, sandgate.production_client_id);
     common::assert_problem(common::get(&url, None), 401, "unauthenticated");
-    common::assert_problem(common::get(&url, Some("forged")), 401, "invalid-token");
+    common::assert_problem(common::get(&url, Some("forged")), 401, "token-malformed");
     let received = runtime.block_on(backend.received_requests()).expect("recording on");
     assert!(received.is_empty(), "nothing may reach the backend: {received:?}");
 }

@@ -17,6 +17,6 @@ fn production_token_without_backend_gets_503_no_upstream() {
 
     // And the PRODUCTION token does not work at TRAINING.
     let at_training = url.replace(&sandgate.production, &sandgate.training);
-    let body = assert_problem(common::get(&at_training, Some(&token)), 401, "invalid-token");
+    let body = assert_problem(common::get(&at_training, Some(&token)), 401, "token-wrong-environment");
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("PRODUCTION")), "{body}");
 }

@@ -84,5 +84,5 @@ fn http_basic_credentials_and_refresh_grant_work() {
     assert_eq!(common::get(&url, Some(access)).status(), 200);
 
     // A refresh token is not a bearer token.
-    common::assert_problem(common::get(&url, Some(refresh)), 401, "invalid-token");
+    common::assert_problem(common::get(&url, Some(refresh)), 401, "token-malformed");
 }

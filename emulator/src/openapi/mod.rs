@@ -9,4 +9,4 @@ pub mod model;
 pub mod normalize;
 
 pub use load::{load_dir, load_file, LoadError};
-pub use model::{Api, MediaSpec, Operation, ResponseSpec, SchemaSet, StatusKey};
+pub use model::{Api, MediaSpec, Operation, ParamLocation, Parameter, ResponseSpec, SchemaSet, StatusKey};

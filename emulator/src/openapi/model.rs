@@ -30,6 +30,17 @@ pub struct Api {
     pub schemas: Arc<SchemaSet>,
 }
 
+impl Api {
+    /// The API's name and version from its base path (`/pos-api/v2.5` → `("pos-api", "2.5")`),
+    /// when the base path has that shape.
+    pub fn name_and_version(&self) -> Option<(&str, &str)> {
+        let mut segments = self.base_path.trim_start_matches('/').split('/');
+        let name = segments.next().filter(|s| !s.is_empty())?;
+        let version = segments.next()?.strip_prefix('v').filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))?;
+        segments.next().is_none().then_some((name, version))
+    }
+}
+
 /// The component schemas of one document, normalised, keyed by name (referenced as `#/$defs/Name`).
 #[derive(Debug, Default)]
 pub struct SchemaSet {
@@ -64,8 +75,12 @@ pub struct Operation {
     pub operation_id: Option<String>,
     /// Whether the document marks the operation deprecated.
     pub deprecated: bool,
+    /// `x-sandgate-deprecated-at`: the date (`YYYY-MM-DD`) it was deprecated, when known.
+    pub deprecated_at: Option<String>,
     /// `x-sandgate-scopes`: token scopes allowed to call it (`None` when the document is silent).
     pub scopes: Option<Vec<String>>,
+    /// Parameters (path item's and operation's, the operation's winning), `$ref`s resolved.
+    pub parameters: Vec<Parameter>,
     /// Documented responses in document order.
     pub responses: Vec<ResponseSpec>,
     /// The schemas its `$ref`s point into (the document that declared it).
@@ -104,6 +119,32 @@ impl Operation {
             .map(|(_, r)| r)
             .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
     }
+}
+
+/// Where a parameter travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamLocation {
+    /// In the path template.
+    Path,
+    /// In the query string.
+    Query,
+    /// In a header.
+    Header,
+    /// In a cookie.
+    Cookie,
+}
+
+/// One documented parameter.
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    /// Its name (headers: lower-case).
+    pub name: String,
+    /// Where it travels.
+    pub location: ParamLocation,
+    /// Whether a request must carry it.
+    pub required: bool,
+    /// Its normalised schema, if any.
+    pub schema: Option<Value>,
 }
 
 /// The key of a documented response.
@@ -178,7 +219,15 @@ pub fn build_api(file: &Path, doc: &Value) -> Result<Api, LoadError> {
         for method in METHODS {
             let Some(op) = item.get(method) else { continue };
             let pointer = format!("/paths/{}/{method}", escape(path));
-            operations.push(build_operation(file, doc, path, method, op, pointer, &schemas)?);
+            let mut parameters =
+                parameters(file, doc, item.get("parameters"), &format!("/paths/{}/parameters", escape(path)))?;
+            for own in parameters_of(file, doc, op, &pointer)? {
+                parameters.retain(|p: &Parameter| !(p.name == own.name && p.location == own.location));
+                parameters.push(own);
+            }
+            let mut operation = build_operation(file, doc, path, method, op, pointer, &schemas)?;
+            operation.parameters = parameters;
+            operations.push(operation);
         }
     }
     Ok(Api {
@@ -237,11 +286,48 @@ fn build_operation(
         pointer,
         operation_id: op.get("operationId").and_then(Value::as_str).map(str::to_owned),
         deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
+        deprecated_at: op.get("x-sandgate-deprecated-at").and_then(Value::as_str).map(str::to_owned),
         scopes,
+        parameters: Vec::new(),
         responses,
         schemas: Arc::clone(schemas),
         inherited_from: None,
     })
+}
+
+fn parameters_of(file: &Path, doc: &Value, op: &Value, pointer: &str) -> Result<Vec<Parameter>, LoadError> {
+    parameters(file, doc, op.get("parameters"), &format!("{pointer}/parameters"))
+}
+
+fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> Result<Vec<Parameter>, LoadError> {
+    let mut out = Vec::new();
+    for (index, node) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let at = format!("{pointer}/{index}");
+        let param = resolve(file, doc, node, &at)?;
+        let location = match param.get("in").and_then(Value::as_str) {
+            Some("path") => ParamLocation::Path,
+            Some("query") => ParamLocation::Query,
+            Some("header") => ParamLocation::Header,
+            Some("cookie") => ParamLocation::Cookie,
+            other => {
+                return Err(LoadError::invalid(
+                    file,
+                    &at,
+                    format!("parameter location {other:?} is not path, query, header or cookie"),
+                ))
+            }
+        };
+        let name = param.get("name").and_then(Value::as_str).unwrap_or_default();
+        let name = if location == ParamLocation::Header { name.to_ascii_lowercase() } else { name.to_owned() };
+        out.push(Parameter {
+            name,
+            location,
+            required: location == ParamLocation::Path
+                || param.get("required").and_then(Value::as_bool).unwrap_or(false),
+            schema: param.get("schema").map(normalize::schema),
+        });
+    }
+    Ok(out)
 }
 
 /// Follows a local `$ref` (`#/components/...`) once; other nodes are returned as they are.

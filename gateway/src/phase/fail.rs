@@ -7,8 +7,9 @@ use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 
 use crate::error::kind_of;
 
-/// The response for `error`: header and body.
-pub fn render(error: &Error, request_id: &str) -> Result<(ResponseHeader, Vec<u8>)> {
+/// The response for `error`: header and body. `extra` headers (rate-limit state, request id,
+/// deprecation) are added as they are.
+pub fn render(error: &Error, request_id: &str, extra: &[(&'static str, String)]) -> Result<(ResponseHeader, Vec<u8>)> {
     let kind = kind_of(error);
     let detail = match (kind, error.context.as_ref()) {
         (ProblemKind::Internal, _) | (_, None) => default_detail(kind),
@@ -19,6 +20,9 @@ pub fn render(error: &Error, request_id: &str) -> Result<(ResponseHeader, Vec<u8
     header.insert_header("content-type", PROBLEM_JSON)?;
     header.insert_header("content-length", body.len())?;
     header.insert_header("x-request-id", request_id)?;
+    for (name, value) in extra {
+        header.insert_header(*name, value.as_str())?;
+    }
     if kind.status() == 401 {
         let error = if kind == ProblemKind::Unauthenticated { "" } else { ", error=\"invalid_token\"" };
         header.insert_header("www-authenticate", format!("Bearer realm=\"sandgate\"{error}"))?;
@@ -42,7 +46,8 @@ mod tests {
 
     #[test]
     fn render_unauthenticated_has_problem_body_and_challenge() {
-        let (header, body) = render(&reject(ProblemKind::Unauthenticated, "send a token"), "req-9").expect("render");
+        let (header, body) =
+            render(&reject(ProblemKind::Unauthenticated, "send a token"), "req-9", &[]).expect("render");
         assert_eq!(header.status.as_u16(), 401);
         assert_eq!(header.headers["content-type"], PROBLEM_JSON);
         assert!(header.headers["www-authenticate"].to_str().expect("ascii").starts_with("Bearer"));
@@ -55,7 +60,7 @@ mod tests {
     #[test]
     fn render_internal_hides_error_text() {
         let error = Error::explain(pingora::ErrorType::InternalError, "db password is hunter2").into_in();
-        let (_, body) = render(&error, "r").expect("render");
+        let (_, body) = render(&error, "r", &[]).expect("render");
         assert!(!String::from_utf8_lossy(&body).contains("hunter2"));
     }
 }

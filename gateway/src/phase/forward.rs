@@ -14,9 +14,6 @@ use sandgate_emulator::Emulator;
 use crate::environment::Environment;
 use crate::error::reject;
 
-/// Largest request body the gateway reads for the in-process emulator.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 /// An environment's upstream, ready to use.
 #[derive(Debug, Clone)]
 pub enum Upstream {

@@ -3,9 +3,38 @@
 
 use crate::ctx::RequestCtx;
 use crate::environment::Environment;
+use crate::metrics::Metrics;
 
-/// Writes the access-log line of a finished request.
-pub fn access(env: Environment, method: &str, path: &str, status: u16, ctx: &RequestCtx, error: Option<&str>) {
+/// Writes the access-log line of a finished request and counts it.
+pub fn access(
+    env: Environment,
+    method: &str,
+    path: &str,
+    status: u16,
+    ctx: &RequestCtx,
+    error: Option<&str>,
+    metrics: &Metrics,
+) {
+    let elapsed = ctx.started.elapsed();
+    let application = ctx.principal.as_ref().map_or("-", |p| p.application.as_str());
+    let version = match (&ctx.tables, ctx.route()) {
+        (Some(tables), Some(id)) => tables.routes.version_of(id).1,
+        _ => "-",
+    };
+    let status_code = http::StatusCode::from_u16(status).ok();
+    let status_text = status_code.as_ref().map_or("000", http::StatusCode::as_str);
+    metrics.requests.with_label_values(&[env.as_str(), version, status_text, application]).inc();
+    metrics.latency.with_label_values(&[env.as_str()]).observe(elapsed.as_secs_f64());
+    if status >= 400 {
+        if let Some(reason) = error {
+            metrics.denials.with_label_values(&[env.as_str(), reason]).inc();
+        }
+    }
+    if let (Some(tables), Some(id)) = (&ctx.tables, ctx.route()) {
+        if tables.routes.policy(id).deprecation.is_some() {
+            metrics.deprecated_calls.with_label_values(&[application, version]).inc();
+        }
+    }
     tracing::info!(
         target: "sandgate::access",
         request_id = %ctx.request_id,
@@ -14,7 +43,7 @@ pub fn access(env: Environment, method: &str, path: &str, status: u16, ctx: &Req
         path,
         status,
         client_id = ctx.client_id.as_deref().unwrap_or("-"),
-        duration_us = ctx.started.elapsed().as_micros() as u64,
+        duration_us = elapsed.as_micros() as u64,
         error = error.unwrap_or("-"),
     );
 }

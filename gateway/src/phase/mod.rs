@@ -1,20 +1,32 @@
-//! The request path, one phase per module, in the order they run:
+//! The request path, one phase per module, in the order they run (see `lib.rs`):
 //!
 //! 1. `request_id` — take the client's `x-request-id` when it is sane, else mint one;
-//! 2. `route` — what the path addresses: the token endpoint or an API call (`/{api}/v{ver}/…`);
-//! 3. token endpoint — answered in place (`crate::token::endpoint`), the rest is skipped;
-//! 4. `auth` — the bearer token, and that the path's `client_id` is the token's client;
-//! 5. `forward` — TRAINING: the emulator in-process; PRODUCTION: the configured backend, or 503;
-//! 6. `upstream_request` — strip credentials, add verified identity headers (proxied requests);
-//! 7. `fail` — any rejection above becomes problem+json;
-//! 8. `log` — one access-log line per request.
-//!
-//! Trust lists, scopes, rate limits and version rules join between `auth` and `forward`.
+//! 2. `environment` — the listener fixes the environment; `Host` must be one of its names;
+//! 3. `hygiene` — header count and size, smuggling (`Content-Length` + `Transfer-Encoding`), body size;
+//! 4. `client_addr` — the socket peer, or the right-most untrusted hop behind trusted proxies;
+//! 5. `route` — the token endpoint (answered in place by `crate::token::endpoint`) or a documented
+//!    operation of a supported version; required headers;
+//! 6. `auth` — the bearer token, revocation, and the path's `client_id`;
+//! 7. `trust` — the application's trust list admits the address or origin;
+//! 8. `scope` — the token's scopes and the application's permission cover the operation;
+//! 9. `rate_limit` — the application's plan has budget left;
+//! 10. `forward` — TRAINING: the emulator in-process; PRODUCTION: the configured backend, or 503;
+//! 11. `upstream_request` — strip credentials, add verified identity headers (proxied requests);
+//! 12. `response` — version-lifecycle and rate-limit headers;
+//! 13. `fail` — any rejection above becomes problem+json;
+//! 14. `log` — one access-log line and the metrics.
 
 pub mod auth;
+pub mod client_addr;
+pub mod environment;
 pub mod fail;
 pub mod forward;
+pub mod hygiene;
 pub mod log;
+pub mod rate_limit;
 pub mod request_id;
+pub mod response;
 pub mod route;
+pub mod scope;
+pub mod trust;
 pub mod upstream_request;

@@ -1,32 +1,26 @@
-//! What a path addresses: `/{api}/v{version}/oauth/token`, or an API call under
-//! `/{api}/v{version}/…` (with the reference API's `client-id/{client_id}` prefix when present).
+//! Routing: what a path addresses — the token endpoint of `/{api}/v{version}`, or a documented
+//! operation — and the path's `client-id/{client_id}` when present.
 //!
-//! Dot segments (`..`, `.`, or their percent-encodings) are refused outright, so no path trick can
-//! address another version or API than the one the checks ran for.
+//! Runs first after hygiene. Dot segments (`..`, `.`, or their percent-encodings) are refused
+//! outright, so no path trick can address another version or API than the one the checks ran for.
 
+use http::{HeaderMap, Method};
 use pingora::Error;
 use sandgate_emulator::problem::ProblemKind;
 
 use crate::error::reject;
+use crate::table::routes::{OperationPolicy, RouteTable, Selected};
 
-/// What the request addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The environment's token endpoint.
-    Token,
-    /// An API operation; `client_id` is the path's `client-id/{client_id}` segment, if any.
-    Api {
-        /// The client id named in the path.
-        client_id: Option<String>,
-    },
-}
-
-/// Classifies `path` (without query string).
-pub fn classify(path: &str) -> Result<Target, Box<Error>> {
-    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
+/// Selects the target of `method path`; also returns the path's client id, if any.
+pub fn select<'p>(
+    routes: &RouteTable,
+    method: &Method,
+    path: &'p str,
+) -> Result<(Selected, Option<&'p str>), Box<Error>> {
     if path.split('/').any(is_dot_segment) {
         return Err(reject(ProblemKind::InvalidRequest, "the path must not contain . or .. segments (encoded or not)"));
     }
+    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
     let api = segments.next().unwrap_or_default();
     let version = segments.next().unwrap_or_default();
     let is_version = version.strip_prefix('v').is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
@@ -36,14 +30,22 @@ pub fn classify(path: &str) -> Result<Target, Box<Error>> {
             format!("{path} is not an API path; API paths look like /{{api}}/v{{version}}/…, e.g. /pos-api/v2.5/oauth/token"),
         ));
     }
-    let rest: Vec<&str> = segments.collect();
-    Ok(match rest.as_slice() {
-        ["oauth", "token"] => Target::Token,
-        ["client-id", client_id, ..] if !client_id.is_empty() => {
-            Target::Api { client_id: Some((*client_id).to_owned()) }
-        }
-        _ => Target::Api { client_id: None },
-    })
+    let client_id = match (segments.next(), segments.next()) {
+        (Some("client-id"), Some(id)) if !id.is_empty() => Some(id),
+        _ => None,
+    };
+    Ok((routes.select(method, path)?, client_id))
+}
+
+/// The reference API requires `x-reference-id` on the operations whose spec says so.
+pub fn check_required_headers(policy: &OperationPolicy, headers: &HeaderMap) -> Result<(), Box<Error>> {
+    if policy.requires_reference_id && headers.get("x-reference-id").is_none_or(|v| v.is_empty()) {
+        return Err(reject(
+            ProblemKind::InvalidRequest,
+            "the header x-reference-id is required (a GUID that identifies the flow)",
+        ));
+    }
+    Ok(())
 }
 
 fn is_dot_segment(segment: &str) -> bool {
@@ -55,27 +57,37 @@ fn is_dot_segment(segment: &str) -> bool {
 mod tests {
     use super::*;
     use crate::error::kind_of;
+    use crate::table::scopes::Scopes;
 
-    #[test]
-    fn classify_recognises_token_and_api_paths() {
-        assert_eq!(classify("/pos-api/v2.5/oauth/token").ok(), Some(Target::Token));
-        assert_eq!(
-            classify("/pos-api/v2.5.1/client-id/trn_1/customers/search").ok(),
-            Some(Target::Api { client_id: Some("trn_1".into()) })
-        );
-        assert_eq!(classify("/pos-api/v2.5/i18n").ok(), Some(Target::Api { client_id: None }));
+    fn routes() -> RouteTable {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pos-api/v2.5.yaml");
+        let apis = sandgate_emulator::openapi::load_file(&file).expect("spec");
+        RouteTable::new(&apis, &Default::default(), &Scopes::from_apis(&apis))
     }
 
     #[test]
-    fn classify_refuses_non_api_paths_and_dot_segments() {
+    fn select_returns_target_and_path_client_id() {
+        let routes = routes();
+        let (selected, client) =
+            select(&routes, &Method::GET, "/pos-api/v2.5/client-id/trn_1/customers/search").expect("route");
+        assert!(matches!(selected, Selected::Operation(_)));
+        assert_eq!(client, Some("trn_1"));
+        let (selected, client) = select(&routes, &Method::POST, "/pos-api/v2.5/oauth/token").expect("token");
+        assert_eq!((selected, client), (Selected::Token, None));
+    }
+
+    #[test]
+    fn select_refuses_non_api_paths_and_dot_segments() {
+        let routes = routes();
         for (path, kind) in [
             ("/", ProblemKind::UnknownRoute),
             ("/favicon.ico", ProblemKind::UnknownRoute),
             ("/pos-api/latest/x", ProblemKind::UnknownRoute),
             ("/pos-api/v2.5/../v2.4/x", ProblemKind::InvalidRequest),
             ("/pos-api/v2.5/%2e%2E/x", ProblemKind::InvalidRequest),
+            ("/pos-api/v2.5/client-id/c/./i18n", ProblemKind::InvalidRequest),
         ] {
-            let err = classify(path).expect_err(path);
+            let err = select(&routes, &Method::GET, path).expect_err(path);
             assert_eq!(kind_of(&err), kind, "{path}");
         }
     }

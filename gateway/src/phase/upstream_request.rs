@@ -56,6 +56,8 @@ mod tests {
             application: "app_1".into(),
             partner: "ptn_1".into(),
             scopes: "merchant".into(),
+            scope_set: crate::table::scopes::ScopeSet(1),
+            expires_at: u64::MAX,
         };
         prepare(&mut req, Environment::Production, Some(&principal), "req-1", "backend:8443").expect("prepare");
         assert_eq!(req.headers["host"], "backend:8443");

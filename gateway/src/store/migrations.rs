@@ -34,6 +34,8 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
      );
      CREATE INDEX credentials_by_application ON credentials(application_id);",
+    // 2: rate-limit plan per application ('' = the configured default plan).
+    "ALTER TABLE applications ADD COLUMN plan TEXT NOT NULL DEFAULT '';",
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

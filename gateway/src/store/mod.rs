@@ -65,11 +65,51 @@ pub struct IssuedCredential {
     pub client_secret: Option<String>,
 }
 
+/// One application as the gateway's directory needs it.
+#[derive(Debug, Clone)]
+pub struct DirectoryRow {
+    /// Application id.
+    pub id: String,
+    /// Partner id.
+    pub partner_id: String,
+    /// `read` or `read_write`.
+    pub permission: String,
+    /// Whitespace-separated CIDRs and trust URLs.
+    pub trust_list: String,
+    /// Not revoked.
+    pub active: bool,
+    /// Rate-limit plan (`""`: default).
+    pub plan: String,
+}
+
+/// A new application.
+#[derive(Debug, Clone)]
+pub struct NewApplication<'a> {
+    /// Unique, immutable name.
+    pub name: &'a str,
+    /// `read` or `read_write`.
+    pub permission: &'a str,
+    /// Space-separated scopes it may request.
+    pub scopes: &'a str,
+    /// Whitespace-separated CIDRs and trust URLs.
+    pub trust_list: &'a str,
+    /// Rate-limit plan (`""`: default).
+    pub plan: &'a str,
+}
+
+type ChangeListener = Box<dyn Fn(&Store) + Send + Sync>;
+
 /// The store handle; cheap to share behind an `Arc`.
-#[derive(Debug)]
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
+    listeners: Mutex<Vec<ChangeListener>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
 }
 
 /// The demo partner and application `sandgate up` provisions.
@@ -88,7 +128,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
         migrations::apply(&mut conn, &path)?;
-        Ok(Store { path, conn: Mutex::new(conn) })
+        Ok(Store { path, conn: Mutex::new(conn), listeners: Mutex::new(Vec::new()) })
     }
 
     /// The database file.
@@ -103,6 +143,96 @@ impl Store {
 
     fn fail(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Calls `listener` after every committed write (the gateway reloads its directory).
+    pub fn on_change(&self, listener: ChangeListener) {
+        self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
+    }
+
+    fn changed(&self) {
+        for listener in self.listeners.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            listener(self);
+        }
+    }
+
+    /// Every application's directory row, and the client ids of revoked credentials.
+    pub fn directory_rows(&self) -> Result<(Vec<DirectoryRow>, Vec<String>), StoreError> {
+        let conn = self.conn();
+        let read = || -> rusqlite::Result<_> {
+            let mut apps = conn
+                .prepare("SELECT id, partner_id, permission, trust_list, status = 'active', plan FROM applications")?;
+            let apps = apps
+                .query_map([], |r| {
+                    Ok(DirectoryRow {
+                        id: r.get(0)?,
+                        partner_id: r.get(1)?,
+                        permission: r.get(2)?,
+                        trust_list: r.get(3)?,
+                        active: r.get(4)?,
+                        plan: r.get(5)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut revoked = conn.prepare("SELECT client_id FROM credentials WHERE status = 'revoked'")?;
+            let revoked = revoked.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok((apps, revoked))
+        };
+        read().map_err(|e| self.fail(e))
+    }
+
+    /// Creates an application of the partner `partner_id`; returns its id.
+    pub fn create_application(&self, partner_id: &str, app: &NewApplication<'_>) -> Result<String, StoreError> {
+        let id = new_id("app");
+        self.conn()
+            .execute(
+                "INSERT INTO applications (id, partner_id, name, permission, scopes, trust_list, status, created_at, plan)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8)",
+                params![id, partner_id, app.name, app.permission, app.scopes, app.trust_list, now_rfc3339(), app.plan],
+            )
+            .map_err(|e| self.fail(e))?;
+        self.changed();
+        Ok(id)
+    }
+
+    /// Replaces an application's trust list (takes effect at once).
+    pub fn set_trust_list(&self, application_id: &str, trust_list: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute("UPDATE applications SET trust_list = ?1 WHERE id = ?2", params![trust_list, application_id])
+            .map_err(|e| self.fail(e))?;
+        self.changed();
+        Ok(n == 1)
+    }
+
+    /// Revokes an application: its credentials and tokens stop working on the next request.
+    pub fn revoke_application(&self, application_id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute("UPDATE applications SET status = 'revoked' WHERE id = ?1", params![application_id])
+            .map_err(|e| self.fail(e))?;
+        self.changed();
+        Ok(n == 1)
+    }
+
+    /// Revokes one credential: it can no longer mint tokens, and its tokens stop working.
+    pub fn revoke_credential(&self, client_id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute("UPDATE credentials SET status = 'revoked' WHERE client_id = ?1", params![client_id])
+            .map_err(|e| self.fail(e))?;
+        self.changed();
+        Ok(n == 1)
+    }
+
+    /// The id of the partner named `name`.
+    pub fn partner_id(&self, name: &str) -> Result<Option<String>, StoreError> {
+        id_by_name(&self.conn(), "partners", name).map_err(|e| self.fail(e))
+    }
+
+    /// The id of the application named `name`.
+    pub fn application_id(&self, name: &str) -> Result<Option<String>, StoreError> {
+        id_by_name(&self.conn(), "applications", name).map_err(|e| self.fail(e))
     }
 
     /// Whether the database answers a trivial query (for `/readyz`).
@@ -202,6 +332,8 @@ impl Store {
             }
         };
         tx.commit().map_err(|e| self.fail(e))?;
+        drop(conn);
+        self.changed();
         Ok(demo)
     }
 }
@@ -226,6 +358,8 @@ impl Store {
             params![client_id, app_id, env.as_str(), hasher.hash(&secret), now_rfc3339()],
         )
         .map_err(|e| self.fail(e))?;
+        drop(conn);
+        self.changed();
         Ok(Some(IssuedCredential { client_id, client_secret: Some(secret) }))
     }
 }

@@ -9,9 +9,13 @@
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use std::net::IpAddr;
+
+use crate::directory::Directory;
 use crate::environment::Environment;
 use crate::secrets::SecretHash;
 use crate::store::Store;
+use crate::token::throttle::FailureThrottle;
 use crate::token::{TokenError, TokenIssuer};
 use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 
@@ -42,6 +46,8 @@ pub struct TokenAnswer {
     pub body: Vec<u8>,
     /// The client id the request was for, when known (for the access log).
     pub client_id: Option<String>,
+    /// Seconds to wait before retrying (throttled requests).
+    pub retry_after: Option<u64>,
 }
 
 /// What the endpoint needs from the gateway.
@@ -55,6 +61,14 @@ pub struct TokenContext<'a> {
     pub hasher: &'a SecretHash,
     /// This environment's issuer.
     pub issuer: &'a TokenIssuer,
+    /// Applications (trust lists) and revocations.
+    pub directory: &'a Directory,
+    /// Failed-attempt throttle.
+    pub throttle: &'a FailureThrottle,
+    /// The resolved client address.
+    pub client_addr: IpAddr,
+    /// The `Origin` (else `Referer`) header, for trust URLs.
+    pub origin: Option<&'a [u8]>,
 }
 
 /// Answers one token request.
@@ -65,8 +79,14 @@ pub fn handle(cx: TokenContext<'_>, req: &TokenRequest<'_>) -> TokenAnswer {
             content_type: "application/json",
             body: serde_json::to_vec(&body).unwrap_or_default(),
             client_id: Some(client_id),
+            retry_after: None,
         },
-        Err(failure) => failure.answer(req.request_id),
+        Err(failure) => {
+            if failure.kind == ProblemKind::InvalidClient {
+                cx.throttle.record_failure(cx.client_addr, failure.client_id.as_deref());
+            }
+            failure.answer(req.request_id)
+        }
     }
 }
 
@@ -75,11 +95,12 @@ struct Failure {
     oauth_error: &'static str,
     detail: String,
     client_id: Option<String>,
+    retry_after: Option<u64>,
 }
 
 impl Failure {
     fn new(kind: ProblemKind, oauth_error: &'static str, detail: impl Into<String>) -> Failure {
-        Failure { kind, oauth_error, detail: detail.into(), client_id: None }
+        Failure { kind, oauth_error, detail: detail.into(), client_id: None, retry_after: None }
     }
 
     fn answer(self, request_id: &str) -> TokenAnswer {
@@ -92,6 +113,7 @@ impl Failure {
             content_type: PROBLEM_JSON,
             body: problem_body(self.kind, &self.detail, Some(request_id), Some(extra)),
             client_id: self.client_id,
+            retry_after: self.retry_after,
         }
     }
 }
@@ -154,6 +176,16 @@ fn client_credentials(
         })?),
         None => None,
     };
+    let claimed = basic.as_ref().map(|(id, _)| id.as_str()).or(body_id);
+    if let Some(wait) = cx.throttle.blocked_for(cx.client_addr, claimed) {
+        let mut failure = Failure::new(
+            ProblemKind::TokenRequestsThrottled,
+            "slow_down",
+            format!("too many failed token requests from this client or address; retry in {wait} s"),
+        );
+        failure.retry_after = Some(wait);
+        return Err(failure);
+    }
     let (client_id, secret) = match (basic, body_id.or(body_secret)) {
         (Some(_), Some(_)) => {
             return Err(invalid_request("send the client credentials once: in the body or in HTTP Basic, not both"))
@@ -188,6 +220,7 @@ fn client_credentials(
     if !record.active {
         return Err(with_client(invalid_client("this credential or its application has been revoked"), &client_id));
     }
+    check_trust(cx, &record.application_id, &client_id)?;
     if !record.scopes.iter().any(|s| s == scope) {
         let mut failure = invalid_request(format!("this application may not request scope {scope:?}"));
         failure.oauth_error = "invalid_scope";
@@ -205,7 +238,7 @@ fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Va
             TokenError::OtherEnvironment(env) => {
                 format!("the refresh token belongs to {}; this is {}", env.display(), cx.env.display())
             }
-            TokenError::Invalid(why) => format!("the refresh token is not valid: {why}"),
+            other => format!("the refresh token is not valid ({other:?})"),
         };
         let mut failure = invalid_request(detail);
         failure.oauth_error = "invalid_grant";
@@ -217,6 +250,7 @@ fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Va
     if !record.is_some_and(|r| r.active) {
         return Err(with_client(invalid_client("this credential or its application has been revoked"), &claims.sub));
     }
+    check_trust(cx, &claims.app, &claims.sub)?;
     let scope = scope.unwrap_or(&claims.scope);
     if scope != claims.scope {
         let mut failure = invalid_request("a refresh cannot change the token's scope");
@@ -245,6 +279,15 @@ fn mint(
         "scope": scope,
     });
     Ok((body, client_id.to_owned()))
+}
+
+/// The trust list applies at the token endpoint too: no token for an untrusted address.
+fn check_trust(cx: TokenContext<'_>, application: &str, client_id: &str) -> Result<(), Failure> {
+    let trust = cx.directory.app(application).map(|app| app.trust.clone()).unwrap_or_default();
+    crate::phase::trust::check(&trust, cx.client_addr, cx.origin).map_err(|e| {
+        let detail = e.context.as_ref().map_or("not on the trust list", |c| c.as_str()).to_owned();
+        with_client(Failure::new(ProblemKind::UntrustedClient, "access_denied", detail), client_id)
+    })
 }
 
 fn with_client(mut failure: Failure, client_id: &str) -> Failure {

@@ -5,7 +5,9 @@
 //! environment never verifies at another, and the error says which environment it belongs to.
 //! The token endpoint itself is in [`endpoint`].
 
+pub mod cache;
 pub mod endpoint;
+pub mod throttle;
 
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
@@ -47,12 +49,20 @@ pub struct Claims {
 /// Why a token was refused. Each maps to its own problem type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenError {
-    /// Past `exp`.
-    Expired,
+    /// Not a JWT of ours, or the wrong kind of token (refresh vs access).
+    Malformed(&'static str),
+    /// Signed with another algorithm than HS256 (`none` included).
+    Algorithm,
+    /// The signature does not verify.
+    Signature,
     /// Signed for another environment.
     OtherEnvironment(Environment),
-    /// Malformed, forged, wrong algorithm, wrong audience, not yet valid, or the wrong kind.
-    Invalid(&'static str),
+    /// Another issuer or audience.
+    Audience,
+    /// Past `exp`.
+    Expired,
+    /// Before `nbf`.
+    NotYetValid,
 }
 
 /// A freshly minted access + refresh pair.
@@ -149,26 +159,39 @@ impl TokenIssuer {
     }
 
     fn verify(&self, token: &str, typ: &'static str) -> Result<Claims, TokenError> {
+        // The algorithm is pinned before anything else looks at the token.
+        match header_algorithm(token) {
+            Some(alg) if alg == "HS256" => {}
+            Some(_) => return Err(TokenError::Algorithm),
+            None => return Err(TokenError::Malformed("the token is not a JWT")),
+        }
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
             Ok(data) if data.claims.typ == typ => Ok(data.claims),
-            Ok(_) if typ == "access" => Err(TokenError::Invalid("a refresh token cannot be used as a bearer token")),
-            Ok(_) => Err(TokenError::Invalid("an access token cannot be used as a refresh token")),
+            Ok(_) if typ == "access" => Err(TokenError::Malformed("a refresh token cannot be used as a bearer token")),
+            Ok(_) => Err(TokenError::Malformed("an access token cannot be used as a refresh token")),
             Err(e) => Err(match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 ErrorKind::InvalidSignature | ErrorKind::InvalidIssuer => match claimed_environment(token) {
                     Some(other) if other != self.env => TokenError::OtherEnvironment(other),
-                    _ => TokenError::Invalid("the token's signature does not verify"),
+                    _ if *e.kind() == ErrorKind::InvalidIssuer => TokenError::Audience,
+                    _ => TokenError::Signature,
                 },
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    TokenError::Invalid("the token is not signed with the algorithm Sandgate uses")
-                }
-                ErrorKind::InvalidAudience => TokenError::Invalid("the token is not meant for Sandgate"),
-                ErrorKind::ImmatureSignature => TokenError::Invalid("the token is not valid yet"),
-                ErrorKind::MissingRequiredClaim(_) => TokenError::Invalid("the token lacks a required claim"),
-                _ => TokenError::Invalid("the token is malformed"),
+                ErrorKind::InvalidAudience => TokenError::Audience,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => TokenError::Algorithm,
+                ErrorKind::MissingRequiredClaim(_) => TokenError::Malformed("the token lacks a required claim"),
+                _ => TokenError::Malformed("the token is malformed"),
             }),
         }
     }
+}
+
+/// The `alg` of a token's (unverified) header.
+fn header_algorithm(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("alg")?.as_str().map(str::to_owned)
 }
 
 /// Reads the (unverified) issuer of a token, only to tell the caller which environment it is from.
@@ -201,7 +224,7 @@ mod tests {
         assert_eq!(claims.scope, "merchant");
         assert_eq!(claims.exp - claims.iat, 1200);
         assert!(training.verify_refresh(&pair.refresh_token).is_ok());
-        assert!(matches!(training.verify_access(&pair.refresh_token), Err(TokenError::Invalid(_))));
+        assert!(matches!(training.verify_access(&pair.refresh_token), Err(TokenError::Malformed(_))));
     }
 
     #[test]
@@ -221,8 +244,8 @@ mod tests {
         let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let body = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(br#"{"iss":"sandgate/training","sub":"x","aud":"sandgate","exp":99999999999,"nbf":0,"iat":0,"jti":"j","typ":"access","scope":"merchant","app":"a","ptn":"p"}"#);
-        assert!(matches!(training.verify_access(&format!("{header}.{body}.")), Err(TokenError::Invalid(_))));
-        assert!(matches!(training.verify_access("not-a-token"), Err(TokenError::Invalid(_))));
+        assert_eq!(training.verify_access(&format!("{header}.{body}.")), Err(TokenError::Algorithm));
+        assert!(matches!(training.verify_access("not-a-token"), Err(TokenError::Malformed(_))));
     }
 
     #[test]

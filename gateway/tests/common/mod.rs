@@ -35,6 +35,8 @@ pub struct TestSandgate {
     pub production_client_secret: String,
     /// The emulator, for looking up response schemas.
     pub emulator: std::sync::Arc<sandgate_emulator::Emulator>,
+    /// The process state (store, directory, metrics, reload).
+    pub shared: std::sync::Arc<sandgate_gateway::state::Shared>,
 }
 
 /// A free loopback port (bound, read, released).
@@ -57,6 +59,11 @@ pub fn wait_listening(addr: SocketAddr) {
 impl TestSandgate {
     /// Starts Sandgate; PRODUCTION proxies to `production_upstream` when given.
     pub fn start(production_upstream: Option<SocketAddr>) -> TestSandgate {
+        TestSandgate::start_with(production_upstream, "")
+    }
+
+    /// Starts Sandgate with `yaml` (a `sandgate.yaml` text) as its config file.
+    pub fn start_with(production_upstream: Option<SocketAddr>, yaml: &str) -> TestSandgate {
         let data_dir = std::env::temp_dir().join(format!(
             "sandgate-it-{}-{}",
             std::process::id(),
@@ -73,16 +80,18 @@ impl TestSandgate {
             production_upstream: production_upstream.map(|a| format!("http://{a}")),
             ..ConfigArgs::default()
         };
-        let settings = SandgateConfig::default().merge_args(&args).compile().expect("valid settings");
-        let prepared = server::prepare(settings).expect("prepare");
-        let demo = prepared.store.ensure_demo(&prepared.keys.secret_hash, false).expect("demo");
+        let config = SandgateConfig::parse(yaml).expect("test config parses");
+        let settings = config.merge_args(&args).compile().expect("valid settings");
+        let prepared = server::prepare(settings, None, args).expect("prepare");
+        let demo = prepared.store().ensure_demo(&prepared.keys().secret_hash, false).expect("demo");
         let prod = prepared
-            .store
-            .issue_credential(DEMO_APPLICATION, Environment::Production, &prepared.keys.secret_hash)
+            .store()
+            .issue_credential(DEMO_APPLICATION, Environment::Production, &prepared.keys().secret_hash)
             .expect("issue")
             .expect("demo application exists");
         let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
-        let running = Running::start(server::build(&prepared));
+        let shared = std::sync::Arc::clone(&prepared.shared);
+        let running = Running::start(server::build(&prepared).expect("build"));
         for addr in [training, production, admin] {
             wait_listening(addr);
         }
@@ -97,7 +106,18 @@ impl TestSandgate {
             production_client_id: prod.client_id,
             production_client_secret: prod.client_secret.expect("fresh secret"),
             emulator,
+            shared,
         }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &sandgate_gateway::store::Store {
+        &self.shared.store
+    }
+
+    /// The demo application's id.
+    pub fn demo_app_id(&self) -> String {
+        self.store().application_id(DEMO_APPLICATION).expect("store").expect("demo app")
     }
 }
 

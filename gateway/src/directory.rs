@@ -1,0 +1,90 @@
+//! The application directory: what the gateway needs to know per application on every request
+//! (active or revoked, read-only, trust list, plan) and which credentials are revoked.
+//!
+//! A snapshot of the store held in an `ArcSwap`: requests read it without locks; the store calls
+//! [`Directory::reload`] after every committed write, so a revocation is in force before the
+//! control plane acknowledges it. The lag between commit and swap is a metric.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+
+use crate::store::{Store, StoreError};
+use crate::table::trust_list::TrustList;
+
+/// One application's policy.
+#[derive(Debug, Clone)]
+pub struct AppPolicy {
+    /// Application id.
+    pub id: String,
+    /// Its partner.
+    pub partner: String,
+    /// Not revoked.
+    pub active: bool,
+    /// Permission `read`: only reading operations.
+    pub read_only: bool,
+    /// Where it may call from. A stored list that fails to parse denies everything.
+    pub trust: TrustList,
+    /// Rate-limit plan name (`""`: the default plan).
+    pub plan: String,
+}
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    apps: HashMap<String, Arc<AppPolicy>>,
+    revoked_credentials: HashSet<String>,
+}
+
+/// The live directory.
+#[derive(Debug, Default)]
+pub struct Directory {
+    current: ArcSwap<Snapshot>,
+}
+
+impl Directory {
+    /// Loads the directory from `store`.
+    pub fn load(store: &Store) -> Result<Directory, StoreError> {
+        let directory = Directory::default();
+        directory.reload(store)?;
+        Ok(directory)
+    }
+
+    /// Re-reads the store and swaps the snapshot in; returns how long the swap took after the
+    /// read started (the revocation lag of this process).
+    pub fn reload(&self, store: &Store) -> Result<std::time::Duration, StoreError> {
+        let started = Instant::now();
+        let (apps, revoked) = store.directory_rows()?;
+        let apps = apps
+            .into_iter()
+            .map(|row| {
+                let trust = TrustList::parse(&row.trust_list).unwrap_or_else(|e| {
+                    tracing::error!(application = %row.id, error = %e, "stored trust list is invalid; the application is denied");
+                    TrustList::default()
+                });
+                let policy = AppPolicy {
+                    id: row.id.clone(),
+                    partner: row.partner_id,
+                    active: row.active,
+                    read_only: row.permission == "read",
+                    trust,
+                    plan: row.plan,
+                };
+                (row.id, Arc::new(policy))
+            })
+            .collect();
+        self.current.store(Arc::new(Snapshot { apps, revoked_credentials: revoked.into_iter().collect() }));
+        Ok(started.elapsed())
+    }
+
+    /// The policy of an application, if it exists.
+    pub fn app(&self, id: &str) -> Option<Arc<AppPolicy>> {
+        self.current.load().apps.get(id).cloned()
+    }
+
+    /// Whether a credential has been revoked.
+    pub fn credential_revoked(&self, client_id: &str) -> bool {
+        self.current.load().revoked_credentials.contains(client_id)
+    }
+}

@@ -1,0 +1,83 @@
+//! Prometheus metrics, served as text on the admin listener's `/metrics`.
+//!
+//! Label values come from bounded sets (environments, versions from the specs, status codes,
+//! application ids, denial slugs), so cardinality stays bounded by what the operator configured.
+
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+
+/// The gateway's metrics.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by environment, API version, status and application.
+    pub requests: IntCounterVec,
+    /// Request latency (seconds) by environment.
+    pub latency: HistogramVec,
+    /// Denied requests by environment and reason (problem slug).
+    pub denials: IntCounterVec,
+    /// Calls to deprecated versions or operations by application and version.
+    pub deprecated_calls: IntCounterVec,
+    /// Time from a committed revocation (or any directory change) to it being in force.
+    pub revocation_lag: Histogram,
+}
+
+impl Metrics {
+    /// Registers every metric in a fresh registry.
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("sandgate_requests_total", "Requests by environment, API version, status and application"),
+            &["environment", "version", "status", "application"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("sandgate_request_duration_seconds", "Time from request to response, in the gateway")
+                .buckets(vec![
+                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+            &["environment"],
+        )
+        .expect("valid metric");
+        let denials = IntCounterVec::new(
+            Opts::new("sandgate_denials_total", "Requests refused by the gateway, by reason (problem slug)"),
+            &["environment", "reason"],
+        )
+        .expect("valid metric");
+        let deprecated_calls = IntCounterVec::new(
+            Opts::new("sandgate_deprecated_calls_total", "Calls to deprecated API versions or operations"),
+            &["application", "version"],
+        )
+        .expect("valid metric");
+        let revocation_lag = Histogram::with_opts(
+            HistogramOpts::new(
+                "sandgate_revocation_lag_seconds",
+                "Time from a store change (e.g. a revocation) to the gateway enforcing it",
+            )
+            .buckets(vec![0.00001, 0.0001, 0.001, 0.01, 0.1, 1.0]),
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(denials.clone()),
+            Box::new(deprecated_calls.clone()),
+            Box::new(revocation_lag.clone()),
+        ] {
+            registry.register(collector).expect("unique metric names");
+        }
+        Metrics { registry, requests, latency, denials, deprecated_calls, revocation_lag }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

@@ -1,0 +1,32 @@
+//! Rate-limit admission: decides whether this application may spend one request in this
+//! environment. Runs after `scope`, before `forward`. Reads `Tables::limiter`.
+
+use pingora::Error;
+use sandgate_emulator::problem::ProblemKind;
+
+use crate::directory::AppPolicy;
+use crate::environment::Environment;
+use crate::error::reject;
+use crate::table::limiter::{Admission, Limiter};
+
+/// Spends one request; on refusal the `Admission` (for the 429's headers) is returned too.
+pub fn admit(limiter: &Limiter, env: Environment, app: &AppPolicy) -> (Admission, Result<(), Box<Error>>) {
+    let admission = limiter.admit(env, &app.id, &app.plan);
+    if admission.allowed {
+        return (admission, Ok(()));
+    }
+    let detail = format!(
+        "the application's plan allows {} requests at once; retry in {} s",
+        admission.limit, admission.reset_secs
+    );
+    (admission, Err(reject(ProblemKind::RateLimited, detail)))
+}
+
+/// The `RateLimit-*` (and, when refused, `Retry-After`) headers of an admission.
+pub fn headers(admission: &Admission) -> [(&'static str, u64); 3] {
+    [
+        ("ratelimit-limit", u64::from(admission.limit)),
+        ("ratelimit-remaining", u64::from(admission.remaining)),
+        ("ratelimit-reset", admission.reset_secs),
+    ]
+}

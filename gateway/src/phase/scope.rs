@@ -1,0 +1,29 @@
+//! Authorization: the token's scopes must cover the operation (`x-sandgate-scopes`), and a
+//! read-only application may only call operations that read.
+//!
+//! Runs after `trust`, before `rate_limit`. Pure bit and flag checks.
+
+use pingora::Error;
+use sandgate_emulator::problem::ProblemKind;
+
+use crate::ctx::Principal;
+use crate::directory::AppPolicy;
+use crate::error::reject;
+use crate::table::routes::OperationPolicy;
+
+/// Checks the principal's scopes and the application's permission against the operation.
+pub fn check(policy: &OperationPolicy, principal: &Principal, app: &AppPolicy) -> Result<(), Box<Error>> {
+    if !policy.scopes.intersects(principal.scope_set) {
+        return Err(reject(
+            ProblemKind::InsufficientScope,
+            format!("insufficient scope: {} needs another scope than {:?}", policy.label, principal.scopes),
+        ));
+    }
+    if app.read_only && !policy.read_only {
+        return Err(reject(
+            ProblemKind::ReadOnlyApplication,
+            format!("this application is read-only; {} writes", policy.label),
+        ));
+    }
+    Ok(())
+}

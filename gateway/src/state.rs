@@ -1,0 +1,99 @@
+//! The state every listener of one process shares: the swappable tables, the application
+//! directory, the store, the metrics, and how to rebuild the tables on reload.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use sandgate_emulator::openapi::Api;
+use sandgate_emulator::Emulator;
+
+use crate::config::{ConfigArgs, ConfigError, SandgateConfig, Settings};
+use crate::directory::Directory;
+use crate::metrics::Metrics;
+use crate::secrets::KeyRing;
+use crate::store::Store;
+use crate::table::Tables;
+use crate::token::throttle::FailureThrottle;
+
+/// Shared by every listener and the admin API.
+#[derive(Debug)]
+pub struct Shared {
+    /// The current tables; requests take a snapshot.
+    pub tables: ArcSwap<Tables>,
+    /// Applications and revocations.
+    pub directory: Arc<Directory>,
+    /// The store.
+    pub store: Arc<Store>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Keys (secret hash, signing keys).
+    pub keys: KeyRing,
+    /// Failed token requests.
+    pub throttle: FailureThrottle,
+    /// Inputs of a reload.
+    pub reload: ReloadSource,
+}
+
+/// What a reload re-reads: the config file and flags; specs and keys stay as started.
+#[derive(Debug)]
+pub struct ReloadSource {
+    /// The config file (`None`: `./sandgate.yaml` if present, else defaults).
+    pub config_file: Option<PathBuf>,
+    /// The command-line overrides.
+    pub args: ConfigArgs,
+    /// The loaded specs.
+    pub apis: Vec<Api>,
+    /// The emulator, if an environment uses it.
+    pub emulator: Option<Arc<Emulator>>,
+}
+
+/// What a successful reload changed and what it could not.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReloadReport {
+    /// Settings that need a restart to change (listeners, TLS, data directory, specs); kept as they were.
+    pub needs_restart: Vec<&'static str>,
+}
+
+impl Shared {
+    /// Re-reads the config; on any error keeps the current tables and returns the error (which
+    /// names the key). Listener addresses, TLS, data and specs folders need a restart.
+    pub fn reload(&self) -> Result<ReloadReport, ConfigError> {
+        let settings =
+            SandgateConfig::load(self.reload.config_file.as_deref())?.merge_args(&self.reload.args).compile()?;
+        let current = self.tables.load_full();
+        let report = restart_needed(&current.settings, &settings);
+        let tables =
+            Tables::build(settings, &self.reload.apis, self.reload.emulator.as_ref(), &self.keys, Some(&current));
+        self.tables.store(Arc::new(tables));
+        tracing::info!(needs_restart = ?report.needs_restart, "configuration reloaded");
+        Ok(report)
+    }
+}
+
+fn restart_needed(old: &Settings, new: &Settings) -> ReloadReport {
+    let mut needs_restart = Vec::new();
+    for (old_env, new_env) in old.environments.iter().zip(&new.environments) {
+        if old_env.listen != new_env.listen || old_env.tls != new_env.tls {
+            needs_restart.push(match old_env.env {
+                crate::environment::Environment::Training => "environments.training.listen/tls",
+                crate::environment::Environment::Production => "environments.production.listen/tls",
+            });
+        }
+        if (old_env.upstream == crate::config::Upstream::Emulator)
+            != (new_env.upstream == crate::config::Upstream::Emulator)
+        {
+            needs_restart.push("environments.*.upstream (to or from the emulator)");
+        }
+    }
+    if old.admin_listen != new.admin_listen {
+        needs_restart.push("admin.listen");
+    }
+    if old.data_dir != new.data_dir || old.specs_dir != new.specs_dir {
+        needs_restart.push("data_dir/specs_dir");
+    }
+    if old.emulator_seed != new.emulator_seed {
+        needs_restart.push("emulator.seed");
+    }
+    ReloadReport { needs_restart }
+}

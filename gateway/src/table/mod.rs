@@ -1,0 +1,109 @@
+//! Tables: everything a request reads, built off the request path from the checked settings and
+//! swapped whole on reload (`ArcSwap`); a request keeps the snapshot it started with.
+
+pub mod limiter;
+pub mod routes;
+pub mod scopes;
+pub mod trust_list;
+
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use pingora::upstreams::peer::HttpPeer;
+use sandgate_emulator::openapi::Api;
+use sandgate_emulator::Emulator;
+
+use crate::config::{LimitsConfig, Settings, Upstream as UpstreamConfig};
+use crate::environment::Environment;
+use crate::phase::forward::Upstream;
+use crate::secrets::KeyRing;
+use crate::token::cache::TokenCache;
+use crate::token::TokenIssuer;
+use limiter::Limiter;
+use routes::RouteTable;
+use scopes::Scopes;
+
+/// One environment's tables.
+#[derive(Debug)]
+pub struct EnvTables {
+    /// Which environment.
+    pub env: Environment,
+    /// Where its requests go.
+    pub upstream: Upstream,
+    /// Its token issuer.
+    pub issuer: TokenIssuer,
+    /// Tokens already verified.
+    pub token_cache: TokenCache,
+    /// Accepted `Host` names; empty: any.
+    pub hosts: Vec<String>,
+}
+
+/// The request-time view of the settings.
+#[derive(Debug)]
+pub struct Tables {
+    /// The settings these tables were built from (for reload diffs).
+    pub settings: Settings,
+    /// Routes and operation policies.
+    pub routes: RouteTable,
+    /// Scope names in use.
+    pub scopes: Scopes,
+    /// TRAINING then PRODUCTION.
+    pub envs: [EnvTables; 2],
+    /// Rate limiters (kept across reloads while the plans are unchanged).
+    pub limiter: Arc<Limiter>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Size limits.
+    pub limits: LimitsConfig,
+}
+
+impl Tables {
+    /// Builds the tables. `previous` lends state worth keeping (rate-limit budgets).
+    pub fn build(
+        settings: Settings,
+        apis: &[Api],
+        emulator: Option<&Arc<Emulator>>,
+        keys: &KeyRing,
+        previous: Option<&Tables>,
+    ) -> Tables {
+        let scopes = Scopes::from_apis(apis);
+        let routes = RouteTable::new(apis, &settings.versions, &scopes);
+        let envs = Environment::ALL.map(|env| {
+            let env_settings = settings.env(env);
+            EnvTables {
+                env,
+                upstream: match (&env_settings.upstream, emulator) {
+                    (UpstreamConfig::Emulator, Some(emulator)) => Upstream::Emulator(Arc::clone(emulator)),
+                    (UpstreamConfig::Http { address, authority }, _) => {
+                        Upstream::Http(Box::new(HttpPeer::new(*address, false, authority.clone())))
+                    }
+                    _ => Upstream::None,
+                },
+                issuer: TokenIssuer::new(env, keys.signing_key(env), settings.token_ttl_secs),
+                token_cache: TokenCache::default(),
+                hosts: env_settings.hosts.clone(),
+            }
+        });
+        let limiter = match previous {
+            Some(previous) if previous.settings.rate_limits == settings.rate_limits => Arc::clone(&previous.limiter),
+            _ => Arc::new(Limiter::new(&settings.rate_limits.plans, &settings.rate_limits.default_plan)),
+        };
+        Tables {
+            routes,
+            scopes,
+            envs,
+            limiter,
+            trusted_proxies: settings.trusted_proxies.clone(),
+            limits: settings.limits.clone(),
+            settings,
+        }
+    }
+
+    /// The tables of `env`.
+    pub fn env(&self, env: Environment) -> &EnvTables {
+        match env {
+            Environment::Training => &self.envs[0],
+            Environment::Production => &self.envs[1],
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! RouteTable: which API, version and operation a request addresses, and each operation's policy
+//! (scopes, deprecation, required headers). Built at start-up from the specs and version rules.
+//!
+//! Deny by default: only documented operations pass; an unknown version is a 404 that lists the
+//! supported ones; a retired version is a 410.
+
+use std::collections::BTreeMap;
+
+use http::Method;
+use pingora::Error;
+use sandgate_emulator::openapi::{Api, ParamLocation};
+use sandgate_emulator::problem::ProblemKind;
+use sandgate_emulator::router::{RouteMatch, Router};
+
+use crate::config::VersionRule;
+use crate::error::reject;
+use crate::table::scopes::{ScopeSet, Scopes};
+
+/// Index of an operation in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteId {
+    /// The API (document).
+    pub api: u32,
+    /// The operation in it.
+    pub op: u32,
+}
+
+/// What a request addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selected {
+    /// The environment's token endpoint of an API version.
+    Token,
+    /// A documented operation.
+    Operation(RouteId),
+}
+
+/// Policy of one operation.
+#[derive(Debug)]
+pub struct OperationPolicy {
+    /// `operationId` or `METHOD path`, for logs.
+    pub label: String,
+    /// Scopes that may call it (`x-sandgate-scopes`); all scopes when the spec is silent.
+    pub scopes: ScopeSet,
+    /// Whether it only reads (GET/HEAD/OPTIONS): a read-only application may call it.
+    pub read_only: bool,
+    /// Whether the spec requires `x-reference-id`.
+    pub requires_reference_id: bool,
+    /// `Deprecation` header value (`@<unix time>`), if the operation or its version is deprecated.
+    pub deprecation: Option<String>,
+    /// `Sunset` header value.
+    pub sunset: Option<String>,
+    /// `Link` header value pointing at the successor.
+    pub successor_link: Option<String>,
+}
+
+#[derive(Debug)]
+struct VersionEntry {
+    api: String,
+    version: String,
+    policies: Vec<OperationPolicy>,
+}
+
+/// The compiled routes.
+#[derive(Debug)]
+pub struct RouteTable {
+    router: Router,
+    entries: Vec<VersionEntry>,
+    /// api name → supported versions (sorted).
+    supported: BTreeMap<String, Vec<String>>,
+    /// (api, version) → retirement rule.
+    retired: BTreeMap<(String, String), VersionRule>,
+}
+
+impl RouteTable {
+    /// Builds the table from the loaded APIs, the version rules and the known scopes.
+    pub fn new(apis: &[Api], rules: &BTreeMap<(String, String), VersionRule>, scopes: &Scopes) -> RouteTable {
+        let mut entries = Vec::with_capacity(apis.len());
+        let mut supported: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for api in apis {
+            let (name, version) = api.name_and_version().unwrap_or(("", ""));
+            let rule = rules.get(&(name.to_owned(), version.to_owned())).cloned().unwrap_or_default();
+            if !name.is_empty() && !rule.retired {
+                supported.entry(name.to_owned()).or_default().push(version.to_owned());
+            }
+            let policies =
+                api.operations
+                    .iter()
+                    .map(|op| {
+                        // An operation overridden by a later version of the same API points at it.
+                        let successor = apis.iter().find_map(|later| {
+                            let (later_name, later_version) = later.name_and_version()?;
+                            let overrides = later_name == name
+                                && later_version != version
+                                && version_less(version, later_version)
+                                && later
+                                    .operations
+                                    .iter()
+                                    .any(|o| o.inherited_from.is_none() && o.method == op.method && o.path == op.path);
+                            overrides.then(|| later_version.to_owned())
+                        });
+                        let op_deprecated_at = op.deprecated_at.as_deref().and_then(date_to_unix);
+                        let deprecated_at = match (op.deprecated, op_deprecated_at, rule.deprecated_at) {
+                            (_, _, Some(version_date)) => Some(version_date),
+                            (true, Some(date), None) => Some(date),
+                            (true, None, None) => Some(0),
+                            (false, _, None) => None,
+                        };
+                        let successor = rule.successor.clone().or(successor).filter(|_| deprecated_at.is_some());
+                        OperationPolicy {
+                            label: op.label(),
+                            scopes: op.scopes.as_ref().map_or(ScopeSet::ALL, |list| scopes.set_of(list)),
+                            read_only: matches!(op.method, Method::GET | Method::HEAD | Method::OPTIONS),
+                            requires_reference_id: op.parameters.iter().any(|p| {
+                                p.location == ParamLocation::Header && p.name == "x-reference-id" && p.required
+                            }),
+                            deprecation: deprecated_at.map(|t| format!("@{t}")),
+                            sunset: rule.sunset.clone(),
+                            successor_link: successor.map(|v| format!("</{name}/v{v}>; rel=\"successor-version\"")),
+                        }
+                    })
+                    .collect();
+            entries.push(VersionEntry { api: name.to_owned(), version: version.to_owned(), policies });
+        }
+        for versions in supported.values_mut() {
+            versions.sort_by(|a, b| if version_less(a, b) { std::cmp::Ordering::Less } else { b.cmp(a).reverse() });
+            versions.dedup();
+        }
+        let retired = rules.iter().filter(|(_, r)| r.retired).map(|(k, r)| (k.clone(), r.clone())).collect();
+        RouteTable { router: Router::new(apis), entries, supported, retired }
+    }
+
+    /// The policy of an operation.
+    pub fn policy(&self, id: RouteId) -> &OperationPolicy {
+        &self.entries[id.api as usize].policies[id.op as usize]
+    }
+
+    /// `(api, version)` of an operation, for metrics and logs.
+    pub fn version_of(&self, id: RouteId) -> (&str, &str) {
+        let entry = &self.entries[id.api as usize];
+        (&entry.api, &entry.version)
+    }
+
+    /// Selects what `method path` addresses. `path` has passed `route::classify` (API-shaped,
+    /// no dot segments).
+    pub fn select(&self, method: &Method, path: &str) -> Result<Selected, Box<Error>> {
+        let mut segments = path.trim_start_matches('/').splitn(3, '/');
+        let api = segments.next().unwrap_or_default();
+        let version = segments.next().unwrap_or_default().trim_start_matches('v');
+        let rest = segments.next().unwrap_or_default();
+        let Some(versions) = self.supported.get(api) else {
+            let apis: Vec<&str> = self.supported.keys().map(String::as_str).collect();
+            return Err(reject(
+                ProblemKind::UnknownRoute,
+                format!("no API named {api:?}; this gateway serves: {}", apis.join(", ")),
+            ));
+        };
+        if let Some(rule) = self.retired.get(&(api.to_owned(), version.to_owned())) {
+            let successor = rule.successor.as_deref().map(|s| format!("; move to v{s}")).unwrap_or_default();
+            return Err(reject(ProblemKind::RetiredVersion, format!("{api} v{version} has been retired{successor}")));
+        }
+        if !versions.iter().any(|v| v == version) {
+            let list: Vec<String> = versions.iter().map(|v| format!("v{v}")).collect();
+            return Err(reject(
+                ProblemKind::UnsupportedVersion,
+                format!("{api} has no version v{version}; supported: {}", list.join(", ")),
+            ));
+        }
+        if rest == "oauth/token" {
+            return Ok(Selected::Token);
+        }
+        match self.router.find(method, path) {
+            RouteMatch::Found(id, _) => Ok(Selected::Operation(RouteId { api: id.api as u32, op: id.op as u32 })),
+            RouteMatch::MethodNotAllowed(allowed) => {
+                let allowed: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+                Err(reject(
+                    ProblemKind::MethodNotAllowed,
+                    format!("{method} is not allowed here; allowed: {}", allowed.join(", ")),
+                ))
+            }
+            RouteMatch::NotFound => {
+                Err(reject(ProblemKind::UnknownRoute, format!("{api} v{version} has no operation at {path}")))
+            }
+        }
+    }
+}
+
+/// Numeric, segment-wise version order: 2.5 < 2.5.1 < 2.10.
+fn version_less(a: &str, b: &str) -> bool {
+    let parse = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    parse(a) < parse(b)
+}
+
+fn date_to_unix(date: &str) -> Option<i64> {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::kind_of;
+
+    fn table(rules: &[(&str, &str, VersionRule)]) -> RouteTable {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pos-api/v2.5.1.yaml");
+        let mut apis = sandgate_emulator::openapi::load_file(&dir).expect("v2.5.1");
+        apis.extend(sandgate_emulator::openapi::load_file(&dir.with_file_name("v2.5.yaml")).expect("v2.5"));
+        let rules = rules.iter().map(|(a, v, r)| ((a.to_string(), v.to_string()), r.clone())).collect();
+        RouteTable::new(&apis, &rules, &Scopes::from_apis(&apis))
+    }
+
+    #[test]
+    fn select_unknown_version_lists_supported_ones() {
+        let err = table(&[]).select(&Method::GET, "/pos-api/v9/client-id/c/i18n").expect_err("v9");
+        assert_eq!(kind_of(&err), ProblemKind::UnsupportedVersion);
+        assert!(err.context.as_ref().is_some_and(|c| c.as_str().contains("v2.5, v2.5.1")), "{err:?}");
+    }
+
+    #[test]
+    fn select_retired_version_is_410() {
+        let rule = VersionRule { retired: true, successor: Some("2.5".into()), ..VersionRule::default() };
+        let err =
+            table(&[("pos-api", "2", rule)]).select(&Method::GET, "/pos-api/v2/client-id/c/i18n").expect_err("retired");
+        assert_eq!(kind_of(&err), ProblemKind::RetiredVersion);
+    }
+
+    #[test]
+    fn deprecated_operation_points_at_its_successor() {
+        let table = table(&[]);
+        let Ok(Selected::Operation(id)) =
+            table.select(&Method::POST, "/pos-api/v2.5/client-id/c/accounts/1/calculate-interest")
+        else {
+            panic!("calculate-interest must route");
+        };
+        let policy = table.policy(id);
+        assert_eq!(policy.deprecation.as_deref(), Some("@1632268800"));
+        assert_eq!(policy.successor_link.as_deref(), Some("</pos-api/v2.5.1>; rel=\"successor-version\""));
+        let Ok(Selected::Operation(id)) = table.select(&Method::GET, "/pos-api/v2.5.1/client-id/c/customers/search")
+        else {
+            panic!("inherited operation must route");
+        };
+        assert!(table.policy(id).deprecation.is_none());
+        assert!(table.policy(id).requires_reference_id);
+    }
+
+    #[test]
+    fn select_token_endpoint_and_wrong_method() {
+        let table = table(&[]);
+        assert_eq!(table.select(&Method::POST, "/pos-api/v2.5/oauth/token").ok(), Some(Selected::Token));
+        let err = table.select(&Method::DELETE, "/pos-api/v2.5/client-id/c/i18n").expect_err("405");
+        assert_eq!(kind_of(&err), ProblemKind::MethodNotAllowed);
+        let err = table.select(&Method::GET, "/other-api/v1/x").expect_err("404");
+        assert_eq!(kind_of(&err), ProblemKind::UnknownRoute);
+    }
+}
