@@ -572,9 +572,18 @@ fn env_settings(
     })
 }
 
-/// Parses `10.0.0.0/8`, `::1/128` or a bare address (a /32 or /128).
+/// Parses `10.0.0.0/8`, `::1/128` or a bare address (a /32 or /128). IPv4-mapped IPv6 networks
+/// (`::ffff:10.0.0.0/104`) become their IPv4 form, since addresses are compared canonically.
 pub fn parse_cidr(text: &str) -> Option<IpNet> {
-    text.parse::<IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from)).map(|net| net.trunc())
+    let net = text.parse::<IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from))?;
+    let net = match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => IpNet::V4(ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok()?),
+            None => IpNet::V6(v6),
+        },
+        other => other,
+    };
+    Some(net.trunc())
 }
 
 fn listen(value: &str, key: &'static str) -> Result<SocketAddr, ConfigError> {

@@ -33,6 +33,8 @@ pub struct RequestCtx {
     pub admission: Option<Admission>,
     /// Request body bytes seen so far (proxied requests).
     pub body_bytes: usize,
+    /// The HTTP parser had turned keep-alive off when the request arrived.
+    pub keepalive_off: bool,
 }
 
 /// Who is calling, as proven by a verified token.
@@ -66,6 +68,7 @@ impl RequestCtx {
             app: None,
             admission: None,
             body_bytes: 0,
+            keepalive_off: false,
         }
     }
 

@@ -61,7 +61,11 @@ impl ProxyHttp for Gateway {
     async fn early_request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
         let tables = self.shared.tables.load_full();
         session.set_read_timeout(Some(Duration::from_secs(tables.limits.read_timeout_secs)));
-        session.set_keepalive(Some(tables.limits.idle_timeout_secs));
+        // Never turn keep-alive back on where the parser turned it off (e.g. CL + TE).
+        ctx.keepalive_off = session.get_keepalive().is_none();
+        if !ctx.keepalive_off {
+            session.set_keepalive(Some(tables.limits.idle_timeout_secs));
+        }
         ctx.tables = Some(tables);
         Ok(())
     }
@@ -74,7 +78,7 @@ impl ProxyHttp for Gateway {
             session.client_addr().and_then(|a| a.as_inet()).map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
         let req = session.req_header();
         phase::environment::check(env, req.headers.get(http::header::HOST).map(|h| h.as_bytes()))?;
-        phase::hygiene::check(req, &tables.limits)?;
+        phase::hygiene::check(req, &tables.limits, ctx.keepalive_off)?;
         let addr = phase::client_addr::resolve(peer, &req.headers, &tables.trusted_proxies);
         ctx.client_addr = Some(addr);
         let (selected, path_client_id) = phase::route::select(&tables.routes, &req.method, req.uri.path())?;

@@ -41,6 +41,10 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Operator commands on the store of a data directory. Today: issue-credential; the rest of the
+    /// control plane (partners, applications, review, revocation over HTTP) is not implemented yet.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Check that an API's responses conform to its OpenAPI documents (for CI).
     /// NOT IMPLEMENTED YET: exits with status 2 and says so.
     Contract {
@@ -53,12 +57,32 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Issue a new credential for an application in an environment; prints
+    /// {"client_id", "client_secret"} (the secret is shown only here).
+    IssueCredential {
+        /// Data directory of the store.
+        #[arg(long, default_value = ".sandgate")]
+        data_dir: PathBuf,
+        /// Application name.
+        #[arg(long)]
+        application: String,
+        /// training or production.
+        #[arg(long)]
+        environment: String,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Emulator { specs, listen, seed } => run_emulator(&specs, &listen, seed),
+        Command::Admin(AdminCommand::IssueCredential { data_dir, application, environment }) => {
+            issue_credential(&data_dir, &application, &environment)
+        }
         Command::Contract { .. } => {
             eprintln!("{}", sandgate_contract::STATUS);
             ExitCode::from(sandgate_contract::EXIT_USAGE)
@@ -90,4 +114,37 @@ fn run_emulator(specs: &std::path::Path, listen: &str, seed: u64) -> ExitCode {
     server.add_service(sandgate_emulator::server::service(emulator, listen));
     server.run(pingora::server::RunArgs::default());
     ExitCode::SUCCESS
+}
+
+fn issue_credential(data_dir: &std::path::Path, application: &str, environment: &str) -> ExitCode {
+    let Some(env) = sandgate_gateway::environment::Environment::parse(environment) else {
+        eprintln!("sandgate admin: --environment must be training or production; got {environment:?}");
+        return ExitCode::from(2);
+    };
+    let keys = match sandgate_gateway::secrets::KeyRing::load_or_create(data_dir) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("sandgate admin: {}: {e}", data_dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    let issued = sandgate_gateway::store::Store::open(data_dir)
+        .and_then(|store| store.issue_credential(application, env, &keys.secret_hash));
+    match issued {
+        Ok(Some(credential)) => {
+            println!(
+                "{}",
+                serde_json::json!({"client_id": credential.client_id, "client_secret": credential.client_secret})
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!("sandgate admin: no application named {application:?} in {}", data_dir.display());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("sandgate admin: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -31,10 +31,17 @@ pub fn authenticate(headers: &HeaderMap, env: &EnvTables, scopes: &Scopes) -> Re
         (Some(_), Some(_)) => return Err(reject(ProblemKind::InvalidRequest, "send exactly one Authorization header")),
         (Some(value), None) => value.as_bytes(),
     };
-    let token = match header.split_first_chunk::<7>() {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => rest.trim_ascii(),
-        _ => return Err(reject(ProblemKind::Unauthenticated, "the Authorization header must use the Bearer scheme")),
+    let header = header.trim_ascii();
+    let (scheme, token) = match header.iter().position(|b| *b == b' ') {
+        Some(space) => (&header[..space], header[space..].trim_ascii()),
+        None => (header, &b""[..]),
     };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Err(reject(ProblemKind::Unauthenticated, "the Authorization header must use the Bearer scheme"));
+    }
+    if token.is_empty() {
+        return Err(reject(ProblemKind::TokenMalformed, "the Bearer scheme needs a token after it"));
+    }
     let now = now_secs();
     if let Some(principal) = env.token_cache.get(token, now) {
         return Ok(principal);

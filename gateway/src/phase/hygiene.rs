@@ -9,8 +9,10 @@ use sandgate_emulator::problem::ProblemKind;
 use crate::config::LimitsConfig;
 use crate::error::reject;
 
-/// Checks the request head against `limits`.
-pub fn check(req: &RequestHeader, limits: &LimitsConfig) -> Result<(), Box<Error>> {
+/// Checks the request head against `limits`. `keepalive_off` says whether the HTTP parser turned
+/// keep-alive off for this request: Pingora does that (and drops `Content-Length`, RFC 9112 §6.3)
+/// when both `Content-Length` and `Transfer-Encoding` were sent, which is how we still see it.
+pub fn check(req: &RequestHeader, limits: &LimitsConfig, keepalive_off: bool) -> Result<(), Box<Error>> {
     let headers = &req.headers;
     if headers.len() > limits.max_headers {
         return Err(reject(ProblemKind::HeadersTooLarge, format!("send at most {} headers", limits.max_headers)));
@@ -23,7 +25,13 @@ pub fn check(req: &RequestHeader, limits: &LimitsConfig) -> Result<(), Box<Error
         ));
     }
     let lengths = headers.get_all(http::header::CONTENT_LENGTH).iter().count();
-    if lengths > 0 && headers.contains_key(http::header::TRANSFER_ENCODING) {
+    let chunked = headers.contains_key(http::header::TRANSFER_ENCODING);
+    let asked_to_close = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"))));
+    let both_stripped = chunked && keepalive_off && req.version == http::Version::HTTP_11 && !asked_to_close;
+    if (lengths > 0 && chunked) || both_stripped {
         return Err(reject(ProblemKind::InvalidRequest, "send Content-Length or Transfer-Encoding, not both"));
     }
     if lengths > 1 {
@@ -80,11 +88,11 @@ mod tests {
             (vec![("content-length", "101")], ProblemKind::PayloadTooLarge),
         ];
         for (headers, kind) in cases {
-            assert_eq!(kind_of(&check(&request(&headers), &limits).expect_err("refused")), kind, "{headers:?}");
+            assert_eq!(kind_of(&check(&request(&headers), &limits, false).expect_err("refused")), kind, "{headers:?}");
         }
         let many: Vec<(String, &str)> = (0..11).map(|i| (format!("x-h{i}"), "v")).collect();
         let many: Vec<(&str, &str)> = many.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        assert_eq!(kind_of(&check(&request(&many), &limits).expect_err("431")), ProblemKind::HeadersTooLarge);
+        assert_eq!(kind_of(&check(&request(&many), &limits, false).expect_err("431")), ProblemKind::HeadersTooLarge);
         let big = "v".repeat(20_000);
         assert_eq!(
             kind_of(&check(&request(&[("x-big", &big)]), &LimitsConfig::default()).expect_err("431")),

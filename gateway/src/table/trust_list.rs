@@ -104,7 +104,8 @@ mod tests {
 
     #[test]
     fn admits_cidrs_including_ipv4_mapped_ipv6() {
-        let list = TrustList::parse("10.0.0.0/8 2001:db8::/32 192.0.2.7").expect("valid");
+        let list = TrustList::parse("10.0.0.0/8 2001:db8::/32 192.0.2.7 ::ffff:198.51.100.0/120").expect("valid");
+        assert!(list.admits_addr("198.51.100.9".parse().expect("ip")), "mapped network admits the IPv4 form");
         assert!(list.admits_addr("10.1.2.3".parse().expect("ip")));
         assert!(list.admits_addr("::ffff:10.1.2.3".parse().expect("ip")));
         assert!(list.admits_addr("2001:db8::1".parse().expect("ip")));
