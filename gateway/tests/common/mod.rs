@@ -62,8 +62,18 @@ impl TestSandgate {
         TestSandgate::start_with(production_upstream, "")
     }
 
-    /// Starts Sandgate with `yaml` (a `sandgate.yaml` text) as its config file.
+    /// Starts Sandgate with `yaml` (a `sandgate.yaml` text) as its config.
     pub fn start_with(production_upstream: Option<SocketAddr>, yaml: &str) -> TestSandgate {
+        TestSandgate::start_full(production_upstream, yaml, None)
+    }
+
+    /// Starts Sandgate reading its config from `file` (so `POST /reload` re-reads it).
+    pub fn start_with_file(file: &std::path::Path) -> TestSandgate {
+        let yaml = std::fs::read_to_string(file).expect("config file");
+        TestSandgate::start_full(None, &yaml, Some(file.to_path_buf()))
+    }
+
+    fn start_full(production_upstream: Option<SocketAddr>, yaml: &str, file: Option<PathBuf>) -> TestSandgate {
         let data_dir = std::env::temp_dir().join(format!(
             "sandgate-it-{}-{}",
             std::process::id(),
@@ -82,7 +92,7 @@ impl TestSandgate {
         };
         let config = SandgateConfig::parse(yaml).expect("test config parses");
         let settings = config.merge_args(&args).compile().expect("valid settings");
-        let prepared = server::prepare(settings, None, args).expect("prepare");
+        let prepared = server::prepare(settings, file, args).expect("prepare");
         let demo = prepared.store().ensure_demo(&prepared.keys().secret_hash, false).expect("demo");
         let prod = prepared
             .store()
@@ -186,4 +196,28 @@ pub fn raw_request(base: &str, request: &str) -> String {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// GET with a bearer token and extra headers; returns the response.
+pub fn get_with(url: &str, token: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
+    let mut request = reqwest::blocking::Client::new()
+        .get(url)
+        .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
+        .header("authorization", format!("Bearer {token}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().expect("request")
+}
+
+/// A unique temporary directory for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "sandgate-{tag}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
 }
