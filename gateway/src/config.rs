@@ -80,6 +80,9 @@ pub struct SandgateConfig {
     pub rate_limits: RateLimitConfig,
     /// Request size limits and timeouts.
     pub limits: LimitsConfig,
+    /// Worker threads per listener, each serving its own share of connections (`SO_REUSEPORT`
+    /// shards). 0 (default): one per CPU.
+    pub workers: usize,
 }
 
 /// `sandgate.versions.<api>.<version>`: e.g. `pos-api: {"2.5": {deprecated_at: 2021-09-22}}`.
@@ -214,6 +217,7 @@ impl Default for SandgateConfig {
             versions: BTreeMap::new(),
             rate_limits: RateLimitConfig::default(),
             limits: LimitsConfig::default(),
+            workers: 0,
         }
     }
 }
@@ -369,6 +373,8 @@ pub struct Settings {
     pub rate_limits: RateLimitConfig,
     /// Limits.
     pub limits: LimitsConfig,
+    /// Worker shards per listener (at least 1).
+    pub workers: usize,
 }
 
 impl Settings {
@@ -533,6 +539,10 @@ impl SandgateConfig {
             versions,
             rate_limits: self.rate_limits,
             limits: self.limits,
+            workers: match self.workers {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
+                n => n.min(64),
+            },
         })
     }
 }

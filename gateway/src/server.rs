@@ -17,6 +17,8 @@ use pingora::services::listening::Service;
 use sandgate_emulator::{Emulator, EmulatorOptions};
 
 use arc_swap::ArcSwap;
+use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::TcpSocketOptions;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::{background_service, BackgroundService};
 
@@ -154,7 +156,10 @@ pub fn build(prepared: &Prepared) -> Result<Server, StartError> {
     let conf = ServerConf {
         pid_file: settings.data_dir.join("sandgate.pid").to_string_lossy().into_owned(),
         upgrade_sock: settings.data_dir.join("upgrade.sock").to_string_lossy().into_owned(),
-        threads: 2,
+        threads: 1,
+        // One single-threaded shard per worker, all on the same address (SO_REUSEPORT): the
+        // largest single gain measured for Pingora on this kind of machine.
+        work_stealing: false,
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(5),
         upstream_keepalive_pool_size: 256,
@@ -164,17 +169,25 @@ pub fn build(prepared: &Prepared) -> Result<Server, StartError> {
     let conf = Arc::clone(&server.configuration);
 
     for env_settings in &settings.environments {
-        let gateway = Gateway { env: env_settings.env, shared: Arc::clone(&prepared.shared) };
-        let mut service =
-            http_proxy_service_with_name(&conf, gateway, &format!("sandgate {}", env_settings.env.as_str()));
         let addr = env_settings.listen.to_string();
-        match &env_settings.tls {
-            Some(tls) => service
-                .add_tls(&addr, &tls.cert_file.to_string_lossy(), &tls.key_file.to_string_lossy())
-                .map_err(|e| StartError::Tls { name: env_settings.env.as_str(), detail: e.to_string() })?,
-            None => service.add_tcp(&addr),
+        for shard in 0..settings.workers {
+            let gateway = Gateway { env: env_settings.env, shared: Arc::clone(&prepared.shared) };
+            let name = format!("sandgate {} #{shard}", env_settings.env.as_str());
+            let mut service = http_proxy_service_with_name(&conf, gateway, &name);
+            service.threads = Some(1);
+            let mut socket = TcpSocketOptions::default();
+            socket.so_reuseport = Some(true);
+            match &env_settings.tls {
+                Some(tls) => {
+                    let tls_settings =
+                        TlsSettings::intermediate(&tls.cert_file.to_string_lossy(), &tls.key_file.to_string_lossy())
+                            .map_err(|e| StartError::Tls { name: env_settings.env.as_str(), detail: e.to_string() })?;
+                    service.add_tls_with_settings(&addr, Some(socket), tls_settings);
+                }
+                None => service.add_tcp_with_settings(&addr, socket),
+            }
+            server.add_service(service);
         }
-        server.add_service(service);
     }
     let mut admin = Service::new(
         "sandgate admin".to_owned(),
