@@ -637,6 +637,7 @@ mod tests {
     fn example_file_documents_exactly_the_defaults() {
         let text = include_str!("../../sandgate.example.yaml");
         assert_eq!(SandgateConfig::parse(text).expect("example parses"), SandgateConfig::default());
+        assert!(include_str!("../../README.md").contains(text), "README's config block must be sandgate.example.yaml");
     }
 
     #[test]

@@ -244,6 +244,15 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
         failures.push(format!("revoked application: got {status} {slug:?}"));
     }
 
+    let metrics = common::get(&format!("{}/metrics", sandgate.admin), None).text().expect("metrics");
+    let lag_count = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sandgate_revocation_lag_seconds_count "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(lag_count >= 2, "every revocation is timed: {lag_count}");
+    assert!(metrics.contains("reason=\"token-algorithm-rejected\""), "denials are counted by reason");
+
     assert!(count >= 40, "the suite has {count} cases");
     assert!(failures.is_empty(), "{} of {count} cases failed:\n{}", failures.len(), failures.join("\n"));
     let received = runtime.block_on(backend.received_requests()).expect("recording on");
