@@ -40,7 +40,7 @@ pub enum ConfigError {
     #[error("sandgate.{key}: {problem}")]
     Invalid {
         /// Dotted key path under `sandgate:`.
-        key: &'static str,
+        key: std::borrow::Cow<'static, str>,
         /// What is wrong and what would be right.
         problem: String,
     },
@@ -64,8 +64,9 @@ pub struct SandgateConfig {
     pub specs_dir: PathBuf,
     /// The admin listener (health, later the control-plane API). Never a data port.
     pub admin: AdminConfig,
-    /// The environments.
-    pub environments: EnvironmentsConfig,
+    /// The environments by name: `training` and `production` are built in (their keys default as
+    /// below); others need `listen` and `prefix`.
+    pub environments: BTreeMap<String, EnvironmentConfig>,
     /// Token settings.
     pub token: TokenConfig,
     /// Emulator settings.
@@ -143,16 +144,6 @@ pub struct AdminConfig {
     pub listen: String,
 }
 
-/// `sandgate.environments`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct EnvironmentsConfig {
-    /// TRAINING: default listener `127.0.0.1:8080`, upstream `emulator`.
-    pub training: EnvironmentConfig,
-    /// PRODUCTION: default listener `127.0.0.1:8081`, no upstream.
-    pub production: EnvironmentConfig,
-}
-
 /// One environment; a key left out keeps that environment's default.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -165,6 +156,8 @@ pub struct EnvironmentConfig {
     pub hosts: Vec<String>,
     /// TLS certificate and key (PEM) to terminate TLS on the listener.
     pub tls: Option<TlsConfig>,
+    /// Prefix of its client ids and secrets (`trn_`, `prd_` for the built-in ones).
+    pub prefix: Option<String>,
 }
 
 /// `tls:` of an environment.
@@ -209,7 +202,7 @@ impl Default for SandgateConfig {
             data_dir: PathBuf::from(".sandgate"),
             specs_dir: PathBuf::from("specs"),
             admin: AdminConfig::default(),
-            environments: EnvironmentsConfig::default(),
+            environments: builtin_environments(),
             token: TokenConfig::default(),
             emulator: EmulatorConfig::default(),
             log: LogConfig::default(),
@@ -247,21 +240,18 @@ impl Default for AdminConfig {
     }
 }
 
-impl Default for EnvironmentsConfig {
-    fn default() -> Self {
-        EnvironmentsConfig {
-            training: EnvironmentConfig {
-                listen: Some("127.0.0.1:8080".into()),
-                upstream: Some("emulator".into()),
-                ..EnvironmentConfig::default()
-            },
-            production: EnvironmentConfig {
-                listen: Some("127.0.0.1:8081".into()),
-                upstream: Some("none".into()),
-                ..EnvironmentConfig::default()
-            },
-        }
-    }
+/// The built-in environments with their defaults.
+fn builtin_environments() -> BTreeMap<String, EnvironmentConfig> {
+    let env = |listen: &str, upstream: &str, prefix: &str| EnvironmentConfig {
+        listen: Some(listen.into()),
+        upstream: Some(upstream.into()),
+        prefix: Some(prefix.into()),
+        ..EnvironmentConfig::default()
+    };
+    BTreeMap::from([
+        ("training".to_owned(), env("127.0.0.1:8080", "emulator", "trn_")),
+        ("production".to_owned(), env("127.0.0.1:8081", "none", "prd_")),
+    ])
 }
 
 impl Default for TokenConfig {
@@ -355,8 +345,8 @@ pub struct Settings {
     pub specs_dir: PathBuf,
     /// Admin listener.
     pub admin_listen: SocketAddr,
-    /// TRAINING then PRODUCTION.
-    pub environments: [EnvSettings; 2],
+    /// TRAINING, PRODUCTION, then the configured ones by name.
+    pub environments: Vec<EnvSettings>,
     /// Token lifetime.
     pub token_ttl_secs: u64,
     /// Emulator seed.
@@ -378,12 +368,15 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings of `env`.
+    /// The settings of `env`. Every environment of these settings has some; an unknown one gets
+    /// TRAINING's (never reached: environments come from the same settings).
     pub fn env(&self, env: Environment) -> &EnvSettings {
-        match env {
-            Environment::Training => &self.environments[0],
-            Environment::Production => &self.environments[1],
-        }
+        self.environments.iter().find(|e| e.env == env).unwrap_or(&self.environments[0])
+    }
+
+    /// The environments, in order.
+    pub fn environment_list(&self) -> crate::environment::Environments {
+        crate::environment::Environments(self.environments.iter().map(|e| e.env).collect())
     }
 }
 
@@ -416,44 +409,38 @@ impl SandgateConfig {
             self.specs_dir = dir.clone();
         }
         if let Some(addr) = &args.training_listen {
-            self.environments.training.listen = Some(addr.clone());
+            self.environments.entry("training".into()).or_default().listen = Some(addr.clone());
         }
         if let Some(addr) = &args.production_listen {
-            self.environments.production.listen = Some(addr.clone());
+            self.environments.entry("production".into()).or_default().listen = Some(addr.clone());
         }
         if let Some(addr) = &args.admin_listen {
             self.admin.listen = addr.clone();
         }
         if let Some(url) = &args.production_upstream {
-            self.environments.production.upstream = Some(url.clone());
+            self.environments.entry("production".into()).or_default().upstream = Some(url.clone());
         }
         self
     }
 
     /// Checks every value and produces the runtime settings.
     pub fn compile(self) -> Result<Settings, ConfigError> {
-        let defaults = EnvironmentsConfig::default();
-        let training = env_settings(Environment::Training, &self.environments.training, &defaults.training)?;
-        let production = env_settings(Environment::Production, &self.environments.production, &defaults.production)?;
-        let (training_listen, production_listen) = (training.listen, production.listen);
+        let environments = environment_settings(&self.environments)?;
         let admin_listen = listen(&self.admin.listen, "admin.listen")?;
-        let mut seen = vec![];
-        for (addr, key) in [
-            (training_listen, "environments.training.listen"),
-            (production_listen, "environments.production.listen"),
-            (admin_listen, "admin.listen"),
-        ] {
-            if seen.contains(&addr) {
+        let mut seen = vec![(admin_listen, "admin.listen".to_owned())];
+        for env in &environments {
+            let key = format!("environments.{}.listen", env.env.as_str());
+            if let Some((_, other)) = seen.iter().find(|(addr, _)| *addr == env.listen) {
                 return Err(ConfigError::Invalid {
-                    key,
-                    problem: format!("{addr} is already used by another listener"),
+                    key: key.into(),
+                    problem: format!("{} is already used by {other}", env.listen),
                 });
             }
-            seen.push(addr);
+            seen.push((env.listen, key));
         }
         if self.token.ttl_secs == 0 || self.token.ttl_secs > 86_400 {
             return Err(ConfigError::Invalid {
-                key: "token.ttl_secs",
+                key: "token.ttl_secs".into(),
                 problem: format!("must be between 1 and 86400 seconds; got {}", self.token.ttl_secs),
             });
         }
@@ -462,7 +449,7 @@ impl SandgateConfig {
             "json" => true,
             other => {
                 return Err(ConfigError::Invalid {
-                    key: "log.format",
+                    key: "log.format".into(),
                     problem: format!("must be pretty or json; got {other:?}"),
                 })
             }
@@ -470,7 +457,7 @@ impl SandgateConfig {
         let mut trusted_proxies = Vec::new();
         for entry in &self.trusted_proxies {
             trusted_proxies.push(parse_cidr(entry).ok_or_else(|| ConfigError::Invalid {
-                key: "trusted_proxies",
+                key: "trusted_proxies".into(),
                 problem: format!("{entry:?} is not an IP address or CIDR like 10.0.0.0/8"),
             })?);
         }
@@ -484,7 +471,7 @@ impl SandgateConfig {
                             .as_deref()
                             .map(|d| {
                                 chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ConfigError::Invalid {
-                                    key,
+                                    key: key.into(),
                                     problem: format!("{api} v{version}: {d:?} is not a date like 2027-06-30"),
                                 })
                             })
@@ -509,25 +496,25 @@ impl SandgateConfig {
         }
         if !self.rate_limits.plans.contains_key(&self.rate_limits.default_plan) {
             return Err(ConfigError::Invalid {
-                key: "rate_limits.default_plan",
+                key: "rate_limits.default_plan".into(),
                 problem: format!("{:?} is not one of the plans under rate_limits.plans", self.rate_limits.default_plan),
             });
         }
         if let Some((name, _)) = self.rate_limits.plans.iter().find(|(_, p)| p.per_second == 0 || p.burst == 0) {
             return Err(ConfigError::Invalid {
-                key: "rate_limits.plans",
+                key: "rate_limits.plans".into(),
                 problem: format!("plan {name:?}: per_second and burst must be at least 1"),
             });
         }
         let limits = &self.limits;
         if limits.max_body_bytes == 0 || limits.max_header_bytes < 1024 || limits.max_headers < 8 {
             return Err(ConfigError::Invalid {
-                key: "limits",
+                key: "limits".into(),
                 problem: "max_body_bytes must be > 0, max_header_bytes >= 1024 and max_headers >= 8".into(),
             });
         }
         Ok(Settings {
-            environments: [training, production],
+            environments,
             admin_listen,
             data_dir: self.data_dir,
             specs_dir: self.specs_dir,
@@ -547,39 +534,64 @@ impl SandgateConfig {
     }
 }
 
-fn env_settings(
-    env: Environment,
-    config: &EnvironmentConfig,
-    default: &EnvironmentConfig,
-) -> Result<EnvSettings, ConfigError> {
-    let pick = |value: &Option<String>, default: &Option<String>| {
-        value.clone().or_else(|| default.clone()).unwrap_or_default()
-    };
-    let (listen_key, upstream_key, tls_key) = match env {
-        Environment::Training => {
-            ("environments.training.listen", "environments.training.upstream", "environments.training.tls")
+/// Merges the configured environments over the built-in ones and checks each.
+fn environment_settings(configured: &BTreeMap<String, EnvironmentConfig>) -> Result<Vec<EnvSettings>, ConfigError> {
+    let builtin = builtin_environments();
+    let mut names: Vec<&str> = vec!["training", "production"];
+    names.extend(configured.keys().map(String::as_str).filter(|n| !builtin.contains_key(*n)));
+    let mut out: Vec<EnvSettings> = Vec::with_capacity(names.len());
+    for name in names {
+        let invalid = |field: &str, problem: String| ConfigError::Invalid {
+            key: format!("environments.{name}.{field}").into(),
+            problem,
+        };
+        let empty = EnvironmentConfig::default();
+        let config = configured.get(name).unwrap_or(&empty);
+        let default = builtin.get(name).unwrap_or(&empty);
+        let pick = |value: &Option<String>, default: &Option<String>| value.clone().or_else(|| default.clone());
+        if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') || name.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: format!("environments.{name}").into(),
+                problem: "an environment name is lower-case letters, digits and '-'".into(),
+            });
         }
-        Environment::Production => {
-            ("environments.production.listen", "environments.production.upstream", "environments.production.tls")
+        let prefix =
+            pick(&config.prefix, &default.prefix).ok_or_else(|| invalid("prefix", "required, e.g. mi_".into()))?;
+        if prefix.len() < 2
+            || !prefix.ends_with('_')
+            || !prefix[..prefix.len() - 1].bytes().all(|b| b.is_ascii_lowercase())
+        {
+            return Err(invalid("prefix", format!("{prefix:?} must be lower-case letters ending in '_', e.g. mi_")));
         }
-    };
-    if let Some(tls) = &config.tls {
-        for file in [&tls.cert_file, &tls.key_file] {
-            if !file.is_file() {
-                return Err(ConfigError::Invalid {
-                    key: tls_key,
-                    problem: format!("{} is not a readable file", file.display()),
-                });
+        if let Some(other) =
+            out.iter().find(|e| e.env.prefix().starts_with(&prefix) || prefix.starts_with(e.env.prefix()))
+        {
+            return Err(invalid(
+                "prefix",
+                format!("{prefix:?} clashes with {}'s {:?}", other.env.as_str(), other.env.prefix()),
+            ));
+        }
+        let listen_text = pick(&config.listen, &default.listen)
+            .ok_or_else(|| invalid("listen", "required, e.g. 127.0.0.1:8082".into()))?;
+        if let Some(tls) = &config.tls {
+            for file in [&tls.cert_file, &tls.key_file] {
+                if !file.is_file() {
+                    return Err(invalid("tls", format!("{} is not a readable file", file.display())));
+                }
             }
         }
+        out.push(EnvSettings {
+            env: Environment::new(name, &prefix),
+            listen: listen(&listen_text, &format!("environments.{name}.listen"))?,
+            upstream: upstream(
+                &pick(&config.upstream, &default.upstream).unwrap_or_else(|| "none".into()),
+                &format!("environments.{name}.upstream"),
+            )?,
+            hosts: config.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            tls: config.tls.clone(),
+        });
     }
-    Ok(EnvSettings {
-        env,
-        listen: listen(&pick(&config.listen, &default.listen), listen_key)?,
-        upstream: upstream(&pick(&config.upstream, &default.upstream), upstream_key)?,
-        hosts: config.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
-        tls: config.tls.clone(),
-    })
+    Ok(out)
 }
 
 /// Parses `10.0.0.0/8`, `::1/128` or a bare address (a /32 or /128). IPv4-mapped IPv6 networks
@@ -596,20 +608,20 @@ pub fn parse_cidr(text: &str) -> Option<IpNet> {
     Some(net.trunc())
 }
 
-fn listen(value: &str, key: &'static str) -> Result<SocketAddr, ConfigError> {
+fn listen(value: &str, key: &str) -> Result<SocketAddr, ConfigError> {
     value.parse().map_err(|_| ConfigError::Invalid {
-        key,
+        key: key.to_owned().into(),
         problem: format!("{value:?} is not an address like 127.0.0.1:8080 or [::1]:8080"),
     })
 }
 
-fn upstream(value: &str, key: &'static str) -> Result<Upstream, ConfigError> {
+fn upstream(value: &str, key: &str) -> Result<Upstream, ConfigError> {
     match value {
         "emulator" => return Ok(Upstream::Emulator),
         "none" | "" => return Ok(Upstream::None),
         _ => {}
     }
-    let invalid = |problem: String| ConfigError::Invalid { key, problem };
+    let invalid = |problem: String| ConfigError::Invalid { key: key.to_owned().into(), problem };
     if value.starts_with("https://") {
         return Err(invalid(
             "https upstreams are not supported yet (TLS arrives with the gateway issue); use http://host:port".into(),
@@ -645,8 +657,8 @@ mod tests {
         let config = SandgateConfig::parse("").expect("defaults");
         assert_eq!(config, SandgateConfig::default());
         let settings = config.compile().expect("valid");
-        assert_eq!(settings.env(Environment::Training).upstream, Upstream::Emulator);
-        assert_eq!(settings.env(Environment::Production).upstream, Upstream::None);
+        assert_eq!(settings.env(Environment::TRAINING).upstream, Upstream::Emulator);
+        assert_eq!(settings.env(Environment::PRODUCTION).upstream, Upstream::None);
         assert_eq!(settings.token_ttl_secs, 1200);
     }
 
@@ -668,7 +680,7 @@ mod tests {
                 "sandgate:\n  environments:\n    production:\n      listen: 127.0.0.1:8081\n      upstream: ftp://x\n",
                 "sandgate.environments.production.upstream",
             ),
-            ("sandgate:\n  admin:\n    listen: 127.0.0.1:8080\n", "sandgate.admin.listen"),
+            ("sandgate:\n  admin:\n    listen: 127.0.0.1:8080\n", "sandgate.environments.training.listen"),
             ("sandgate:\n  trusted_proxies: [10.0.0.300]\n", "sandgate.trusted_proxies"),
             ("sandgate:\n  rate_limits:\n    default_plan: gold\n", "sandgate.rate_limits.default_plan"),
             (
@@ -692,7 +704,7 @@ mod tests {
         };
         let settings = file.merge_args(&args).compile().expect("valid");
         assert_eq!(settings.admin_listen.port(), 9100);
-        let production = &settings.env(Environment::Production).upstream;
+        let production = &settings.env(Environment::PRODUCTION).upstream;
         assert!(matches!(production, Upstream::Http { authority, .. } if authority == "127.0.0.1:9200"));
     }
 }

@@ -228,6 +228,7 @@ impl Gateway {
             token::endpoint::handle(
                 TokenContext {
                     env,
+                    environments: &tables.environments,
                     store: &shared.store,
                     hasher: &shared.keys.secret_hash,
                     issuer: &tables.env(env).issuer,

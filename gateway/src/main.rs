@@ -66,13 +66,12 @@ enum AdminCommand {
     /// Issue a new credential for an application in an environment; prints
     /// {"client_id", "client_secret"} (the secret is shown only here).
     IssueCredential {
-        /// Data directory of the store.
-        #[arg(long, default_value = ".sandgate")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// Application name.
         #[arg(long)]
         application: String,
-        /// training or production.
+        /// An environment name: training, production, or one configured in sandgate.yaml.
         #[arg(long)]
         environment: String,
     },
@@ -84,8 +83,8 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Emulator { specs, listen, seed } => run_emulator(&specs, &listen, seed),
-        Command::Admin(AdminCommand::IssueCredential { data_dir, application, environment }) => {
-            issue_credential(&data_dir, &application, &environment)
+        Command::Admin(AdminCommand::IssueCredential { config, application, environment }) => {
+            issue_credential(&config, &application, &environment)
         }
         Command::Contract { .. } => {
             eprintln!("{}", sandgate_contract::STATUS);
@@ -120,12 +119,23 @@ fn run_emulator(specs: &std::path::Path, listen: &str, seed: u64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn issue_credential(data_dir: &std::path::Path, application: &str, environment: &str) -> ExitCode {
-    let Some(env) = sandgate_gateway::environment::Environment::parse(environment) else {
-        eprintln!("sandgate admin: --environment must be training or production; got {environment:?}");
+fn issue_credential(config: &ConfigArgs, application: &str, environment: &str) -> ExitCode {
+    let settings =
+        match SandgateConfig::load(config.config.as_deref()).map(|c| c.merge_args(config)).and_then(|c| c.compile()) {
+            Ok(settings) => settings,
+            Err(e) => {
+                eprintln!("sandgate admin: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    let environments = settings.environment_list();
+    let Some(env) = environments.find(environment) else {
+        let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
+        eprintln!("sandgate admin: --environment must be one of {}; got {environment:?}", names.join(", "));
         return ExitCode::from(2);
     };
-    let keys = match sandgate_gateway::secrets::KeyRing::load_or_create(data_dir) {
+    let data_dir = &settings.data_dir;
+    let keys = match sandgate_gateway::secrets::KeyRing::load_or_create(data_dir, &environments) {
         Ok(keys) => keys,
         Err(e) => {
             eprintln!("sandgate admin: {}: {e}", data_dir.display());

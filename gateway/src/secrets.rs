@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::environment::Environment;
+use std::collections::BTreeMap;
+
+use crate::environment::{Environment, Environments};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -63,10 +65,8 @@ impl SecretHash {
 pub struct KeyRing {
     /// Hashes client secrets.
     pub secret_hash: SecretHash,
-    /// Signs TRAINING tokens.
-    pub training_signing: [u8; 32],
-    /// Signs PRODUCTION tokens.
-    pub production_signing: [u8; 32],
+    /// Token-signing key per environment name.
+    signing: BTreeMap<String, [u8; 32]>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -76,23 +76,20 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
-    /// Loads the keys under `data_dir/secrets/`, creating any that is missing.
-    pub fn load_or_create(data_dir: &Path) -> std::io::Result<KeyRing> {
+    /// Loads the keys under `data_dir/secrets/` for `environments`, creating any that is missing.
+    pub fn load_or_create(data_dir: &Path, environments: &Environments) -> std::io::Result<KeyRing> {
         let dir = data_dir.join("secrets");
         std::fs::create_dir_all(&dir)?;
-        Ok(KeyRing {
-            secret_hash: SecretHash::new(key_file(&dir.join("secret-hash.key"))?),
-            training_signing: key_file(&dir.join("training-signing.key"))?,
-            production_signing: key_file(&dir.join("production-signing.key"))?,
-        })
+        let mut signing = BTreeMap::new();
+        for env in &environments.0 {
+            signing.insert(env.as_str().to_owned(), key_file(&dir.join(format!("{}-signing.key", env.as_str())))?);
+        }
+        Ok(KeyRing { secret_hash: SecretHash::new(key_file(&dir.join("secret-hash.key"))?), signing })
     }
 
-    /// The signing key of `env`.
-    pub fn signing_key(&self, env: Environment) -> &[u8; 32] {
-        match env {
-            Environment::Training => &self.training_signing,
-            Environment::Production => &self.production_signing,
-        }
+    /// The signing key of `env`, if the ring was loaded for it.
+    pub fn signing_key(&self, env: Environment) -> Option<&[u8; 32]> {
+        self.signing.get(env.as_str())
     }
 }
 
@@ -135,9 +132,11 @@ mod tests {
     fn key_ring_is_created_once_and_reloaded() {
         let dir = std::env::temp_dir().join(format!("sandgate-keys-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let first = KeyRing::load_or_create(&dir).expect("create");
-        let again = KeyRing::load_or_create(&dir).expect("reload");
-        assert_eq!(first.training_signing, again.training_signing);
-        assert_ne!(first.training_signing, first.production_signing);
+        let envs = Environments(vec![Environment::TRAINING, Environment::PRODUCTION]);
+        let first = KeyRing::load_or_create(&dir, &envs).expect("create");
+        let again = KeyRing::load_or_create(&dir, &envs).expect("reload");
+        assert_eq!(first.signing_key(Environment::TRAINING), again.signing_key(Environment::TRAINING));
+        assert_ne!(first.signing_key(Environment::TRAINING), first.signing_key(Environment::PRODUCTION));
+        assert!(first.signing_key(Environment::new("mi", "mi_")).is_none());
     }
 }

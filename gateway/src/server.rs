@@ -60,7 +60,7 @@ pub enum StartError {
     },
     /// A listener address cannot be bound.
     #[error(
-        "cannot listen on {addr} ({name}): {source}; choose another address with --{name}-listen or in sandgate.yaml"
+        "cannot listen on {addr} ({name}): {source}; choose another address in sandgate.yaml (or with --{name}-listen)"
     )]
     Bind {
         /// Which listener.
@@ -103,7 +103,8 @@ impl Prepared {
 pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArgs) -> Result<Prepared, StartError> {
     let dir = settings.data_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
-    let keys = KeyRing::load_or_create(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
+    let keys = KeyRing::load_or_create(&dir, &settings.environment_list())
+        .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let store = Arc::new(Store::open(&dir)?);
     let apis = sandgate_emulator::openapi::load_dir(&settings.specs_dir)?;
     let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
@@ -138,45 +139,48 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
 /// Checks that every listener address can be bound now, so a clash fails before start-up with a
 /// clear message (Pingora binds later, on its own threads).
 pub fn check_listeners(settings: &Settings) -> Result<(), StartError> {
-    let listeners = [
-        ("training", settings.environments[0].listen),
-        ("production", settings.environments[1].listen),
-        ("admin", settings.admin_listen),
-    ];
+    let listeners =
+        settings.environments.iter().map(|e| (e.env.as_str(), e.listen)).chain([("admin", settings.admin_listen)]);
     for (name, addr) in listeners {
         TcpListener::bind(addr).map(drop).map_err(|source| StartError::Bind { name, addr, source })?;
     }
     Ok(())
 }
 
-/// Builds the Pingora server with its services. `run` it on a thread of its own.
-pub fn build(prepared: &Prepared) -> Result<Server, StartError> {
+/// Builds the Pingora servers: one per worker, each with one single-threaded service per
+/// environment, all binding their listeners with `SO_REUSEPORT` so the kernel spreads connections
+/// over the workers (the largest single gain measured for Pingora on this kind of machine). The
+/// first server also runs the admin listener and the housekeeping task. Run each on its own thread.
+///
+/// One Pingora `Server` per worker rather than several services in one: services of one server
+/// share a listening socket per address string, and each closes it at shutdown, which aborts the
+/// process (Rust's I/O-safety check).
+pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
     let settings = prepared.settings();
-    // Per-instance files, so two instances (or parallel tests) never collide.
-    let conf = ServerConf {
-        pid_file: settings.data_dir.join("sandgate.pid").to_string_lossy().into_owned(),
-        upgrade_sock: settings.data_dir.join("upgrade.sock").to_string_lossy().into_owned(),
-        threads: 1,
-        // One single-threaded shard per worker, all on the same address (SO_REUSEPORT): the
-        // largest single gain measured for Pingora on this kind of machine.
-        work_stealing: false,
-        grace_period_seconds: Some(0),
-        graceful_shutdown_timeout_seconds: Some(5),
-        upstream_keepalive_pool_size: 256,
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    let conf = Arc::clone(&server.configuration);
-
-    for env_settings in &settings.environments {
-        let addr = env_settings.listen.to_string();
-        for shard in 0..settings.workers {
+    let mut servers = Vec::with_capacity(settings.workers);
+    for worker in 0..settings.workers {
+        // Per-instance files, so two instances (or parallel tests) never collide.
+        let conf = ServerConf {
+            pid_file: settings.data_dir.join(format!("sandgate-{worker}.pid")).to_string_lossy().into_owned(),
+            upgrade_sock: settings.data_dir.join(format!("upgrade-{worker}.sock")).to_string_lossy().into_owned(),
+            threads: 1,
+            // One thread per service already; Pingora's no-steal runtime would be the same here,
+            // but with several servers in one process (tests) its listeners sometimes never start.
+            work_stealing: true,
+            grace_period_seconds: Some(0),
+            graceful_shutdown_timeout_seconds: Some(5),
+            upstream_keepalive_pool_size: 256,
+            ..ServerConf::default()
+        };
+        let mut server = Server::new_with_opt_and_conf(None, conf);
+        let conf = Arc::clone(&server.configuration);
+        for env_settings in &settings.environments {
+            let addr = env_settings.listen.to_string();
             let gateway = Gateway { env: env_settings.env, shared: Arc::clone(&prepared.shared) };
-            let name = format!("sandgate {} #{shard}", env_settings.env.as_str());
+            let name = format!("sandgate {} #{worker}", env_settings.env.as_str());
             let mut service = http_proxy_service_with_name(&conf, gateway, &name);
-            service.threads = Some(1);
             let mut socket = TcpSocketOptions::default();
-            socket.so_reuseport = Some(true);
+            socket.so_reuseport = Some(settings.workers > 1);
             match &env_settings.tls {
                 Some(tls) => {
                     let tls_settings =
@@ -188,19 +192,26 @@ pub fn build(prepared: &Prepared) -> Result<Server, StartError> {
             }
             server.add_service(service);
         }
+        if worker == 0 {
+            let admin_app = HttpServer::new_app(AdminApp { shared: Arc::clone(&prepared.shared) });
+            let mut admin = Service::new("sandgate admin".to_owned(), admin_app);
+            admin.add_tcp(&settings.admin_listen.to_string());
+            server.add_service(admin);
+            let housekeeping = Housekeeping { shared: Arc::clone(&prepared.shared) };
+            server.add_service(background_service("sandgate housekeeping", housekeeping));
+        }
+        servers.push(server);
     }
-    let mut admin = Service::new(
-        "sandgate admin".to_owned(),
-        HttpServer::new_app(AdminApp { shared: Arc::clone(&prepared.shared) }),
-    );
-    admin.add_tcp(&settings.admin_listen.to_string());
-    admin.threads = Some(1);
-    server.add_service(admin);
-    server.add_service(background_service(
-        "sandgate housekeeping",
-        Housekeeping { shared: Arc::clone(&prepared.shared) },
-    ));
-    Ok(server)
+    Ok(servers)
+}
+
+/// Runs every server until a shutdown signal (SIGINT fast, SIGTERM graceful); blocks.
+pub fn run_until_signal(servers: Vec<Server>) {
+    let threads: Vec<_> =
+        servers.into_iter().map(|server| std::thread::spawn(move || server.run(RunArgs::default()))).collect();
+    for thread in threads {
+        let _ = thread.join();
+    }
 }
 
 /// Background work: reload on SIGHUP, and drop idle rate-limit keys every minute.
@@ -228,39 +239,44 @@ impl BackgroundService for Housekeeping {
 }
 
 /// A shutdown signal the owner triggers by hand (tests, embedding).
-struct ManualShutdown(Arc<tokio::sync::Notify>);
+struct ManualShutdown(tokio::sync::watch::Receiver<bool>);
 
 #[async_trait]
 impl ShutdownSignalWatch for ManualShutdown {
     async fn recv(&self) -> ShutdownSignal {
-        self.0.notified().await;
+        let _ = self.0.clone().wait_for(|stop| *stop).await;
         ShutdownSignal::FastShutdown
     }
 }
 
-/// A server running on its own thread.
+/// Servers running on threads of their own.
 pub struct Running {
-    stop: Arc<tokio::sync::Notify>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Starts `server` on a new thread; stop it with [`Running::stop`].
-    pub fn start(server: Server) -> Running {
-        let stop = Arc::new(tokio::sync::Notify::new());
-        let signal = ManualShutdown(Arc::clone(&stop));
-        let thread = std::thread::spawn(move || server.run(RunArgs { shutdown_signal: Box::new(signal) }));
-        Running { stop, thread: Some(thread) }
+    /// Starts every server on a new thread; stop them with [`Running::stop`].
+    pub fn start(servers: Vec<Server>) -> Running {
+        let (stop, watch) = tokio::sync::watch::channel(false);
+        let threads = servers
+            .into_iter()
+            .map(|server| {
+                let signal = ManualShutdown(watch.clone());
+                std::thread::spawn(move || server.run(RunArgs { shutdown_signal: Box::new(signal) }))
+            })
+            .collect();
+        Running { stop, threads }
     }
 
-    /// Stops the server and waits for its thread.
+    /// Stops the servers and waits for their threads.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        self.stop.notify_one();
-        if let Some(thread) = self.thread.take() {
+        let _ = self.stop.send(true);
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }

@@ -52,7 +52,7 @@ pub struct ReloadSource {
 #[derive(Debug, Default, PartialEq)]
 pub struct ReloadReport {
     /// Settings that need a restart to change (listeners, TLS, data directory, specs); kept as they were.
-    pub needs_restart: Vec<&'static str>,
+    pub needs_restart: Vec<String>,
 }
 
 impl Shared {
@@ -73,27 +73,28 @@ impl Shared {
 
 fn restart_needed(old: &Settings, new: &Settings) -> ReloadReport {
     let mut needs_restart = Vec::new();
+    if old.environment_list() != new.environment_list() {
+        needs_restart.push("environments (added, removed or renamed)".to_owned());
+    }
     for (old_env, new_env) in old.environments.iter().zip(&new.environments) {
+        let name = old_env.env.as_str();
         if old_env.listen != new_env.listen || old_env.tls != new_env.tls {
-            needs_restart.push(match old_env.env {
-                crate::environment::Environment::Training => "environments.training.listen/tls",
-                crate::environment::Environment::Production => "environments.production.listen/tls",
-            });
+            needs_restart.push(format!("environments.{name}.listen/tls"));
         }
-        if (old_env.upstream == crate::config::Upstream::Emulator)
-            != (new_env.upstream == crate::config::Upstream::Emulator)
-        {
-            needs_restart.push("environments.*.upstream (to or from the emulator)");
+        let emulated = |e: &crate::config::EnvSettings| e.upstream == crate::config::Upstream::Emulator;
+        if emulated(old_env) != emulated(new_env) {
+            needs_restart.push(format!("environments.{name}.upstream (to or from the emulator)"));
         }
     }
-    if old.admin_listen != new.admin_listen {
-        needs_restart.push("admin.listen");
-    }
-    if old.data_dir != new.data_dir || old.specs_dir != new.specs_dir {
-        needs_restart.push("data_dir/specs_dir");
-    }
-    if old.emulator_seed != new.emulator_seed {
-        needs_restart.push("emulator.seed");
+    for (changed, key) in [
+        (old.admin_listen != new.admin_listen, "admin.listen"),
+        (old.data_dir != new.data_dir || old.specs_dir != new.specs_dir, "data_dir/specs_dir"),
+        (old.emulator_seed != new.emulator_seed, "emulator.seed"),
+        (old.workers != new.workers, "workers"),
+    ] {
+        if changed {
+            needs_restart.push(key.to_owned());
+        }
     }
     ReloadReport { needs_restart }
 }

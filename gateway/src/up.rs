@@ -63,7 +63,7 @@ pub fn run(args: UpArgs) -> ExitCode {
     let _ = stdout.flush();
     // Blocks until SIGINT (Ctrl-C: fast stop) or SIGTERM (graceful stop); SIGHUP reloads.
     match server::build(&prepared) {
-        Ok(server) => server.run(pingora::server::RunArgs::default()),
+        Ok(servers) => server::run_until_signal(servers),
         Err(e) => return fail(&e.to_string()),
     }
     ExitCode::SUCCESS
@@ -97,8 +97,8 @@ fn url(addr: std::net::SocketAddr) -> String {
 
 fn json_banner(settings: &Settings, demo: &IssuedCredential) -> String {
     serde_json::json!({
-        "training_url": url(settings.env(Environment::Training).listen),
-        "production_url": url(settings.env(Environment::Production).listen),
+        "training_url": url(settings.env(Environment::TRAINING).listen),
+        "production_url": url(settings.env(Environment::PRODUCTION).listen),
         "admin_url": url(settings.admin_listen),
         "client_id": demo.client_id,
         "client_secret": demo.client_secret,
@@ -115,19 +115,28 @@ fn describe(upstream: &Upstream, routes: usize, specs: &std::path::Path) -> Stri
 }
 
 fn listeners(settings: &Settings, routes: usize) -> String {
-    format!(
-        "Sandgate is up.\n  TRAINING    {}  -> {}\n  PRODUCTION  {}  -> {}\n  admin       {}  (/healthz, /readyz)\n  data        {}\n",
-        url(settings.env(Environment::Training).listen),
-        describe(&settings.env(Environment::Training).upstream, routes, &settings.specs_dir),
-        url(settings.env(Environment::Production).listen),
-        describe(&settings.env(Environment::Production).upstream, routes, &settings.specs_dir),
+    let mut text = String::from("Sandgate is up.\n");
+    for env in &settings.environments {
+        let scheme = if env.tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", env.listen);
+        text.push_str(&format!(
+            "  {:<11} {url}  -> {}\n",
+            env.env.display(),
+            describe(&env.upstream, routes, &settings.specs_dir)
+        ));
+    }
+    text.push_str(&format!(
+        "  {:<11} {}  (/healthz, /readyz, /metrics, POST /reload)\n  {:<11} {}\n",
+        "admin",
         url(settings.admin_listen),
-        settings.data_dir.display(),
-    )
+        "data",
+        settings.data_dir.display()
+    ));
+    text
 }
 
 fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize) -> String {
-    let base = url(settings.env(Environment::Training).listen);
+    let base = url(settings.env(Environment::TRAINING).listen);
     let id = &demo.client_id;
     let (secret_line, secret) = match &demo.client_secret {
         Some(secret) => {

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::TestSandgate;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sandgate_gateway::environment::Environment;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const CONFIG: &str = "sandgate:\n  versions:\n    pos-api:\n      \"2\": {retired: true, successor: \"2.5\"}\n  limits:\n    read_timeout_secs: 1\n    max_body_bytes: 65536\n";
+const CONFIG: &str = "sandgate:\n  workers: 2\n  versions:\n    pos-api:\n      \"2\": {retired: true, successor: \"2.5\"}\n  limits:\n    read_timeout_secs: 1\n    max_body_bytes: 65536\n";
 
 struct Case {
     name: &'static str,
@@ -72,8 +73,8 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
     let (prod, train) = (sandgate.production.clone(), sandgate.training.clone());
     let id = sandgate.production_client_id.clone();
     let app = sandgate.demo_app_id();
-    let prod_key = sandgate.shared.keys.production_signing;
-    let train_key = sandgate.shared.keys.training_signing;
+    let prod_key = *sandgate.shared.keys.signing_key(Environment::PRODUCTION).expect("key");
+    let train_key = *sandgate.shared.keys.signing_key(Environment::TRAINING).expect("key");
     let token = common::access_token(&prod, &id, &sandgate.production_client_secret);
     let train_token = common::access_token(&train, &sandgate.client_id, &sandgate.client_secret);
     let refresh = {

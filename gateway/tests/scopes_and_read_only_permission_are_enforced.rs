@@ -31,7 +31,7 @@ fn customer_scope_and_read_only_app_are_limited() {
     sandgate.store().create_application(&partner, &app).expect("create");
     let reader = sandgate
         .store()
-        .issue_credential("reader", Environment::Training, &sandgate.shared.keys.secret_hash)
+        .issue_credential("reader", Environment::TRAINING, &sandgate.shared.keys.secret_hash)
         .expect("store")
         .expect("app");
     let (reader_id, reader_secret) = (reader.client_id, reader.client_secret.expect("secret"));

@@ -77,7 +77,7 @@ fn refusal(error: TokenError, env: &EnvTables) -> Box<Error> {
             ProblemKind::TokenWrongEnvironment,
             format!(
                 "this token was issued by {}; this is {}: use a token from this environment's token endpoint",
-                other.display(),
+                other.to_ascii_uppercase(),
                 env.env.display()
             ),
         ),

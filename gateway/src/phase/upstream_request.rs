@@ -59,7 +59,7 @@ mod tests {
             scope_set: crate::table::scopes::ScopeSet(1),
             expires_at: u64::MAX,
         };
-        prepare(&mut req, Environment::Production, Some(&principal), "req-1", "backend:8443").expect("prepare");
+        prepare(&mut req, Environment::PRODUCTION, Some(&principal), "req-1", "backend:8443").expect("prepare");
         assert_eq!(req.headers["host"], "backend:8443");
         assert!(req.headers.get("authorization").is_none());
         assert_eq!(req.headers.get_all("x-sandgate-partner").iter().count(), 1);

@@ -41,9 +41,8 @@ pub enum StoreError {
 pub struct CredentialRecord {
     /// The public client id.
     pub client_id: String,
-    /// The environment the credential belongs to (`None`: one this build does not know, which
-    /// therefore matches no listener).
-    pub environment: Option<Environment>,
+    /// The name of the environment the credential belongs to.
+    pub environment: String,
     /// Keyed hash of the secret.
     pub secret_hash: Vec<u8>,
     /// The application it belongs to.
@@ -254,7 +253,7 @@ impl Store {
                 let scopes: String = row.get(5)?;
                 Ok(CredentialRecord {
                     client_id: row.get(0)?,
-                    environment: Environment::parse(&environment),
+                    environment,
                     secret_hash: row.get(2)?,
                     application_id: row.get(3)?,
                     partner_id: row.get(4)?,
@@ -311,7 +310,7 @@ impl Store {
         let demo = match existing {
             Some(client_id) if !reset => IssuedCredential { client_id, client_secret: None },
             Some(client_id) => {
-                let secret = Environment::Training.new_client_secret();
+                let secret = Environment::TRAINING.new_client_secret();
                 tx.execute(
                     "UPDATE credentials SET secret_hash = ?1 WHERE client_id = ?2",
                     params![hasher.hash(&secret), client_id],
@@ -320,8 +319,8 @@ impl Store {
                 IssuedCredential { client_id, client_secret: Some(secret) }
             }
             None => {
-                let client_id = Environment::Training.new_client_id();
-                let secret = Environment::Training.new_client_secret();
+                let client_id = Environment::TRAINING.new_client_id();
+                let secret = Environment::TRAINING.new_client_secret();
                 tx.execute(
                     "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
                      VALUES (?1, ?2, 'training', ?3, 'active', ?4)",
@@ -406,7 +405,7 @@ mod tests {
         let record = store.credential(&first.client_id).expect("query").expect("found");
         assert!(hasher.verify(&secret, &record.secret_hash));
         assert!(record.active);
-        assert_eq!(record.environment, Some(Environment::Training));
+        assert_eq!(record.environment, "training");
 
         let reset = store.ensure_demo(&hasher, true).expect("reset");
         let new_secret = reset.client_secret.expect("new secret after reset");

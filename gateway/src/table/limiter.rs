@@ -108,14 +108,14 @@ mod tests {
     fn admit_over_burst_rejects_with_reset() {
         let plans = BTreeMap::from([("tiny".to_owned(), PlanConfig { per_second: 1, burst: 2 })]);
         let limiter = Limiter::new(&plans, "tiny");
-        let first = limiter.admit(Environment::Training, "app_1", "tiny");
+        let first = limiter.admit(Environment::TRAINING, "app_1", "tiny");
         assert!(first.allowed);
         assert_eq!((first.limit, first.remaining), (2, 1));
-        assert!(limiter.admit(Environment::Training, "app_1", "tiny").allowed);
-        let third = limiter.admit(Environment::Training, "app_1", "tiny");
+        assert!(limiter.admit(Environment::TRAINING, "app_1", "tiny").allowed);
+        let third = limiter.admit(Environment::TRAINING, "app_1", "tiny");
         assert!(!third.allowed);
         assert_eq!(third.reset_secs, 1);
-        assert!(limiter.admit(Environment::Production, "app_1", "tiny").allowed, "environments have separate budgets");
-        assert!(limiter.admit(Environment::Training, "app_2", "unknown-plan").allowed, "unknown plan uses the default");
+        assert!(limiter.admit(Environment::PRODUCTION, "app_1", "tiny").allowed, "environments have separate budgets");
+        assert!(limiter.admit(Environment::TRAINING, "app_2", "unknown-plan").allowed, "unknown plan uses the default");
     }
 }

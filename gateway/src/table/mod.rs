@@ -14,7 +14,7 @@ use sandgate_emulator::openapi::Api;
 use sandgate_emulator::Emulator;
 
 use crate::config::{LimitsConfig, Settings, Upstream as UpstreamConfig};
-use crate::environment::Environment;
+use crate::environment::{Environment, Environments};
 use crate::phase::forward::Upstream;
 use crate::secrets::KeyRing;
 use crate::token::cache::TokenCache;
@@ -47,8 +47,10 @@ pub struct Tables {
     pub routes: RouteTable,
     /// Scope names in use.
     pub scopes: Scopes,
-    /// TRAINING then PRODUCTION.
-    pub envs: [EnvTables; 2],
+    /// Every environment, in the settings' order.
+    pub envs: Vec<EnvTables>,
+    /// The environments, for naming a wrong credential's environment.
+    pub environments: Environments,
     /// Rate limiters (kept across reloads while the plans are unchanged).
     pub limiter: Arc<Limiter>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -68,27 +70,40 @@ impl Tables {
     ) -> Tables {
         let scopes = Scopes::from_apis(apis);
         let routes = RouteTable::new(apis, &settings.versions, &scopes);
-        let envs = Environment::ALL.map(|env| {
-            let env_settings = settings.env(env);
-            EnvTables {
-                env,
-                upstream: match (&env_settings.upstream, emulator) {
-                    (UpstreamConfig::Emulator, Some(emulator)) => Upstream::Emulator(Arc::clone(emulator)),
-                    (UpstreamConfig::Http { address, authority }, _) => {
-                        Upstream::Http(Box::new(HttpPeer::new(*address, false, authority.clone())))
-                    }
-                    _ => Upstream::None,
-                },
-                issuer: TokenIssuer::new(env, keys.signing_key(env), settings.token_ttl_secs),
-                token_cache: TokenCache::default(),
-                hosts: env_settings.hosts.clone(),
-            }
-        });
+        let environments = settings.environment_list();
+        let envs = settings
+            .environments
+            .iter()
+            .map(|env_settings| {
+                let env = env_settings.env;
+                let key = keys.signing_key(env).copied().unwrap_or_else(|| {
+                    // Only an environment added by a reload lacks a key; it needs a restart anyway.
+                    tracing::warn!(environment = env.as_str(), "no signing key on disk yet; restart to create one");
+                    let mut key = [0u8; 32];
+                    crate::secrets::fill_random(&mut key);
+                    key
+                });
+                EnvTables {
+                    env,
+                    upstream: match (&env_settings.upstream, emulator) {
+                        (UpstreamConfig::Emulator, Some(emulator)) => Upstream::Emulator(Arc::clone(emulator)),
+                        (UpstreamConfig::Http { address, authority }, _) => {
+                            Upstream::Http(Box::new(HttpPeer::new(*address, false, authority.clone())))
+                        }
+                        _ => Upstream::None,
+                    },
+                    issuer: TokenIssuer::new(env, &key, settings.token_ttl_secs),
+                    token_cache: TokenCache::default(),
+                    hosts: env_settings.hosts.clone(),
+                }
+            })
+            .collect();
         let limiter = match previous {
             Some(previous) if previous.settings.rate_limits == settings.rate_limits => Arc::clone(&previous.limiter),
             _ => Arc::new(Limiter::new(&settings.rate_limits.plans, &settings.rate_limits.default_plan)),
         };
         Tables {
+            environments,
             routes,
             scopes,
             envs,
@@ -99,11 +114,8 @@ impl Tables {
         }
     }
 
-    /// The tables of `env`.
+    /// The tables of `env` (every listener's environment has some; TRAINING's otherwise).
     pub fn env(&self, env: Environment) -> &EnvTables {
-        match env {
-            Environment::Training => &self.envs[0],
-            Environment::Production => &self.envs[1],
-        }
+        self.envs.iter().find(|e| e.env == env).unwrap_or(&self.envs[0])
     }
 }

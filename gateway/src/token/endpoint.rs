@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use std::net::IpAddr;
 
 use crate::directory::Directory;
-use crate::environment::Environment;
+use crate::environment::{Environment, Environments};
 use crate::secrets::SecretHash;
 use crate::store::Store;
 use crate::token::throttle::FailureThrottle;
@@ -55,6 +55,8 @@ pub struct TokenAnswer {
 pub struct TokenContext<'a> {
     /// The environment of the listener.
     pub env: Environment,
+    /// Every configured environment (to name the one a wrong credential belongs to).
+    pub environments: &'a Environments,
     /// The store holding credentials.
     pub store: &'a Store,
     /// Hashes secrets for comparison.
@@ -196,7 +198,7 @@ fn client_credentials(
             body_secret.ok_or_else(|| invalid_client("the field client_secret is missing"))?.to_owned(),
         ),
     };
-    if let Some(other) = Environment::of_credential(&client_id).filter(|env| *env != cx.env) {
+    if let Some(other) = cx.environments.of_credential(&client_id).filter(|env| *env != cx.env) {
         return Err(with_client(
             invalid_client(format!(
                 "this client_id is a {} credential; this is the {} endpoint",
@@ -214,7 +216,7 @@ fn client_credentials(
     let stored = record.as_ref().map(|r| r.secret_hash.as_slice()).unwrap_or(&[0u8; 32]);
     let secret_ok = cx.hasher.verify(&secret, stored);
     let record = match record {
-        Some(r) if secret_ok && r.environment == Some(cx.env) => r,
+        Some(r) if secret_ok && r.environment == cx.env.as_str() => r,
         _ => return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id)),
     };
     if !record.active {
@@ -236,7 +238,7 @@ fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Va
                 "the refresh token has expired; request a new token with client_credentials".to_owned()
             }
             TokenError::OtherEnvironment(env) => {
-                format!("the refresh token belongs to {}; this is {}", env.display(), cx.env.display())
+                format!("the refresh token belongs to {}; this is {}", env.to_ascii_uppercase(), cx.env.display())
             }
             other => format!("the refresh token is not valid ({other:?})"),
         };

@@ -39,9 +39,18 @@ pub struct TestSandgate {
     pub shared: std::sync::Arc<sandgate_gateway::state::Shared>,
 }
 
-/// A free loopback port (bound, read, released).
+/// A free loopback port (bound, read, released), never one handed out before in this process:
+/// parallel tests would otherwise race for a port the kernel hands out again once released.
 pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("ephemeral port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let addr = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("ephemeral port");
+        if !given.contains(&addr.port()) {
+            given.push(addr.port());
+            return addr;
+        }
+    }
 }
 
 /// Waits until `addr` accepts connections (5 s deadline).
@@ -74,6 +83,8 @@ impl TestSandgate {
     }
 
     fn start_full(production_upstream: Option<SocketAddr>, yaml: &str, file: Option<PathBuf>) -> TestSandgate {
+        let _ = tracing_log::LogTracer::init();
+        let _ = tracing_subscriber::fmt().with_env_filter("warn,sandgate=off").with_test_writer().try_init();
         let data_dir = std::env::temp_dir().join(format!(
             "sandgate-it-{}-{}",
             std::process::id(),
@@ -90,13 +101,18 @@ impl TestSandgate {
             production_upstream: production_upstream.map(|a| format!("http://{a}")),
             ..ConfigArgs::default()
         };
-        let config = SandgateConfig::parse(yaml).expect("test config parses");
+        let mut config = SandgateConfig::parse(yaml).expect("test config parses");
+        // Several tests of one binary run in parallel; one worker each keeps them light. The
+        // attack suite (alone in its binary) runs with two, as production does.
+        if config.workers == 0 {
+            config.workers = 1;
+        }
         let settings = config.merge_args(&args).compile().expect("valid settings");
         let prepared = server::prepare(settings, file, args).expect("prepare");
         let demo = prepared.store().ensure_demo(&prepared.keys().secret_hash, false).expect("demo");
         let prod = prepared
             .store()
-            .issue_credential(DEMO_APPLICATION, Environment::Production, &prepared.keys().secret_hash)
+            .issue_credential(DEMO_APPLICATION, Environment::PRODUCTION, &prepared.keys().secret_hash)
             .expect("issue")
             .expect("demo application exists");
         let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
