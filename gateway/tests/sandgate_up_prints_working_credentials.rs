@@ -136,3 +136,69 @@ fn every_subcommand_has_help_and_contract_says_it_is_not_ready() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not implemented yet"));
 }
+
+#[test]
+fn logs_never_hold_secrets_and_sighup_reloads_the_config() {
+    let dir = std::env::temp_dir().join(format!("sandgate-up-logs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("sandgate.yaml");
+    std::fs::write(&config, "sandgate:\n  log:\n    format: json\n").expect("write");
+    let ports = [common::free_port(), common::free_port(), common::free_port()];
+    let stderr = std::fs::File::create(dir.join("stderr.log")).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
+        .args(["up", "--json", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--specs-dir")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"))
+        .args(["--training-listen", &ports[0].to_string(), "--production-listen", &ports[1].to_string()])
+        .args(["--admin-listen", &ports[2].to_string()])
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("banner");
+    let banner: serde_json::Value = serde_json::from_str(&line).expect("json banner");
+    for port in ports {
+        common::wait_listening(port);
+    }
+    let (base, id, secret) = (
+        banner["training_url"].as_str().unwrap_or_default().to_owned(),
+        banner["client_id"].as_str().unwrap_or_default().to_owned(),
+        banner["client_secret"].as_str().unwrap_or_default().to_owned(),
+    );
+    let token = common::access_token(&base, &id, &secret);
+    let url = format!("{base}/pos-api/v2.5/client-id/{id}/i18n?secret_in_query=1");
+    assert_eq!(common::get(&url, Some(&token)).status(), 200);
+    common::assert_problem(common::get(&url, Some("forged.token.value")), 401, "token-malformed");
+
+    // SIGHUP re-reads the file: v2.5 retired now.
+    std::fs::write(
+        &config,
+        "sandgate:\n  log:\n    format: json\n  versions:\n    pos-api:\n      \"2.5\": {retired: true}\n",
+    )
+    .expect("write");
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().expect("kill").success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while common::get(&url, Some(&token)).status() != 410 {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload the configuration");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(interrupt_and_wait(child).success());
+
+    let logs = std::fs::read_to_string(dir.join("stderr.log")).expect("logs");
+    let access: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "sandgate::access")
+        .collect();
+    assert!(access.len() >= 3, "one JSON access-log line per request: {logs}");
+    assert!(access.iter().all(|l| l["fields"]["request_id"].is_string()), "{logs}");
+    for needle in [secret.as_str(), token.as_str(), "forged.token.value", "secret_in_query"] {
+        assert!(!logs.contains(needle), "the log holds {needle:?}:\n{logs}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
