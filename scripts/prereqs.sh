@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks what building and testing Sandgate needs beyond Debian + Rust + Python 3, and installs
 # what is missing when it can (root or passwordless sudo); otherwise stops saying what to install.
+# Usage: scripts/prereqs.sh [--test] [command=debian-package ...]
 set -euo pipefail
 
 missing_pkgs=()
@@ -8,10 +9,19 @@ command -v cargo >/dev/null || { echo "sandgate: Rust is required: install it fr
 command -v cc >/dev/null || missing_pkgs+=(gcc)
 command -v cmake >/dev/null || missing_pkgs+=(cmake)          # Pingora builds zlib-ng with it
 command -v curl >/dev/null || missing_pkgs+=(curl)
-if [ "${1:-}" = "--test" ]; then
-  command -v python3 >/dev/null || missing_pkgs+=(python3)
-  python3 -c 'import venv, ensurepip' 2>/dev/null || missing_pkgs+=(python3-venv)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --test)
+      command -v python3 >/dev/null || missing_pkgs+=(python3)
+      python3 -c 'import venv, ensurepip' 2>/dev/null || missing_pkgs+=(python3-venv)
+      ;;
+    *=*)
+      cmd="${arg%%=*}"
+      command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] || missing_pkgs+=("${arg#*=}")
+      ;;
+    *) echo "prereqs.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
 
 [ ${#missing_pkgs[@]} -eq 0 ] && exit 0
 

@@ -100,25 +100,8 @@ validate_parameters() {
 
 # Installs wrk and nginx-light with apt-get when missing (root or passwordless sudo), else stops.
 install_missing_tools() {
-  local missing=() apt
   command -v python3 >/dev/null || die "python3 is required"
-  command -v curl >/dev/null || missing+=(curl)
-  command -v wrk >/dev/null || missing+=(wrk)
-  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-  [ ${#missing[@]} -eq 0 ] && return 0
-
-  if [ "$(id -u)" = 0 ]; then
-    apt=(apt-get)
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    apt=(sudo apt-get)
-  else
-    die "missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}"
-  fi
-  log "installing ${missing[*]} (apt-get)"
-  if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null; then
-    "${apt[@]}" update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
-  fi
+  "$REPO_ROOT/scripts/prereqs.sh" curl=curl wrk=wrk nginx=nginx-light || die "install the tools named above"
 }
 
 # Sets NGINX_BIN (Debian puts nginx in /usr/sbin, often not on a user's PATH).

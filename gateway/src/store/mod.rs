@@ -196,32 +196,24 @@ impl Store {
 
     /// Replaces an application's trust list (takes effect at once).
     pub fn set_trust_list(&self, application_id: &str, trust_list: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn()
-            .execute("UPDATE applications SET trust_list = ?1 WHERE id = ?2", params![trust_list, application_id])
-            .map_err(|e| self.fail(e))?;
-        self.changed();
-        Ok(n == 1)
+        self.update("UPDATE applications SET trust_list = ?1 WHERE id = ?2", params![trust_list, application_id])
     }
 
     /// Revokes an application: its credentials and tokens stop working on the next request.
     pub fn revoke_application(&self, application_id: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn()
-            .execute("UPDATE applications SET status = 'revoked' WHERE id = ?1", params![application_id])
-            .map_err(|e| self.fail(e))?;
-        self.changed();
-        Ok(n == 1)
+        self.update("UPDATE applications SET status = 'revoked' WHERE id = ?1", params![application_id])
     }
 
     /// Revokes one credential: it can no longer mint tokens, and its tokens stop working.
     pub fn revoke_credential(&self, client_id: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn()
-            .execute("UPDATE credentials SET status = 'revoked' WHERE client_id = ?1", params![client_id])
-            .map_err(|e| self.fail(e))?;
+        self.update("UPDATE credentials SET status = 'revoked' WHERE client_id = ?1", params![client_id])
+    }
+
+    /// Runs one single-row update, then tells the listeners; `false` when no row matched.
+    fn update(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(sql, params).map_err(|e| self.fail(e))?;
         self.changed();
-        Ok(n == 1)
+        Ok(changed == 1)
     }
 
     /// The id of the partner named `name`.
