@@ -56,7 +56,6 @@ def main() -> None:
     commands = [l.strip() for l in lines if l.strip().startswith(("curl ", "TOKEN="))]
     if len(commands) != 3:
         fail(f"expected 3 copy-paste commands (token curl, TOKEN=…, API curl), found {len(commands)}", banner)
-    time.sleep(0.3)  # listeners open right after the banner
     token = subprocess.run(["bash", "-c", commands[0]], capture_output=True, text=True, timeout=30)
     try:
         body = json.loads(token.stdout)

@@ -205,13 +205,26 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
     Ok(servers)
 }
 
-/// Runs every server until a shutdown signal (SIGINT fast, SIGTERM graceful); blocks.
-pub fn run_until_signal(servers: Vec<Server>) {
-    let threads: Vec<_> =
-        servers.into_iter().map(|server| std::thread::spawn(move || server.run(RunArgs::default()))).collect();
-    for thread in threads {
-        let _ = thread.join();
+/// Starts every server on its own thread, each stopping on a shutdown signal (SIGINT fast,
+/// SIGTERM graceful). Join the handles to wait for the end.
+pub fn spawn_until_signal(servers: Vec<Server>) -> Vec<std::thread::JoinHandle<()>> {
+    servers.into_iter().map(|server| std::thread::spawn(move || server.run(RunArgs::default()))).collect()
+}
+
+/// Waits until every listener of `settings` accepts connections; `Err` names the first that
+/// does not within `timeout`.
+pub fn wait_until_listening(settings: &Settings, timeout: std::time::Duration) -> Result<(), SocketAddr> {
+    let deadline = std::time::Instant::now() + timeout;
+    let addrs = settings.environments.iter().map(|e| e.listen).chain([settings.admin_listen]);
+    for addr in addrs {
+        while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_err() {
+            if std::time::Instant::now() > deadline {
+                return Err(addr);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
+    Ok(())
 }
 
 /// Background work: reload on SIGHUP, and drop idle rate-limit keys every minute.

@@ -53,6 +53,14 @@ pub fn run(args: UpArgs) -> ExitCode {
     };
     let routes = prepared.emulator.as_ref().map_or(0, |e| e.route_count());
     let settings = prepared.settings();
+    let servers = match server::build(&prepared) {
+        Ok(servers) => server::spawn_until_signal(servers),
+        Err(e) => return fail(&e.to_string()),
+    };
+    // The banner promises that Sandgate is up: print it only once every listener accepts.
+    if let Err(addr) = server::wait_until_listening(&settings, std::time::Duration::from_secs(10)) {
+        return fail(&format!("{addr} is not accepting connections 10 s after start; see the log above"));
+    }
     let text = match (&demo, args.json) {
         (Some(demo), true) => json_banner(&settings, demo),
         (Some(demo), false) => banner(&settings, demo, routes),
@@ -61,10 +69,9 @@ pub fn run(args: UpArgs) -> ExitCode {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{text}");
     let _ = stdout.flush();
-    // Blocks until SIGINT (Ctrl-C: fast stop) or SIGTERM (graceful stop); SIGHUP reloads.
-    match server::build(&prepared) {
-        Ok(servers) => server::run_until_signal(servers),
-        Err(e) => return fail(&e.to_string()),
+    // Runs until SIGINT (Ctrl-C: fast stop) or SIGTERM (graceful stop); SIGHUP reloads.
+    for thread in servers {
+        let _ = thread.join();
     }
     ExitCode::SUCCESS
 }
