@@ -65,7 +65,7 @@ def main() -> None:
     call = subprocess.run(["bash", "-c", "\n".join(commands[1:])], capture_output=True, text=True, timeout=30)
     try:
         customers = json.loads(call.stdout)
-        assert isinstance(customers, list) and all("account_number" in c for c in customers)
+        assert isinstance(customers, list) and customers and all("account_number" in c for c in customers)
     except Exception as exc:  # noqa: BLE001
         fail(f"the printed API curl did not return customers ({exc}): {call.stdout}{call.stderr}", banner)
     print(f"smoke_up: printed curls work ({len(customers)} customers)")

@@ -366,7 +366,10 @@ impl Gen<'_> {
             Node::Number { min, max } => self.number(*min, *max, hint),
             Node::Str(spec) => Value::String(self.string(spec, hint)),
             Node::Array { items, min, max, unique } => {
-                let len = if depth >= MAX_DEPTH { *min } else { self.rng.random_range(*min..=*max) };
+                // A list answer with nothing in it is a poor sandbox: the top level gets at least
+                // one item whenever the schema allows it.
+                let floor = if depth == 0 { (*min).max(1).min(*max) } else { *min };
+                let len = if depth >= MAX_DEPTH { *min } else { self.rng.random_range(floor..=*max) };
                 let singular = hint.strip_suffix('s').unwrap_or(hint);
                 let mut out: Vec<Value> = Vec::with_capacity(len);
                 let mut attempts = 0;
@@ -424,10 +427,12 @@ impl Gen<'_> {
     }
 
     fn number(&mut self, min: f64, max: f64, hint: &str) -> Value {
-        let is_rate = max <= 1.0 && min >= 0.0;
-        let raw = if min == max { min } else { self.rng.random_range(min..=max) };
+        let is_rate = (max <= 1.0 && min >= 0.0) || hint.contains("rate") || hint == "air" || hint == "apr";
+        // Interest rates look like interest rates (9.99 %–39.99 %) when the bounds allow it.
+        let (low, high) = if is_rate && min <= 0.0999 && max >= 0.3999 { (0.0999, 0.3999) } else { (min, max) };
+        let raw = if low == high { low } else { self.rng.random_range(low..=high) };
         // Money and most decimals have cents; rates have four places (0.2999).
-        let places = if is_rate || hint.contains("rate") || hint == "air" || hint == "apr" { 4 } else { 2 };
+        let places = if is_rate { 4 } else { 2 };
         let scale = 10f64.powi(places);
         let mut rounded = (raw * scale).round() / scale;
         if rounded < min || rounded > max {

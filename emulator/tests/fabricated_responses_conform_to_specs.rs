@@ -70,6 +70,22 @@ fn same_seed_gives_identical_output() {
 }
 
 #[test]
+fn list_answers_are_never_empty_and_rates_look_like_rates() {
+    let emulator = common::emulator("pos-api/v2.5.yaml");
+    let headers = http::HeaderMap::new();
+    for seed in 0..30 {
+        let path = format!("/pos-api/v2.5/client-id/c{seed}/customers/search?first_name=A");
+        let body = common::json(&common::call(&emulator, http::Method::GET, &path, &headers));
+        assert!(body.as_array().is_some_and(|a| !a.is_empty()), "{body}");
+        let path = format!("/pos-api/v2.5/client-id/c{seed}/accounts/1/calculate-interest");
+        let body = common::json(&common::call(&emulator, http::Method::POST, &path, &headers));
+        if let Some(air) = body["customer"]["air"].as_f64() {
+            assert!((0.0999..=0.3999).contains(&air), "air {air}");
+        }
+    }
+}
+
+#[test]
 fn seed_header_pins_the_answer() {
     let emulator = common::emulator("pos-api/v2.5.yaml");
     let mut headers = http::HeaderMap::new();
