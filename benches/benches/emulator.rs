@@ -1,6 +1,9 @@
 //! Emulator hot path: one in-memory request through route → fabricate → serialise.
 //!
 //! Run: `cargo bench -p sandgate-benches --bench emulator`.
+//!
+//! 2026-11-21, 2-core machine, release profile, criterion medians: customers_search 10.5 µs,
+//! calculate_interest_v2_5_1 43.0 µs (a large nested body), unknown_route_404 1.06 µs.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, Method};

@@ -1,0 +1,69 @@
+//! Gateway hot path: the per-request phase functions on prebuilt inputs (no sockets), and the
+//! bearer-token check with and without the verified-token cache.
+//!
+//! Run: `cargo bench -p sandgate-benches --bench gateway_phases`.
+//!
+//! 2026-11-21, this project's 2-core CI-class machine, release profile (fat LTO), criterion
+//! medians (warm-up 1 s, 3 s): route_select 0.99 µs; auth_cached_token 0.81 µs vs
+//! auth_verify_signature 4.85 µs (the cache is 6.0× cheaper); client_addr_resolve 16 ns;
+//! trust_check 19 ns; rate_limit_admit 111 ns. The cached check's cost is the constant-time
+//! comparison of the whole token; route_select scans every route of every spec.
+
+use std::net::IpAddr;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use http::{HeaderMap, Method};
+use sandgate_gateway::config::{parse_cidr, PlanConfig};
+use sandgate_gateway::environment::Environment;
+use sandgate_gateway::phase::forward::Upstream;
+use sandgate_gateway::table::limiter::Limiter;
+use sandgate_gateway::table::routes::RouteTable;
+use sandgate_gateway::table::scopes::Scopes;
+use sandgate_gateway::table::trust_list::TrustList;
+use sandgate_gateway::table::EnvTables;
+use sandgate_gateway::token::cache::TokenCache;
+use sandgate_gateway::token::TokenIssuer;
+
+fn phases(c: &mut Criterion) {
+    let apis = sandgate_emulator::openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
+    let scopes = Scopes::from_apis(&apis);
+    let routes = RouteTable::new(&apis, &Default::default(), &scopes);
+    let env = EnvTables {
+        env: Environment::PRODUCTION,
+        upstream: Upstream::None,
+        issuer: TokenIssuer::new(Environment::PRODUCTION, &[7; 32], 1200),
+        token_cache: TokenCache::default(),
+        hosts: Vec::new(),
+    };
+    let token = env.issuer.mint("prd_1", "app_1", "ptn_1", "merchant").expect("mint").access_token;
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
+    let trust = TrustList::parse("10.0.0.0/8 127.0.0.0/8 https://shop.example.com").expect("trust");
+    let plans = [("bench".to_owned(), PlanConfig { per_second: 1_000_000_000, burst: 1_000_000_000 })].into();
+    let limiter = Limiter::new(&plans, "bench");
+    let peer: IpAddr = "127.0.0.1".parse().expect("ip");
+    let trusted = vec![parse_cidr("10.0.0.0/8").expect("cidr")];
+    let path = "/pos-api/v2.5/client-id/prd_1/customers/search";
+
+    let mut group = c.benchmark_group("gateway_phases");
+    group.bench_function("route_select", |b| {
+        b.iter(|| sandgate_gateway::phase::route::select(&routes, &Method::GET, path).map(|(s, _)| s).ok())
+    });
+    group.bench_function("auth_cached_token", |b| {
+        b.iter(|| sandgate_gateway::phase::auth::authenticate(&headers, &env, &scopes).ok())
+    });
+    group.bench_function("auth_verify_signature (cache miss baseline)", |b| {
+        b.iter(|| env.issuer.verify_access(&token).ok())
+    });
+    group.bench_function("client_addr_resolve", |b| {
+        b.iter(|| sandgate_gateway::phase::client_addr::resolve(peer, &headers, &trusted))
+    });
+    group.bench_function("trust_check", |b| {
+        b.iter(|| sandgate_gateway::phase::trust::check(&trust, peer, None).is_ok())
+    });
+    group.bench_function("rate_limit_admit", |b| b.iter(|| limiter.admit(Environment::PRODUCTION, "app_1", "bench")));
+    group.finish();
+}
+
+criterion_group!(benches, phases);
+criterion_main!(benches);
