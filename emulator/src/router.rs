@@ -41,10 +41,16 @@ struct Route {
     segments: Vec<Segment>,
 }
 
-/// The compiled route table.
+/// Longest path (in segments) the router matches; longer paths match nothing.
+const MAX_SEGMENTS: usize = 32;
+
+/// The compiled route table: routes grouped by their number of segments, so a request is only
+/// compared with templates of its own length.
 #[derive(Debug, Default)]
 pub struct Router {
-    routes: Vec<Route>,
+    /// `by_len[n]`: routes of `n` segments, literal-first order.
+    by_len: Vec<Vec<Route>>,
+    count: usize,
 }
 
 impl Router {
@@ -69,28 +75,43 @@ impl Router {
         }
         // Literal segments sort before templates, position by position.
         routes.sort_by_cached_key(|r| r.segments.iter().map(|s| matches!(s, Segment::Param(_))).collect::<Vec<_>>());
-        Router { routes }
+        let count = routes.len();
+        let mut by_len: Vec<Vec<Route>> = Vec::new();
+        for route in routes {
+            let len = route.segments.len();
+            if by_len.len() <= len {
+                by_len.resize_with(len + 1, Vec::new);
+            }
+            by_len[len].push(route);
+        }
+        Router { by_len, count }
     }
 
     /// Number of routes (for start-up logs).
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.count
     }
 
     /// Whether there are no routes.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.count == 0
     }
 
     /// Matches `path` (no query string) and `method`.
     pub fn find<'r, 'p>(&'r self, method: &Method, path: &'p str) -> RouteMatch<'r, 'p> {
-        let parts: Vec<&str> = split(path).collect();
-        let mut allowed = Vec::new();
-        for route in &self.routes {
-            if route.segments.len() != parts.len() {
-                continue;
+        let mut buffer = [""; MAX_SEGMENTS];
+        let mut len = 0;
+        for part in split(path) {
+            if len == MAX_SEGMENTS {
+                return RouteMatch::NotFound;
             }
-            let fits = route.segments.iter().zip(&parts).all(|(segment, part)| match segment {
+            buffer[len] = part;
+            len += 1;
+        }
+        let parts = &buffer[..len];
+        let mut allowed = Vec::new();
+        for route in self.by_len.get(len).into_iter().flatten() {
+            let fits = route.segments.iter().zip(parts).all(|(segment, part)| match segment {
                 Segment::Literal(text) => text == part,
                 Segment::Param(_) => !part.is_empty(),
             });
@@ -101,7 +122,7 @@ impl Router {
                 let params = route
                     .segments
                     .iter()
-                    .zip(&parts)
+                    .zip(parts)
                     .filter_map(|(segment, part)| match segment {
                         Segment::Param(name) => Some((name.as_str(), *part)),
                         Segment::Literal(_) => None,

@@ -48,9 +48,21 @@ pub fn check_required_headers(policy: &OperationPolicy, headers: &HeaderMap) -> 
     Ok(())
 }
 
+/// `.` or `..`, also percent-encoded (`%2e`, `%2E`), without allocating.
 fn is_dot_segment(segment: &str) -> bool {
-    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-    decoded == "." || decoded == ".."
+    let bytes = segment.as_bytes();
+    let (mut i, mut dots) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'.' {
+            i += 1;
+        } else if bytes.len() >= i + 3 && bytes[i..i + 3].eq_ignore_ascii_case(b"%2e") {
+            i += 3;
+        } else {
+            return false;
+        }
+        dots += 1;
+    }
+    (1..=2).contains(&dots)
 }
 
 #[cfg(test)]

@@ -67,8 +67,8 @@ pub struct RouteTable {
     entries: Vec<VersionEntry>,
     /// api name → supported versions (sorted).
     supported: BTreeMap<String, Vec<String>>,
-    /// (api, version) → retirement rule.
-    retired: BTreeMap<(String, String), VersionRule>,
+    /// (api, version, rule) of retired versions (few; scanned without allocating).
+    retired: Vec<(String, String, VersionRule)>,
 }
 
 impl RouteTable {
@@ -125,7 +125,8 @@ impl RouteTable {
             versions.sort_by(|a, b| if version_less(a, b) { std::cmp::Ordering::Less } else { b.cmp(a).reverse() });
             versions.dedup();
         }
-        let retired = rules.iter().filter(|(_, r)| r.retired).map(|(k, r)| (k.clone(), r.clone())).collect();
+        let retired =
+            rules.iter().filter(|(_, r)| r.retired).map(|((a, v), r)| (a.clone(), v.clone(), r.clone())).collect();
         RouteTable { router: Router::new(apis), entries, supported, retired }
     }
 
@@ -154,7 +155,7 @@ impl RouteTable {
                 format!("no API named {api:?}; this gateway serves: {}", apis.join(", ")),
             ));
         };
-        if let Some(rule) = self.retired.get(&(api.to_owned(), version.to_owned())) {
+        if let Some((_, _, rule)) = self.retired.iter().find(|(a, v, _)| a == api && v == version) {
             let successor = rule.successor.as_deref().map(|s| format!("; move to v{s}")).unwrap_or_default();
             return Err(reject(ProblemKind::RetiredVersion, format!("{api} v{version} has been retired{successor}")));
         }
