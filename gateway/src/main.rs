@@ -16,7 +16,7 @@ use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
 
 /// Sandgate: an API gateway and sandbox for partner APIs.
 #[derive(Debug, Parser)]
-#[command(name = "sandgate", version, about, long_about = None)]
+#[command(name = "sandgate", version, about = "Sandgate: an API gateway and sandbox for partner APIs (TRAINING and PRODUCTION).", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
