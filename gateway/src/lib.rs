@@ -148,10 +148,10 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         let host = match ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) {
-            Some(Upstream::Http(peer)) => peer.sni.clone(),
-            _ => String::new(),
+            Some(Upstream::Http(peer)) => peer.sni.as_str(),
+            _ => "",
         };
-        phase::upstream_request::prepare(req, self.env, ctx.principal.as_deref(), &ctx.request_id, &host)
+        phase::upstream_request::prepare(req, self.env, ctx.principal.as_deref(), &ctx.request_id, host)
     }
 
     async fn response_filter(

@@ -310,17 +310,7 @@ impl Store {
                 .map_err(|e| self.fail(e))?;
                 IssuedCredential { client_id, client_secret: Some(secret) }
             }
-            None => {
-                let client_id = Environment::TRAINING.new_client_id();
-                let secret = Environment::TRAINING.new_client_secret();
-                tx.execute(
-                    "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
-                     VALUES (?1, ?2, 'training', ?3, 'active', ?4)",
-                    params![client_id, app_id, hasher.hash(&secret), now],
-                )
-                .map_err(|e| self.fail(e))?;
-                IssuedCredential { client_id, client_secret: Some(secret) }
-            }
+            None => insert_credential(&tx, &app_id, Environment::TRAINING, hasher).map_err(|e| self.fail(e))?,
         };
         tx.commit().map_err(|e| self.fail(e))?;
         drop(conn);
@@ -342,17 +332,27 @@ impl Store {
         let Some(app_id) = id_by_name(&conn, "applications", application).map_err(|e| self.fail(e))? else {
             return Ok(None);
         };
-        let (client_id, secret) = (env.new_client_id(), env.new_client_secret());
-        conn.execute(
-            "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
-            params![client_id, app_id, env.as_str(), hasher.hash(&secret), now_rfc3339()],
-        )
-        .map_err(|e| self.fail(e))?;
+        let issued = insert_credential(&conn, &app_id, env, hasher).map_err(|e| self.fail(e))?;
         drop(conn);
         self.changed();
-        Ok(Some(IssuedCredential { client_id, client_secret: Some(secret) }))
+        Ok(Some(issued))
     }
+}
+
+/// Inserts a new active credential of `env` for `app_id`; the secret is returned once, in clear.
+fn insert_credential(
+    conn: &Connection,
+    app_id: &str,
+    env: Environment,
+    hasher: &SecretHash,
+) -> rusqlite::Result<IssuedCredential> {
+    let (client_id, secret) = (env.new_client_id(), env.new_client_secret());
+    conn.execute(
+        "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
+        params![client_id, app_id, env.as_str(), hasher.hash(&secret), now_rfc3339()],
+    )?;
+    Ok(IssuedCredential { client_id, client_secret: Some(secret) })
 }
 
 /// The id of the row of `table` (a constant, never input) whose unique `name` is `name`.
