@@ -97,6 +97,14 @@ problem_kinds! {
     MethodNotAllowed = ("method-not-allowed", 405, "Method not allowed"),
     /// The request does not conform to the operation.
     InvalidRequest = ("invalid-request", 400, "Invalid request"),
+    /// A well-formed value that is not acceptable (control plane).
+    InvalidField = ("invalid-field", 422, "Invalid value"),
+    /// No such resource (control plane).
+    NotFound = ("not-found", 404, "Not found"),
+    /// A duplicate, an illegal state transition or an immutable field (control plane).
+    Conflict = ("conflict", 409, "Conflict"),
+    /// Valid once, not any more: an expired or revoked one-time password (control plane).
+    Gone = ("gone", 410, "Gone"),
     /// The request body is larger than allowed.
     PayloadTooLarge = ("payload-too-large", 413, "Request body too large"),
     /// The environment has no backend configured.

@@ -1,4 +1,4 @@
-//! The admin listener: health, readiness, metrics and reload now; the control-plane API later.
+//! The admin listener: health, readiness, metrics, reload, and the control-plane API under `/v1`.
 //! Never a data port.
 
 use std::sync::Arc;
@@ -10,19 +10,36 @@ use pingora::protocols::http::ServerSession;
 use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use serde_json::json;
 
+use crate::control::{self, Routes};
 use crate::state::Shared;
 
 /// The admin app.
-#[derive(Debug)]
 pub struct AdminApp {
     /// The process's shared state.
     pub shared: Arc<Shared>,
+    routes: Routes,
+}
+
+impl std::fmt::Debug for AdminApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminApp").finish_non_exhaustive()
+    }
+}
+
+impl AdminApp {
+    /// The admin app over `shared`.
+    pub fn new(shared: Arc<Shared>) -> AdminApp {
+        AdminApp { shared, routes: Routes::new() }
+    }
 }
 
 #[async_trait]
 impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_owned();
+        if control::owns(&path) {
+            return control::serve(&self.shared, &self.routes, session).await;
+        }
         let (status, content_type, body) = match (session.req_header().method.as_str(), path.as_str()) {
             ("GET", "/healthz") => (200, "application/json", json!({"status": "ok"})),
             ("GET", "/readyz") => {
@@ -34,41 +51,19 @@ impl ServeHttp for AdminApp {
             ("GET", "/metrics") => {
                 return respond(200, "text/plain; version=0.0.4", self.shared.metrics.render());
             }
-            ("POST", "/reload") => {
-                let shared = Arc::clone(&self.shared);
-                match tokio::task::spawn_blocking(move || shared.reload()).await {
-                    Ok(Ok(report)) => {
-                        (200, "application/json", json!({"reloaded": true, "needs_restart": report.needs_restart}))
-                    }
-                    Ok(Err(e)) => {
-                        let detail = format!("configuration refused, the previous one stays in force: {e}");
-                        return respond(
-                            400,
-                            PROBLEM_JSON,
-                            problem_body(ProblemKind::InvalidRequest, &detail, None, None),
-                        );
-                    }
-                    Err(_) => {
-                        return respond(
-                            500,
-                            PROBLEM_JSON,
-                            problem_body(ProblemKind::Internal, "reload failed", None, None),
-                        )
-                    }
-                }
-            }
+            ("POST", "/reload") => return self.reload(session).await,
             ("GET", "/") => (
                 200,
                 "application/json",
                 json!({
                     "service": "sandgate admin",
-                    "endpoints": ["GET /healthz", "GET /readyz", "GET /metrics", "POST /reload"],
-                    "not_yet": "the control-plane API (partners, applications, credentials, review, activity log) is not implemented yet",
+                    "endpoints": ["GET /healthz", "GET /readyz", "GET /metrics", "POST /reload", "/v1/… (control plane)"],
+                    "openapi": "/v1/openapi.yaml",
                 }),
             ),
             _ => {
                 let detail = format!(
-                    "the admin listener serves /healthz, /readyz, /metrics and POST /reload; {path} is not one of them"
+                    "the admin listener serves /healthz, /readyz, /metrics, POST /reload and the control plane under /v1 (GET /v1/openapi.yaml); {path} is not one of them"
                 );
                 let body = problem_body(ProblemKind::UnknownRoute, &detail, None, None);
                 return respond(404, PROBLEM_JSON, body);
@@ -78,11 +73,41 @@ impl ServeHttp for AdminApp {
     }
 }
 
+impl AdminApp {
+    /// `POST /reload`, for operators only.
+    async fn reload(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let header = session.req_header().headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let shared = Arc::clone(&self.shared);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut operators = shared.tables.load().settings.operator_tokens.clone();
+            operators.push(("local".to_owned(), shared.local_operator));
+            let actor = control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash);
+            match actor {
+                Ok(control::auth::Actor::Operator(_)) => Ok(shared.reload()),
+                _ => Err(()),
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(Ok(report))) => {
+                let body = json!({"reloaded": true, "needs_restart": report.needs_restart});
+                respond(200, "application/json", serde_json::to_vec(&body).unwrap_or_default())
+            }
+            Ok(Ok(Err(e))) => {
+                let detail = format!("configuration refused, the previous one stays in force: {e}");
+                respond(400, PROBLEM_JSON, problem_body(ProblemKind::InvalidRequest, &detail, None, None))
+            }
+            Ok(Err(())) => {
+                let detail = "POST /reload needs Authorization: Bearer <operator token>";
+                let mut response = respond(401, PROBLEM_JSON, problem_body(ProblemKind::Unauthenticated, detail, None, None));
+                response.headers_mut().insert("www-authenticate", http::HeaderValue::from_static("Bearer realm=\"sandgate-admin\""));
+                response
+            }
+            Err(_) => respond(500, PROBLEM_JSON, problem_body(ProblemKind::Internal, "reload failed", None, None)),
+        }
+    }
+}
+
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .header("content-length", body.len())
-        .body(body)
-        .unwrap_or_else(|_| Response::new(Vec::new()))
+    control::http::build(status, content_type, body)
 }

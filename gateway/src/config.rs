@@ -84,6 +84,56 @@ pub struct SandgateConfig {
     /// Worker threads per listener, each serving its own share of connections (`SO_REUSEPORT`
     /// shards). 0 (default): one per CPU.
     pub workers: usize,
+    /// Control-plane rules: rotation grace, invitation validity, webhook retries.
+    pub control_plane: ControlPlaneConfig,
+}
+
+/// `sandgate.control_plane`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlPlaneConfig {
+    /// How long the previous secret keeps working after a rotation. Default 86400 (1 day).
+    pub rotation_grace_secs: u64,
+    /// How long an invitation's one-time password is valid. Default 259200 (3 days).
+    pub invitation_ttl_secs: u64,
+    /// Webhook delivery.
+    pub webhooks: WebhookConfig,
+}
+
+/// `sandgate.control_plane.webhooks`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Attempts in all, the first included. Default 8.
+    pub max_attempts: u32,
+    /// Delay before the first retry; each later one doubles. Default 1000 ms.
+    pub first_retry_ms: u64,
+    /// Longest delay between attempts. Default 3600 s.
+    pub max_retry_secs: u64,
+    /// Time allowed per attempt. Default 10 s.
+    pub timeout_secs: u64,
+}
+
+impl Default for ControlPlaneConfig {
+    fn default() -> Self {
+        ControlPlaneConfig { rotation_grace_secs: 86_400, invitation_ttl_secs: 259_200, webhooks: WebhookConfig::default() }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { max_attempts: 8, first_retry_ms: 1000, max_retry_secs: 3600, timeout_secs: 10 }
+    }
+}
+
+/// An operator token, given by its SHA-256 so the file holds no usable secret.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorTokenConfig {
+    /// Who holds it (shown as `operator:<name>` in the activity log).
+    pub name: String,
+    /// Hex SHA-256 of the token (`sandgate admin hash-token` prints it).
+    pub sha256: String,
 }
 
 /// `sandgate.versions.<api>.<version>`: e.g. `pos-api: {"2.5": {deprecated_at: 2021-09-22}}`.
@@ -142,6 +192,8 @@ pub struct LimitsConfig {
 pub struct AdminConfig {
     /// Listen address. Default `127.0.0.1:8090`.
     pub listen: String,
+    /// Operator tokens besides the local one in `<data_dir>/secrets/operator.token`.
+    pub operator_tokens: Vec<OperatorTokenConfig>,
 }
 
 /// One environment; a key left out keeps that environment's default.
@@ -211,6 +263,7 @@ impl Default for SandgateConfig {
             rate_limits: RateLimitConfig::default(),
             limits: LimitsConfig::default(),
             workers: 0,
+            control_plane: ControlPlaneConfig::default(),
         }
     }
 }
@@ -236,7 +289,7 @@ impl Default for LimitsConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        AdminConfig { listen: "127.0.0.1:8090".into() }
+        AdminConfig { listen: "127.0.0.1:8090".into(), operator_tokens: Vec::new() }
     }
 }
 
@@ -365,6 +418,10 @@ pub struct Settings {
     pub limits: LimitsConfig,
     /// Worker shards per listener (at least 1).
     pub workers: usize,
+    /// Operator tokens by name, as SHA-256 digests.
+    pub operator_tokens: Vec<(String, [u8; 32])>,
+    /// Control-plane rules.
+    pub control_plane: ControlPlaneConfig,
 }
 
 impl Settings {
@@ -513,7 +570,30 @@ impl SandgateConfig {
                 problem: "max_body_bytes must be > 0, max_header_bytes >= 1024 and max_headers >= 8".into(),
             });
         }
+        let mut operator_tokens = Vec::with_capacity(self.admin.operator_tokens.len());
+        for (index, token) in self.admin.operator_tokens.iter().enumerate() {
+            let digest = parse_sha256(&token.sha256).ok_or_else(|| ConfigError::Invalid {
+                key: format!("admin.operator_tokens[{index}].sha256").into(),
+                problem: "must be 64 hex digits, the SHA-256 of the token (sandgate admin hash-token prints it)".into(),
+            })?;
+            if token.name.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: format!("admin.operator_tokens[{index}].name").into(),
+                    problem: "must name who holds the token".into(),
+                });
+            }
+            operator_tokens.push((token.name.clone(), digest));
+        }
+        let control = &self.control_plane;
+        if control.invitation_ttl_secs == 0 || control.webhooks.max_attempts == 0 || control.webhooks.timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "control_plane".into(),
+                problem: "invitation_ttl_secs, webhooks.max_attempts and webhooks.timeout_secs must be at least 1".into(),
+            });
+        }
         Ok(Settings {
+            operator_tokens,
+            control_plane: self.control_plane,
             environments,
             admin_listen,
             data_dir: self.data_dir,
@@ -606,6 +686,19 @@ pub fn parse_cidr(text: &str) -> Option<IpNet> {
         other => other,
     };
     Some(net.trunc())
+}
+
+/// 32 bytes from 64 hex digits.
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 fn listen(value: &str, key: &str) -> Result<SocketAddr, ConfigError> {

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod control;
 pub mod ctx;
 pub mod directory;
 pub mod environment;

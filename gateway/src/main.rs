@@ -1,5 +1,6 @@
 //! `sandgate`: the one command. Parses arguments and config, then hands over to a subcommand.
 
+mod admin_cli;
 mod up;
 
 /// mimalloc beat the system allocator and jemalloc for Pingora on this kind of machine.
@@ -45,10 +46,9 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Operator commands on the store of a data directory. Today: issue-credential; the rest of the
-    /// control plane (partners, applications, review, revocation over HTTP) is not implemented yet.
-    #[command(subcommand)]
-    Admin(AdminCommand),
+    /// The control-plane API from the command line (partners, members, applications,
+    /// credentials, invitations, review, activity log, connections) against a running Sandgate.
+    Admin(admin_cli::AdminArgs),
     /// Check that an API's responses conform to its OpenAPI documents (for CI).
     /// NOT IMPLEMENTED YET: exits with status 2 and says so.
     Contract {
@@ -61,31 +61,13 @@ enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum AdminCommand {
-    /// Issue a new credential for an application in an environment; prints
-    /// {"client_id", "client_secret"} (the secret is shown only here).
-    IssueCredential {
-        #[command(flatten)]
-        config: ConfigArgs,
-        /// Application name.
-        #[arg(long)]
-        application: String,
-        /// An environment name: training, production, or one configured in sandgate.yaml.
-        #[arg(long)]
-        environment: String,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Emulator { specs, listen, seed } => run_emulator(&specs, &listen, seed),
-        Command::Admin(AdminCommand::IssueCredential { config, application, environment }) => {
-            issue_credential(&config, &application, &environment)
-        }
+        Command::Admin(args) => admin_cli::run(args),
         Command::Contract { .. } => {
             eprintln!("{}", sandgate_contract::STATUS);
             ExitCode::from(sandgate_contract::EXIT_USAGE)
@@ -117,48 +99,4 @@ fn run_emulator(specs: &std::path::Path, listen: &str, seed: u64) -> ExitCode {
     server.add_service(sandgate_emulator::server::service(emulator, listen));
     server.run(pingora::server::RunArgs::default());
     ExitCode::SUCCESS
-}
-
-fn issue_credential(config: &ConfigArgs, application: &str, environment: &str) -> ExitCode {
-    let settings =
-        match SandgateConfig::load(config.config.as_deref()).map(|c| c.merge_args(config)).and_then(|c| c.compile()) {
-            Ok(settings) => settings,
-            Err(e) => {
-                eprintln!("sandgate admin: {e}");
-                return ExitCode::from(2);
-            }
-        };
-    let environments = settings.environment_list();
-    let Some(env) = environments.find(environment) else {
-        let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
-        eprintln!("sandgate admin: --environment must be one of {}; got {environment:?}", names.join(", "));
-        return ExitCode::from(2);
-    };
-    let data_dir = &settings.data_dir;
-    let keys = match sandgate_gateway::secrets::KeyRing::load_or_create(data_dir, &environments) {
-        Ok(keys) => keys,
-        Err(e) => {
-            eprintln!("sandgate admin: {}: {e}", data_dir.display());
-            return ExitCode::from(2);
-        }
-    };
-    let issued = sandgate_gateway::store::Store::open(data_dir)
-        .and_then(|store| store.issue_credential(application, env, &keys.secret_hash));
-    match issued {
-        Ok(Some(credential)) => {
-            println!(
-                "{}",
-                serde_json::json!({"client_id": credential.client_id, "client_secret": credential.client_secret})
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(None) => {
-            eprintln!("sandgate admin: no application named {application:?} in {}", data_dir.display());
-            ExitCode::from(1)
-        }
-        Err(e) => {
-            eprintln!("sandgate admin: {e}");
-            ExitCode::from(2)
-        }
-    }
 }

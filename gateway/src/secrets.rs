@@ -67,6 +67,8 @@ pub struct KeyRing {
     pub secret_hash: SecretHash,
     /// Token-signing key per environment name.
     signing: BTreeMap<String, [u8; 32]>,
+    /// Derives each application's webhook signing secret (never stored).
+    webhook: [u8; 32],
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -84,7 +86,21 @@ impl KeyRing {
         for env in &environments.0 {
             signing.insert(env.as_str().to_owned(), key_file(&dir.join(format!("{}-signing.key", env.as_str())))?);
         }
-        Ok(KeyRing { secret_hash: SecretHash::new(key_file(&dir.join("secret-hash.key"))?), signing })
+        Ok(KeyRing {
+            secret_hash: SecretHash::new(key_file(&dir.join("secret-hash.key"))?),
+            signing,
+            webhook: key_file(&dir.join("webhook-signing.key"))?,
+        })
+    }
+
+    /// The webhook signing secret of an application at a generation (bumped by each rotation):
+    /// `whsec_` + base64url(HMAC(webhook key, "<app id>:<generation>")). Derived, never stored.
+    pub fn webhook_secret(&self, application_id: &str, generation: i64) -> String {
+        use base64::Engine;
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.webhook).expect("HMAC takes any key length");
+        mac.update(format!("{application_id}:{generation}").as_bytes());
+        let digest = mac.finalize().into_bytes();
+        format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
     }
 
     /// The signing key of `env`, if the ring was loaded for it.

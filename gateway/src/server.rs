@@ -105,6 +105,8 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let keys = KeyRing::load_or_create(&dir, &settings.environment_list())
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
+    let local_operator = crate::control::auth::load_local_token(&dir)
+        .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let store = Arc::new(Store::open(&dir)?);
     let apis = sandgate_emulator::openapi::load_dir(&settings.specs_dir)?;
     let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
@@ -132,6 +134,8 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
         keys,
         throttle: FailureThrottle::default(),
         reload: ReloadSource { config_file, args, apis, emulator: emulator.clone() },
+        local_operator,
+        webhook_wake: tokio::sync::Notify::new(),
     });
     Ok(Prepared { shared, emulator })
 }
@@ -193,12 +197,14 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
             server.add_service(service);
         }
         if worker == 0 {
-            let admin_app = HttpServer::new_app(AdminApp { shared: Arc::clone(&prepared.shared) });
+            let admin_app = HttpServer::new_app(AdminApp::new(Arc::clone(&prepared.shared)));
             let mut admin = Service::new("sandgate admin".to_owned(), admin_app);
             admin.add_tcp(&settings.admin_listen.to_string());
             server.add_service(admin);
             let housekeeping = Housekeeping { shared: Arc::clone(&prepared.shared) };
             server.add_service(background_service("sandgate housekeeping", housekeeping));
+            let deliveries = WebhookWorker { shared: Arc::clone(&prepared.shared) };
+            server.add_service(background_service("sandgate webhooks", deliveries));
         }
         servers.push(server);
     }
@@ -248,6 +254,18 @@ impl BackgroundService for Housekeeping {
                 }
             }
         }
+    }
+}
+
+/// Delivers queued webhooks (see [`crate::control::webhooks`]).
+struct WebhookWorker {
+    shared: Arc<Shared>,
+}
+
+#[async_trait]
+impl BackgroundService for WebhookWorker {
+    async fn start(&self, shutdown: ShutdownWatch) {
+        crate::control::webhooks::run(Arc::clone(&self.shared), shutdown).await;
     }
 }
 

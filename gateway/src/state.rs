@@ -33,6 +33,10 @@ pub struct Shared {
     pub throttle: FailureThrottle,
     /// Inputs of a reload.
     pub reload: ReloadSource,
+    /// SHA-256 of the local operator token (`<data_dir>/secrets/operator.token`).
+    pub local_operator: [u8; 32],
+    /// Wakes the webhook worker when deliveries were queued.
+    pub webhook_wake: tokio::sync::Notify,
 }
 
 /// What a reload re-reads: the config file and flags; specs and keys stay as started.

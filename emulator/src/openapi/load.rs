@@ -54,7 +54,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
     let mut docs = Vec::new();
     for file in files {
         let value = read_document(&file)?;
-        if value.get("openapi").is_some() {
+        // `x-sandgate-emulate: false` marks documents that describe Sandgate itself (the control
+        // plane): they must never be served on a data port.
+        let emulate = value.get("x-sandgate-emulate").and_then(Value::as_bool) != Some(false);
+        if value.get("openapi").is_some() && emulate {
             docs.push((file, value));
         }
     }

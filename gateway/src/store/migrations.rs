@@ -36,6 +36,116 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX credentials_by_application ON credentials(application_id);",
     // 2: rate-limit plan per application ('' = the configured default plan).
     "ALTER TABLE applications ADD COLUMN plan TEXT NOT NULL DEFAULT '';",
+    // 3: the control plane: contacts, members, application details and review state, secret
+    // rotation, invitations, reviews, the activity log, connections and their benefits, and the
+    // webhook outbox with its delivery log.
+    "ALTER TABLE partners ADD COLUMN contact_name TEXT NOT NULL DEFAULT '';
+     ALTER TABLE partners ADD COLUMN contact_email TEXT NOT NULL DEFAULT '';
+     CREATE TABLE members (
+        id TEXT PRIMARY KEY,
+        partner_id TEXT NOT NULL REFERENCES partners(id),
+        email TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'developer')),
+        key_hash BLOB UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        created_at TEXT NOT NULL,
+        UNIQUE (partner_id, email)
+     );
+     ALTER TABLE applications ADD COLUMN description TEXT NOT NULL DEFAULT '';
+     ALTER TABLE applications ADD COLUMN type TEXT NOT NULL DEFAULT 'generic';
+     ALTER TABLE applications ADD COLUMN category TEXT NOT NULL DEFAULT '';
+     ALTER TABLE applications ADD COLUMN entities TEXT NOT NULL DEFAULT '[]';
+     ALTER TABLE applications ADD COLUMN webhooks TEXT NOT NULL DEFAULT '[]';
+     ALTER TABLE applications ADD COLUMN benefits TEXT NOT NULL DEFAULT '[]';
+     ALTER TABLE applications ADD COLUMN review_status TEXT NOT NULL DEFAULT 'draft'
+        CHECK (review_status IN ('draft', 'submitted', 'approved', 'rejected'));
+     ALTER TABLE applications ADD COLUMN webhook_generation INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE applications ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+     ALTER TABLE credentials ADD COLUMN previous_secret_hash BLOB;
+     ALTER TABLE credentials ADD COLUMN previous_valid_until INTEGER;
+     ALTER TABLE credentials ADD COLUMN rotated_at TEXT;
+     CREATE TABLE app_developers (
+        application_id TEXT NOT NULL REFERENCES applications(id),
+        member_id TEXT NOT NULL REFERENCES members(id),
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        PRIMARY KEY (application_id, member_id)
+     );
+     CREATE TABLE invitations (
+        id TEXT PRIMARY KEY,
+        application_id TEXT NOT NULL REFERENCES applications(id),
+        email TEXT NOT NULL,
+        otp_hash BLOB NOT NULL,
+        expires_at INTEGER NOT NULL,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'verified', 'revoked')),
+        member_id TEXT REFERENCES members(id),
+        created_at TEXT NOT NULL
+     );
+     CREATE INDEX invitations_by_application ON invitations(application_id);
+     CREATE TABLE reviews (
+        id TEXT PRIMARY KEY,
+        application_id TEXT NOT NULL REFERENCES applications(id),
+        submission TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('submitted', 'approved', 'rejected')),
+        reasons TEXT NOT NULL DEFAULT '[]',
+        submitted_at TEXT NOT NULL,
+        submitted_by TEXT NOT NULL,
+        decided_at TEXT,
+        decided_by TEXT
+     );
+     CREATE INDEX reviews_by_application ON reviews(application_id);
+     CREATE TABLE activity (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        partner_id TEXT,
+        application_id TEXT,
+        actor TEXT NOT NULL,
+        event TEXT NOT NULL,
+        details TEXT NOT NULL
+     );
+     CREATE INDEX activity_by_application ON activity(application_id, seq);
+     CREATE INDEX activity_by_partner ON activity(partner_id, seq);
+     CREATE TABLE connections (
+        entity_type TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        application_id TEXT NOT NULL REFERENCES applications(id),
+        status TEXT NOT NULL CHECK (status IN ('connected', 'disconnected')),
+        connected_at TEXT NOT NULL,
+        disconnected_at TEXT,
+        PRIMARY KEY (entity_type, entity_id, application_id)
+     );
+     CREATE TABLE entity_benefits (
+        entity_type TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        application_id TEXT NOT NULL REFERENCES applications(id),
+        benefit TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (entity_type, entity_id, application_id, benefit)
+     );
+     CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        application_id TEXT NOT NULL REFERENCES applications(id),
+        event_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        url TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        created_at TEXT NOT NULL
+     );
+     CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+     CREATE INDEX webhook_deliveries_by_application ON webhook_deliveries(application_id);
+     CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (delivery_id, attempt)
+     );",
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

@@ -1,9 +1,28 @@
 //! The embedded store: one SQLite file in the data directory (WAL), with versioned migrations.
 //!
-//! Holds partners, applications and their credentials (secrets only as keyed hashes). Blocking:
-//! async callers go through `tokio::task::spawn_blocking`. The control plane grows on top of it.
+//! Holds partners, applications and their credentials (secrets only as keyed hashes), and the
+//! control plane's records, one file per area. Every control-plane write runs in one immediate
+//! transaction together with its activity-log entry. Blocking: async callers go through
+//! `tokio::task::spawn_blocking`.
 
+mod activity;
+mod applications;
+mod connections;
+mod control_error;
+mod credentials;
+mod invitations;
 mod migrations;
+mod outbox;
+mod partners;
+
+pub use activity::{Event, EventFilter};
+pub use applications::{AppPatch, Application, NewApplicationRequest, Review, Submission, Webhook};
+pub use connections::{Benefit, Connection as EntityConnection, ConnectOutcome};
+pub use control_error::ControlError;
+pub use credentials::Credential;
+pub use invitations::{Invitation, Verified};
+pub use outbox::{Delivery, DeliveryAttempt, DueDelivery};
+pub use partners::{Member, NewPartner, Partner, Principal};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -45,6 +64,8 @@ pub struct CredentialRecord {
     pub environment: String,
     /// Keyed hash of the secret.
     pub secret_hash: Vec<u8>,
+    /// Keyed hash of the secret before the last rotation, while its grace period lasts.
+    pub previous_secret_hash: Option<Vec<u8>>,
     /// The application it belongs to.
     pub application_id: String,
     /// The application's partner.
@@ -79,21 +100,6 @@ pub struct DirectoryRow {
     pub active: bool,
     /// Rate-limit plan (`""`: default).
     pub plan: String,
-}
-
-/// A new application.
-#[derive(Debug, Clone)]
-pub struct NewApplication<'a> {
-    /// Unique, immutable name.
-    pub name: &'a str,
-    /// `read` or `read_write`.
-    pub permission: &'a str,
-    /// Space-separated scopes it may request.
-    pub scopes: &'a str,
-    /// Whitespace-separated CIDRs and trust URLs.
-    pub trust_list: &'a str,
-    /// Rate-limit plan (`""`: default).
-    pub plan: &'a str,
 }
 
 type ChangeListener = Box<dyn Fn(&Store) + Send + Sync>;
@@ -149,6 +155,34 @@ impl Store {
         self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
     }
 
+    /// Runs `work` in one immediate transaction, commits, then tells the listeners (so the
+    /// gateway's directory is current before the caller answers). Any error rolls back.
+    pub fn write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ControlError>,
+    ) -> Result<T, ControlError> {
+        let out = self.write_quiet(work)?;
+        self.changed();
+        Ok(out)
+    }
+
+    /// [`Store::write`] for changes the gateway's directory does not depend on.
+    pub fn write_quiet<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ControlError>,
+    ) -> Result<T, ControlError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = work(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `work` on the connection (reads).
+    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, ControlError>) -> Result<T, ControlError> {
+        work(&self.conn())
+    }
+
     fn changed(&self) {
         for listener in self.listeners.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             listener(self);
@@ -180,42 +214,6 @@ impl Store {
         read().map_err(|e| self.fail(e))
     }
 
-    /// Creates an application of the partner `partner_id`; returns its id.
-    pub fn create_application(&self, partner_id: &str, app: &NewApplication<'_>) -> Result<String, StoreError> {
-        let id = new_id("app");
-        self.conn()
-            .execute(
-                "INSERT INTO applications (id, partner_id, name, permission, scopes, trust_list, status, created_at, plan)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8)",
-                params![id, partner_id, app.name, app.permission, app.scopes, app.trust_list, now_rfc3339(), app.plan],
-            )
-            .map_err(|e| self.fail(e))?;
-        self.changed();
-        Ok(id)
-    }
-
-    /// Replaces an application's trust list (takes effect at once).
-    pub fn set_trust_list(&self, application_id: &str, trust_list: &str) -> Result<bool, StoreError> {
-        self.update("UPDATE applications SET trust_list = ?1 WHERE id = ?2", params![trust_list, application_id])
-    }
-
-    /// Revokes an application: its credentials and tokens stop working on the next request.
-    pub fn revoke_application(&self, application_id: &str) -> Result<bool, StoreError> {
-        self.update("UPDATE applications SET status = 'revoked' WHERE id = ?1", params![application_id])
-    }
-
-    /// Revokes one credential: it can no longer mint tokens, and its tokens stop working.
-    pub fn revoke_credential(&self, client_id: &str) -> Result<bool, StoreError> {
-        self.update("UPDATE credentials SET status = 'revoked' WHERE client_id = ?1", params![client_id])
-    }
-
-    /// Runs one single-row update, then tells the listeners; `false` when no row matched.
-    fn update(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<bool, StoreError> {
-        let changed = self.conn().execute(sql, params).map_err(|e| self.fail(e))?;
-        self.changed();
-        Ok(changed == 1)
-    }
-
     /// The id of the partner named `name`.
     pub fn partner_id(&self, name: &str) -> Result<Option<String>, StoreError> {
         id_by_name(&self.conn(), "partners", name).map_err(|e| self.fail(e))
@@ -236,10 +234,11 @@ impl Store {
         let conn = self.conn();
         conn.query_row(
             "SELECT c.client_id, c.environment, c.secret_hash, a.id, a.partner_id, a.scopes,
-                    c.status = 'active' AND a.status = 'active'
+                    c.status = 'active' AND a.status = 'active',
+                    CASE WHEN c.previous_valid_until > ?2 THEN c.previous_secret_hash END
              FROM credentials c JOIN applications a ON a.id = c.application_id
              WHERE c.client_id = ?1",
-            params![client_id],
+            params![client_id, now_unix()],
             |row| {
                 let environment: String = row.get(1)?;
                 let scopes: String = row.get(5)?;
@@ -247,6 +246,7 @@ impl Store {
                     client_id: row.get(0)?,
                     environment,
                     secret_hash: row.get(2)?,
+                    previous_secret_hash: row.get(7)?,
                     application_id: row.get(3)?,
                     partner_id: row.get(4)?,
                     scopes: scopes.split_whitespace().map(str::to_owned).collect(),
@@ -274,6 +274,8 @@ impl Store {
                     params![id, DEMO_PARTNER, now],
                 )
                 .map_err(|e| self.fail(e))?;
+                activity::log_event(&tx, "system", Some(&id), None, "partner.created", serde_json::json!({"name": DEMO_PARTNER}))
+                    .map_err(|e| self.fail(e))?;
                 id
             }
         };
@@ -282,11 +284,16 @@ impl Store {
             None => {
                 let id = new_id("app");
                 tx.execute(
-                    "INSERT INTO applications (id, partner_id, name, permission, scopes, trust_list, status, created_at)
-                     VALUES (?1, ?2, ?3, 'read_write', 'merchant customer', '127.0.0.0/8 ::1/128', 'active', ?4)",
+                    "INSERT INTO applications (id, partner_id, name, permission, scopes, trust_list, status, created_at,
+                         updated_at, entities, description)
+                     VALUES (?1, ?2, ?3, 'read_write', 'merchant customer', '127.0.0.0/8 ::1/128', 'active', ?4, ?4,
+                         '[\"merchant_location\"]', 'Created by sandgate up: a TRAINING application trusting loopback')",
                     params![id, partner_id, DEMO_APPLICATION, now],
                 )
                 .map_err(|e| self.fail(e))?;
+                let details = serde_json::json!({"name": DEMO_APPLICATION, "type": "generic", "permission": "read_write"});
+                activity::log_event(&tx, "system", Some(&partner_id), Some(&id), "application.created", details)
+                    .map_err(|e| self.fail(e))?;
                 id
             }
         };
@@ -310,49 +317,20 @@ impl Store {
                 .map_err(|e| self.fail(e))?;
                 IssuedCredential { client_id, client_secret: Some(secret) }
             }
-            None => insert_credential(&tx, &app_id, Environment::TRAINING, hasher).map_err(|e| self.fail(e))?,
+            None => {
+                let (credential, secret) =
+                    credentials::insert_credential(&tx, &app_id, Environment::TRAINING, hasher).map_err(|e| self.fail(e))?;
+                let details = serde_json::json!({"client_id": credential.client_id, "environment": "training"});
+                activity::log_event(&tx, "system", Some(&partner_id), Some(&app_id), "credential.issued", details)
+                    .map_err(|e| self.fail(e))?;
+                IssuedCredential { client_id: credential.client_id, client_secret: Some(secret) }
+            }
         };
         tx.commit().map_err(|e| self.fail(e))?;
         drop(conn);
         self.changed();
         Ok(demo)
     }
-}
-
-impl Store {
-    /// Issues a new credential of `env` for the application named `application`; returns the
-    /// client id and the secret in clear (shown once, stored only as its keyed hash).
-    pub fn issue_credential(
-        &self,
-        application: &str,
-        env: Environment,
-        hasher: &SecretHash,
-    ) -> Result<Option<IssuedCredential>, StoreError> {
-        let conn = self.conn();
-        let Some(app_id) = id_by_name(&conn, "applications", application).map_err(|e| self.fail(e))? else {
-            return Ok(None);
-        };
-        let issued = insert_credential(&conn, &app_id, env, hasher).map_err(|e| self.fail(e))?;
-        drop(conn);
-        self.changed();
-        Ok(Some(issued))
-    }
-}
-
-/// Inserts a new active credential of `env` for `app_id`; the secret is returned once, in clear.
-fn insert_credential(
-    conn: &Connection,
-    app_id: &str,
-    env: Environment,
-    hasher: &SecretHash,
-) -> rusqlite::Result<IssuedCredential> {
-    let (client_id, secret) = (env.new_client_id(), env.new_client_secret());
-    conn.execute(
-        "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
-         VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
-        params![client_id, app_id, env.as_str(), hasher.hash(&secret), now_rfc3339()],
-    )?;
-    Ok(IssuedCredential { client_id, client_secret: Some(secret) })
 }
 
 /// The id of the row of `table` (a constant, never input) whose unique `name` is `name`.
@@ -366,7 +344,24 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Unix seconds now.
+fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Unix seconds as RFC 3339 (UTC).
+fn unix_to_rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A JSON list column.
+fn json_list(text: &str) -> Result<Vec<String>, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 #[cfg(test)]

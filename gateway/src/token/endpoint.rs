@@ -214,12 +214,20 @@ fn client_credentials(
     })?;
     // Hash the secret even for an unknown client, so timing does not reveal which ids exist.
     let stored = record.as_ref().map(|r| r.secret_hash.as_slice()).unwrap_or(&[0u8; 32]);
-    let secret_ok = cx.hasher.verify(&secret, stored);
+    // During a rotation's grace period the previous secret works too; both are always checked so
+    // timing does not tell which one matched.
+    let previous = record.as_ref().and_then(|r| r.previous_secret_hash.as_deref()).unwrap_or(&[0u8; 32]);
+    let secret_ok = cx.hasher.verify(&secret, stored) | cx.hasher.verify(&secret, previous);
     let record = match record {
         Some(r) if secret_ok && r.environment == cx.env.as_str() => r,
-        _ => return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id)),
+        Some(r) => {
+            audit(cx, &r, "token.denied", json!({"reason": "wrong secret", "environment": cx.env.as_str()}));
+            return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id));
+        }
+        None => return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id)),
     };
     if !record.active {
+        audit(cx, &record, "token.denied", json!({"reason": "revoked", "environment": cx.env.as_str()}));
         return Err(with_client(invalid_client("this credential or its application has been revoked"), &client_id));
     }
     check_trust(cx, &record.application_id, &client_id)?;
@@ -228,7 +236,19 @@ fn client_credentials(
         failure.oauth_error = "invalid_scope";
         return Err(with_client(failure, &client_id));
     }
-    mint(cx, &record.client_id, &record.application_id, &record.partner_id, scope)
+    let minted = mint(cx, &record.client_id, &record.application_id, &record.partner_id, scope)?;
+    audit(cx, &record, "token.minted", json!({"grant": "client_credentials", "scope": scope, "environment": cx.env.as_str()}));
+    Ok(minted)
+}
+
+/// Writes a token event to the application's activity log; a failure is logged, never fatal.
+fn audit(cx: TokenContext<'_>, record: &crate::store::CredentialRecord, event: &str, details: Value) {
+    let actor = format!("client:{}", record.client_id);
+    let written =
+        cx.store.record_event(&actor, Some(&record.partner_id), Some(&record.application_id), event, details);
+    if let Err(e) = written {
+        tracing::error!(error = %e, event, "could not write the activity log");
+    }
 }
 
 fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Value, String), Failure> {

@@ -1,0 +1,227 @@
+//! Applications and their production review: create, read, edit (immutable fields refused),
+//! revoke, rotate the webhook secret; submit, approve (PRODUCTION credentials), reject.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::http::{json, Problem, Reply};
+use super::rules::{check_name, check_permission, check_shape, check_text, AppShape};
+use super::{json_reply, Call};
+use crate::environment::Environment;
+use crate::store::{AppPatch, Application, ControlError, NewApplicationRequest, Submission, Webhook};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateApplication {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    category: String,
+    permission: String,
+    scopes: Vec<String>,
+    #[serde(default)]
+    webhooks: Vec<Webhook>,
+    #[serde(default)]
+    trust_list: Vec<String>,
+    #[serde(default)]
+    entities: Vec<String>,
+    #[serde(default)]
+    benefits: Vec<String>,
+    #[serde(default)]
+    plan: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateApplication {
+    description: Option<String>,
+    category: Option<String>,
+    scopes: Option<Vec<String>>,
+    webhooks: Option<Vec<Webhook>>,
+    trust_list: Option<Vec<String>>,
+    entities: Option<Vec<String>>,
+    benefits: Option<Vec<String>>,
+    plan: Option<String>,
+    // Immutable: accepted by the decoder only to be refused with a 409 naming them.
+    name: Option<Value>,
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    permission: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RevokeApplication {
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reject {
+    reasons: Vec<String>,
+}
+
+fn check_plan(call: &Call<'_>, plan: &str) -> Result<(), ControlError> {
+    let tables = call.shared.tables.load();
+    if plan.is_empty() || tables.settings.rate_limits.plans.contains_key(plan) {
+        return Ok(());
+    }
+    let plans: Vec<&String> = tables.settings.rate_limits.plans.keys().collect();
+    Err(ControlError::invalid("plan", format!("must be \"\" (the default) or one of {plans:?}; got {plan:?}")))
+}
+
+/// The application, if the caller may see it.
+pub(super) fn readable(call: &Call<'_>) -> Result<Application, Problem> {
+    let app = call.shared.store.application(call.param("application_id"))?;
+    call.actor.reader_of_app(&app)?;
+    Ok(app)
+}
+
+/// The application, if the caller may change it.
+pub(super) fn writable(call: &Call<'_>) -> Result<Application, Problem> {
+    let app = readable(call)?;
+    call.actor.admin_of_app(&app)?;
+    Ok(app)
+}
+
+pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
+    let partner_id = call.param("partner_id");
+    call.actor.admin_of_partner(partner_id)?;
+    let body: CreateApplication = json(&call.request.body)?;
+    check_name(&body.name)?;
+    check_permission(&body.permission)?;
+    if body.description.chars().count() > 2000 {
+        return Err(ControlError::invalid("description", "at most 2000 characters").into());
+    }
+    check_shape(&AppShape {
+        kind: &body.kind,
+        scopes: &body.scopes,
+        trust_list: &body.trust_list,
+        webhooks: &body.webhooks,
+        entities: &body.entities,
+        benefits: &body.benefits,
+    })?;
+    check_plan(call, &body.plan)?;
+    let new = NewApplicationRequest {
+        name: body.name,
+        description: body.description,
+        kind: body.kind,
+        category: body.category,
+        permission: body.permission,
+        scopes: body.scopes,
+        webhooks: body.webhooks,
+        trust_list: body.trust_list,
+        entities: body.entities,
+        benefits: body.benefits,
+        plan: body.plan,
+    };
+    let app = call.shared.store.create_app(&call.actor_label(), partner_id, &new)?;
+    let secret = call.shared.keys.webhook_secret(&app.id, 0);
+    json_reply(201, json!({"application": app, "webhook_secret": secret}))
+}
+
+pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {
+    let partner_id = call.param("partner_id");
+    call.actor.reader_of_partner(partner_id)?;
+    let apps: Vec<Application> = call
+        .shared
+        .store
+        .applications(partner_id)?
+        .into_iter()
+        .filter(|app| call.actor.reader_of_app(app).is_ok())
+        .collect();
+    json_reply(200, json!({"applications": apps}))
+}
+
+pub(super) fn show(call: &Call<'_>) -> Result<Reply, Problem> {
+    json_reply(200, readable(call)?)
+}
+
+pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = writable(call)?;
+    let body: UpdateApplication = json(&call.request.body)?;
+    for (field, present) in [("name", body.name.is_some()), ("type", body.kind.is_some()), ("permission", body.permission.is_some())] {
+        if present {
+            let detail = format!("{field} cannot change after the application is created; create a new application instead");
+            return Err(ControlError::conflict(field, detail).into());
+        }
+    }
+    if let Some(description) = &body.description {
+        if description.chars().count() > 2000 {
+            return Err(ControlError::invalid("description", "at most 2000 characters").into());
+        }
+    }
+    check_shape(&AppShape {
+        kind: &app.kind,
+        scopes: body.scopes.as_deref().unwrap_or(&app.scopes),
+        trust_list: body.trust_list.as_deref().unwrap_or(&app.trust_list),
+        webhooks: body.webhooks.as_deref().unwrap_or(&app.webhooks),
+        entities: body.entities.as_deref().unwrap_or(&app.entities),
+        benefits: body.benefits.as_deref().unwrap_or(&app.benefits),
+    })?;
+    if let Some(plan) = &body.plan {
+        check_plan(call, plan)?;
+    }
+    let patch = AppPatch {
+        description: body.description,
+        category: body.category,
+        scopes: body.scopes,
+        webhooks: body.webhooks,
+        trust_list: body.trust_list,
+        entities: body.entities,
+        benefits: body.benefits,
+        plan: body.plan,
+    };
+    json_reply(200, call.shared.store.update_app(&call.actor_label(), &app.id, &patch)?)
+}
+
+pub(super) fn revoke(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = writable(call)?;
+    let body: RevokeApplication = json(&call.request.body)?;
+    json_reply(200, call.shared.store.revoke_app(&call.actor_label(), &app.id, body.reason.as_deref())?)
+}
+
+pub(super) fn rotate_webhook_secret(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = writable(call)?;
+    let generation = call.shared.store.bump_webhook_generation(&call.actor_label(), &app.id)?;
+    json_reply(200, json!({"webhook_secret": call.shared.keys.webhook_secret(&app.id, generation)}))
+}
+
+pub(super) fn submit(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = writable(call)?;
+    let submission: Submission = json(&call.request.body)?;
+    check_text("overview", &submission.overview, 5000)?;
+    check_text("security_measures", &submission.security_measures, 5000)?;
+    check_text("post_deployment_plan", &submission.post_deployment_plan, 5000)?;
+    json_reply(201, call.shared.store.submit_review(&call.actor_label(), &app.id, &submission)?)
+}
+
+pub(super) fn reviews(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = readable(call)?;
+    json_reply(200, json!({"reviews": call.shared.store.reviews(&app.id)?}))
+}
+
+pub(super) fn approve(call: &Call<'_>) -> Result<Reply, Problem> {
+    call.actor.operator()?;
+    let app = call.shared.store.application(call.param("application_id"))?;
+    let production = call.shared.tables.load().settings.environment_list().find("production").unwrap_or(Environment::PRODUCTION);
+    let (review, credential, secret) =
+        call.shared.store.approve_review(&call.actor_label(), &app.id, production, &call.shared.keys.secret_hash)?;
+    json_reply(200, json!({"review": review, "credential": credential, "client_secret": secret}))
+}
+
+pub(super) fn reject(call: &Call<'_>) -> Result<Reply, Problem> {
+    call.actor.operator()?;
+    let app = call.shared.store.application(call.param("application_id"))?;
+    let body: Reject = json(&call.request.body)?;
+    if body.reasons.is_empty() {
+        return Err(ControlError::invalid("reasons", "give at least one reason, so the partner knows what to change").into());
+    }
+    for (i, reason) in body.reasons.iter().enumerate() {
+        check_text(&format!("reasons.{i}"), reason, 2000)?;
+    }
+    json_reply(200, call.shared.store.reject_review(&call.actor_label(), &app.id, &body.reasons)?)
+}

@@ -1,0 +1,147 @@
+//! Access to an application: client credentials (issue, rotate with grace, revoke) and developer
+//! invitations (one-time password, verify, reset, resend, revoke).
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::applications::{readable, writable};
+use super::http::{json, Problem, Reply};
+use super::rules::check_email;
+use super::{json_reply, Call};
+use crate::store::{Application, ControlError, Credential};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Issue {
+    environment: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rotate {
+    grace_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Invite {
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Verify {
+    otp: String,
+}
+
+/// Longest grace period a rotation may ask for (30 days).
+const MAX_GRACE_SECS: u64 = 30 * 86_400;
+
+pub(super) fn issue(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = readable(call)?;
+    let body: Issue = json(&call.request.body)?;
+    let environments = call.shared.tables.load().settings.environment_list();
+    let Some(env) = environments.find(&body.environment) else {
+        let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
+        return Err(ControlError::invalid("environment", format!("must be one of {names:?}; got {:?}", body.environment)).into());
+    };
+    if call.actor.is_developer() && env.as_str() != "training" {
+        return Err(ControlError::Forbidden("a developer may only get TRAINING credentials".into()).into());
+    }
+    let (credential, secret) =
+        call.shared.store.issue(&call.actor_label(), &app.id, env, &call.shared.keys.secret_hash)?;
+    json_reply(201, json!({"credential": credential, "client_secret": secret}))
+}
+
+pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = readable(call)?;
+    json_reply(200, json!({"credentials": call.shared.store.credentials(&app.id)?}))
+}
+
+/// The credential named in the path, if the caller may use its application.
+fn credential(call: &Call<'_>) -> Result<(Credential, Application), Problem> {
+    let credential = call.shared.store.credential_info(call.param("client_id"))?;
+    let app = call.shared.store.application(&credential.application_id)?;
+    call.actor.reader_of_app(&app).map_err(|_| ControlError::not_found("credential", &credential.client_id))?;
+    if call.actor.is_developer() && credential.environment != "training" {
+        return Err(ControlError::Forbidden("a developer may only manage TRAINING credentials".into()).into());
+    }
+    Ok((credential, app))
+}
+
+pub(super) fn rotate(call: &Call<'_>) -> Result<Reply, Problem> {
+    let (credential, _) = credential(call)?;
+    let body: Rotate = json(&call.request.body)?;
+    let grace = body.grace_seconds.unwrap_or(call.shared.tables.load().settings.control_plane.rotation_grace_secs);
+    if grace > MAX_GRACE_SECS {
+        return Err(ControlError::invalid("grace_seconds", format!("at most {MAX_GRACE_SECS} (30 days)")).into());
+    }
+    let grace = i64::try_from(grace).unwrap_or(0);
+    let (credential, secret) =
+        call.shared.store.rotate(&call.actor_label(), &credential.client_id, grace, &call.shared.keys.secret_hash)?;
+    json_reply(200, json!({"credential": credential, "client_secret": secret}))
+}
+
+pub(super) fn revoke(call: &Call<'_>) -> Result<Reply, Problem> {
+    let (credential, _) = credential(call)?;
+    json_reply(200, call.shared.store.revoke(&call.actor_label(), &credential.client_id)?)
+}
+
+fn ttl(call: &Call<'_>) -> i64 {
+    i64::try_from(call.shared.tables.load().settings.control_plane.invitation_ttl_secs).unwrap_or(259_200)
+}
+
+pub(super) fn invite(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = writable(call)?;
+    let body: Invite = json(&call.request.body)?;
+    check_email("email", &body.email)?;
+    let (invitation, otp) =
+        call.shared.store.invite(&call.actor_label(), &app.id, &body.email, ttl(call), &call.shared.keys.secret_hash)?;
+    json_reply(201, json!({"invitation": invitation, "otp": otp}))
+}
+
+pub(super) fn invitations(call: &Call<'_>) -> Result<Reply, Problem> {
+    let app = writable(call)?;
+    json_reply(200, json!({"invitations": call.shared.store.invitations(&app.id)?}))
+}
+
+pub(super) fn verify(call: &Call<'_>) -> Result<Reply, Problem> {
+    let body: Verify = json(&call.request.body)?;
+    let verified = call.shared.store.verify_invitation(call.param("invitation_id"), &body.otp, &call.shared.keys.secret_hash)?;
+    json_reply(
+        200,
+        json!({"invitation": verified.invitation, "member": verified.member, "member_key": verified.member_key}),
+    )
+}
+
+/// The invitation named in the path, if the caller administers its application.
+fn administered_invitation(call: &Call<'_>) -> Result<String, Problem> {
+    let id = call.param("invitation_id");
+    let invitation = call.shared.store.invitation(id)?;
+    let app = call.shared.store.application(&invitation.application_id)?;
+    call.actor.admin_of_app(&app).map_err(|e| match e {
+        ControlError::NotFound { .. } => ControlError::not_found("invitation", id),
+        other => other,
+    })?;
+    Ok(invitation.id)
+}
+
+fn renew(call: &Call<'_>, event: &str) -> Result<Reply, Problem> {
+    let id = administered_invitation(call)?;
+    let (invitation, otp) =
+        call.shared.store.renew_invitation(&call.actor_label(), &id, event, ttl(call), &call.shared.keys.secret_hash)?;
+    json_reply(200, json!({"invitation": invitation, "otp": otp}))
+}
+
+pub(super) fn reset(call: &Call<'_>) -> Result<Reply, Problem> {
+    renew(call, "invitation.reset")
+}
+
+pub(super) fn resend(call: &Call<'_>) -> Result<Reply, Problem> {
+    renew(call, "invitation.resent")
+}
+
+pub(super) fn revoke_invitation(call: &Call<'_>) -> Result<Reply, Problem> {
+    let id = administered_invitation(call)?;
+    json_reply(200, call.shared.store.revoke_invitation(&call.actor_label(), &id)?)
+}

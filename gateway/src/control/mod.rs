@@ -1,0 +1,207 @@
+//! The control-plane API on the admin listener: partners and members, applications, credentials,
+//! invitations, production review, revocation, the activity log, connections and webhooks.
+//! Described by `specs/control-plane/v1.yaml`, served at `GET /v1/openapi.yaml`.
+//!
+//! Each request: read (body capped) → route (matchit) → authenticate → run the handler on a
+//! blocking thread (the store is SQLite) → respond. Handlers check who may do what and validate
+//! input; the store runs each write in one transaction with its activity-log entry.
+
+pub mod auth;
+pub mod http;
+pub mod rules;
+pub mod webhooks;
+
+mod activity;
+mod applications;
+mod connections;
+mod credentials;
+mod partners;
+
+use std::sync::Arc;
+
+use ::http::Response;
+use pingora::protocols::http::ServerSession;
+use sandgate_emulator::problem::ProblemKind;
+use serde_json::Value;
+
+use self::auth::Actor;
+use self::http::{Problem, Reply, Request};
+use crate::state::Shared;
+
+/// The control plane's own OpenAPI document, compiled in so it always matches the binary.
+pub const OPENAPI_YAML: &str = include_str!("../../../specs/control-plane/v1.yaml");
+
+/// What a handler gets.
+pub struct Call<'a> {
+    /// Process state: store, keys, settings.
+    pub shared: &'a Shared,
+    /// Who is calling.
+    pub actor: &'a Actor,
+    /// The request.
+    pub request: &'a Request,
+    params: Vec<(String, String)>,
+}
+
+impl Call<'_> {
+    /// A path parameter (always present: the route matched).
+    pub fn param(&self, name: &str) -> &str {
+        self.params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The caller as the activity log names it.
+    pub fn actor_label(&self) -> String {
+        self.actor.label()
+    }
+}
+
+type Handler = fn(&Call<'_>) -> Result<Reply, Problem>;
+
+/// Who may reach an endpoint before the handler's own checks.
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    /// No credentials needed.
+    Public,
+    /// An operator token or a member key.
+    Authenticated,
+}
+
+const ENDPOINTS: &[(&str, &str, Access, Handler)] = &[
+    ("GET", "/v1/openapi.yaml", Access::Public, openapi),
+    ("GET", "/v1/me", Access::Authenticated, partners::me),
+    ("POST", "/v1/partners", Access::Authenticated, partners::create),
+    ("GET", "/v1/partners", Access::Authenticated, partners::list),
+    ("GET", "/v1/partners/{partner_id}", Access::Authenticated, partners::show),
+    ("POST", "/v1/partners/{partner_id}/members", Access::Authenticated, partners::add_member),
+    ("GET", "/v1/partners/{partner_id}/members", Access::Authenticated, partners::members),
+    ("POST", "/v1/partners/{partner_id}/applications", Access::Authenticated, applications::create),
+    ("GET", "/v1/partners/{partner_id}/applications", Access::Authenticated, applications::list),
+    ("GET", "/v1/partners/{partner_id}/activity", Access::Authenticated, activity::of_partner),
+    ("GET", "/v1/applications/{application_id}", Access::Authenticated, applications::show),
+    ("PATCH", "/v1/applications/{application_id}", Access::Authenticated, applications::update),
+    ("POST", "/v1/applications/{application_id}/revoke", Access::Authenticated, applications::revoke),
+    ("POST", "/v1/applications/{application_id}/webhook-secret", Access::Authenticated, applications::rotate_webhook_secret),
+    ("GET", "/v1/applications/{application_id}/activity", Access::Authenticated, activity::of_application),
+    ("GET", "/v1/applications/{application_id}/webhook-deliveries", Access::Authenticated, activity::deliveries),
+    ("POST", "/v1/applications/{application_id}/credentials", Access::Authenticated, credentials::issue),
+    ("GET", "/v1/applications/{application_id}/credentials", Access::Authenticated, credentials::list),
+    ("POST", "/v1/credentials/{client_id}/rotate", Access::Authenticated, credentials::rotate),
+    ("POST", "/v1/credentials/{client_id}/revoke", Access::Authenticated, credentials::revoke),
+    ("POST", "/v1/applications/{application_id}/invitations", Access::Authenticated, credentials::invite),
+    ("GET", "/v1/applications/{application_id}/invitations", Access::Authenticated, credentials::invitations),
+    ("POST", "/v1/invitations/{invitation_id}/verify", Access::Public, credentials::verify),
+    ("POST", "/v1/invitations/{invitation_id}/reset", Access::Authenticated, credentials::reset),
+    ("POST", "/v1/invitations/{invitation_id}/resend", Access::Authenticated, credentials::resend),
+    ("POST", "/v1/invitations/{invitation_id}/revoke", Access::Authenticated, credentials::revoke_invitation),
+    ("POST", "/v1/applications/{application_id}/review", Access::Authenticated, applications::submit),
+    ("GET", "/v1/applications/{application_id}/review", Access::Authenticated, applications::reviews),
+    ("POST", "/v1/applications/{application_id}/review/approve", Access::Authenticated, applications::approve),
+    ("POST", "/v1/applications/{application_id}/review/reject", Access::Authenticated, applications::reject),
+    ("PUT", "/v1/entities/{entity_type}/{entity_id}/connections/{application_id}", Access::Authenticated, connections::connect),
+    ("DELETE", "/v1/entities/{entity_type}/{entity_id}/connections/{application_id}", Access::Authenticated, connections::disconnect),
+    ("GET", "/v1/entities/{entity_type}/{entity_id}/connections", Access::Authenticated, connections::list),
+    ("GET", "/v1/entities/{entity_type}/{entity_id}/benefits", Access::Authenticated, connections::benefits),
+];
+
+/// The compiled route table: path template → the endpoints (by method) on it.
+pub struct Routes {
+    router: matchit::Router<Vec<usize>>,
+}
+
+impl Routes {
+    /// Compiles [`ENDPOINTS`].
+    pub fn new() -> Routes {
+        let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (index, (_, path, _, _)) in ENDPOINTS.iter().enumerate() {
+            match by_path.iter_mut().find(|(p, _)| p == path) {
+                Some((_, list)) => list.push(index),
+                None => by_path.push((path, vec![index])),
+            }
+        }
+        let mut router = matchit::Router::new();
+        for (path, list) in by_path {
+            // The table is a constant; a bad template is a programming error caught by every test.
+            router.insert(path, list).expect("control-plane route templates are valid and distinct");
+        }
+        Routes { router }
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes::new()
+    }
+}
+
+/// Whether `path` belongs to the control plane.
+pub fn owns(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
+}
+
+/// Serves one control-plane request.
+pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSession) -> Response<Vec<u8>> {
+    let request = match http::read(session).await {
+        Ok(request) => request,
+        Err(http::ReadError::TooLarge) => {
+            let detail = format!("the body is larger than {} bytes", http::MAX_BODY_BYTES);
+            return http::respond(Err(Problem::new(ProblemKind::PayloadTooLarge, detail, None)));
+        }
+        Err(http::ReadError::Broken) => {
+            return http::respond(Err(Problem::new(ProblemKind::InvalidRequest, "the body could not be read", None)));
+        }
+    };
+    let Ok(matched) = routes.router.at(&request.path) else {
+        let detail = format!("no control-plane endpoint at {}; see GET /v1/openapi.yaml", request.path);
+        return http::respond(Err(Problem::new(ProblemKind::UnknownRoute, detail, None)));
+    };
+    let params: Vec<(String, String)> = matched.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let Some(&index) = matched.value.iter().find(|&&i| ENDPOINTS[i].0 == request.method.as_str()) else {
+        let allowed: Vec<&str> = matched.value.iter().map(|&i| ENDPOINTS[i].0).collect();
+        let detail = format!("{} {} is not supported; use {}", request.method, request.path, allowed.join(", "));
+        let mut response = http::respond(Err(Problem::new(ProblemKind::MethodNotAllowed, detail, None)));
+        if let Ok(value) = ::http::HeaderValue::from_str(&allowed.join(", ")) {
+            response.headers_mut().insert("allow", value);
+        }
+        return response;
+    };
+    let (_, _, access, handler) = ENDPOINTS[index];
+    let shared = Arc::clone(shared);
+    let outcome = tokio::task::spawn_blocking(move || {
+        let operators = operators(&shared);
+        let actor = auth::authenticate(
+            request.authorization.as_deref(),
+            &operators,
+            &shared.store,
+            &shared.keys.secret_hash,
+        )
+        .map_err(|detail| Problem::new(ProblemKind::Unauthenticated, detail, None))?;
+        if access == Access::Authenticated && matches!(actor, Actor::Anonymous) {
+            let detail = "send Authorization: Bearer <operator token or member key>";
+            return Err(Problem::new(ProblemKind::Unauthenticated, detail, None));
+        }
+        handler(&Call { shared: &shared, actor: &actor, request: &request, params })
+    })
+    .await;
+    http::respond(outcome.unwrap_or_else(|_| Err(Problem::new(ProblemKind::Internal, "the request failed", None))))
+}
+
+/// The operator tokens in force: the configured ones and the local one.
+fn operators(shared: &Shared) -> Vec<(String, [u8; 32])> {
+    let mut tokens = shared.tables.load().settings.operator_tokens.clone();
+    tokens.push(("local".to_owned(), shared.local_operator));
+    tokens
+}
+
+fn openapi(_: &Call<'_>) -> Result<Reply, Problem> {
+    Ok(Reply::Raw(200, "application/yaml", OPENAPI_YAML.as_bytes().to_vec()))
+}
+
+/// `201`/`200` JSON from a serialisable value.
+pub(crate) fn json_reply(status: u16, value: impl serde::Serialize) -> Result<Reply, Problem> {
+    let value = serde_json::to_value(value).map_err(|_| Problem::new(ProblemKind::Internal, "could not encode the answer", None))?;
+    Ok(Reply::Json(status, value))
+}
+
+/// A JSON object from pairs.
+pub(crate) fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}

@@ -1,0 +1,216 @@
+//! What an application may be: the types with the scopes and webhook events each may use, and the
+//! checks on every field of a new or edited application (422, naming the field).
+
+use crate::store::{ControlError, Webhook};
+use crate::table::trust_list::TrustList;
+
+/// One application type.
+#[derive(Debug)]
+pub struct AppType {
+    /// Its name.
+    pub name: &'static str,
+    /// Scopes it may request.
+    pub scopes: &'static [&'static str],
+    /// Webhook events it may subscribe to.
+    pub events: &'static [&'static str],
+}
+
+const CONNECTION_EVENTS: [&str; 2] = ["integration.connected", "integration.disconnected"];
+
+/// The application types. Aggregators also answer synchronous validation events; debt collectors
+/// follow account status changes and see customers only; hardware reaches only the merchant
+/// access checks.
+pub const APP_TYPES: &[AppType] = &[
+    AppType { name: "generic", scopes: &["merchant", "customer"], events: &CONNECTION_EVENTS },
+    AppType {
+        name: "aggregator",
+        scopes: &["merchant", "customer"],
+        events: &["integration.connected", "integration.disconnected", "validation.requested"],
+    },
+    AppType {
+        name: "debt_collection",
+        scopes: &["customer"],
+        events: &["integration.connected", "integration.disconnected", "account.status_changed"],
+    },
+    AppType { name: "hardware", scopes: &["merchant"], events: &CONNECTION_EVENTS },
+];
+
+/// The type named `name` (422 on `type` otherwise).
+pub fn app_type(name: &str) -> Result<&'static AppType, ControlError> {
+    APP_TYPES.iter().find(|t| t.name == name).ok_or_else(|| {
+        let names: Vec<&str> = APP_TYPES.iter().map(|t| t.name).collect();
+        ControlError::invalid("type", format!("must be one of {names:?}; got {name:?}"))
+    })
+}
+
+/// Checks the name of a new application.
+pub fn check_name(name: &str) -> Result<(), ControlError> {
+    let ok = (3..=64).contains(&name.len())
+        && name.bytes().enumerate().all(|(i, b)| b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && b == b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ControlError::invalid("name", format!("{name:?}: 3 to 64 of a-z, 0-9 and '-', not starting with '-'")))
+    }
+}
+
+/// Checks a permission.
+pub fn check_permission(permission: &str) -> Result<(), ControlError> {
+    match permission {
+        "read" | "read_write" => Ok(()),
+        other => Err(ControlError::invalid("permission", format!("must be read or read_write; got {other:?}"))),
+    }
+}
+
+/// Checks an e-mail address (shape only: something@domain.tld, no spaces).
+pub fn check_email(field: &str, email: &str) -> Result<(), ControlError> {
+    let ok = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !domain.contains('@')
+                && email.len() <= 254
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ControlError::invalid(field, format!("{email:?} is not an e-mail address")))
+    }
+}
+
+/// Checks a required free-text field (non-blank, at most `max` characters).
+pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ControlError> {
+    if text.trim().is_empty() {
+        return Err(ControlError::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(ControlError::invalid(field, format!("at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// The fields of an application that depend on each other, checked together.
+#[derive(Debug)]
+pub struct AppShape<'a> {
+    /// Its type.
+    pub kind: &'a str,
+    /// Scopes.
+    pub scopes: &'a [String],
+    /// Trust list entries.
+    pub trust_list: &'a [String],
+    /// Webhooks.
+    pub webhooks: &'a [Webhook],
+    /// Entity types.
+    pub entities: &'a [String],
+    /// Benefits.
+    pub benefits: &'a [String],
+}
+
+/// Checks scopes against the type, each trust entry, each webhook (URL on the trust list, events
+/// allowed for the type), entity types and benefits.
+pub fn check_shape(shape: &AppShape<'_>) -> Result<(), ControlError> {
+    let kind = app_type(shape.kind)?;
+    if shape.scopes.is_empty() {
+        return Err(ControlError::invalid("scopes", format!("name at least one of {:?}", kind.scopes)));
+    }
+    for (i, scope) in shape.scopes.iter().enumerate() {
+        if !kind.scopes.contains(&scope.as_str()) {
+            return Err(ControlError::invalid(
+                format!("scopes.{i}"),
+                format!("a {} application may use the scopes {:?}; got {scope:?}", kind.name, kind.scopes),
+            ));
+        }
+    }
+    let mut trust = TrustList::default();
+    for (i, entry) in shape.trust_list.iter().enumerate() {
+        if entry.split_ascii_whitespace().count() != 1 {
+            return Err(ControlError::invalid(format!("trust_list.{i}"), "one IP, CIDR or trust URL per entry"));
+        }
+        TrustList::parse(entry).map_err(|e| ControlError::invalid(format!("trust_list.{i}"), e.to_string()))?;
+    }
+    if !shape.trust_list.is_empty() {
+        trust = TrustList::parse(&shape.trust_list.join(" ")).unwrap_or_default();
+    }
+    for (i, hook) in shape.webhooks.iter().enumerate() {
+        let scheme_ok = hook.url.starts_with("https://") || hook.url.starts_with("http://");
+        if !scheme_ok || hook.url.len() > 2048 {
+            return Err(ControlError::invalid(format!("webhooks.{i}.url"), "must be an http(s) URL"));
+        }
+        if !trust.admits_origin(hook.url.as_bytes()) {
+            return Err(ControlError::invalid(
+                format!("webhooks.{i}.url"),
+                format!("{} is not on the trust list: add its origin (scheme://host[:port]) as a trust URL", hook.url),
+            ));
+        }
+        if hook.events.is_empty() {
+            return Err(ControlError::invalid(format!("webhooks.{i}.events"), "subscribe to at least one event"));
+        }
+        for (j, event) in hook.events.iter().enumerate() {
+            if !kind.events.contains(&event.as_str()) {
+                return Err(ControlError::invalid(
+                    format!("webhooks.{i}.events.{j}"),
+                    format!("a {} application may subscribe to {:?}; got {event:?}", kind.name, kind.events),
+                ));
+            }
+        }
+    }
+    for (i, entity) in shape.entities.iter().enumerate() {
+        let ok = (2..=64).contains(&entity.len())
+            && entity.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            return Err(ControlError::invalid(format!("entities.{i}"), "an entity type: 2 to 64 of a-z, 0-9 and '_'"));
+        }
+    }
+    for (i, benefit) in shape.benefits.iter().enumerate() {
+        check_text(&format!("benefits.{i}"), benefit, 200)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn field_of(result: Result<(), ControlError>) -> String {
+        match result {
+            Err(ControlError::Invalid { field, .. }) => field,
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let trust = strings(&["https://hooks.example.com"]);
+        let hooks = vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["integration.connected"]) }];
+        let good = AppShape { kind: "generic", scopes: &strings(&["merchant"]), trust_list: &trust, webhooks: &hooks, entities: &[], benefits: &[] };
+        assert!(check_shape(&good).is_ok());
+        assert_eq!(field_of(check_shape(&AppShape { kind: "hardware", scopes: &strings(&["customer"]), ..good })), "scopes.0");
+        assert_eq!(field_of(check_shape(&AppShape { kind: "robot", ..good })), "type");
+        let elsewhere = vec![Webhook { url: "https://evil.example.net/in".into(), events: strings(&["integration.connected"]) }];
+        assert_eq!(field_of(check_shape(&AppShape { webhooks: &elsewhere, ..good })), "webhooks.0.url");
+        let wrong_event = vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["validation.requested"]) }];
+        assert_eq!(field_of(check_shape(&AppShape { webhooks: &wrong_event, ..good })), "webhooks.0.events.0");
+        assert_eq!(field_of(check_shape(&AppShape { trust_list: &strings(&["10.0.0.0/33"]), webhooks: &[], ..good })), "trust_list.0");
+    }
+
+    #[test]
+    fn names_and_emails() {
+        assert!(check_name("pos-connector").is_ok());
+        for bad in ["ab", "-abc", "Abc", "a b c", &"a".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert!(check_email("email", "dev@example.com").is_ok());
+        for bad in ["dev", "dev@", "@example.com", "dev@example", "d ev@example.com", "dev@.com"] {
+            assert!(check_email("email", bad).is_err(), "{bad}");
+        }
+    }
+}

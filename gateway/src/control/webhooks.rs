@@ -1,0 +1,104 @@
+//! The webhook delivery worker: claims due deliveries from the store's outbox, signs each with the
+//! application's current signing secret, sends it, and records the attempt and the next one's due
+//! time (policy from `control_plane.webhooks`). Runs on the first worker; woken at once after a
+//! connection change, and polls every second for retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pingora::server::ShutdownWatch;
+use sandgate_webhooks::send::Envelope;
+use sandgate_webhooks::{RetryPolicy, Sender};
+
+use crate::state::Shared;
+use crate::store::DueDelivery;
+
+/// The retry policy the configuration asks for.
+pub fn policy(shared: &Shared) -> (RetryPolicy, Duration) {
+    let config = &shared.tables.load().settings.control_plane.webhooks;
+    let policy = RetryPolicy {
+        max_attempts: config.max_attempts,
+        first_delay: Duration::from_millis(config.first_retry_ms),
+        max_delay: Duration::from_secs(config.max_retry_secs),
+    };
+    (policy, Duration::from_secs(config.timeout_secs))
+}
+
+/// Delivers until shutdown.
+pub async fn run(shared: Arc<Shared>, mut shutdown: ShutdownWatch) {
+    let (_, timeout) = policy(&shared);
+    let sender = match Sender::new(timeout) {
+        Ok(sender) => sender,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook client could not start; webhooks stay queued");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = shared.webhook_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        // Keep going while full batches come back, so a burst drains without waiting for ticks.
+        while deliver_batch(&shared, &sender).await == BATCH {}
+    }
+}
+
+const BATCH: usize = 32;
+
+async fn deliver_batch(shared: &Arc<Shared>, sender: &Sender) -> usize {
+    let (policy, timeout) = policy(shared);
+    // The claim leases each delivery for longer than an attempt can take, so an overlapping
+    // batch (or a restart mid-send) never sends one twice at once.
+    let lease_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX).saturating_add(5_000);
+    let store = Arc::clone(&shared.store);
+    let due = match tokio::task::spawn_blocking(move || store.claim_due_deliveries(BATCH as u32, lease_ms)).await {
+        Ok(Ok(due)) => due,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "could not read the webhook outbox");
+            return 0;
+        }
+        Err(_) => return 0,
+    };
+    let count = due.len();
+    let mut sends = tokio::task::JoinSet::new();
+    for delivery in due {
+        let (shared, sender) = (Arc::clone(shared), sender.clone());
+        sends.spawn(async move { attempt(&shared, &sender, delivery, policy).await });
+    }
+    while sends.join_next().await.is_some() {}
+    count
+}
+
+async fn attempt(shared: &Arc<Shared>, sender: &Sender, delivery: DueDelivery, policy: RetryPolicy) {
+    let store = Arc::clone(&shared.store);
+    let app = delivery.application_id.clone();
+    let generation = tokio::task::spawn_blocking(move || store.webhook_generation(&app)).await;
+    let Ok(Ok(generation)) = generation else {
+        tracing::error!(delivery = %delivery.id, "could not read the application's webhook generation");
+        return;
+    };
+    let secret = shared.keys.webhook_secret(&delivery.application_id, generation);
+    let number = delivery.attempts + 1;
+    let envelope = Envelope {
+        event_id: &delivery.event_id,
+        event: &delivery.event,
+        attempt: number,
+        timestamp: u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0),
+    };
+    let outcome = sender.send(&delivery.url, secret.as_bytes(), envelope, delivery.payload.as_bytes()).await;
+    let retry_in_ms = if outcome.delivered() {
+        None
+    } else {
+        policy.next_delay(number).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    };
+    if !outcome.delivered() {
+        tracing::warn!(delivery = %delivery.id, url = %delivery.url, attempt = number, error = ?outcome.error, "webhook attempt failed");
+    }
+    let store = Arc::clone(&shared.store);
+    let recorded = tokio::task::spawn_blocking(move || store.record_attempt(&delivery, &outcome, retry_in_ms)).await;
+    if !matches!(recorded, Ok(Ok(()))) {
+        tracing::error!("could not record a webhook attempt; it will be retried after its lease");
+    }
+}

@@ -1,0 +1,127 @@
+//! The activity log: one row per event (time, actor, partner, application, details), written in
+//! the same transaction as the change it records, so no change goes unlogged.
+
+use rusqlite::{params, Connection, Transaction};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{now_rfc3339, ControlError, Store};
+
+/// One logged event.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Event {
+    /// Position in the log (increasing; a cursor for paging).
+    pub seq: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The partner concerned.
+    pub partner_id: Option<String>,
+    /// The application concerned.
+    pub application_id: Option<String>,
+    /// Who did it: `operator:<name>`, `member:<email>`, `client:<client id>`, `system`.
+    pub actor: String,
+    /// What happened (`credential.rotated`…).
+    pub event: String,
+    /// Event-specific facts (never a secret).
+    pub details: Value,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this partner's events.
+    pub partner_id: Option<String>,
+    /// Only this application's events.
+    pub application_id: Option<String>,
+    /// Events whose name starts with this (`credential.`).
+    pub event_prefix: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// At or after (RFC 3339).
+    pub since: Option<String>,
+    /// Before (RFC 3339).
+    pub until: Option<String>,
+    /// Events after this sequence number.
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Appends an event inside the caller's transaction.
+pub(crate) fn log_event(
+    tx: &Transaction<'_>,
+    actor: &str,
+    partner_id: Option<&str>,
+    application_id: Option<&str>,
+    event: &str,
+    details: Value,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO activity (at, partner_id, application_id, actor, event, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![now_rfc3339(), partner_id, application_id, actor, event, details.to_string()],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Records one event on its own (a token minted, a request denied).
+    pub fn record_event(
+        &self,
+        actor: &str,
+        partner_id: Option<&str>,
+        application_id: Option<&str>,
+        event: &str,
+        details: Value,
+    ) -> Result<(), ControlError> {
+        self.write_quiet(|tx| Ok(log_event(tx, actor, partner_id, application_id, event, details)?))
+    }
+
+    /// The events matching `filter`, oldest first.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, ControlError> {
+        self.read(|conn| events(conn, filter))
+    }
+}
+
+fn events(conn: &Connection, filter: &EventFilter) -> Result<Vec<Event>, ControlError> {
+    // Every filter is a bound parameter; NULL means "any".
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, at, partner_id, application_id, actor, event, details FROM activity
+         WHERE (?1 IS NULL OR partner_id = ?1)
+           AND (?2 IS NULL OR application_id = ?2)
+           AND (?3 IS NULL OR substr(event, 1, length(?3)) = ?3)
+           AND (?4 IS NULL OR actor = ?4)
+           AND (?5 IS NULL OR at >= ?5)
+           AND (?6 IS NULL OR at < ?6)
+           AND seq > ?7
+         ORDER BY seq LIMIT ?8",
+    )?;
+    let rows = statement.query_map(
+        params![
+            filter.partner_id,
+            filter.application_id,
+            filter.event_prefix,
+            filter.actor,
+            filter.since,
+            filter.until,
+            filter.after.unwrap_or(0),
+            filter.limit
+        ],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        },
+    )?;
+    let mut events = Vec::new();
+    for row in rows {
+        let (seq, at, partner_id, application_id, actor, event, details) = row?;
+        events.push(Event { seq, at, partner_id, application_id, actor, event, details: serde_json::from_str(&details)? });
+    }
+    Ok(events)
+}

@@ -1,0 +1,511 @@
+//! Developer applications and their production review. The name, type and permission never
+//! change; the rest does, and takes effect on the gateway before the write returns.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::activity::log_event;
+use super::credentials::{insert_credential, Credential};
+use super::{json_list, new_id, now_rfc3339, ControlError, Store};
+use crate::environment::Environment;
+use crate::secrets::SecretHash;
+
+/// A webhook subscription: where to send which events.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Receiver URL; its origin must be on the application's trust list.
+    pub url: String,
+    /// Event types sent there.
+    pub events: Vec<String>,
+}
+
+/// A developer application.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Application {
+    /// `app_…`.
+    pub id: String,
+    /// Its partner.
+    pub partner_id: String,
+    /// Unique across all partners; immutable.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// `generic`, `aggregator`, `debt_collection` or `hardware`; immutable.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Free classification.
+    pub category: String,
+    /// `read` or `read_write`; immutable.
+    pub permission: String,
+    /// Token scopes it may request.
+    pub scopes: Vec<String>,
+    /// Webhook subscriptions.
+    pub webhooks: Vec<Webhook>,
+    /// CIDRs and trust URLs it may call from.
+    pub trust_list: Vec<String>,
+    /// Entity types it may access.
+    pub entities: Vec<String>,
+    /// Services it brings; created for an entity when it connects.
+    pub benefits: Vec<String>,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// `draft`, `submitted`, `approved` or `rejected`.
+    pub review_status: String,
+    /// Rate-limit plan (`""`: the default).
+    pub plan: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+}
+
+/// A validated new application.
+#[derive(Debug, Clone)]
+pub struct NewApplicationRequest {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Type.
+    pub kind: String,
+    /// Category.
+    pub category: String,
+    /// Permission.
+    pub permission: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Webhooks.
+    pub webhooks: Vec<Webhook>,
+    /// Trust list entries.
+    pub trust_list: Vec<String>,
+    /// Entity types.
+    pub entities: Vec<String>,
+    /// Benefits.
+    pub benefits: Vec<String>,
+    /// Rate-limit plan.
+    pub plan: String,
+}
+
+/// A validated edit; `None` leaves the field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AppPatch {
+    /// New description.
+    pub description: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New scopes.
+    pub scopes: Option<Vec<String>>,
+    /// New webhooks.
+    pub webhooks: Option<Vec<Webhook>>,
+    /// New trust list.
+    pub trust_list: Option<Vec<String>>,
+    /// New entity types.
+    pub entities: Option<Vec<String>>,
+    /// New benefits.
+    pub benefits: Option<Vec<String>>,
+    /// New plan.
+    pub plan: Option<String>,
+}
+
+/// What a partner submits for production.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// What the application does.
+    pub overview: String,
+    /// Why it needs each scope.
+    pub scope_justifications: BTreeMap<String, String>,
+    /// How it protects credentials and data.
+    pub security_measures: String,
+    /// Monitoring, support and rollback after go-live.
+    pub post_deployment_plan: String,
+}
+
+/// One production review.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Review {
+    /// `rev_…`.
+    pub id: String,
+    /// The application.
+    pub application_id: String,
+    /// `submitted`, `approved` or `rejected`.
+    pub status: String,
+    /// What was submitted.
+    pub submission: Submission,
+    /// Why it was rejected.
+    pub reasons: Vec<String>,
+    /// When.
+    pub submitted_at: String,
+    /// By whom.
+    pub submitted_by: String,
+    /// When it was decided.
+    pub decided_at: Option<String>,
+    /// By which operator.
+    pub decided_by: Option<String>,
+}
+
+const APP_COLUMNS: &str = "id, partner_id, name, description, type, category, permission, scopes, webhooks, trust_list, \
+     entities, benefits, status, review_status, plan, created_at, updated_at";
+
+fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Application, [String; 3])> {
+    let scopes: String = r.get(7)?;
+    let trust: String = r.get(9)?;
+    let app = Application {
+        id: r.get(0)?,
+        partner_id: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        kind: r.get(4)?,
+        category: r.get(5)?,
+        permission: r.get(6)?,
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        webhooks: Vec::new(),
+        trust_list: trust.split_whitespace().map(str::to_owned).collect(),
+        entities: Vec::new(),
+        benefits: Vec::new(),
+        status: r.get(12)?,
+        review_status: r.get(13)?,
+        plan: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+    };
+    Ok((app, [r.get(8)?, r.get(10)?, r.get(11)?]))
+}
+
+fn finish((mut app, [webhooks, entities, benefits]): (Application, [String; 3])) -> Result<Application, ControlError> {
+    app.webhooks = serde_json::from_str(&webhooks)?;
+    app.entities = json_list(&entities)?;
+    app.benefits = json_list(&benefits)?;
+    if app.updated_at.is_empty() {
+        app.updated_at.clone_from(&app.created_at);
+    }
+    Ok(app)
+}
+
+/// One application, or 404.
+pub(crate) fn application(conn: &Connection, id: &str) -> Result<Application, ControlError> {
+    let row = conn
+        .query_row(&format!("SELECT {APP_COLUMNS} FROM applications WHERE id = ?1"), params![id], app_row)
+        .optional()?
+        .ok_or_else(|| ControlError::not_found("application", id))?;
+    finish(row)
+}
+
+/// An application that is not revoked (409 otherwise).
+pub(crate) fn active_application(conn: &Connection, id: &str) -> Result<Application, ControlError> {
+    let app = application(conn, id)?;
+    if app.status != "active" {
+        return Err(ControlError::conflict("status", format!("application {id} has been revoked")));
+    }
+    Ok(app)
+}
+
+fn review_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Review, String, String)> {
+    let review = Review {
+        id: r.get(0)?,
+        application_id: r.get(1)?,
+        status: r.get(3)?,
+        submission: Submission {
+            overview: String::new(),
+            scope_justifications: BTreeMap::new(),
+            security_measures: String::new(),
+            post_deployment_plan: String::new(),
+        },
+        reasons: Vec::new(),
+        submitted_at: r.get(5)?,
+        submitted_by: r.get(6)?,
+        decided_at: r.get(7)?,
+        decided_by: r.get(8)?,
+    };
+    Ok((review, r.get(2)?, r.get(4)?))
+}
+
+fn latest_review(conn: &Connection, app_id: &str) -> Result<Option<Review>, ControlError> {
+    Ok(reviews(conn, app_id)?.into_iter().next())
+}
+
+fn reviews(conn: &Connection, app_id: &str) -> Result<Vec<Review>, ControlError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, application_id, submission, status, reasons, submitted_at, submitted_by, decided_at, decided_by
+         FROM reviews WHERE application_id = ?1 ORDER BY submitted_at DESC, rowid DESC",
+    )?;
+    let rows = statement.query_map(params![app_id], review_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(mut review, submission, reasons)| {
+            review.submission = serde_json::from_str(&submission)?;
+            review.reasons = json_list(&reasons)?;
+            Ok(review)
+        })
+        .collect()
+}
+
+impl Store {
+    /// Creates an application of `partner_id`. The caller has validated the fields; the store
+    /// enforces that the name is unique across all partners.
+    pub fn create_app(
+        &self,
+        actor: &str,
+        partner_id: &str,
+        new: &NewApplicationRequest,
+    ) -> Result<Application, ControlError> {
+        self.write(|tx| {
+            super::partners::partner(tx, partner_id)?;
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM applications WHERE name = ?1)",
+                params![new.name],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(ControlError::conflict(
+                    "name",
+                    format!("an application named {:?} already exists (names are unique across all partners)", new.name),
+                ));
+            }
+            let (id, now) = (new_id("app"), now_rfc3339());
+            tx.execute(
+                "INSERT INTO applications (id, partner_id, name, description, type, category, permission, scopes,
+                     webhooks, trust_list, entities, benefits, status, review_status, plan, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'active', 'draft', ?13, ?14, ?14)",
+                params![
+                    id,
+                    partner_id,
+                    new.name,
+                    new.description,
+                    new.kind,
+                    new.category,
+                    new.permission,
+                    new.scopes.join(" "),
+                    serde_json::to_string(&new.webhooks)?,
+                    new.trust_list.join(" "),
+                    serde_json::to_string(&new.entities)?,
+                    serde_json::to_string(&new.benefits)?,
+                    new.plan,
+                    now
+                ],
+            )?;
+            log_event(
+                tx,
+                actor,
+                Some(partner_id),
+                Some(&id),
+                "application.created",
+                json!({"name": new.name, "type": new.kind, "permission": new.permission, "scopes": new.scopes}),
+            )?;
+            application(tx, &id)
+        })
+    }
+
+    /// One application.
+    pub fn application(&self, id: &str) -> Result<Application, ControlError> {
+        self.read(|conn| application(conn, id))
+    }
+
+    /// The applications of a partner, by name.
+    pub fn applications(&self, partner_id: &str) -> Result<Vec<Application>, ControlError> {
+        self.read(|conn| {
+            super::partners::partner(conn, partner_id)?;
+            let mut statement = conn
+                .prepare(&format!("SELECT {APP_COLUMNS} FROM applications WHERE partner_id = ?1 ORDER BY name"))?;
+            let rows = statement.query_map(params![partner_id], app_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(finish).collect()
+        })
+    }
+
+    /// Applies a validated edit; refused on a revoked application.
+    pub fn update_app(&self, actor: &str, id: &str, patch: &AppPatch) -> Result<Application, ControlError> {
+        self.write(|tx| {
+            let app = active_application(tx, id)?;
+            let mut changed = Vec::new();
+            let mut set = |column: &str, value: String, field: &'static str| -> rusqlite::Result<()> {
+                tx.execute(&format!("UPDATE applications SET {column} = ?1 WHERE id = ?2"), params![value, id])?;
+                changed.push(field);
+                Ok(())
+            };
+            if let Some(v) = &patch.description {
+                set("description", v.clone(), "description")?;
+            }
+            if let Some(v) = &patch.category {
+                set("category", v.clone(), "category")?;
+            }
+            if let Some(v) = &patch.scopes {
+                set("scopes", v.join(" "), "scopes")?;
+            }
+            if let Some(v) = &patch.webhooks {
+                set("webhooks", serde_json::to_string(v).unwrap_or_default(), "webhooks")?;
+            }
+            if let Some(v) = &patch.trust_list {
+                set("trust_list", v.join(" "), "trust_list")?;
+            }
+            if let Some(v) = &patch.entities {
+                set("entities", serde_json::to_string(v).unwrap_or_default(), "entities")?;
+            }
+            if let Some(v) = &patch.benefits {
+                set("benefits", serde_json::to_string(v).unwrap_or_default(), "benefits")?;
+            }
+            if let Some(v) = &patch.plan {
+                set("plan", v.clone(), "plan")?;
+            }
+            tx.execute("UPDATE applications SET updated_at = ?1 WHERE id = ?2", params![now_rfc3339(), id])?;
+            log_event(tx, actor, Some(&app.partner_id), Some(id), "application.updated", json!({"fields": changed}))?;
+            application(tx, id)
+        })
+    }
+
+    /// Revokes an application: every credential and token of it stops working on the gateway's
+    /// next request, in every environment.
+    pub fn revoke_app(&self, actor: &str, id: &str, reason: Option<&str>) -> Result<Application, ControlError> {
+        self.write(|tx| {
+            let app = active_application(tx, id)
+                .map_err(|_| ControlError::conflict("status", format!("application {id} is already revoked")))?;
+            tx.execute(
+                "UPDATE applications SET status = 'revoked', updated_at = ?1 WHERE id = ?2",
+                params![now_rfc3339(), id],
+            )?;
+            log_event(tx, actor, Some(&app.partner_id), Some(id), "application.revoked", json!({"reason": reason}))?;
+            application(tx, id)
+        })
+        .or_else(|e| match e {
+            ControlError::Conflict { .. } => {
+                // Tell a missing application (404) from a revoked one (409).
+                self.application(id)?;
+                Err(e)
+            }
+            other => Err(other),
+        })
+    }
+
+    /// Bumps the generation of the application's webhook signing secret; returns the new one.
+    pub fn bump_webhook_generation(&self, actor: &str, id: &str) -> Result<i64, ControlError> {
+        self.write_quiet(|tx| {
+            let app = active_application(tx, id)?;
+            tx.execute("UPDATE applications SET webhook_generation = webhook_generation + 1 WHERE id = ?1", params![id])?;
+            log_event(tx, actor, Some(&app.partner_id), Some(id), "webhook_secret.rotated", json!({}))?;
+            Ok(tx.query_row("SELECT webhook_generation FROM applications WHERE id = ?1", params![id], |r| r.get(0))?)
+        })
+    }
+
+    /// The generation of the application's webhook signing secret.
+    pub fn webhook_generation(&self, id: &str) -> Result<i64, ControlError> {
+        self.read(|conn| {
+            conn.query_row("SELECT webhook_generation FROM applications WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| ControlError::not_found("application", id))
+        })
+    }
+
+    /// Submits an application for production review. Every scope needs a justification; an
+    /// application under review or approved cannot be submitted again.
+    pub fn submit_review(&self, actor: &str, app_id: &str, submission: &Submission) -> Result<Review, ControlError> {
+        self.write(|tx| {
+            let app = active_application(tx, app_id)?;
+            match app.review_status.as_str() {
+                "submitted" => return Err(ControlError::conflict("review_status", "the application is already under review")),
+                "approved" => return Err(ControlError::conflict("review_status", "the application is already approved for production")),
+                _ => {}
+            }
+            for scope in &app.scopes {
+                if submission.scope_justifications.get(scope).is_none_or(|text| text.trim().is_empty()) {
+                    return Err(ControlError::invalid(
+                        format!("scope_justifications.{scope}"),
+                        format!("justify the scope {scope:?}: every scope of the application needs a justification"),
+                    ));
+                }
+            }
+            if let Some(extra) = submission.scope_justifications.keys().find(|s| !app.scopes.contains(s)) {
+                return Err(ControlError::invalid(
+                    format!("scope_justifications.{extra}"),
+                    format!("the application does not have the scope {extra:?}; its scopes are {:?}", app.scopes),
+                ));
+            }
+            let (id, now) = (new_id("rev"), now_rfc3339());
+            tx.execute(
+                "INSERT INTO reviews (id, application_id, submission, status, submitted_at, submitted_by)
+                 VALUES (?1, ?2, ?3, 'submitted', ?4, ?5)",
+                params![id, app_id, serde_json::to_string(submission)?, now, actor],
+            )?;
+            tx.execute("UPDATE applications SET review_status = 'submitted', updated_at = ?1 WHERE id = ?2", params![now, app_id])?;
+            log_event(tx, actor, Some(&app.partner_id), Some(app_id), "review.submitted", json!({"review_id": id}))?;
+            latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &id))
+        })
+    }
+
+    /// The reviews of an application, newest first.
+    pub fn reviews(&self, app_id: &str) -> Result<Vec<Review>, ControlError> {
+        self.read(|conn| {
+            application(conn, app_id)?;
+            reviews(conn, app_id)
+        })
+    }
+
+    /// Approves the submitted review and issues a `production` credential in the same transaction.
+    pub fn approve_review(
+        &self,
+        actor: &str,
+        app_id: &str,
+        production: Environment,
+        hasher: &SecretHash,
+    ) -> Result<(Review, Credential, String), ControlError> {
+        self.write(|tx| {
+            let (app, review) = submitted(tx, app_id, "approve")?;
+            let now = now_rfc3339();
+            tx.execute(
+                "UPDATE reviews SET status = 'approved', decided_at = ?1, decided_by = ?2 WHERE id = ?3",
+                params![now, actor, review.id],
+            )?;
+            tx.execute("UPDATE applications SET review_status = 'approved', updated_at = ?1 WHERE id = ?2", params![now, app_id])?;
+            log_event(tx, actor, Some(&app.partner_id), Some(app_id), "review.approved", json!({"review_id": review.id}))?;
+            let (credential, secret) = insert_credential(tx, app_id, production, hasher)?;
+            log_event(
+                tx,
+                actor,
+                Some(&app.partner_id),
+                Some(app_id),
+                "credential.issued",
+                json!({"client_id": credential.client_id, "environment": production.as_str()}),
+            )?;
+            let review = latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &review.id))?;
+            Ok((review, credential, secret))
+        })
+    }
+
+    /// Rejects the submitted review with reasons; the partner may resubmit.
+    pub fn reject_review(&self, actor: &str, app_id: &str, reasons: &[String]) -> Result<Review, ControlError> {
+        self.write(|tx| {
+            let (app, review) = submitted(tx, app_id, "reject")?;
+            let now = now_rfc3339();
+            tx.execute(
+                "UPDATE reviews SET status = 'rejected', reasons = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
+                params![serde_json::to_string(reasons)?, now, actor, review.id],
+            )?;
+            tx.execute("UPDATE applications SET review_status = 'rejected', updated_at = ?1 WHERE id = ?2", params![now, app_id])?;
+            log_event(
+                tx,
+                actor,
+                Some(&app.partner_id),
+                Some(app_id),
+                "review.rejected",
+                json!({"review_id": review.id, "reasons": reasons}),
+            )?;
+            latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &review.id))
+        })
+    }
+}
+
+/// The application and its review awaiting a decision (409 when there is none).
+fn submitted(tx: &Transaction<'_>, app_id: &str, verb: &str) -> Result<(Application, Review), ControlError> {
+    let app = active_application(tx, app_id)?;
+    match latest_review(tx, app_id)? {
+        Some(review) if review.status == "submitted" && app.review_status == "submitted" => Ok((app, review)),
+        _ => Err(ControlError::conflict(
+            "review_status",
+            format!(
+                "cannot {verb}: the application's review status is {:?}; only a submitted application can be decided (the partner resubmits after a rejection)",
+                app.review_status
+            ),
+        )),
+    }
+}

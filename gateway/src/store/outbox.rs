@@ -1,0 +1,213 @@
+//! The webhook outbox: deliveries are queued in the transaction of the change that causes them
+//! (so none is lost to a crash between the two), sent by the delivery worker, and every attempt is
+//! kept as the delivery log.
+
+use rusqlite::{params, Transaction};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::activity::log_event;
+use super::applications::Application;
+use super::{new_id, now_rfc3339, ControlError, Store};
+
+/// One queued or finished delivery, with its attempts.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Delivery {
+    /// `dlv_…`.
+    pub id: String,
+    /// The application.
+    pub application_id: String,
+    /// The event's id (`evt_…`), the same for every URL and every attempt.
+    pub event_id: String,
+    /// The event type.
+    pub event: String,
+    /// The receiver.
+    pub url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    /// Every attempt so far.
+    pub attempts: Vec<DeliveryAttempt>,
+    /// When it was queued.
+    pub created_at: String,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<String>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeliveryAttempt {
+    /// 1 for the first.
+    pub attempt: i64,
+    /// When it was made.
+    pub at: String,
+    /// The receiver's status, when it answered.
+    pub status_code: Option<i64>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: i64,
+}
+
+/// A delivery the worker should attempt now.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    /// Its id.
+    pub id: String,
+    /// The application (whose signing secret signs it).
+    pub application_id: String,
+    /// The event id.
+    pub event_id: String,
+    /// The event type.
+    pub event: String,
+    /// The receiver.
+    pub url: String,
+    /// The JSON body.
+    pub payload: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// Queues `event` for every webhook of `app` subscribed to it; returns how many were queued.
+pub(crate) fn enqueue(tx: &Transaction<'_>, app: &Application, event: &str, data: Value) -> Result<usize, ControlError> {
+    let (event_id, now) = (new_id("evt"), now_rfc3339());
+    let payload = json!({"id": event_id, "type": event, "created_at": now, "data": data}).to_string();
+    let mut queued = 0;
+    for hook in app.webhooks.iter().filter(|hook| hook.events.iter().any(|e| e == event)) {
+        tx.execute(
+            "INSERT INTO webhook_deliveries (id, application_id, event_id, event, url, payload, status, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
+            params![new_id("dlv"), app.id, event_id, event, hook.url, payload, now_millis(), now],
+        )?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn millis_to_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Store {
+    /// Claims up to `limit` pending deliveries whose next attempt is due (oldest first): each is
+    /// leased for `lease_ms`, after which an unrecorded attempt becomes due again.
+    pub fn claim_due_deliveries(&self, limit: u32, lease_ms: i64) -> Result<Vec<DueDelivery>, ControlError> {
+        self.write_quiet(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id, application_id, event_id, event, url, payload, attempts FROM webhook_deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![now_millis(), limit], |r| {
+                Ok(DueDelivery {
+                    id: r.get(0)?,
+                    application_id: r.get(1)?,
+                    event_id: r.get(2)?,
+                    event: r.get(3)?,
+                    url: r.get(4)?,
+                    payload: r.get(5)?,
+                    attempts: r.get(6)?,
+                })
+            })?;
+            let due = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            for delivery in &due {
+                conn.execute(
+                    "UPDATE webhook_deliveries SET next_attempt_at = ?1 WHERE id = ?2",
+                    params![now_millis().saturating_add(lease_ms), delivery.id],
+                )?;
+            }
+            Ok(due)
+        })
+    }
+
+    /// Records one attempt; `retry_in_ms` schedules the next one, `None` ends the delivery
+    /// (delivered when the attempt succeeded, failed otherwise).
+    pub fn record_attempt(
+        &self,
+        delivery: &DueDelivery,
+        attempt: &sandgate_webhooks::Attempt,
+        retry_in_ms: Option<i64>,
+    ) -> Result<(), ControlError> {
+        self.write_quiet(|tx| {
+            let number = i64::from(delivery.attempts) + 1;
+            let duration_ms = i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX);
+            tx.execute(
+                "INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![delivery.id, number, now_rfc3339(), attempt.status, attempt.error, duration_ms],
+            )?;
+            let (status, next) = match (attempt.delivered(), retry_in_ms) {
+                (true, _) => ("delivered", None),
+                (false, Some(ms)) => ("pending", Some(now_millis() + ms)),
+                (false, None) => ("failed", None),
+            };
+            tx.execute(
+                "UPDATE webhook_deliveries SET attempts = ?1, status = ?2, next_attempt_at = ?3 WHERE id = ?4",
+                params![number, status, next, delivery.id],
+            )?;
+            if status != "pending" {
+                let partner: String = tx.query_row(
+                    "SELECT partner_id FROM applications WHERE id = ?1",
+                    params![delivery.application_id],
+                    |r| r.get(0),
+                )?;
+                log_event(
+                    tx,
+                    "system",
+                    Some(&partner),
+                    Some(&delivery.application_id),
+                    &format!("webhook.{status}"),
+                    json!({"delivery_id": delivery.id, "event": delivery.event, "url": delivery.url, "attempts": number}),
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The delivery log of an application, newest first.
+    pub fn deliveries(&self, app_id: &str) -> Result<Vec<Delivery>, ControlError> {
+        self.read(|conn| {
+            super::applications::application(conn, app_id)?;
+            let mut statement = conn.prepare(
+                "SELECT id, application_id, event_id, event, url, status, created_at, next_attempt_at
+                 FROM webhook_deliveries WHERE application_id = ?1 ORDER BY created_at DESC, rowid DESC",
+            )?;
+            let rows = statement.query_map(params![app_id], |r| {
+                let next: Option<i64> = r.get(7)?;
+                Ok(Delivery {
+                    id: r.get(0)?,
+                    application_id: r.get(1)?,
+                    event_id: r.get(2)?,
+                    event: r.get(3)?,
+                    url: r.get(4)?,
+                    status: r.get(5)?,
+                    attempts: Vec::new(),
+                    created_at: r.get(6)?,
+                    next_attempt_at: next.map(millis_to_rfc3339),
+                })
+            })?;
+            let mut deliveries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut attempts = conn.prepare_cached(
+                "SELECT attempt, at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY attempt",
+            )?;
+            for delivery in &mut deliveries {
+                delivery.attempts = attempts
+                    .query_map(params![delivery.id], |r| {
+                        Ok(DeliveryAttempt {
+                            attempt: r.get(0)?,
+                            at: r.get(1)?,
+                            status_code: r.get(2)?,
+                            error: r.get(3)?,
+                            duration_ms: r.get(4)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+            }
+            Ok(deliveries)
+        })
+    }
+}

@@ -1,0 +1,261 @@
+//! Partner accounts and their members (owner, admin, developer). A member authenticates with a
+//! member key shown once and stored as its keyed hash.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::json;
+
+use super::activity::log_event;
+use super::{new_id, now_rfc3339, ControlError, Store};
+use crate::secrets::SecretHash;
+
+/// A partner account.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Partner {
+    /// `ptn_…`.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Who to reach.
+    pub contact: Contact,
+    /// When it was created.
+    pub created_at: String,
+}
+
+/// A partner's contact person.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Contact {
+    /// Full name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+}
+
+/// A member of a partner account.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Member {
+    /// `mbr_…`.
+    pub id: String,
+    /// The account.
+    pub partner_id: String,
+    /// E-mail address (unique within the account).
+    pub email: String,
+    /// Full name.
+    pub name: String,
+    /// `owner`, `admin` or `developer`.
+    pub role: String,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// When it was added.
+    pub created_at: String,
+}
+
+/// A new partner with its first owner.
+#[derive(Debug, Clone)]
+pub struct NewPartner<'a> {
+    /// Unique name.
+    pub name: &'a str,
+    /// Contact name and e-mail.
+    pub contact: (&'a str, &'a str),
+    /// The owner's name and e-mail.
+    pub owner: (&'a str, &'a str),
+}
+
+/// Who a member key belongs to, and which applications a developer may use.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The member.
+    pub member: Member,
+    /// Applications opened to this member by a verified invitation.
+    pub applications: Vec<String>,
+}
+
+const MEMBER_COLUMNS: &str = "id, partner_id, email, name, role, status, created_at";
+
+fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member {
+        id: r.get(0)?,
+        partner_id: r.get(1)?,
+        email: r.get(2)?,
+        name: r.get(3)?,
+        role: r.get(4)?,
+        status: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+fn partner_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Partner> {
+    Ok(Partner {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        contact: Contact { name: r.get(2)?, email: r.get(3)? },
+        created_at: r.get(4)?,
+    })
+}
+
+/// A new member key: `sgm_` + 32 random bytes, base64url.
+pub(crate) fn new_member_key() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    crate::secrets::fill_random(&mut bytes);
+    format!("sgm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Inserts an active member with a fresh key; returns it and the key (shown once).
+pub(crate) fn insert_member(
+    tx: &Transaction<'_>,
+    hasher: &SecretHash,
+    partner_id: &str,
+    (name, email): (&str, &str),
+    role: &str,
+) -> Result<(Member, String), ControlError> {
+    let taken: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM members WHERE partner_id = ?1 AND email = ?2)",
+        params![partner_id, email],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(ControlError::conflict("email", format!("{email} is already a member of this partner account")));
+    }
+    let (id, key, now) = (new_id("mbr"), new_member_key(), now_rfc3339());
+    tx.execute(
+        "INSERT INTO members (id, partner_id, email, name, role, key_hash, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7)",
+        params![id, partner_id, email, name, role, hasher.hash(&key), now],
+    )?;
+    let member = Member {
+        id,
+        partner_id: partner_id.to_owned(),
+        email: email.to_owned(),
+        name: name.to_owned(),
+        role: role.to_owned(),
+        status: "active".to_owned(),
+        created_at: now,
+    };
+    Ok((member, key))
+}
+
+impl Store {
+    /// Creates a partner account and its owner; returns both and the owner's member key.
+    pub fn create_partner(
+        &self,
+        actor: &str,
+        new: &NewPartner<'_>,
+        hasher: &SecretHash,
+    ) -> Result<(Partner, Member, String), ControlError> {
+        self.write(|tx| {
+            let taken: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM partners WHERE name = ?1)", params![new.name], |r| r.get(0))?;
+            if taken {
+                return Err(ControlError::conflict("name", format!("a partner named {:?} already exists", new.name)));
+            }
+            let (id, now) = (new_id("ptn"), now_rfc3339());
+            tx.execute(
+                "INSERT INTO partners (id, name, created_at, contact_name, contact_email) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, new.name, now, new.contact.0, new.contact.1],
+            )?;
+            let (owner, key) = insert_member(tx, hasher, &id, new.owner, "owner")?;
+            log_event(tx, actor, Some(&id), None, "partner.created", json!({"name": new.name}))?;
+            log_event(tx, actor, Some(&id), None, "member.added", json!({"member_id": owner.id, "email": owner.email, "role": "owner"}))?;
+            let partner = Partner {
+                id,
+                name: new.name.to_owned(),
+                contact: Contact { name: new.contact.0.to_owned(), email: new.contact.1.to_owned() },
+                created_at: now,
+            };
+            Ok((partner, owner, key))
+        })
+    }
+
+    /// Every partner, by name.
+    pub fn partners(&self) -> Result<Vec<Partner>, ControlError> {
+        self.read(|conn| {
+            let mut statement =
+                conn.prepare("SELECT id, name, contact_name, contact_email, created_at FROM partners ORDER BY name")?;
+            let partners = statement.query_map([], partner_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(partners)
+        })
+    }
+
+    /// One partner.
+    pub fn partner(&self, id: &str) -> Result<Partner, ControlError> {
+        self.read(|conn| partner(conn, id))
+    }
+
+    /// Adds a member to an existing account; returns it and its member key (shown once).
+    pub fn add_member(
+        &self,
+        actor: &str,
+        partner_id: &str,
+        (name, email): (&str, &str),
+        role: &str,
+        hasher: &SecretHash,
+    ) -> Result<(Member, String), ControlError> {
+        self.write(|tx| {
+            partner(tx, partner_id)?;
+            let (member, key) = insert_member(tx, hasher, partner_id, (name, email), role)?;
+            log_event(tx, actor, Some(partner_id), None, "member.added", json!({"member_id": member.id, "email": email, "role": role}))?;
+            Ok((member, key))
+        })
+    }
+
+    /// The members of an account.
+    pub fn members(&self, partner_id: &str) -> Result<Vec<Member>, ControlError> {
+        self.read(|conn| {
+            partner(conn, partner_id)?;
+            let mut statement = conn.prepare(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE partner_id = ?1 ORDER BY created_at, email"
+            ))?;
+            let members = statement.query_map(params![partner_id], member_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(members)
+        })
+    }
+
+    /// The active member whose key hashes to `key_hash`, with the applications opened to it.
+    pub fn principal(&self, key_hash: &[u8]) -> Result<Option<Principal>, ControlError> {
+        self.read(|conn| {
+            let member = conn
+                .query_row(
+                    &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE key_hash = ?1 AND status = 'active'"),
+                    params![key_hash],
+                    member_row,
+                )
+                .optional()?;
+            let Some(member) = member else { return Ok(None) };
+            let mut statement = conn.prepare_cached(
+                "SELECT application_id FROM app_developers WHERE member_id = ?1 AND status = 'active'",
+            )?;
+            let applications =
+                statement.query_map(params![member.id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(Some(Principal { member, applications }))
+        })
+    }
+}
+
+/// One partner, or 404.
+pub(crate) fn partner(conn: &Connection, id: &str) -> Result<Partner, ControlError> {
+    conn.query_row(
+        "SELECT id, name, contact_name, contact_email, created_at FROM partners WHERE id = ?1",
+        params![id],
+        partner_row,
+    )
+    .optional()?
+    .ok_or_else(|| ControlError::not_found("partner", id))
+}
+
+/// The member with `email` in `partner_id`, if any.
+pub(crate) fn member_by_email(conn: &Connection, partner_id: &str, email: &str) -> rusqlite::Result<Option<Member>> {
+    conn.query_row(
+        &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE partner_id = ?1 AND email = ?2"),
+        params![partner_id, email],
+        member_row,
+    )
+    .optional()
+}
+
+/// A member by id.
+pub(crate) fn member(conn: &Connection, id: &str) -> Result<Member, ControlError> {
+    conn.query_row(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?1"), params![id], member_row)
+        .optional()?
+        .ok_or_else(|| ControlError::not_found("member", id))
+}
