@@ -133,11 +133,12 @@ fn listeners(settings: &Settings, routes: usize) -> String {
         ));
     }
     text.push_str(&format!(
-        "  {:<11} {}  (/healthz, /readyz, /metrics, POST /reload)\n  {:<11} {}\n",
+        "  {:<11} {}  (control plane /v1, spec at /v1/openapi.yaml; /healthz, /readyz, /metrics, POST /reload)\n  {:<11} {}  (operator token in {}; `sandgate admin --help`)\n",
         "admin",
         url(settings.admin_listen),
         "data",
-        settings.data_dir.display()
+        settings.data_dir.display(),
+        sandgate_gateway::control::auth::local_token_file(&settings.data_dir).display()
     ));
     text
 }

@@ -183,7 +183,7 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
 
     // Trust list: only 192.0.2.0/24; a spoofed X-Forwarded-For from loopback (not a trusted proxy)
     // must not help, nor an IPv4-mapped form, nor an Origin that is not a trust URL.
-    sandgate.store().set_trust_list(&app, "192.0.2.0/24 https://shop.example.com").expect("store");
+    sandgate.set_trust_list(&["192.0.2.0/24", "https://shop.example.com"]);
     for (name, extra) in [
         ("XFF spoofing", "X-Forwarded-For: 192.0.2.5\r\n"),
         ("X-Real-IP spoofing", "X-Real-IP: 192.0.2.5\r\n"),
@@ -203,13 +203,13 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
     if (status, slug.as_str()) != (403, "untrusted-client") {
         failures.push(format!("token from an untrusted address: got {status} {slug:?}"));
     }
-    sandgate.store().set_trust_list(&app, "").expect("store");
+    sandgate.set_trust_list(&[]);
     let (status, slug) = send(&prod, &get(&path, Some(&bearer(&token)), ""));
     count += 1;
     if (status, slug.as_str()) != (403, "untrusted-client") {
         failures.push(format!("empty trust list: got {status} {slug:?}"));
     }
-    sandgate.store().set_trust_list(&app, "127.0.0.0/8 ::1/128").expect("store");
+    sandgate.set_trust_list(&["127.0.0.0/8", "::1/128"]);
 
     // Slow client: a body that never arrives is cut off after the read timeout (1 s here).
     let slow = format!(
@@ -224,7 +224,7 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
     }
 
     // Revoked credential, then revoked application: refused on the very next request.
-    sandgate.store().revoke_credential(&id).expect("store");
+    sandgate.store().revoke("operator:test", &id).expect("store");
     let (status, slug) = send(&prod, &get(&path, Some(&bearer(&token)), ""));
     count += 1;
     if (status, slug.as_str()) != (401, "token-revoked") {
@@ -235,7 +235,7 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
         &get(&format!("/pos-api/v2.5/client-id/{}/i18n", sandgate.client_id), Some(&bearer(&train_token)), ""),
     );
     assert_eq!(status, 200, "the TRAINING credential is still fine: {slug}");
-    sandgate.store().revoke_application(&app).expect("store");
+    sandgate.store().revoke_app("operator:test", &app, None).expect("store");
     let (status, slug) = send(
         &train,
         &get(&format!("/pos-api/v2.5/client-id/{}/i18n", sandgate.client_id), Some(&bearer(&train_token)), ""),

@@ -14,7 +14,17 @@ fn reload_good_then_bad_config() {
     let token = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
     let url = format!("{}/pos-api/v2.5/client-id/{}/i18n", sandgate.training, sandgate.client_id);
     assert_eq!(common::get(&url, Some(&token)).status(), 200);
-    let reload = || reqwest::blocking::Client::new().post(format!("{}/reload", sandgate.admin)).send().expect("reload");
+    let operator = sandgate.operator_token();
+    let unauthenticated =
+        reqwest::blocking::Client::new().post(format!("{}/reload", sandgate.admin)).send().expect("reload");
+    assert_eq!(unauthenticated.status(), 401, "reload is for operators only");
+    let reload = || {
+        reqwest::blocking::Client::new()
+            .post(format!("{}/reload", sandgate.admin))
+            .bearer_auth(&operator)
+            .send()
+            .expect("reload")
+    };
 
     std::fs::write(&file, "sandgate:\n  versions:\n    pos-api:\n      \"2.5\": {retired: true}\n").expect("write");
     assert_eq!(reload().status(), 200);

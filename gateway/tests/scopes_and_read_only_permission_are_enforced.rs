@@ -5,7 +5,7 @@ mod common;
 
 use common::TestSandgate;
 use sandgate_gateway::environment::Environment;
-use sandgate_gateway::store::NewApplication;
+use sandgate_gateway::store::NewApplicationRequest;
 
 #[test]
 fn customer_scope_and_read_only_app_are_limited() {
@@ -26,15 +26,25 @@ fn customer_scope_and_read_only_app_are_limited() {
     assert_eq!(common::get(&search, Some(&merchant)).status(), 200);
 
     let partner = sandgate.store().partner_id("Demo Partner").expect("store").expect("partner");
-    let app =
-        NewApplication { name: "reader", permission: "read", scopes: "merchant", trust_list: "127.0.0.0/8", plan: "" };
-    sandgate.store().create_application(&partner, &app).expect("create");
-    let reader = sandgate
+    let app = NewApplicationRequest {
+        name: "reader".into(),
+        description: String::new(),
+        kind: "generic".into(),
+        category: String::new(),
+        permission: "read".into(),
+        scopes: vec!["merchant".into()],
+        webhooks: Vec::new(),
+        trust_list: vec!["127.0.0.0/8".into()],
+        entities: Vec::new(),
+        benefits: Vec::new(),
+        plan: String::new(),
+    };
+    let app = sandgate.store().create_app("operator:test", &partner, &app).expect("create");
+    let (reader, reader_secret) = sandgate
         .store()
-        .issue_credential("reader", Environment::TRAINING, &sandgate.shared.keys.secret_hash)
-        .expect("store")
-        .expect("app");
-    let (reader_id, reader_secret) = (reader.client_id, reader.client_secret.expect("secret"));
+        .issue("operator:test", &app.id, Environment::TRAINING, &sandgate.shared.keys.secret_hash)
+        .expect("issue");
+    let reader_id = reader.client_id;
     let token = common::access_token(base, &reader_id, &reader_secret);
     let read = format!("{base}/pos-api/v2.5/client-id/{reader_id}/authorizations");
     assert_eq!(common::get(&read, Some(&token)).status(), 200);

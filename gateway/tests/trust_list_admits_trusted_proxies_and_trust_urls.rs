@@ -11,9 +11,8 @@ fn trusted_proxy_xff_and_trust_urls_are_admitted() {
     let sandgate = TestSandgate::start_with(None, "sandgate:\n  trusted_proxies: [127.0.0.0/8]\n");
     let token = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
     let url = format!("{}/pos-api/v2.5/client-id/{}/i18n", sandgate.training, sandgate.client_id);
-    let app = sandgate.demo_app_id();
 
-    sandgate.store().set_trust_list(&app, "192.0.2.0/24").expect("store");
+    sandgate.set_trust_list(&["192.0.2.0/24"]);
     assert_eq!(
         common::get_with(&url, &token, &[("x-forwarded-for", "192.0.2.5")]).status(),
         200,
@@ -23,7 +22,7 @@ fn trusted_proxy_xff_and_trust_urls_are_admitted() {
     common::assert_problem(spoofed, 403, "untrusted-client");
     common::assert_problem(common::get_with(&url, &token, &[]), 403, "untrusted-client");
 
-    sandgate.store().set_trust_list(&app, "https://shop.example.com").expect("store");
+    sandgate.set_trust_list(&["https://shop.example.com"]);
     assert_eq!(common::get_with(&url, &token, &[("origin", "https://shop.example.com")]).status(), 200);
     assert_eq!(common::get_with(&url, &token, &[("referer", "https://shop.example.com/checkout")]).status(), 200);
     common::assert_problem(
@@ -32,6 +31,6 @@ fn trusted_proxy_xff_and_trust_urls_are_admitted() {
         "untrusted-client",
     );
 
-    sandgate.store().set_trust_list(&app, "::ffff:127.0.0.1").expect("store");
+    sandgate.set_trust_list(&["::ffff:127.0.0.1"]);
     assert_eq!(common::get_with(&url, &token, &[]).status(), 200, "an IPv4-mapped entry admits the IPv4 peer");
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod admin;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,6 +67,28 @@ pub fn wait_listening(addr: SocketAddr) {
     }
 }
 
+/// Submits the demo application for review and approves it, as the control plane would; returns
+/// the PRODUCTION client id and secret issued by the approval.
+pub fn approve_for_production(
+    store: &sandgate_gateway::store::Store,
+    hasher: &sandgate_gateway::secrets::SecretHash,
+) -> (String, String) {
+    let app = store.application_id(DEMO_APPLICATION).expect("store").expect("demo app");
+    let submission = sandgate_gateway::store::Submission {
+        overview: "demo".into(),
+        scope_justifications: [("merchant", "tests"), ("customer", "tests")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        security_measures: "tests".into(),
+        post_deployment_plan: "tests".into(),
+    };
+    store.submit_review("operator:test", &app, &submission).expect("submit");
+    let (_, credential, secret) =
+        store.approve_review("operator:test", &app, Environment::PRODUCTION, hasher).expect("approve");
+    (credential.client_id, secret)
+}
+
 impl TestSandgate {
     /// Starts Sandgate; PRODUCTION proxies to `production_upstream` when given.
     pub fn start(production_upstream: Option<SocketAddr>) -> TestSandgate {
@@ -110,11 +134,7 @@ impl TestSandgate {
         let settings = config.merge_args(&args).compile().expect("valid settings");
         let prepared = server::prepare(settings, file, args).expect("prepare");
         let demo = prepared.store().ensure_demo(&prepared.keys().secret_hash, false).expect("demo");
-        let prod = prepared
-            .store()
-            .issue_credential(DEMO_APPLICATION, Environment::PRODUCTION, &prepared.keys().secret_hash)
-            .expect("issue")
-            .expect("demo application exists");
+        let prod = approve_for_production(prepared.store(), &prepared.keys().secret_hash);
         let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
         let shared = std::sync::Arc::clone(&prepared.shared);
         let running = Running::start(server::build(&prepared).expect("build"));
@@ -129,8 +149,8 @@ impl TestSandgate {
             admin: format!("http://{admin}"),
             client_id: demo.client_id,
             client_secret: demo.client_secret.expect("fresh secret"),
-            production_client_id: prod.client_id,
-            production_client_secret: prod.client_secret.expect("fresh secret"),
+            production_client_id: prod.0,
+            production_client_secret: prod.1,
             emulator,
             shared,
         }
@@ -139,6 +159,25 @@ impl TestSandgate {
     /// The store.
     pub fn store(&self) -> &sandgate_gateway::store::Store {
         &self.shared.store
+    }
+
+    /// Replaces the demo application's trust list, as `PATCH /v1/applications/{id}` does.
+    pub fn set_trust_list(&self, entries: &[&str]) {
+        let patch = sandgate_gateway::store::AppPatch {
+            trust_list: Some(entries.iter().map(|e| (*e).to_owned()).collect()),
+            ..Default::default()
+        };
+        self.store().update_app("operator:test", &self.demo_app_id(), &patch).expect("update");
+    }
+
+    /// The local operator token.
+    pub fn operator_token(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("secrets/operator.token")).expect("operator token").trim().to_owned()
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// The demo application's id.

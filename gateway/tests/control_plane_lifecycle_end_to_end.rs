@@ -1,0 +1,349 @@
+//! The partner lifecycle through the real control-plane API, store and gateway: partner → sandbox
+//! credentials → application → token through the gateway → invite + OTP → submit → reject →
+//! resubmit → approve → PRODUCTION credentials work only on PRODUCTION → connect an entity (signed
+//! webhook received) → rotate (old secret works during the grace period, then fails) → disconnect
+//! (webhook) → revoke (the next gateway request fails) → the CSV lists every step. `wiremock` is
+//! the partner's webhook receiver. Every 2xx answer is checked against the control-plane spec.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::admin::Admin;
+use common::TestSandgate;
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CONFIG: &str = "sandgate:\n  control_plane:\n    webhooks: {first_retry_ms: 100, max_attempts: 4, timeout_secs: 2}\n";
+
+fn field(body: &Value) -> &str {
+    body["field"].as_str().unwrap_or("")
+}
+
+fn token(base: &str, id: &str, secret: &str) -> reqwest::blocking::Response {
+    common::token_request(base, &[("client_id", id), ("client_secret", secret)])
+}
+
+/// Waits until the receiver has `n` requests (the worker delivers asynchronously).
+fn received(runtime: &tokio::runtime::Runtime, receiver: &MockServer, n: usize) -> Vec<wiremock::Request> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let requests = runtime.block_on(receiver.received_requests()).expect("recording");
+        if requests.len() >= n || Instant::now() > deadline {
+            return requests;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Checks the signature with an HMAC computed here, not with Sandgate's own code.
+fn assert_signed(request: &wiremock::Request, secret: &str) -> Value {
+    let header = request.headers.get("sandgate-signature").and_then(|v| v.to_str().ok()).expect("signature header");
+    let (t, v1) = header.split_once(",v1=").expect("t=…,v1=…");
+    let timestamp = t.strip_prefix("t=").expect("t=");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(&request.body);
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v1, expected, "signature must be HMAC-SHA256(secret, t.body)");
+    let now = chrono::Utc::now().timestamp();
+    assert!((now - timestamp.parse::<i64>().expect("unix time")).abs() < 60, "timestamp is current");
+    serde_json::from_slice(&request.body).expect("JSON payload")
+}
+
+#[test]
+fn partner_lifecycle_from_sandbox_to_revocation() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let receiver = runtime.block_on(MockServer::start());
+    runtime.block_on(Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(204)).mount(&receiver));
+    let sandgate = TestSandgate::start_with(None, CONFIG);
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let anonymous = Admin { base: sandgate.admin.clone(), token: None };
+
+    // Operators create partner accounts; nobody else.
+    let (status, body) = anonymous.get("/v1/partners");
+    assert_eq!((status, body["type"].as_str()), (401, Some("urn:sandgate:problem:unauthenticated")));
+    assert_eq!(op.as_("sgo_wrong").get("/v1/partners").0, 401);
+    let partner_body = json!({"name": "Acme Payments", "contact": {"name": "Ada", "email": "ada@acme.example"},
+                              "owner": {"name": "Olga Owner", "email": "olga@acme.example"}});
+    let (status, created) = op.post("/v1/partners", partner_body.clone());
+    assert_eq!(status, 201, "{created}");
+    let partner = created["partner"]["id"].as_str().expect("partner id").to_owned();
+    let owner = op.as_(created["member_key"].as_str().expect("member key shown once"));
+    let (status, body) = op.post("/v1/partners", partner_body);
+    assert_eq!((status, field(&body)), (409, "name"), "{body}");
+    assert_eq!(owner.post("/v1/partners", json!({})).0, 403, "members cannot create partner accounts");
+
+    // The owner creates an application whose webhook URL is on its trust list.
+    let hook = format!("{}/hooks", receiver.uri());
+    let app_body = json!({
+        "name": "acme-pos-connector", "description": "Connects Acme terminals", "type": "generic",
+        "category": "payments", "permission": "read_write", "scopes": ["merchant"],
+        "trust_list": ["127.0.0.0/8", receiver.uri()],
+        "webhooks": [{"url": hook, "events": ["integration.connected", "integration.disconnected"]}],
+        "entities": ["merchant_location"], "benefits": ["gift cards", "loyalty points"]
+    });
+    let mut untrusted = app_body.clone();
+    untrusted["trust_list"] = json!(["127.0.0.0/8"]);
+    let (status, body) = owner.post(&format!("/v1/partners/{partner}/applications"), untrusted);
+    assert_eq!((status, field(&body)), (422, "webhooks.0.url"), "{body}");
+    let (status, created) = owner.post(&format!("/v1/partners/{partner}/applications"), app_body.clone());
+    assert_eq!(status, 201, "{created}");
+    let app = created["application"]["id"].as_str().expect("app id").to_owned();
+    let webhook_secret = created["webhook_secret"].as_str().expect("webhook secret").to_owned();
+    let (status, body) = owner.post(&format!("/v1/partners/{partner}/applications"), app_body);
+    assert_eq!((status, field(&body)), (409, "name"));
+    let (status, body) = owner.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"permission": "read"})));
+    assert_eq!((status, field(&body)), (409, "permission"), "permission is immutable");
+    let (status, body) = owner.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"description": "Acme terminals, v2"})));
+    assert_eq!((status, body["description"].as_str()), (200, Some("Acme terminals, v2")));
+
+    // Sandbox credentials at once; a token through the gateway works.
+    let started = Instant::now();
+    let (status, issued) = owner.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "training"}));
+    assert_eq!(status, 201, "{issued}");
+    assert!(started.elapsed() < Duration::from_secs(1), "sandbox credentials take well under a second");
+    let train_id = issued["credential"]["client_id"].as_str().expect("client id").to_owned();
+    let train_secret = issued["client_secret"].as_str().expect("secret shown once").to_owned();
+    let train_token = common::access_token(&sandgate.training, &train_id, &train_secret);
+    let i18n = format!("{}/pos-api/v2.5/client-id/{train_id}/i18n", sandgate.training);
+    assert_eq!(common::get(&i18n, Some(&train_token)).status(), 200);
+    let (status, body) = owner.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "production"}));
+    assert_eq!((status, field(&body)), (409, "environment"), "no PRODUCTION before approval: {body}");
+
+    // A developer is invited, fails once, verifies, and gets TRAINING access only.
+    let (status, invited) = owner.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "dev@acme.example"}));
+    assert_eq!(status, 201, "{invited}");
+    let invitation = invited["invitation"]["id"].as_str().expect("invitation").to_owned();
+    let otp = invited["otp"].as_str().expect("otp shown to the admin").to_owned();
+    let expires = chrono::DateTime::parse_from_rfc3339(invited["invitation"]["expires_at"].as_str().expect("expiry")).expect("date");
+    let days = (expires.timestamp() - chrono::Utc::now().timestamp()) as f64 / 86_400.0;
+    assert!((2.99..=3.01).contains(&days), "valid for 3 days, got {days}");
+    let (status, body) = anonymous.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": "AAAA-AAAA"}));
+    assert_eq!((status, field(&body)), (422, "otp"), "{body}");
+    let (status, verified) = anonymous.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": otp}));
+    assert_eq!(status, 200, "{verified}");
+    let developer = op.as_(verified["member_key"].as_str().expect("developer key"));
+    assert_eq!(anonymous.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": otp})).0, 409);
+    assert_eq!(developer.get(&format!("/v1/applications/{app}")).0, 200);
+    assert_eq!(developer.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "training"})).0, 201);
+    let submission = json!({"overview": "POS integration", "scope_justifications": {"merchant": "terminals act for merchants"},
+                            "security_measures": "secrets in a vault", "post_deployment_plan": "on-call, rollback"});
+    assert_eq!(developer.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 403);
+
+    // Review: incomplete → refused; rejected with reasons; resubmitted; approved by an operator.
+    let mut incomplete = submission.clone();
+    incomplete["scope_justifications"] = json!({});
+    let (status, body) = owner.post(&format!("/v1/applications/{app}/review"), incomplete);
+    assert_eq!((status, field(&body)), (422, "scope_justifications.merchant"), "{body}");
+    assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 201);
+    assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 409);
+    assert_eq!(owner.post(&format!("/v1/applications/{app}/review/approve"), json!({})).0, 403);
+    let (status, body) = op.post(&format!("/v1/applications/{app}/review/reject"), json!({"reasons": []}));
+    assert_eq!((status, field(&body)), (422, "reasons"));
+    let (status, rejected) = op.post(&format!("/v1/applications/{app}/review/reject"), json!({"reasons": ["describe the rollback"]}));
+    assert_eq!((status, rejected["status"].as_str()), (200, Some("rejected")));
+    let (status, body) = op.post(&format!("/v1/applications/{app}/review/approve"), json!({}));
+    assert_eq!((status, field(&body)), (409, "review_status"), "a rejected app needs a resubmission");
+    assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission).0, 201);
+    let (status, approved) = op.post(&format!("/v1/applications/{app}/review/approve"), json!({}));
+    assert_eq!(status, 200, "{approved}");
+    let prod_id = approved["credential"]["client_id"].as_str().expect("prod id").to_owned();
+    let prod_secret = approved["client_secret"].as_str().expect("prod secret").to_owned();
+
+    // PRODUCTION credentials work only on PRODUCTION.
+    let prod_token = common::access_token(&sandgate.production, &prod_id, &prod_secret);
+    common::assert_problem(token(&sandgate.training, &prod_id, &prod_secret), 400, "invalid-client");
+    let prod_call = format!("{}/pos-api/v2.5/client-id/{prod_id}/i18n", sandgate.production);
+    common::assert_problem(common::get(&prod_call, Some(&prod_token)), 503, "no-upstream");
+
+    // Connect an entity: benefits created, signed webhook delivered; connecting again is a no-op.
+    let connection = format!("/v1/entities/merchant_location/loc-42/connections/{app}");
+    assert_eq!(owner.call(Method::PUT, &connection, None).0, 403, "connections are the operator's");
+    let (status, connected) = op.call(Method::PUT, &connection, None);
+    assert_eq!(status, 201, "{connected}");
+    let benefits: Vec<&str> = connected["benefits"].as_array().expect("benefits").iter().filter_map(|b| b["benefit"].as_str()).collect();
+    assert_eq!(benefits, ["gift cards", "loyalty points"]);
+    let deliveries = received(&runtime, &receiver, 1);
+    assert_eq!(deliveries.len(), 1);
+    let event = assert_signed(&deliveries[0], &webhook_secret);
+    assert_eq!(event["type"], "integration.connected");
+    assert_eq!(event["data"]["entity_id"], "loc-42");
+    assert_eq!(op.call(Method::PUT, &connection, None).0, 200, "connecting twice is idempotent");
+    let (status, body) = op.call(Method::PUT, &format!("/v1/entities/customer/c-1/connections/{app}"), None);
+    assert_eq!((status, field(&body)), (422, "entity_type"));
+
+    // Rotate: the old secret works during the grace period, then fails.
+    let (status, rotated) = owner.post(&format!("/v1/credentials/{train_id}/rotate"), json!({"grace_seconds": 1}));
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["client_secret"].as_str().expect("new secret").to_owned();
+    assert_ne!(new_secret, train_secret);
+    assert_eq!(token(&sandgate.training, &train_id, &train_secret).status(), 200, "old secret during grace");
+    assert_eq!(token(&sandgate.training, &train_id, &new_secret).status(), 200, "new secret");
+    std::thread::sleep(Duration::from_millis(2100));
+    common::assert_problem(token(&sandgate.training, &train_id, &train_secret), 400, "invalid-client");
+    let fresh_token = common::access_token(&sandgate.training, &train_id, &new_secret);
+
+    // Disconnect: webhook, benefits gone; disconnecting again sends nothing.
+    let (status, disconnected) = op.call(Method::DELETE, &connection, None);
+    assert_eq!((status, disconnected["status"].as_str()), (200, Some("disconnected")));
+    let deliveries = received(&runtime, &receiver, 2);
+    assert_eq!(deliveries.len(), 2, "exactly one more webhook: the second connect sent none");
+    assert_eq!(assert_signed(&deliveries[1], &webhook_secret)["type"], "integration.disconnected");
+    assert_eq!(op.call(Method::DELETE, &connection, None).0, 200);
+    let (_, benefits) = op.get("/v1/entities/merchant_location/loc-42/benefits");
+    assert_eq!(benefits["benefits"], json!([]));
+
+    // Revoke: every token of the application stops at the next request, in every environment.
+    let (status, revoked) = owner.post(&format!("/v1/applications/{app}/revoke"), json!({"reason": "contract ended"}));
+    assert_eq!((status, revoked["status"].as_str()), (200, Some("revoked")));
+    common::assert_problem(common::get(&i18n, Some(&fresh_token)), 401, "token-revoked");
+    common::assert_problem(common::get(&prod_call, Some(&prod_token)), 401, "token-revoked");
+    common::assert_problem(token(&sandgate.training, &train_id, &new_secret), 400, "invalid-client");
+
+    // The CSV lists every step, RFC 4180 (header, CRLF, quoted JSON).
+    let csv = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/applications/{app}/activity?format=csv&limit=1000", sandgate.admin))
+        .bearer_auth(sandgate.operator_token())
+        .send()
+        .expect("csv");
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().expect("text");
+    assert!(text.starts_with("seq,at,partner_id,application_id,actor,event,details\r\n"), "{text}");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("valid CSV");
+    let events: Vec<&str> = rows.iter().map(|r| &r[5]).collect();
+    for step in [
+        "application.created", "application.updated", "credential.issued", "token.minted", "invitation.created",
+        "invitation.failed", "invitation.verified", "review.submitted", "review.rejected", "review.approved",
+        "connection.connected", "webhook.delivered", "credential.rotated", "token.denied", "connection.disconnected",
+        "application.revoked",
+    ] {
+        assert!(events.contains(&step), "{step} missing from the activity log: {events:?}");
+    }
+    assert!(rows.iter().all(|r| serde_json::from_str::<Value>(&r[6]).is_ok()), "details stay valid JSON after CSV quoting");
+    assert!(rows.iter().any(|r| &r[4] == "operator:local" && &r[5] == "review.approved"), "actor recorded");
+    let (_, filtered) = op.get(&format!("/v1/applications/{app}/activity?event=review."));
+    let names: Vec<&str> = filtered["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(names, ["review.submitted", "review.rejected", "review.submitted", "review.approved"]);
+    let (_, log) = op.get(&format!("/v1/applications/{app}/webhook-deliveries"));
+    assert_eq!(log["deliveries"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn failed_webhook_is_retried_with_back_off_and_every_attempt_is_logged() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let receiver = runtime.block_on(MockServer::start());
+    runtime.block_on(async {
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).up_to_n_times(2).mount(&receiver).await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&receiver).await;
+    });
+    let sandgate = TestSandgate::start_with(None, CONFIG);
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let app = sandgate.demo_app_id();
+    let patch = json!({"trust_list": ["127.0.0.0/8", receiver.uri()],
+                       "webhooks": [{"url": format!("{}/in", receiver.uri()), "events": ["integration.connected"]}]});
+    assert_eq!(op.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(patch)).0, 200);
+    assert_eq!(op.call(Method::PUT, &format!("/v1/entities/merchant_location/m-1/connections/{app}"), None).0, 201);
+    let requests = received(&runtime, &receiver, 3);
+    assert_eq!(requests.len(), 3);
+    let ids: Vec<_> = requests.iter().map(|r| r.headers["sandgate-event-id"].clone()).collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "retries carry the same event id");
+    let attempts: Vec<_> = requests.iter().map(|r| r.headers["sandgate-delivery-attempt"].to_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(attempts, ["1", "2", "3"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let (_, log) = op.get(&format!("/v1/applications/{app}/webhook-deliveries"));
+        if log["deliveries"][0]["status"] == "delivered" || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let delivery = &log["deliveries"][0];
+    assert_eq!(delivery["status"], "delivered", "{log:#}");
+    let codes: Vec<i64> = delivery["attempts"].as_array().expect("attempts").iter().filter_map(|a| a["status_code"].as_i64()).collect();
+    assert_eq!(codes, [503, 503, 200]);
+}
+
+#[test]
+fn bad_input_gets_the_right_status_and_names_the_field() {
+    let sandgate = TestSandgate::start(None);
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let raw = |method: &str, path: &str, body: &str| {
+        let response = reqwest::blocking::Client::new()
+            .request(Method::from_bytes(method.as_bytes()).expect("method"), format!("{}{path}", sandgate.admin))
+            .bearer_auth(sandgate.operator_token())
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .expect("send");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (status, body) = raw("POST", "/v1/partners", "{\"name\": ");
+    assert_eq!((status, body["type"].as_str()), (400, Some("urn:sandgate:problem:invalid-request")));
+    let (status, body) = raw("POST", "/v1/partners", r#"{"name": "X", "contact": {"name": "a", "email": "a@b.co"}, "owner": {"name": "o", "email": "o@b.co"}, "colour": 1}"#);
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("colour")), "{body}");
+    let (status, body) = raw("POST", "/v1/partners", r#"{"name": 5, "contact": {"name": "a", "email": "a@b.co"}, "owner": {"name": "o", "email": "o@b.co"}}"#);
+    assert_eq!((status, field(&body)), (400, "name"), "{body}");
+    let (status, body) = op.post("/v1/partners", json!({"name": "X", "contact": {"name": "a", "email": "not-an-email"}, "owner": {"name": "o", "email": "o@b.co"}}));
+    assert_eq!((status, field(&body)), (422, "contact.email"));
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 + 10));
+    assert_eq!(raw("POST", "/v1/partners", &huge).0, 413);
+    let (status, body) = op.get("/v1/applications/app_doesnotexist");
+    assert_eq!((status, body["type"].as_str()), (404, Some("urn:sandgate:problem:not-found")));
+    assert_eq!(op.post("/v1/credentials/trn_nothing/rotate", json!({})).0, 404);
+    let (status, _) = raw("DELETE", "/v1/partners", "");
+    assert_eq!(status, 405);
+    let app = sandgate.demo_app_id();
+    let (status, body) = op.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "staging"}));
+    assert_eq!((status, field(&body)), (422, "environment"));
+    let (status, body) = op.get(&format!("/v1/applications/{app}/activity?limit=5000"));
+    assert_eq!((status, field(&body)), (400, "limit"));
+    let (_, invited) = op.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "d@example.com"}));
+    let invitation = invited["invitation"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(op.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "d@example.com"})).0, 409);
+    assert_eq!(op.post(&format!("/v1/invitations/{invitation}/revoke"), json!({})).0, 200);
+    let (status, body) = op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": invited["otp"]}));
+    assert_eq!((status, field(&body)), (410, "otp"), "a revoked invitation is gone");
+
+    // The control plane is never served on a data port.
+    let on_data_port = common::get(&format!("{}/v1/openapi.yaml", sandgate.training), None);
+    assert_ne!(on_data_port.status(), 200);
+    let spec = reqwest::blocking::get(format!("{}/v1/openapi.yaml", sandgate.admin)).expect("spec");
+    assert_eq!(spec.status(), 200);
+    assert!(spec.text().expect("text").contains("x-sandgate-emulate: false"));
+}
+
+#[test]
+fn expired_and_reset_invitations_and_partner_isolation() {
+    let sandgate = TestSandgate::start_with(None, "sandgate:\n  control_plane:\n    invitation_ttl_secs: 1\n");
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let app = sandgate.demo_app_id();
+    let (_, invited) = op.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "late@example.com"}));
+    let invitation = invited["invitation"]["id"].as_str().expect("id").to_owned();
+    std::thread::sleep(Duration::from_millis(2100));
+    let (status, body) = op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": invited["otp"]}));
+    assert_eq!((status, field(&body)), (410, "otp"), "expired: {body}");
+    let (status, reset) = op.post(&format!("/v1/invitations/{invitation}/reset"), json!({}));
+    assert_eq!(status, 200);
+    assert_ne!(reset["otp"], invited["otp"]);
+    let (status, verified) = op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": reset["otp"]}));
+    assert_eq!(status, 200, "{verified}");
+    let developer = op.as_(verified["member_key"].as_str().expect("key"));
+    assert_eq!(developer.get(&format!("/v1/applications/{app}")).0, 200);
+    assert_eq!(op.post(&format!("/v1/invitations/{invitation}/revoke"), json!({})).0, 200);
+    assert_eq!(developer.get(&format!("/v1/applications/{app}")).0, 404, "access revoked");
+
+    // Another partner's member sees nothing of this one.
+    let (_, other) = op.post("/v1/partners", json!({"name": "Other", "contact": {"name": "c", "email": "c@o.example"}, "owner": {"name": "o", "email": "o@o.example"}}));
+    let stranger = op.as_(other["member_key"].as_str().expect("key"));
+    assert_eq!(stranger.get(&format!("/v1/applications/{app}")).0, 404);
+    let demo_partner = sandgate.store().partner_id("Demo Partner").expect("store").expect("partner");
+    assert_eq!(stranger.get(&format!("/v1/partners/{demo_partner}/applications")).0, 404);
+}
