@@ -81,7 +81,8 @@ impl AdminApp {
         let outcome = tokio::task::spawn_blocking(move || {
             let mut operators = shared.tables.load().settings.operator_tokens.clone();
             operators.push(("local".to_owned(), shared.local_operator));
-            let actor = control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash);
+            let actor =
+                control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash);
             match actor {
                 Ok(control::auth::Actor::Operator(_)) => Ok(shared.reload()),
                 _ => Err(()),
@@ -99,8 +100,11 @@ impl AdminApp {
             }
             Ok(Err(())) => {
                 let detail = "POST /reload needs Authorization: Bearer <operator token>";
-                let mut response = respond(401, PROBLEM_JSON, problem_body(ProblemKind::Unauthenticated, detail, None, None));
-                response.headers_mut().insert("www-authenticate", http::HeaderValue::from_static("Bearer realm=\"sandgate-admin\""));
+                let mut response =
+                    respond(401, PROBLEM_JSON, problem_body(ProblemKind::Unauthenticated, detail, None, None));
+                response
+                    .headers_mut()
+                    .insert("www-authenticate", http::HeaderValue::from_static("Bearer realm=\"sandgate-admin\""));
                 response
             }
             Err(_) => respond(500, PROBLEM_JSON, problem_body(ProblemKind::Internal, "reload failed", None, None)),

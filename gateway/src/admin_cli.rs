@@ -339,7 +339,12 @@ fn fields_json(fields: AppFields, mut map: Map<String, Value>) -> Result<Value, 
     if let Some(v) = fields.plan {
         put("plan", json!(v));
     }
-    for (key, list) in [("scopes", &fields.scopes), ("trust_list", &fields.trust_list), ("entities", &fields.entities), ("benefits", &fields.benefits)] {
+    for (key, list) in [
+        ("scopes", &fields.scopes),
+        ("trust_list", &fields.trust_list),
+        ("entities", &fields.entities),
+        ("benefits", &fields.benefits),
+    ] {
         if !list.is_empty() {
             put(key, json!(list));
         }
@@ -347,7 +352,8 @@ fn fields_json(fields: AppFields, mut map: Map<String, Value>) -> Result<Value, 
     if !fields.webhooks.is_empty() {
         let mut hooks = Vec::new();
         for hook in &fields.webhooks {
-            let (url, events) = hook.split_once('=').ok_or_else(|| format!("--webhook {hook:?}: write URL=event[,event…]"))?;
+            let (url, events) =
+                hook.split_once('=').ok_or_else(|| format!("--webhook {hook:?}: write URL=event[,event…]"))?;
             hooks.push(json!({"url": url, "events": events.split(',').collect::<Vec<_>>()}));
         }
         put("webhooks", Value::Array(hooks));
@@ -362,10 +368,12 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
     match command {
         AdminCommand::Me => get("/v1/me".into()),
         AdminCommand::HashToken => Err("hash-token is handled locally".into()),
-        AdminCommand::Partners(Partners::Create { name, contact_name, contact_email, owner_name, owner_email }) => post(
-            "/v1/partners".into(),
-            json!({"name": name, "contact": {"name": contact_name, "email": contact_email}, "owner": {"name": owner_name, "email": owner_email}}),
-        ),
+        AdminCommand::Partners(Partners::Create { name, contact_name, contact_email, owner_name, owner_email }) => {
+            post(
+                "/v1/partners".into(),
+                json!({"name": name, "contact": {"name": contact_name, "email": contact_email}, "owner": {"name": owner_name, "email": owner_email}}),
+            )
+        }
         AdminCommand::Partners(Partners::List) => get("/v1/partners".into()),
         AdminCommand::Partners(Partners::Show { id }) => get(format!("/v1/partners/{}", enc(&id))),
         AdminCommand::Members(Members::Add { partner, email, name, role }) => {
@@ -393,7 +401,9 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
         AdminCommand::Credentials(Credentials::Issue { app, environment }) => {
             post(format!("/v1/applications/{}/credentials", enc(&app)), json!({"environment": environment}))
         }
-        AdminCommand::Credentials(Credentials::List { app }) => get(format!("/v1/applications/{}/credentials", enc(&app))),
+        AdminCommand::Credentials(Credentials::List { app }) => {
+            get(format!("/v1/applications/{}/credentials", enc(&app)))
+        }
         AdminCommand::Credentials(Credentials::Rotate { client_id, grace_seconds }) => {
             let body = grace_seconds.map_or(json!({}), |g| json!({"grace_seconds": g}));
             post(format!("/v1/credentials/{}/rotate", enc(&client_id)), body)
@@ -404,17 +414,32 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
         AdminCommand::Invitations(Invitations::Create { app, email }) => {
             post(format!("/v1/applications/{}/invitations", enc(&app)), json!({"email": email}))
         }
-        AdminCommand::Invitations(Invitations::List { app }) => get(format!("/v1/applications/{}/invitations", enc(&app))),
+        AdminCommand::Invitations(Invitations::List { app }) => {
+            get(format!("/v1/applications/{}/invitations", enc(&app)))
+        }
         AdminCommand::Invitations(Invitations::Verify { id, otp }) => {
             post(format!("/v1/invitations/{}/verify", enc(&id)), json!({"otp": otp}))
         }
-        AdminCommand::Invitations(Invitations::Reset { id }) => post(format!("/v1/invitations/{}/reset", enc(&id)), json!({})),
-        AdminCommand::Invitations(Invitations::Resend { id }) => post(format!("/v1/invitations/{}/resend", enc(&id)), json!({})),
-        AdminCommand::Invitations(Invitations::Revoke { id }) => post(format!("/v1/invitations/{}/revoke", enc(&id)), json!({})),
-        AdminCommand::Review(Review::Submit { app, overview, justifications, security_measures, post_deployment_plan }) => {
+        AdminCommand::Invitations(Invitations::Reset { id }) => {
+            post(format!("/v1/invitations/{}/reset", enc(&id)), json!({}))
+        }
+        AdminCommand::Invitations(Invitations::Resend { id }) => {
+            post(format!("/v1/invitations/{}/resend", enc(&id)), json!({}))
+        }
+        AdminCommand::Invitations(Invitations::Revoke { id }) => {
+            post(format!("/v1/invitations/{}/revoke", enc(&id)), json!({}))
+        }
+        AdminCommand::Review(Review::Submit {
+            app,
+            overview,
+            justifications,
+            security_measures,
+            post_deployment_plan,
+        }) => {
             let mut map = Map::new();
             for pair in &justifications {
-                let (scope, text) = pair.split_once('=').ok_or_else(|| format!("--justify {pair:?}: write SCOPE=justification"))?;
+                let (scope, text) =
+                    pair.split_once('=').ok_or_else(|| format!("--justify {pair:?}: write SCOPE=justification"))?;
                 map.insert(scope.to_owned(), json!(text));
             }
             post(
@@ -422,7 +447,9 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
                 json!({"overview": overview, "scope_justifications": map, "security_measures": security_measures, "post_deployment_plan": post_deployment_plan}),
             )
         }
-        AdminCommand::Review(Review::Approve { app }) => post(format!("/v1/applications/{}/review/approve", enc(&app)), json!({})),
+        AdminCommand::Review(Review::Approve { app }) => {
+            post(format!("/v1/applications/{}/review/approve", enc(&app)), json!({}))
+        }
         AdminCommand::Review(Review::Reject { app, reasons }) => {
             post(format!("/v1/applications/{}/review/reject", enc(&app)), json!({"reasons": reasons}))
         }
@@ -434,7 +461,13 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
                 (None, None) => return Err("give --app or --partner".into()),
             };
             let mut query = form_urlencoded::Serializer::new(String::new());
-            for (key, value) in [("event", event), ("actor", actor), ("since", since), ("until", until), ("limit", limit.map(|l| l.to_string()))] {
+            for (key, value) in [
+                ("event", event),
+                ("actor", actor),
+                ("since", since),
+                ("until", until),
+                ("limit", limit.map(|l| l.to_string())),
+            ] {
                 if let Some(value) = value {
                     query.append_pair(key, &value);
                 }
@@ -474,7 +507,10 @@ pub fn run(args: AdminArgs) -> ExitCode {
         println!("{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>());
         return ExitCode::SUCCESS;
     }
-    let settings = match SandgateConfig::load(args.config.config.as_deref()).map(|c| c.merge_args(&args.config)).and_then(|c| c.compile()) {
+    let settings = match SandgateConfig::load(args.config.config.as_deref())
+        .map(|c| c.merge_args(&args.config))
+        .and_then(|c| c.compile())
+    {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("sandgate admin: {e}");
@@ -514,7 +550,9 @@ pub fn run(args: AdminArgs) -> ExitCode {
     let response = match request.send() {
         Ok(response) => response,
         Err(e) => {
-            eprintln!("sandgate admin: cannot reach {url}: {e}; is Sandgate running (sandgate up), and is --url right?");
+            eprintln!(
+                "sandgate admin: cannot reach {url}: {e}; is Sandgate running (sandgate up), and is --url right?"
+            );
             return ExitCode::from(2);
         }
     };

@@ -116,7 +116,11 @@ pub struct WebhookConfig {
 
 impl Default for ControlPlaneConfig {
     fn default() -> Self {
-        ControlPlaneConfig { rotation_grace_secs: 86_400, invitation_ttl_secs: 259_200, webhooks: WebhookConfig::default() }
+        ControlPlaneConfig {
+            rotation_grace_secs: 86_400,
+            invitation_ttl_secs: 259_200,
+            webhooks: WebhookConfig::default(),
+        }
     }
 }
 
@@ -585,10 +589,12 @@ impl SandgateConfig {
             operator_tokens.push((token.name.clone(), digest));
         }
         let control = &self.control_plane;
-        if control.invitation_ttl_secs == 0 || control.webhooks.max_attempts == 0 || control.webhooks.timeout_secs == 0 {
+        if control.invitation_ttl_secs == 0 || control.webhooks.max_attempts == 0 || control.webhooks.timeout_secs == 0
+        {
             return Err(ConfigError::Invalid {
                 key: "control_plane".into(),
-                problem: "invitation_ttl_secs, webhooks.max_attempts and webhooks.timeout_secs must be at least 1".into(),
+                problem: "invitation_ttl_secs, webhooks.max_attempts and webhooks.timeout_secs must be at least 1"
+                    .into(),
             });
         }
         Ok(Settings {

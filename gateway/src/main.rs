@@ -48,7 +48,7 @@ enum Command {
     },
     /// The control-plane API from the command line (partners, members, applications,
     /// credentials, invitations, review, activity log, connections) against a running Sandgate.
-    Admin(admin_cli::AdminArgs),
+    Admin(Box<admin_cli::AdminArgs>),
     /// Check that an API's responses conform to its OpenAPI documents (for CI).
     /// NOT IMPLEMENTED YET: exits with status 2 and says so.
     Contract {
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Emulator { specs, listen, seed } => run_emulator(&specs, &listen, seed),
-        Command::Admin(args) => admin_cli::run(args),
+        Command::Admin(args) => admin_cli::run(*args),
         Command::Contract { .. } => {
             eprintln!("{}", sandgate_contract::STATUS);
             ExitCode::from(sandgate_contract::EXIT_USAGE)

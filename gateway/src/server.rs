@@ -101,6 +101,8 @@ impl Prepared {
 /// Opens the data directory, store and keys, loads the specs and builds the tables.
 /// `config_file` and `args` are kept for reloads.
 pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArgs) -> Result<Prepared, StartError> {
+    // reqwest (webhooks) is built without a crypto provider of its own: use ring, as Pingora does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = settings.data_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let keys = KeyRing::load_or_create(&dir, &settings.environment_list())

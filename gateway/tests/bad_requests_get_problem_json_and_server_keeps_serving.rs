@@ -26,7 +26,7 @@ fn bad_credentials_tokens_and_paths_get_problem_json() {
     assert_eq!(assert_problem(unsupported, 400, "invalid-token-request")["error"], "unsupported_grant_type");
     let bad_scope = common::token_request(base, &[("client_id", id), ("client_secret", secret), ("scope", "admin")]);
     assert_eq!(assert_problem(bad_scope, 400, "invalid-token-request")["error"], "invalid_scope");
-    let json_body = reqwest::blocking::Client::new()
+    let json_body = common::http()
         .post(format!("{base}/pos-api/v2.5/oauth/token"))
         .json(&serde_json::json!({"client_id": id, "client_secret": secret}))
         .send()
@@ -51,7 +51,7 @@ fn bad_credentials_tokens_and_paths_get_problem_json() {
     assert_problem(common::get(&url, Some(&tampered)), 401, "token-signature-invalid");
     let other_client = url.replace(id, "trn_someoneelse");
     assert_problem(common::get(&other_client, Some(&token)), 403, "forbidden");
-    let two = reqwest::blocking::Client::new()
+    let two = common::http()
         .get(&url)
         .header("authorization", format!("Bearer {token}"))
         .header("authorization", format!("Bearer {token}"))

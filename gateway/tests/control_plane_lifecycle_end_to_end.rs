@@ -18,7 +18,8 @@ use sha2::Sha256;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const CONFIG: &str = "sandgate:\n  control_plane:\n    webhooks: {first_retry_ms: 100, max_attempts: 4, timeout_secs: 2}\n";
+const CONFIG: &str =
+    "sandgate:\n  control_plane:\n    webhooks: {first_retry_ms: 100, max_attempts: 4, timeout_secs: 2}\n";
 
 fn field(body: &Value) -> &str {
     body["field"].as_str().unwrap_or("")
@@ -59,7 +60,9 @@ fn assert_signed(request: &wiremock::Request, secret: &str) -> Value {
 fn partner_lifecycle_from_sandbox_to_revocation() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let receiver = runtime.block_on(MockServer::start());
-    runtime.block_on(Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(204)).mount(&receiver));
+    runtime.block_on(
+        Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(204)).mount(&receiver),
+    );
     let sandgate = TestSandgate::start_with(None, CONFIG);
     let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
     let anonymous = Admin { base: sandgate.admin.clone(), token: None };
@@ -97,14 +100,20 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     let webhook_secret = created["webhook_secret"].as_str().expect("webhook secret").to_owned();
     let (status, body) = owner.post(&format!("/v1/partners/{partner}/applications"), app_body);
     assert_eq!((status, field(&body)), (409, "name"));
-    let (status, body) = owner.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"permission": "read"})));
+    let (status, body) =
+        owner.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"permission": "read"})));
     assert_eq!((status, field(&body)), (409, "permission"), "permission is immutable");
-    let (status, body) = owner.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"description": "Acme terminals, v2"})));
+    let (status, body) = owner.call(
+        Method::PATCH,
+        &format!("/v1/applications/{app}"),
+        Some(json!({"description": "Acme terminals, v2"})),
+    );
     assert_eq!((status, body["description"].as_str()), (200, Some("Acme terminals, v2")));
 
     // Sandbox credentials at once; a token through the gateway works.
     let started = Instant::now();
-    let (status, issued) = owner.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "training"}));
+    let (status, issued) =
+        owner.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "training"}));
     assert_eq!(status, 201, "{issued}");
     assert!(started.elapsed() < Duration::from_secs(1), "sandbox credentials take well under a second");
     let train_id = issued["credential"]["client_id"].as_str().expect("client id").to_owned();
@@ -112,15 +121,18 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     let train_token = common::access_token(&sandgate.training, &train_id, &train_secret);
     let i18n = format!("{}/pos-api/v2.5/client-id/{train_id}/i18n", sandgate.training);
     assert_eq!(common::get(&i18n, Some(&train_token)).status(), 200);
-    let (status, body) = owner.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "production"}));
+    let (status, body) =
+        owner.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "production"}));
     assert_eq!((status, field(&body)), (409, "environment"), "no PRODUCTION before approval: {body}");
 
     // A developer is invited, fails once, verifies, and gets TRAINING access only.
-    let (status, invited) = owner.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "dev@acme.example"}));
+    let (status, invited) =
+        owner.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "dev@acme.example"}));
     assert_eq!(status, 201, "{invited}");
     let invitation = invited["invitation"]["id"].as_str().expect("invitation").to_owned();
     let otp = invited["otp"].as_str().expect("otp shown to the admin").to_owned();
-    let expires = chrono::DateTime::parse_from_rfc3339(invited["invitation"]["expires_at"].as_str().expect("expiry")).expect("date");
+    let expires = chrono::DateTime::parse_from_rfc3339(invited["invitation"]["expires_at"].as_str().expect("expiry"))
+        .expect("date");
     let days = (expires.timestamp() - chrono::Utc::now().timestamp()) as f64 / 86_400.0;
     assert!((2.99..=3.01).contains(&days), "valid for 3 days, got {days}");
     let (status, body) = anonymous.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": "AAAA-AAAA"}));
@@ -130,7 +142,10 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     let developer = op.as_(verified["member_key"].as_str().expect("developer key"));
     assert_eq!(anonymous.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": otp})).0, 409);
     assert_eq!(developer.get(&format!("/v1/applications/{app}")).0, 200);
-    assert_eq!(developer.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "training"})).0, 201);
+    assert_eq!(
+        developer.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "training"})).0,
+        201
+    );
     let submission = json!({"overview": "POS integration", "scope_justifications": {"merchant": "terminals act for merchants"},
                             "security_measures": "secrets in a vault", "post_deployment_plan": "on-call, rollback"});
     assert_eq!(developer.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 403);
@@ -145,7 +160,8 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!(owner.post(&format!("/v1/applications/{app}/review/approve"), json!({})).0, 403);
     let (status, body) = op.post(&format!("/v1/applications/{app}/review/reject"), json!({"reasons": []}));
     assert_eq!((status, field(&body)), (422, "reasons"));
-    let (status, rejected) = op.post(&format!("/v1/applications/{app}/review/reject"), json!({"reasons": ["describe the rollback"]}));
+    let (status, rejected) =
+        op.post(&format!("/v1/applications/{app}/review/reject"), json!({"reasons": ["describe the rollback"]}));
     assert_eq!((status, rejected["status"].as_str()), (200, Some("rejected")));
     let (status, body) = op.post(&format!("/v1/applications/{app}/review/approve"), json!({}));
     assert_eq!((status, field(&body)), (409, "review_status"), "a rejected app needs a resubmission");
@@ -166,7 +182,8 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!(owner.call(Method::PUT, &connection, None).0, 403, "connections are the operator's");
     let (status, connected) = op.call(Method::PUT, &connection, None);
     assert_eq!(status, 201, "{connected}");
-    let benefits: Vec<&str> = connected["benefits"].as_array().expect("benefits").iter().filter_map(|b| b["benefit"].as_str()).collect();
+    let benefits: Vec<&str> =
+        connected["benefits"].as_array().expect("benefits").iter().filter_map(|b| b["benefit"].as_str()).collect();
     assert_eq!(benefits, ["gift cards", "loyalty points"]);
     let deliveries = received(&runtime, &receiver, 1);
     assert_eq!(deliveries.len(), 1);
@@ -206,7 +223,7 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     common::assert_problem(token(&sandgate.training, &train_id, &new_secret), 400, "invalid-client");
 
     // The CSV lists every step, RFC 4180 (header, CRLF, quoted JSON).
-    let csv = reqwest::blocking::Client::new()
+    let csv = common::http()
         .get(format!("{}/v1/applications/{app}/activity?format=csv&limit=1000", sandgate.admin))
         .bearer_auth(sandgate.operator_token())
         .send()
@@ -218,17 +235,33 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("valid CSV");
     let events: Vec<&str> = rows.iter().map(|r| &r[5]).collect();
     for step in [
-        "application.created", "application.updated", "credential.issued", "token.minted", "invitation.created",
-        "invitation.failed", "invitation.verified", "review.submitted", "review.rejected", "review.approved",
-        "connection.connected", "webhook.delivered", "credential.rotated", "token.denied", "connection.disconnected",
+        "application.created",
+        "application.updated",
+        "credential.issued",
+        "token.minted",
+        "invitation.created",
+        "invitation.failed",
+        "invitation.verified",
+        "review.submitted",
+        "review.rejected",
+        "review.approved",
+        "connection.connected",
+        "webhook.delivered",
+        "credential.rotated",
+        "token.denied",
+        "connection.disconnected",
         "application.revoked",
     ] {
         assert!(events.contains(&step), "{step} missing from the activity log: {events:?}");
     }
-    assert!(rows.iter().all(|r| serde_json::from_str::<Value>(&r[6]).is_ok()), "details stay valid JSON after CSV quoting");
+    assert!(
+        rows.iter().all(|r| serde_json::from_str::<Value>(&r[6]).is_ok()),
+        "details stay valid JSON after CSV quoting"
+    );
     assert!(rows.iter().any(|r| &r[4] == "operator:local" && &r[5] == "review.approved"), "actor recorded");
     let (_, filtered) = op.get(&format!("/v1/applications/{app}/activity?event=review."));
-    let names: Vec<&str> = filtered["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
+    let names: Vec<&str> =
+        filtered["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(names, ["review.submitted", "review.rejected", "review.submitted", "review.approved"]);
     let (_, log) = op.get(&format!("/v1/applications/{app}/webhook-deliveries"));
     assert_eq!(log["deliveries"].as_array().map(Vec::len), Some(2));
@@ -253,7 +286,8 @@ fn failed_webhook_is_retried_with_back_off_and_every_attempt_is_logged() {
     assert_eq!(requests.len(), 3);
     let ids: Vec<_> = requests.iter().map(|r| r.headers["sandgate-event-id"].clone()).collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "retries carry the same event id");
-    let attempts: Vec<_> = requests.iter().map(|r| r.headers["sandgate-delivery-attempt"].to_str().unwrap_or("").to_owned()).collect();
+    let attempts: Vec<_> =
+        requests.iter().map(|r| r.headers["sandgate-delivery-attempt"].to_str().unwrap_or("").to_owned()).collect();
     assert_eq!(attempts, ["1", "2", "3"]);
     let deadline = Instant::now() + Duration::from_secs(5);
     let log = loop {
@@ -265,7 +299,8 @@ fn failed_webhook_is_retried_with_back_off_and_every_attempt_is_logged() {
     };
     let delivery = &log["deliveries"][0];
     assert_eq!(delivery["status"], "delivered", "{log:#}");
-    let codes: Vec<i64> = delivery["attempts"].as_array().expect("attempts").iter().filter_map(|a| a["status_code"].as_i64()).collect();
+    let codes: Vec<i64> =
+        delivery["attempts"].as_array().expect("attempts").iter().filter_map(|a| a["status_code"].as_i64()).collect();
     assert_eq!(codes, [503, 503, 200]);
 }
 
@@ -274,7 +309,7 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
     let sandgate = TestSandgate::start(None);
     let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
     let raw = |method: &str, path: &str, body: &str| {
-        let response = reqwest::blocking::Client::new()
+        let response = common::http()
             .request(Method::from_bytes(method.as_bytes()).expect("method"), format!("{}{path}", sandgate.admin))
             .bearer_auth(sandgate.operator_token())
             .header("content-type", "application/json")
@@ -286,10 +321,18 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
     };
     let (status, body) = raw("POST", "/v1/partners", "{\"name\": ");
     assert_eq!((status, body["type"].as_str()), (400, Some("urn:sandgate:problem:invalid-request")));
-    let (status, body) = raw("POST", "/v1/partners", r#"{"name": "X", "contact": {"name": "a", "email": "a@b.co"}, "owner": {"name": "o", "email": "o@b.co"}, "colour": 1}"#);
+    let (status, body) = raw(
+        "POST",
+        "/v1/partners",
+        r#"{"name": "X", "contact": {"name": "a", "email": "a@b.co"}, "owner": {"name": "o", "email": "o@b.co"}, "colour": 1}"#,
+    );
     assert_eq!(status, 400);
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("colour")), "{body}");
-    let (status, body) = raw("POST", "/v1/partners", r#"{"name": 5, "contact": {"name": "a", "email": "a@b.co"}, "owner": {"name": "o", "email": "o@b.co"}}"#);
+    let (status, body) = raw(
+        "POST",
+        "/v1/partners",
+        r#"{"name": 5, "contact": {"name": "a", "email": "a@b.co"}, "owner": {"name": "o", "email": "o@b.co"}}"#,
+    );
     assert_eq!((status, field(&body)), (400, "name"), "{body}");
     let (status, body) = op.post("/v1/partners", json!({"name": "X", "contact": {"name": "a", "email": "not-an-email"}, "owner": {"name": "o", "email": "o@b.co"}}));
     assert_eq!((status, field(&body)), (422, "contact.email"));
@@ -315,7 +358,7 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
     // The control plane is never served on a data port.
     let on_data_port = common::get(&format!("{}/v1/openapi.yaml", sandgate.training), None);
     assert_ne!(on_data_port.status(), 200);
-    let spec = reqwest::blocking::get(format!("{}/v1/openapi.yaml", sandgate.admin)).expect("spec");
+    let spec = common::http().get(format!("{}/v1/openapi.yaml", sandgate.admin)).send().expect("spec");
     assert_eq!(spec.status(), 200);
     assert!(spec.text().expect("text").contains("x-sandgate-emulate: false"));
 }

@@ -23,7 +23,7 @@ fn production_request_is_proxied_with_identity_headers_only() {
     let token = common::access_token(&sandgate.production, id, secret);
 
     let url = format!("{}/pos-api/v2.5/client-id/{id}/i18n", sandgate.production);
-    let response = reqwest::blocking::Client::new()
+    let response = common::http()
         .get(&url)
         .header("authorization", format!("Bearer {token}"))
         .header("x-sandgate-partner", "forged-partner")

@@ -15,16 +15,10 @@ fn reload_good_then_bad_config() {
     let url = format!("{}/pos-api/v2.5/client-id/{}/i18n", sandgate.training, sandgate.client_id);
     assert_eq!(common::get(&url, Some(&token)).status(), 200);
     let operator = sandgate.operator_token();
-    let unauthenticated =
-        reqwest::blocking::Client::new().post(format!("{}/reload", sandgate.admin)).send().expect("reload");
+    let unauthenticated = common::http().post(format!("{}/reload", sandgate.admin)).send().expect("reload");
     assert_eq!(unauthenticated.status(), 401, "reload is for operators only");
-    let reload = || {
-        reqwest::blocking::Client::new()
-            .post(format!("{}/reload", sandgate.admin))
-            .bearer_auth(&operator)
-            .send()
-            .expect("reload")
-    };
+    let reload =
+        || common::http().post(format!("{}/reload", sandgate.admin)).bearer_auth(&operator).send().expect("reload");
 
     std::fs::write(&file, "sandgate:\n  versions:\n    pos-api:\n      \"2.5\": {retired: true}\n").expect("write");
     assert_eq!(reload().status(), 200);
@@ -48,7 +42,7 @@ fn host_names_select_the_environment() {
     let yaml = "sandgate:\n  environments:\n    training:\n      hosts: [posapi-training.example.com]\n";
     let sandgate = TestSandgate::start_with(None, yaml);
     let token_at = |host: &str| {
-        reqwest::blocking::Client::new()
+        common::http()
             .post(format!("{}/pos-api/v2.5/oauth/token", sandgate.training))
             .header("host", host)
             .header("content-type", "application/x-www-form-urlencoded")

@@ -126,7 +126,7 @@ fn config_typo_stops_start_naming_the_key() {
 
 #[test]
 fn every_subcommand_has_help_and_contract_says_it_is_not_ready() {
-    for sub in ["up", "gateway", "emulator", "contract", "admin", "admin issue-credential"] {
+    for sub in ["up", "gateway", "emulator", "contract", "admin", "admin apps create", "admin activity"] {
         let output =
             Command::new(env!("CARGO_BIN_EXE_sandgate")).args(sub.split(' ')).arg("--help").output().expect("run");
         assert!(output.status.success(), "{sub} --help");

@@ -48,7 +48,7 @@ fn customer_scope_and_read_only_app_are_limited() {
     let token = common::access_token(base, &reader_id, &reader_secret);
     let read = format!("{base}/pos-api/v2.5/client-id/{reader_id}/authorizations");
     assert_eq!(common::get(&read, Some(&token)).status(), 200);
-    let write = reqwest::blocking::Client::new()
+    let write = common::http()
         .post(format!("{base}/pos-api/v2.5/client-id/{reader_id}/transactions"))
         .header("authorization", format!("Bearer {token}"))
         .header("x-reference-id", "r")

@@ -63,7 +63,7 @@ fn http_basic_credentials_and_refresh_grant_work() {
     let sandgate = TestSandgate::start(None);
     let basic =
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", sandgate.client_id, sandgate.client_secret));
-    let response = reqwest::blocking::Client::new()
+    let response = common::http()
         .post(format!("{}/pos-api/v2.5/oauth/token", sandgate.training))
         .header("authorization", format!("Basic {basic}"))
         .header("content-type", "application/x-www-form-urlencoded")

@@ -47,7 +47,7 @@ fn an_operation_deprecated_in_the_spec_points_at_its_override() {
         )
     };
     let post = |url: String| {
-        reqwest::blocking::Client::new()
+        common::http()
             .post(url)
             .header("authorization", format!("Bearer {token}"))
             .header("x-reference-id", "r")

@@ -69,7 +69,8 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: u64, tolerance_secs
     }
     let expected = sign(secret, timestamp, body);
     let expected = expected.rsplit_once("v1=").map_or("", |(_, hex)| hex);
-    let matched = candidates.iter().fold(0u8, |any, candidate| any | expected.as_bytes().ct_eq(candidate.as_bytes()).unwrap_u8());
+    let matched =
+        candidates.iter().fold(0u8, |any, candidate| any | expected.as_bytes().ct_eq(candidate.as_bytes()).unwrap_u8());
     if matched == 1 {
         Ok(())
     } else {

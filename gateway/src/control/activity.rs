@@ -34,7 +34,11 @@ fn filter(query: &str) -> Result<(EventFilter, bool), Problem> {
                 }
             }
             "after" => {
-                filter.after = Some(value.parse().map_err(|_| bad_query("after", format!("after must be an integer; got {value:?}")))?)
+                filter.after = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad_query("after", format!("after must be an integer; got {value:?}")))?,
+                )
             }
             "limit" => {
                 filter.limit = value
@@ -83,7 +87,8 @@ fn to_csv(events: &[Event]) -> Result<String, Problem> {
         ];
         writer.write_record(record).map_err(failed)?;
     }
-    let bytes = writer.into_inner().map_err(|_| Problem::new(ProblemKind::Internal, "could not write the CSV", None))?;
+    let bytes =
+        writer.into_inner().map_err(|_| Problem::new(ProblemKind::Internal, "could not write the CSV", None))?;
     String::from_utf8(bytes).map_err(|_| Problem::new(ProblemKind::Internal, "could not write the CSV", None))
 }
 
@@ -133,11 +138,18 @@ mod tests {
 
     #[test]
     fn bad_query_values_name_the_parameter() {
-        for (query, field) in [("limit=0", "limit"), ("since=yesterday", "since"), ("format=xml", "format"), ("color=red", "color"), ("after=x", "after")] {
-            let problem = filter(query).err().expect(query);
+        for (query, field) in [
+            ("limit=0", "limit"),
+            ("since=yesterday", "since"),
+            ("format=xml", "format"),
+            ("color=red", "color"),
+            ("after=x", "after"),
+        ] {
+            let problem = filter(query).expect_err(query);
             assert_eq!(problem.field.as_deref(), Some(field), "{query}");
         }
-        let (filter, csv) = filter("event=credential.&limit=5&format=csv&since=2026-01-01T00:00:00%2B01:00").expect("valid");
+        let (filter, csv) =
+            filter("event=credential.&limit=5&format=csv&since=2026-01-01T00:00:00%2B01:00").expect("valid");
         assert_eq!((filter.limit, csv), (5, true));
         assert_eq!(filter.since.as_deref(), Some("2025-12-31T23:00:00.000Z"));
     }

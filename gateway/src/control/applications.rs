@@ -143,9 +143,12 @@ pub(super) fn show(call: &Call<'_>) -> Result<Reply, Problem> {
 pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = writable(call)?;
     let body: UpdateApplication = json(&call.request.body)?;
-    for (field, present) in [("name", body.name.is_some()), ("type", body.kind.is_some()), ("permission", body.permission.is_some())] {
+    for (field, present) in
+        [("name", body.name.is_some()), ("type", body.kind.is_some()), ("permission", body.permission.is_some())]
+    {
         if present {
-            let detail = format!("{field} cannot change after the application is created; create a new application instead");
+            let detail =
+                format!("{field} cannot change after the application is created; create a new application instead");
             return Err(ControlError::conflict(field, detail).into());
         }
     }
@@ -207,7 +210,8 @@ pub(super) fn reviews(call: &Call<'_>) -> Result<Reply, Problem> {
 pub(super) fn approve(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
     let app = call.shared.store.application(call.param("application_id"))?;
-    let production = call.shared.tables.load().settings.environment_list().find("production").unwrap_or(Environment::PRODUCTION);
+    let production =
+        call.shared.tables.load().settings.environment_list().find("production").unwrap_or(Environment::PRODUCTION);
     let (review, credential, secret) =
         call.shared.store.approve_review(&call.actor_label(), &app.id, production, &call.shared.keys.secret_hash)?;
     json_reply(200, json!({"review": review, "credential": credential, "client_secret": secret}))
@@ -218,7 +222,9 @@ pub(super) fn reject(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = call.shared.store.application(call.param("application_id"))?;
     let body: Reject = json(&call.request.body)?;
     if body.reasons.is_empty() {
-        return Err(ControlError::invalid("reasons", "give at least one reason, so the partner knows what to change").into());
+        return Err(
+            ControlError::invalid("reasons", "give at least one reason, so the partner knows what to change").into()
+        );
     }
     for (i, reason) in body.reasons.iter().enumerate() {
         check_text(&format!("reasons.{i}"), reason, 2000)?;

@@ -43,7 +43,11 @@ pub(super) fn issue(call: &Call<'_>) -> Result<Reply, Problem> {
     let environments = call.shared.tables.load().settings.environment_list();
     let Some(env) = environments.find(&body.environment) else {
         let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
-        return Err(ControlError::invalid("environment", format!("must be one of {names:?}; got {:?}", body.environment)).into());
+        return Err(ControlError::invalid(
+            "environment",
+            format!("must be one of {names:?}; got {:?}", body.environment),
+        )
+        .into());
     };
     if call.actor.is_developer() && env.as_str() != "training" {
         return Err(ControlError::Forbidden("a developer may only get TRAINING credentials".into()).into());
@@ -95,8 +99,13 @@ pub(super) fn invite(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = writable(call)?;
     let body: Invite = json(&call.request.body)?;
     check_email("email", &body.email)?;
-    let (invitation, otp) =
-        call.shared.store.invite(&call.actor_label(), &app.id, &body.email, ttl(call), &call.shared.keys.secret_hash)?;
+    let (invitation, otp) = call.shared.store.invite(
+        &call.actor_label(),
+        &app.id,
+        &body.email,
+        ttl(call),
+        &call.shared.keys.secret_hash,
+    )?;
     json_reply(201, json!({"invitation": invitation, "otp": otp}))
 }
 
@@ -107,7 +116,8 @@ pub(super) fn invitations(call: &Call<'_>) -> Result<Reply, Problem> {
 
 pub(super) fn verify(call: &Call<'_>) -> Result<Reply, Problem> {
     let body: Verify = json(&call.request.body)?;
-    let verified = call.shared.store.verify_invitation(call.param("invitation_id"), &body.otp, &call.shared.keys.secret_hash)?;
+    let verified =
+        call.shared.store.verify_invitation(call.param("invitation_id"), &body.otp, &call.shared.keys.secret_hash)?;
     json_reply(
         200,
         json!({"invitation": verified.invitation, "member": verified.member, "member_key": verified.member_key}),
@@ -128,8 +138,13 @@ fn administered_invitation(call: &Call<'_>) -> Result<String, Problem> {
 
 fn renew(call: &Call<'_>, event: &str) -> Result<Reply, Problem> {
     let id = administered_invitation(call)?;
-    let (invitation, otp) =
-        call.shared.store.renew_invitation(&call.actor_label(), &id, event, ttl(call), &call.shared.keys.secret_hash)?;
+    let (invitation, otp) = call.shared.store.renew_invitation(
+        &call.actor_label(),
+        &id,
+        event,
+        ttl(call),
+        &call.shared.keys.secret_hash,
+    )?;
     json_reply(200, json!({"invitation": invitation, "otp": otp}))
 }
 

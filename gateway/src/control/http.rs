@@ -133,7 +133,9 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
 /// Builds the HTTP response of a reply.
 pub fn respond(reply: Result<Reply, Problem>) -> Response<Vec<u8>> {
     match reply {
-        Ok(Reply::Json(status, value)) => build(status, "application/json", serde_json::to_vec(&value).unwrap_or_default()),
+        Ok(Reply::Json(status, value)) => {
+            build(status, "application/json", serde_json::to_vec(&value).unwrap_or_default())
+        }
         Ok(Reply::Csv(text)) => build(200, "text/csv; charset=utf-8", text.into_bytes()),
         Ok(Reply::Raw(status, content_type, body)) => build(status, content_type, body),
         Err(problem) => {
@@ -145,7 +147,9 @@ pub fn respond(reply: Result<Reply, Problem>) -> Response<Vec<u8>> {
             let mut response =
                 build(problem.kind.status(), PROBLEM_JSON, problem_body(problem.kind, &problem.detail, None, extra));
             if problem.kind == ProblemKind::Unauthenticated {
-                response.headers_mut().insert("www-authenticate", http::HeaderValue::from_static("Bearer realm=\"sandgate-admin\""));
+                response
+                    .headers_mut()
+                    .insert("www-authenticate", http::HeaderValue::from_static("Bearer realm=\"sandgate-admin\""));
             }
             response
         }

@@ -79,7 +79,12 @@ const ENDPOINTS: &[(&str, &str, Access, Handler)] = &[
     ("GET", "/v1/applications/{application_id}", Access::Authenticated, applications::show),
     ("PATCH", "/v1/applications/{application_id}", Access::Authenticated, applications::update),
     ("POST", "/v1/applications/{application_id}/revoke", Access::Authenticated, applications::revoke),
-    ("POST", "/v1/applications/{application_id}/webhook-secret", Access::Authenticated, applications::rotate_webhook_secret),
+    (
+        "POST",
+        "/v1/applications/{application_id}/webhook-secret",
+        Access::Authenticated,
+        applications::rotate_webhook_secret,
+    ),
     ("GET", "/v1/applications/{application_id}/activity", Access::Authenticated, activity::of_application),
     ("GET", "/v1/applications/{application_id}/webhook-deliveries", Access::Authenticated, activity::deliveries),
     ("POST", "/v1/applications/{application_id}/credentials", Access::Authenticated, credentials::issue),
@@ -96,8 +101,18 @@ const ENDPOINTS: &[(&str, &str, Access, Handler)] = &[
     ("GET", "/v1/applications/{application_id}/review", Access::Authenticated, applications::reviews),
     ("POST", "/v1/applications/{application_id}/review/approve", Access::Authenticated, applications::approve),
     ("POST", "/v1/applications/{application_id}/review/reject", Access::Authenticated, applications::reject),
-    ("PUT", "/v1/entities/{entity_type}/{entity_id}/connections/{application_id}", Access::Authenticated, connections::connect),
-    ("DELETE", "/v1/entities/{entity_type}/{entity_id}/connections/{application_id}", Access::Authenticated, connections::disconnect),
+    (
+        "PUT",
+        "/v1/entities/{entity_type}/{entity_id}/connections/{application_id}",
+        Access::Authenticated,
+        connections::connect,
+    ),
+    (
+        "DELETE",
+        "/v1/entities/{entity_type}/{entity_id}/connections/{application_id}",
+        Access::Authenticated,
+        connections::disconnect,
+    ),
     ("GET", "/v1/entities/{entity_type}/{entity_id}/connections", Access::Authenticated, connections::list),
     ("GET", "/v1/entities/{entity_type}/{entity_id}/benefits", Access::Authenticated, connections::benefits),
 ];
@@ -167,13 +182,9 @@ pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSe
     let shared = Arc::clone(shared);
     let outcome = tokio::task::spawn_blocking(move || {
         let operators = operators(&shared);
-        let actor = auth::authenticate(
-            request.authorization.as_deref(),
-            &operators,
-            &shared.store,
-            &shared.keys.secret_hash,
-        )
-        .map_err(|detail| Problem::new(ProblemKind::Unauthenticated, detail, None))?;
+        let actor =
+            auth::authenticate(request.authorization.as_deref(), &operators, &shared.store, &shared.keys.secret_hash)
+                .map_err(|detail| Problem::new(ProblemKind::Unauthenticated, detail, None))?;
         if access == Access::Authenticated && matches!(actor, Actor::Anonymous) {
             let detail = "send Authorization: Bearer <operator token or member key>";
             return Err(Problem::new(ProblemKind::Unauthenticated, detail, None));
@@ -197,7 +208,8 @@ fn openapi(_: &Call<'_>) -> Result<Reply, Problem> {
 
 /// `201`/`200` JSON from a serialisable value.
 pub(crate) fn json_reply(status: u16, value: impl serde::Serialize) -> Result<Reply, Problem> {
-    let value = serde_json::to_value(value).map_err(|_| Problem::new(ProblemKind::Internal, "could not encode the answer", None))?;
+    let value = serde_json::to_value(value)
+        .map_err(|_| Problem::new(ProblemKind::Internal, "could not encode the answer", None))?;
     Ok(Reply::Json(status, value))
 }
 

@@ -57,7 +57,8 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
         contact: (&body.contact.name, &body.contact.email),
         owner: (&body.owner.name, &body.owner.email),
     };
-    let (partner, owner, key) = call.shared.store.create_partner(&call.actor_label(), &new, &call.shared.keys.secret_hash)?;
+    let (partner, owner, key) =
+        call.shared.store.create_partner(&call.actor_label(), &new, &call.shared.keys.secret_hash)?;
     json_reply(201, json!({"partner": partner, "owner": owner, "member_key": key}))
 }
 
@@ -79,7 +80,9 @@ pub(super) fn add_member(call: &Call<'_>) -> Result<Reply, Problem> {
     check_email("email", &body.email)?;
     check_text("name", &body.name, 200)?;
     if !matches!(body.role.as_str(), "owner" | "admin" | "developer") {
-        return Err(ControlError::invalid("role", format!("must be owner, admin or developer; got {:?}", body.role)).into());
+        return Err(
+            ControlError::invalid("role", format!("must be owner, admin or developer; got {:?}", body.role)).into()
+        );
     }
     if body.role == "owner" && matches!(call.actor, Actor::Member(p) if p.member.role != "owner") {
         return Err(ControlError::Forbidden("only an owner (or an operator) can add another owner".into()).into());

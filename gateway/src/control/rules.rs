@@ -190,16 +190,32 @@ mod tests {
     #[test]
     fn shape_errors_name_the_field() {
         let trust = strings(&["https://hooks.example.com"]);
-        let hooks = vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["integration.connected"]) }];
-        let good = AppShape { kind: "generic", scopes: &strings(&["merchant"]), trust_list: &trust, webhooks: &hooks, entities: &[], benefits: &[] };
+        let hooks =
+            vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["integration.connected"]) }];
+        let good = AppShape {
+            kind: "generic",
+            scopes: &strings(&["merchant"]),
+            trust_list: &trust,
+            webhooks: &hooks,
+            entities: &[],
+            benefits: &[],
+        };
         assert!(check_shape(&good).is_ok());
-        assert_eq!(field_of(check_shape(&AppShape { kind: "hardware", scopes: &strings(&["customer"]), ..good })), "scopes.0");
+        assert_eq!(
+            field_of(check_shape(&AppShape { kind: "hardware", scopes: &strings(&["customer"]), ..good })),
+            "scopes.0"
+        );
         assert_eq!(field_of(check_shape(&AppShape { kind: "robot", ..good })), "type");
-        let elsewhere = vec![Webhook { url: "https://evil.example.net/in".into(), events: strings(&["integration.connected"]) }];
+        let elsewhere =
+            vec![Webhook { url: "https://evil.example.net/in".into(), events: strings(&["integration.connected"]) }];
         assert_eq!(field_of(check_shape(&AppShape { webhooks: &elsewhere, ..good })), "webhooks.0.url");
-        let wrong_event = vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["validation.requested"]) }];
+        let wrong_event =
+            vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["validation.requested"]) }];
         assert_eq!(field_of(check_shape(&AppShape { webhooks: &wrong_event, ..good })), "webhooks.0.events.0");
-        assert_eq!(field_of(check_shape(&AppShape { trust_list: &strings(&["10.0.0.0/33"]), webhooks: &[], ..good })), "trust_list.0");
+        assert_eq!(
+            field_of(check_shape(&AppShape { trust_list: &strings(&["10.0.0.0/33"]), webhooks: &[], ..good })),
+            "trust_list.0"
+        );
     }
 
     #[test]

@@ -121,7 +121,15 @@ fn events(conn: &Connection, filter: &EventFilter) -> Result<Vec<Event>, Control
     let mut events = Vec::new();
     for row in rows {
         let (seq, at, partner_id, application_id, actor, event, details) = row?;
-        events.push(Event { seq, at, partner_id, application_id, actor, event, details: serde_json::from_str(&details)? });
+        events.push(Event {
+            seq,
+            at,
+            partner_id,
+            application_id,
+            actor,
+            event,
+            details: serde_json::from_str(&details)?,
+        });
     }
     Ok(events)
 }

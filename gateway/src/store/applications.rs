@@ -148,7 +148,8 @@ pub struct Review {
     pub decided_by: Option<String>,
 }
 
-const APP_COLUMNS: &str = "id, partner_id, name, description, type, category, permission, scopes, webhooks, trust_list, \
+const APP_COLUMNS: &str =
+    "id, partner_id, name, description, type, category, permission, scopes, webhooks, trust_list, \
      entities, benefits, status, review_status, plan, created_at, updated_at";
 
 fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Application, [String; 3])> {
@@ -254,15 +255,17 @@ impl Store {
     ) -> Result<Application, ControlError> {
         self.write(|tx| {
             super::partners::partner(tx, partner_id)?;
-            let taken: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM applications WHERE name = ?1)",
-                params![new.name],
-                |r| r.get(0),
-            )?;
+            let taken: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM applications WHERE name = ?1)", params![new.name], |r| {
+                    r.get(0)
+                })?;
             if taken {
                 return Err(ControlError::conflict(
                     "name",
-                    format!("an application named {:?} already exists (names are unique across all partners)", new.name),
+                    format!(
+                        "an application named {:?} already exists (names are unique across all partners)",
+                        new.name
+                    ),
                 ));
             }
             let (id, now) = (new_id("app"), now_rfc3339());
@@ -308,8 +311,8 @@ impl Store {
     pub fn applications(&self, partner_id: &str) -> Result<Vec<Application>, ControlError> {
         self.read(|conn| {
             super::partners::partner(conn, partner_id)?;
-            let mut statement = conn
-                .prepare(&format!("SELECT {APP_COLUMNS} FROM applications WHERE partner_id = ?1 ORDER BY name"))?;
+            let mut statement =
+                conn.prepare(&format!("SELECT {APP_COLUMNS} FROM applications WHERE partner_id = ?1 ORDER BY name"))?;
             let rows = statement.query_map(params![partner_id], app_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter().map(finish).collect()
         })
@@ -382,7 +385,10 @@ impl Store {
     pub fn bump_webhook_generation(&self, actor: &str, id: &str) -> Result<i64, ControlError> {
         self.write_quiet(|tx| {
             let app = active_application(tx, id)?;
-            tx.execute("UPDATE applications SET webhook_generation = webhook_generation + 1 WHERE id = ?1", params![id])?;
+            tx.execute(
+                "UPDATE applications SET webhook_generation = webhook_generation + 1 WHERE id = ?1",
+                params![id],
+            )?;
             log_event(tx, actor, Some(&app.partner_id), Some(id), "webhook_secret.rotated", json!({}))?;
             Ok(tx.query_row("SELECT webhook_generation FROM applications WHERE id = ?1", params![id], |r| r.get(0))?)
         })
@@ -403,8 +409,15 @@ impl Store {
         self.write(|tx| {
             let app = active_application(tx, app_id)?;
             match app.review_status.as_str() {
-                "submitted" => return Err(ControlError::conflict("review_status", "the application is already under review")),
-                "approved" => return Err(ControlError::conflict("review_status", "the application is already approved for production")),
+                "submitted" => {
+                    return Err(ControlError::conflict("review_status", "the application is already under review"))
+                }
+                "approved" => {
+                    return Err(ControlError::conflict(
+                        "review_status",
+                        "the application is already approved for production",
+                    ))
+                }
                 _ => {}
             }
             for scope in &app.scopes {
@@ -427,7 +440,10 @@ impl Store {
                  VALUES (?1, ?2, ?3, 'submitted', ?4, ?5)",
                 params![id, app_id, serde_json::to_string(submission)?, now, actor],
             )?;
-            tx.execute("UPDATE applications SET review_status = 'submitted', updated_at = ?1 WHERE id = ?2", params![now, app_id])?;
+            tx.execute(
+                "UPDATE applications SET review_status = 'submitted', updated_at = ?1 WHERE id = ?2",
+                params![now, app_id],
+            )?;
             log_event(tx, actor, Some(&app.partner_id), Some(app_id), "review.submitted", json!({"review_id": id}))?;
             latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &id))
         })
@@ -456,8 +472,18 @@ impl Store {
                 "UPDATE reviews SET status = 'approved', decided_at = ?1, decided_by = ?2 WHERE id = ?3",
                 params![now, actor, review.id],
             )?;
-            tx.execute("UPDATE applications SET review_status = 'approved', updated_at = ?1 WHERE id = ?2", params![now, app_id])?;
-            log_event(tx, actor, Some(&app.partner_id), Some(app_id), "review.approved", json!({"review_id": review.id}))?;
+            tx.execute(
+                "UPDATE applications SET review_status = 'approved', updated_at = ?1 WHERE id = ?2",
+                params![now, app_id],
+            )?;
+            log_event(
+                tx,
+                actor,
+                Some(&app.partner_id),
+                Some(app_id),
+                "review.approved",
+                json!({"review_id": review.id}),
+            )?;
             let (credential, secret) = insert_credential(tx, app_id, production, hasher)?;
             log_event(
                 tx,
@@ -481,7 +507,10 @@ impl Store {
                 "UPDATE reviews SET status = 'rejected', reasons = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
                 params![serde_json::to_string(reasons)?, now, actor, review.id],
             )?;
-            tx.execute("UPDATE applications SET review_status = 'rejected', updated_at = ?1 WHERE id = ?2", params![now, app_id])?;
+            tx.execute(
+                "UPDATE applications SET review_status = 'rejected', updated_at = ?1 WHERE id = ?2",
+                params![now, app_id],
+            )?;
             log_event(
                 tx,
                 actor,

@@ -126,7 +126,8 @@ impl Store {
             }
             let benefits = benefits(tx, entity, Some(app_id))?;
             let names: Vec<&str> = benefits.iter().map(|b| b.benefit.as_str()).collect();
-            let data = json!({"application_id": app_id, "entity_type": entity.0, "entity_id": entity.1, "benefits": names});
+            let data =
+                json!({"application_id": app_id, "entity_type": entity.0, "entity_id": entity.1, "benefits": names});
             let deliveries = enqueue(tx, &app, "integration.connected", data)?;
             log_event(
                 tx,
@@ -136,13 +137,19 @@ impl Store {
                 "connection.connected",
                 json!({"entity_type": entity.0, "entity_id": entity.1, "benefits": names, "deliveries": deliveries}),
             )?;
-            let connection = connection(tx, entity, app_id)?.ok_or_else(|| ControlError::not_found("connection", app_id))?;
+            let connection =
+                connection(tx, entity, app_id)?.ok_or_else(|| ControlError::not_found("connection", app_id))?;
             Ok(ConnectOutcome { connection, benefits, changed: true })
         })
     }
 
     /// Disconnects `entity` from an application (404 if it never was connected); idempotent.
-    pub fn disconnect(&self, actor: &str, entity: (&str, &str), app_id: &str) -> Result<(Connection, bool), ControlError> {
+    pub fn disconnect(
+        &self,
+        actor: &str,
+        entity: (&str, &str),
+        app_id: &str,
+    ) -> Result<(Connection, bool), ControlError> {
         self.write_quiet(|tx| {
             let current = connection(tx, entity, app_id)?.ok_or_else(|| {
                 ControlError::not_found("connection", &format!("{}/{} to {app_id}", entity.0, entity.1))
@@ -160,7 +167,8 @@ impl Store {
                 "DELETE FROM entity_benefits WHERE entity_type = ?1 AND entity_id = ?2 AND application_id = ?3",
                 params![entity.0, entity.1, app_id],
             )?;
-            let data = json!({"application_id": app_id, "entity_type": entity.0, "entity_id": entity.1, "benefits": []});
+            let data =
+                json!({"application_id": app_id, "entity_type": entity.0, "entity_id": entity.1, "benefits": []});
             let deliveries = enqueue(tx, &app, "integration.disconnected", data)?;
             log_event(
                 tx,
@@ -170,7 +178,8 @@ impl Store {
                 "connection.disconnected",
                 json!({"entity_type": entity.0, "entity_id": entity.1, "deliveries": deliveries}),
             )?;
-            let connection = connection(tx, entity, app_id)?.ok_or_else(|| ControlError::not_found("connection", app_id))?;
+            let connection =
+                connection(tx, entity, app_id)?.ok_or_else(|| ControlError::not_found("connection", app_id))?;
             Ok((connection, true))
         })
     }

@@ -30,8 +30,7 @@ pub struct Credential {
     pub previous_secret_valid_until: Option<String>,
 }
 
-const COLUMNS: &str =
-    "client_id, application_id, environment, status, created_at, rotated_at, previous_valid_until";
+const COLUMNS: &str = "client_id, application_id, environment, status, created_at, rotated_at, previous_valid_until";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
     let until: Option<i64> = r.get(6)?;

@@ -137,8 +137,8 @@ impl Store {
     pub fn invitations(&self, app_id: &str) -> Result<Vec<Invitation>, ControlError> {
         self.read(|conn| {
             application(conn, app_id)?;
-            let mut statement =
-                conn.prepare("SELECT id FROM invitations WHERE application_id = ?1 ORDER BY created_at DESC, rowid DESC")?;
+            let mut statement = conn
+                .prepare("SELECT id FROM invitations WHERE application_id = ?1 ORDER BY created_at DESC, rowid DESC")?;
             let ids = statement.query_map(params![app_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
             ids.iter().map(|id| read(conn, id).map(|row| row.invitation)).collect()
         })
@@ -157,14 +157,22 @@ impl Store {
             let row = read(tx, id)?;
             let actor = format!("invitee:{}", row.invitation.email);
             match row.invitation.status.as_str() {
-                "verified" => return Ok(Err(ControlError::conflict("status", "this invitation has already been verified"))),
+                "verified" => {
+                    return Ok(Err(ControlError::conflict("status", "this invitation has already been verified")))
+                }
                 "revoked" => {
-                    return Ok(Err(ControlError::Gone { field: "otp".into(), detail: "this invitation has been revoked".into() }))
+                    return Ok(Err(ControlError::Gone {
+                        field: "otp".into(),
+                        detail: "this invitation has been revoked".into(),
+                    }))
                 }
                 "expired" => {
                     return Ok(Err(ControlError::Gone {
                         field: "otp".into(),
-                        detail: format!("the one-time password expired at {}; ask the admin to reset it", row.invitation.expires_at),
+                        detail: format!(
+                            "the one-time password expired at {}; ask the admin to reset it",
+                            row.invitation.expires_at
+                        ),
                     }))
                 }
                 _ => {}
@@ -179,8 +187,18 @@ impl Store {
                 tx.execute("UPDATE invitations SET failed_attempts = failed_attempts + 1 WHERE id = ?1", params![id])?;
                 let left = MAX_FAILED_ATTEMPTS - row.failed_attempts - 1;
                 let partner = partner_of(tx, &row.invitation.application_id)?;
-                log_event(tx, &actor, Some(&partner), Some(&row.invitation.application_id), "invitation.failed", json!({"invitation_id": id, "attempts_left": left}))?;
-                return Ok(Err(ControlError::invalid("otp", format!("the one-time password is wrong ({left} attempts left)"))));
+                log_event(
+                    tx,
+                    &actor,
+                    Some(&partner),
+                    Some(&row.invitation.application_id),
+                    "invitation.failed",
+                    json!({"invitation_id": id, "attempts_left": left}),
+                )?;
+                return Ok(Err(ControlError::invalid(
+                    "otp",
+                    format!("the one-time password is wrong ({left} attempts left)"),
+                )));
             }
             let app = active_application(tx, &row.invitation.application_id)?;
             let email = row.invitation.email.as_str();
@@ -205,8 +223,18 @@ impl Store {
                  ON CONFLICT (application_id, member_id) DO UPDATE SET status = 'active'",
                 params![app.id, member.id],
             )?;
-            tx.execute("UPDATE invitations SET status = 'verified', member_id = ?1 WHERE id = ?2", params![member.id, id])?;
-            log_event(tx, &actor, Some(&app.partner_id), Some(&app.id), "invitation.verified", json!({"invitation_id": id, "member_id": member.id}))?;
+            tx.execute(
+                "UPDATE invitations SET status = 'verified', member_id = ?1 WHERE id = ?2",
+                params![member.id, id],
+            )?;
+            log_event(
+                tx,
+                &actor,
+                Some(&app.partner_id),
+                Some(&app.id),
+                "invitation.verified",
+                json!({"invitation_id": id, "member_id": member.id}),
+            )?;
             Ok(Ok(Verified { invitation: read(tx, id)?.invitation, member, member_key }))
         })?
     }
@@ -226,7 +254,10 @@ impl Store {
             if !matches!(row.invitation.status.as_str(), "pending" | "expired") {
                 return Err(ControlError::conflict(
                     "status",
-                    format!("the invitation is {}; only a pending or expired invitation gets a new one-time password", row.invitation.status),
+                    format!(
+                        "the invitation is {}; only a pending or expired invitation gets a new one-time password",
+                        row.invitation.status
+                    ),
                 ));
             }
             let otp = new_otp();
@@ -236,7 +267,14 @@ impl Store {
             )?;
             let partner = partner_of(tx, &row.invitation.application_id)?;
             let previous_expiry = unix_to_rfc3339(row.expires_at);
-            log_event(tx, actor, Some(&partner), Some(&row.invitation.application_id), event, json!({"invitation_id": id, "previous_expires_at": previous_expiry}))?;
+            log_event(
+                tx,
+                actor,
+                Some(&partner),
+                Some(&row.invitation.application_id),
+                event,
+                json!({"invitation_id": id, "previous_expires_at": previous_expiry}),
+            )?;
             Ok((read(tx, id)?.invitation, otp))
         })
     }
@@ -256,7 +294,14 @@ impl Store {
                 )?;
             }
             let partner = partner_of(tx, &row.invitation.application_id)?;
-            log_event(tx, actor, Some(&partner), Some(&row.invitation.application_id), "invitation.revoked", json!({"invitation_id": id, "member_id": row.invitation.member_id}))?;
+            log_event(
+                tx,
+                actor,
+                Some(&partner),
+                Some(&row.invitation.application_id),
+                "invitation.revoked",
+                json!({"invitation_id": id, "member_id": row.invitation.member_id}),
+            )?;
             Ok(read(tx, id)?.invitation)
         })
     }

@@ -17,7 +17,7 @@ mod partners;
 
 pub use activity::{Event, EventFilter};
 pub use applications::{AppPatch, Application, NewApplicationRequest, Review, Submission, Webhook};
-pub use connections::{Benefit, Connection as EntityConnection, ConnectOutcome};
+pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
 pub use control_error::ControlError;
 pub use credentials::Credential;
 pub use invitations::{Invitation, Verified};
@@ -274,8 +274,15 @@ impl Store {
                     params![id, DEMO_PARTNER, now],
                 )
                 .map_err(|e| self.fail(e))?;
-                activity::log_event(&tx, "system", Some(&id), None, "partner.created", serde_json::json!({"name": DEMO_PARTNER}))
-                    .map_err(|e| self.fail(e))?;
+                activity::log_event(
+                    &tx,
+                    "system",
+                    Some(&id),
+                    None,
+                    "partner.created",
+                    serde_json::json!({"name": DEMO_PARTNER}),
+                )
+                .map_err(|e| self.fail(e))?;
                 id
             }
         };
@@ -291,7 +298,8 @@ impl Store {
                     params![id, partner_id, DEMO_APPLICATION, now],
                 )
                 .map_err(|e| self.fail(e))?;
-                let details = serde_json::json!({"name": DEMO_APPLICATION, "type": "generic", "permission": "read_write"});
+                let details =
+                    serde_json::json!({"name": DEMO_APPLICATION, "type": "generic", "permission": "read_write"});
                 activity::log_event(&tx, "system", Some(&partner_id), Some(&id), "application.created", details)
                     .map_err(|e| self.fail(e))?;
                 id
@@ -318,8 +326,8 @@ impl Store {
                 IssuedCredential { client_id, client_secret: Some(secret) }
             }
             None => {
-                let (credential, secret) =
-                    credentials::insert_credential(&tx, &app_id, Environment::TRAINING, hasher).map_err(|e| self.fail(e))?;
+                let (credential, secret) = credentials::insert_credential(&tx, &app_id, Environment::TRAINING, hasher)
+                    .map_err(|e| self.fail(e))?;
                 let details = serde_json::json!({"client_id": credential.client_id, "environment": "training"});
                 activity::log_event(&tx, "system", Some(&partner_id), Some(&app_id), "credential.issued", details)
                     .map_err(|e| self.fail(e))?;
@@ -354,9 +362,7 @@ fn now_unix() -> i64 {
 
 /// Unix seconds as RFC 3339 (UTC).
 fn unix_to_rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A JSON list column.

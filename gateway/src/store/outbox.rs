@@ -68,7 +68,12 @@ pub struct DueDelivery {
 }
 
 /// Queues `event` for every webhook of `app` subscribed to it; returns how many were queued.
-pub(crate) fn enqueue(tx: &Transaction<'_>, app: &Application, event: &str, data: Value) -> Result<usize, ControlError> {
+pub(crate) fn enqueue(
+    tx: &Transaction<'_>,
+    app: &Application,
+    event: &str,
+    data: Value,
+) -> Result<usize, ControlError> {
     let (event_id, now) = (new_id("evt"), now_rfc3339());
     let payload = json!({"id": event_id, "type": event, "created_at": now, "data": data}).to_string();
     let mut queued = 0;
@@ -88,9 +93,7 @@ fn now_millis() -> i64 {
 }
 
 fn millis_to_rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl Store {

@@ -145,7 +145,9 @@ impl Store {
     ) -> Result<(Partner, Member, String), ControlError> {
         self.write(|tx| {
             let taken: bool =
-                tx.query_row("SELECT EXISTS (SELECT 1 FROM partners WHERE name = ?1)", params![new.name], |r| r.get(0))?;
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM partners WHERE name = ?1)", params![new.name], |r| {
+                    r.get(0)
+                })?;
             if taken {
                 return Err(ControlError::conflict("name", format!("a partner named {:?} already exists", new.name)));
             }
@@ -156,7 +158,14 @@ impl Store {
             )?;
             let (owner, key) = insert_member(tx, hasher, &id, new.owner, "owner")?;
             log_event(tx, actor, Some(&id), None, "partner.created", json!({"name": new.name}))?;
-            log_event(tx, actor, Some(&id), None, "member.added", json!({"member_id": owner.id, "email": owner.email, "role": "owner"}))?;
+            log_event(
+                tx,
+                actor,
+                Some(&id),
+                None,
+                "member.added",
+                json!({"member_id": owner.id, "email": owner.email, "role": "owner"}),
+            )?;
             let partner = Partner {
                 id,
                 name: new.name.to_owned(),
@@ -194,7 +203,14 @@ impl Store {
         self.write(|tx| {
             partner(tx, partner_id)?;
             let (member, key) = insert_member(tx, hasher, partner_id, (name, email), role)?;
-            log_event(tx, actor, Some(partner_id), None, "member.added", json!({"member_id": member.id, "email": email, "role": role}))?;
+            log_event(
+                tx,
+                actor,
+                Some(partner_id),
+                None,
+                "member.added",
+                json!({"member_id": member.id, "email": email, "role": role}),
+            )?;
             Ok((member, key))
         })
     }

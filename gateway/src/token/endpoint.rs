@@ -237,15 +237,19 @@ fn client_credentials(
         return Err(with_client(failure, &client_id));
     }
     let minted = mint(cx, &record.client_id, &record.application_id, &record.partner_id, scope)?;
-    audit(cx, &record, "token.minted", json!({"grant": "client_credentials", "scope": scope, "environment": cx.env.as_str()}));
+    audit(
+        cx,
+        &record,
+        "token.minted",
+        json!({"grant": "client_credentials", "scope": scope, "environment": cx.env.as_str()}),
+    );
     Ok(minted)
 }
 
 /// Writes a token event to the application's activity log; a failure is logged, never fatal.
 fn audit(cx: TokenContext<'_>, record: &crate::store::CredentialRecord, event: &str, details: Value) {
     let actor = format!("client:{}", record.client_id);
-    let written =
-        cx.store.record_event(&actor, Some(&record.partner_id), Some(&record.application_id), event, details);
+    let written = cx.store.record_event(&actor, Some(&record.partner_id), Some(&record.application_id), event, details);
     if let Err(e) = written {
         tracing::error!(error = %e, event, "could not write the activity log");
     }

@@ -29,7 +29,7 @@ pub struct Admin {
 impl Admin {
     /// Sends one request; returns the status and the JSON body (`Null` when not JSON).
     pub fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = reqwest::blocking::Client::new().request(method.clone(), format!("{}{path}", self.base));
+        let mut request = super::http().request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -38,7 +38,8 @@ impl Admin {
         }
         let response = request.send().expect("admin API answers");
         let status = response.status().as_u16();
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let text = response.text().expect("body");
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if (200..300).contains(&status) && content_type.starts_with("application/json") {
@@ -47,12 +48,17 @@ impl Admin {
             let schema = spec()
                 .response_schema(&http_method, route, status)
                 .unwrap_or_else(|| panic!("{method} {route} {status} is not documented in the control-plane spec"));
-            let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("schema compiles");
-            let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+            let validator =
+                jsonschema::options().should_validate_formats(true).build(&schema).expect("schema compiles");
+            let errors: Vec<String> =
+                validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
             assert!(errors.is_empty(), "{method} {route} {status} does not match the spec: {errors:?}\n{value:#}");
         }
         if !(200..300).contains(&status) {
-            assert!(content_type.starts_with("application/problem+json"), "{method} {path}: {status} {content_type} {text}");
+            assert!(
+                content_type.starts_with("application/problem+json"),
+                "{method} {path}: {status} {content_type} {text}"
+            );
         }
         (status, value)
     }

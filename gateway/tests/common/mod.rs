@@ -17,6 +17,18 @@ use sandgate_gateway::store::DEMO_APPLICATION;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// A blocking HTTP client. reqwest is built without a crypto provider of its own (Sandgate
+/// installs ring's at start); test processes install it here.
+pub fn http() -> reqwest::blocking::Client {
+    http_builder().build().expect("HTTP client")
+}
+
+/// A blocking HTTP client builder (see [`http`]).
+pub fn http_builder() -> reqwest::blocking::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+}
+
 /// A running Sandgate.
 pub struct TestSandgate {
     running: Option<Running>,
@@ -198,7 +210,7 @@ impl Drop for TestSandgate {
 /// `POST {base}/pos-api/v2.5/oauth/token` with a form body.
 pub fn token_request(base: &str, form: &[(&str, &str)]) -> reqwest::blocking::Response {
     let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    reqwest::blocking::Client::new()
+    http()
         .post(format!("{base}/pos-api/v2.5/oauth/token"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
@@ -220,8 +232,7 @@ pub fn access_token(base: &str, client_id: &str, secret: &str) -> String {
 
 /// GET with an optional bearer token.
 pub fn get(url: &str, token: Option<&str>) -> reqwest::blocking::Response {
-    let mut request =
-        reqwest::blocking::Client::new().get(url).header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11");
+    let mut request = http().get(url).header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11");
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
@@ -255,7 +266,7 @@ pub fn raw_request(base: &str, request: &str) -> String {
 
 /// GET with a bearer token and extra headers; returns the response.
 pub fn get_with(url: &str, token: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
-    let mut request = reqwest::blocking::Client::new()
+    let mut request = http()
         .get(url)
         .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
         .header("authorization", format!("Bearer {token}"));
