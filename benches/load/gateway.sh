@@ -285,15 +285,26 @@ except ValueError:
     pass' "$1"
 }
 
-# Issues a PRODUCTION credential for the demo application (created by `sandgate up`).
+# Gets a PRODUCTION credential for the demo application (created by `sandgate up`) the way an
+# operator does: submit it for review and approve it through the control plane (`sandgate admin`).
 issue_production_credential() {
-  local out
-  out="$("$SANDGATE_BIN" admin issue-credential --data-dir "$WORK_DIR/data" \
-    --application demo-training-app --environment production)" \
-    || die "sandgate admin issue-credential failed: $out"
-  PROD_CLIENT_ID="$(json_field client_id <<<"$out")"
+  local out app admin=(--data-dir "$WORK_DIR/data" --url "http://127.0.0.1:$ADMIN_PORT")
+  out="$("$SANDGATE_BIN" admin "${admin[@]}" apps list --partner "$(demo_partner_id)")" \
+    || die "sandgate admin apps list failed: $out"
+  app="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["id"])' <<<"$out")"
+  "$SANDGATE_BIN" admin "${admin[@]}" review submit --app "$app" --overview "load benchmark" \
+    --justify merchant=bench --justify customer=bench --security-measures bench --post-deployment-plan bench >/dev/null \
+    || die "sandgate admin review submit failed"
+  out="$("$SANDGATE_BIN" admin "${admin[@]}" review approve "$app")" || die "sandgate admin review approve failed: $out"
+  PROD_CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["client_id"])' <<<"$out")"
   PROD_CLIENT_SECRET="$(json_field client_secret <<<"$out")"
-  [[ "$PROD_CLIENT_ID" == prd_* && -n "$PROD_CLIENT_SECRET" ]] || die "unexpected issue-credential output: $out"
+  [[ "$PROD_CLIENT_ID" == prd_* && -n "$PROD_CLIENT_SECRET" ]] || die "unexpected review approve output: $out"
+}
+
+# Prints the id of the demo partner.
+demo_partner_id() {
+  "$SANDGATE_BIN" admin --data-dir "$WORK_DIR/data" --url "http://127.0.0.1:$ADMIN_PORT" partners list \
+    | python3 -c 'import json,sys; print(next(p["id"] for p in json.load(sys.stdin)["partners"] if p["name"] == "Demo Partner"))'
 }
 
 # Prints a fresh PRODUCTION access token (client_credentials grant).
