@@ -214,6 +214,10 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!(op.call(Method::DELETE, &connection, None).0, 200);
     let (_, benefits) = op.get("/v1/entities/merchant_location/loc-42/benefits");
     assert_eq!(benefits["benefits"], json!([]));
+    let (status, reconnected) = op.call(Method::PUT, &connection, None);
+    assert_eq!((status, reconnected["benefits"].as_array().map(Vec::len)), (201, Some(2)), "reconnecting works");
+    let deliveries = received(&runtime, &receiver, 3);
+    assert_eq!(assert_signed(&deliveries[2], &webhook_secret)["type"], "integration.connected");
 
     // Revoke: every token of the application stops at the next request, in every environment.
     let (status, revoked) = owner.post(&format!("/v1/applications/{app}/revoke"), json!({"reason": "contract ended"}));
@@ -264,7 +268,11 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
         filtered["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(names, ["review.submitted", "review.rejected", "review.submitted", "review.approved"]);
     let (_, log) = op.get(&format!("/v1/applications/{app}/webhook-deliveries"));
-    assert_eq!(log["deliveries"].as_array().map(Vec::len), Some(2));
+    assert_eq!(log["deliveries"].as_array().map(Vec::len), Some(3));
+    let (status, partner_log) = owner.get(&format!("/v1/partners/{partner}/activity?event=member."));
+    assert_eq!(status, 200);
+    let added: Vec<&str> = partner_log["events"].as_array().expect("events").iter().filter_map(|e| e["details"]["email"].as_str()).collect();
+    assert_eq!(added, ["olga@acme.example", "dev@acme.example"], "the partner log holds the owner and the invited developer");
 }
 
 #[test]

@@ -215,6 +215,8 @@ impl Store {
                 None => {
                     let name = email.split('@').next().unwrap_or(email);
                     let (member, key) = insert_member(tx, hasher, &app.partner_id, (name, email), "developer")?;
+                    let details = json!({"member_id": member.id, "email": email, "role": "developer"});
+                    log_event(tx, &actor, Some(&app.partner_id), None, "member.added", details)?;
                     (member, Some(key))
                 }
             };
