@@ -12,6 +12,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 
 use crate::store::{Store, StoreError};
+use crate::table::scopes::{ScopeSet, Scopes};
 use crate::table::trust_list::TrustList;
 
 /// One application's policy.
@@ -29,6 +30,9 @@ pub struct AppPolicy {
     pub trust: TrustList,
     /// Rate-limit plan name (`""`: the default plan).
     pub plan: String,
+    /// The scopes the application has now: a token's scopes count only where they meet these,
+    /// so removing a scope takes effect on the next request, not when tokens expire.
+    pub scope_set: ScopeSet,
 }
 
 #[derive(Debug, Default)]
@@ -41,12 +45,13 @@ struct Snapshot {
 #[derive(Debug, Default)]
 pub struct Directory {
     current: ArcSwap<Snapshot>,
+    scopes: Scopes,
 }
 
 impl Directory {
     /// Loads the directory from `store`.
-    pub fn load(store: &Store) -> Result<Directory, StoreError> {
-        let directory = Directory::default();
+    pub fn load(store: &Store, scopes: Scopes) -> Result<Directory, StoreError> {
+        let directory = Directory { current: ArcSwap::default(), scopes };
         directory.reload(store)?;
         Ok(directory)
     }
@@ -69,6 +74,7 @@ impl Directory {
                     active: row.active,
                     read_only: row.permission == "read",
                     trust,
+                    scope_set: self.scopes.parse(&row.scopes),
                     plan: row.plan,
                 };
                 (row.id, Arc::new(policy))

@@ -118,7 +118,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
     } else {
         None
     };
-    let directory = Arc::new(Directory::load(&store)?);
+    let directory = Arc::new(Directory::load(&store, crate::table::scopes::Scopes::from_apis(&apis))?);
     let metrics = Metrics::new();
     {
         let (directory, lag) = (Arc::clone(&directory), metrics.revocation_lag.clone());

@@ -271,8 +271,17 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!(log["deliveries"].as_array().map(Vec::len), Some(3));
     let (status, partner_log) = owner.get(&format!("/v1/partners/{partner}/activity?event=member."));
     assert_eq!(status, 200);
-    let added: Vec<&str> = partner_log["events"].as_array().expect("events").iter().filter_map(|e| e["details"]["email"].as_str()).collect();
-    assert_eq!(added, ["olga@acme.example", "dev@acme.example"], "the partner log holds the owner and the invited developer");
+    let added: Vec<&str> = partner_log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["details"]["email"].as_str())
+        .collect();
+    assert_eq!(
+        added,
+        ["olga@acme.example", "dev@acme.example"],
+        "the partner log holds the owner and the invited developer"
+    );
 }
 
 #[test]
@@ -363,9 +372,22 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
     let (status, body) = op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": invited["otp"]}));
     assert_eq!((status, field(&body)), (410, "otp"), "a revoked invitation is gone");
 
-    // The control plane is never served on a data port.
+    // Five wrong one-time passwords lock an invitation until it is reset.
+    let (_, invited) = op.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "guess@example.com"}));
+    let invitation = invited["invitation"]["id"].as_str().expect("id").to_owned();
+    for _ in 0..5 {
+        assert_eq!(op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": "WRNG-WRNG"})).0, 422);
+    }
+    let (status, body) = op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": invited["otp"]}));
+    assert_eq!((status, field(&body)), (410, "otp"), "locked even for the right password: {body}");
+    let (_, reset) = op.post(&format!("/v1/invitations/{invitation}/reset"), json!({}));
+    assert_eq!(op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": reset["otp"]})).0, 200);
+
+    // The control plane is never served on a data port: the emulator does not even load its spec.
     let on_data_port = common::get(&format!("{}/v1/openapi.yaml", sandgate.training), None);
     assert_ne!(on_data_port.status(), 200);
+    assert!(sandgate.emulator.response_schema(&http::Method::GET, "/v1/partners", 200).is_none());
+    assert!(sandgate.emulator.response_schema(&http::Method::GET, "/pos-api/v2.5/client-id/x/i18n", 200).is_some());
     let spec = common::http().get(format!("{}/v1/openapi.yaml", sandgate.admin)).send().expect("spec");
     assert_eq!(spec.status(), 200);
     assert!(spec.text().expect("text").contains("x-sandgate-emulate: false"));
@@ -397,4 +419,46 @@ fn expired_and_reset_invitations_and_partner_isolation() {
     assert_eq!(stranger.get(&format!("/v1/applications/{app}")).0, 404);
     let demo_partner = sandgate.store().partner_id("Demo Partner").expect("store").expect("partner");
     assert_eq!(stranger.get(&format!("/v1/partners/{demo_partner}/applications")).0, 404);
+}
+
+#[test]
+fn edits_to_scopes_and_trust_list_take_effect_on_the_next_request() {
+    let sandgate = TestSandgate::start(None);
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let app = sandgate.demo_app_id();
+    let (id, secret) = (&sandgate.client_id, &sandgate.client_secret);
+    let customer = common::token_request(
+        &sandgate.training,
+        &[("client_id", id.as_str()), ("client_secret", secret.as_str()), ("scope", "customer")],
+    );
+    let customer = customer.json::<Value>().expect("json")["access_token"].as_str().expect("token").to_owned();
+    let i18n = format!("{}/pos-api/v2.5/client-id/{id}/i18n", sandgate.training);
+    assert_eq!(common::get(&i18n, Some(&customer)).status(), 200);
+
+    // The customer token was minted before the scope was taken away: refused from now on.
+    let (status, _) = op.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"scopes": ["merchant"]})));
+    assert_eq!(status, 200);
+    let body = common::assert_problem(common::get(&i18n, Some(&customer)), 403, "insufficient-scope");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("no longer has")), "{body}");
+    let merchant = common::access_token(&sandgate.training, id, secret);
+    assert_eq!(common::get(&i18n, Some(&merchant)).status(), 200);
+
+    // Trust list: narrowed, then widened again.
+    let patch =
+        |trust: Value| op.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"trust_list": trust}))).0;
+    assert_eq!(patch(json!(["192.0.2.0/24"])), 200);
+    common::assert_problem(common::get(&i18n, Some(&merchant)), 403, "untrusted-client");
+    assert_eq!(patch(json!(["127.0.0.0/8"])), 200);
+    assert_eq!(common::get(&i18n, Some(&merchant)).status(), 200);
+
+    // Resending an invitation replaces its one-time password.
+    let (_, invited) = op.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "r@example.com"}));
+    let invitation = invited["invitation"]["id"].as_str().expect("id").to_owned();
+    let (status, resent) = op.post(&format!("/v1/invitations/{invitation}/resend"), json!({}));
+    assert_eq!(status, 200);
+    let (status, body) = op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": invited["otp"]}));
+    assert_eq!((status, field(&body)), (422, "otp"), "the first password no longer works");
+    assert_eq!(op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": resent["otp"]})).0, 200);
+    let (_, log) = op.get(&format!("/v1/applications/{app}/activity?event=invitation.resent"));
+    assert_eq!(log["events"].as_array().map(Vec::len), Some(1));
 }

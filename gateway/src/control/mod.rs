@@ -217,3 +217,40 @@ pub(crate) fn json_reply(status: u16, value: impl serde::Serialize) -> Result<Re
 pub(crate) fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_documents_exactly_the_served_endpoints() {
+        let spec: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).expect("the control-plane spec parses");
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in spec["paths"].as_mapping().expect("paths") {
+            let path = path.as_str().expect("path").to_owned();
+            for method in ["get", "put", "post", "delete", "patch"] {
+                if item.get(method).is_some() {
+                    documented.push((method.to_ascii_uppercase(), path.clone()));
+                }
+            }
+        }
+        let mut served: Vec<(String, String)> =
+            ENDPOINTS.iter().map(|(method, path, _, _)| ((*method).to_owned(), (*path).to_owned())).collect();
+        for (method, path) in [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("POST", "/reload")] {
+            served.push((method.to_owned(), path.to_owned()));
+        }
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn public_endpoints_are_marked_so_in_the_spec() {
+        let spec: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).expect("parses");
+        for (method, path, access, _) in ENDPOINTS {
+            let operation = &spec["paths"][*path][method.to_ascii_lowercase().as_str()];
+            let public = operation.get("security").and_then(|s| s.as_sequence()).is_some_and(|s| s.is_empty());
+            assert_eq!(public, *access == Access::Public, "{method} {path}");
+        }
+    }
+}

@@ -10,6 +10,7 @@ use crate::ctx::Principal;
 use crate::directory::AppPolicy;
 use crate::error::reject;
 use crate::table::routes::OperationPolicy;
+use crate::table::scopes::ScopeSet;
 
 /// Checks the principal's scopes and the application's permission against the operation.
 pub fn check(policy: &OperationPolicy, principal: &Principal, app: &AppPolicy) -> Result<(), Box<Error>> {
@@ -17,6 +18,15 @@ pub fn check(policy: &OperationPolicy, principal: &Principal, app: &AppPolicy) -
         return Err(reject(
             ProblemKind::InsufficientScope,
             format!("insufficient scope: {} needs another scope than {:?}", policy.label, principal.scopes),
+        ));
+    }
+    if !policy.scopes.intersects(ScopeSet(principal.scope_set.0 & app.scope_set.0)) {
+        return Err(reject(
+            ProblemKind::InsufficientScope,
+            format!(
+                "insufficient scope: the application no longer has the scope {:?} that {} needs",
+                principal.scopes, policy.label
+            ),
         ));
     }
     if app.read_only && !policy.read_only {

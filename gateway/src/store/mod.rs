@@ -100,6 +100,8 @@ pub struct DirectoryRow {
     pub active: bool,
     /// Rate-limit plan (`""`: default).
     pub plan: String,
+    /// Space-separated scopes the application has now.
+    pub scopes: String,
 }
 
 type ChangeListener = Box<dyn Fn(&Store) + Send + Sync>;
@@ -193,8 +195,9 @@ impl Store {
     pub fn directory_rows(&self) -> Result<(Vec<DirectoryRow>, Vec<String>), StoreError> {
         let conn = self.conn();
         let read = || -> rusqlite::Result<_> {
-            let mut apps = conn
-                .prepare("SELECT id, partner_id, permission, trust_list, status = 'active', plan FROM applications")?;
+            let mut apps = conn.prepare(
+                "SELECT id, partner_id, permission, trust_list, status = 'active', plan, scopes FROM applications",
+            )?;
             let apps = apps
                 .query_map([], |r| {
                     Ok(DirectoryRow {
@@ -204,6 +207,7 @@ impl Store {
                         trust_list: r.get(3)?,
                         active: r.get(4)?,
                         plan: r.get(5)?,
+                        scopes: r.get(6)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
