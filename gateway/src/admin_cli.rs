@@ -283,40 +283,36 @@ enum Review {
     },
 }
 
+/// An entity and an application.
+#[derive(Debug, Args)]
+struct ConnectionArgs {
+    #[arg(long)]
+    entity_type: String,
+    #[arg(long)]
+    entity_id: String,
+    #[arg(long)]
+    app: String,
+}
+
+/// An entity.
+#[derive(Debug, Args)]
+struct EntityArgs {
+    #[arg(long)]
+    entity_type: String,
+    #[arg(long)]
+    entity_id: String,
+}
+
 #[derive(Debug, Subcommand)]
 enum Connections {
     /// Connect an entity to an application (idempotent; sends integration.connected).
-    Connect {
-        #[arg(long)]
-        entity_type: String,
-        #[arg(long)]
-        entity_id: String,
-        #[arg(long)]
-        app: String,
-    },
+    Connect(ConnectionArgs),
     /// Disconnect (sends integration.disconnected).
-    Disconnect {
-        #[arg(long)]
-        entity_type: String,
-        #[arg(long)]
-        entity_id: String,
-        #[arg(long)]
-        app: String,
-    },
+    Disconnect(ConnectionArgs),
     /// An entity's connections.
-    List {
-        #[arg(long)]
-        entity_type: String,
-        #[arg(long)]
-        entity_id: String,
-    },
+    List(EntityArgs),
     /// An entity's benefits.
-    Benefits {
-        #[arg(long)]
-        entity_type: String,
-        #[arg(long)]
-        entity_id: String,
-    },
+    Benefits(EntityArgs),
 }
 
 /// One API call: method, path, body.
@@ -479,16 +475,14 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
             get(if query.is_empty() { base } else { format!("{base}?{query}") })
         }
         AdminCommand::Connections(c) => {
-            let path = |t: &str, id: &str, rest: &str| format!("/v1/entities/{}/{}/{rest}", enc(t), enc(id));
+            let entity = |t: &str, id: &str, rest: &str| format!("/v1/entities/{}/{}/{rest}", enc(t), enc(id));
+            let link =
+                |a: &ConnectionArgs| entity(&a.entity_type, &a.entity_id, &format!("connections/{}", enc(&a.app)));
             match c {
-                Connections::Connect { entity_type, entity_id, app } => {
-                    Ok((M::PUT, path(&entity_type, &entity_id, &format!("connections/{}", enc(&app))), None))
-                }
-                Connections::Disconnect { entity_type, entity_id, app } => {
-                    Ok((M::DELETE, path(&entity_type, &entity_id, &format!("connections/{}", enc(&app))), None))
-                }
-                Connections::List { entity_type, entity_id } => get(path(&entity_type, &entity_id, "connections")),
-                Connections::Benefits { entity_type, entity_id } => get(path(&entity_type, &entity_id, "benefits")),
+                Connections::Connect(a) => Ok((M::PUT, link(&a), None)),
+                Connections::Disconnect(a) => Ok((M::DELETE, link(&a), None)),
+                Connections::List(e) => get(entity(&e.entity_type, &e.entity_id, "connections")),
+                Connections::Benefits(e) => get(entity(&e.entity_type, &e.entity_id, "benefits")),
             }
         }
         AdminCommand::Deliveries { app } => get(format!("/v1/applications/{}/webhook-deliveries", enc(&app))),

@@ -5,7 +5,7 @@ mod common;
 
 use common::TestSandgate;
 use sandgate_gateway::environment::Environment;
-use sandgate_gateway::store::NewApplicationRequest;
+use sandgate_gateway::store::ApplicationFields;
 
 #[test]
 fn customer_scope_and_read_only_app_are_limited() {
@@ -26,7 +26,7 @@ fn customer_scope_and_read_only_app_are_limited() {
     assert_eq!(common::get(&search, Some(&merchant)).status(), 200);
 
     let partner = sandgate.store().partner_id("Demo Partner").expect("store").expect("partner");
-    let app = NewApplicationRequest {
+    let app = ApplicationFields {
         name: "reader".into(),
         description: String::new(),
         kind: "generic".into(),

@@ -8,31 +8,7 @@ use super::http::{json, Problem, Reply};
 use super::rules::{check_name, check_permission, check_shape, check_text, AppShape};
 use super::{json_reply, Call};
 use crate::environment::Environment;
-use crate::store::{AppPatch, Application, ControlError, NewApplicationRequest, Submission, Webhook};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateApplication {
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    category: String,
-    permission: String,
-    scopes: Vec<String>,
-    #[serde(default)]
-    webhooks: Vec<Webhook>,
-    #[serde(default)]
-    trust_list: Vec<String>,
-    #[serde(default)]
-    entities: Vec<String>,
-    #[serde(default)]
-    benefits: Vec<String>,
-    #[serde(default)]
-    plan: String,
-}
+use crate::store::{AppPatch, Application, ApplicationFields, ControlError, Submission, Webhook};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,34 +66,21 @@ pub(super) fn writable(call: &Call<'_>) -> Result<Application, Problem> {
 pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
     let partner_id = call.param("partner_id");
     call.actor.admin_of_partner(partner_id)?;
-    let body: CreateApplication = json(&call.request.body)?;
-    check_name(&body.name)?;
-    check_permission(&body.permission)?;
-    if body.description.chars().count() > 2000 {
+    let new: ApplicationFields = json(&call.request.body)?;
+    check_name(&new.name)?;
+    check_permission(&new.permission)?;
+    if new.description.chars().count() > 2000 {
         return Err(ControlError::invalid("description", "at most 2000 characters").into());
     }
     check_shape(&AppShape {
-        kind: &body.kind,
-        scopes: &body.scopes,
-        trust_list: &body.trust_list,
-        webhooks: &body.webhooks,
-        entities: &body.entities,
-        benefits: &body.benefits,
+        kind: &new.kind,
+        scopes: &new.scopes,
+        trust_list: &new.trust_list,
+        webhooks: &new.webhooks,
+        entities: &new.entities,
+        benefits: &new.benefits,
     })?;
-    check_plan(call, &body.plan)?;
-    let new = NewApplicationRequest {
-        name: body.name,
-        description: body.description,
-        kind: body.kind,
-        category: body.category,
-        permission: body.permission,
-        scopes: body.scopes,
-        webhooks: body.webhooks,
-        trust_list: body.trust_list,
-        entities: body.entities,
-        benefits: body.benefits,
-        plan: body.plan,
-    };
+    check_plan(call, &new.plan)?;
     let app = call.shared.store.create_app(&call.actor_label(), partner_id, &new)?;
     let secret = call.shared.keys.webhook_secret(&app.id, 0);
     json_reply(201, json!({"application": app, "webhook_secret": secret}))
@@ -158,12 +121,12 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         }
     }
     check_shape(&AppShape {
-        kind: &app.kind,
-        scopes: body.scopes.as_deref().unwrap_or(&app.scopes),
-        trust_list: body.trust_list.as_deref().unwrap_or(&app.trust_list),
-        webhooks: body.webhooks.as_deref().unwrap_or(&app.webhooks),
-        entities: body.entities.as_deref().unwrap_or(&app.entities),
-        benefits: body.benefits.as_deref().unwrap_or(&app.benefits),
+        kind: &app.fields.kind,
+        scopes: body.scopes.as_deref().unwrap_or(&app.fields.scopes),
+        trust_list: body.trust_list.as_deref().unwrap_or(&app.fields.trust_list),
+        webhooks: body.webhooks.as_deref().unwrap_or(&app.fields.webhooks),
+        entities: body.entities.as_deref().unwrap_or(&app.fields.entities),
+        benefits: body.benefits.as_deref().unwrap_or(&app.fields.benefits),
     })?;
     if let Some(plan) = &body.plan {
         check_plan(call, plan)?;

@@ -63,6 +63,20 @@ pub(crate) fn log_event(
     Ok(())
 }
 
+/// Appends an event about application `app_id` (its partner looked up) inside the caller's
+/// transaction.
+pub(crate) fn log_app_event(
+    tx: &Transaction<'_>,
+    actor: &str,
+    app_id: &str,
+    event: &str,
+    details: Value,
+) -> rusqlite::Result<()> {
+    let partner: String =
+        tx.query_row("SELECT partner_id FROM applications WHERE id = ?1", params![app_id], |r| r.get(0))?;
+    log_event(tx, actor, Some(&partner), Some(app_id), event, details)
+}
+
 impl Store {
     /// Records one event on its own (a token minted, a request denied).
     pub fn record_event(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::activity::log_event;
-use super::credentials::{insert_credential, Credential};
+use super::credentials::{issue_logged, Credential};
 use super::{json_list, new_id, now_rfc3339, ControlError, Store};
 use crate::environment::Environment;
 use crate::secrets::SecretHash;
@@ -30,63 +30,53 @@ pub struct Application {
     pub id: String,
     /// Its partner.
     pub partner_id: String,
-    /// Unique across all partners; immutable.
-    pub name: String,
-    /// Free text.
-    pub description: String,
-    /// `generic`, `aggregator`, `debt_collection` or `hardware`; immutable.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Free classification.
-    pub category: String,
-    /// `read` or `read_write`; immutable.
-    pub permission: String,
-    /// Token scopes it may request.
-    pub scopes: Vec<String>,
-    /// Webhook subscriptions.
-    pub webhooks: Vec<Webhook>,
-    /// CIDRs and trust URLs it may call from.
-    pub trust_list: Vec<String>,
-    /// Entity types it may access.
-    pub entities: Vec<String>,
-    /// Services it brings; created for an entity when it connects.
-    pub benefits: Vec<String>,
+    /// What the partner chose (name, type and permission never change).
+    #[serde(flatten)]
+    pub fields: ApplicationFields,
     /// `active` or `revoked`.
     pub status: String,
     /// `draft`, `submitted`, `approved` or `rejected`.
     pub review_status: String,
-    /// Rate-limit plan (`""`: the default).
-    pub plan: String,
     /// When it was created.
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,
 }
 
-/// A validated new application.
-#[derive(Debug, Clone)]
-pub struct NewApplicationRequest {
-    /// Name.
+/// The fields a partner sets when creating an application: the request body of
+/// `POST /v1/partners/{id}/applications`, checked by the control plane before the store sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationFields {
+    /// Unique across all partners; immutable.
     pub name: String,
-    /// Description.
+    /// Free text.
+    #[serde(default)]
     pub description: String,
-    /// Type.
+    /// `generic`, `aggregator`, `debt_collection` or `hardware`; immutable.
+    #[serde(rename = "type")]
     pub kind: String,
-    /// Category.
+    /// Free classification.
+    #[serde(default)]
     pub category: String,
-    /// Permission.
+    /// `read` or `read_write`; immutable.
     pub permission: String,
-    /// Scopes.
+    /// Token scopes it may request.
     pub scopes: Vec<String>,
-    /// Webhooks.
+    /// Webhook subscriptions.
+    #[serde(default)]
     pub webhooks: Vec<Webhook>,
-    /// Trust list entries.
+    /// CIDRs and trust URLs it may call from.
+    #[serde(default)]
     pub trust_list: Vec<String>,
-    /// Entity types.
+    /// Entity types it may access.
+    #[serde(default)]
     pub entities: Vec<String>,
-    /// Benefits.
+    /// Services it brings; created for an entity when it connects.
+    #[serde(default)]
     pub benefits: Vec<String>,
-    /// Rate-limit plan.
+    /// Rate-limit plan (`""`: the default).
+    #[serde(default)]
     pub plan: String,
 }
 
@@ -155,9 +145,7 @@ const APP_COLUMNS: &str =
 fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Application, [String; 3])> {
     let scopes: String = r.get(7)?;
     let trust: String = r.get(9)?;
-    let app = Application {
-        id: r.get(0)?,
-        partner_id: r.get(1)?,
+    let fields = ApplicationFields {
         name: r.get(2)?,
         description: r.get(3)?,
         kind: r.get(4)?,
@@ -168,9 +156,14 @@ fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Application, [String; 3])
         trust_list: trust.split_whitespace().map(str::to_owned).collect(),
         entities: Vec::new(),
         benefits: Vec::new(),
+        plan: r.get(14)?,
+    };
+    let app = Application {
+        id: r.get(0)?,
+        partner_id: r.get(1)?,
+        fields,
         status: r.get(12)?,
         review_status: r.get(13)?,
-        plan: r.get(14)?,
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
     };
@@ -178,9 +171,9 @@ fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Application, [String; 3])
 }
 
 fn finish((mut app, [webhooks, entities, benefits]): (Application, [String; 3])) -> Result<Application, ControlError> {
-    app.webhooks = serde_json::from_str(&webhooks)?;
-    app.entities = json_list(&entities)?;
-    app.benefits = json_list(&benefits)?;
+    app.fields.webhooks = serde_json::from_str(&webhooks)?;
+    app.fields.entities = json_list(&entities)?;
+    app.fields.benefits = json_list(&benefits)?;
     if app.updated_at.is_empty() {
         app.updated_at.clone_from(&app.created_at);
     }
@@ -251,7 +244,7 @@ impl Store {
         &self,
         actor: &str,
         partner_id: &str,
-        new: &NewApplicationRequest,
+        new: &ApplicationFields,
     ) -> Result<Application, ControlError> {
         self.write(|tx| {
             super::partners::partner(tx, partner_id)?;
@@ -420,7 +413,7 @@ impl Store {
                 }
                 _ => {}
             }
-            for scope in &app.scopes {
+            for scope in &app.fields.scopes {
                 if submission.scope_justifications.get(scope).is_none_or(|text| text.trim().is_empty()) {
                     return Err(ControlError::invalid(
                         format!("scope_justifications.{scope}"),
@@ -428,10 +421,13 @@ impl Store {
                     ));
                 }
             }
-            if let Some(extra) = submission.scope_justifications.keys().find(|s| !app.scopes.contains(s)) {
+            if let Some(extra) = submission.scope_justifications.keys().find(|s| !app.fields.scopes.contains(s)) {
                 return Err(ControlError::invalid(
                     format!("scope_justifications.{extra}"),
-                    format!("the application does not have the scope {extra:?}; its scopes are {:?}", app.scopes),
+                    format!(
+                        "the application does not have the scope {extra:?}; its scopes are {:?}",
+                        app.fields.scopes
+                    ),
                 ));
             }
             let (id, now) = (new_id("rev"), now_rfc3339());
@@ -466,62 +462,53 @@ impl Store {
         hasher: &SecretHash,
     ) -> Result<(Review, Credential, String), ControlError> {
         self.write(|tx| {
-            let (app, review) = submitted(tx, app_id, "approve")?;
-            let now = now_rfc3339();
-            tx.execute(
-                "UPDATE reviews SET status = 'approved', decided_at = ?1, decided_by = ?2 WHERE id = ?3",
-                params![now, actor, review.id],
-            )?;
-            tx.execute(
-                "UPDATE applications SET review_status = 'approved', updated_at = ?1 WHERE id = ?2",
-                params![now, app_id],
-            )?;
-            log_event(
-                tx,
-                actor,
-                Some(&app.partner_id),
-                Some(app_id),
-                "review.approved",
-                json!({"review_id": review.id}),
-            )?;
-            let (credential, secret) = insert_credential(tx, app_id, production, hasher)?;
-            log_event(
-                tx,
-                actor,
-                Some(&app.partner_id),
-                Some(app_id),
-                "credential.issued",
-                json!({"client_id": credential.client_id, "environment": production.as_str()}),
-            )?;
-            let review = latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &review.id))?;
+            let (app, review) = decide(tx, actor, app_id, Decision::Approve)?;
+            let (credential, secret) = issue_logged(tx, actor, &app.partner_id, app_id, production, hasher)?;
             Ok((review, credential, secret))
         })
     }
 
     /// Rejects the submitted review with reasons; the partner may resubmit.
     pub fn reject_review(&self, actor: &str, app_id: &str, reasons: &[String]) -> Result<Review, ControlError> {
-        self.write(|tx| {
-            let (app, review) = submitted(tx, app_id, "reject")?;
-            let now = now_rfc3339();
-            tx.execute(
-                "UPDATE reviews SET status = 'rejected', reasons = ?1, decided_at = ?2, decided_by = ?3 WHERE id = ?4",
-                params![serde_json::to_string(reasons)?, now, actor, review.id],
-            )?;
-            tx.execute(
-                "UPDATE applications SET review_status = 'rejected', updated_at = ?1 WHERE id = ?2",
-                params![now, app_id],
-            )?;
-            log_event(
-                tx,
-                actor,
-                Some(&app.partner_id),
-                Some(app_id),
-                "review.rejected",
-                json!({"review_id": review.id, "reasons": reasons}),
-            )?;
-            latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &review.id))
-        })
+        self.write(|tx| Ok(decide(tx, actor, app_id, Decision::Reject(reasons))?.1))
     }
+}
+
+/// An operator's decision on a submitted review.
+enum Decision<'a> {
+    Approve,
+    Reject(&'a [String]),
+}
+
+/// Records `decision` on the submitted review of `app_id` and on the application, and logs it.
+fn decide(
+    tx: &Transaction<'_>,
+    actor: &str,
+    app_id: &str,
+    decision: Decision<'_>,
+) -> Result<(Application, Review), ControlError> {
+    let (status, verb, reasons) = match decision {
+        Decision::Approve => ("approved", "approve", &[][..]),
+        Decision::Reject(reasons) => ("rejected", "reject", reasons),
+    };
+    let (app, review) = submitted(tx, app_id, verb)?;
+    let now = now_rfc3339();
+    tx.execute(
+        "UPDATE reviews SET status = ?1, reasons = ?2, decided_at = ?3, decided_by = ?4 WHERE id = ?5",
+        params![status, serde_json::to_string(reasons)?, now, actor, review.id],
+    )?;
+    tx.execute(
+        "UPDATE applications SET review_status = ?1, updated_at = ?2 WHERE id = ?3",
+        params![status, now, app_id],
+    )?;
+    let details = if reasons.is_empty() {
+        json!({"review_id": review.id})
+    } else {
+        json!({"review_id": review.id, "reasons": reasons})
+    };
+    log_event(tx, actor, Some(&app.partner_id), Some(app_id), &format!("review.{status}"), details)?;
+    let review = latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &review.id))?;
+    Ok((app, review))
 }
 
 /// The application and its review awaiting a decision (409 when there is none).

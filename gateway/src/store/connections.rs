@@ -99,10 +99,10 @@ impl Store {
     pub fn connect(&self, actor: &str, entity: (&str, &str), app_id: &str) -> Result<ConnectOutcome, ControlError> {
         self.write_quiet(|tx| {
             let app = active_application(tx, app_id)?;
-            if !app.entities.iter().any(|e| e == entity.0) {
+            if !app.fields.entities.iter().any(|e| e == entity.0) {
                 return Err(ControlError::invalid(
                     "entity_type",
-                    format!("application {app_id} may access {:?}, not {:?}", app.entities, entity.0),
+                    format!("application {app_id} may access {:?}, not {:?}", app.fields.entities, entity.0),
                 ));
             }
             if let Some(existing) = connection(tx, entity, app_id)?.filter(|c| c.status == "connected") {
@@ -117,7 +117,7 @@ impl Store {
                  DO UPDATE SET status = 'connected', connected_at = ?4, disconnected_at = NULL",
                 params![entity.0, entity.1, app_id, now],
             )?;
-            for benefit in &app.benefits {
+            for benefit in &app.fields.benefits {
                 tx.execute(
                     "INSERT OR IGNORE INTO entity_benefits (entity_type, entity_id, application_id, benefit, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
-use super::activity::log_event;
+use super::activity::{log_app_event, log_event};
 use super::applications::active_application;
 use super::{now_rfc3339, now_unix, unix_to_rfc3339, ControlError, Store};
 use crate::environment::Environment;
@@ -76,8 +76,19 @@ pub(crate) fn insert_credential(
     Ok((credential, secret))
 }
 
-fn partner_of(tx: &Transaction<'_>, app_id: &str) -> rusqlite::Result<String> {
-    tx.query_row("SELECT partner_id FROM applications WHERE id = ?1", params![app_id], |r| r.get(0))
+/// Inserts a credential and logs `credential.issued` in the caller's transaction.
+pub(crate) fn issue_logged(
+    tx: &Transaction<'_>,
+    actor: &str,
+    partner_id: &str,
+    app_id: &str,
+    env: Environment,
+    hasher: &SecretHash,
+) -> rusqlite::Result<(Credential, String)> {
+    let (credential, secret) = insert_credential(tx, app_id, env, hasher)?;
+    let details = json!({"client_id": credential.client_id, "environment": env.as_str()});
+    log_event(tx, actor, Some(partner_id), Some(app_id), "credential.issued", details)?;
+    Ok((credential, secret))
 }
 
 impl Store {
@@ -102,16 +113,7 @@ impl Store {
                     ),
                 ));
             }
-            let (credential, secret) = insert_credential(tx, app_id, env, hasher)?;
-            log_event(
-                tx,
-                actor,
-                Some(&app.partner_id),
-                Some(app_id),
-                "credential.issued",
-                json!({"client_id": credential.client_id, "environment": env.as_str()}),
-            )?;
-            Ok((credential, secret))
+            Ok(issue_logged(tx, actor, &app.partner_id, app_id, env, hasher)?)
         })
     }
 
@@ -157,12 +159,10 @@ impl Store {
                         secret_hash = ?2, rotated_at = ?3 WHERE client_id = ?4",
                 params![until, hasher.hash(&secret), now_rfc3339(), client_id],
             )?;
-            let partner = partner_of(tx, &current.application_id)?;
-            log_event(
+            log_app_event(
                 tx,
                 actor,
-                Some(&partner),
-                Some(&current.application_id),
+                &current.application_id,
                 "credential.rotated",
                 json!({"client_id": client_id, "previous_secret_valid_until": unix_to_rfc3339(until)}),
             )?;
@@ -178,15 +178,7 @@ impl Store {
                 return Err(ControlError::conflict("status", format!("credential {client_id} is already revoked")));
             }
             tx.execute("UPDATE credentials SET status = 'revoked' WHERE client_id = ?1", params![client_id])?;
-            let partner = partner_of(tx, &current.application_id)?;
-            log_event(
-                tx,
-                actor,
-                Some(&partner),
-                Some(&current.application_id),
-                "credential.revoked",
-                json!({"client_id": client_id}),
-            )?;
+            log_app_event(tx, actor, &current.application_id, "credential.revoked", json!({"client_id": client_id}))?;
             credential(tx, client_id)
         })
     }

@@ -2,11 +2,11 @@
 //! band, valid for a limited time (3 days by default), locked after repeated wrong guesses; the
 //! developer verifies with it and gets access to the application.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 
-use super::activity::log_event;
+use super::activity::{log_app_event, log_event};
 use super::applications::{active_application, application};
 use super::partners::{insert_member, member, member_by_email, new_member_key, Member};
 use super::{new_id, now_rfc3339, now_unix, unix_to_rfc3339, ControlError, Store};
@@ -93,10 +93,6 @@ fn new_otp() -> String {
 /// OTPs are compared case-insensitively and without the dash or spaces.
 fn normalise_otp(otp: &str) -> String {
     otp.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
-}
-
-fn partner_of(tx: &Transaction<'_>, app_id: &str) -> Result<String, ControlError> {
-    Ok(application(tx, app_id)?.partner_id)
 }
 
 impl Store {
@@ -186,12 +182,10 @@ impl Store {
             if !hasher.verify(&normalise_otp(otp), &row.otp_hash) {
                 tx.execute("UPDATE invitations SET failed_attempts = failed_attempts + 1 WHERE id = ?1", params![id])?;
                 let left = MAX_FAILED_ATTEMPTS - row.failed_attempts - 1;
-                let partner = partner_of(tx, &row.invitation.application_id)?;
-                log_event(
+                log_app_event(
                     tx,
                     &actor,
-                    Some(&partner),
-                    Some(&row.invitation.application_id),
+                    &row.invitation.application_id,
                     "invitation.failed",
                     json!({"invitation_id": id, "attempts_left": left}),
                 )?;
@@ -267,13 +261,11 @@ impl Store {
                 "UPDATE invitations SET otp_hash = ?1, expires_at = ?2, failed_attempts = 0 WHERE id = ?3",
                 params![hasher.hash(&normalise_otp(&otp)), now_unix() + ttl_secs, id],
             )?;
-            let partner = partner_of(tx, &row.invitation.application_id)?;
             let previous_expiry = unix_to_rfc3339(row.expires_at);
-            log_event(
+            log_app_event(
                 tx,
                 actor,
-                Some(&partner),
-                Some(&row.invitation.application_id),
+                &row.invitation.application_id,
                 event,
                 json!({"invitation_id": id, "previous_expires_at": previous_expiry}),
             )?;
@@ -295,12 +287,10 @@ impl Store {
                     params![row.invitation.application_id, member_id],
                 )?;
             }
-            let partner = partner_of(tx, &row.invitation.application_id)?;
-            log_event(
+            log_app_event(
                 tx,
                 actor,
-                Some(&partner),
-                Some(&row.invitation.application_id),
+                &row.invitation.application_id,
                 "invitation.revoked",
                 json!({"invitation_id": id, "member_id": row.invitation.member_id}),
             )?;

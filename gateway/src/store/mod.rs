@@ -16,7 +16,7 @@ mod outbox;
 mod partners;
 
 pub use activity::{Event, EventFilter};
-pub use applications::{AppPatch, Application, NewApplicationRequest, Review, Submission, Webhook};
+pub use applications::{AppPatch, Application, ApplicationFields, Review, Submission, Webhook};
 pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
 pub use control_error::ControlError;
 pub use credentials::Credential;

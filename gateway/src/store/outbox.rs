@@ -6,7 +6,7 @@ use rusqlite::{params, Transaction};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::activity::log_event;
+use super::activity::log_app_event;
 use super::applications::Application;
 use super::{new_id, now_rfc3339, ControlError, Store};
 
@@ -77,7 +77,7 @@ pub(crate) fn enqueue(
     let (event_id, now) = (new_id("evt"), now_rfc3339());
     let payload = json!({"id": event_id, "type": event, "created_at": now, "data": data}).to_string();
     let mut queued = 0;
-    for hook in app.webhooks.iter().filter(|hook| hook.events.iter().any(|e| e == event)) {
+    for hook in app.fields.webhooks.iter().filter(|hook| hook.events.iter().any(|e| e == event)) {
         tx.execute(
             "INSERT INTO webhook_deliveries (id, application_id, event_id, event, url, payload, status, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
@@ -153,17 +153,11 @@ impl Store {
                 params![number, status, next, delivery.id],
             )?;
             if status != "pending" {
-                let partner: String = tx.query_row(
-                    "SELECT partner_id FROM applications WHERE id = ?1",
-                    params![delivery.application_id],
-                    |r| r.get(0),
-                )?;
-                log_event(
-                    tx,
-                    "system",
-                    Some(&partner),
-                    Some(&delivery.application_id),
-                    &format!("webhook.{status}"),
+                log_app_event(
+                tx,
+                "system",
+                &delivery.application_id,
+                &format!("webhook.{status}"),
                     json!({"delivery_id": delivery.id, "event": delivery.event, "url": delivery.url, "attempts": number}),
                 )?;
             }
