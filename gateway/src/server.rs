@@ -110,6 +110,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
     let local_operator = crate::control::auth::load_local_token(&dir)
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let store = Arc::new(Store::open(&dir)?);
+    store.start_activity_writer();
     let apis = sandgate_emulator::openapi::load_dir(&settings.specs_dir)?;
     let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
     let emulator = if uses_emulator {

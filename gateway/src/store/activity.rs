@@ -77,7 +77,92 @@ pub(crate) fn log_app_event(
     log_event(tx, actor, Some(&partner), Some(app_id), event, details)
 }
 
+/// An event waiting for the background writer.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    actor: String,
+    partner_id: Option<String>,
+    application_id: Option<String>,
+    event: &'static str,
+    details: Value,
+}
+
+/// Events the background writer takes into one transaction at most.
+const BATCH: usize = 512;
+
 impl Store {
+    /// Starts the background writer behind [`Store::record_event_later`]: events are written in
+    /// batches, one transaction each, so the token endpoint never waits for SQLite. The thread
+    /// ends when the store is dropped.
+    pub fn start_activity_writer(self: &std::sync::Arc<Self>) {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Pending>(10_000);
+        if self.later.set(sender).is_err() {
+            return;
+        }
+        let store = std::sync::Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("sandgate-activity".into()).spawn(move || {
+            while let Ok(first) = receiver.recv() {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match receiver.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let Some(store) = store.upgrade() else { return };
+                let written = store.write_quiet(|tx| {
+                    for e in batch.drain(..) {
+                        log_event(
+                            tx,
+                            &e.actor,
+                            e.partner_id.as_deref(),
+                            e.application_id.as_deref(),
+                            e.event,
+                            e.details,
+                        )?;
+                    }
+                    Ok(())
+                });
+                if let Err(e) = written {
+                    tracing::error!(error = %e, "could not write activity-log events");
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "no background activity writer; events are written inline");
+        }
+    }
+
+    /// Queues an event for the background writer (written inline when none runs). Blocks only
+    /// when 10 000 events are already waiting.
+    pub fn record_event_later(
+        &self,
+        actor: String,
+        partner_id: Option<&str>,
+        application_id: Option<&str>,
+        event: &'static str,
+        details: Value,
+    ) {
+        let pending = Pending {
+            actor,
+            partner_id: partner_id.map(str::to_owned),
+            application_id: application_id.map(str::to_owned),
+            event,
+            details,
+        };
+        let unsent = match self.later.get() {
+            Some(sender) => sender.send(pending).err().map(|e| e.0),
+            None => Some(pending),
+        };
+        if let Some(e) = unsent {
+            let written =
+                self.record_event(&e.actor, e.partner_id.as_deref(), e.application_id.as_deref(), e.event, e.details);
+            if let Err(e) = written {
+                tracing::error!(error = %e, "could not write an activity-log event");
+            }
+        }
+    }
+
     /// Records one event on its own (a token minted, a request denied).
     pub fn record_event(
         &self,

@@ -146,6 +146,9 @@ const MIGRATIONS: &[&str] = &[
         duration_ms INTEGER NOT NULL,
         PRIMARY KEY (delivery_id, attempt)
      );",
+    // 4: the directory reload after every write reads the revoked credentials; without an index
+    // that was a scan of every credential (4.5 ms with 30 000 of them).
+    "CREATE INDEX credentials_revoked ON credentials(client_id) WHERE status = 'revoked';",
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

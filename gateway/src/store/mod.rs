@@ -111,6 +111,8 @@ pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
     listeners: Mutex<Vec<ChangeListener>>,
+    /// The background activity writer's queue, once started.
+    later: std::sync::OnceLock<std::sync::mpsc::SyncSender<activity::Pending>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,7 +137,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
         migrations::apply(&mut conn, &path)?;
-        Ok(Store { path, conn: Mutex::new(conn), listeners: Mutex::new(Vec::new()) })
+        Ok(Store { path, conn: Mutex::new(conn), listeners: Mutex::new(Vec::new()), later: std::sync::OnceLock::new() })
     }
 
     /// The database file.

@@ -246,13 +246,10 @@ fn client_credentials(
     Ok(minted)
 }
 
-/// Writes a token event to the application's activity log; a failure is logged, never fatal.
-fn audit(cx: TokenContext<'_>, record: &crate::store::CredentialRecord, event: &str, details: Value) {
+/// Queues a token event for the application's activity log (written off this thread).
+fn audit(cx: TokenContext<'_>, record: &crate::store::CredentialRecord, event: &'static str, details: Value) {
     let actor = format!("client:{}", record.client_id);
-    let written = cx.store.record_event(&actor, Some(&record.partner_id), Some(&record.application_id), event, details);
-    if let Err(e) = written {
-        tracing::error!(error = %e, event, "could not write the activity log");
-    }
+    cx.store.record_event_later(actor, Some(&record.partner_id), Some(&record.application_id), event, details);
 }
 
 fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Value, String), Failure> {

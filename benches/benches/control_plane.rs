@@ -1,0 +1,75 @@
+//! Control-plane writes against a real SQLite store (WAL, in a temp directory): what a token mint
+//! costs with and without its activity-log entry, issuing a TRAINING credential (one transaction
+//! with its log entry), and the gateway directory reload every directory-changing write triggers.
+//!
+//! Run: `cargo bench -p sandgate-benches --bench control_plane`.
+//!
+//! Figures: see the session note of issue 4 (criterion medians on the 2-core CI-class machine).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sandgate_gateway::directory::Directory;
+use sandgate_gateway::environment::Environment;
+use sandgate_gateway::secrets::SecretHash;
+use sandgate_gateway::store::Store;
+use sandgate_gateway::table::scopes::Scopes;
+use sandgate_gateway::token::TokenIssuer;
+
+fn control_plane(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("sandgate-bench-control-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let store = Store::open(&dir).expect("store");
+    let hasher = SecretHash::new([3; 32]);
+    let demo = store.ensure_demo(&hasher, false).expect("demo");
+    let app = store.application_id(sandgate_gateway::store::DEMO_APPLICATION).expect("store").expect("app");
+    let partner = store.partner_id(sandgate_gateway::store::DEMO_PARTNER).expect("store").expect("partner");
+    let issuer = TokenIssuer::new(Environment::TRAINING, &[7; 32], 1200);
+    let details = serde_json::json!({"grant": "client_credentials", "scope": "merchant", "environment": "training"});
+    let actor = format!("client:{}", demo.client_id);
+
+    let mut group = c.benchmark_group("control_plane");
+    group.bench_function("token_mint (baseline)", |b| {
+        b.iter(|| issuer.mint(&demo.client_id, &app, &partner, "merchant").ok())
+    });
+    group.bench_function("token_mint + activity entry", |b| {
+        b.iter(|| {
+            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
+            store.record_event(&actor, Some(&partner), Some(&app), "token.minted", details.clone()).ok();
+            pair
+        })
+    });
+    let store = std::sync::Arc::new(store);
+    store.start_activity_writer();
+    group.bench_function("token_mint + activity entry queued for the background writer", |b| {
+        b.iter(|| {
+            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
+            store.record_event_later(actor.clone(), Some(&partner), Some(&app), "token.minted", details.clone());
+            pair
+        })
+    });
+    let store = std::sync::Arc::new(store);
+    store.start_activity_writer();
+    group.bench_function("token_mint + activity entry queued for the background writer", |b| {
+        b.iter(|| {
+            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
+            store.record_event_later(actor.clone(), Some(&partner), Some(&app), "token.minted", details.clone());
+            pair
+        })
+    });
+    group.bench_function("credential lookup (token endpoint)", |b| b.iter(|| store.credential(&demo.client_id).ok()));
+    group.bench_function("issue TRAINING credential", |b| {
+        b.iter(|| store.issue("operator:bench", &app, Environment::TRAINING, &hasher).ok())
+    });
+    let apis = sandgate_emulator::openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
+    let directory = Directory::load(&store, Scopes::from_apis(&apis)).expect("directory");
+    group.bench_function("directory reload (1 application)", |b| b.iter(|| directory.reload(&store).ok()));
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(3));
+    targets = control_plane
+}
+criterion_main!(benches);
