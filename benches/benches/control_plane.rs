@@ -4,7 +4,13 @@
 //!
 //! Run: `cargo bench -p sandgate-benches --bench control_plane`.
 //!
-//! Figures: see the session note of issue 4 (criterion medians on the 2-core CI-class machine).
+//! 2026-11-21, the 2-core CI-class machine, release profile, criterion medians (this box moves
+//! ±30 % between runs): token_mint 4.5 µs; with its activity entry written inline 85 µs (19×),
+//! queued for the background writer 21 µs (4.7×; under this saturating loop the queue is full
+//! and the figure is the writer's batched throughput, ~48 000 events/s; an unsaturated send is a
+//! channel push); credential lookup 18–30 µs; issuing a TRAINING credential (transaction +
+//! activity entry) 0.19 ms; directory reload with ~30 000 credentials in the table 21 µs, 4.54 ms
+//! before the partial index on revoked credentials (215× less).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sandgate_gateway::directory::Directory;
@@ -38,24 +44,6 @@ fn control_plane(c: &mut Criterion) {
             pair
         })
     });
-    let store = std::sync::Arc::new(store);
-    store.start_activity_writer();
-    group.bench_function("token_mint + activity entry queued for the background writer", |b| {
-        b.iter(|| {
-            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
-            store.record_event_later(actor.clone(), Some(&partner), Some(&app), "token.minted", details.clone());
-            pair
-        })
-    });
-    let store = std::sync::Arc::new(store);
-    store.start_activity_writer();
-    group.bench_function("token_mint + activity entry queued for the background writer", |b| {
-        b.iter(|| {
-            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
-            store.record_event_later(actor.clone(), Some(&partner), Some(&app), "token.minted", details.clone());
-            pair
-        })
-    });
     group.bench_function("credential lookup (token endpoint)", |b| b.iter(|| store.credential(&demo.client_id).ok()));
     group.bench_function("issue TRAINING credential", |b| {
         b.iter(|| store.issue("operator:bench", &app, Environment::TRAINING, &hasher).ok())
@@ -63,6 +51,16 @@ fn control_plane(c: &mut Criterion) {
     let apis = sandgate_emulator::openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
     let directory = Directory::load(&store, Scopes::from_apis(&apis)).expect("directory");
     group.bench_function("directory reload (1 application)", |b| b.iter(|| directory.reload(&store).ok()));
+    // Last: the writer drains its queue after the run and would slow any bench after it.
+    let store = std::sync::Arc::new(store);
+    store.start_activity_writer();
+    group.bench_function("token_mint + activity entry queued for the background writer", |b| {
+        b.iter(|| {
+            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
+            store.record_event_later(actor.clone(), Some(&partner), Some(&app), "token.minted", details.clone());
+            pair
+        })
+    });
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

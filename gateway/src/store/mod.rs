@@ -238,14 +238,18 @@ impl Store {
     /// Looks a credential up by client id.
     pub fn credential(&self, client_id: &str) -> Result<Option<CredentialRecord>, StoreError> {
         let conn = self.conn();
-        conn.query_row(
-            "SELECT c.client_id, c.environment, c.secret_hash, a.id, a.partner_id, a.scopes,
+        // Cached: the token endpoint runs this on every request.
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT c.client_id, c.environment, c.secret_hash, a.id, a.partner_id, a.scopes,
                     c.status = 'active' AND a.status = 'active',
                     CASE WHEN c.previous_valid_until > ?2 THEN c.previous_secret_hash END
              FROM credentials c JOIN applications a ON a.id = c.application_id
              WHERE c.client_id = ?1",
-            params![client_id, now_unix()],
-            |row| {
+            )
+            .map_err(|e| self.fail(e))?;
+        statement
+            .query_row(params![client_id, now_unix()], |row| {
                 let environment: String = row.get(1)?;
                 let scopes: String = row.get(5)?;
                 Ok(CredentialRecord {
@@ -258,10 +262,9 @@ impl Store {
                     scopes: scopes.split_whitespace().map(str::to_owned).collect(),
                     active: row.get(6)?,
                 })
-            },
-        )
-        .optional()
-        .map_err(|e| self.fail(e))
+            })
+            .optional()
+            .map_err(|e| self.fail(e))
     }
 
     /// Makes sure the demo partner, its TRAINING application (trusting loopback) and one TRAINING
