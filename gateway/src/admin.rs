@@ -49,6 +49,8 @@ impl ServeHttp for AdminApp {
                 (status, "application/json", json!({"status": if ready { "ready" } else { "store unavailable" }}))
             }
             ("GET", "/metrics") => {
+                let dropped = i64::try_from(self.shared.store.dropped_events()).unwrap_or(i64::MAX);
+                self.shared.metrics.activity_dropped.set(dropped);
                 return respond(200, "text/plain; version=0.0.4", self.shared.metrics.render());
             }
             ("POST", "/reload") => return self.reload(session).await,

@@ -208,6 +208,7 @@ impl ProxyHttp for Gateway {
         let req = session.req_header();
         let reason = e.map(|e| e.etype().as_str());
         phase::log::access(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.metrics);
+        phase::log::denial(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.store);
     }
 }
 

@@ -3,7 +3,9 @@
 //! Label values come from bounded sets (environments, versions from the specs, status codes,
 //! application ids, denial slugs), so cardinality stays bounded by what the operator configured.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// The gateway's metrics.
 #[derive(Debug, Clone)]
@@ -19,6 +21,8 @@ pub struct Metrics {
     pub deprecated_calls: IntCounterVec,
     /// Time from a committed revocation (or any directory change) to it being in force.
     pub revocation_lag: Histogram,
+    /// Data-path activity entries (`request.denied`) dropped because the writer was behind.
+    pub activity_dropped: IntGauge,
 }
 
 impl Metrics {
@@ -56,16 +60,22 @@ impl Metrics {
             .buckets(vec![0.00001, 0.0001, 0.001, 0.01, 0.1, 1.0]),
         )
         .expect("valid metric");
+        let activity_dropped = IntGauge::new(
+            "sandgate_activity_dropped_events",
+            "request.denied activity entries dropped because the activity writer was behind",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(denials.clone()),
             Box::new(deprecated_calls.clone()),
             Box::new(revocation_lag.clone()),
+            Box::new(activity_dropped.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
         }
-        Metrics { registry, requests, latency, denials, deprecated_calls, revocation_lag }
+        Metrics { registry, requests, latency, denials, deprecated_calls, revocation_lag, activity_dropped }
     }
 
     /// The Prometheus text exposition of every metric.

@@ -226,14 +226,22 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     common::assert_problem(common::get(&prod_call, Some(&prod_token)), 401, "token-revoked");
     common::assert_problem(token(&sandgate.training, &train_id, &new_secret), 400, "invalid-client");
 
-    // The CSV lists every step, RFC 4180 (header, CRLF, quoted JSON).
-    let csv = common::http()
-        .get(format!("{}/v1/applications/{app}/activity?format=csv&limit=1000", sandgate.admin))
-        .bearer_auth(sandgate.operator_token())
-        .send()
-        .expect("csv");
-    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
-    let text = csv.text().expect("text");
+    // The CSV lists every step, RFC 4180 (header, CRLF, quoted JSON). Token and refusal entries
+    // are written by the background writer, so wait for the last refusal to be there.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let csv = common::http()
+            .get(format!("{}/v1/applications/{app}/activity?format=csv&limit=1000", sandgate.admin))
+            .bearer_auth(sandgate.operator_token())
+            .send()
+            .expect("csv");
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let text = csv.text().expect("text");
+        if text.contains("token-revoked") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(text.starts_with("seq,at,partner_id,application_id,actor,event,details\r\n"), "{text}");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("valid CSV");
@@ -254,7 +262,7 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
         "credential.rotated",
         "token.denied",
         "connection.disconnected",
-        "application.revoked",
+        "application.revoked", "request.denied",
     ] {
         assert!(events.contains(&step), "{step} missing from the activity log: {events:?}");
     }

@@ -1,9 +1,11 @@
-//! The access log: one structured line per request, through `tracing` (pretty or JSON).
+//! The access log: one structured line per request, through `tracing` (pretty or JSON), and a
+//! `request.denied` entry in the application's activity log when a known client is refused.
 //! Never logs credentials: no headers, no query string, no body.
 
 use crate::ctx::RequestCtx;
 use crate::environment::Environment;
 use crate::metrics::Metrics;
+use crate::store::Store;
 
 /// Writes the access-log line of a finished request and counts it.
 pub fn access(
@@ -45,5 +47,31 @@ pub fn access(
         client_id = ctx.client_id.as_deref().unwrap_or("-"),
         duration_us = elapsed.as_micros() as u64,
         error = error.unwrap_or("-"),
+    );
+}
+
+/// Queues a `request.denied` activity entry when an authenticated client was refused (scope,
+/// trust list, revocation, rate limit…). Dropped rather than waited for when the activity writer
+/// is behind: a flood of refusals must never slow the data path.
+pub fn denial(
+    env: Environment,
+    method: &str,
+    path: &str,
+    status: u16,
+    ctx: &RequestCtx,
+    reason: Option<&str>,
+    store: &Store,
+) {
+    let (Some(principal), Some(reason), true) = (&ctx.principal, reason, (400..500).contains(&status)) else { return };
+    let details = serde_json::json!({
+        "reason": reason, "status": status, "environment": env.as_str(), "method": method, "path": path,
+        "request_id": ctx.request_id,
+    });
+    store.record_event_lossy(
+        format!("client:{}", principal.client_id),
+        Some(&principal.partner),
+        Some(&principal.application),
+        "request.denied",
+        details,
     );
 }

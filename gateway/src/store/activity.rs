@@ -163,6 +163,34 @@ impl Store {
         }
     }
 
+    /// Queues an event for the background writer, or drops it (counted in
+    /// [`Store::dropped_events`]) when the queue is full or no writer runs. For the data path.
+    pub fn record_event_lossy(
+        &self,
+        actor: String,
+        partner_id: Option<&str>,
+        application_id: Option<&str>,
+        event: &'static str,
+        details: Value,
+    ) {
+        let pending = Pending {
+            actor,
+            partner_id: partner_id.map(str::to_owned),
+            application_id: application_id.map(str::to_owned),
+            event,
+            details,
+        };
+        let sent = self.later.get().is_some_and(|sender| sender.try_send(pending).is_ok());
+        if !sent {
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Data-path events dropped because the activity writer was behind.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Records one event on its own (a token minted, a request denied).
     pub fn record_event(
         &self,

@@ -113,6 +113,8 @@ pub struct Store {
     listeners: Mutex<Vec<ChangeListener>>,
     /// The background activity writer's queue, once started.
     later: std::sync::OnceLock<std::sync::mpsc::SyncSender<activity::Pending>>,
+    /// Data-path events dropped because the writer was behind.
+    dropped: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -137,7 +139,13 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
         migrations::apply(&mut conn, &path)?;
-        Ok(Store { path, conn: Mutex::new(conn), listeners: Mutex::new(Vec::new()), later: std::sync::OnceLock::new() })
+        Ok(Store {
+            path,
+            conn: Mutex::new(conn),
+            listeners: Mutex::new(Vec::new()),
+            later: std::sync::OnceLock::new(),
+            dropped: Default::default(),
+        })
     }
 
     /// The database file.
