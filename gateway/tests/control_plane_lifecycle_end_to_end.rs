@@ -262,7 +262,8 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
         "credential.rotated",
         "token.denied",
         "connection.disconnected",
-        "application.revoked", "request.denied",
+        "application.revoked",
+        "request.denied",
     ] {
         assert!(events.contains(&step), "{step} missing from the activity log: {events:?}");
     }
