@@ -109,6 +109,8 @@ problem_kinds! {
     PayloadTooLarge = ("payload-too-large", 413, "Request body too large"),
     /// The environment has no backend configured.
     NoUpstream = ("no-upstream", 503, "No backend configured"),
+    /// The store could not be reached; nothing was changed (control plane).
+    StoreUnavailable = ("store-unavailable", 503, "Store unavailable"),
     /// The backend could not be reached or answered badly.
     UpstreamUnavailable = ("upstream-unavailable", 502, "Backend unavailable"),
     /// The backend did not answer in time.

@@ -87,7 +87,8 @@ impl AdminApp {
                 control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash);
             match actor {
                 Ok(control::auth::Actor::Operator(_)) => Ok(shared.reload()),
-                _ => Err(()),
+                Ok(control::auth::Actor::Member(_)) => Err(403),
+                _ => Err(401),
             }
         })
         .await;
@@ -100,7 +101,11 @@ impl AdminApp {
                 let detail = format!("configuration refused, the previous one stays in force: {e}");
                 respond(400, PROBLEM_JSON, problem_body(ProblemKind::InvalidRequest, &detail, None, None))
             }
-            Ok(Err(())) => {
+            Ok(Err(403)) => {
+                let detail = "only an operator may reload the configuration";
+                respond(403, PROBLEM_JSON, problem_body(ProblemKind::Forbidden, detail, None, None))
+            }
+            Ok(Err(_)) => {
                 let detail = "POST /reload needs Authorization: Bearer <operator token>";
                 let mut response =
                     respond(401, PROBLEM_JSON, problem_body(ProblemKind::Unauthenticated, detail, None, None));

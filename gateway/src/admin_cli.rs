@@ -156,6 +156,9 @@ struct AppFields {
     /// Rate-limit plan.
     #[arg(long)]
     plan: Option<String>,
+    /// Empty a list (update only): webhooks, trust_list, entities or benefits (repeat).
+    #[arg(long = "clear", value_parser = ["webhooks", "trust_list", "entities", "benefits"])]
+    clear: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,8 +321,11 @@ enum Connections {
 /// One API call: method, path, body.
 type Call = (reqwest::Method, String, Option<Value>);
 
+/// Percent-encodes one path segment (RFC 3986 unreserved characters stay as they are).
 fn enc(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
 fn fields_json(fields: AppFields, mut map: Map<String, Value>) -> Result<Value, String> {
@@ -335,6 +341,9 @@ fn fields_json(fields: AppFields, mut map: Map<String, Value>) -> Result<Value, 
     if let Some(v) = fields.plan {
         put("plan", json!(v));
     }
+    for list in &fields.clear {
+        put(list, json!([]));
+    }
     for (key, list) in [
         ("scopes", &fields.scopes),
         ("trust_list", &fields.trust_list),
@@ -348,8 +357,9 @@ fn fields_json(fields: AppFields, mut map: Map<String, Value>) -> Result<Value, 
     if !fields.webhooks.is_empty() {
         let mut hooks = Vec::new();
         for hook in &fields.webhooks {
+            // The events come last, so the URL may itself hold '='.
             let (url, events) =
-                hook.split_once('=').ok_or_else(|| format!("--webhook {hook:?}: write URL=event[,event…]"))?;
+                hook.rsplit_once('=').ok_or_else(|| format!("--webhook {hook:?}: write URL=event[,event…]"))?;
             hooks.push(json!({"url": url, "events": events.split(',').collect::<Vec<_>>()}));
         }
         put("webhooks", Value::Array(hooks));

@@ -112,6 +112,9 @@ pub struct WebhookConfig {
     pub max_retry_secs: u64,
     /// Time allowed per attempt. Default 10 s.
     pub timeout_secs: u64,
+    /// Let deliveries reach loopback, private and link-local addresses (local development).
+    /// Default false: a partner's webhook URL must not reach inside the operator's network.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for ControlPlaneConfig {
@@ -126,7 +129,13 @@ impl Default for ControlPlaneConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        WebhookConfig { max_attempts: 8, first_retry_ms: 1000, max_retry_secs: 3600, timeout_secs: 10 }
+        WebhookConfig {
+            max_attempts: 8,
+            first_retry_ms: 1000,
+            max_retry_secs: 3600,
+            timeout_secs: 10,
+            allow_private_addresses: false,
+        }
     }
 }
 

@@ -18,8 +18,8 @@ use sha2::Sha256;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const CONFIG: &str =
-    "sandgate:\n  control_plane:\n    webhooks: {first_retry_ms: 100, max_attempts: 4, timeout_secs: 2}\n";
+/// The receiver runs on loopback, which deliveries may reach only when allowed.
+const CONFIG: &str = "sandgate:\n  control_plane:\n    webhooks: {first_retry_ms: 100, max_attempts: 4, timeout_secs: 2, allow_private_addresses: true}\n";
 
 fn field(body: &Value) -> &str {
     body["field"].as_str().unwrap_or("")
@@ -54,6 +54,15 @@ fn assert_signed(request: &wiremock::Request, secret: &str) -> Value {
     let now = chrono::Utc::now().timestamp();
     assert!((now - timestamp.parse::<i64>().expect("unix time")).abs() < 60, "timestamp is current");
     serde_json::from_slice(&request.body).expect("JSON payload")
+}
+
+/// Subscribes `app` to `integration.connected` at the receiver, then connects an entity.
+fn subscribe_and_connect(op: &Admin, app: &str, receiver: &MockServer, entity: &str) {
+    let patch = json!({"trust_list": ["127.0.0.0/8", receiver.uri()],
+                       "webhooks": [{"url": format!("{}/in", receiver.uri()), "events": ["integration.connected"]}]});
+    assert_eq!(op.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(patch)).0, 200);
+    let connection = format!("/v1/entities/merchant_location/{entity}/connections/{app}");
+    assert_eq!(op.call(Method::PUT, &connection, None).0, 201);
 }
 
 #[test]
@@ -157,6 +166,12 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!((status, field(&body)), (422, "scope_justifications.merchant"), "{body}");
     assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 201);
     assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 409);
+    let (status, body) = owner.call(
+        Method::PATCH,
+        &format!("/v1/applications/{app}"),
+        Some(json!({"scopes": ["merchant", "customer"]})),
+    );
+    assert_eq!((status, field(&body)), (409, "scopes"), "scopes are frozen while under review");
     assert_eq!(owner.post(&format!("/v1/applications/{app}/review/approve"), json!({})).0, 403);
     let (status, body) = op.post(&format!("/v1/applications/{app}/review/reject"), json!({"reasons": []}));
     assert_eq!((status, field(&body)), (422, "reasons"));
@@ -168,6 +183,12 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission).0, 201);
     let (status, approved) = op.post(&format!("/v1/applications/{app}/review/approve"), json!({}));
     assert_eq!(status, 200, "{approved}");
+    let (status, body) = owner.call(
+        Method::PATCH,
+        &format!("/v1/applications/{app}"),
+        Some(json!({"scopes": ["merchant", "customer"]})),
+    );
+    assert_eq!((status, field(&body)), (409, "scopes"), "no unreviewed scope after approval");
     let prod_id = approved["credential"]["client_id"].as_str().expect("prod id").to_owned();
     let prod_secret = approved["client_secret"].as_str().expect("prod secret").to_owned();
 
@@ -304,10 +325,7 @@ fn failed_webhook_is_retried_with_back_off_and_every_attempt_is_logged() {
     let sandgate = TestSandgate::start_with(None, CONFIG);
     let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
     let app = sandgate.demo_app_id();
-    let patch = json!({"trust_list": ["127.0.0.0/8", receiver.uri()],
-                       "webhooks": [{"url": format!("{}/in", receiver.uri()), "events": ["integration.connected"]}]});
-    assert_eq!(op.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(patch)).0, 200);
-    assert_eq!(op.call(Method::PUT, &format!("/v1/entities/merchant_location/m-1/connections/{app}"), None).0, 201);
+    subscribe_and_connect(&op, &app, &receiver, "m-1");
     let requests = received(&runtime, &receiver, 3);
     assert_eq!(requests.len(), 3);
     let ids: Vec<_> = requests.iter().map(|r| r.headers["sandgate-event-id"].clone()).collect();
@@ -392,6 +410,12 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
     let (_, reset) = op.post(&format!("/v1/invitations/{invitation}/reset"), json!({}));
     assert_eq!(op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": reset["otp"]})).0, 200);
 
+    // Ids travel percent-encoded and are stored decoded.
+    let (status, _) = op.call(Method::PUT, &format!("/v1/entities/merchant_location/loc%201/connections/{app}"), None);
+    assert_eq!(status, 201);
+    let (_, listed) = op.get("/v1/entities/merchant_location/loc%201/connections");
+    assert_eq!(listed["connections"][0]["entity_id"], "loc 1");
+
     // The control plane is never served on a data port: the emulator does not even load its spec.
     let on_data_port = common::get(&format!("{}/v1/openapi.yaml", sandgate.training), None);
     assert_ne!(on_data_port.status(), 200);
@@ -422,11 +446,44 @@ fn expired_and_reset_invitations_and_partner_isolation() {
     assert_eq!(op.post(&format!("/v1/invitations/{invitation}/revoke"), json!({})).0, 200);
     assert_eq!(developer.get(&format!("/v1/applications/{app}")).0, 404, "access revoked");
 
+    // A stale Authorization header does not spoil a public endpoint.
+    let (_, again) = op.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "stale@example.com"}));
+    let stale = op.as_("sgm_stale");
+    let path = format!("/v1/invitations/{}/verify", again["invitation"]["id"].as_str().expect("id"));
+    assert_eq!(stale.post(&path, json!({"otp": again["otp"]})).0, 200);
+
+    // Members: an owner revokes one (its key stops at once); the last owner stays.
+    let demo_partner = sandgate.store().partner_id("Demo Partner").expect("store").expect("partner");
+    let (_, owner) = op.post(
+        &format!("/v1/partners/{demo_partner}/members"),
+        json!({"email": "own@example.com", "name": "Own", "role": "owner"}),
+    );
+    let owner_id = owner["member"]["id"].as_str().expect("id").to_owned();
+    let owner_admin = op.as_(owner["member_key"].as_str().expect("key"));
+    let (_, helper) = owner_admin.post(
+        &format!("/v1/partners/{demo_partner}/members"),
+        json!({"email": "h@example.com", "name": "H", "role": "admin"}),
+    );
+    let helper_key = op.as_(helper["member_key"].as_str().expect("key"));
+    assert_eq!(helper_key.get("/v1/me").0, 200);
+    let reload = common::http()
+        .post(format!("{}/reload", sandgate.admin))
+        .bearer_auth(helper["member_key"].as_str().expect("key"))
+        .send()
+        .expect("reload");
+    assert_eq!(reload.status(), 403, "a member is known but may not reload");
+    let revoke =
+        |who: &Admin, id: &str| who.post(&format!("/v1/partners/{demo_partner}/members/{id}/revoke"), json!({}));
+    assert_eq!(revoke(&helper_key, &owner_id).0, 403, "an admin cannot revoke an owner");
+    assert_eq!(revoke(&owner_admin, helper["member"]["id"].as_str().expect("id")).0, 200);
+    assert_eq!(helper_key.get("/v1/me").0, 401, "a revoked member's key stops at once");
+    let (status, body) = revoke(&owner_admin, &owner_id);
+    assert_eq!((status, field(&body)), (409, "role"), "the last owner stays: {body}");
+
     // Another partner's member sees nothing of this one.
     let (_, other) = op.post("/v1/partners", json!({"name": "Other", "contact": {"name": "c", "email": "c@o.example"}, "owner": {"name": "o", "email": "o@o.example"}}));
     let stranger = op.as_(other["member_key"].as_str().expect("key"));
     assert_eq!(stranger.get(&format!("/v1/applications/{app}")).0, 404);
-    let demo_partner = sandgate.store().partner_id("Demo Partner").expect("store").expect("partner");
     assert_eq!(stranger.get(&format!("/v1/partners/{demo_partner}/applications")).0, 404);
 }
 
@@ -470,4 +527,26 @@ fn edits_to_scopes_and_trust_list_take_effect_on_the_next_request() {
     assert_eq!(op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": resent["otp"]})).0, 200);
     let (_, log) = op.get(&format!("/v1/applications/{app}/activity?event=invitation.resent"));
     assert_eq!(log["events"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn webhooks_never_reach_internal_addresses_unless_allowed() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let receiver = runtime.block_on(MockServer::start());
+    runtime.block_on(Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).mount(&receiver));
+    let sandgate = TestSandgate::start(None);
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let app = sandgate.demo_app_id();
+    subscribe_and_connect(&op, &app, &receiver, "m-9");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let (_, log) = op.get(&format!("/v1/applications/{app}/webhook-deliveries"));
+        if log["deliveries"][0]["attempts"].as_array().is_some_and(|a| !a.is_empty()) || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let error = log["deliveries"][0]["attempts"][0]["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("internal address"), "{log:#}");
+    assert!(runtime.block_on(receiver.received_requests()).expect("recording").is_empty(), "nothing was sent");
 }

@@ -1,7 +1,9 @@
 //! Sends one signed delivery attempt and reports what happened; never retries by itself.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::destination::{is_public, Destinations, PublicOnlyResolver};
 use crate::signature::{sign, SIGNATURE_HEADER};
 
 /// The outcome of one attempt.
@@ -26,6 +28,7 @@ impl Attempt {
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    destinations: Destinations,
 }
 
 /// What a delivery carries besides its body.
@@ -42,23 +45,30 @@ pub struct Envelope<'a> {
 }
 
 impl Sender {
-    /// A sender whose attempts give up after `timeout`.
-    pub fn new(timeout: Duration) -> Result<Sender, reqwest::Error> {
+    /// A sender whose attempts give up after `timeout` and reach only `destinations`.
+    pub fn new(timeout: Duration, destinations: Destinations) -> Result<Sender, reqwest::Error> {
         // reqwest is built without a crypto provider of its own; use ring, as Pingora does. A
         // second install (another sender) is refused harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if destinations == Destinations::PublicOnly {
+            builder = builder.dns_resolver(std::sync::Arc::new(PublicOnlyResolver));
+        }
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Sandgate-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Sender { client })
+        Ok(Sender { client, destinations })
     }
 
     /// POSTs `body` (JSON) to `url`, signed with `secret`.
     pub async fn send(&self, url: &str, secret: &[u8], envelope: Envelope<'_>, body: &[u8]) -> Attempt {
         let started = Instant::now();
+        if let Some(refusal) = self.refused(url) {
+            return Attempt { status: None, error: Some(refusal), duration: started.elapsed() };
+        }
         let result = self
             .client
             .post(url)
@@ -80,16 +90,38 @@ impl Sender {
                 Attempt { status: Some(status), error: Some(format!("the receiver answered {status}")), duration }
             }
             Err(e) => {
+                // Only the kind of failure: the delivery log is shown to partners, and a raw error
+                // would describe the network it was tried from.
                 let why = if e.is_timeout() {
-                    "timed out".to_owned()
+                    "timed out"
                 } else if e.is_connect() {
-                    "could not connect".to_owned()
+                    "could not connect"
                 } else {
-                    e.to_string()
+                    "the request failed"
                 };
+                let why = why.to_owned();
                 Attempt { status: None, error: Some(why), duration }
             }
         }
+    }
+}
+
+impl Sender {
+    /// Why `url` may not be sent to, checked before any connection (IP literals; names are
+    /// checked on their resolved addresses by the resolver).
+    fn refused(&self, url: &str) -> Option<String> {
+        let parsed = reqwest::Url::parse(url).ok()?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Some("only http and https receivers".to_owned());
+        }
+        let ip = match parsed.host()? {
+            url::Host::Ipv4(ip) => IpAddr::V4(ip),
+            url::Host::Ipv6(ip) => IpAddr::V6(ip),
+            url::Host::Domain(_) => return None,
+        };
+        (self.destinations == Destinations::PublicOnly && !is_public(ip)).then(|| {
+            format!("{ip} is an internal address; deliveries there need control_plane.webhooks.allow_private_addresses")
+        })
     }
 }
 
@@ -114,7 +146,7 @@ mod tests {
             .expect(1)
             .mount(&receiver)
             .await;
-        let sender = Sender::new(Duration::from_secs(2)).expect("client");
+        let sender = Sender::new(Duration::from_secs(2), Destinations::Any).expect("client");
         let attempt = sender.send(&receiver.uri(), b"k", envelope(), b"{}").await;
         assert!(attempt.delivered(), "{attempt:?}");
         assert_eq!(attempt.status, Some(204));
@@ -127,7 +159,7 @@ mod tests {
     async fn non_2xx_and_unreachable_receivers_are_failures() {
         let receiver = MockServer::start().await;
         Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).mount(&receiver).await;
-        let sender = Sender::new(Duration::from_secs(2)).expect("client");
+        let sender = Sender::new(Duration::from_secs(2), Destinations::Any).expect("client");
         let attempt = sender.send(&receiver.uri(), b"k", envelope(), b"{}").await;
         assert_eq!((attempt.status, attempt.error.as_deref()), (Some(500), Some("the receiver answered 500")));
 
@@ -135,5 +167,17 @@ mod tests {
         let attempt = sender.send(&format!("http://{closed}/"), b"k", envelope(), b"{}").await;
         assert_eq!(attempt.status, None);
         assert!(!attempt.delivered());
+    }
+
+    #[tokio::test]
+    async fn public_only_refuses_internal_receivers_by_address_and_by_name() {
+        let receiver = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(0).mount(&receiver).await;
+        let sender = Sender::new(Duration::from_secs(2), Destinations::PublicOnly).expect("client");
+        let attempt = sender.send(&receiver.uri(), b"k", envelope(), b"{}").await;
+        assert!(attempt.error.as_deref().is_some_and(|e| e.contains("internal address")), "{attempt:?}");
+        let by_name = receiver.uri().replace("127.0.0.1", "localhost");
+        let attempt = sender.send(&by_name, b"k", envelope(), b"{}").await;
+        assert_eq!((attempt.status, attempt.error.as_deref()), (None, Some("could not connect")), "{attempt:?}");
     }
 }

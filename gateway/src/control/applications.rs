@@ -115,6 +115,24 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
             return Err(ControlError::conflict(field, detail).into());
         }
     }
+    // Scopes are what the production review approved: none may change while the operator
+    // decides, and none may be added after approval (PRODUCTION tokens would get them unreviewed).
+    if let Some(scopes) = &body.scopes {
+        let added: Vec<&String> = scopes.iter().filter(|s| !app.fields.scopes.contains(s)).collect();
+        let refusal = match app.review_status.as_str() {
+            "submitted" if scopes != &app.fields.scopes => {
+                Some("the application is under production review; its scopes cannot change until the operator decides".to_owned())
+            }
+            "approved" if !added.is_empty() => Some(format!(
+                "the application is approved for production with the scopes {:?}; adding {added:?} would skip the review (remove scopes freely, or create another application)",
+                app.fields.scopes
+            )),
+            _ => None,
+        };
+        if let Some(detail) = refusal {
+            return Err(ControlError::conflict("scopes", detail).into());
+        }
+    }
     if let Some(description) = &body.description {
         if description.chars().count() > 2000 {
             return Err(ControlError::invalid("description", "at most 2000 characters").into());

@@ -57,26 +57,38 @@ pub enum Actor {
     Anonymous,
 }
 
-/// Resolves the `Authorization` header. `Ok(Anonymous)` when absent; `Err` when present but not
-/// a valid operator token or member key.
+/// Why the `Authorization` header was not accepted.
+#[derive(Debug)]
+pub enum AuthError {
+    /// Not a valid operator token or member key (401).
+    Invalid(String),
+    /// The store could not be asked (503): the key may well be fine.
+    Unavailable,
+}
+
+/// Resolves the `Authorization` header. `Ok(Anonymous)` when absent.
 pub fn authenticate(
     header: Option<&str>,
     operators: &[(String, [u8; 32])],
     store: &Store,
     hasher: &SecretHash,
-) -> Result<Actor, String> {
+) -> Result<Actor, AuthError> {
     let Some(header) = header else { return Ok(Actor::Anonymous) };
     let token = match header.trim().split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err("the Authorization header must be `Bearer <operator token or member key>`".into()),
+        _ => {
+            return Err(AuthError::Invalid(
+                "the Authorization header must be `Bearer <operator token or member key>`".into(),
+            ))
+        }
     };
     if token.starts_with("sgm_") {
         return match store.principal(&hasher.hash(token)) {
             Ok(Some(principal)) => Ok(Actor::Member(principal)),
-            Ok(None) => Err("the member key is unknown or revoked".into()),
+            Ok(None) => Err(AuthError::Invalid("the member key is unknown or revoked".into())),
             Err(e) => {
                 tracing::error!(error = %e, "member lookup failed");
-                Err("the member key could not be checked; try again".into())
+                Err(AuthError::Unavailable)
             }
         };
     }
@@ -88,7 +100,7 @@ pub fn authenticate(
             found = Some(name.clone());
         }
     }
-    found.map(Actor::Operator).ok_or_else(|| "the operator token is not valid".into())
+    found.map(Actor::Operator).ok_or_else(|| AuthError::Invalid("the operator token is not valid".into()))
 }
 
 impl Actor {

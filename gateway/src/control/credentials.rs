@@ -41,7 +41,7 @@ pub(super) fn issue(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = readable(call)?;
     let body: Issue = json(&call.request.body)?;
     let environments = call.shared.tables.load().settings.environment_list();
-    let Some(env) = environments.find(&body.environment) else {
+    let Some(env) = environments.find(&body.environment.to_ascii_lowercase()) else {
         let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
         return Err(ControlError::invalid(
             "environment",

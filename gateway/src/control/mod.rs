@@ -73,6 +73,7 @@ const ENDPOINTS: &[(&str, &str, Access, Handler)] = &[
     ("GET", "/v1/partners/{partner_id}", Access::Authenticated, partners::show),
     ("POST", "/v1/partners/{partner_id}/members", Access::Authenticated, partners::add_member),
     ("GET", "/v1/partners/{partner_id}/members", Access::Authenticated, partners::members),
+    ("POST", "/v1/partners/{partner_id}/members/{member_id}/revoke", Access::Authenticated, partners::revoke_member),
     ("POST", "/v1/partners/{partner_id}/applications", Access::Authenticated, applications::create),
     ("GET", "/v1/partners/{partner_id}/applications", Access::Authenticated, applications::list),
     ("GET", "/v1/partners/{partner_id}/activity", Access::Authenticated, activity::of_partner),
@@ -168,7 +169,15 @@ pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSe
         let detail = format!("no control-plane endpoint at {}; see GET /v1/openapi.yaml", request.path);
         return http::respond(Err(Problem::new(ProblemKind::UnknownRoute, detail, None)));
     };
-    let params: Vec<(String, String)> = matched.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let mut params: Vec<(String, String)> = Vec::with_capacity(matched.params.len());
+    for (name, raw) in matched.params.iter() {
+        // Ids travel percent-encoded (`loc%201`); the store knows them decoded.
+        let Ok(value) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
+            let detail = format!("the path parameter {name} is not valid UTF-8 once percent-decoded");
+            return http::respond(Err(Problem::new(ProblemKind::InvalidRequest, detail, Some(name.to_owned()))));
+        };
+        params.push((name.to_owned(), value.into_owned()));
+    }
     let Some(&index) = matched.value.iter().find(|&&i| ENDPOINTS[i].0 == request.method.as_str()) else {
         let allowed: Vec<&str> = matched.value.iter().map(|&i| ENDPOINTS[i].0).collect();
         let detail = format!("{} {} is not supported; use {}", request.method, request.path, allowed.join(", "));
@@ -182,9 +191,23 @@ pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSe
     let shared = Arc::clone(shared);
     let outcome = tokio::task::spawn_blocking(move || {
         let operators = operators(&shared);
-        let actor =
-            auth::authenticate(request.authorization.as_deref(), &operators, &shared.store, &shared.keys.secret_hash)
-                .map_err(|detail| Problem::new(ProblemKind::Unauthenticated, detail, None))?;
+        let actor = match auth::authenticate(
+            request.authorization.as_deref(),
+            &operators,
+            &shared.store,
+            &shared.keys.secret_hash,
+        ) {
+            Ok(actor) => actor,
+            // A public endpoint (the OTP is the credential) does not care about a stale header.
+            Err(_) if access == Access::Public => Actor::Anonymous,
+            Err(auth::AuthError::Invalid(detail)) => {
+                return Err(Problem::new(ProblemKind::Unauthenticated, detail, None))
+            }
+            Err(auth::AuthError::Unavailable) => {
+                let detail = "the credential store is unavailable; try again";
+                return Err(Problem::new(ProblemKind::StoreUnavailable, detail, None));
+            }
+        };
         if access == Access::Authenticated && matches!(actor, Actor::Anonymous) {
             let detail = "send Authorization: Bearer <operator token or member key>";
             return Err(Problem::new(ProblemKind::Unauthenticated, detail, None));

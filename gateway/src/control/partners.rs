@@ -97,6 +97,17 @@ pub(super) fn add_member(call: &Call<'_>) -> Result<Reply, Problem> {
     json_reply(201, json!({"member": member, "member_key": key}))
 }
 
+pub(super) fn revoke_member(call: &Call<'_>) -> Result<Reply, Problem> {
+    let partner_id = call.param("partner_id");
+    call.actor.admin_of_partner(partner_id)?;
+    let member_id = call.param("member_id");
+    let target = call.shared.store.members(partner_id)?.into_iter().find(|m| m.id == member_id);
+    if target.is_some_and(|m| m.role == "owner") && matches!(call.actor, Actor::Member(p) if p.member.role != "owner") {
+        return Err(ControlError::Forbidden("only an owner (or an operator) can revoke an owner".into()).into());
+    }
+    json_reply(200, call.shared.store.revoke_member(&call.actor_label(), partner_id, member_id)?)
+}
+
 pub(super) fn members(call: &Call<'_>) -> Result<Reply, Problem> {
     let id = call.param("partner_id");
     call.actor.reader_of_partner(id)?;

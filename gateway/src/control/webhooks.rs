@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use pingora::server::ShutdownWatch;
 use sandgate_webhooks::send::Envelope;
-use sandgate_webhooks::{RetryPolicy, Sender};
+use sandgate_webhooks::{Destinations, RetryPolicy, Sender};
 
 use crate::state::Shared;
 use crate::store::DueDelivery;
@@ -27,7 +27,12 @@ pub fn policy(shared: &Shared) -> (RetryPolicy, Duration) {
 /// Delivers until shutdown.
 pub async fn run(shared: Arc<Shared>, mut shutdown: ShutdownWatch) {
     let (_, timeout) = policy(&shared);
-    let sender = match Sender::new(timeout) {
+    let destinations = if shared.tables.load().settings.control_plane.webhooks.allow_private_addresses {
+        Destinations::Any
+    } else {
+        Destinations::PublicOnly
+    };
+    let sender = match Sender::new(timeout, destinations) {
         Ok(sender) => sender,
         Err(e) => {
             tracing::error!(error = %e, "webhook client could not start; webhooks stay queued");

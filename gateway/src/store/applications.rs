@@ -355,22 +355,18 @@ impl Store {
     /// next request, in every environment.
     pub fn revoke_app(&self, actor: &str, id: &str, reason: Option<&str>) -> Result<Application, ControlError> {
         self.write(|tx| {
-            let app = active_application(tx, id)
-                .map_err(|_| ControlError::conflict("status", format!("application {id} is already revoked")))?;
+            let app = active_application(tx, id).map_err(|e| match e {
+                ControlError::Conflict { .. } => {
+                    ControlError::conflict("status", format!("application {id} is already revoked"))
+                }
+                other => other,
+            })?;
             tx.execute(
                 "UPDATE applications SET status = 'revoked', updated_at = ?1 WHERE id = ?2",
                 params![now_rfc3339(), id],
             )?;
             log_event(tx, actor, Some(&app.partner_id), Some(id), "application.revoked", json!({"reason": reason}))?;
             application(tx, id)
-        })
-        .or_else(|e| match e {
-            ControlError::Conflict { .. } => {
-                // Tell a missing application (404) from a revoked one (409).
-                self.application(id)?;
-                Err(e)
-            }
-            other => Err(other),
         })
     }
 

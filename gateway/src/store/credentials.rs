@@ -103,7 +103,7 @@ impl Store {
     ) -> Result<(Credential, String), ControlError> {
         self.write(|tx| {
             let app = active_application(tx, app_id)?;
-            if env != Environment::TRAINING && app.review_status != "approved" {
+            if env.as_str() != Environment::TRAINING.as_str() && app.review_status != "approved" {
                 return Err(ControlError::conflict(
                     "environment",
                     format!(

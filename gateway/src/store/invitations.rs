@@ -201,7 +201,9 @@ impl Store {
                 Some(existing) => {
                     let key = new_member_key();
                     tx.execute(
-                        "UPDATE members SET status = 'active', key_hash = ?1 WHERE id = ?2",
+                        // Back as a developer, whatever the member was before: an invitation
+                        // grants access to one application, never a role.
+                        "UPDATE members SET status = 'active', role = 'developer', key_hash = ?1 WHERE id = ?2",
                         params![hasher.hash(&key), existing.id],
                     )?;
                     (member(tx, &existing.id)?, Some(key))

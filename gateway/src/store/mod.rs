@@ -335,11 +335,16 @@ impl Store {
             Some(client_id) if !reset => IssuedCredential { client_id, client_secret: None },
             Some(client_id) => {
                 let secret = Environment::TRAINING.new_client_secret();
+                // A reset is for a leaked secret: the one before a rotation must stop working too.
                 tx.execute(
-                    "UPDATE credentials SET secret_hash = ?1 WHERE client_id = ?2",
+                    "UPDATE credentials SET secret_hash = ?1, previous_secret_hash = NULL, previous_valid_until = NULL
+                     WHERE client_id = ?2",
                     params![hasher.hash(&secret), client_id],
                 )
                 .map_err(|e| self.fail(e))?;
+                let details = serde_json::json!({"client_id": client_id});
+                activity::log_event(&tx, "system", Some(&partner_id), Some(&app_id), "credential.reset", details)
+                    .map_err(|e| self.fail(e))?;
                 IssuedCredential { client_id, client_secret: Some(secret) }
             }
             None => {

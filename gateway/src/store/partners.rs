@@ -215,6 +215,34 @@ impl Store {
         })
     }
 
+    /// Revokes a member: the member key stops working at once. The last active owner stays.
+    pub fn revoke_member(&self, actor: &str, partner_id: &str, member_id: &str) -> Result<Member, ControlError> {
+        self.write_quiet(|tx| {
+            let target = member(tx, member_id)?;
+            if target.partner_id != partner_id {
+                return Err(ControlError::not_found("member", member_id));
+            }
+            if target.status != "active" {
+                return Err(ControlError::conflict("status", format!("member {member_id} is already revoked")));
+            }
+            let owners: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM members WHERE partner_id = ?1 AND role = 'owner' AND status = 'active'",
+                params![partner_id],
+                |r| r.get(0),
+            )?;
+            if target.role == "owner" && owners <= 1 {
+                return Err(ControlError::conflict(
+                    "role",
+                    "the account's last owner cannot be revoked; add another owner first",
+                ));
+            }
+            tx.execute("UPDATE members SET status = 'revoked' WHERE id = ?1", params![member_id])?;
+            let details = json!({"member_id": member_id, "email": target.email, "role": target.role});
+            log_event(tx, actor, Some(partner_id), None, "member.revoked", details)?;
+            member(tx, member_id)
+        })
+    }
+
     /// The members of an account.
     pub fn members(&self, partner_id: &str) -> Result<Vec<Member>, ControlError> {
         self.read(|conn| {
