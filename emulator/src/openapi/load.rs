@@ -1,8 +1,10 @@
 //! Reads OpenAPI documents from files and folders and turns them into [`Api`]s.
 //!
 //! YAML and JSON are accepted. OpenAPI 3.0.x documents are checked structurally with `openapiv3`
-//! before the model is built; a broken document fails with the file, the JSON pointer and the
-//! problem. OpenAPI 3.1 is recognised and refused with a clear message until it has its own path.
+//! before the model is built; 3.1.x documents (which `openapiv3` does not parse) by our own check
+//! of the parts the model reads. A broken document fails with the file, the JSON pointer and the
+//! problem. Both versions then go through the same model: 3.1 schemas already are JSON Schema
+//! 2020-12, so normalisation only bundles their `$ref`s.
 
 use std::path::{Path, PathBuf};
 
@@ -150,14 +152,87 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
             LoadError::invalid(file, pointer, problem)
         })
     } else if version.starts_with("3.1.") {
-        Err(LoadError::invalid(
-            file,
-            "/openapi",
-            format!("OpenAPI {version} is not supported yet (3.1 support is tracked in the emulator issue); use 3.0.x"),
-        ))
+        check_structure_31(value).map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))
     } else {
-        Err(LoadError::invalid(file, "/openapi", format!("unsupported OpenAPI version {version:?}; expected 3.0.x")))
+        let problem = format!("unsupported OpenAPI version {version:?}; expected 3.0.x or 3.1.x");
+        Err(LoadError::invalid(file, "/openapi", problem))
     }
+}
+
+/// The JSON Schema dialect 3.1 documents use unless they say otherwise; the only one we take.
+const DIALECT_2020_12: &str = "https://spec.openapis.org/oas/3.1/dialect/base";
+
+/// Checks what the model reads from a 3.1 document: `info`, the dialect, and every path item,
+/// operation, parameter list and response map. Returns the JSON pointer and the problem.
+fn check_structure_31(doc: &Value) -> Result<(), (String, String)> {
+    let info =
+        doc.get("info").and_then(Value::as_object).ok_or(("/info".to_owned(), "info must be an object".to_owned()))?;
+    for key in ["title", "version"] {
+        if !info.get(key).is_some_and(Value::is_string) {
+            return Err((format!("/info/{key}"), format!("info.{key} is required and must be a string")));
+        }
+    }
+    if let Some(dialect) = doc.get("jsonSchemaDialect") {
+        let known = [DIALECT_2020_12, "https://json-schema.org/draft/2020-12/schema"];
+        if !dialect.as_str().is_some_and(|d| known.contains(&d)) {
+            let problem =
+                format!("jsonSchemaDialect {dialect} is not supported; use JSON Schema 2020-12 ({DIALECT_2020_12})");
+            return Err(("/jsonSchemaDialect".to_owned(), problem));
+        }
+    }
+    if ["paths", "webhooks", "components"].iter().all(|key| doc.get(key).is_none()) {
+        return Err(("".to_owned(), "a 3.1 document needs paths, webhooks or components".to_owned()));
+    }
+    for section in ["paths", "webhooks"] {
+        let Some(items) = doc.get(section) else { continue };
+        let items = items.as_object().ok_or((format!("/{section}"), format!("{section} must be an object")))?;
+        for (name, item) in items {
+            let at = format!("/{section}/{}", name.replace('~', "~0").replace('/', "~1"));
+            let item = item.as_object().ok_or((at.clone(), "a path item must be an object".to_owned()))?;
+            check_parameters(item.get("parameters"), &at)?;
+            for method in ["get", "put", "post", "delete", "options", "head", "patch", "trace"] {
+                let Some(op) = item.get(method) else { continue };
+                let at = format!("{at}/{method}");
+                let op = op.as_object().ok_or((at.clone(), "an operation must be an object".to_owned()))?;
+                check_parameters(op.get("parameters"), &at)?;
+                if let Some(responses) = op.get("responses") {
+                    let responses = responses
+                        .as_object()
+                        .ok_or((format!("{at}/responses"), "responses must be an object".to_owned()))?;
+                    for (status, response) in responses {
+                        let code_ok = status == "default"
+                            || (status.len() == 3
+                                && (status.bytes().all(|b| b.is_ascii_digit()) || status.ends_with("XX")));
+                        if !code_ok || !response.is_object() {
+                            let problem = format!(
+                                "response {status:?} must be a status code, nXX or default, mapping to an object"
+                            );
+                            return Err((format!("{at}/responses/{status}"), problem));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_parameters(parameters: Option<&Value>, at: &str) -> Result<(), (String, String)> {
+    let Some(parameters) = parameters else { return Ok(()) };
+    let list = parameters.as_array().ok_or((format!("{at}/parameters"), "parameters must be a list".to_owned()))?;
+    for (i, parameter) in list.iter().enumerate() {
+        let is_ref = parameter.get("$ref").is_some_and(Value::is_string);
+        let named = parameter.get("name").is_some_and(Value::is_string)
+            && parameter
+                .get("in")
+                .and_then(Value::as_str)
+                .is_some_and(|l| ["path", "query", "header", "cookie"].contains(&l));
+        if !is_ref && !named {
+            let problem = "a parameter needs a name and in: path, query, header or cookie (or a $ref)".to_owned();
+            return Err((format!("{at}/parameters/{i}"), problem));
+        }
+    }
+    Ok(())
 }
 
 fn locate_in_paths(doc: &Value) -> Option<(String, String)> {
@@ -228,12 +303,30 @@ mod tests {
     }
 
     #[test]
-    fn load_file_openapi_31_is_refused_clearly() {
+    fn load_file_openapi_31_problems_name_the_pointer() {
         let dir = temp_dir("v31");
-        let file = write(&dir, "a.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n");
-        let err = load_file(&file).expect_err("must fail").to_string();
-        assert!(err.contains("3.1.0 is not supported yet"), "{err}");
-        assert!(err.contains("/openapi"), "{err}");
+        for (text, pointer) in [
+            ("openapi: 3.1.0\ninfo: {version: '1'}\npaths: {}\n", "/info/title"),
+            (
+                "openapi: 3.1.0\ninfo: {title: t, version: '1'}\njsonSchemaDialect: https://example.com/d\npaths: {}\n",
+                "/jsonSchemaDialect",
+            ),
+            (
+                "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {/x: {get: {responses: {'20': {}}}}}\n",
+                "/paths/~1x/get/responses/20",
+            ),
+            (
+                "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {/x: {get: {parameters: [{in: query}]}}}\n",
+                "/paths/~1x/get/parameters/0",
+            ),
+            ("openapi: 2.0\ninfo: {title: t, version: '1'}\n", "/openapi"),
+        ] {
+            let file = write(&dir, "a.yaml", text);
+            let err = load_file(&file).expect_err("must fail").to_string();
+            assert!(err.contains(pointer), "{pointer}: {err}");
+        }
+        let file = write(&dir, "ok.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\nwebhooks: {}\n");
+        assert!(load_file(&file).is_ok(), "a webhooks-only 3.1 document loads");
     }
 
     #[test]

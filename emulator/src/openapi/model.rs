@@ -1,7 +1,7 @@
 //! The internal model every part of Sandgate reads: APIs, their operations and responses, with
 //! schemas already normalised to JSON Schema 2020-12 (see `normalize`).
 //!
-//! Built from the raw JSON document so that 3.0 and (later) 3.1 share one model. An API is one
+//! Built from the raw JSON document so that 3.0 and 3.1 share one model. An API is one
 //! document served under its `servers[0]` base path; `x-sandgate-extends: <file>` makes it inherit
 //! every operation of that document it does not override (v2.5.1 over v2.5).
 

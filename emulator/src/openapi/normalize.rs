@@ -1,5 +1,6 @@
-//! Rewrites OpenAPI 3.0 schema objects into JSON Schema 2020-12, the one dialect the generator and
-//! every validator (emulator, contract tests) work on.
+//! Rewrites OpenAPI schema objects into JSON Schema 2020-12, the one dialect the generator and
+//! every validator (emulator, contract tests) work on. 3.1 schemas already are 2020-12: for them
+//! only the `$ref` rewriting does anything.
 //!
 //! - `$ref: '#/components/schemas/X'` → `$ref: '#/$defs/X'` (schemas are bundled under `$defs`);
 //! - `nullable: true` → `type: [T, "null"]` (and `null` added to an `enum`), because JSON Schema
@@ -30,11 +31,21 @@ pub fn schema(input: &Value) -> Value {
                 };
                 out.insert(key.clone(), Value::String(rewritten));
             }
-            "properties" | "patternProperties" | "$defs" | "definitions" => {
+            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
                 let map = value.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), schema(v))).collect());
                 out.insert(key.clone(), map.map(Value::Object).unwrap_or_else(|| value.clone()));
             }
-            "items" | "additionalProperties" | "not" | "propertyNames" | "contains" => {
+            "items"
+            | "additionalProperties"
+            | "not"
+            | "propertyNames"
+            | "contains"
+            | "if"
+            | "then"
+            | "else"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "contentSchema" => {
                 out.insert(key.clone(), schema(value));
             }
             "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
@@ -94,6 +105,20 @@ mod tests {
     fn schema_component_refs_point_into_defs() {
         let out = schema(&json!({"properties": {"a": {"$ref": "#/components/schemas/A"}}}));
         assert_eq!(out["properties"]["a"]["$ref"], "#/$defs/A");
+    }
+
+    #[test]
+    fn refs_inside_conditionals_and_dependent_schemas_are_bundled_too() {
+        let out = schema(&json!({
+            "if": {"$ref": "#/components/schemas/A"},
+            "then": {"$ref": "#/components/schemas/B"},
+            "else": {"unevaluatedProperties": {"$ref": "#/components/schemas/C"}},
+            "dependentSchemas": {"x": {"$ref": "#/components/schemas/D"}}
+        }));
+        assert_eq!(out["if"]["$ref"], "#/$defs/A");
+        assert_eq!(out["then"]["$ref"], "#/$defs/B");
+        assert_eq!(out["else"]["unevaluatedProperties"]["$ref"], "#/$defs/C");
+        assert_eq!(out["dependentSchemas"]["x"]["$ref"], "#/$defs/D");
     }
 
     #[test]
