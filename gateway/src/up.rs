@@ -46,7 +46,9 @@ pub fn run(args: UpArgs) -> ExitCode {
     let demo = if args.no_demo {
         None
     } else {
-        match prepared.store().ensure_demo(&prepared.keys().secret_hash, args.reset_demo) {
+        // The configured TRAINING environment, so a custom credential prefix applies to the demo too.
+        let training = prepared.settings().environment_list().find("training").unwrap_or(Environment::TRAINING);
+        match prepared.store().ensure_demo(training, &prepared.keys().secret_hash, args.reset_demo) {
             Ok(demo) => Some(demo),
             Err(e) => return fail(&e.to_string()),
         }

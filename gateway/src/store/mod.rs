@@ -278,7 +278,12 @@ impl Store {
     /// Makes sure the demo partner, its TRAINING application (trusting loopback) and one TRAINING
     /// credential exist. The secret is returned only when it was created now, or when `reset`
     /// asks for a new one.
-    pub fn ensure_demo(&self, hasher: &SecretHash, reset: bool) -> Result<IssuedCredential, StoreError> {
+    pub fn ensure_demo(
+        &self,
+        training: Environment,
+        hasher: &SecretHash,
+        reset: bool,
+    ) -> Result<IssuedCredential, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.fail(e))?;
         let now = now_rfc3339();
@@ -334,7 +339,7 @@ impl Store {
         let demo = match existing {
             Some(client_id) if !reset => IssuedCredential { client_id, client_secret: None },
             Some(client_id) => {
-                let secret = Environment::TRAINING.new_client_secret();
+                let secret = training.new_client_secret();
                 // A reset is for a leaked secret: the one before a rotation must stop working too.
                 tx.execute(
                     "UPDATE credentials SET secret_hash = ?1, previous_secret_hash = NULL, previous_valid_until = NULL
@@ -348,8 +353,8 @@ impl Store {
                 IssuedCredential { client_id, client_secret: Some(secret) }
             }
             None => {
-                let (credential, secret) = credentials::insert_credential(&tx, &app_id, Environment::TRAINING, hasher)
-                    .map_err(|e| self.fail(e))?;
+                let (credential, secret) =
+                    credentials::insert_credential(&tx, &app_id, training, hasher).map_err(|e| self.fail(e))?;
                 let details = serde_json::json!({"client_id": credential.client_id, "environment": "training"});
                 activity::log_event(&tx, "system", Some(&partner_id), Some(&app_id), "credential.issued", details)
                     .map_err(|e| self.fail(e))?;
@@ -408,12 +413,12 @@ mod tests {
         let dir = temp_dir("demo");
         let hasher = SecretHash::new([7; 32]);
         let store = Store::open(&dir).expect("open");
-        let first = store.ensure_demo(&hasher, false).expect("demo");
+        let first = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
         let secret = first.client_secret.expect("secret on first start");
         drop(store);
 
         let store = Store::open(&dir).expect("reopen");
-        let again = store.ensure_demo(&hasher, false).expect("demo again");
+        let again = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo again");
         assert_eq!(again.client_id, first.client_id);
         assert!(again.client_secret.is_none(), "secret must not be shown twice");
 
@@ -422,10 +427,19 @@ mod tests {
         assert!(record.active);
         assert_eq!(record.environment, "training");
 
-        let reset = store.ensure_demo(&hasher, true).expect("reset");
+        let reset = store.ensure_demo(Environment::TRAINING, &hasher, true).expect("reset");
         let new_secret = reset.client_secret.expect("new secret after reset");
         let record = store.credential(&first.client_id).expect("query").expect("found");
         assert!(hasher.verify(&new_secret, &record.secret_hash));
         assert!(!hasher.verify(&secret, &record.secret_hash), "old secret must stop working");
+    }
+
+    #[test]
+    fn demo_credential_carries_the_configured_training_prefix() {
+        let store = Store::open(&temp_dir("prefix")).expect("open");
+        let training = Environment::new("training", "tr_");
+        let demo = store.ensure_demo(training, &SecretHash::new([7; 32]), false).expect("demo");
+        assert!(demo.client_id.starts_with("tr_"), "{}", demo.client_id);
+        assert!(demo.client_secret.is_some_and(|s| s.starts_with("tr_sk_")));
     }
 }
