@@ -4,7 +4,8 @@
 //! the problem+json table shared by the gateway and the CLI.
 //!
 //! The pipeline, stripe-mock style, reads top to bottom in [`Emulator::handle`]:
-//! spec (`openapi`) → route (`router`) → choose the response → fabricate (`generate`) → answer.
+//! spec (`openapi`) → route (`router`) → choose the response (`prefer`) → fabricate (`generate`)
+//! → answer.
 //! Request validation, state, scenarios, webhooks and scrub grow here in their own modules.
 //!
 //! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
@@ -12,6 +13,7 @@
 
 pub mod generate;
 pub mod openapi;
+pub mod prefer;
 pub mod problem;
 pub mod router;
 pub mod server;
@@ -23,7 +25,8 @@ use http::{HeaderMap, Method};
 use serde_json::Value;
 
 use generate::{CompiledSet, Program};
-use openapi::{Api, LoadError, Operation};
+use openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
+use prefer::Preference;
 use problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use router::{OperationId, RouteMatch, Router};
 
@@ -65,12 +68,42 @@ pub struct EmulatorOptions {
     pub seed: u64,
 }
 
-/// The answer compiled for an operation: status, media type and how to fill the body.
+/// The answer compiled for one documented response: status, media type, how to fill the body,
+/// and the named examples a client may ask for.
 #[derive(Debug)]
 struct Answer {
     status: u16,
     media_type: Option<String>,
     body: AnswerBody,
+    examples: Vec<(String, Value)>,
+}
+
+/// Every documented response of an operation, and the one answered by default.
+#[derive(Debug)]
+struct OperationAnswers {
+    default: Answer,
+    by_status: Vec<(StatusKey, Answer)>,
+}
+
+impl OperationAnswers {
+    /// The answer documented for `code`: exact, then its range (`4XX`), then `default`.
+    fn for_status(&self, code: u16) -> Option<&Answer> {
+        let find = |key: StatusKey| self.by_status.iter().find(|(k, _)| *k == key).map(|(_, a)| a);
+        find(StatusKey::Code(code)).or_else(|| find(StatusKey::Range(code / 100))).or_else(|| find(StatusKey::Default))
+    }
+
+    fn documented(&self) -> String {
+        let keys: Vec<String> = self
+            .by_status
+            .iter()
+            .map(|(key, _)| match key {
+                StatusKey::Code(code) => code.to_string(),
+                StatusKey::Range(class) => format!("{class}XX"),
+                StatusKey::Default => "default".to_owned(),
+            })
+            .collect();
+        keys.join(", ")
+    }
 }
 
 #[derive(Debug)]
@@ -86,7 +119,7 @@ pub struct Emulator {
     apis: Vec<Api>,
     router: Router,
     /// `answers[api][op]`.
-    answers: Vec<Vec<Answer>>,
+    answers: Vec<Vec<OperationAnswers>>,
     options: EmulatorOptions,
 }
 
@@ -120,7 +153,7 @@ impl Emulator {
                     }
                 };
                 per_op.push(
-                    compile_answer(op, &set)
+                    compile_answers(op, &set)
                         .map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))?,
                 );
             }
@@ -173,16 +206,47 @@ impl Emulator {
                 return problem(ProblemKind::UnknownRoute, &detail);
             }
         };
-        // ---- choose the response and fabricate its body
-        let answer = &self.answers[id.api][id.op];
-        let body = match &answer.body {
-            AnswerBody::Empty => Vec::new(),
-            AnswerBody::Example(example) => serde_json::to_vec(example).unwrap_or_default(),
-            AnswerBody::Generate(program) => {
+        // ---- choose the response (the default success, or what `Prefer` asks for)
+        let preference = match Preference::from_headers(req.headers) {
+            Ok(preference) => preference,
+            Err(detail) => return problem(ProblemKind::InvalidRequest, &detail),
+        };
+        let answers = &self.answers[id.api][id.op];
+        let (status, answer) = match preference.code {
+            None => (answers.default.status, &answers.default),
+            Some(code) => match answers.for_status(code) {
+                Some(answer) => (code, answer),
+                None => {
+                    let op = &self.apis[id.api].operations[id.op];
+                    let detail = format!("Prefer: code={code}: {} documents {}", op.label(), answers.documented());
+                    return problem(ProblemKind::InvalidRequest, &detail);
+                }
+            },
+        };
+        // ---- fill the body: a named example, the spec's example, or fabricated data
+        let example = match &preference.example {
+            Some(name) => match answer.examples.iter().find(|(n, _)| n == name) {
+                Some((_, value)) => Some(value),
+                None => {
+                    let names: Vec<&str> = answer.examples.iter().map(|(n, _)| n.as_str()).collect();
+                    let detail = format!("Prefer: example={name}: the {status} response has the examples {names:?}");
+                    return problem(ProblemKind::InvalidRequest, &detail);
+                }
+            },
+            None if preference.dynamic == Some(false) => answer.examples.first().map(|(_, v)| v),
+            None => None,
+        };
+        let body = match (example, &answer.body) {
+            (Some(example), _) | (None, AnswerBody::Example(example)) => {
+                serde_json::to_vec(example).unwrap_or_default()
+            }
+            (None, AnswerBody::Empty) => Vec::new(),
+            (None, AnswerBody::Generate(program)) => {
                 serde_json::to_vec(&program.generate(self.seed_for(req, id))).unwrap_or_default()
             }
         };
-        EmuResponse { status: answer.status, content_type: answer.media_type.clone(), headers: Vec::new(), body }
+        let headers = preference.applied().map(|applied| ("preference-applied", applied)).into_iter().collect();
+        EmuResponse { status, content_type: answer.media_type.clone(), headers, body }
     }
 
     /// The seed of one request: the configured seed, the operation and the request's own
@@ -198,13 +262,22 @@ impl Emulator {
     }
 }
 
-fn compile_answer(op: &Operation, set: &Arc<CompiledSet>) -> Result<Answer, (String, String)> {
-    let Some(response) = op.default_success().or_else(|| op.responses.first()) else {
-        return Ok(Answer { status: 204, media_type: None, body: AnswerBody::Empty });
+fn compile_answers(op: &Operation, set: &Arc<CompiledSet>) -> Result<OperationAnswers, (String, String)> {
+    let mut by_status = Vec::with_capacity(op.responses.len());
+    for response in &op.responses {
+        by_status.push((response.status, compile_answer(op, response, set)?));
+    }
+    let default = match op.default_success().or_else(|| op.responses.first()) {
+        Some(response) => compile_answer(op, response, set)?,
+        None => Answer { status: 204, media_type: None, body: AnswerBody::Empty, examples: Vec::new() },
     };
+    Ok(OperationAnswers { default, by_status })
+}
+
+fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet>) -> Result<Answer, (String, String)> {
     let status = response.status.status();
     let Some(media) = response.json().or_else(|| response.content.first()) else {
-        return Ok(Answer { status, media_type: None, body: AnswerBody::Empty });
+        return Ok(Answer { status, media_type: None, body: AnswerBody::Empty, examples: Vec::new() });
     };
     let body = match (&media.schema, &media.example) {
         (Some(schema), _) => AnswerBody::Generate(
@@ -214,7 +287,12 @@ fn compile_answer(op: &Operation, set: &Arc<CompiledSet>) -> Result<Answer, (Str
         (None, Some(example)) => AnswerBody::Example(example.clone()),
         (None, None) => AnswerBody::Empty,
     };
-    Ok(Answer { status, media_type: Some(media.media_type.clone()), body })
+    // A lone `example` can be asked for as `example=default`.
+    let mut examples = media.examples.clone();
+    if let (true, Some(example)) = (examples.is_empty(), &media.example) {
+        examples.push(("default".to_owned(), example.clone()));
+    }
+    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples })
 }
 
 fn problem(kind: ProblemKind, detail: &str) -> EmuResponse {

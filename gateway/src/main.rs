@@ -33,8 +33,9 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Serve OpenAPI documents as a TRAINING backend over HTTP, standalone. Today: routing and
-    /// schema-valid fabricated answers; not yet request validation, state, scenarios or scrub.
+    /// Serve OpenAPI 3.0/3.1 documents as a TRAINING backend over HTTP, standalone. Today: routing,
+    /// schema-valid fabricated answers and `Prefer: code=…, example=…`; not yet request
+    /// validation, state, scenarios or scrub.
     Emulator {
         /// File or folder of OpenAPI documents.
         #[arg(long, default_value = "specs")]

@@ -86,3 +86,22 @@ fn http_basic_credentials_and_refresh_grant_work() {
     // A refresh token is not a bearer token.
     common::assert_problem(common::get(&url, Some(refresh)), 401, "token-malformed");
 }
+
+#[test]
+fn prefer_header_reaches_the_emulator_through_training() {
+    let sandgate = TestSandgate::start(None);
+    let access = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
+    let url = format!("{}/pos-api/v2.5/client-id/{}/transactions", sandgate.training, sandgate.client_id);
+    let response = common::http()
+        .post(&url)
+        .bearer_auth(&access)
+        .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
+        .header("prefer", "code=409, example=wrong_inputs")
+        .json(&serde_json::json!({}))
+        .send()
+        .expect("send");
+    assert_eq!(response.status(), 409);
+    assert_eq!(response.headers()["preference-applied"], "code=409, example=wrong_inputs");
+    let body: serde_json::Value = response.json().expect("json");
+    assert_eq!(body["error"], "wrong_inputs");
+}

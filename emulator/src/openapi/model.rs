@@ -199,6 +199,9 @@ pub struct MediaSpec {
     pub pointer: String,
     /// The media type's `example`, or the first of its `examples`.
     pub example: Option<Value>,
+    /// Its named `examples` (`$ref`s resolved), sorted by name (the JSON model keeps no document
+    /// order).
+    pub examples: Vec<(String, Value)>,
 }
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -263,15 +266,20 @@ fn build_operation(
         let mut content = Vec::new();
         for (media_type, media) in response.get("content").and_then(Value::as_object).into_iter().flatten() {
             let media_pointer = format!("{response_pointer}/content/{}", escape(media_type));
-            let example = media.get("example").cloned().or_else(|| {
-                let first = media.get("examples")?.as_object()?.values().next()?;
-                resolve(file, doc, first, &media_pointer).ok()?.get("value").cloned()
-            });
+            let mut examples = Vec::new();
+            for (name, example) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
+                let example = resolve(file, doc, example, &format!("{media_pointer}/examples/{}", escape(name)))?;
+                if let Some(value) = example.get("value") {
+                    examples.push((name.clone(), value.clone()));
+                }
+            }
+            let example = media.get("example").cloned().or_else(|| examples.first().map(|(_, v)| v.clone()));
             content.push(MediaSpec {
                 media_type: media_type.clone(),
                 schema: media.get("schema").map(normalize::schema),
                 pointer: format!("{media_pointer}/schema"),
                 example,
+                examples,
             });
         }
         responses.push(ResponseSpec { status, content });
