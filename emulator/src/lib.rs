@@ -223,30 +223,50 @@ impl Emulator {
                 }
             },
         };
+        let mut applied = prefer::Applied::default();
+        if let Some(code) = preference.code {
+            applied.push("code", &code.to_string());
+        }
         // ---- fill the body: a named example, the spec's example, or fabricated data
         let example = match &preference.example {
             Some(name) => match answer.examples.iter().find(|(n, _)| n == name) {
-                Some((_, value)) => Some(value),
+                Some((_, value)) => {
+                    applied.push("example", name);
+                    Some(value)
+                }
                 None => {
                     let names: Vec<&str> = answer.examples.iter().map(|(n, _)| n.as_str()).collect();
                     let detail = format!("Prefer: example={name}: the {status} response has the examples {names:?}");
                     return problem(ProblemKind::InvalidRequest, &detail);
                 }
             },
-            None if preference.dynamic == Some(false) => answer.examples.first().map(|(_, v)| v),
+            None if preference.dynamic == Some(false) => {
+                let first = answer.examples.first().map(|(_, v)| v);
+                if first.is_some() {
+                    applied.push("dynamic", "false");
+                }
+                first
+            }
             None => None,
         };
+        // 204, 205 and 304 never carry a body, whatever the spec says.
+        let bodiless = matches!(status, 204 | 205 | 304);
         let body = match (example, &answer.body) {
+            _ if bodiless => Vec::new(),
             (Some(example), _) | (None, AnswerBody::Example(example)) => {
                 serde_json::to_vec(example).unwrap_or_default()
             }
             (None, AnswerBody::Empty) => Vec::new(),
             (None, AnswerBody::Generate(program)) => {
+                if preference.dynamic == Some(true) {
+                    applied.push("dynamic", "true");
+                }
                 serde_json::to_vec(&program.generate(self.seed_for(req, id))).unwrap_or_default()
             }
         };
-        let headers = preference.applied().map(|applied| ("preference-applied", applied)).into_iter().collect();
-        EmuResponse { status, content_type: answer.media_type.clone(), headers, body }
+        let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
+        let headers = applied.header().map(|value| ("preference-applied", value)).into_iter().collect();
+        EmuResponse { status, content_type, headers, body }
     }
 
     /// The seed of one request: the configured seed, the operation and the request's own
@@ -276,7 +296,9 @@ fn compile_answers(op: &Operation, set: &Arc<CompiledSet>) -> Result<OperationAn
 
 fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet>) -> Result<Answer, (String, String)> {
     let status = response.status.status();
-    let Some(media) = response.json().or_else(|| response.content.first()) else {
+    // Bodies are JSON, so only a JSON media type gets one; a response documented only as XML or
+    // text answers without a body rather than with JSON under another label.
+    let Some(media) = response.json() else {
         return Ok(Answer { status, media_type: None, body: AnswerBody::Empty, examples: Vec::new() });
     };
     let body = match (&media.schema, &media.example) {

@@ -71,3 +71,34 @@ fn undocumented_code_unknown_example_and_malformed_preference_are_400_naming_wha
     assert!(detail.contains("security_question") && detail.contains("sms"), "{detail}");
     assert_eq!(common::call(&emulator, Method::POST, VERIFY, &prefer("code=teapot")).status, 400);
 }
+
+#[test]
+fn preference_applied_tells_what_was_done_and_bodies_match_their_content_type() {
+    let dir = std::env::temp_dir().join(format!("sandgate-prefer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("things.yaml");
+    std::fs::write(
+        &file,
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /things:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json; charset=utf-8:\n              schema: {type: object, required: [a], properties: {a: {type: integer}}}\n        default:\n          description: any\n          content:\n            application/json:\n              schema: {type: object}\n  /text:\n    get:\n      responses:\n        '200':\n          description: text\n          content:\n            text/plain:\n              example: pong\n",
+    )
+    .expect("write");
+    let apis = sandgate_emulator::openapi::load_file(&file).expect("loads");
+    let emulator = sandgate_emulator::Emulator::new(apis, Default::default()).expect("compiles");
+
+    let fabricated = common::call(&emulator, Method::GET, "/things", &prefer("dynamic=false"));
+    assert_eq!(fabricated.status, 200);
+    assert!(common::json(&fabricated)["a"].is_i64(), "a JSON media type with parameters is still JSON");
+    assert_eq!(applied(&fabricated), None, "no example exists, so dynamic=false was not applied");
+
+    let empty = common::call(&emulator, Method::GET, "/things", &prefer("code=204"));
+    assert_eq!((empty.status, empty.body.len(), empty.content_type.as_deref()), (204, 0, None), "204 never has a body");
+    assert_eq!(applied(&empty), Some("code=204"));
+
+    let text = common::call(&emulator, Method::GET, "/text", &HeaderMap::new());
+    assert_eq!(
+        (text.status, text.content_type.as_deref(), text.body.len()),
+        (200, None, 0),
+        "no JSON labelled as text"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -207,7 +207,8 @@ fn check_structure_31(doc: &Value) -> Result<(), (String, String)> {
                             let problem = format!(
                                 "response {status:?} must be a status code, nXX or default, mapping to an object"
                             );
-                            return Err((format!("{at}/responses/{status}"), problem));
+                            let key = status.replace('~', "~0").replace('/', "~1");
+                            return Err((format!("{at}/responses/{key}"), problem));
                         }
                     }
                 }

@@ -181,10 +181,12 @@ pub struct ResponseSpec {
 impl ResponseSpec {
     /// The JSON media type (`application/json` or any `+json`), if the response has one.
     pub fn json(&self) -> Option<&MediaSpec> {
+        // Compared without parameters (`; charset=utf-8`) and case.
+        let essence = |m: &MediaSpec| m.media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         self.content
             .iter()
-            .find(|m| m.media_type == "application/json")
-            .or_else(|| self.content.iter().find(|m| m.media_type.ends_with("+json")))
+            .find(|m| essence(m) == "application/json")
+            .or_else(|| self.content.iter().find(|m| essence(m).ends_with("+json")))
     }
 }
 
@@ -268,8 +270,9 @@ fn build_operation(
             let media_pointer = format!("{response_pointer}/content/{}", escape(media_type));
             let mut examples = Vec::new();
             for (name, example) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
-                let example = resolve(file, doc, example, &format!("{media_pointer}/examples/{}", escape(name)))?;
-                if let Some(value) = example.get("value") {
+                // An example that does not resolve here (an external file) is left out, not fatal.
+                let at = format!("{media_pointer}/examples/{}", escape(name));
+                if let Some(value) = resolve(file, doc, example, &at).ok().and_then(|e| e.get("value")) {
                     examples.push((name.clone(), value.clone()));
                 }
             }
