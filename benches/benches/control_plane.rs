@@ -16,7 +16,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use sandgate_gateway::directory::Directory;
 use sandgate_gateway::environment::Environment;
 use sandgate_gateway::secrets::SecretHash;
-use sandgate_gateway::store::Store;
+use sandgate_gateway::store::{Store, WhenFull};
 use sandgate_gateway::table::scopes::Scopes;
 use sandgate_gateway::token::TokenIssuer;
 
@@ -57,7 +57,14 @@ fn control_plane(c: &mut Criterion) {
     group.bench_function("token_mint + activity entry queued for the background writer", |b| {
         b.iter(|| {
             let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
-            store.record_event_later(actor.clone(), Some(&partner), Some(&app), "token.minted", details.clone());
+            store.record_event_queued(
+                WhenFull::Wait,
+                actor.clone(),
+                Some(&partner),
+                Some(&app),
+                "token.minted",
+                details.clone(),
+            );
             pair
         })
     });

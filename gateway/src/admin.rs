@@ -81,8 +81,7 @@ impl AdminApp {
         let header = session.req_header().headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let shared = Arc::clone(&self.shared);
         let outcome = tokio::task::spawn_blocking(move || {
-            let mut operators = shared.tables.load().settings.operator_tokens.clone();
-            operators.push(("local".to_owned(), shared.local_operator));
+            let operators = control::operators(&shared);
             let actor =
                 control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash);
             match actor {

@@ -219,7 +219,7 @@ pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSe
 }
 
 /// The operator tokens in force: the configured ones and the local one.
-fn operators(shared: &Shared) -> Vec<(String, [u8; 32])> {
+pub(crate) fn operators(shared: &Shared) -> Vec<(String, [u8; 32])> {
     let mut tokens = shared.tables.load().settings.operator_tokens.clone();
     tokens.push(("local".to_owned(), shared.local_operator));
     tokens

@@ -77,14 +77,7 @@ async fn deliver_batch(shared: &Arc<Shared>, sender: &Sender) -> usize {
 }
 
 async fn attempt(shared: &Arc<Shared>, sender: &Sender, delivery: DueDelivery, policy: RetryPolicy) {
-    let store = Arc::clone(&shared.store);
-    let app = delivery.application_id.clone();
-    let generation = tokio::task::spawn_blocking(move || store.webhook_generation(&app)).await;
-    let Ok(Ok(generation)) = generation else {
-        tracing::error!(delivery = %delivery.id, "could not read the application's webhook generation");
-        return;
-    };
-    let secret = shared.keys.webhook_secret(&delivery.application_id, generation);
+    let secret = shared.keys.webhook_secret(&delivery.application_id, delivery.webhook_generation);
     let number = delivery.attempts + 1;
     let envelope = Envelope {
         event_id: &delivery.event_id,

@@ -5,7 +5,7 @@
 use crate::ctx::RequestCtx;
 use crate::environment::Environment;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Store, WhenFull};
 
 /// Writes the access-log line of a finished request and counts it.
 pub fn access(
@@ -67,7 +67,8 @@ pub fn denial(
         "reason": reason, "status": status, "environment": env.as_str(), "method": method, "path": path,
         "request_id": ctx.request_id,
     });
-    store.record_event_lossy(
+    store.record_event_queued(
+        WhenFull::Drop,
         format!("client:{}", principal.client_id),
         Some(&principal.partner),
         Some(&principal.application),

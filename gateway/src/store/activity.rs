@@ -87,11 +87,20 @@ pub(crate) struct Pending {
     details: Value,
 }
 
+/// What [`Store::record_event_queued`] does when the background writer is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Wait for room (or write inline when no writer runs): the event must not be lost.
+    Wait,
+    /// Drop and count it: the caller must never wait (the data path).
+    Drop,
+}
+
 /// Events the background writer takes into one transaction at most.
 const BATCH: usize = 512;
 
 impl Store {
-    /// Starts the background writer behind [`Store::record_event_later`]: events are written in
+    /// Starts the background writer behind [`Store::record_event_queued`]: events are written in
     /// batches, one transaction each, so the token endpoint never waits for SQLite. The thread
     /// ends when the store is dropped.
     pub fn start_activity_writer(self: &std::sync::Arc<Self>) {
@@ -133,10 +142,13 @@ impl Store {
         }
     }
 
-    /// Queues an event for the background writer (written inline when none runs). Blocks only
-    /// when 10 000 events are already waiting.
-    pub fn record_event_later(
+    /// Queues an event for the background writer. With [`WhenFull::Wait`] it blocks only when
+    /// 10 000 events are already waiting and is written inline when no writer runs; with
+    /// [`WhenFull::Drop`] (the data path) it is dropped instead and counted in
+    /// [`Store::dropped_events`].
+    pub fn record_event_queued(
         &self,
+        when_full: WhenFull,
         actor: String,
         partner_id: Option<&str>,
         application_id: Option<&str>,
@@ -150,39 +162,22 @@ impl Store {
             event,
             details,
         };
-        let unsent = match self.later.get() {
-            Some(sender) => sender.send(pending).err().map(|e| e.0),
-            None => Some(pending),
+        let unsent = match (self.later.get(), when_full) {
+            (Some(sender), WhenFull::Wait) => sender.send(pending).err().map(|e| e.0),
+            (Some(sender), WhenFull::Drop) => sender.try_send(pending).err().map(|e| match e {
+                std::sync::mpsc::TrySendError::Full(p) | std::sync::mpsc::TrySendError::Disconnected(p) => p,
+            }),
+            (None, _) => Some(pending),
         };
-        if let Some(e) = unsent {
-            let written =
-                self.record_event(&e.actor, e.partner_id.as_deref(), e.application_id.as_deref(), e.event, e.details);
-            if let Err(e) = written {
-                tracing::error!(error = %e, "could not write an activity-log event");
-            }
-        }
-    }
-
-    /// Queues an event for the background writer, or drops it (counted in
-    /// [`Store::dropped_events`]) when the queue is full or no writer runs. For the data path.
-    pub fn record_event_lossy(
-        &self,
-        actor: String,
-        partner_id: Option<&str>,
-        application_id: Option<&str>,
-        event: &'static str,
-        details: Value,
-    ) {
-        let pending = Pending {
-            actor,
-            partner_id: partner_id.map(str::to_owned),
-            application_id: application_id.map(str::to_owned),
-            event,
-            details,
-        };
-        let sent = self.later.get().is_some_and(|sender| sender.try_send(pending).is_ok());
-        if !sent {
+        let Some(e) = unsent else { return };
+        if when_full == WhenFull::Drop {
             self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        let written =
+            self.record_event(&e.actor, e.partner_id.as_deref(), e.application_id.as_deref(), e.event, e.details);
+        if let Err(e) = written {
+            tracing::error!(error = %e, "could not write an activity-log event");
         }
     }
 

@@ -383,15 +383,6 @@ impl Store {
         })
     }
 
-    /// The generation of the application's webhook signing secret.
-    pub fn webhook_generation(&self, id: &str) -> Result<i64, ControlError> {
-        self.read(|conn| {
-            conn.query_row("SELECT webhook_generation FROM applications WHERE id = ?1", params![id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| ControlError::not_found("application", id))
-        })
-    }
-
     /// Submits an application for production review. Every scope needs a justification; an
     /// application under review or approved cannot be submitted again.
     pub fn submit_review(&self, actor: &str, app_id: &str, submission: &Submission) -> Result<Review, ControlError> {

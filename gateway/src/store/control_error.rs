@@ -63,12 +63,3 @@ impl ControlError {
         ControlError::NotFound { what, id: id.to_owned() }
     }
 }
-
-impl From<super::StoreError> for ControlError {
-    fn from(e: super::StoreError) -> ControlError {
-        match e {
-            super::StoreError::Sqlite { source, .. } => ControlError::Store(source),
-            other => ControlError::Store(rusqlite::Error::InvalidParameterName(other.to_string())),
-        }
-    }
-}

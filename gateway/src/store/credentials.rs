@@ -41,7 +41,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
         status: r.get(3)?,
         created_at: r.get(4)?,
         rotated_at: r.get(5)?,
-        previous_secret_valid_until: until.filter(|t| *t > now_unix()).map(unix_to_rfc3339),
+        // Inclusive, in whole seconds: a grace of N seconds lasts at least N seconds.
+        previous_secret_valid_until: until.filter(|t| *t >= now_unix()).map(unix_to_rfc3339),
     })
 }
 

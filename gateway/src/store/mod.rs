@@ -15,7 +15,7 @@ mod migrations;
 mod outbox;
 mod partners;
 
-pub use activity::{Event, EventFilter};
+pub use activity::{Event, EventFilter, WhenFull};
 pub use applications::{AppPatch, Application, ApplicationFields, Review, Submission, Webhook};
 pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
 pub use control_error::ControlError;
@@ -251,7 +251,7 @@ impl Store {
             .prepare_cached(
                 "SELECT c.client_id, c.environment, c.secret_hash, a.id, a.partner_id, a.scopes,
                     c.status = 'active' AND a.status = 'active',
-                    CASE WHEN c.previous_valid_until > ?2 THEN c.previous_secret_hash END
+                    CASE WHEN c.previous_valid_until >= ?2 THEN c.previous_secret_hash END
              FROM credentials c JOIN applications a ON a.id = c.application_id
              WHERE c.client_id = ?1",
             )

@@ -65,6 +65,8 @@ pub struct DueDelivery {
     pub payload: String,
     /// Attempts made so far.
     pub attempts: u32,
+    /// The generation of the application's signing secret now (read with the claim).
+    pub webhook_generation: i64,
 }
 
 /// Queues `event` for every webhook of `app` subscribed to it; returns how many were queued.
@@ -102,8 +104,9 @@ impl Store {
     pub fn claim_due_deliveries(&self, limit: u32, lease_ms: i64) -> Result<Vec<DueDelivery>, ControlError> {
         self.write_quiet(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT id, application_id, event_id, event, url, payload, attempts FROM webhook_deliveries
-                 WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
+                "SELECT d.id, d.application_id, d.event_id, d.event, d.url, d.payload, d.attempts, a.webhook_generation
+                 FROM webhook_deliveries d JOIN applications a ON a.id = d.application_id
+                 WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2",
             )?;
             let rows = statement.query_map(params![now_millis(), limit], |r| {
                 Ok(DueDelivery {
@@ -114,6 +117,7 @@ impl Store {
                     url: r.get(4)?,
                     payload: r.get(5)?,
                     attempts: r.get(6)?,
+                    webhook_generation: r.get(7)?,
                 })
             })?;
             let due = rows.collect::<rusqlite::Result<Vec<_>>>()?;

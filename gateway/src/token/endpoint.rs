@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use crate::directory::Directory;
 use crate::environment::{Environment, Environments};
 use crate::secrets::SecretHash;
-use crate::store::Store;
+use crate::store::{Store, WhenFull};
 use crate::token::throttle::FailureThrottle;
 use crate::token::{TokenError, TokenIssuer};
 use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
@@ -249,7 +249,14 @@ fn client_credentials(
 /// Queues a token event for the application's activity log (written off this thread).
 fn audit(cx: TokenContext<'_>, record: &crate::store::CredentialRecord, event: &'static str, details: Value) {
     let actor = format!("client:{}", record.client_id);
-    cx.store.record_event_later(actor, Some(&record.partner_id), Some(&record.application_id), event, details);
+    cx.store.record_event_queued(
+        WhenFull::Wait,
+        actor,
+        Some(&record.partner_id),
+        Some(&record.application_id),
+        event,
+        details,
+    );
 }
 
 fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Value, String), Failure> {
