@@ -23,6 +23,16 @@ for arg in "$@"; do
   esac
 done
 
+# A clean debug build with its tests and clippy takes ~3.5 GB (release ~2.5 GB more); running out
+# half-way fails with a confusing linker error, so say it up front.
+need_kb=$((4 * 1024 * 1024))
+free_kb=$(df -Pk "${CARGO_TARGET_DIR:-target}" 2>/dev/null | awk 'NR==2 {print $4}' || true)
+[ -n "$free_kb" ] || free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+if [ "${free_kb:-0}" -lt "$need_kb" ]; then
+  echo "sandgate: only $((free_kb / 1024)) MB free on the disk holding target/; building needs ~4 GB: free some space (cargo clean in other checkouts)" >&2
+  exit 1
+fi
+
 [ ${#missing_pkgs[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ]; then

@@ -74,8 +74,8 @@ fn undocumented_code_unknown_example_and_malformed_preference_are_400_naming_wha
 
 #[test]
 fn preference_applied_tells_what_was_done_and_bodies_match_their_content_type() {
-    let dir = std::env::temp_dir().join(format!("sandgate-prefer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let temp = tempfile::Builder::new().prefix("sandgate-prefer-").tempdir().expect("temp dir");
+    let dir = temp.path();
     let file = dir.join("things.yaml");
     std::fs::write(
         &file,
@@ -100,5 +100,4 @@ fn preference_applied_tells_what_was_done_and_bodies_match_their_content_type() 
         (200, None, 0),
         "no JSON labelled as text"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -146,11 +146,11 @@ mod tests {
 
     #[test]
     fn key_ring_is_created_once_and_reloaded() {
-        let dir = std::env::temp_dir().join(format!("sandgate-keys-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path();
         let envs = Environments(vec![Environment::TRAINING, Environment::PRODUCTION]);
-        let first = KeyRing::load_or_create(&dir, &envs).expect("create");
-        let again = KeyRing::load_or_create(&dir, &envs).expect("reload");
+        let first = KeyRing::load_or_create(dir, &envs).expect("create");
+        let again = KeyRing::load_or_create(dir, &envs).expect("reload");
         assert_eq!(first.signing_key(Environment::TRAINING), again.signing_key(Environment::TRAINING));
         assert_ne!(first.signing_key(Environment::TRAINING), first.signing_key(Environment::PRODUCTION));
         assert!(first.signing_key(Environment::new("mi", "mi_")).is_none());

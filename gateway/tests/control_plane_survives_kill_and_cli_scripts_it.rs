@@ -62,11 +62,12 @@ fn stdout_json(output: &Output) -> Value {
 
 #[test]
 fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
-    let dir = common::temp_dir("cli");
-    let running = gateway(&dir);
+    let temp = common::temp_dir("cli");
+    let dir = temp.path();
+    let running = gateway(dir);
     let url = running.admin.as_str();
     let partner = stdout_json(&cli(
-        &dir,
+        dir,
         url,
         &[
             "partners",
@@ -85,7 +86,7 @@ fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
     ));
     let partner_id = partner["partner"]["id"].as_str().expect("id");
     let app = stdout_json(&cli(
-        &dir,
+        dir,
         url,
         &[
             "apps",
@@ -107,15 +108,15 @@ fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
         ],
     ));
     let app_id = app["application"]["id"].as_str().expect("app id");
-    let issued = stdout_json(&cli(&dir, url, &["credentials", "issue", "--app", app_id, "--environment", "training"]));
+    let issued = stdout_json(&cli(dir, url, &["credentials", "issue", "--app", app_id, "--environment", "training"]));
     assert!(issued["client_secret"].as_str().is_some_and(|s| s.starts_with("trn_sk_")));
 
-    let refused = cli(&dir, url, &["credentials", "issue", "--app", app_id, "--environment", "production"]);
+    let refused = cli(dir, url, &["credentials", "issue", "--app", app_id, "--environment", "production"]);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("409") && stderr.contains("[environment]"), "{stderr}");
 
-    let csv = cli(&dir, url, &["activity", "--app", app_id, "--csv"]);
+    let csv = cli(dir, url, &["activity", "--app", app_id, "--csv"]);
     assert!(csv.status.success());
     let text = String::from_utf8_lossy(&csv.stdout);
     assert!(text.starts_with("seq,at,partner_id,application_id,actor,event,details\r\n"), "{text}");
@@ -130,8 +131,9 @@ fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
 
 #[test]
 fn concurrent_writes_and_kill_9_lose_no_acknowledged_write() {
-    let dir = common::temp_dir("kill9");
-    let mut running = gateway(&dir);
+    let temp = common::temp_dir("kill9");
+    let dir = temp.path();
+    let mut running = gateway(dir);
     let token = std::fs::read_to_string(dir.join("secrets/operator.token")).expect("token").trim().to_owned();
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let contended = Arc::new(Mutex::new(Vec::<u16>::new()));
@@ -178,7 +180,7 @@ fn concurrent_writes_and_kill_9_lose_no_acknowledged_write() {
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409, 409, 409], "exactly one of four concurrent creates of one name wins");
 
-    let restarted = gateway(&dir);
+    let restarted = gateway(dir);
     let listed: Value = common::http()
         .get(format!("{}/v1/partners", restarted.admin))
         .bearer_auth(&token)

@@ -30,8 +30,8 @@ fn emulator_subcommand_answers_spec_operations_and_404s() {
 
 #[test]
 fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
-    let dir = std::env::temp_dir().join(format!("sandgate-emu-broken-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let temp = common::temp_dir("emu-broken");
+    let dir = temp.path();
     let file = dir.join("broken.yaml");
     std::fs::write(
         &file,
@@ -47,5 +47,4 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("broken.yaml") && stderr.contains("/paths/~1x/get/responses"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

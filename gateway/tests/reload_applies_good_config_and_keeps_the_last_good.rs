@@ -7,7 +7,8 @@ use common::TestSandgate;
 
 #[test]
 fn reload_good_then_bad_config() {
-    let dir = common::temp_dir("reload");
+    let temp = common::temp_dir("reload");
+    let dir = temp.path();
     let file = dir.join("sandgate.yaml");
     std::fs::write(&file, "sandgate:\n  log:\n    level: warn\n").expect("write");
     let sandgate = TestSandgate::start_with_file(&file);
@@ -34,7 +35,6 @@ fn reload_good_then_bad_config() {
     let answer: serde_json::Value = reload().json().expect("json");
     assert_eq!(answer["needs_restart"][0], "emulator.seed", "{answer}");
     assert_eq!(common::get(&url, Some(&token)).status(), 200, "the version rule is gone");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

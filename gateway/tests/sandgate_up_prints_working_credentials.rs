@@ -56,10 +56,10 @@ fn interrupt_and_wait(mut child: Child) -> std::process::ExitStatus {
 
 #[test]
 fn up_json_credentials_work_and_ctrl_c_stops_cleanly() {
-    let data_dir = std::env::temp_dir().join(format!("sandgate-up-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let temp = common::temp_dir("up");
+    let data_dir = temp.path();
 
-    let first = up(&data_dir, &[]);
+    let first = up(data_dir, &[]);
     let banner = &first.banner;
     for key in ["training_url", "production_url", "admin_url", "client_id", "client_secret"] {
         assert!(banner[key].is_string(), "{key} missing in {banner}");
@@ -75,31 +75,31 @@ fn up_json_credentials_work_and_ctrl_c_stops_cleanly() {
     assert_eq!(common::get(&search, Some(&token)).status(), 200);
     assert!(interrupt_and_wait(first.child).success(), "Ctrl-C must exit with status 0");
 
-    let second = up(&data_dir, &[]);
+    let second = up(data_dir, &[]);
     assert_eq!(second.banner["client_id"], id, "the demo credential is reused");
     assert!(second.banner["client_secret"].is_null(), "the secret is shown only once");
     let base = second.banner["training_url"].as_str().unwrap_or_default();
     assert!(common::access_token(base, id, secret).len() > 20, "the old secret still works");
     assert!(interrupt_and_wait(second.child).success());
 
-    let third = up(&data_dir, &["--reset-demo"]);
+    let third = up(data_dir, &["--reset-demo"]);
     let new_secret = third.banner["client_secret"].as_str().expect("a new secret after --reset-demo").to_owned();
     let base = third.banner["training_url"].as_str().unwrap_or_default().to_owned();
     let old = common::token_request(&base, &[("client_id", id), ("client_secret", secret)]);
     common::assert_problem(old, 400, "invalid-client");
     assert!(common::access_token(&base, id, &new_secret).len() > 20);
     assert!(interrupt_and_wait(third.child).success());
-    let _ = std::fs::remove_dir_all(&data_dir);
 }
 
 #[test]
 fn up_with_a_busy_port_fails_at_once_naming_the_listener() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = busy.local_addr().expect("addr").to_string();
-    let data_dir = std::env::temp_dir().join(format!("sandgate-up-busy-{}", std::process::id()));
+    let temp = common::temp_dir("up-busy");
+    let data_dir = temp.path();
     let output = Command::new(env!("CARGO_BIN_EXE_sandgate"))
         .args(["up", "--data-dir"])
-        .arg(&data_dir)
+        .arg(data_dir)
         .args(["--admin-listen", &addr, "--training-listen", &common::free_port().to_string()])
         .args(["--production-listen", &common::free_port().to_string()])
         .output()
@@ -107,13 +107,12 @@ fn up_with_a_busy_port_fails_at_once_naming_the_listener() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&addr) && stderr.contains("admin"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&data_dir);
 }
 
 #[test]
 fn config_typo_stops_start_naming_the_key() {
-    let dir = std::env::temp_dir().join(format!("sandgate-up-cfg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let temp = common::temp_dir("up-cfg");
+    let dir = temp.path();
     let file = dir.join("sandgate.yaml");
     std::fs::write(&file, "sandgate:\n  token:\n    ttl_sec: 60\n").expect("write");
     let output =
@@ -121,7 +120,6 @@ fn config_typo_stops_start_naming_the_key() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ttl_sec") && stderr.contains("sandgate.token"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -139,9 +137,8 @@ fn every_subcommand_has_help_and_contract_says_it_is_not_ready() {
 
 #[test]
 fn logs_never_hold_secrets_and_sighup_reloads_the_config() {
-    let dir = std::env::temp_dir().join(format!("sandgate-up-logs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let temp = common::temp_dir("up-logs");
+    let dir = temp.path();
     let config = dir.join("sandgate.yaml");
     std::fs::write(&config, "sandgate:\n  log:\n    format: json\n").expect("write");
     let ports = [common::free_port(), common::free_port(), common::free_port()];
@@ -200,5 +197,4 @@ fn logs_never_hold_secrets_and_sighup_reloads_the_config() {
     for needle in [secret.as_str(), token.as_str(), "forged.token.value", "secret_in_query"] {
         assert!(!logs.contains(needle), "the log holds {needle:?}:\n{logs}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

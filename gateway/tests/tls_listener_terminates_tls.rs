@@ -8,7 +8,8 @@ use common::TestSandgate;
 
 #[test]
 fn tls_listener_serves_https() {
-    let dir = common::temp_dir("tls");
+    let temp = common::temp_dir("tls");
+    let dir = temp.path();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).expect("cert");
     std::fs::write(dir.join("cert.pem"), cert.cert.pem()).expect("write");
     std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).expect("write");
@@ -42,5 +43,4 @@ fn tls_listener_serves_https() {
         .output()
         .expect("curl");
     assert_ne!(String::from_utf8_lossy(&plain.stdout), "200", "plain HTTP is not served on the TLS port");
-    let _ = std::fs::remove_dir_all(&dir);
 }

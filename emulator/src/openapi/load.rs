@@ -283,18 +283,16 @@ mod tests {
         path
     }
 
-    fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sandgate-load-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        dir
+    fn temp_dir(tag: &str) -> tempfile::TempDir {
+        tempfile::Builder::new().prefix(&format!("sandgate-load-{tag}-")).tempdir().expect("temp dir")
     }
 
     #[test]
     fn load_file_broken_document_names_file_and_pointer() {
-        let dir = temp_dir("broken");
+        let temp = temp_dir("broken");
+        let dir = temp.path();
         let file = write(
-            &dir,
+            dir,
             "bad.yaml",
             "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses: 12\n",
         );
@@ -305,7 +303,8 @@ mod tests {
 
     #[test]
     fn load_file_openapi_31_problems_name_the_pointer() {
-        let dir = temp_dir("v31");
+        let temp = temp_dir("v31");
+        let dir = temp.path();
         for (text, pointer) in [
             ("openapi: 3.1.0\ninfo: {version: '1'}\npaths: {}\n", "/info/title"),
             (
@@ -322,18 +321,19 @@ mod tests {
             ),
             ("openapi: 2.0\ninfo: {title: t, version: '1'}\n", "/openapi"),
         ] {
-            let file = write(&dir, "a.yaml", text);
+            let file = write(dir, "a.yaml", text);
             let err = load_file(&file).expect_err("must fail").to_string();
             assert!(err.contains(pointer), "{pointer}: {err}");
         }
-        let file = write(&dir, "ok.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\nwebhooks: {}\n");
+        let file = write(dir, "ok.yaml", "openapi: 3.1.0\ninfo: {title: t, version: '1'}\nwebhooks: {}\n");
         assert!(load_file(&file).is_ok(), "a webhooks-only 3.1 document loads");
     }
 
     #[test]
     fn load_dir_without_documents_fails() {
-        let dir = temp_dir("empty");
-        write(&dir, "notes.yaml", "hello: world\n");
-        assert!(matches!(load_dir(&dir), Err(LoadError::Empty { .. })));
+        let temp = temp_dir("empty");
+        let dir = temp.path();
+        write(dir, "notes.yaml", "hello: world\n");
+        assert!(matches!(load_dir(dir), Err(LoadError::Empty { .. })));
     }
 }

@@ -401,23 +401,21 @@ fn json_list(text: &str) -> Result<Vec<String>, serde_json::Error> {
 mod tests {
     use super::*;
 
-    fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sandgate-store-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        dir
+    fn temp_dir(tag: &str) -> tempfile::TempDir {
+        tempfile::Builder::new().prefix(&format!("sandgate-store-{tag}-")).tempdir().expect("temp dir")
     }
 
     #[test]
     fn ensure_demo_shows_secret_once_and_reuses_credential() {
-        let dir = temp_dir("demo");
+        let temp = temp_dir("demo");
+        let dir = temp.path();
         let hasher = SecretHash::new([7; 32]);
-        let store = Store::open(&dir).expect("open");
+        let store = Store::open(dir).expect("open");
         let first = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
         let secret = first.client_secret.expect("secret on first start");
         drop(store);
 
-        let store = Store::open(&dir).expect("reopen");
+        let store = Store::open(dir).expect("reopen");
         let again = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo again");
         assert_eq!(again.client_id, first.client_id);
         assert!(again.client_secret.is_none(), "secret must not be shown twice");
@@ -436,7 +434,8 @@ mod tests {
 
     #[test]
     fn demo_credential_carries_the_configured_training_prefix() {
-        let store = Store::open(&temp_dir("prefix")).expect("open");
+        let temp = temp_dir("prefix");
+        let store = Store::open(temp.path()).expect("open");
         let training = Environment::new("training", "tr_");
         let demo = store.ensure_demo(training, &SecretHash::new([7; 32]), false).expect("demo");
         assert!(demo.client_id.starts_with("tr_"), "{}", demo.client_id);

@@ -7,15 +7,12 @@ pub mod admin;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
 use sandgate_gateway::environment::Environment;
 use sandgate_gateway::server::{self, Running};
 use sandgate_gateway::store::DEMO_APPLICATION;
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A blocking HTTP client. reqwest is built without a crypto provider of its own (Sandgate
 /// installs ring's at start); test processes install it here.
@@ -32,7 +29,7 @@ pub fn http_builder() -> reqwest::blocking::ClientBuilder {
 /// A running Sandgate.
 pub struct TestSandgate {
     running: Option<Running>,
-    data_dir: PathBuf,
+    data_dir: tempfile::TempDir,
     /// `http://127.0.0.1:port` of the TRAINING listener.
     pub training: String,
     /// `http://127.0.0.1:port` of the PRODUCTION listener.
@@ -121,15 +118,10 @@ impl TestSandgate {
     fn start_full(production_upstream: Option<SocketAddr>, yaml: &str, file: Option<PathBuf>) -> TestSandgate {
         let _ = tracing_log::LogTracer::init();
         let _ = tracing_subscriber::fmt().with_env_filter("warn,sandgate=off").with_test_writer().try_init();
-        let data_dir = std::env::temp_dir().join(format!(
-            "sandgate-it-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&data_dir);
+        let data_dir = temp_dir("it");
         let (training, production, admin) = (free_port(), free_port(), free_port());
         let args = ConfigArgs {
-            data_dir: Some(data_dir.clone()),
+            data_dir: Some(data_dir.path().to_path_buf()),
             specs_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs")),
             training_listen: Some(training.to_string()),
             production_listen: Some(production.to_string()),
@@ -185,12 +177,15 @@ impl TestSandgate {
 
     /// The local operator token.
     pub fn operator_token(&self) -> String {
-        std::fs::read_to_string(self.data_dir.join("secrets/operator.token")).expect("operator token").trim().to_owned()
+        std::fs::read_to_string(self.data_dir.path().join("secrets/operator.token"))
+            .expect("operator token")
+            .trim()
+            .to_owned()
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &std::path::Path {
-        &self.data_dir
+        self.data_dir.path()
     }
 
     /// The demo application's id.
@@ -204,7 +199,6 @@ impl Drop for TestSandgate {
         if let Some(running) = self.running.take() {
             running.stop();
         }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
@@ -277,14 +271,7 @@ pub fn get_with(url: &str, token: &str, headers: &[(&str, &str)]) -> reqwest::bl
     request.send().expect("request")
 }
 
-/// A unique temporary directory for one test.
-pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "sandgate-{tag}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A unique temporary directory for one test, removed when dropped.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("sandgate-{tag}-")).tempdir().expect("temp dir")
 }
