@@ -1,34 +1,69 @@
-//! Emulator hot path: one in-memory request through route → fabricate → serialise.
+//! Emulator hot path: one in-memory request through route → validate → fabricate → serialise,
+//! and request validation on its own.
 //!
 //! Run: `cargo bench -p sandgate-benches --bench emulator`.
 //!
-//! 2026-11-21, 2-core machine, release profile, criterion medians: customers_search 10.5 µs,
-//! calculate_interest_v2_5_1 43.0 µs (a large nested body), unknown_route_404 1.06 µs.
+//! Figures (2-core machine, release profile, criterion medians) are in the session notes and at
+//! the end of this file's history; the last run is summarised below.
+//! 2026-11-21, before request validation: customers_search 10.5 µs, calculate_interest_v2_5_1
+//! 43.0 µs (a large nested body), unknown_route_404 1.06 µs.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
+use sandgate_emulator::validate::{RequestCheck, Verdict};
 use sandgate_emulator::{EmuRequest, Emulator, EmulatorOptions};
+
+const SEARCH: &str = "/pos-api/v2.5/client-id/demo/customers/search";
+const SEARCH_QUERY: &str = "first_name=John&last_name=Smith&dob=1980-01-01";
+const TRANSACTIONS: &str = "/pos-api/v2.5/client-id/demo/transactions";
+const PURCHASE: &[u8] = br#"{"transaction_type":"regular_purchase","amount":125.5,"verification_code":1234,"account_number":12345678,"request_id":"a1b2c3d4-0001","external_location_id":"00-12345"}"#;
+const WRONG: &[u8] = br#"{"transaction_type":1,"amount":"ten","account_number":[],"request_id":1}"#;
+
+fn pos_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-reference-id", HeaderValue::from_static("3f2504e0-4f89-41d3-9a0c-0305e82c3301"));
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers
+}
 
 fn emulator_handle(c: &mut Criterion) {
     let emulator = Emulator::from_dir(&sandgate_benches::specs_dir(), EmulatorOptions::default()).expect("specs load");
-    let headers = HeaderMap::new();
+    let headers = pos_headers();
     let mut group = c.benchmark_group("emulator_handle");
-    for (name, method, path, query) in [
-        ("customers_search", Method::GET, "/pos-api/v2.5/client-id/demo/customers/search", Some("first_name=John")),
+    for (name, method, path, query, body) in [
+        ("customers_search", Method::GET, SEARCH, Some(SEARCH_QUERY), &b""[..]),
         (
             "calculate_interest_v2_5_1",
             Method::POST,
             "/pos-api/v2.5.1/client-id/demo/accounts/123/calculate-interest",
             None,
+            &br#"{"amount":234.45}"#[..],
         ),
-        ("unknown_route_404", Method::GET, "/pos-api/v2.5/client-id/demo/nothing", None),
+        ("transaction_invalid_409", Method::POST, TRANSACTIONS, None, WRONG),
+        ("unknown_route_404", Method::GET, "/pos-api/v2.5/client-id/demo/nothing", None, &b""[..]),
     ] {
-        group.bench_function(name, |b| {
-            b.iter(|| emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body: b"" }))
-        });
+        let request = EmuRequest { method: &method, path, query, headers: &headers, body };
+        assert_ne!(emulator.handle(&request).status, 500, "{name}");
+        group.bench_function(name, |b| b.iter(|| emulator.handle(&request)));
     }
     group.finish();
 }
 
-criterion_group!(benches, emulator_handle);
+fn request_validation(c: &mut Criterion) {
+    let emulator = Emulator::from_dir(&sandgate_benches::specs_dir(), EmulatorOptions::default()).expect("specs load");
+    let headers = pos_headers();
+    let transactions = emulator.operation(&Method::POST, TRANSACTIONS).expect("operation");
+    let check = RequestCheck::compile(transactions).expect("compiles");
+    let params = [("client_id", "demo")];
+    let mut group = c.benchmark_group("request_validation");
+    group.bench_function("transaction_valid", |b| {
+        b.iter(|| assert!(matches!(check.check(&params, None, &headers, PURCHASE), Verdict::Valid(_))))
+    });
+    group.bench_function("transaction_4_violations", |b| {
+        b.iter(|| assert!(matches!(check.check(&params, None, &headers, WRONG), Verdict::Invalid(_))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, emulator_handle, request_validation);
 criterion_main!(benches);

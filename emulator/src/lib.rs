@@ -4,9 +4,9 @@
 //! the problem+json table shared by the gateway and the CLI.
 //!
 //! The pipeline, stripe-mock style, reads top to bottom in [`Emulator::handle`]:
-//! spec (`openapi`) → route (`router`) → choose the response (`prefer`) → fabricate (`generate`)
-//! → answer.
-//! Request validation, state, scenarios, webhooks and scrub grow here in their own modules.
+//! spec (`openapi`) → route (`router`) → validate the request (`validate`) → choose the response
+//! (`prefer`) → fabricate (`generate`) → answer.
+//! State, scenarios, webhooks and scrub grow here in their own modules.
 //!
 //! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
 //! [`Emulator::handle`] in-process for the TRAINING environment.
@@ -17,9 +17,11 @@ pub mod prefer;
 pub mod problem;
 pub mod router;
 pub mod server;
+pub mod template;
+pub mod validate;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, Method};
 use serde_json::Value;
@@ -29,6 +31,8 @@ use openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
 use prefer::Preference;
 use problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use router::{OperationId, RouteMatch, Router};
+use validate::answer::ErrorAnswer;
+use validate::{RequestCheck, Verdict};
 
 /// A request header that fixes the fabrication seed for one request (any u64).
 pub const SEED_HEADER: &str = "x-sandgate-seed";
@@ -120,7 +124,16 @@ pub struct Emulator {
     router: Router,
     /// `answers[api][op]`.
     answers: Vec<Vec<OperationAnswers>>,
+    /// `checks[api][op]`: compiled on an operation's first request.
+    checks: Vec<Vec<OnceLock<Result<Checks, String>>>>,
     options: EmulatorOptions,
+}
+
+/// What validating one operation's requests needs: the checks and how to answer a failure.
+#[derive(Debug)]
+struct Checks {
+    request: RequestCheck,
+    error: ErrorAnswer,
 }
 
 impl Emulator {
@@ -160,7 +173,8 @@ impl Emulator {
             answers.push(per_op);
         }
         let router = Router::new(&apis);
-        Ok(Emulator { apis, router, answers, options })
+        let checks = apis.iter().map(|api| api.operations.iter().map(|_| OnceLock::new()).collect()).collect();
+        Ok(Emulator { apis, router, answers, checks, options })
     }
 
     /// The loaded APIs.
@@ -192,8 +206,8 @@ impl Emulator {
     /// Answers one request. Never panics on request input; every failure is an HTTP answer.
     pub fn handle(&self, req: &EmuRequest<'_>) -> EmuResponse {
         // ---- route
-        let id = match self.router.find(req.method, req.path) {
-            RouteMatch::Found(id, _params) => id,
+        let (id, path_params) = match self.router.find(req.method, req.path) {
+            RouteMatch::Found(id, params) => (id, params),
             RouteMatch::MethodNotAllowed(allowed) => {
                 let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
                 let detail = format!("{} is not served for {}; allowed: {allow}", req.method, req.path);
@@ -206,6 +220,20 @@ impl Emulator {
                 return problem(ProblemKind::UnknownRoute, &detail);
             }
         };
+        // ---- validate the request
+        let checks = match self.checks(id) {
+            Ok(checks) => checks,
+            Err(detail) => return problem(ProblemKind::Internal, detail),
+        };
+        match checks.request.check(&path_params, req.query, req.headers, req.body) {
+            Verdict::Valid(_parsed) => {}
+            Verdict::Invalid(violations) => return checks.error.respond(req.method, req.path, &violations),
+            Verdict::UnsupportedMediaType(documented) => {
+                let sent = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("none");
+                let detail = format!("Content-Type {sent} is not accepted here; send one of {documented:?}");
+                return problem(ProblemKind::UnsupportedMediaType, &detail);
+            }
+        }
         // ---- choose the response (the default success, or what `Prefer` asks for)
         let preference = match Preference::from_headers(req.headers) {
             Ok(preference) => preference,
@@ -267,6 +295,38 @@ impl Emulator {
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
         let headers = applied.header().map(|value| ("preference-applied", value)).into_iter().collect();
         EmuResponse { status, content_type, headers, body }
+    }
+
+    /// The compiled checks of an operation, compiled on first use. A schema the validator cannot
+    /// compile answers every request of that operation with a 500 naming the schema.
+    fn checks(&self, id: OperationId) -> Result<&Checks, &str> {
+        let cell = &self.checks[id.api][id.op];
+        let compiled = cell.get_or_init(|| {
+            let api = &self.apis[id.api];
+            let op = &api.operations[id.op];
+            let file = op.inherited_from.as_deref().unwrap_or(&api.file);
+            let checks = RequestCheck::compile(op).and_then(|request| {
+                let error = ErrorAnswer::compile(api.validation_error.as_ref(), op)?;
+                Ok(Checks { request, error })
+            });
+            checks.map_err(|e| {
+                let detail = format!("the spec {} cannot be validated against: {e}", file.display());
+                tracing::error!(operation = %op.label(), "{detail}");
+                detail
+            })
+        });
+        compiled.as_ref().map_err(String::as_str)
+    }
+
+    /// Compiles the request checks of every operation now (rather than on first use), returning
+    /// the first failure: for tests and for start-up when a spec should be checked in full.
+    pub fn compile_all_checks(&self) -> Result<(), String> {
+        for (api, ops) in self.apis.iter().enumerate() {
+            for op in 0..ops.operations.len() {
+                self.checks(OperationId { api, op }).map_err(str::to_owned)?;
+            }
+        }
+        Ok(())
     }
 
     /// The seed of one request: the configured seed, the operation and the request's own

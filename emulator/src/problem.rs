@@ -97,6 +97,8 @@ problem_kinds! {
     MethodNotAllowed = ("method-not-allowed", 405, "Method not allowed"),
     /// The request does not conform to the operation.
     InvalidRequest = ("invalid-request", 400, "Invalid request"),
+    /// The body's `Content-Type` is not one the operation takes; `detail` lists those it does.
+    UnsupportedMediaType = ("unsupported-media-type", 415, "Unsupported media type"),
     /// A well-formed value that is not acceptable (control plane).
     InvalidField = ("invalid-field", 422, "Invalid value"),
     /// No such resource (control plane).

@@ -93,11 +93,17 @@ fn list_answers_are_never_empty_and_rates_look_like_rates() {
     let emulator = common::emulator("pos-api/v2.5.yaml");
     let headers = http::HeaderMap::new();
     for seed in 0..30 {
-        let path = format!("/pos-api/v2.5/client-id/c{seed}/customers/search?first_name=A");
+        let path = format!("/pos-api/v2.5/client-id/c{seed}/customers/search?first_name=A&last_name=B&dob=1980-01-01");
         let body = common::json(&common::call(&emulator, http::Method::GET, &path, &headers));
         assert!(body.as_array().is_some_and(|a| !a.is_empty()), "{body}");
         let path = format!("/pos-api/v2.5/client-id/c{seed}/accounts/1/calculate-interest");
-        let body = common::json(&common::call(&emulator, http::Method::POST, &path, &headers));
+        let body = common::json(&common::call_json(
+            &emulator,
+            http::Method::POST,
+            &path,
+            &headers,
+            &serde_json::json!({"amount": 100.0}),
+        ));
         if let Some(air) = body["customer"]["air"].as_f64() {
             assert!((0.0999..=0.3999).contains(&air), "air {air}");
         }
@@ -109,9 +115,17 @@ fn seed_header_pins_the_answer() {
     let emulator = common::emulator("pos-api/v2.5.yaml");
     let mut headers = http::HeaderMap::new();
     headers.insert(sandgate_emulator::SEED_HEADER, "42".parse().expect("header"));
-    let a =
-        common::call(&emulator, http::Method::GET, "/pos-api/v2.5/client-id/a/customers/search?first_name=A", &headers);
-    let b =
-        common::call(&emulator, http::Method::GET, "/pos-api/v2.5/client-id/b/customers/search?first_name=B", &headers);
+    let a = common::call(
+        &emulator,
+        http::Method::GET,
+        "/pos-api/v2.5/client-id/a/customers/search?first_name=A&last_name=B&dob=1980-01-01",
+        &headers,
+    );
+    let b = common::call(
+        &emulator,
+        http::Method::GET,
+        "/pos-api/v2.5/client-id/b/customers/search?first_name=B&last_name=B&dob=1980-01-01",
+        &headers,
+    );
     assert_eq!(a.body, b.body);
 }

@@ -11,6 +11,14 @@ use serde_json::json;
 const VERIFY: &str = "/pos-api/v2.5/client-id/demo/account/12345678/verify";
 const TRANSACTIONS: &str = "/pos-api/v2.5/client-id/demo/transactions";
 
+fn purchase() -> serde_json::Value {
+    json!({"amount": 10.0, "verification_code": 1234})
+}
+
+fn verify() -> serde_json::Value {
+    json!({"format": "sms", "request_id": "a1b2c3d4-0001"})
+}
+
 fn prefer(value: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert("prefer", value.parse().expect("header"));
@@ -24,7 +32,13 @@ fn applied(response: &sandgate_emulator::EmuResponse) -> Option<&str> {
 #[test]
 fn code_and_example_select_a_documented_error_with_its_example() {
     let emulator = common::emulator("pos-api/v2.5.yaml");
-    let response = common::call(&emulator, Method::POST, TRANSACTIONS, &prefer("code=409, example=wrong_inputs"));
+    let response = common::call_json(
+        &emulator,
+        Method::POST,
+        TRANSACTIONS,
+        &prefer("code=409, example=wrong_inputs"),
+        &purchase(),
+    );
     assert_eq!(response.status, 409);
     let body = common::json(&response);
     assert_eq!(body["error"], "wrong_inputs");
@@ -35,10 +49,10 @@ fn code_and_example_select_a_documented_error_with_its_example() {
 #[test]
 fn a_named_example_of_the_success_response() {
     let emulator = common::emulator("pos-api/v2.5.yaml");
-    let response = common::call(&emulator, Method::POST, VERIFY, &prefer("example=sms"));
+    let response = common::call_json(&emulator, Method::POST, VERIFY, &prefer("example=sms"), &verify());
     assert_eq!(response.status, 200);
     assert_eq!(common::json(&response), json!({"verification_code": "verification_sent_to_sms"}));
-    let fixed = common::call(&emulator, Method::POST, VERIFY, &prefer("dynamic=false"));
+    let fixed = common::call_json(&emulator, Method::POST, VERIFY, &prefer("dynamic=false"), &verify());
     assert_eq!(common::json(&fixed), json!({"verification_code": 24856785}), "the first example by name");
 }
 
@@ -46,14 +60,15 @@ fn a_named_example_of_the_success_response() {
 fn a_documented_code_without_example_is_fabricated_from_its_schema() {
     let emulator = common::emulator("pos-api/v2.5.yaml");
     for (code, want) in [(404, 404), (503, 503)] {
-        let response = common::call(&emulator, Method::POST, TRANSACTIONS, &prefer(&format!("code={code}")));
+        let response =
+            common::call_json(&emulator, Method::POST, TRANSACTIONS, &prefer(&format!("code={code}")), &purchase());
         assert_eq!(response.status, want, "5XX answers with the asked code");
         let schema = emulator.response_schema(&Method::POST, TRANSACTIONS, code).expect("documented schema");
         let validator = jsonschema::validator_for(&schema).expect("schema compiles");
         let body = common::json(&response);
         assert!(validator.is_valid(&body), "{code}: {body}");
     }
-    let plain = common::call(&emulator, Method::POST, TRANSACTIONS, &HeaderMap::new());
+    let plain = common::call_json(&emulator, Method::POST, TRANSACTIONS, &HeaderMap::new(), &purchase());
     assert!((200..300).contains(&plain.status), "no Prefer: the default success");
     assert_eq!(applied(&plain), None);
 }
@@ -61,15 +76,15 @@ fn a_documented_code_without_example_is_fabricated_from_its_schema() {
 #[test]
 fn undocumented_code_unknown_example_and_malformed_preference_are_400_naming_what_exists() {
     let emulator = common::emulator("pos-api/v2.5.yaml");
-    let response = common::call(&emulator, Method::POST, VERIFY, &prefer("code=418"));
+    let response = common::call_json(&emulator, Method::POST, VERIFY, &prefer("code=418"), &verify());
     assert_eq!(response.status, 400);
     let detail = common::json(&response)["detail"].as_str().unwrap_or_default().to_owned();
     assert!(detail.contains("code=418") && detail.contains("200") && detail.contains("400"), "{detail}");
-    let response = common::call(&emulator, Method::POST, VERIFY, &prefer("example=nope"));
+    let response = common::call_json(&emulator, Method::POST, VERIFY, &prefer("example=nope"), &verify());
     let detail = common::json(&response)["detail"].as_str().unwrap_or_default().to_owned();
     assert_eq!(response.status, 400);
     assert!(detail.contains("security_question") && detail.contains("sms"), "{detail}");
-    assert_eq!(common::call(&emulator, Method::POST, VERIFY, &prefer("code=teapot")).status, 400);
+    assert_eq!(common::call_json(&emulator, Method::POST, VERIFY, &prefer("code=teapot"), &verify()).status, 400);
 }
 
 #[test]

@@ -48,13 +48,22 @@ fn operation_without_body_answers_its_status_empty() {
 fn v2_5_1_overrides_some_operations_and_inherits_the_rest() {
     let emulator = common::emulator("pos-api/v2.5.1.yaml");
     let headers = HeaderMap::new();
-    let interest =
-        common::call(&emulator, Method::POST, "/pos-api/v2.5.1/client-id/c/accounts/123/calculate-interest", &headers);
+    let interest = common::call_json(
+        &emulator,
+        Method::POST,
+        "/pos-api/v2.5.1/client-id/c/accounts/123/calculate-interest",
+        &headers,
+        &serde_json::json!({"amount": 100.0}),
+    );
     assert_eq!(interest.status, 200);
     let body = String::from_utf8_lossy(&interest.body);
     assert!(!body.contains("\"apr\""), "v2.5.1 replaces apr: {body}");
-    let inherited =
-        common::call(&emulator, Method::GET, "/pos-api/v2.5.1/client-id/c/customers/search?first_name=A", &headers);
+    let inherited = common::call(
+        &emulator,
+        Method::GET,
+        "/pos-api/v2.5.1/client-id/c/customers/search?first_name=A&last_name=B&dob=1980-01-01",
+        &headers,
+    );
     assert_eq!(inherited.status, 200, "customers/search is inherited from v2.5");
     let op = emulator.operation(&Method::GET, "/pos-api/v2.5.1/client-id/c/customers/search").expect("inherited");
     assert!(op.inherited_from.as_ref().is_some_and(|f| f.ends_with("v2.5.yaml")));

@@ -97,11 +97,34 @@ fn prefer_header_reaches_the_emulator_through_training() {
         .bearer_auth(&access)
         .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
         .header("prefer", "code=409, example=wrong_inputs")
-        .json(&serde_json::json!({}))
+        .json(&serde_json::json!({"amount": 10.0, "verification_code": 1234}))
         .send()
         .expect("send");
     assert_eq!(response.status(), 409);
     assert_eq!(response.headers()["preference-applied"], "code=409, example=wrong_inputs");
     let body: serde_json::Value = response.json().expect("json");
     assert_eq!(body["error"], "wrong_inputs");
+}
+
+#[test]
+fn an_invalid_request_through_training_gets_the_documented_409_wrong_inputs() {
+    let sandgate = TestSandgate::start(None);
+    let access = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
+    let path = format!("/pos-api/v2.5/client-id/{}/transactions", sandgate.client_id);
+    let response = common::http()
+        .post(format!("{}{path}", sandgate.training))
+        .bearer_auth(&access)
+        .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
+        .json(&serde_json::json!({"amount": "ten"}))
+        .send()
+        .expect("send");
+    assert_eq!(response.status(), 409);
+    let body: serde_json::Value = response.json().expect("json");
+    assert_eq!((body["error"].as_str(), body["url"].as_str()), (Some("wrong_inputs"), Some(path.as_str())));
+    let params: Vec<&str> =
+        body["field_errors"].as_array().into_iter().flatten().filter_map(|f| f["param"].as_str()).collect();
+    assert_eq!(params, ["amount", "verification_code"], "{body}");
+    let schema = sandgate.emulator.response_schema(&Method::POST, &path, 409).expect("409 documented");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    assert!(validator.is_valid(&body), "{body}");
 }

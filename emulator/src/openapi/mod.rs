@@ -9,4 +9,7 @@ pub mod model;
 pub mod normalize;
 
 pub use load::{load_dir, load_file, LoadError};
-pub use model::{Api, MediaSpec, Operation, ParamLocation, Parameter, ResponseSpec, SchemaSet, StatusKey};
+pub use model::{
+    Api, BodyMedia, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody, ResponseSpec, SchemaSet,
+    StatusKey,
+};

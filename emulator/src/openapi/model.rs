@@ -28,6 +28,9 @@ pub struct Api {
     pub operations: Vec<Operation>,
     /// The document's component schemas.
     pub schemas: Arc<SchemaSet>,
+    /// `x-sandgate-validation-error`: the error the API documents for an invalid request
+    /// (see `validate::answer`), inherited through `x-sandgate-extends` when absent.
+    pub validation_error: Option<Value>,
 }
 
 impl Api {
@@ -81,6 +84,8 @@ pub struct Operation {
     pub scopes: Option<Vec<String>>,
     /// Parameters (path item's and operation's, the operation's winning), `$ref`s resolved.
     pub parameters: Vec<Parameter>,
+    /// The documented request body, `$ref` resolved.
+    pub request_body: Option<RequestBody>,
     /// Documented responses in document order.
     pub responses: Vec<ResponseSpec>,
     /// The schemas its `$ref`s point into (the document that declared it).
@@ -134,6 +139,25 @@ pub enum ParamLocation {
     Cookie,
 }
 
+/// How a parameter's value is serialised (OpenAPI `style`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamStyle {
+    /// `1,2,3` (path and header default).
+    Simple,
+    /// `.1.2.3` (path).
+    Label,
+    /// `;id=1,2,3` (path).
+    Matrix,
+    /// `id=1&id=2` or `id=1,2` (query and cookie default).
+    Form,
+    /// `id=1%202` (query arrays).
+    SpaceDelimited,
+    /// `id=1|2` (query arrays).
+    PipeDelimited,
+    /// `id[role]=admin` (query objects).
+    DeepObject,
+}
+
 /// One documented parameter.
 #[derive(Debug, Clone)]
 pub struct Parameter {
@@ -143,7 +167,33 @@ pub struct Parameter {
     pub location: ParamLocation,
     /// Whether a request must carry it.
     pub required: bool,
-    /// Its normalised schema, if any.
+    /// Its normalised schema (from `schema`, or from `content`'s media type), if any.
+    pub schema: Option<Value>,
+    /// Its serialisation style (the location's default when the document is silent).
+    pub style: ParamStyle,
+    /// Whether arrays and objects are exploded (`form` defaults to true, every other style to false).
+    pub explode: bool,
+    /// Documented with `content` instead of `schema`: the value is a JSON document.
+    pub json_content: bool,
+}
+
+/// A documented request body.
+#[derive(Debug, Clone)]
+pub struct RequestBody {
+    /// Whether a request must carry one.
+    pub required: bool,
+    /// Its media types (ranges like `application/*` allowed), in document order.
+    pub content: Vec<BodyMedia>,
+    /// JSON pointer to the request body in its document.
+    pub pointer: String,
+}
+
+/// One media type a request body may have.
+#[derive(Debug, Clone)]
+pub struct BodyMedia {
+    /// As written: `application/json`, `multipart/form-data`, `application/*`…
+    pub media_type: String,
+    /// The normalised schema, if documented.
     pub schema: Option<Value>,
 }
 
@@ -242,6 +292,7 @@ pub fn build_api(file: &Path, doc: &Value) -> Result<Api, LoadError> {
         base_path: base_path(doc),
         operations,
         schemas,
+        validation_error: doc.get("x-sandgate-validation-error").cloned(),
     })
 }
 
@@ -287,6 +338,25 @@ fn build_operation(
         }
         responses.push(ResponseSpec { status, content });
     }
+    let request_body = match op.get("requestBody") {
+        Some(node) => {
+            let at = format!("{pointer}/requestBody");
+            let body = resolve(file, doc, node, &at)?;
+            let content = body
+                .get("content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(media_type, media)| BodyMedia {
+                    media_type: media_type.clone(),
+                    schema: media.get("schema").map(normalize::schema),
+                })
+                .collect();
+            let required = body.get("required").and_then(Value::as_bool).unwrap_or(false);
+            Some(RequestBody { required, content, pointer: at })
+        }
+        None => None,
+    };
     let scopes = op
         .get("x-sandgate-scopes")
         .and_then(Value::as_array)
@@ -300,6 +370,7 @@ fn build_operation(
         deprecated_at: op.get("x-sandgate-deprecated-at").and_then(Value::as_str).map(str::to_owned),
         scopes,
         parameters: Vec::new(),
+        request_body,
         responses,
         schemas: Arc::clone(schemas),
         inherited_from: None,
@@ -330,12 +401,32 @@ fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> 
         };
         let name = param.get("name").and_then(Value::as_str).unwrap_or_default();
         let name = if location == ParamLocation::Header { name.to_ascii_lowercase() } else { name.to_owned() };
+        let style = match param.get("style").and_then(Value::as_str) {
+            None => match location {
+                ParamLocation::Path | ParamLocation::Header => ParamStyle::Simple,
+                ParamLocation::Query | ParamLocation::Cookie => ParamStyle::Form,
+            },
+            Some("simple") => ParamStyle::Simple,
+            Some("label") => ParamStyle::Label,
+            Some("matrix") => ParamStyle::Matrix,
+            Some("form") => ParamStyle::Form,
+            Some("spaceDelimited") => ParamStyle::SpaceDelimited,
+            Some("pipeDelimited") => ParamStyle::PipeDelimited,
+            Some("deepObject") => ParamStyle::DeepObject,
+            Some(other) => return Err(LoadError::invalid(file, &at, format!("unknown parameter style {other:?}"))),
+        };
+        let explode = param.get("explode").and_then(Value::as_bool).unwrap_or(style == ParamStyle::Form);
+        // `content` holds exactly one media type; its schema describes the (JSON) value.
+        let content_schema = param.get("content").and_then(Value::as_object).and_then(|c| c.values().next());
         out.push(Parameter {
             name,
             location,
             required: location == ParamLocation::Path
                 || param.get("required").and_then(Value::as_bool).unwrap_or(false),
-            schema: param.get("schema").map(normalize::schema),
+            schema: param.get("schema").or_else(|| content_schema.and_then(|m| m.get("schema"))).map(normalize::schema),
+            style,
+            explode,
+            json_content: param.get("schema").is_none() && content_schema.is_some(),
         });
     }
     Ok(out)
@@ -392,6 +483,9 @@ pub fn apply_extends(apis: &mut [Api], docs: &[(PathBuf, Value)]) -> Result<(), 
             .ok_or_else(|| LoadError::invalid(file, "/x-sandgate-extends", format!("{parent:?} was not loaded")))?;
         if base == index {
             return Err(LoadError::invalid(file, "/x-sandgate-extends", "a document cannot extend itself"));
+        }
+        if apis[index].validation_error.is_none() {
+            apis[index].validation_error = apis[base].validation_error.clone();
         }
         let inherited: Vec<Operation> = apis[base]
             .operations

@@ -18,13 +18,44 @@ pub fn emulator(relative: &str) -> Emulator {
     Emulator::new(apis, EmulatorOptions::default()).expect("spec compiles")
 }
 
-/// Sends one bodiless request in memory.
+/// The `x-reference-id` every POS operation requires, added to requests that do not set one.
+pub const REFERENCE_ID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+
+/// Sends one bodiless request in memory, with an `x-reference-id` as a POS client would.
 pub fn call(emulator: &Emulator, method: Method, path_and_query: &str, headers: &HeaderMap) -> EmuResponse {
+    send(emulator, method, path_and_query, headers, b"")
+}
+
+/// Sends one request with a JSON body in memory (and an `x-reference-id`).
+pub fn call_json(
+    emulator: &Emulator,
+    method: Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: &serde_json::Value,
+) -> EmuResponse {
+    let mut headers = headers.clone();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    send(emulator, method, path_and_query, &headers, &serde_json::to_vec(body).expect("JSON"))
+}
+
+/// Sends one request in memory as given, adding only an `x-reference-id` when missing.
+pub fn send(
+    emulator: &Emulator,
+    method: Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> EmuResponse {
     let (path, query) = match path_and_query.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (path_and_query, None),
     };
-    emulator.handle(&EmuRequest { method: &method, path, query, headers, body: b"" })
+    let mut headers = headers.clone();
+    if !headers.contains_key("x-reference-id") {
+        headers.insert("x-reference-id", http::HeaderValue::from_static(REFERENCE_ID));
+    }
+    emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body })
 }
 
 /// Parses a JSON body.

@@ -1,0 +1,158 @@
+//! Reads a request body by its media type (JSON, form-urlencoded, multipart, text) into the JSON
+//! value its schema is checked against.
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use super::shape::Shape;
+
+/// A media type without parameters, lower-case: `application/json; charset=utf-8` →
+/// `application/json`.
+pub fn essence(media_type: &str) -> String {
+    media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+/// Whether a documented media type (or range: `application/*`, `*/*`) admits `actual` (an essence).
+pub fn admits(documented: &str, actual: &str) -> bool {
+    let documented = essence(documented);
+    if documented == actual || documented == "*/*" {
+        return true;
+    }
+    match documented.strip_suffix("/*") {
+        Some(kind) => actual.split('/').next() == Some(kind),
+        None => false,
+    }
+}
+
+/// Whether an essence is JSON (`application/json` or any `+json`).
+pub fn is_json(essence: &str) -> bool {
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// How a body of some media type is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Parsed as JSON.
+    Json,
+    /// `name=value&…`, values coerced by the schema's properties.
+    Form,
+    /// `multipart/form-data`: fields as strings (coerced), files as their text.
+    Multipart,
+    /// Any `text/*`: one string.
+    Text,
+    /// Anything else (`application/octet-stream`, images…): bytes the schema cannot describe.
+    Opaque,
+}
+
+impl Reading {
+    /// The reading for an essence.
+    pub fn of(essence: &str) -> Reading {
+        match essence {
+            e if is_json(e) => Reading::Json,
+            "application/x-www-form-urlencoded" => Reading::Form,
+            "multipart/form-data" => Reading::Multipart,
+            e if e.starts_with("text/") => Reading::Text,
+            _ => Reading::Opaque,
+        }
+    }
+}
+
+/// Reads `body` sent as `content_type`. `None` for opaque bodies; `Err` names what is malformed.
+pub fn read(reading: Reading, content_type: &str, body: &[u8], shape: &Shape) -> Result<Option<Value>, String> {
+    match reading {
+        Reading::Json => serde_json::from_slice(body).map(Some).map_err(|e| format!("malformed JSON: {e}")),
+        Reading::Form => {
+            let mut fields: Vec<(String, String)> = Vec::new();
+            for (name, value) in form_urlencoded::parse(body) {
+                fields.push((name.into_owned(), value.into_owned()));
+            }
+            Ok(Some(fields_to_object(fields, shape)))
+        }
+        Reading::Multipart => multipart(content_type, body).map(|fields| Some(fields_to_object(fields, shape))),
+        Reading::Text => std::str::from_utf8(body)
+            .map(|text| Some(Value::String(text.to_owned())))
+            .map_err(|_| "text body is not valid UTF-8".to_owned()),
+        Reading::Opaque => Ok(None),
+    }
+}
+
+/// Named fields to an object: a field sent more than once, or documented as an array, becomes an
+/// array; every value is coerced by the schema of its property.
+fn fields_to_object(fields: Vec<(String, String)>, shape: &Shape) -> Value {
+    let mut object = Map::new();
+    for (name, raw) in fields {
+        let items = match shape {
+            Shape::Object(properties, _) => properties.iter().find(|(n, _)| *n == name).map(|(_, t)| *t),
+            _ => None,
+        };
+        let value = items.unwrap_or_default().coerce(&raw);
+        match object.get_mut(&name) {
+            Some(Value::Array(list)) => list.push(value),
+            Some(first) => {
+                let first = first.take();
+                object.insert(name, Value::Array(vec![first, value]));
+            }
+            None => {
+                object.insert(name, value);
+            }
+        }
+    }
+    Value::Object(object)
+}
+
+/// The fields of a `multipart/form-data` body; a file part's value is its content as text.
+fn multipart(content_type: &str, body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let boundary = multer::parse_boundary(content_type).map_err(|e| format!("multipart Content-Type: {e}"))?;
+    let chunk = Bytes::copy_from_slice(body);
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(chunk) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    // The whole body is already in memory, so the stream never waits: block_on returns at once.
+    futures_executor::block_on(async move {
+        let mut fields = Vec::new();
+        while let Some(field) = parts.next_field().await.map_err(|e| format!("malformed multipart body: {e}"))? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let bytes = field.bytes().await.map_err(|e| format!("malformed multipart part {name:?}: {e}"))?;
+            fields.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        Ok(fields)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object_shape() -> Shape {
+        Shape::of(
+            &json!({"type": "object", "properties": {"n": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}),
+            &Map::new(),
+        )
+    }
+
+    #[test]
+    fn media_ranges_admit_their_kind() {
+        assert!(admits("application/json", "application/json"));
+        assert!(admits("application/*", "application/merge-patch+json"));
+        assert!(admits("*/*", "image/png"));
+        assert!(!admits("application/json", "text/plain"));
+        assert_eq!(essence("Application/JSON; charset=utf-8"), "application/json");
+    }
+
+    #[test]
+    fn form_and_multipart_bodies_become_objects() {
+        let form = read(Reading::Form, "application/x-www-form-urlencoded", b"n=5&tags=a&tags=b", &object_shape());
+        assert_eq!(form, Ok(Some(json!({"n": 5, "tags": ["a", "b"]}))));
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n7\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--XyZ--\r\n";
+        let multipart = read(Reading::Multipart, "multipart/form-data; boundary=XyZ", body.as_bytes(), &object_shape());
+        assert_eq!(multipart, Ok(Some(json!({"n": 7, "file": "hello"}))));
+        let broken = read(Reading::Multipart, "multipart/form-data", body.as_bytes(), &object_shape());
+        assert!(broken.is_err_and(|e| e.contains("boundary")));
+    }
+
+    #[test]
+    fn malformed_json_says_where() {
+        let error = read(Reading::Json, "application/json", b"{\"a\": ", &object_shape()).expect_err("malformed");
+        assert!(error.contains("line 1"), "{error}");
+    }
+}

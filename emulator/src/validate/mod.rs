@@ -1,0 +1,444 @@
+//! Request validation: checks one request against its operation (parameters by location and
+//! style, the body by media type) and reports every violation, naming the parameter or the JSON
+//! pointer. The checked request comes back parsed, for the state and scenario stages.
+//!
+//! Each operation compiles to a [`RequestCheck`] on first use (so a spec of thousands of
+//! operations starts at once): one `jsonschema` validator for all parameters together and one per
+//! body media type, over a request view of the schemas (see [`request_view`]).
+
+pub mod answer;
+pub mod body;
+pub mod params;
+pub mod shape;
+
+use std::borrow::Cow;
+
+use http::HeaderMap;
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{Draft, Validator};
+use serde_json::{json, Map, Value};
+
+use crate::openapi::{Operation, ParamLocation};
+use body::Reading;
+use params::ParamReader;
+use shape::Shape;
+
+/// Where a violation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum In {
+    /// A path parameter.
+    Path,
+    /// A query parameter.
+    Query,
+    /// A header.
+    Header,
+    /// A cookie.
+    Cookie,
+    /// The body.
+    Body,
+}
+
+impl In {
+    /// `path`, `query`, `header`, `cookie` or `body`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            In::Path => "path",
+            In::Query => "query",
+            In::Header => "header",
+            In::Cookie => "cookie",
+            In::Body => "body",
+        }
+    }
+
+    fn of(location: ParamLocation) -> In {
+        match location {
+            ParamLocation::Path => In::Path,
+            ParamLocation::Query => In::Query,
+            ParamLocation::Header => In::Header,
+            ParamLocation::Cookie => In::Cookie,
+        }
+    }
+}
+
+/// One way a request fails its operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Where.
+    pub location: In,
+    /// The parameter's name (with a pointer inside it for objects: `filter/min`), or, in the body,
+    /// the JSON pointer (`/customer/name`; `""` for the body itself).
+    pub name: String,
+    /// What is wrong, without the value (`value is not of type "integer"`).
+    pub message: String,
+    /// The value sent, when there was one.
+    pub value: Option<Value>,
+}
+
+/// A request that passed: its parameters and body as JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedRequest {
+    /// Path parameters.
+    pub path: Map<String, Value>,
+    /// Query parameters.
+    pub query: Map<String, Value>,
+    /// Header parameters (lower-case names).
+    pub header: Map<String, Value>,
+    /// Cookie parameters.
+    pub cookie: Map<String, Value>,
+    /// The body, when one was sent in a readable media type.
+    pub body: Option<Value>,
+}
+
+/// The verdict on one request.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Valid.
+    Valid(ParsedRequest),
+    /// Invalid, every violation listed.
+    Invalid(Vec<Violation>),
+    /// The body's `Content-Type` is not one the operation takes; the documented ones are listed.
+    UnsupportedMediaType(Vec<String>),
+}
+
+/// Reports at most this many violations (a body of 10 000 bad items gets a bounded answer).
+pub const MAX_VIOLATIONS: usize = 50;
+
+/// Headers OpenAPI says a parameter cannot describe: they are ignored even when documented.
+const IGNORED_HEADERS: [&str; 3] = ["accept", "content-type", "authorization"];
+
+/// The compiled checks of one operation.
+pub struct RequestCheck {
+    params: Vec<(In, ParamReader)>,
+    /// Validates `{"path": {…}, "query": {…}, "header": {…}, "cookie": {…}}` in one pass.
+    params_validator: Option<Validator>,
+    body: Option<BodyCheck>,
+}
+
+impl std::fmt::Debug for RequestCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestCheck").field("params", &self.params.len()).finish_non_exhaustive()
+    }
+}
+
+struct BodyCheck {
+    required: bool,
+    media: Vec<MediaCheck>,
+}
+
+struct MediaCheck {
+    media_type: String,
+    shape: Shape,
+    validator: Option<Validator>,
+}
+
+impl RequestCheck {
+    /// Compiles the checks of `op`. Fails (naming the JSON pointer) on a schema the validator
+    /// cannot compile, e.g. a `pattern` that is not a regular expression.
+    pub fn compile(op: &Operation) -> Result<RequestCheck, String> {
+        let defs = request_view_defs(&op.schemas.defs);
+        let mut params = Vec::new();
+        let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
+            [In::Path, In::Query, In::Header, In::Cookie].map(|location| (location, Map::new(), Vec::new()));
+        for param in &op.parameters {
+            let location = In::of(param.location);
+            if location == In::Header && IGNORED_HEADERS.contains(&param.name.as_str()) {
+                continue;
+            }
+            let group =
+                groups.iter_mut().find(|(l, _, _)| *l == location).map(|(_, props, required)| (props, required));
+            if let Some((properties, required)) = group {
+                let schema = param.schema.as_ref().map_or(json!({}), request_view);
+                properties.insert(param.name.clone(), schema);
+                if param.required {
+                    required.push(Value::String(param.name.clone()));
+                }
+            }
+            params.push((location, ParamReader::new(param, &defs)));
+        }
+        let params_validator = if params.is_empty() {
+            None
+        } else {
+            let mut properties = Map::new();
+            for (location, props, required) in groups {
+                properties.insert(
+                    location.as_str().to_owned(),
+                    json!({"type": "object", "properties": props, "required": required}),
+                );
+            }
+            let schema = json!({"type": "object", "properties": properties});
+            Some(build(schema, &defs).map_err(|e| format!("{}/parameters: {e}", op.pointer))?)
+        };
+        let body = match &op.request_body {
+            None => None,
+            Some(request_body) => {
+                let mut media = Vec::with_capacity(request_body.content.len());
+                for (index, documented) in request_body.content.iter().enumerate() {
+                    let validator = match &documented.schema {
+                        Some(schema) => Some(
+                            build(request_view(schema), &defs)
+                                .map_err(|e| format!("{}/content/{index}/schema: {e}", request_body.pointer))?,
+                        ),
+                        None => None,
+                    };
+                    let shape =
+                        documented.schema.as_ref().map_or(Shape::Scalar(Default::default()), |s| Shape::of(s, &defs));
+                    media.push(MediaCheck { media_type: documented.media_type.clone(), shape, validator });
+                }
+                Some(BodyCheck { required: request_body.required, media })
+            }
+        };
+        Ok(RequestCheck { params, params_validator, body })
+    }
+
+    /// Checks one request. `path_params` are the router's raw (percent-encoded) segments.
+    pub fn check(
+        &self,
+        path_params: &[(&str, &str)],
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Verdict {
+        let mut violations = Vec::new();
+        let mut parsed = ParsedRequest::default();
+        let query_pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+            query.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default();
+        let cookie_header = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let cookie_pairs = params::cookie_pairs(cookie_header);
+        for (location, reader) in &self.params {
+            let read = match location {
+                In::Path => path_params.iter().find(|(n, _)| *n == reader.name).map(|(_, raw)| {
+                    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                    reader.from_path(&decoded)
+                }),
+                In::Query => reader.from_pairs(&query_pairs),
+                In::Cookie => reader.from_pairs(&cookie_pairs),
+                In::Header => match headers.get(reader.name.as_str()).map(|v| v.to_str()) {
+                    Some(Ok(text)) => Some(reader.from_header(text)),
+                    Some(Err(_)) => Some(Err("is not visible ASCII".to_owned())),
+                    None => None,
+                },
+                In::Body => None,
+            };
+            let target = match location {
+                In::Path => &mut parsed.path,
+                In::Query => &mut parsed.query,
+                In::Header => &mut parsed.header,
+                _ => &mut parsed.cookie,
+            };
+            match read {
+                Some(Ok(value)) => {
+                    target.insert(reader.name.clone(), value);
+                }
+                Some(Err(message)) => violations.push(Violation {
+                    location: *location,
+                    name: reader.name.clone(),
+                    message: format!("value {message}"),
+                    value: None,
+                }),
+                None => {}
+            }
+        }
+        if let Some(validator) = &self.params_validator {
+            let instance = json!({
+                "path": parsed.path, "query": parsed.query, "header": parsed.header, "cookie": parsed.cookie,
+            });
+            for error in validator.iter_errors(&instance).take(MAX_VIOLATIONS) {
+                violations.push(param_violation(&error));
+            }
+        }
+        if let Some(check) = &self.body {
+            match check.read(headers, body) {
+                Ok((value, validator)) => {
+                    if let (Some(value), Some(validator)) = (&value, validator) {
+                        let room = MAX_VIOLATIONS.saturating_sub(violations.len());
+                        for error in validator.iter_errors(value).take(room) {
+                            violations.push(body_violation(&error));
+                        }
+                    }
+                    parsed.body = value;
+                }
+                Err(BodyError::Violation(violation)) => violations.push(violation),
+                Err(BodyError::Unsupported) => {
+                    return Verdict::UnsupportedMediaType(check.media.iter().map(|m| m.media_type.clone()).collect())
+                }
+            }
+        }
+        if violations.is_empty() {
+            return Verdict::Valid(parsed);
+        }
+        // Reported in request order (path, query, header, cookie, body), then by name, whatever
+        // order the validator walked the schema in.
+        violations.sort_by(|a, b| (a.location as u8, &a.name).cmp(&(b.location as u8, &b.name)));
+        Verdict::Invalid(violations)
+    }
+}
+
+enum BodyError {
+    Violation(Violation),
+    Unsupported,
+}
+
+impl BodyCheck {
+    /// The body as JSON (`None` when absent or opaque) and the validator of its media type.
+    fn read(&self, headers: &HeaderMap, body: &[u8]) -> Result<(Option<Value>, Option<&Validator>), BodyError> {
+        let whole = |message: String| {
+            BodyError::Violation(Violation { location: In::Body, name: String::new(), message, value: None })
+        };
+        if body.is_empty() {
+            return match self.required {
+                true => Err(whole("a request body is required".to_owned())),
+                false => Ok((None, None)),
+            };
+        }
+        let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = match (content_type, self.media.as_slice()) {
+            (Some(content_type), _) => content_type,
+            // One documented media type: a body without a label is read as that type.
+            (None, [only]) => only.media_type.as_str(),
+            (None, _) => return Err(BodyError::Unsupported),
+        };
+        let essence = body::essence(content_type);
+        let media = self.media.iter().find(|m| body::admits(&m.media_type, &essence)).ok_or(BodyError::Unsupported)?;
+        let value = body::read(Reading::of(&essence), content_type, body, &media.shape).map_err(whole)?;
+        Ok((value, media.validator.as_ref()))
+    }
+}
+
+fn build(mut schema: Value, defs: &Map<String, Value>) -> Result<Validator, String> {
+    if let Value::Object(root) = &mut schema {
+        root.insert("$defs".into(), Value::Object(defs.clone()));
+    }
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| e.to_string())
+}
+
+/// One parameter violation: the instance path is `/<location>/<name>[/inner…]`.
+fn param_violation(error: &jsonschema::ValidationError<'_>) -> Violation {
+    let pointer = pointer_of(error);
+    let mut segments = pointer.trim_start_matches('/').splitn(2, '/');
+    let location = match segments.next().unwrap_or_default() {
+        "path" => In::Path,
+        "header" => In::Header,
+        "cookie" => In::Cookie,
+        _ => In::Query,
+    };
+    let name = segments.next().map(unescape).unwrap_or_default();
+    Violation { location, name, message: message_of(error), value: value_of(error) }
+}
+
+fn body_violation(error: &jsonschema::ValidationError<'_>) -> Violation {
+    Violation { location: In::Body, name: pointer_of(error), message: message_of(error), value: value_of(error) }
+}
+
+/// The pointer of the value at fault: for a missing or unexpected property, the property itself.
+fn pointer_of(error: &jsonschema::ValidationError<'_>) -> String {
+    let base = error.instance_path().as_str().to_owned();
+    match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            format!("{base}/{}", escape(property.as_str().unwrap_or_default()))
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } if unexpected.len() == 1 => {
+            format!("{base}/{}", escape(&unexpected[0]))
+        }
+        _ => base,
+    }
+}
+
+fn message_of(error: &jsonschema::ValidationError<'_>) -> String {
+    match error.kind() {
+        ValidationErrorKind::Required { .. } => "is required".to_owned(),
+        ValidationErrorKind::AdditionalProperties { unexpected } if unexpected.len() == 1 => {
+            "is not a documented property (additionalProperties is false)".to_owned()
+        }
+        _ => error.masked_with("value").to_string(),
+    }
+}
+
+fn value_of(error: &jsonschema::ValidationError<'_>) -> Option<Value> {
+    match error.kind() {
+        ValidationErrorKind::Required { .. } => None,
+        ValidationErrorKind::AdditionalProperties { unexpected } if unexpected.len() == 1 => {
+            error.instance().get(&unexpected[0]).cloned()
+        }
+        _ => Some(error.instance().clone().into_owned()),
+    }
+}
+
+fn escape(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+/// The request side of a schema: `readOnly` properties are not required (OpenAPI: they are only
+/// sent in responses), and `int32`/`int64` integers get the bounds their format implies.
+pub fn request_view(schema: &Value) -> Value {
+    let mut out = schema.clone();
+    apply_request_view(&mut out);
+    out
+}
+
+fn request_view_defs(defs: &Map<String, Value>) -> Map<String, Value> {
+    defs.iter().map(|(name, schema)| (name.clone(), request_view(schema))).collect()
+}
+
+fn apply_request_view(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    let read_only: Vec<String> = map
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| {
+            properties
+                .iter()
+                .filter(|(_, p)| p.get("readOnly").and_then(Value::as_bool) == Some(true))
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let (false, Some(Value::Array(required))) = (read_only.is_empty(), map.get_mut("required")) {
+        required.retain(|name| !read_only.iter().any(|r| name == r));
+    }
+    let bounds = match map.get("format").and_then(Value::as_str) {
+        Some("int32") => Some((json!(i32::MIN), json!(i32::MAX))),
+        Some("int64") => Some((json!(i64::MIN), json!(i64::MAX))),
+        _ => None,
+    };
+    if let Some((low, high)) = bounds {
+        if !map.contains_key("minimum") && !map.contains_key("exclusiveMinimum") {
+            map.insert("minimum".into(), low);
+        }
+        if !map.contains_key("maximum") && !map.contains_key("exclusiveMaximum") {
+            map.insert("maximum".into(), high);
+        }
+    }
+    for (key, value) in map.iter_mut() {
+        match key.as_str() {
+            "properties" | "patternProperties" | "$defs" | "dependentSchemas" => {
+                if let Value::Object(children) = value {
+                    children.values_mut().for_each(apply_request_view);
+                }
+            }
+            "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                if let Value::Array(children) = value {
+                    children.iter_mut().for_each(apply_request_view);
+                }
+            }
+            "items"
+            | "additionalProperties"
+            | "not"
+            | "if"
+            | "then"
+            | "else"
+            | "contains"
+            | "propertyNames"
+            | "unevaluatedItems"
+            | "unevaluatedProperties" => apply_request_view(value),
+            _ => {}
+        }
+    }
+}

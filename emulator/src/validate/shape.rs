@@ -1,0 +1,224 @@
+//! What a parameter's (or form field's) schema expects, read once at compile time, so the raw
+//! strings of a URL, header or form can be turned into the JSON values the validator checks.
+
+use serde_json::{Map, Number, Value};
+
+/// A set of JSON types (empty: the schema does not say).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Types(u8);
+
+impl Types {
+    const STRING: u8 = 1;
+    const INTEGER: u8 = 2;
+    const NUMBER: u8 = 4;
+    const BOOLEAN: u8 = 8;
+    const NULL: u8 = 16;
+    const ARRAY: u8 = 32;
+    const OBJECT: u8 = 64;
+
+    fn of_name(name: &str) -> u8 {
+        match name {
+            "string" => Types::STRING,
+            "integer" => Types::INTEGER,
+            "number" => Types::NUMBER,
+            "boolean" => Types::BOOLEAN,
+            "null" => Types::NULL,
+            "array" => Types::ARRAY,
+            "object" => Types::OBJECT,
+            _ => 0,
+        }
+    }
+
+    fn of_value(value: &Value) -> u8 {
+        match value {
+            Value::String(_) => Types::STRING,
+            Value::Number(n) if n.is_i64() || n.is_u64() => Types::INTEGER,
+            Value::Number(_) => Types::NUMBER,
+            Value::Bool(_) => Types::BOOLEAN,
+            Value::Null => Types::NULL,
+            Value::Array(_) => Types::ARRAY,
+            Value::Object(_) => Types::OBJECT,
+        }
+    }
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    /// The JSON value a raw string stands for under these types: the first of integer, number,
+    /// boolean, null that the types allow and the text parses as, else the string itself (so the
+    /// validator names a mismatch). A non-string reading wins because it is the narrower one:
+    /// `3` under `oneOf: [integer, {enum: [S, M]}]` is the integer.
+    pub fn coerce(self, raw: &str) -> Value {
+        if self.has(Types::INTEGER) || self.has(Types::NUMBER) {
+            if let Ok(int) = raw.parse::<i64>() {
+                return Value::Number(int.into());
+            }
+            if let Ok(int) = raw.parse::<u64>() {
+                return Value::Number(int.into());
+            }
+        }
+        if self.has(Types::NUMBER) {
+            if let Some(number) = raw.parse::<f64>().ok().and_then(Number::from_f64) {
+                return Value::Number(number);
+            }
+        }
+        if self.has(Types::BOOLEAN) && (raw == "true" || raw == "false") {
+            return Value::Bool(raw == "true");
+        }
+        if self.has(Types::NULL) && raw == "null" {
+            return Value::Null;
+        }
+        Value::String(raw.to_owned())
+    }
+}
+
+/// The outline of a value: one scalar, an array of scalars, or an object of scalar properties.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// A single value of these types.
+    Scalar(Types),
+    /// An array whose items have these types.
+    Array(Types),
+    /// An object: its documented properties and the types of any other property.
+    Object(Vec<(String, Types)>, Types),
+}
+
+impl Shape {
+    /// The outline of `schema`, following `$ref`s into `defs` and composition keywords.
+    pub fn of(schema: &Value, defs: &Map<String, Value>) -> Shape {
+        let outline = Reader { defs }.types(schema, 0);
+        if outline.has(Types::ARRAY) && !outline.has(Types::OBJECT) {
+            let items = Reader { defs }.member(schema, "items", 0);
+            return Shape::Array(items.map_or_else(Types::default, |i| Reader { defs }.types(i, 0)));
+        }
+        if outline.has(Types::OBJECT) {
+            return Shape::Object(Reader { defs }.properties(schema, 0), Types::default());
+        }
+        Shape::Scalar(outline)
+    }
+
+    /// The types of property `name` of an object shape (unknown properties: unconstrained).
+    pub fn property(&self, name: &str) -> Types {
+        match self {
+            Shape::Object(properties, other) => {
+                properties.iter().find(|(n, _)| n == name).map_or(*other, |(_, types)| *types)
+            }
+            _ => Types::default(),
+        }
+    }
+}
+
+/// Follows references at most this deep (recursive schemas stop here).
+const MAX_DEPTH: usize = 16;
+
+struct Reader<'a> {
+    defs: &'a Map<String, Value>,
+}
+
+impl<'a> Reader<'a> {
+    fn deref(&self, schema: &'a Value, depth: usize) -> Option<&'a Value> {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(target) if depth < MAX_DEPTH => {
+                let name = target.strip_prefix(super::super::openapi::normalize::DEFS_REF)?;
+                self.deref(self.defs.get(name)?, depth + 1)
+            }
+            Some(_) => None,
+            None => Some(schema),
+        }
+    }
+
+    fn types(&self, schema: &'a Value, depth: usize) -> Types {
+        let Some(schema) = self.deref(schema, depth) else { return Types::default() };
+        let mut bits = match schema.get("type") {
+            Some(Value::String(name)) => Types::of_name(name),
+            Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).fold(0, |b, n| b | Types::of_name(n)),
+            _ => 0,
+        };
+        if bits == 0 {
+            if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+                bits = values.iter().fold(0, |b, v| b | Types::of_value(v));
+            } else if let Some(value) = schema.get("const") {
+                bits = Types::of_value(value);
+            }
+        }
+        if bits == 0 && depth < MAX_DEPTH {
+            for key in ["allOf", "anyOf", "oneOf"] {
+                for member in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    bits |= self.types(member, depth + 1).0;
+                }
+            }
+            if schema.get("properties").is_some() {
+                bits |= Types::OBJECT;
+            }
+        }
+        Types(bits)
+    }
+
+    /// `schema[key]`, looked up through `$ref`s and `allOf`.
+    fn member(&self, schema: &'a Value, key: &str, depth: usize) -> Option<&'a Value> {
+        let schema = self.deref(schema, depth)?;
+        if let Some(found) = schema.get(key) {
+            return Some(found);
+        }
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        schema.get("allOf").and_then(Value::as_array)?.iter().find_map(|m| self.member(m, key, depth + 1))
+    }
+
+    fn properties(&self, schema: &'a Value, depth: usize) -> Vec<(String, Types)> {
+        let Some(schema) = self.deref(schema, depth) else { return Vec::new() };
+        let mut out: Vec<(String, Types)> = Vec::new();
+        for (name, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            out.push((name.clone(), self.types(property, depth + 1)));
+        }
+        if depth < MAX_DEPTH {
+            for key in ["allOf", "anyOf", "oneOf"] {
+                for member in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    for (name, types) in self.properties(member, depth + 1) {
+                        if !out.iter().any(|(n, _)| *n == name) {
+                            out.push((name, types));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn coerce_keeps_strings_and_parses_what_the_schema_asks_for() {
+        let integer = Types(Types::INTEGER);
+        assert_eq!(integer.coerce("42"), json!(42));
+        assert_eq!(integer.coerce("4.5"), json!("4.5"), "left for the validator to name");
+        assert_eq!(Types(Types::NUMBER).coerce("4.5"), json!(4.5));
+        assert_eq!(Types(Types::BOOLEAN).coerce("true"), json!(true));
+        assert_eq!(Types(Types::STRING).coerce("42"), json!("42"));
+        assert_eq!(Types(Types::STRING | Types::INTEGER).coerce("42"), json!(42));
+        assert_eq!(Types(Types::STRING | Types::INTEGER).coerce("M"), json!("M"));
+        assert_eq!(Types(Types::INTEGER | Types::NULL).coerce("null"), Value::Null);
+        assert_eq!(Types::default().coerce("x"), json!("x"));
+    }
+
+    #[test]
+    fn shape_follows_refs_and_composition() {
+        let defs =
+            json!({"Id": {"type": "integer"}, "Filter": {"allOf": [{"properties": {"min": {"$ref": "#/$defs/Id"}}}]}});
+        let defs = defs.as_object().expect("map");
+        assert_eq!(
+            Shape::of(&json!({"type": "array", "items": {"$ref": "#/$defs/Id"}}), defs),
+            Shape::Array(Types(Types::INTEGER))
+        );
+        let filter = Shape::of(&json!({"$ref": "#/$defs/Filter"}), defs);
+        assert_eq!(filter.property("min"), Types(Types::INTEGER));
+        assert_eq!(Shape::of(&json!({"enum": [1, 2]}), defs), Shape::Scalar(Types(Types::INTEGER)));
+        assert_eq!(Shape::of(&json!({"$ref": "#/$defs/Loop"}), defs), Shape::Scalar(Types::default()));
+    }
+}
