@@ -42,7 +42,7 @@ fn emulator_handle(c: &mut Criterion) {
         ("transaction_invalid_409", Method::POST, TRANSACTIONS, None, WRONG),
         ("unknown_route_404", Method::GET, "/pos-api/v2.5/client-id/demo/nothing", None, &b""[..]),
     ] {
-        let request = EmuRequest { method: &method, path, query, headers: &headers, body };
+        let request = EmuRequest { method: &method, path, query, headers: &headers, body, tenant: None };
         assert_ne!(emulator.handle(&request).status, 500, "{name}");
         group.bench_function(name, |b| b.iter(|| emulator.handle(&request)));
     }

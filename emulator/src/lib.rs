@@ -5,8 +5,8 @@
 //!
 //! The pipeline, stripe-mock style, reads top to bottom in [`Emulator::handle`]:
 //! spec (`openapi`) → route (`router`) → validate the request (`validate`) → choose the response
-//! (`prefer`) → fabricate (`generate`) → answer.
-//! State, scenarios, webhooks and scrub grow here in their own modules.
+//! (`prefer`) → act on the state (`state`) → fabricate (`generate`) → answer.
+//! Scenarios, webhooks and scrub grow here in their own modules.
 //!
 //! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
 //! [`Emulator::handle`] in-process for the TRAINING environment.
@@ -17,6 +17,7 @@ pub mod prefer;
 pub mod problem;
 pub mod router;
 pub mod server;
+pub mod state;
 pub mod template;
 pub mod validate;
 
@@ -31,6 +32,8 @@ use openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
 use prefer::Preference;
 use problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use router::{OperationId, RouteMatch, Router};
+use state::act::{Acted, Stateful};
+use state::{StateBackend, StateStore, Tenant};
 use validate::answer::ErrorAnswer;
 use validate::{RequestCheck, Verdict};
 
@@ -50,6 +53,9 @@ pub struct EmuRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The request body.
     pub body: &'a [u8],
+    /// Whose state it reads and writes (the gateway's verified identity); `None`: the emulator's
+    /// configured default tenant.
+    pub tenant: Option<Tenant<'a>>,
 }
 
 /// The emulator's answer.
@@ -66,10 +72,27 @@ pub struct EmuResponse {
 }
 
 /// Settings of an emulator.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EmulatorOptions {
     /// Base seed for fabrication; the same seed and request give the same answer.
     pub seed: u64,
+    /// Where created objects are kept.
+    pub state: StateBackend,
+    /// The environment of requests that carry no tenant (the standalone emulator).
+    pub default_environment: String,
+    /// The partner of requests that carry no tenant.
+    pub default_partner: String,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        EmulatorOptions {
+            seed: 0,
+            state: StateBackend::Memory,
+            default_environment: "training".to_owned(),
+            default_partner: "standalone".to_owned(),
+        }
+    }
 }
 
 /// The answer compiled for one documented response: status, media type, how to fill the body,
@@ -126,6 +149,9 @@ pub struct Emulator {
     answers: Vec<Vec<OperationAnswers>>,
     /// `checks[api][op]`: compiled on an operation's first request.
     checks: Vec<Vec<OnceLock<Result<Checks, String>>>>,
+    /// `stateful[api][op]`: the operation's part in the state, if any.
+    stateful: Vec<Vec<Option<Stateful>>>,
+    state: Box<dyn StateStore>,
     options: EmulatorOptions,
 }
 
@@ -147,9 +173,13 @@ impl Emulator {
     pub fn new(apis: Vec<Api>, options: EmulatorOptions) -> Result<Emulator, LoadError> {
         let mut compiled: Vec<(Arc<openapi::SchemaSet>, Arc<CompiledSet>)> = Vec::new();
         let mut answers = Vec::with_capacity(apis.len());
+        let mut stateful = Vec::with_capacity(apis.len());
         for api in &apis {
             let mut per_op = Vec::with_capacity(api.operations.len());
-            for op in &api.operations {
+            let resources = state::infer::infer(api)
+                .map_err(|(pointer, problem)| LoadError::invalid(&api.file, pointer, problem))?;
+            let mut state_ops = Vec::with_capacity(api.operations.len());
+            for (op, resource) in api.operations.iter().zip(resources) {
                 let file = op.inherited_from.as_deref().unwrap_or(&api.file);
                 let set = match compiled.iter().find(|(s, _)| Arc::ptr_eq(s, &op.schemas)) {
                     Some((_, set)) => Arc::clone(set),
@@ -169,12 +199,19 @@ impl Emulator {
                     compile_answers(op, &set)
                         .map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))?,
                 );
+                let compiled = resource.map(|r| Stateful::compile(r, op, &set)).transpose();
+                state_ops.push(
+                    compiled
+                        .map_err(|e| LoadError::invalid(file, format!("{}{}", op.pointer, e.pointer), e.problem))?,
+                );
             }
             answers.push(per_op);
+            stateful.push(state_ops);
         }
         let router = Router::new(&apis);
         let checks = apis.iter().map(|api| api.operations.iter().map(|_| OnceLock::new()).collect()).collect();
-        Ok(Emulator { apis, router, answers, checks, options })
+        let state = options.state.open()?;
+        Ok(Emulator { apis, router, answers, checks, stateful, state, options })
     }
 
     /// The loaded APIs.
@@ -225,15 +262,15 @@ impl Emulator {
             Ok(checks) => checks,
             Err(detail) => return problem(ProblemKind::Internal, detail),
         };
-        match checks.request.check(&path_params, req.query, req.headers, req.body) {
-            Verdict::Valid(_parsed) => {}
+        let parsed = match checks.request.check(&path_params, req.query, req.headers, req.body) {
+            Verdict::Valid(parsed) => parsed,
             Verdict::Invalid(violations) => return checks.error.respond(req.method, req.path, &violations),
             Verdict::UnsupportedMediaType(documented) => {
                 let sent = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("none");
                 let detail = format!("Content-Type {sent} is not accepted here; send one of {documented:?}");
                 return problem(ProblemKind::UnsupportedMediaType, &detail);
             }
-        }
+        };
         // ---- choose the response (the default success, or what `Prefer` asks for)
         let preference = match Preference::from_headers(req.headers) {
             Ok(preference) => preference,
@@ -254,6 +291,29 @@ impl Emulator {
         let mut applied = prefer::Applied::default();
         if let Some(code) = preference.code {
             applied.push("code", &code.to_string());
+        }
+        // ---- act on the state (unless the client picked an outcome with `Prefer`)
+        if let (None, Some(stateful)) = (preference.code, &self.stateful[id.api][id.op]) {
+            let tenant = req.tenant.unwrap_or(Tenant {
+                environment: &self.options.default_environment,
+                partner: &self.options.default_partner,
+            });
+            return match stateful.act(self.state.as_ref(), tenant, &parsed, self.seed_for(req, id)) {
+                Ok(Acted::Done(body)) => {
+                    let bodiless = matches!(status, 204 | 205 | 304) || answer.media_type.is_none();
+                    let body = match body {
+                        Some(value) if !bodiless => serde_json::to_vec(&value).unwrap_or_default(),
+                        _ => Vec::new(),
+                    };
+                    let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
+                    EmuResponse { status, content_type, headers: Vec::new(), body }
+                }
+                Ok(Acted::NotFound(detail)) => self.not_found(id, &detail),
+                Err(e) => {
+                    tracing::error!(error = %e, "emulator state unavailable");
+                    problem(ProblemKind::StoreUnavailable, "the sandbox state could not be read or written; retry")
+                }
+            };
         }
         // ---- fill the body: a named example, the spec's example, or fabricated data
         let example = match &preference.example {
@@ -297,6 +357,24 @@ impl Emulator {
         EmuResponse { status, content_type, headers, body }
     }
 
+    /// The 404 of an operation: its documented 404 (example, else fabricated), else problem+json.
+    fn not_found(&self, id: OperationId, detail: &str) -> EmuResponse {
+        let Some(answer) = self.answers[id.api][id.op].for_status(404) else {
+            return problem(ProblemKind::NotFound, detail);
+        };
+        let body = match (answer.examples.first(), &answer.body) {
+            (Some((_, example)), _) | (None, AnswerBody::Example(example)) => {
+                serde_json::to_vec(example).unwrap_or_default()
+            }
+            (None, AnswerBody::Generate(program)) => {
+                serde_json::to_vec(&program.generate(fnv1a(FNV_OFFSET, detail.as_bytes()))).unwrap_or_default()
+            }
+            (None, AnswerBody::Empty) => Vec::new(),
+        };
+        let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
+        EmuResponse { status: 404, content_type, headers: Vec::new(), body }
+    }
+
     /// The compiled checks of an operation, compiled on first use. A schema the validator cannot
     /// compile answers every request of that operation with a 500 naming the schema.
     fn checks(&self, id: OperationId) -> Result<&Checks, &str> {
@@ -335,7 +413,7 @@ impl Emulator {
         if let Some(seed) = req.headers.get(SEED_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()) {
             return seed;
         }
-        let mut hash = fnv1a(0xcbf2_9ce4_8422_2325 ^ self.options.seed, req.method.as_str().as_bytes());
+        let mut hash = fnv1a(FNV_OFFSET ^ self.options.seed, req.method.as_str().as_bytes());
         hash = fnv1a(hash, req.path.as_bytes());
         hash = fnv1a(hash, req.query.unwrap_or_default().as_bytes());
         hash ^ ((id.api as u64) << 32 | id.op as u64)
@@ -386,7 +464,11 @@ fn problem(kind: ProblemKind, detail: &str) -> EmuResponse {
     }
 }
 
-fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+/// The FNV-1a offset basis.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes`, continuing from `hash`: cheap, stable seeds from request text.
+pub(crate) fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
     for byte in bytes {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);

@@ -13,6 +13,7 @@ use pingora::protocols::http::ServerSession;
 use pingora::services::listening::Service;
 
 use crate::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use crate::state::Tenant;
 use crate::{EmuRequest, EmuResponse, Emulator};
 
 /// Largest request body the HTTP front reads; larger bodies get 413.
@@ -36,12 +37,20 @@ impl ServeHttp for EmulatorApp {
         let answer = match read_body(session).await {
             Ok(body) => {
                 let header = session.req_header();
+                // Behind the gateway these headers carry its verified identity (it strips any a
+                // client sends); run alone, requests without them use the configured defaults.
+                let identity = |name: &str| header.headers.get(name).and_then(|v| v.to_str().ok());
+                let tenant = match (identity("x-sandgate-environment"), identity("x-sandgate-partner")) {
+                    (Some(environment), Some(partner)) => Some(Tenant { environment, partner }),
+                    _ => None,
+                };
                 self.emulator.handle(&EmuRequest {
                     method: &header.method,
                     path: header.uri.path(),
                     query: header.uri.query(),
                     headers: &header.headers,
                     body: &body,
+                    tenant,
                 })
             }
             Err(kind) => EmuResponse {

@@ -249,6 +249,20 @@ pub struct TokenConfig {
 pub struct EmulatorConfig {
     /// Base seed of fabricated data. Default 0.
     pub seed: u64,
+    /// Where objects partners create are kept: `store` (default; `<data_dir>/emulator.db`,
+    /// survives restarts) or `memory`.
+    pub state: EmulatorState,
+}
+
+/// `sandgate.emulator.state`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EmulatorState {
+    /// An SQLite file in the data directory.
+    #[default]
+    Store,
+    /// In memory.
+    Memory,
 }
 
 /// `sandgate.log`.
@@ -417,6 +431,8 @@ pub struct Settings {
     pub token_ttl_secs: u64,
     /// Emulator seed.
     pub emulator_seed: u64,
+    /// Where the emulator keeps its objects.
+    pub emulator_state: EmulatorState,
     /// Log format is JSON.
     pub log_json: bool,
     /// Log filter.
@@ -615,6 +631,7 @@ impl SandgateConfig {
             specs_dir: self.specs_dir,
             token_ttl_secs: self.token.ttl_secs,
             emulator_seed: self.emulator.seed,
+            emulator_state: self.emulator.state,
             log_json,
             log_level: self.log.level,
             trusted_proxies,

@@ -33,6 +33,7 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::FailToProxy;
 use sandgate_emulator::problem::ProblemKind;
+use sandgate_emulator::state::Tenant;
 use sandgate_emulator::EmuRequest;
 
 use ctx::RequestCtx;
@@ -112,6 +113,7 @@ impl ProxyHttp for Gateway {
                     query: req.uri.query(),
                     headers: &req.headers,
                     body: &body,
+                    tenant: Some(Tenant { environment: self.env.as_str(), partner: principal.partner.as_str() }),
                 });
                 let mut headers = phase::response::headers(ctx);
                 headers.extend(answer.headers);

@@ -83,13 +83,14 @@ fn run_emulator(specs: &std::path::Path, listen: &str, seed: u64) -> ExitCode {
     } else {
         sandgate_emulator::openapi::load_file(specs)
     };
-    let emulator = match apis.and_then(|apis| Emulator::new(apis, EmulatorOptions { seed })) {
-        Ok(emulator) => Arc::new(emulator),
-        Err(e) => {
-            eprintln!("sandgate emulator: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let emulator =
+        match apis.and_then(|apis| Emulator::new(apis, EmulatorOptions { seed, ..EmulatorOptions::default() })) {
+            Ok(emulator) => Arc::new(emulator),
+            Err(e) => {
+                eprintln!("sandgate emulator: {e}");
+                return ExitCode::from(2);
+            }
+        };
     if let Err(e) = std::net::TcpListener::bind(listen) {
         eprintln!("sandgate emulator: cannot listen on {listen}: {e}");
         return ExitCode::from(2);

@@ -14,6 +14,7 @@ use pingora::proxy::http_proxy_service_with_name;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::listening::Service;
+use sandgate_emulator::state::StateBackend;
 use sandgate_emulator::{Emulator, EmulatorOptions};
 
 use arc_swap::ArcSwap;
@@ -23,7 +24,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::{background_service, BackgroundService};
 
 use crate::admin::AdminApp;
-use crate::config::{ConfigArgs, Settings, Upstream as UpstreamConfig};
+use crate::config::{ConfigArgs, EmulatorState, Settings, Upstream as UpstreamConfig};
 use crate::directory::Directory;
 use crate::metrics::Metrics;
 use crate::secrets::KeyRing;
@@ -114,7 +115,11 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
     let apis = sandgate_emulator::openapi::load_dir(&settings.specs_dir)?;
     let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
     let emulator = if uses_emulator {
-        let options = EmulatorOptions { seed: settings.emulator_seed };
+        let state = match settings.emulator_state {
+            EmulatorState::Store => StateBackend::Sqlite(dir.join("emulator.db")),
+            EmulatorState::Memory => StateBackend::Memory,
+        };
+        let options = EmulatorOptions { seed: settings.emulator_seed, state, ..EmulatorOptions::default() };
         Some(Arc::new(Emulator::new(apis.clone(), options)?))
     } else {
         None

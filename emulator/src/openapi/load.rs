@@ -33,6 +33,9 @@ pub enum LoadError {
         /// What is wrong, for a person to fix.
         problem: String,
     },
+    /// The emulator's state store could not be opened.
+    #[error("{0}")]
+    State(#[from] crate::state::StateError),
     /// No OpenAPI document was found where one was expected.
     #[error("{dir}: no OpenAPI documents (*.yaml, *.yml, *.json) found")]
     Empty {

@@ -7,6 +7,7 @@
 pub mod load;
 pub mod model;
 pub mod normalize;
+pub mod shape;
 
 pub use load::{load_dir, load_file, LoadError};
 pub use model::{

@@ -84,6 +84,8 @@ pub struct Operation {
     pub scopes: Option<Vec<String>>,
     /// Parameters (path item's and operation's, the operation's winning), `$ref`s resolved.
     pub parameters: Vec<Parameter>,
+    /// `x-sandgate-resource`: overrides what the state stage infers (see `state::infer`).
+    pub resource: Option<Value>,
     /// The documented request body, `$ref` resolved.
     pub request_body: Option<RequestBody>,
     /// Documented responses in document order.
@@ -370,6 +372,7 @@ fn build_operation(
         deprecated_at: op.get("x-sandgate-deprecated-at").and_then(Value::as_str).map(str::to_owned),
         scopes,
         parameters: Vec::new(),
+        resource: op.get("x-sandgate-resource").cloned(),
         request_body,
         responses,
         schemas: Arc::clone(schemas),

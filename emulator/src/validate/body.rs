@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::shape::Shape;
+use crate::openapi::shape::Shape;
 
 /// A media type without parameters, lower-case: `application/json; charset=utf-8` →
 /// `application/json`.

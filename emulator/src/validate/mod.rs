@@ -9,7 +9,6 @@
 pub mod answer;
 pub mod body;
 pub mod params;
-pub mod shape;
 
 use std::borrow::Cow;
 
@@ -18,10 +17,10 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
+use crate::openapi::shape::Shape;
 use crate::openapi::{Operation, ParamLocation};
 use body::Reading;
 use params::ParamReader;
-use shape::Shape;
 
 /// Where a violation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +86,32 @@ pub struct ParsedRequest {
     pub cookie: Map<String, Value>,
     /// The body, when one was sent in a readable media type.
     pub body: Option<Value>,
+}
+
+impl ParsedRequest {
+    /// A value of the request by dotted name, as templates and scenarios name them:
+    /// `body.amount`, `body.financing_option.term`, `path.client_id`, `query.limit`,
+    /// `header.x-reference-id`, `cookie.session`; `body` is the whole body.
+    pub fn lookup(&self, name: &str) -> Option<&Value> {
+        let (part, rest) = name.split_once('.').unwrap_or((name, ""));
+        let mut segments = rest.split('.').filter(|s| !s.is_empty());
+        let mut value = match part {
+            "body" => self.body.as_ref()?,
+            "path" => self.path.get(segments.next()?)?,
+            "query" => self.query.get(segments.next()?)?,
+            "header" => self.header.get(segments.next()?)?,
+            "cookie" => self.cookie.get(segments.next()?)?,
+            _ => return None,
+        };
+        for segment in segments {
+            value = match value {
+                Value::Object(map) => map.get(segment)?,
+                Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(value)
+    }
 }
 
 /// The verdict on one request.

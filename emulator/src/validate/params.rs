@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::shape::{Shape, Types};
+use crate::openapi::shape::{Shape, Types};
 use crate::openapi::{ParamStyle, Parameter};
 
 /// A parameter's raw value could not be read (only JSON `content` parameters can fail this way;

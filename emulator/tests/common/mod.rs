@@ -55,7 +55,7 @@ pub fn send(
     if !headers.contains_key("x-reference-id") {
         headers.insert("x-reference-id", http::HeaderValue::from_static(REFERENCE_ID));
     }
-    emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body })
+    emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body, tenant: None })
 }
 
 /// Parses a JSON body.

@@ -1,5 +1,6 @@
-//! What a parameter's (or form field's) schema expects, read once at compile time, so the raw
-//! strings of a URL, header or form can be turned into the JSON values the validator checks.
+//! Reads the outline of a schema once, at compile time: what a parameter or form field expects
+//! (so the validator can turn raw strings into JSON values), an object's top-level fields and where
+//! a list keeps its items (for the state stage).
 
 use serde_json::{Map, Number, Value};
 
@@ -109,6 +110,52 @@ impl Shape {
     }
 }
 
+/// One top-level property of an object schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Its name.
+    pub name: String,
+    /// Whether the schema marks it `readOnly` (set by the server, never taken from a request).
+    pub read_only: bool,
+}
+
+/// The top-level properties of `schema` (through `$ref`s and composition).
+pub fn fields(schema: &Value, defs: &Map<String, Value>) -> Vec<Field> {
+    let reader = Reader { defs };
+    let mut out: Vec<Field> = Vec::new();
+    reader.walk_properties(schema, 0, &mut |name, property| {
+        if !out.iter().any(|f| f.name == name) {
+            let read_only = reader.deref(property, 0).and_then(|p| p.get("readOnly")).and_then(Value::as_bool);
+            out.push(Field { name: name.to_owned(), read_only: read_only == Some(true) });
+        }
+    });
+    out
+}
+
+/// Where a list answer keeps its items: the schema itself when it is an array (`None`), or its
+/// first array property; with the items' schema and the most items allowed.
+pub fn list_items(schema: &Value, defs: &Map<String, Value>) -> Option<(Option<String>, Value, Option<u64>)> {
+    let reader = Reader { defs };
+    let items_of = |array: &Value| {
+        let array = reader.deref(array, 0)?;
+        let is_array = reader.types(array, 0).has(Types::ARRAY);
+        let items = reader.member(array, "items", 0).filter(|_| is_array)?;
+        Some((items.clone(), array.get("maxItems").and_then(Value::as_u64)))
+    };
+    if let Some((items, max)) = items_of(schema) {
+        return Some((None, items, max));
+    }
+    let mut found = None;
+    reader.walk_properties(schema, 0, &mut |name, property| {
+        if found.is_none() {
+            if let Some((items, max)) = items_of(property) {
+                found = Some((Some(name.to_owned()), items, max));
+            }
+        }
+    });
+    found
+}
+
 /// Follows references at most this deep (recursive schemas stop here).
 const MAX_DEPTH: usize = 16;
 
@@ -120,7 +167,7 @@ impl<'a> Reader<'a> {
     fn deref(&self, schema: &'a Value, depth: usize) -> Option<&'a Value> {
         match schema.get("$ref").and_then(Value::as_str) {
             Some(target) if depth < MAX_DEPTH => {
-                let name = target.strip_prefix(super::super::openapi::normalize::DEFS_REF)?;
+                let name = target.strip_prefix(super::normalize::DEFS_REF)?;
                 self.deref(self.defs.get(name)?, depth + 1)
             }
             Some(_) => None,
@@ -167,23 +214,29 @@ impl<'a> Reader<'a> {
         schema.get("allOf").and_then(Value::as_array)?.iter().find_map(|m| self.member(m, key, depth + 1))
     }
 
-    fn properties(&self, schema: &'a Value, depth: usize) -> Vec<(String, Types)> {
-        let Some(schema) = self.deref(schema, depth) else { return Vec::new() };
-        let mut out: Vec<(String, Types)> = Vec::new();
+    /// Calls `visit` with every top-level property (own first, then `allOf`/`anyOf`/`oneOf`
+    /// members'), duplicates included.
+    fn walk_properties(&self, schema: &'a Value, depth: usize, visit: &mut dyn FnMut(&str, &'a Value)) {
+        let Some(schema) = self.deref(schema, depth) else { return };
         for (name, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
-            out.push((name.clone(), self.types(property, depth + 1)));
+            visit(name, property);
         }
         if depth < MAX_DEPTH {
             for key in ["allOf", "anyOf", "oneOf"] {
                 for member in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
-                    for (name, types) in self.properties(member, depth + 1) {
-                        if !out.iter().any(|(n, _)| *n == name) {
-                            out.push((name, types));
-                        }
-                    }
+                    self.walk_properties(member, depth + 1, visit);
                 }
             }
         }
+    }
+
+    fn properties(&self, schema: &'a Value, depth: usize) -> Vec<(String, Types)> {
+        let mut out: Vec<(String, Types)> = Vec::new();
+        self.walk_properties(schema, depth, &mut |name, property| {
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_owned(), self.types(property, depth + 1)));
+            }
+        });
         out
     }
 }

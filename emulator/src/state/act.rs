@@ -1,0 +1,355 @@
+//! Carries out an operation's [`Resource`] action on the store and builds the success body:
+//! stored fields over fabricated ones, so what the partner sent or was given before comes back.
+//! A stored field that does not fit the answer's schema (a request's `financing_option` shaped
+//! unlike the response's) is answered fabricated instead, so every answer conforms.
+
+use std::sync::Arc;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::{Map, Value};
+
+use super::infer::{text, Action, Resource};
+use super::{PageRequest, StateError, StateStore, Tenant};
+use crate::generate::{CompileError, CompiledSet, Program};
+use crate::openapi::shape::{fields, list_items, Field};
+use crate::openapi::Operation;
+use crate::validate::ParsedRequest;
+
+/// The most objects a list answers with when neither the request nor the schema says.
+const DEFAULT_PAGE: usize = 20;
+/// Query parameters that page rather than filter.
+const LIMIT_PARAMS: [&str; 4] = ["limit", "per_page", "page_size", "size"];
+const OFFSET_PARAMS: [&str; 2] = ["offset", "skip"];
+const CURSOR_PARAMS: [&str; 3] = ["starting_after", "after", "cursor"];
+
+/// An operation's compiled part in the state.
+#[derive(Debug)]
+pub struct Stateful {
+    /// What it does to which collection.
+    pub resource: Resource,
+    /// Fabricates the success body's fields the store does not hold.
+    body: Option<Program>,
+    /// The success body's top-level fields (empty: take the stored object whole).
+    fields: Vec<Field>,
+    /// For lists: where the items go and how to fabricate one.
+    list: Option<ListAnswer>,
+    /// Checks the success body.
+    conforms: Option<Conforms>,
+}
+
+/// A compiled response schema.
+struct Conforms(jsonschema::Validator);
+
+impl std::fmt::Debug for Conforms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Conforms")
+    }
+}
+
+impl Conforms {
+    fn compile(schema: &Value, op: &Operation) -> Option<Conforms> {
+        let root = op.schemas.json_schema(schema);
+        jsonschema::options().should_validate_formats(true).build(&root).ok().map(Conforms)
+    }
+
+    /// Puts back the fabricated value of every top-level field that makes `body` invalid or that
+    /// it lacks but must have.
+    fn repair(&self, body: &mut Value, fabricated: &Value) {
+        if self.0.is_valid(body) {
+            return;
+        }
+        let faulty: Vec<String> = self
+            .0
+            .iter_errors(body)
+            .filter_map(|e| match e.kind() {
+                ValidationErrorKind::Required { property } if e.instance_path().as_str().is_empty() => {
+                    property.as_str().map(str::to_owned)
+                }
+                _ => e.instance_path().as_str().trim_start_matches('/').split('/').next().map(str::to_owned),
+            })
+            .filter(|field| !field.is_empty())
+            .collect();
+        let Some(object) = body.as_object_mut() else { return };
+        for field in faulty {
+            let field = field.replace("~1", "/").replace("~0", "~");
+            match fabricated.get(&field) {
+                Some(value) => object.insert(field, value.clone()),
+                None => object.remove(&field),
+            };
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ListAnswer {
+    /// The array's property, or `None` when the body is the array.
+    field: Option<String>,
+    item: Program,
+    item_fields: Vec<Field>,
+    item_conforms: Option<Conforms>,
+    max: usize,
+}
+
+/// What an action came to.
+#[derive(Debug, PartialEq)]
+pub enum Acted {
+    /// Success, with this body (`None`: the documented success has no JSON body).
+    Done(Option<Value>),
+    /// No object with that id; the detail names it.
+    NotFound(String),
+}
+
+impl Stateful {
+    /// Compiles the body programs of `op` for `resource`.
+    pub fn compile(resource: Resource, op: &Operation, set: &Arc<CompiledSet>) -> Result<Stateful, CompileError> {
+        let schema = op.default_success().and_then(|r| r.json()).and_then(|m| m.schema.as_ref());
+        let defs = &op.schemas.defs;
+        let body = schema.map(|s| Program::compile(s, &op.schemas, set)).transpose()?;
+        let list = match (resource.action, schema.and_then(|s| list_items(s, defs))) {
+            (Action::List, Some((field, items, max))) => Some(ListAnswer {
+                field,
+                item: Program::compile(&items, &op.schemas, set)?,
+                item_fields: fields(&items, defs),
+                item_conforms: Conforms::compile(&items, op),
+                max: max.and_then(|m| usize::try_from(m).ok()).unwrap_or(DEFAULT_PAGE),
+            }),
+            _ => None,
+        };
+        let fields = schema.map(|s| fields(s, defs)).unwrap_or_default();
+        let conforms = schema.and_then(|s| Conforms::compile(s, op));
+        Ok(Stateful { resource, body, fields, list, conforms })
+    }
+
+    /// Performs the action for one valid request.
+    pub fn act(
+        &self,
+        store: &dyn StateStore,
+        tenant: Tenant<'_>,
+        request: &ParsedRequest,
+        seed: u64,
+    ) -> Result<Acted, StateError> {
+        let collection = self.resource.collection_key(&request.path);
+        let id = self.resource.id_param.as_ref().and_then(|p| request.path.get(p));
+        let sent = request.body.as_ref().and_then(Value::as_object);
+        let field = self.resource.id_field.as_str();
+        match self.resource.action {
+            Action::Create => {
+                let count = store.count(tenant, &collection)?;
+                let fabricated = self.fabricate(seed ^ mix(count as u64));
+                // A client-chosen id (the field is not readOnly) is kept; otherwise the server
+                // picks one no object of the collection has.
+                let chosen = sent.and_then(|s| s.get(field)).filter(|_| !self.is_read_only(field));
+                let mut id_value = chosen.or_else(|| fabricated.get(field)).cloned();
+                for attempt in (1..8).filter(|_| chosen.is_none()) {
+                    match &id_value {
+                        Some(id) if store.get(tenant, &collection, &text(id))?.is_none() => break,
+                        _ => id_value = self.fabricate(seed ^ mix(count as u64 + attempt * 7919)).remove(field),
+                    }
+                }
+                let id_value = id_value.unwrap_or_else(|| Value::String(format!("{:016x}", seed ^ mix(count as u64))));
+                let mut object = fabricated.clone();
+                for (name, value) in sent.into_iter().flatten() {
+                    if name != field && !self.is_read_only(name) {
+                        object.insert(name.clone(), value.clone());
+                    }
+                }
+                object.insert(field.to_owned(), id_value.clone());
+                for (name, template) in self.resource.set.iter().flatten() {
+                    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    let lookup = |key: &str| match key {
+                        "now" => Some(Value::String(now.clone())),
+                        "id" => Some(id_value.clone()),
+                        _ => key.strip_prefix("request.").and_then(|k| request.lookup(k)).cloned(),
+                    };
+                    if let Some(value) = crate::template::render(template, &lookup) {
+                        object.insert(name.clone(), value);
+                    }
+                }
+                // What is stored is what was answered (so a read repeats it) plus the request's
+                // other fields.
+                let mut answered = self.project(&object);
+                if let Some(conforms) = &self.conforms {
+                    conforms.repair(&mut answered, &Value::Object(fabricated));
+                }
+                let mut stored = object;
+                if let Value::Object(answered) = &answered {
+                    stored.extend(answered.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                store.put(tenant, &collection, &text(&id_value), &Value::Object(stored))?;
+                Ok(Acted::Done(self.body.as_ref().map(|_| answered)))
+            }
+            Action::Read | Action::Delete | Action::Update => {
+                let id = id.map(text).unwrap_or_default();
+                let Some(mut object) = store.get(tenant, &collection, &id)? else {
+                    return Ok(Acted::NotFound(self.missing(&id)));
+                };
+                match self.resource.action {
+                    Action::Delete => {
+                        store.delete(tenant, &collection, &id)?;
+                    }
+                    Action::Update => {
+                        merge_patch(&mut object, request.body.as_ref().unwrap_or(&Value::Null), field, &self.fields);
+                        store.put(tenant, &collection, &id, &object)?;
+                    }
+                    _ => {}
+                }
+                Ok(Acted::Done(self.answer(Some(&object), seed)))
+            }
+            Action::Replace => {
+                let id_text = id.map(text).unwrap_or_default();
+                let previous = store.get(tenant, &collection, &id_text)?;
+                let mut object = Map::new();
+                // Fields the server sets survive a replace; everything else comes from the body.
+                for (name, value) in previous.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                    if self.is_read_only(name) {
+                        object.insert(name.clone(), value.clone());
+                    }
+                }
+                for (name, value) in sent.into_iter().flatten() {
+                    if !self.is_read_only(name) {
+                        object.insert(name.clone(), value.clone());
+                    }
+                }
+                let id_value = previous.as_ref().and_then(|p| p.get(field)).or(id).cloned().unwrap_or(Value::Null);
+                object.insert(field.to_owned(), id_value);
+                let object = Value::Object(object);
+                store.put(tenant, &collection, &id_text, &object)?;
+                Ok(Acted::Done(self.answer(Some(&object), seed)))
+            }
+            Action::List => {
+                let Some(list) = &self.list else { return Ok(Acted::Done(self.answer(None, seed))) };
+                let page = page_request(&request.query, list);
+                let found = store.list(tenant, &collection, &page)?;
+                let items: Vec<Value> = found
+                    .items
+                    .iter()
+                    .map(|stored| {
+                        let id = stored.get(field).map(text).unwrap_or_default();
+                        let fabricated = list.item.generate(seed ^ crate::fnv1a(crate::FNV_OFFSET, id.as_bytes()));
+                        let Some(stored) = stored.as_object() else { return fabricated };
+                        let mut item = project(stored, &list.item_fields);
+                        if let Some(conforms) = &list.item_conforms {
+                            conforms.repair(&mut item, &fabricated);
+                        }
+                        item
+                    })
+                    .collect();
+                Ok(Acted::Done(Some(match &list.field {
+                    None => Value::Array(items),
+                    Some(name) => {
+                        let mut body = self.fabricate(seed);
+                        body.insert(name.clone(), Value::Array(items));
+                        Value::Object(body)
+                    }
+                })))
+            }
+        }
+    }
+
+    fn missing(&self, id: &str) -> String {
+        let collection = self.resource.collection.rsplit('/').next().unwrap_or_default();
+        format!(
+            "no {collection} with {} {id:?} exists (create one first; sandbox data is scrubbed)",
+            self.resource.id_field
+        )
+    }
+
+    fn is_read_only(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.name == name && f.read_only)
+    }
+
+    fn fabricate(&self, seed: u64) -> Map<String, Value> {
+        match self.body.as_ref().map(|p| p.generate(seed)) {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    fn project(&self, object: &Map<String, Value>) -> Value {
+        project(object, &self.fields)
+    }
+
+    /// The success body: the stored object's documented fields; a field it lacks but the schema
+    /// requires, or one that does not fit, is fabricated.
+    fn answer(&self, stored: Option<&Value>, seed: u64) -> Option<Value> {
+        let program = self.body.as_ref()?;
+        let fabricated = program.generate(seed);
+        let Some(stored) = stored.and_then(Value::as_object) else { return Some(fabricated) };
+        let mut body = self.project(stored);
+        if let Some(conforms) = &self.conforms {
+            conforms.repair(&mut body, &fabricated);
+        }
+        Some(body)
+    }
+}
+
+/// `object` restricted to the documented `fields` (all of it when none are documented).
+fn project(object: &Map<String, Value>, fields: &[Field]) -> Value {
+    let keep = |name: &String| fields.is_empty() || fields.iter().any(|f| f.name == *name);
+    Value::Object(object.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// RFC 7396 merge patch at the top level and below; the id and read-only fields are kept.
+fn merge_patch(target: &mut Value, patch: &Value, id_field: &str, fields: &[Field]) {
+    let (Some(target), Some(patch)) = (target.as_object_mut(), patch.as_object()) else { return };
+    for (name, value) in patch {
+        if name == id_field || fields.iter().any(|f| f.name == *name && f.read_only) {
+            continue;
+        }
+        match value {
+            Value::Null => {
+                target.remove(name);
+            }
+            Value::Object(_) => {
+                let slot = target.entry(name.clone()).or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                merge_patch(slot, value, "", &[]);
+            }
+            other => {
+                target.insert(name.clone(), other.clone());
+            }
+        }
+    }
+}
+
+/// Paging and filters from the query: `limit` (or `per_page`, `page_size`, `size`) capped by the
+/// schema's `maxItems`, `offset`/`skip` or 1-based `page`, a cursor (`starting_after`), and
+/// equality filters on any other query parameter named like an item field.
+fn page_request(query: &Map<String, Value>, list: &ListAnswer) -> PageRequest {
+    let number = |names: &[&str]| names.iter().find_map(|n| query.get(*n)).and_then(Value::as_u64).map(|n| n as usize);
+    let limit = number(&LIMIT_PARAMS).unwrap_or(list.max).clamp(1, list.max.max(1));
+    let offset = number(&OFFSET_PARAMS).or_else(|| number(&["page"]).map(|p| p.saturating_sub(1) * limit)).unwrap_or(0);
+    let after = CURSOR_PARAMS.iter().find_map(|n| query.get(*n)).map(text);
+    let paging = |name: &str| {
+        LIMIT_PARAMS.contains(&name) || OFFSET_PARAMS.contains(&name) || CURSOR_PARAMS.contains(&name) || name == "page"
+    };
+    let filters = query
+        .iter()
+        .filter(|(name, _)| !paging(name) && list.item_fields.iter().any(|f| f.name == **name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    PageRequest { offset, limit, after, filters }
+}
+
+fn mix(n: u64) -> u64 {
+    // splitmix64: neighbouring counters give unrelated seeds.
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396_and_keeps_the_id() {
+        let mut target = json!({"id": 1, "a": 1, "b": {"c": 1, "d": 2}, "e": 5});
+        merge_patch(&mut target, &json!({"id": 9, "a": null, "b": {"c": null, "x": 3}, "e": [1]}), "id", &[]);
+        assert_eq!(target, json!({"id": 1, "b": {"d": 2, "x": 3}, "e": [1]}));
+    }
+}

@@ -1,0 +1,225 @@
+//! Decides what each operation does to the state, from paths and methods, as REST reads:
+//! `POST /things` creates, `GET /things` lists, and `GET|PUT|PATCH|DELETE /things/{id}` read,
+//! replace, update and delete, when the API has both the collection's `POST` and the item path.
+//!
+//! `x-sandgate-resource` on an operation overrides it: `false` keeps the operation stateless;
+//! `{action: list, collection: /other/{x}/things, id_field: thing_id}` names the action, the
+//! collection (a path template of the same API) and the object's id field. A create may add
+//! `set: {status: open, remaining: '{{request.body.amount}}', date: '{{now}}'}`: fields the server
+//! sets, as templates (see `template`) over the request.
+
+use serde_json::Value;
+
+use crate::openapi::shape::{fields, Field};
+use crate::openapi::{Api, Operation};
+
+/// What an operation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Stores a new object made from the request body.
+    Create,
+    /// Answers with a stored object, or 404.
+    Read,
+    /// Replaces an object with the request body (creating it when absent).
+    Replace,
+    /// Merges the request body into a stored object (RFC 7396), or 404.
+    Update,
+    /// Removes a stored object, or 404.
+    Delete,
+    /// Pages through the collection.
+    List,
+}
+
+impl Action {
+    fn parse(text: &str) -> Option<Action> {
+        Some(match text {
+            "create" => Action::Create,
+            "read" => Action::Read,
+            "replace" => Action::Replace,
+            "update" => Action::Update,
+            "delete" => Action::Delete,
+            "list" => Action::List,
+            _ => return None,
+        })
+    }
+}
+
+/// An operation's part in the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// What it does.
+    pub action: Action,
+    /// The API's name (versions of one API share their objects).
+    pub api: String,
+    /// The collection's path template (`/client-id/{client_id}/authorization`).
+    pub collection: String,
+    /// The path parameter holding the object's id (item operations).
+    pub id_param: Option<String>,
+    /// The object's field holding its id.
+    pub id_field: String,
+    /// Server-set fields of a created object, as templates.
+    pub set: Option<serde_json::Map<String, Value>>,
+}
+
+impl Resource {
+    /// The collection's key for one request: the API name and the template with the request's
+    /// path parameters filled in.
+    pub fn collection_key(&self, path: &serde_json::Map<String, Value>) -> String {
+        let mut key = format!("{}:", self.api);
+        for segment in self.collection.split('/').filter(|s| !s.is_empty()) {
+            key.push('/');
+            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => key.push_str(&path.get(name).map(text).unwrap_or_default()),
+                None => key.push_str(segment),
+            }
+        }
+        key
+    }
+}
+
+/// A JSON value as text (strings without quotes).
+pub fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The resource of every operation of `api` (`None`: stateless). Fails on a malformed override,
+/// naming the operation's JSON pointer.
+pub fn infer(api: &Api) -> Result<Vec<Option<Resource>>, (String, String)> {
+    let name = api.name_and_version().map_or_else(|| api.base_path.clone(), |(name, _)| name.to_owned());
+    api.operations
+        .iter()
+        .map(|op| resource(api, &name, op).map_err(|e| (format!("{}/x-sandgate-resource", op.pointer), e)))
+        .collect()
+}
+
+fn resource(api: &Api, name: &str, op: &Operation) -> Result<Option<Resource>, String> {
+    let (parent, id_param) = split_item(&op.path);
+    let (action, collection) = match &op.resource {
+        Some(Value::Bool(false)) => return Ok(None),
+        Some(Value::Object(spec)) => {
+            let action = spec
+                .get("action")
+                .and_then(Value::as_str)
+                .and_then(Action::parse)
+                .ok_or("action must be one of create, read, replace, update, delete, list")?;
+            let collection = match spec.get("collection") {
+                Some(Value::String(template)) => template.trim_end_matches('/').to_owned(),
+                Some(_) => return Err("collection must be a path template".into()),
+                None if id_param.is_some() || action == Action::Create || action == Action::List => parent.to_owned(),
+                None => op.path.clone(),
+            };
+            (action, collection)
+        }
+        Some(_) => return Err("must be false or an object with an action".into()),
+        None => match inferred(api, op, parent, id_param.is_some()) {
+            Some(action) => (action, parent.to_owned()),
+            None => return Ok(None),
+        },
+    };
+    let item_action = matches!(action, Action::Read | Action::Replace | Action::Update | Action::Delete);
+    let id_param = match (item_action, id_param) {
+        (true, Some(param)) => Some(param.to_owned()),
+        (true, None) => return Err(format!("{action:?} needs a path ending in {{id}}")),
+        (false, _) => None,
+    };
+    let spec_field = op.resource.as_ref().and_then(|r| r.get("id_field")).and_then(Value::as_str);
+    let id_field = match spec_field {
+        Some(field) => field.to_owned(),
+        None => id_field(api, &collection, id_param.as_deref()),
+    };
+    let set = match op.resource.as_ref().and_then(|r| r.get("set")) {
+        None => None,
+        Some(Value::Object(fields)) if action == Action::Create => Some(fields.clone()),
+        Some(_) => return Err("set must be an object, and only a create sets fields".into()),
+    };
+    Ok(Some(Resource { action, api: name.to_owned(), collection, id_param, id_field, set }))
+}
+
+/// `/a/{x}/b/{id}` → (`/a/{x}/b`, Some(`id`)); a path not ending in a parameter is its own parent.
+fn split_item(path: &str) -> (&str, Option<&str>) {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, last)) if last.starts_with('{') && last.ends_with('}') => {
+            (parent, Some(&last[1..last.len() - 1]))
+        }
+        _ => (trimmed, None),
+    }
+}
+
+fn inferred(api: &Api, op: &Operation, collection: &str, is_item: bool) -> Option<Action> {
+    let has_create =
+        api.operations.iter().any(|o| o.method == http::Method::POST && o.path.trim_end_matches('/') == collection);
+    let has_item = api.operations.iter().any(|o| {
+        let (parent, id) = split_item(&o.path);
+        id.is_some() && parent == collection
+    });
+    if !has_create || !has_item {
+        return None;
+    }
+    Some(match (&op.method, is_item) {
+        (&http::Method::POST, false) => Action::Create,
+        (&http::Method::GET, false) => Action::List,
+        (&http::Method::GET, true) => Action::Read,
+        (&http::Method::PUT, true) => Action::Replace,
+        (&http::Method::PATCH, true) => Action::Update,
+        (&http::Method::DELETE, true) => Action::Delete,
+        _ => return None,
+    })
+}
+
+/// The object field holding the id: the id parameter's own name, else `id`, else a field named
+/// after the collection (`authorization_id`, `authorizationId`), else the parameter's name.
+fn id_field(api: &Api, collection: &str, id_param: Option<&str>) -> String {
+    let mut known: Vec<Field> = Vec::new();
+    for op in api
+        .operations
+        .iter()
+        .filter(|o| split_item(&o.path).0 == collection || o.path.trim_end_matches('/') == collection)
+    {
+        if let Some(schema) = op.default_success().and_then(|r| r.json()).and_then(|m| m.schema.as_ref()) {
+            known.extend(fields(schema, &op.schemas.defs));
+        }
+    }
+    let has = |name: &str| known.iter().any(|f| f.name == name);
+    let singular = collection.rsplit('/').next().unwrap_or_default().trim_end_matches('s');
+    let candidates = [
+        id_param.map(str::to_owned),
+        Some("id".to_owned()),
+        Some(format!("{singular}_id")),
+        Some(format!("{singular}Id")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|name| has(name))
+        .or_else(|| id_param.map(str::to_owned))
+        .unwrap_or_else(|| "id".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_paths_split_into_collection_and_parameter() {
+        assert_eq!(split_item("/users/{u}/pets/{petId}"), ("/users/{u}/pets", Some("petId")));
+        assert_eq!(split_item("/users/{u}/pets"), ("/users/{u}/pets", None));
+    }
+
+    #[test]
+    fn collection_key_fills_parameters() {
+        let resource = Resource {
+            action: Action::List,
+            api: "pets".into(),
+            collection: "/users/{u}/pets".into(),
+            id_param: None,
+            id_field: "id".into(),
+            set: None,
+        };
+        let path = serde_json::json!({"u": 7}).as_object().cloned().unwrap_or_default();
+        assert_eq!(resource.collection_key(&path), "pets:/users/7/pets");
+    }
+}

@@ -1,0 +1,90 @@
+//! Objects in memory: per tenant, per collection, in creation order. One lock: every call holds
+//! it for a map lookup or insert, never across I/O.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::{Page, PageRequest, ScrubScope, StateError, StateStore, Tenant};
+
+type Collections = HashMap<String, IndexMap<String, Value>>;
+
+/// The in-memory store.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// `(environment, partner)` → collections.
+    tenants: RwLock<HashMap<(String, String), Collections>>,
+}
+
+fn key(tenant: Tenant<'_>) -> (String, String) {
+    (tenant.environment.to_owned(), tenant.partner.to_owned())
+}
+
+impl MemoryStore {
+    fn read<T>(&self, f: impl FnOnce(&HashMap<(String, String), Collections>) -> T) -> T {
+        // A panic while holding the lock leaves the maps consistent (every write is one insert or
+        // remove), so a poisoned lock is still usable.
+        f(&self.tenants.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut HashMap<(String, String), Collections>) -> T) -> T {
+        f(&mut self.tenants.write().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError> {
+        Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).and_then(|c| c.get(id)).cloned()))
+    }
+
+    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError> {
+        self.write(|t| {
+            let objects = t.entry(key(tenant)).or_default().entry(collection.to_owned()).or_default();
+            objects.insert(id.to_owned(), object.clone());
+        });
+        Ok(())
+    }
+
+    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError> {
+        Ok(self.write(|t| {
+            t.get_mut(&key(tenant)).and_then(|c| c.get_mut(collection)).and_then(|c| c.shift_remove(id)).is_some()
+        }))
+    }
+
+    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError> {
+        Ok(self.read(|t| {
+            let Some(objects) = t.get(&key(tenant)).and_then(|c| c.get(collection)) else {
+                return Page { items: Vec::new(), total: 0 };
+            };
+            let start = match &page.after {
+                Some(after) => objects.get_index_of(after.as_str()).map_or(0, |i| i + 1),
+                None => 0,
+            };
+            let matching = objects.values().skip(start).filter(|o| page.admits(o));
+            let total = matching.clone().count();
+            let items = matching.skip(page.offset).take(page.limit).cloned().collect();
+            Page { items, total }
+        }))
+    }
+
+    fn count(&self, tenant: Tenant<'_>, collection: &str) -> Result<usize, StateError> {
+        Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).map_or(0, IndexMap::len)))
+    }
+
+    fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError> {
+        Ok(self.write(|t| {
+            let size = |c: &Collections| c.values().map(IndexMap::len).sum::<usize>();
+            let before: usize = t.values().map(size).sum();
+            match scope {
+                ScrubScope::All => t.clear(),
+                ScrubScope::Environment(env) => t.retain(|(e, _), _| e != env),
+                ScrubScope::Tenant(tenant) => {
+                    t.remove(&key(tenant));
+                }
+            }
+            before - t.values().map(size).sum::<usize>()
+        }))
+    }
+}

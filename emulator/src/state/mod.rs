@@ -1,0 +1,114 @@
+//! State: the objects partners create in the sandbox, so a `POST` is readable by the next `GET`.
+//!
+//! `infer` decides per operation what it does to which collection (create, read, replace, update,
+//! delete, list; `x-sandgate-resource` overrides); `act` carries that out on a [`StateStore`] and
+//! shapes the answer. Objects are kept per [`Tenant`] (environment and partner), in memory or in
+//! an SQLite file.
+
+pub mod act;
+pub mod infer;
+pub mod memory;
+pub mod sqlite;
+
+use serde_json::Value;
+
+/// Whose objects: one environment and one partner. One tenant never sees another's objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tenant<'a> {
+    /// The environment (`training`).
+    pub environment: &'a str,
+    /// The partner account id.
+    pub partner: &'a str,
+}
+
+/// What a scrub removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScrubScope<'a> {
+    /// Every object of every tenant.
+    All,
+    /// Every object of one environment.
+    Environment(&'a str),
+    /// Every object of one partner in one environment.
+    Tenant(Tenant<'a>),
+}
+
+/// A page of a collection, in creation order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The objects on this page.
+    pub items: Vec<Value>,
+    /// How many objects the collection (after filtering) holds in all.
+    pub total: usize,
+}
+
+/// Which part of a collection to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageRequest {
+    /// Skip this many matching objects.
+    pub offset: usize,
+    /// Return at most this many.
+    pub limit: usize,
+    /// Start after the object with this id (cursor paging).
+    pub after: Option<String>,
+    /// Keep only objects whose top-level field equals the value.
+    pub filters: Vec<(String, Value)>,
+}
+
+impl PageRequest {
+    /// Whether `object` passes the filters (compared as JSON, or as text for strings vs numbers).
+    pub fn admits(&self, object: &Value) -> bool {
+        self.filters.iter().all(|(field, wanted)| match object.get(field) {
+            Some(value) if value == wanted => true,
+            Some(value) => text(value) == text(wanted),
+            None => false,
+        })
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("emulator state: {0}")]
+pub struct StateError(pub String);
+
+/// Where objects live. Every call is atomic; a scrub is atomic for readers.
+pub trait StateStore: Send + Sync + std::fmt::Debug {
+    /// The object `id` of `collection`.
+    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError>;
+    /// Stores `object` under `id`, replacing any previous one (keeping its place in the order).
+    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError>;
+    /// Removes object `id`; whether it existed.
+    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError>;
+    /// Lists a page of `collection`.
+    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError>;
+    /// How many objects `collection` holds.
+    fn count(&self, tenant: Tenant<'_>, collection: &str) -> Result<usize, StateError>;
+    /// Removes every object in `scope`; how many were removed.
+    fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError>;
+}
+
+/// Where the emulator keeps its objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StateBackend {
+    /// In memory: gone on restart.
+    #[default]
+    Memory,
+    /// In an SQLite file (WAL): survives restarts.
+    Sqlite(std::path::PathBuf),
+}
+
+impl StateBackend {
+    /// Opens the store.
+    pub fn open(&self) -> Result<Box<dyn StateStore>, StateError> {
+        Ok(match self {
+            StateBackend::Memory => Box::new(memory::MemoryStore::default()),
+            StateBackend::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),
+        })
+    }
+}

@@ -1,0 +1,187 @@
+//! Objects in an SQLite file (WAL): they survive restarts. One connection behind a mutex; each
+//! call is one statement or one transaction.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::{Page, PageRequest, ScrubScope, StateError, StateStore, Tenant};
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn fail(e: impl std::fmt::Display) -> StateError {
+    StateError(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the file at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StateError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StateError(format!("{}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS objects (
+                 environment TEXT NOT NULL,
+                 partner TEXT NOT NULL,
+                 collection TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 seq INTEGER NOT NULL,
+                 body TEXT NOT NULL,
+                 PRIMARY KEY (environment, partner, collection, id)
+             );
+             CREATE INDEX IF NOT EXISTS objects_in_order ON objects (environment, partner, collection, seq);",
+        )
+        .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        Ok(SqliteStore { conn: Mutex::new(conn) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(fail)
+    }
+}
+
+impl StateStore for SqliteStore {
+    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError> {
+        let body: Option<String> = self.with(|c| {
+            c.prepare_cached(
+                "SELECT body FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
+            )?
+            .query_row(params![tenant.environment, tenant.partner, collection, id], |row| row.get(0))
+            .optional()
+        })?;
+        body.map(|b| serde_json::from_str(&b).map_err(fail)).transpose()
+    }
+
+    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError> {
+        let body = object.to_string();
+        self.with(|c| {
+            c.prepare_cached(
+                "INSERT INTO objects (environment, partner, collection, id, seq, body)
+                 VALUES (?1, ?2, ?3, ?4,
+                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM objects
+                          WHERE environment = ?1 AND partner = ?2 AND collection = ?3), ?5)
+                 ON CONFLICT (environment, partner, collection, id) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![tenant.environment, tenant.partner, collection, id, body])
+            .map(|_| ())
+        })
+    }
+
+    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "DELETE FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
+            )?
+            .execute(params![tenant.environment, tenant.partner, collection, id])
+            .map(|n| n > 0)
+        })
+    }
+
+    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError> {
+        // Filters are applied to the decoded objects, so the scan reads the collection in order.
+        let rows: Vec<(String, String)> = self.with(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT id, body FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3
+                 ORDER BY seq",
+            )?;
+            let rows = statement.query_map(params![tenant.environment, tenant.partner, collection], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            rows.collect()
+        })?;
+        let start = match &page.after {
+            Some(after) => rows.iter().position(|(id, _)| id == after).map_or(0, |i| i + 1),
+            None => 0,
+        };
+        let mut matching = Vec::new();
+        for (_, body) in &rows[start..] {
+            let object: Value = serde_json::from_str(body).map_err(fail)?;
+            if page.admits(&object) {
+                matching.push(object);
+            }
+        }
+        let total = matching.len();
+        let items = matching.into_iter().skip(page.offset).take(page.limit).collect();
+        Ok(Page { items, total })
+    }
+
+    fn count(&self, tenant: Tenant<'_>, collection: &str) -> Result<usize, StateError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3",
+            )?
+            .query_row(params![tenant.environment, tenant.partner, collection], |row| row.get::<_, i64>(0))
+            .map(|n| usize::try_from(n).unwrap_or_default())
+        })
+    }
+
+    fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError> {
+        self.with(|c| {
+            let removed = match scope {
+                ScrubScope::All => c.execute("DELETE FROM objects", [])?,
+                ScrubScope::Environment(env) => c.execute("DELETE FROM objects WHERE environment = ?1", [env])?,
+                ScrubScope::Tenant(t) => c.execute(
+                    "DELETE FROM objects WHERE environment = ?1 AND partner = ?2",
+                    params![t.environment, t.partner],
+                )?,
+            };
+            Ok(removed)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::memory::MemoryStore;
+    use serde_json::json;
+
+    /// The same script on both stores gives the same answers.
+    fn exercise(store: &dyn StateStore) {
+        let a = Tenant { environment: "training", partner: "p1" };
+        let b = Tenant { environment: "training", partner: "p2" };
+        for (id, status) in [("1", "open"), ("2", "closed"), ("3", "open")] {
+            store.put(a, "/auth", id, &json!({"id": id, "status": status})).expect("put");
+        }
+        store.put(a, "/auth", "1", &json!({"id": "1", "status": "open", "v": 2})).expect("replace keeps order");
+        assert_eq!(store.get(a, "/auth", "1").expect("get"), Some(json!({"id": "1", "status": "open", "v": 2})));
+        assert_eq!(store.get(b, "/auth", "1").expect("get"), None, "another partner sees nothing");
+        let open = PageRequest { limit: 10, filters: vec![("status".into(), json!("open"))], ..Default::default() };
+        let page = store.list(a, "/auth", &open).expect("list");
+        assert_eq!((page.total, page.items.len(), &page.items[1]["id"]), (2, 2, &json!("3")));
+        let after = PageRequest { limit: 1, after: Some("1".into()), ..Default::default() };
+        assert_eq!(store.list(a, "/auth", &after).expect("list").items, vec![json!({"id": "2", "status": "closed"})]);
+        assert!(store.delete(a, "/auth", "2").expect("delete"));
+        assert!(!store.delete(a, "/auth", "2").expect("delete twice"));
+        assert_eq!(store.count(a, "/auth").expect("count"), 2);
+        store.put(b, "/auth", "9", &json!({})).expect("put");
+        assert_eq!(store.scrub(ScrubScope::Tenant(a)).expect("scrub"), 2);
+        assert_eq!(store.count(b, "/auth").expect("count"), 1, "other partners keep theirs");
+        assert_eq!(store.scrub(ScrubScope::Environment("training")).expect("scrub"), 1);
+    }
+
+    #[test]
+    fn memory_and_sqlite_stores_behave_alike() {
+        exercise(&MemoryStore::default());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("emulator.db");
+        exercise(&SqliteStore::open(&path).expect("open"));
+        let a = Tenant { environment: "training", partner: "p1" };
+        SqliteStore::open(&path).expect("open").put(a, "/x", "1", &json!({"kept": true})).expect("put");
+        assert_eq!(
+            SqliteStore::open(&path).expect("reopen").get(a, "/x", "1").expect("get"),
+            Some(json!({"kept": true}))
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! State: what a partner creates is there on the next request, for that partner only. Collections
+//! and items are inferred from paths and methods (`x-sandgate-resource` overrides); lists page and
+//! filter; PATCH merges, PUT replaces keeping server-set fields, DELETE removes; every answer still
+//! conforms to its schema. The SQLite store keeps objects across restarts.
+
+mod common;
+
+use http::{HeaderMap, HeaderValue, Method};
+use sandgate_emulator::state::{StateBackend, Tenant};
+use sandgate_emulator::{EmuRequest, EmuResponse, Emulator, EmulatorOptions};
+use serde_json::{json, Value};
+
+const NOTES: &str = "/notes-api/v1/users/ann/notes";
+
+fn notes(state: StateBackend) -> Emulator {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state/notes.yaml");
+    let apis = sandgate_emulator::openapi::load_file(&file).expect("fixture loads");
+    Emulator::new(apis, EmulatorOptions { state, ..EmulatorOptions::default() }).expect("fixture compiles")
+}
+
+/// One request as `partner` (TRAINING), checked against the documented schema of its answer.
+fn send(emulator: &Emulator, partner: &str, method: Method, path: &str, body: Option<(&str, Value)>) -> (u16, Value) {
+    let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
+    let mut headers = HeaderMap::new();
+    let bytes = match &body {
+        Some((media, value)) => {
+            headers.insert("content-type", HeaderValue::from_str(media).expect("media type"));
+            serde_json::to_vec(value).expect("json")
+        }
+        None => Vec::new(),
+    };
+    let tenant = Some(Tenant { environment: "training", partner });
+    let response: EmuResponse =
+        emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body: &bytes, tenant });
+    let value = if response.body.is_empty() { Value::Null } else { common::json(&response) };
+    if let Some(schema) = emulator.response_schema(&method, path, response.status) {
+        let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("schema compiles");
+        assert!(validator.is_valid(&value), "{method} {path} → {} does not conform: {value}", response.status);
+    }
+    (response.status, value)
+}
+
+fn create(emulator: &Emulator, partner: &str, title: &str, status: &str) -> Value {
+    let (code, note) = send(
+        emulator,
+        partner,
+        Method::POST,
+        NOTES,
+        Some(("application/json", json!({"title": title, "status": status}))),
+    );
+    assert_eq!(code, 201, "{note}");
+    note
+}
+
+#[test]
+fn create_read_update_replace_delete_round_trip() {
+    let emulator = notes(StateBackend::Memory);
+    let note = create(&emulator, "p1", "milk", "open");
+    assert_eq!((&note["title"], &note["status"]), (&json!("milk"), &json!("open")), "what was sent comes back");
+    let id = note["id"].as_str().expect("server-set id").to_owned();
+    let created_at = note["created_at"].clone();
+    let item = format!("{NOTES}/{id}");
+
+    assert_eq!(send(&emulator, "p1", Method::GET, &item, None), (200, note.clone()), "read returns what was created");
+
+    let (code, patched) = send(
+        &emulator,
+        "p1",
+        Method::PATCH,
+        &item,
+        Some(("application/merge-patch+json", json!({"status": "done", "tags": ["x"]}))),
+    );
+    assert_eq!(
+        (code, &patched["status"], &patched["title"], &patched["tags"]),
+        (200, &json!("done"), &json!("milk"), &json!(["x"]))
+    );
+    let (_, removed) =
+        send(&emulator, "p1", Method::PATCH, &item, Some(("application/merge-patch+json", json!({"tags": null}))));
+    assert!(removed.get("tags").is_none() || removed["tags"] != json!(["x"]), "null removes a field: {removed}");
+
+    let (code, replaced) = send(
+        &emulator,
+        "p1",
+        Method::PUT,
+        &item,
+        Some((
+            "application/json",
+            json!({"title": "oat milk", "status": "open", "created_at": "1999-01-01T00:00:00Z"}),
+        )),
+    );
+    assert_eq!((code, &replaced["title"], &replaced["id"]), (200, &json!("oat milk"), &json!(id)));
+    assert_eq!(replaced["created_at"], created_at, "a read-only field is the server's, not the client's");
+
+    assert_eq!(send(&emulator, "p1", Method::DELETE, &item, None).0, 204);
+    let (code, missing) = send(&emulator, "p1", Method::GET, &item, None);
+    assert_eq!((code, missing), (404, json!({"code": 404, "error": "not_found"})), "the documented 404 example");
+    assert_eq!(send(&emulator, "p1", Method::DELETE, &item, None).0, 404);
+    assert_eq!(send(&emulator, "p1", Method::PATCH, &item, Some(("application/merge-patch+json", json!({})))).0, 404);
+}
+
+#[test]
+fn one_partner_never_sees_another_partners_objects() {
+    let emulator = notes(StateBackend::Memory);
+    let note = create(&emulator, "p1", "secret", "open");
+    let item = format!("{NOTES}/{}", note["id"].as_str().unwrap_or_default());
+    assert_eq!(send(&emulator, "p2", Method::GET, &item, None).0, 404);
+    assert_eq!(send(&emulator, "p2", Method::DELETE, &item, None).0, 404);
+    assert_eq!(send(&emulator, "p2", Method::GET, NOTES, None).1["data"], json!([]));
+    assert_eq!(
+        send(&emulator, "p1", Method::GET, &item.replace("/ann/", "/bob/"), None).0,
+        404,
+        "collections are per parent"
+    );
+    assert_eq!(send(&emulator, "p1", Method::GET, &item, None).0, 200, "the owner still sees it");
+}
+
+#[test]
+fn lists_page_filter_and_follow_overrides() {
+    let emulator = notes(StateBackend::Memory);
+    let ids: Vec<String> = (0..5)
+        .map(|i| create(&emulator, "p1", &format!("n{i}"), if i % 2 == 0 { "open" } else { "done" }))
+        .map(|n| n["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let titles = |body: &Value| -> Vec<String> {
+        let list = body.get("data").unwrap_or(body);
+        list.as_array().into_iter().flatten().filter_map(|n| n["title"].as_str()).map(str::to_owned).collect()
+    };
+    assert_eq!(
+        titles(&send(&emulator, "p1", Method::GET, NOTES, None).1),
+        ["n0", "n1", "n2", "n3", "n4"],
+        "creation order"
+    );
+    assert_eq!(titles(&send(&emulator, "p1", Method::GET, &format!("{NOTES}?limit=2&offset=1"), None).1), ["n1", "n2"]);
+    let after = format!("{NOTES}?starting_after={}&limit=2", ids[2]);
+    assert_eq!(titles(&send(&emulator, "p1", Method::GET, &after, None).1), ["n3", "n4"]);
+    assert_eq!(titles(&send(&emulator, "p1", Method::GET, &format!("{NOTES}?status=done"), None).1), ["n1", "n3"]);
+    let open = "/notes-api/v1/users/ann/open-notes?status=open";
+    assert_eq!(
+        titles(&send(&emulator, "p1", Method::GET, open, None).1),
+        ["n0", "n2", "n4"],
+        "the override lists the same collection"
+    );
+    let preview = format!("{NOTES}/{}/preview", ids[0]);
+    assert_eq!(
+        send(&emulator, "p1", Method::GET, &preview.replace(&ids[0], "gone"), None).0,
+        200,
+        "x-sandgate-resource: false stays stateless"
+    );
+}
+
+#[test]
+fn the_sqlite_store_keeps_objects_across_restarts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = StateBackend::Sqlite(dir.path().join("emulator.db"));
+    let note = create(&notes(backend.clone()), "p1", "kept", "open");
+    let item = format!("{NOTES}/{}", note["id"].as_str().unwrap_or_default());
+    let restarted = notes(backend);
+    assert_eq!(send(&restarted, "p1", Method::GET, &item, None), (200, note));
+}
+
+#[test]
+fn a_pos_authorization_is_readable_and_listed_after_it_is_created() {
+    let pos = common::emulator("pos-api/v2.5.yaml");
+    let base = "/pos-api/v2.5/client-id/demo";
+    let mut headers = HeaderMap::new();
+    headers.insert("x-reference-id", HeaderValue::from_static(common::REFERENCE_ID));
+    let request = json!({
+        "amount": 250.0, "account_number": 12345678, "auto_capture": false,
+        "financing_option": {"transaction_type": "regular_purchase"}
+    });
+    let created = common::call_json(&pos, Method::POST, &format!("{base}/authorization"), &headers, &request);
+    assert_eq!(created.status, 200, "{}", String::from_utf8_lossy(&created.body));
+    let authorization = common::json(&created);
+    assert_eq!(authorization["amount"], 250.0);
+    let server_set = ["status", "captured_amount", "released_amount", "remaining_authorization_amount", "captures"]
+        .map(|field| authorization[field].clone());
+    assert_eq!(server_set, [json!("open"), json!(0), json!(0), json!(250.0), json!([])], "x-sandgate-resource set");
+    let id = authorization["authorization_id"].as_u64().expect("authorization_id");
+    let read = common::call(&pos, Method::GET, &format!("{base}/authorization/{id}"), &headers);
+    assert_eq!(common::json(&read), authorization);
+    let listed = common::json(&common::call(&pos, Method::GET, &format!("{base}/authorizations"), &headers));
+    assert_eq!(listed, json!([authorization]));
+    let v251 = common::emulator("pos-api/v2.5.1.yaml");
+    let other =
+        common::call(&v251, Method::GET, &format!("/pos-api/v2.5.1/client-id/demo/authorization/{id}"), &headers);
+    assert_eq!(other.status, 404, "a separate emulator has its own state");
+}

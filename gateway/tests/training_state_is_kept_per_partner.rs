@@ -1,0 +1,55 @@
+//! Through the TRAINING gateway the emulator keeps what a partner creates (in the embedded
+//! store): an authorization created with one call is read and listed by the next, and another
+//! partner's application never sees it.
+
+mod common;
+
+use common::admin::Admin;
+use common::TestSandgate;
+use serde_json::{json, Value};
+
+const REFERENCE: &str = "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11";
+
+fn call(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = common::http().request(method, url).bearer_auth(token).header("x-reference-id", REFERENCE);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().expect("gateway answers");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn an_authorization_created_through_the_gateway_is_read_back_by_its_partner_only() {
+    let sandgate = TestSandgate::start(None);
+    let token = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
+    let base = format!("{}/pos-api/v2.5.1/client-id/{}", sandgate.training, sandgate.client_id);
+    let request = json!({"amount": 99.5, "account_number": 12345678, "auto_capture": false,
+                         "financing_option": {"transaction_type": "regular_purchase"}});
+    let (status, created) = call(reqwest::Method::POST, &format!("{base}/authorization"), &token, Some(request));
+    assert_eq!((status, &created["amount"], &created["status"]), (200, &json!(99.5), &json!("open")), "{created}");
+    let id = created["authorization_id"].as_u64().expect("authorization_id");
+    assert_eq!(call(reqwest::Method::GET, &format!("{base}/authorization/{id}"), &token, None), (200, created.clone()));
+    let (_, listed) = call(reqwest::Method::GET, &format!("{base}/authorizations"), &token, None);
+    assert_eq!(listed, json!([created]));
+    assert!(sandgate.data_dir().join("emulator.db").exists(), "state lives in the embedded store by default");
+
+    // A second partner with its own TRAINING application sees nothing of the first's.
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let partner = json!({"name": "Other Co", "contact": {"name": "O", "email": "o@other.example"},
+                         "owner": {"name": "Oona", "email": "oona@other.example"}});
+    let (_, account) = op.post("/v1/partners", partner);
+    let partner_id = account["partner"]["id"].as_str().expect("partner id").to_owned();
+    let app = json!({"name": "other-pos", "description": "d", "type": "generic", "category": "payments",
+                     "permission": "read_write", "scopes": ["merchant"], "trust_list": ["127.0.0.0/8"]});
+    let (_, app) = op.post(&format!("/v1/partners/{partner_id}/applications"), app);
+    let app_id = app["application"]["id"].as_str().expect("app id");
+    let (_, issued) = op.post(&format!("/v1/applications/{app_id}/credentials"), json!({"environment": "training"}));
+    let other_id = issued["credential"]["client_id"].as_str().expect("client id");
+    let other_token =
+        common::access_token(&sandgate.training, other_id, issued["client_secret"].as_str().unwrap_or_default());
+    let other_base = format!("{}/pos-api/v2.5.1/client-id/{other_id}", sandgate.training);
+    assert_eq!(call(reqwest::Method::GET, &format!("{other_base}/authorization/{id}"), &other_token, None).0, 404);
+    assert_eq!(call(reqwest::Method::GET, &format!("{other_base}/authorizations"), &other_token, None).1, json!([]));
+}
