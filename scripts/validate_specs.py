@@ -29,6 +29,9 @@ def load(path: Path):
     return yaml.safe_load(text)
 
 
+SKIP = "skip"
+
+
 def check(path: Path):
     """Return None when the document is valid, else a one-paragraph error message."""
     try:
@@ -37,6 +40,8 @@ def check(path: Path):
         return f"cannot parse: {exc}"
     if not isinstance(doc, dict):
         return "not an OpenAPI document (top level is not a mapping)"
+    if "sandgate-scenarios" in doc:
+        return SKIP  # business rules for the emulator, checked by its own loader
     try:
         validate(doc, base_uri=path.resolve().as_uri())
     except Exception as exc:  # the validator raises several exception types
@@ -56,7 +61,9 @@ def main(argv):
     failed = 0
     for path in files:
         error = check(path)
-        if error is None:
+        if error is SKIP:
+            print(f"skip {path} (scenarios)")
+        elif error is None:
             print(f"ok {path}")
         else:
             failed += 1

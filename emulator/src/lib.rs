@@ -5,8 +5,9 @@
 //!
 //! The pipeline, stripe-mock style, reads top to bottom in [`Emulator::handle`]:
 //! spec (`openapi`) → route (`router`) → validate the request (`validate`) → choose the response
-//! (`prefer`) → act on the state (`state`) → fabricate (`generate`) → answer.
-//! Scenarios, webhooks and scrub grow here in their own modules.
+//! (`prefer`) → business rules (`scenario`) → act on the state (`state`) → fabricate (`generate`)
+//! → answer. Every answer says when the next `scrub` empties the state. Webhooks grow here in a
+//! module of their own.
 //!
 //! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
 //! [`Emulator::handle`] in-process for the TRAINING environment.
@@ -16,6 +17,8 @@ pub mod openapi;
 pub mod prefer;
 pub mod problem;
 pub mod router;
+pub mod scenario;
+pub mod scrub;
 pub mod server;
 pub mod state;
 pub mod template;
@@ -39,6 +42,8 @@ use validate::{RequestCheck, Verdict};
 
 /// A request header that fixes the fabrication seed for one request (any u64).
 pub const SEED_HEADER: &str = "x-sandgate-seed";
+/// A response header naming the scenario that answered.
+pub const SCENARIO_HEADER: &str = "sandgate-scenario";
 
 /// One request as the emulator sees it, whoever transported it (the gateway in-process, or HTTP).
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +87,8 @@ pub struct EmulatorOptions {
     pub default_environment: String,
     /// The partner of requests that carry no tenant.
     pub default_partner: String,
+    /// When scheduled scrubs happen (announced in every answer); `None`: never.
+    pub scrub: Option<scrub::ScrubSchedule>,
 }
 
 impl Default for EmulatorOptions {
@@ -91,6 +98,7 @@ impl Default for EmulatorOptions {
             state: StateBackend::Memory,
             default_environment: "training".to_owned(),
             default_partner: "standalone".to_owned(),
+            scrub: None,
         }
     }
 }
@@ -151,6 +159,8 @@ pub struct Emulator {
     checks: Vec<Vec<OnceLock<Result<Checks, String>>>>,
     /// `stateful[api][op]`: the operation's part in the state, if any.
     stateful: Vec<Vec<Option<Stateful>>>,
+    /// `scenarios[api][op]`: business rules, first match answers.
+    scenarios: Vec<Vec<Vec<scenario::Scenario>>>,
     state: Box<dyn StateStore>,
     options: EmulatorOptions,
 }
@@ -163,9 +173,21 @@ struct Checks {
 }
 
 impl Emulator {
-    /// Loads every OpenAPI document under `dir` (see [`openapi::load_dir`]) and compiles it.
+    /// Loads every OpenAPI document and scenario file under `dir` (see [`openapi::load_dir`],
+    /// [`scenario::load_dir`]) and compiles them.
     pub fn from_dir(dir: &Path, options: EmulatorOptions) -> Result<Emulator, LoadError> {
-        Emulator::new(openapi::load_dir(dir)?, options)
+        Emulator::new(openapi::load_dir(dir)?, options)?.with_scenarios(&scenario::load_dir(dir)?)
+    }
+
+    /// Adds the scenarios of `files`; fails naming the file and pointer of a bad one.
+    pub fn with_scenarios(mut self, files: &[scenario::ScenarioFile]) -> Result<Emulator, LoadError> {
+        let compiled = scenario::compile(files, &self.apis)?;
+        for (api, ops) in compiled.into_iter().enumerate() {
+            for (op, scenarios) in ops.into_iter().enumerate() {
+                self.scenarios[api][op].extend(scenarios);
+            }
+        }
+        Ok(self)
     }
 
     /// Compiles routes and response generators for `apis`. Fails on a schema the generator cannot
@@ -211,7 +233,8 @@ impl Emulator {
         let router = Router::new(&apis);
         let checks = apis.iter().map(|api| api.operations.iter().map(|_| OnceLock::new()).collect()).collect();
         let state = options.state.open()?;
-        Ok(Emulator { apis, router, answers, checks, stateful, state, options })
+        let scenarios = apis.iter().map(|api| vec![Vec::new(); api.operations.len()]).collect();
+        Ok(Emulator { apis, router, answers, checks, stateful, scenarios, state, options })
     }
 
     /// The loaded APIs.
@@ -240,8 +263,28 @@ impl Emulator {
         Some(op.schemas.json_schema(schema))
     }
 
-    /// Answers one request. Never panics on request input; every failure is an HTTP answer.
+    /// Removes every stored object in `scope` at once; how many were removed.
+    pub fn scrub(&self, scope: state::ScrubScope<'_>) -> Result<usize, state::StateError> {
+        self.state.scrub(scope)
+    }
+
+    /// The next scheduled scrub, if scrubs are scheduled.
+    pub fn next_scrub(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.options.scrub.map(|schedule| schedule.next_after(chrono::Utc::now()))
+    }
+
+    /// Answers one request. Never panics on request input; every failure is an HTTP answer, and
+    /// every answer carries `Sandgate-Next-Scrub` when scrubs are scheduled.
     pub fn handle(&self, req: &EmuRequest<'_>) -> EmuResponse {
+        let mut response = self.answer(req);
+        if let Some(next) = self.next_scrub() {
+            let when = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            response.headers.push((scrub::NEXT_SCRUB_HEADER, when));
+        }
+        response
+    }
+
+    fn answer(&self, req: &EmuRequest<'_>) -> EmuResponse {
         // ---- route
         let (id, path_params) = match self.router.find(req.method, req.path) {
             RouteMatch::Found(id, params) => (id, params),
@@ -292,13 +335,19 @@ impl Emulator {
         if let Some(code) = preference.code {
             applied.push("code", &code.to_string());
         }
+        // ---- business rules (unless the client picked an outcome with `Prefer`)
+        if preference.code.is_none() {
+            for scenario in &self.scenarios[id.api][id.op] {
+                match scenario.run(self.apis[id.api].name(), &parsed, self.state.as_ref(), self.tenant(req)) {
+                    Ok(None) => {}
+                    Ok(Some(outcome)) => return self.scenario_answer(id, scenario, outcome, self.seed_for(req, id)),
+                    Err(e) => return state_unavailable(&e),
+                }
+            }
+        }
         // ---- act on the state (unless the client picked an outcome with `Prefer`)
         if let (None, Some(stateful)) = (preference.code, &self.stateful[id.api][id.op]) {
-            let tenant = req.tenant.unwrap_or(Tenant {
-                environment: &self.options.default_environment,
-                partner: &self.options.default_partner,
-            });
-            return match stateful.act(self.state.as_ref(), tenant, &parsed, self.seed_for(req, id)) {
+            return match stateful.act(self.state.as_ref(), self.tenant(req), &parsed, self.seed_for(req, id)) {
                 Ok(Acted::Done(body)) => {
                     let bodiless = matches!(status, 204 | 205 | 304) || answer.media_type.is_none();
                     let body = match body {
@@ -309,10 +358,7 @@ impl Emulator {
                     EmuResponse { status, content_type, headers: Vec::new(), body }
                 }
                 Ok(Acted::NotFound(detail)) => self.not_found(id, &detail),
-                Err(e) => {
-                    tracing::error!(error = %e, "emulator state unavailable");
-                    problem(ProblemKind::StoreUnavailable, "the sandbox state could not be read or written; retry")
-                }
+                Err(e) => state_unavailable(&e),
             };
         }
         // ---- fill the body: a named example, the spec's example, or fabricated data
@@ -355,6 +401,50 @@ impl Emulator {
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
         let headers = applied.header().map(|value| ("preference-applied", value)).into_iter().collect();
         EmuResponse { status, content_type, headers, body }
+    }
+
+    /// Whose state a request reads: its tenant, else the configured default.
+    fn tenant<'a>(&'a self, req: &EmuRequest<'a>) -> Tenant<'a> {
+        req.tenant.unwrap_or(Tenant {
+            environment: &self.options.default_environment,
+            partner: &self.options.default_partner,
+        })
+    }
+
+    /// The answer of a scenario: its body, or fields over the fabricated documented body.
+    fn scenario_answer(
+        &self,
+        id: OperationId,
+        scenario: &scenario::Scenario,
+        outcome: scenario::Answer,
+        seed: u64,
+    ) -> EmuResponse {
+        let answers = &self.answers[id.api][id.op];
+        // `compile` checked that the status is documented.
+        let Some(answer) = answers.for_status(scenario.status) else {
+            return problem(ProblemKind::Internal, "a scenario answered an undocumented status");
+        };
+        let fabricated = || match &answer.body {
+            AnswerBody::Generate(program) => program.generate(seed),
+            AnswerBody::Example(example) => example.clone(),
+            AnswerBody::Empty => Value::Null,
+        };
+        let body = match outcome {
+            scenario::Answer::Body(body) => body,
+            scenario::Answer::Fabricated => fabricated(),
+            scenario::Answer::Merge(fields) => match fabricated() {
+                Value::Object(mut object) => {
+                    object.extend(fields);
+                    Value::Object(object)
+                }
+                _ => Value::Object(fields),
+            },
+        };
+        let bodiless = matches!(scenario.status, 204 | 205 | 304) || answer.media_type.is_none() || body.is_null();
+        let body = if bodiless { Vec::new() } else { serde_json::to_vec(&body).unwrap_or_default() };
+        let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
+        let headers = vec![(SCENARIO_HEADER, scenario.name.clone())];
+        EmuResponse { status: scenario.status, content_type, headers, body }
     }
 
     /// The 404 of an operation: its documented 404 (example, else fabricated), else problem+json.
@@ -453,6 +543,11 @@ fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet
         examples.push(("default".to_owned(), example.clone()));
     }
     Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples })
+}
+
+fn state_unavailable(error: &state::StateError) -> EmuResponse {
+    tracing::error!(error = %error, "emulator state unavailable");
+    problem(ProblemKind::StoreUnavailable, "the sandbox state could not be read or written; retry")
 }
 
 fn problem(kind: ProblemKind, detail: &str) -> EmuResponse {

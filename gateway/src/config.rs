@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
+use sandgate_emulator::scrub::ScrubSchedule;
 use serde::Deserialize;
 
 use crate::environment::Environment;
@@ -244,7 +245,7 @@ pub struct TokenConfig {
 }
 
 /// `sandgate.emulator`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmulatorConfig {
     /// Base seed of fabricated data. Default 0.
@@ -252,6 +253,14 @@ pub struct EmulatorConfig {
     /// Where objects partners create are kept: `store` (default; `<data_dir>/emulator.db`,
     /// survives restarts) or `memory`.
     pub state: EmulatorState,
+    /// Daily scrub of the sandbox data, `HH:MM` UTC (default `03:00`), or `never`.
+    pub scrub_at: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig { seed: 0, state: EmulatorState::default(), scrub_at: "03:00".to_owned() }
+    }
 }
 
 /// `sandgate.emulator.state`.
@@ -433,6 +442,8 @@ pub struct Settings {
     pub emulator_seed: u64,
     /// Where the emulator keeps its objects.
     pub emulator_state: EmulatorState,
+    /// When the emulator's data is scrubbed (`None`: never).
+    pub emulator_scrub: Option<ScrubSchedule>,
     /// Log format is JSON.
     pub log_json: bool,
     /// Log filter.
@@ -540,6 +551,13 @@ impl SandgateConfig {
                 })
             }
         };
+        let emulator_scrub = match self.emulator.scrub_at.trim() {
+            "never" => None,
+            at => Some(ScrubSchedule::parse(at).map_err(|problem| ConfigError::Invalid {
+                key: "emulator.scrub_at".into(),
+                problem: format!("{problem}, or never"),
+            })?),
+        };
         let mut trusted_proxies = Vec::new();
         for entry in &self.trusted_proxies {
             trusted_proxies.push(parse_cidr(entry).ok_or_else(|| ConfigError::Invalid {
@@ -632,6 +650,7 @@ impl SandgateConfig {
             token_ttl_secs: self.token.ttl_secs,
             emulator_seed: self.emulator.seed,
             emulator_state: self.emulator.state,
+            emulator_scrub,
             log_json,
             log_level: self.log.level,
             trusted_proxies,

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use sandgate_emulator::state::StateBackend;
 use sandgate_emulator::{Emulator, EmulatorOptions};
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
 
@@ -33,20 +34,10 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Serve OpenAPI 3.0/3.1 documents as a TRAINING backend over HTTP, standalone. Today: routing,
-    /// schema-valid fabricated answers and `Prefer: code=…, example=…`; not yet request
-    /// validation, state, scenarios or scrub.
-    Emulator {
-        /// File or folder of OpenAPI documents.
-        #[arg(long, default_value = "specs")]
-        specs: PathBuf,
-        /// Listen address.
-        #[arg(long, default_value = "127.0.0.1:4010")]
-        listen: String,
-        /// Base seed for fabricated data.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
+    /// Serve OpenAPI 3.0/3.1 documents (and the scenario files beside them) as a TRAINING backend
+    /// over HTTP, standalone: routing, request validation, scenarios, state, fabrication,
+    /// `Prefer`, scheduled scrub. Not yet: webhooks.
+    Emulator(EmulatorArgs),
     /// The control-plane API from the command line (partners, members, applications,
     /// credentials, invitations, review, activity log, connections) against a running Sandgate.
     Admin(Box<admin_cli::AdminArgs>),
@@ -67,7 +58,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
-        Command::Emulator { specs, listen, seed } => run_emulator(&specs, &listen, seed),
+        Command::Emulator(args) => run_emulator(args),
         Command::Admin(args) => admin_cli::run(*args),
         Command::Contract { .. } => {
             eprintln!("{}", sandgate_contract::STATUS);
@@ -76,24 +67,69 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_emulator(specs: &std::path::Path, listen: &str, seed: u64) -> ExitCode {
+/// `sandgate emulator` flags.
+#[derive(Debug, clap::Args)]
+struct EmulatorArgs {
+    /// File or folder of OpenAPI documents (scenario files are read from a folder).
+    #[arg(long, default_value = "specs")]
+    specs: PathBuf,
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:4010")]
+    listen: String,
+    /// Base seed for fabricated data.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Keep created objects in this SQLite file (default: in memory).
+    #[arg(long)]
+    state_file: Option<PathBuf>,
+    /// Daily scrub of the objects, HH:MM UTC, or never.
+    #[arg(long, default_value = "03:00")]
+    scrub_at: String,
+    /// The environment of requests without the gateway's x-sandgate-environment header.
+    #[arg(long, default_value = "training")]
+    environment: String,
+    /// The partner of requests without the gateway's x-sandgate-partner header.
+    #[arg(long, default_value = "standalone")]
+    partner: String,
+}
+
+fn run_emulator(args: EmulatorArgs) -> ExitCode {
+    let EmulatorArgs { specs, listen, seed, state_file, scrub_at, environment, partner } = args;
+    let (specs, listen) = (specs.as_path(), listen.as_str());
+    let scrub = match scrub_at.as_str() {
+        "never" => None,
+        at => match sandgate_emulator::scrub::ScrubSchedule::parse(at) {
+            Ok(schedule) => Some(schedule),
+            Err(e) => {
+                eprintln!("sandgate emulator: --scrub-at: {e}, or never");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let state = state_file.map_or(StateBackend::Memory, StateBackend::Sqlite);
+    let options = EmulatorOptions { seed, state, scrub, default_environment: environment, default_partner: partner };
     let _logs = up::init_logging(&SandgateConfig::default().log.level, false);
     let apis = if specs.is_dir() {
         sandgate_emulator::openapi::load_dir(specs)
     } else {
         sandgate_emulator::openapi::load_file(specs)
     };
-    let emulator =
-        match apis.and_then(|apis| Emulator::new(apis, EmulatorOptions { seed, ..EmulatorOptions::default() })) {
-            Ok(emulator) => Arc::new(emulator),
-            Err(e) => {
-                eprintln!("sandgate emulator: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    // Scenario files are read from a specs folder; a single document runs without them.
+    let scenarios = if specs.is_dir() { sandgate_emulator::scenario::load_dir(specs) } else { Ok(Vec::new()) };
+    let built = apis.and_then(|apis| Emulator::new(apis, options)?.with_scenarios(&scenarios?));
+    let emulator = match built {
+        Ok(emulator) => Arc::new(emulator),
+        Err(e) => {
+            eprintln!("sandgate emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(e) = std::net::TcpListener::bind(listen) {
         eprintln!("sandgate emulator: cannot listen on {listen}: {e}");
         return ExitCode::from(2);
+    }
+    if let Some(schedule) = scrub {
+        sandgate_emulator::scrub::start(&emulator, schedule);
     }
     eprintln!("sandgate emulator: {} routes from {} on http://{listen}", emulator.route_count(), specs.display());
     let mut server =

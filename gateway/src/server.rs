@@ -119,8 +119,14 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
             EmulatorState::Store => StateBackend::Sqlite(dir.join("emulator.db")),
             EmulatorState::Memory => StateBackend::Memory,
         };
-        let options = EmulatorOptions { seed: settings.emulator_seed, state, ..EmulatorOptions::default() };
-        Some(Arc::new(Emulator::new(apis.clone(), options)?))
+        let scrub = settings.emulator_scrub;
+        let options = EmulatorOptions { seed: settings.emulator_seed, state, scrub, ..EmulatorOptions::default() };
+        let scenarios = sandgate_emulator::scenario::load_dir(&settings.specs_dir)?;
+        let emulator = Arc::new(Emulator::new(apis.clone(), options)?.with_scenarios(&scenarios)?);
+        if let Some(schedule) = scrub {
+            sandgate_emulator::scrub::start(&emulator, schedule);
+        }
+        Some(emulator)
     } else {
         None
     };

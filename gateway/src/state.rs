@@ -95,6 +95,7 @@ fn restart_needed(old: &Settings, new: &Settings) -> ReloadReport {
         (old.data_dir != new.data_dir || old.specs_dir != new.specs_dir, "data_dir/specs_dir"),
         (old.emulator_seed != new.emulator_seed, "emulator.seed"),
         (old.emulator_state != new.emulator_state, "emulator.state"),
+        (old.emulator_scrub != new.emulator_scrub, "emulator.scrub_at"),
         (old.workers != new.workers, "workers"),
     ] {
         if changed {

@@ -53,3 +53,42 @@ fn an_authorization_created_through_the_gateway_is_read_back_by_its_partner_only
     assert_eq!(call(reqwest::Method::GET, &format!("{other_base}/authorization/{id}"), &other_token, None).0, 404);
     assert_eq!(call(reqwest::Method::GET, &format!("{other_base}/authorizations"), &other_token, None).1, json!([]));
 }
+
+#[test]
+fn operators_scrub_a_partner_or_everything_and_answers_name_the_next_scrub() {
+    let sandgate = TestSandgate::start(None);
+    let token = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
+    let base = format!("{}/pos-api/v2.5.1/client-id/{}", sandgate.training, sandgate.client_id);
+    let request = json!({"amount": 10.0, "account_number": 12345678, "auto_capture": false,
+                         "financing_option": {"transaction_type": "regular_purchase"}});
+    let response = common::http()
+        .post(format!("{base}/authorization"))
+        .bearer_auth(&token)
+        .header("x-reference-id", REFERENCE)
+        .json(&request)
+        .send()
+        .expect("send");
+    let next = response.headers().get("sandgate-next-scrub").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let next: chrono::DateTime<chrono::Utc> = next.expect("the next scrub is announced").parse().expect("RFC 3339");
+    assert_eq!(next.format("%H:%M").to_string(), "03:00", "the default schedule");
+    let id = response.json::<Value>().expect("json")["authorization_id"].as_u64().expect("id");
+    let item = format!("{base}/authorization/{id}");
+
+    let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
+    let (status, body) = op.post("/v1/emulator/scrub", json!({"partner_id": "ptn_x"}));
+    assert_eq!((status, body["field"].as_str()), (422, Some("environment")), "{body}");
+    let (status, body) = op.post("/v1/emulator/scrub", json!({"environment": "staging"}));
+    assert_eq!((status, body["field"].as_str()), (422, Some("environment")), "{body}");
+    assert_eq!(op.post("/v1/emulator/scrub", json!({"environment": "training", "partner_id": "ptn_none"})).0, 404);
+    let anonymous = Admin { base: sandgate.admin.clone(), token: None };
+    assert_eq!(anonymous.post("/v1/emulator/scrub", json!({})).0, 401);
+
+    let partner = sandgate.store().application(&sandgate.demo_app_id()).expect("store").partner_id;
+    let (status, body) = op.post("/v1/emulator/scrub", json!({"environment": "training", "partner_id": partner}));
+    assert_eq!((status, &body["removed"]), (200, &json!(1)), "{body}");
+    assert_eq!(call(reqwest::Method::GET, &item, &token, None).0, 404, "gone at once");
+    let (status, body) = op.post("/v1/emulator/scrub", json!({}));
+    assert_eq!((status, &body["removed"], body["next_scheduled_scrub"].is_string()), (200, &json!(0), true));
+    let (_, log) = op.get(&format!("/v1/partners/{partner}/activity?event=emulator."));
+    assert_eq!(log["events"].as_array().map(Vec::len), Some(1), "{log}");
+}

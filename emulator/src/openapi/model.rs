@@ -34,6 +34,12 @@ pub struct Api {
 }
 
 impl Api {
+    /// The API's name (`pos-api`), or its base path when that has no name-and-version shape:
+    /// versions of one API share state and scenarios under it.
+    pub fn name(&self) -> &str {
+        self.name_and_version().map_or(self.base_path.as_str(), |(name, _)| name)
+    }
+
     /// The API's name and version from its base path (`/pos-api/v2.5` → `("pos-api", "2.5")`),
     /// when the base path has that shape.
     pub fn name_and_version(&self) -> Option<(&str, &str)> {

@@ -65,16 +65,22 @@ impl Resource {
     /// The collection's key for one request: the API name and the template with the request's
     /// path parameters filled in.
     pub fn collection_key(&self, path: &serde_json::Map<String, Value>) -> String {
-        let mut key = format!("{}:", self.api);
-        for segment in self.collection.split('/').filter(|s| !s.is_empty()) {
-            key.push('/');
-            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => key.push_str(&path.get(name).map(text).unwrap_or_default()),
-                None => key.push_str(segment),
-            }
-        }
-        key
+        collection_key(&self.api, &self.collection, path)
     }
+}
+
+/// The key of collection `template` of API `api` for one request's path parameters: versions of
+/// an API share it, and `{client_id}` in the template keeps clients apart.
+pub fn collection_key(api: &str, template: &str, path: &serde_json::Map<String, Value>) -> String {
+    let mut key = format!("{api}:");
+    for segment in template.split('/').filter(|s| !s.is_empty()) {
+        key.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => key.push_str(&path.get(name).map(text).unwrap_or_default()),
+            None => key.push_str(segment),
+        }
+    }
+    key
 }
 
 /// A JSON value as text (strings without quotes).
@@ -88,10 +94,10 @@ pub fn text(value: &Value) -> String {
 /// The resource of every operation of `api` (`None`: stateless). Fails on a malformed override,
 /// naming the operation's JSON pointer.
 pub fn infer(api: &Api) -> Result<Vec<Option<Resource>>, (String, String)> {
-    let name = api.name_and_version().map_or_else(|| api.base_path.clone(), |(name, _)| name.to_owned());
+    let name = api.name();
     api.operations
         .iter()
-        .map(|op| resource(api, &name, op).map_err(|e| (format!("{}/x-sandgate-resource", op.pointer), e)))
+        .map(|op| resource(api, name, op).map_err(|e| (format!("{}/x-sandgate-resource", op.pointer), e)))
         .collect()
 }
 

@@ -15,6 +15,7 @@ mod activity;
 mod applications;
 mod connections;
 mod credentials;
+mod emulator;
 mod partners;
 
 use std::sync::Arc;
@@ -116,6 +117,7 @@ const ENDPOINTS: &[(&str, &str, Access, Handler)] = &[
     ),
     ("GET", "/v1/entities/{entity_type}/{entity_id}/connections", Access::Authenticated, connections::list),
     ("GET", "/v1/entities/{entity_type}/{entity_id}/benefits", Access::Authenticated, connections::benefits),
+    ("POST", "/v1/emulator/scrub", Access::Authenticated, emulator::scrub),
 ];
 
 /// The compiled route table: path template → the endpoints (by method) on it.

@@ -1,0 +1,300 @@
+//! Scenarios: business rules a schema cannot express, written as data in YAML files next to the
+//! specs (`*.yaml` with `sandgate-scenarios: 1`), checked before state and fabrication.
+//!
+//! ```yaml
+//! sandgate-scenarios: 1
+//! api: pos-api                     # every version of this API
+//! scenarios:
+//!   - name: capture more than remains
+//!     operations: [captureAuthorization]
+//!     load: {collection: '/client-id/{client_id}/authorization', id: '{{request.path.authorization_id}}'}
+//!     when:
+//!       - {field: request.body.amount, gt: '{{state.remaining_authorization_amount}}'}
+//!     then:
+//!       status: 409
+//!       body: {code: 409, error: auth_amount_exceeded, error_description: '…'}
+//! ```
+//!
+//! The first scenario of an operation whose conditions all hold answers. `load` reads one stored
+//! object as `state` (the collections `state` keeps, or any other name, e.g. a counter);
+//! conditions test `request.…` and `state.…` fields (see `condition`); `then` answers with
+//! `status` and either a whole `body` or `merge` fields laid over the fabricated documented body,
+//! and may `update` the loaded object (`upsert: true` creates it). Every value is a template over
+//! `request.*`, `state.*`, `now` and `today`.
+
+pub mod condition;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::openapi::{Api, LoadError};
+use crate::state::infer::{collection_key, text};
+use crate::state::{StateError, StateStore, Tenant};
+use crate::template;
+use crate::validate::ParsedRequest;
+use condition::Condition;
+
+/// The key that marks a YAML file as scenarios rather than an OpenAPI document.
+pub const MARKER: &str = "sandgate-scenarios";
+
+/// One scenario file as read.
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    /// Where it was read from.
+    pub file: PathBuf,
+    /// Its contents.
+    pub doc: Value,
+}
+
+/// Reads every scenario file under `dir` (recursively). A file that does not parse is an error
+/// naming it; files without the marker (OpenAPI documents) are skipped.
+pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, LoadError> {
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        crate::openapi::load::collect_files(dir, &mut files)?;
+    }
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Io { file: file.clone(), source })?;
+        if !text.contains(MARKER) {
+            continue;
+        }
+        let doc = crate::openapi::load::read_document(&file)?;
+        if doc.get(MARKER).is_some() {
+            out.push(ScenarioFile { file, doc });
+        }
+    }
+    Ok(out)
+}
+
+/// A compiled scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its name, for logs and the `Sandgate-Scenario` header.
+    pub name: String,
+    load: Option<(String, Value)>,
+    when: Vec<Condition>,
+    /// The answer's status.
+    pub status: u16,
+    body: Option<Value>,
+    merge: Option<Map<String, Value>>,
+    update: Option<Map<String, Value>>,
+    upsert: bool,
+}
+
+/// What a scenario answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// This whole body.
+    Body(Value),
+    /// These fields over the fabricated documented body.
+    Merge(Map<String, Value>),
+    /// The fabricated documented body.
+    Fabricated,
+}
+
+/// Compiles `files` for `apis`: `out[api][op]` lists the scenarios of each operation in file order.
+/// Fails naming the file and the JSON pointer of a malformed scenario, an unknown operation or an
+/// undocumented status.
+pub fn compile(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<Vec<Vec<Scenario>>>, LoadError> {
+    let mut out: Vec<Vec<Vec<Scenario>>> = apis.iter().map(|a| vec![Vec::new(); a.operations.len()]).collect();
+    for ScenarioFile { file, doc } in files {
+        let bad = |pointer: String, problem: String| LoadError::invalid(file, pointer, problem);
+        if doc.get(MARKER).and_then(Value::as_u64) != Some(1) {
+            return Err(bad(format!("/{MARKER}"), "only version 1 is known".into()));
+        }
+        let api_name = doc
+            .get("api")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("/api".into(), "the API's name is required (e.g. pos-api)".into()))?;
+        let targets: Vec<usize> = (0..apis.len()).filter(|&i| apis[i].name() == api_name).collect();
+        if targets.is_empty() {
+            let known: Vec<&str> = apis.iter().map(Api::name).collect();
+            return Err(bad("/api".into(), format!("no loaded API is named {api_name:?}; loaded: {known:?}")));
+        }
+        let list = doc
+            .get("scenarios")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("/scenarios".into(), "a list of scenarios is required".into()))?;
+        for (index, spec) in list.iter().enumerate() {
+            let at = format!("/scenarios/{index}");
+            let scenario = parse(spec).map_err(|(pointer, problem)| bad(format!("{at}{pointer}"), problem))?;
+            let operations: Vec<&str> = match spec.get("operations").or_else(|| spec.get("operation")) {
+                Some(Value::String(one)) => vec![one.as_str()],
+                Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+                _ => return Err(bad(format!("{at}/operations"), "a list of operationIds is required".into())),
+            };
+            for operation in operations {
+                let mut found = false;
+                for &api in &targets {
+                    for (op_index, op) in apis[api].operations.iter().enumerate() {
+                        if op.operation_id.as_deref() != Some(operation) {
+                            continue;
+                        }
+                        found = true;
+                        if op.response_for(scenario.status).is_none() {
+                            return Err(bad(
+                                format!("{at}/then/status"),
+                                format!(
+                                    "{operation} does not document {} in {}",
+                                    scenario.status,
+                                    apis[api].file.display()
+                                ),
+                            ));
+                        }
+                        check_static_body(&scenario, op).map_err(|p| bad(format!("{at}/then/body"), p))?;
+                        out[api][op_index].push(scenario.clone());
+                    }
+                }
+                if !found {
+                    return Err(bad(format!("{at}/operations"), format!("no operation {operation:?} in {api_name}")));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
+    let name = spec.get("name").and_then(Value::as_str).ok_or(("/name".to_owned(), "a name is required".to_owned()))?;
+    if name.is_empty() || !name.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return Err(("/name".into(), "a name is printable ASCII (it is sent in the Sandgate-Scenario header)".into()));
+    }
+    let load = match spec.get("load") {
+        None => None,
+        Some(load) => {
+            let collection = load.get("collection").and_then(Value::as_str);
+            let id = load.get("id");
+            match (collection, id) {
+                (Some(collection), Some(id)) => Some((collection.to_owned(), id.clone())),
+                _ => return Err(("/load".into(), "load needs a collection and an id".into())),
+            }
+        }
+    };
+    let mut when = Vec::new();
+    for (index, condition) in spec.get("when").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        when.push(Condition::parse(condition).map_err(|e| (format!("/when/{index}"), e))?);
+    }
+    let then = spec
+        .get("then")
+        .and_then(Value::as_object)
+        .ok_or(("/then".to_owned(), "then: {status: …} is required".to_owned()))?;
+    let status = then
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (200..600).contains(s))
+        .ok_or(("/then/status".to_owned(), "a status code (200–599) is required".to_owned()))?;
+    let object = |key: &str| match then.get(key) {
+        None => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map.clone())),
+        Some(_) => Err((format!("/then/{key}"), format!("{key} is a map of field: value"))),
+    };
+    let (merge, update) = (object("merge")?, object("update")?);
+    let body = then.get("body").cloned();
+    if body.is_some() && merge.is_some() {
+        return Err(("/then".into(), "give either body or merge, not both".into()));
+    }
+    let upsert = then.get("upsert").and_then(Value::as_bool).unwrap_or(false);
+    if (update.is_some() || upsert) && load.is_none() {
+        return Err(("/then/update".into(), "update needs load: {collection, id}".into()));
+    }
+    let known = ["name", "operation", "operations", "load", "when", "then", "description"];
+    if let Some(unknown) = spec.as_object().and_then(|m| m.keys().find(|k| !known.contains(&k.as_str()))) {
+        return Err((format!("/{unknown}"), format!("unknown key; scenarios have {known:?}")));
+    }
+    Ok(Scenario { name: name.to_owned(), load, when, status, body, merge, update, upsert })
+}
+
+/// A body without placeholders must conform to the documented response at start-up already.
+fn check_static_body(scenario: &Scenario, op: &crate::openapi::Operation) -> Result<(), String> {
+    let Some(body) = &scenario.body else { return Ok(()) };
+    if !template::names(body).is_empty() {
+        return Ok(());
+    }
+    let Some(schema) = op.response_for(scenario.status).and_then(|r| r.json()).and_then(|m| m.schema.as_ref()) else {
+        return Ok(());
+    };
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&op.schemas.json_schema(schema))
+        .map_err(|e| e.to_string())?;
+    let first = validator.iter_errors(body).next().map(|error| {
+        format!(
+            "does not conform to the documented {}: {} at {:?}",
+            scenario.status,
+            error.masked_with("value"),
+            error.instance_path().as_str()
+        )
+    });
+    first.map_or(Ok(()), Err)
+}
+
+impl Scenario {
+    /// Runs the scenario for one request: `None` when a condition does not hold.
+    pub fn run(
+        &self,
+        api: &str,
+        request: &ParsedRequest,
+        store: &dyn StateStore,
+        tenant: Tenant<'_>,
+    ) -> Result<Option<Answer>, StateError> {
+        let now = chrono::Utc::now();
+        let base = |name: &str| -> Option<Value> {
+            match name {
+                "now" => Some(Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))),
+                "today" => Some(Value::String(now.format("%Y-%m-%d").to_string())),
+                _ => name.strip_prefix("request.").and_then(|n| request.lookup(n)).cloned(),
+            }
+        };
+        let loaded = match &self.load {
+            None => None,
+            Some((collection, id)) => {
+                let key = collection_key(api, collection, &request.path);
+                let id = template::render(id, &base).map(|v| text(&v)).unwrap_or_default();
+                Some((key, id))
+            }
+        };
+        let state = match &loaded {
+            Some((key, id)) => store.get(tenant, key, id)?,
+            None => None,
+        };
+        let lookup = |name: &str| -> Option<Value> {
+            match name.strip_prefix("state") {
+                Some("") => state.clone(),
+                Some(path) if path.starts_with('.') => {
+                    let mut value = state.as_ref()?;
+                    for segment in path[1..].split('.') {
+                        value = value.get(segment)?;
+                    }
+                    Some(value.clone())
+                }
+                _ => base(name),
+            }
+        };
+        if !self.when.iter().all(|c| c.holds(&lookup)) {
+            return Ok(None);
+        }
+        if let (Some(update), Some((key, id))) = (&self.update, &loaded) {
+            if state.is_some() || self.upsert {
+                let mut object = state.clone().and_then(|s| s.as_object().cloned()).unwrap_or_default();
+                for (field, value) in update {
+                    match template::render(value, &lookup) {
+                        Some(rendered) => object.insert(field.clone(), rendered),
+                        None => object.remove(field),
+                    };
+                }
+                store.put(tenant, key, id, &Value::Object(object))?;
+            }
+        }
+        Ok(Some(match (&self.body, &self.merge) {
+            (Some(body), _) => Answer::Body(template::render(body, &lookup).unwrap_or(Value::Null)),
+            (None, Some(merge)) => Answer::Merge(
+                merge.iter().filter_map(|(k, v)| template::render(v, &lookup).map(|v| (k.clone(), v))).collect(),
+            ),
+            (None, None) => Answer::Fabricated,
+        }))
+    }
+}

@@ -1,0 +1,203 @@
+//! Scenarios: the POS API's business rules, written as data in `specs/pos-api/scenarios.yaml`,
+//! answer before state and fabrication: account statuses, credit and payment limits, security
+//! answer lock-out, capture and release against the stored authorization, returns after 100 days,
+//! the middle-name decisions and PIN 2222. Every answer conforms to its documented schema. A
+//! malformed scenario file stops start-up naming the file and the JSON pointer.
+
+mod common;
+
+use http::{HeaderMap, HeaderValue, Method};
+use sandgate_emulator::scenario::ScenarioFile;
+use sandgate_emulator::{Emulator, EmulatorOptions, SCENARIO_HEADER};
+use serde_json::{json, Value};
+
+const BASE: &str = "/pos-api/v2.5/client-id/demo";
+
+fn pos() -> Emulator {
+    Emulator::from_dir(&common::specs_dir(), EmulatorOptions::default()).expect("specs and scenarios load")
+}
+
+/// POSTs `body` and checks the answer against the documented schema; returns status, body and
+/// the scenario that answered.
+fn post(emulator: &Emulator, path: &str, body: Value) -> (u16, Value, Option<String>) {
+    let path = format!("{BASE}{path}");
+    let response = common::call_json(emulator, Method::POST, &path, &HeaderMap::new(), &body);
+    check(emulator, Method::POST, &path, response)
+}
+
+fn check(
+    emulator: &Emulator,
+    method: Method,
+    path: &str,
+    response: sandgate_emulator::EmuResponse,
+) -> (u16, Value, Option<String>) {
+    let value = if response.body.is_empty() { Value::Null } else { common::json(&response) };
+    let schema = emulator.response_schema(&method, path, response.status).expect("documented status");
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("compiles");
+    assert!(validator.is_valid(&value), "{method} {path} → {}: {value} does not conform", response.status);
+    let scenario = response.headers.iter().find(|(n, _)| *n == SCENARIO_HEADER).map(|(_, v)| v.clone());
+    (response.status, value, scenario)
+}
+
+fn error(outcome: &(u16, Value, Option<String>)) -> (u16, &str) {
+    (outcome.0, outcome.1["error"].as_str().unwrap_or_default())
+}
+
+fn purchase(account: u64, kind: &str, amount: f64) -> Value {
+    json!({"account_number": account, "transaction_type": kind, "amount": amount, "verification_code": 1234})
+}
+
+#[test]
+fn account_status_and_limits_refuse_what_the_reference_api_refuses() {
+    let pos = pos();
+    for account in [40000000000001_u64, 40000000000002, 40000000000003, 40000000000004] {
+        let refused = post(&pos, "/transactions", purchase(account, "regular_purchase", 10.0));
+        assert_eq!(error(&refused), (409, "user_not_able_to_purchase"));
+        assert!(refused.2.is_some_and(|name| name.contains("cannot purchase")), "the scenario is named");
+        let authorization = json!({"account_number": account, "amount": 10.0, "auto_capture": false,
+                                   "financing_option": {"transaction_type": "regular_purchase"}});
+        assert_eq!(error(&post(&pos, "/authorization", authorization)), (409, "user_not_able_to_purchase"));
+    }
+    assert_eq!(
+        post(&pos, "/transactions", purchase(12345678, "regular_purchase", 10.0)).0,
+        200,
+        "status N may purchase"
+    );
+    assert_eq!(
+        post(&pos, "/transactions", purchase(40000000000001, "deposit", 10.0)).0,
+        200,
+        "payments are not purchases"
+    );
+    assert_eq!(
+        error(&post(&pos, "/transactions", purchase(40000000000005, "deposit", 10.0))),
+        (409, "user_not_active")
+    );
+    assert_eq!(
+        error(&post(&pos, "/transactions", purchase(12345678, "deposit", 10000.01))),
+        (409, "limit_payment_amount_24")
+    );
+    assert_eq!(post(&pos, "/transactions", purchase(12345678, "deposit", 10000.0)).0, 200, "10,000 itself is allowed");
+    assert_eq!(
+        error(&post(&pos, "/transactions", purchase(12345678, "promotional_purchase", 5000.5))),
+        (409, "not_enough_credit")
+    );
+    let big = json!({"account_number": 12345678, "amount": 6000.0, "auto_capture": false,
+                     "financing_option": {"transaction_type": "regular_purchase"}});
+    assert_eq!(error(&post(&pos, "/authorization", big)), (409, "credit_exceeded"));
+}
+
+#[test]
+fn more_than_three_wrong_security_answers_lock_verification() {
+    let pos = pos();
+    let answer = |text: &str| json!({"format": "security_question", "security_qid": 1, "security_answer": text, "request_id": "r-1"});
+    assert_eq!(post(&pos, "/account/777/verify", answer("sandbox")).0, 200, "the right answer passes");
+    for _ in 0..3 {
+        assert_eq!(error(&post(&pos, "/account/777/verify", answer("wrong"))), (409, "secret_answer_mismatch"));
+    }
+    assert_eq!(error(&post(&pos, "/account/777/verify", answer("sandbox"))), (409, "tries_exceed"));
+    assert_eq!(post(&pos, "/account/778/verify", answer("sandbox")).0, 200, "counted per account");
+}
+
+#[test]
+fn capture_and_release_follow_the_stored_authorization() {
+    let pos = pos();
+    let create = json!({"account_number": 12345678, "amount": 250.0, "auto_capture": false,
+                        "financing_option": {"transaction_type": "regular_purchase"}});
+    let (_, authorization, _) = post(&pos, "/authorization", create);
+    let id = authorization["authorization_id"].as_u64().expect("id");
+    let capture = |amount: f64| post(&pos, &format!("/authorization/{id}/capture"), json!({"amount": amount}));
+
+    let (status, first, _) = capture(100.1);
+    assert_eq!(
+        (status, &first["remaining_authorization_amount"], &first["status"]),
+        (200, &json!(149.9), &json!("open"))
+    );
+    let stored =
+        common::json(&common::call(&pos, Method::GET, &format!("{BASE}/authorization/{id}"), &HeaderMap::new()));
+    assert_eq!((&stored["captured_amount"], &stored["remaining_authorization_amount"]), (&json!(100.1), &json!(149.9)));
+    let too_much = capture(149.91);
+    assert_eq!(error(&too_much), (409, "auth_amount_exceeded"));
+    assert!(too_much.1["error_description"].as_str().is_some_and(|d| d.contains("149.9")), "{}", too_much.1);
+    let release = post(&pos, &format!("/authorization/{id}/release"), json!({"amount": 49.9}));
+    assert_eq!((release.0, &release.1["remaining_authorization_amount"]), (200, &json!(100.0)));
+    let (status, last, _) = capture(100.0);
+    assert_eq!((status, &last["status"], &last["remaining_authorization_amount"]), (200, &json!("closed"), &json!(0)));
+    assert_eq!(error(&capture(1.0)), (409, "authorization_ended"));
+    assert_eq!(error(&post(&pos, "/authorization/999/release", json!({"amount": 1.0}))), (404, "not_found"));
+}
+
+#[test]
+fn returns_after_100_days_are_refused() {
+    let pos = pos();
+    assert_eq!(
+        error(&post(&pos, "/authorization/5/capture/100100100/return", json!({"amount": 5.0}))),
+        (409, "return_date_exceeded")
+    );
+    assert_eq!(post(&pos, "/authorization/5/capture/7/return", json!({"amount": 5.0})).0, 200);
+}
+
+#[test]
+fn the_middle_name_selects_the_application_decision() {
+    let pos = pos();
+    let apply = |middle: &str, pin: Option<u32>| {
+        let mut body = json!({
+            "tos_agreement": true, "account_type": "consumer", "first_name": "Ann", "middle_name": middle,
+            "last_name": "Lee", "dob": "1990-02-03", "email": "ann@example.com", "phone_number": 4165550123_u64,
+            "address_1": "1 King St", "city": "Toronto", "province": "ON", "postal_code": "M5H1A1"
+        });
+        if let Some(pin) = pin {
+            body["verification_code"] = json!(pin);
+        }
+        post(&pos, "/apply", body)
+    };
+    for (middle, decision) in
+        [("A-RR_L", "approved"), ("A-RR_XXX", "approved"), ("P-CREDIT", "pending"), ("D-NO_HIT", "declined")]
+    {
+        let (status, body, _) = apply(middle, Some(2222));
+        assert_eq!((status, body["apply_status"].as_str()), (200, Some(decision)), "{middle}: {body}");
+    }
+    assert_eq!(apply("A-RR_M", None).1["risk_rating"], "M");
+    assert_eq!(error(&apply("D-EMAIL_DBL_TIMEOUT", None)), (409, "application_create_error"));
+    assert_eq!(error(&apply("A-RR_L", Some(1111))), (409, "not_verified"), "the apply PIN is 2222");
+}
+
+#[test]
+fn prefer_code_bypasses_the_rules() {
+    let pos = pos();
+    let mut headers = HeaderMap::new();
+    headers.insert("prefer", HeaderValue::from_static("code=200"));
+    let path = format!("{BASE}/transactions");
+    let response =
+        common::call_json(&pos, Method::POST, &path, &headers, &purchase(40000000000001, "regular_purchase", 1.0));
+    assert_eq!(check(&pos, Method::POST, &path, response).0, 200);
+}
+
+fn refused(scenarios: &str) -> String {
+    let file = ScenarioFile { file: "bad.yaml".into(), doc: serde_yaml::from_str(scenarios).expect("yaml") };
+    let apis = sandgate_emulator::openapi::load_file(&common::specs_dir().join("pos-api/v2.5.yaml")).expect("loads");
+    let emulator = Emulator::new(apis, EmulatorOptions::default()).expect("compiles");
+    emulator.with_scenarios(&[file]).expect_err("refused").to_string()
+}
+
+#[test]
+fn a_malformed_scenario_file_names_the_file_and_pointer() {
+    let head = "sandgate-scenarios: 1\napi: pos-api\nscenarios:\n";
+    let unknown_op = refused(&format!("{head}  - {{name: x, operations: [nope], then: {{status: 409}}}}\n"));
+    assert!(
+        unknown_op.contains("bad.yaml")
+            && unknown_op.contains("/scenarios/0/operations")
+            && unknown_op.contains("nope"),
+        "{unknown_op}"
+    );
+    let undocumented =
+        refused(&format!("{head}  - {{name: x, operations: [createTransaction], then: {{status: 418}}}}\n"));
+    assert!(undocumented.contains("/scenarios/0/then/status") && undocumented.contains("418"), "{undocumented}");
+    let wrong_body = refused(&format!(
+        "{head}  - {{name: x, operations: [createTransaction], then: {{status: 409, body: {{code: 409}}}}}}\n"
+    ));
+    assert!(wrong_body.contains("/scenarios/0/then/body"), "{wrong_body}");
+    let bad_test = refused(&format!("{head}  - {{name: x, operations: [createTransaction], when: [{{field: request.body.a, gtt: 1}}], then: {{status: 409}}}}\n"));
+    assert!(bad_test.contains("/scenarios/0/when/0") && bad_test.contains("gtt"), "{bad_test}");
+    let other_api = refused("sandgate-scenarios: 1\napi: shop\nscenarios: []\n");
+    assert!(other_api.contains("/api") && other_api.contains("pos-api"), "{other_api}");
+}

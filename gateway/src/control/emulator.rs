@@ -1,0 +1,72 @@
+//! The emulator's sandbox data on demand (operators): scrub everything, one environment, or one
+//! partner in one environment, as the daily schedule does for everything.
+
+use sandgate_emulator::problem::ProblemKind;
+use sandgate_emulator::state::{ScrubScope, Tenant};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{json, Problem, Reply};
+use super::{json_reply, Call};
+use crate::store::ControlError;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scrub {
+    environment: Option<String>,
+    partner_id: Option<String>,
+}
+
+pub(super) fn scrub(call: &Call<'_>) -> Result<Reply, Problem> {
+    call.actor.operator()?;
+    let body: Scrub = json(&call.request.body)?;
+    let Some(emulator) = &call.shared.reload.emulator else {
+        return Err(ControlError::conflict("environment", "no environment is served by the emulator").into());
+    };
+    let environments = call.shared.tables.load().settings.environment_list();
+    let environment = match &body.environment {
+        None => None,
+        Some(name) => match environments.find(&name.to_ascii_lowercase()) {
+            Some(env) => Some(env),
+            None => {
+                let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
+                return Err(
+                    ControlError::invalid("environment", format!("must be one of {names:?}; got {name:?}")).into()
+                );
+            }
+        },
+    };
+    let scope = match (environment, body.partner_id.as_deref()) {
+        (None, None) => ScrubScope::All,
+        (Some(env), None) => ScrubScope::Environment(env.as_str()),
+        (Some(env), Some(partner)) => {
+            call.shared.store.partner(partner)?;
+            ScrubScope::Tenant(Tenant { environment: env.as_str(), partner })
+        }
+        (None, Some(_)) => {
+            return Err(ControlError::invalid("environment", "a partner's scrub names the environment too").into())
+        }
+    };
+    let removed = emulator.scrub(scope).map_err(|e| {
+        tracing::error!(error = %e, "scrub failed");
+        Problem::new(
+            ProblemKind::StoreUnavailable,
+            "the sandbox state could not be scrubbed; nothing was removed",
+            None,
+        )
+    })?;
+    let next = emulator.next_scrub().map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let details = json!({"environment": body.environment, "removed": removed});
+    call.shared.store.record_event(
+        &call.actor_label(),
+        body.partner_id.as_deref(),
+        None,
+        "emulator.scrubbed",
+        details,
+    )?;
+    json_reply(
+        200,
+        json!({"removed": removed, "environment": environment.map(|e| e.as_str()), "partner_id": body.partner_id,
+               "next_scheduled_scrub": next}),
+    )
+}
