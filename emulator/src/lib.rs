@@ -89,6 +89,9 @@ pub struct EmulatorOptions {
     pub default_partner: String,
     /// When scheduled scrubs happen (announced in every answer); `None`: never.
     pub scrub: Option<scrub::ScrubSchedule>,
+    /// The bearer tokens (or API keys) accepted from requests without a tenant; empty: any
+    /// credential of the documented kind.
+    pub tokens: Vec<String>,
 }
 
 impl Default for EmulatorOptions {
@@ -99,6 +102,7 @@ impl Default for EmulatorOptions {
             default_environment: "training".to_owned(),
             default_partner: "standalone".to_owned(),
             scrub: None,
+            tokens: Vec::new(),
         }
     }
 }
@@ -300,6 +304,13 @@ impl Emulator {
                 return problem(ProblemKind::UnknownRoute, &detail);
             }
         };
+        // ---- authenticate (behind the gateway, a request with a tenant already is)
+        let op = &self.apis[id.api].operations[id.op];
+        if req.tenant.is_none() {
+            if let Err(detail) = validate::security::check(&op.security, req.headers, req.query, &self.options.tokens) {
+                return self.unauthorized(id, &detail);
+            }
+        }
         // ---- validate the request
         let checks = match self.checks(id) {
             Ok(checks) => checks,
@@ -445,6 +456,22 @@ impl Emulator {
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
         let headers = vec![(SCENARIO_HEADER, scenario.name.clone())];
         EmuResponse { status: scenario.status, content_type, headers, body }
+    }
+
+    /// The 401 of an operation: problem+json when its documented 401 takes it, else the
+    /// documented 401 fabricated; `WWW-Authenticate` names the scheme.
+    fn unauthorized(&self, id: OperationId, detail: &str) -> EmuResponse {
+        let mut response = problem(ProblemKind::Unauthenticated, detail);
+        let answer = self.answers[id.api][id.op].for_status(401);
+        if let Some(Answer { media_type: Some(media), body: AnswerBody::Generate(program), .. }) = answer {
+            if !media.contains("problem+json") {
+                response.content_type = Some(media.clone());
+                response.body =
+                    serde_json::to_vec(&program.generate(fnv1a(FNV_OFFSET, detail.as_bytes()))).unwrap_or_default();
+            }
+        }
+        response.headers.push(("www-authenticate", "Bearer realm=\"sandgate\"".to_owned()));
+        response
     }
 
     /// The 404 of an operation: its documented 404 (example, else fabricated), else problem+json.

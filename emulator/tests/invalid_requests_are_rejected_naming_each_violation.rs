@@ -185,7 +185,11 @@ fn pos_api_answers_its_documented_409_wrong_inputs_that_conforms_to_its_schema()
         &headers(&[("x-reference-id", "")]),
         b"",
     );
-    assert_eq!(no_reference.status, 409, "an empty required header is refused");
+    assert_eq!(
+        errors(&no_reference),
+        vec![pair("header", "x-reference-id")],
+        "a header problem is 400, as at the gateway"
+    );
     // Every field of the wrong type: more violations than the documented list may hold (10).
     let wrong = json!({
         "transaction_type": 1, "plan_id": [], "term": [], "amount": "x", "vcc_number": [], "account_number": [],
@@ -202,4 +206,29 @@ fn every_operation_of_the_shipped_specs_compiles_its_request_checks() {
     let emulator = Emulator::from_dir(&common::specs_dir(), EmulatorOptions::default()).expect("specs load");
     emulator.compile_all_checks().expect("every request schema compiles");
     shop().compile_all_checks().expect("fixture compiles");
+}
+
+#[test]
+fn operations_with_security_require_credentials_and_configured_tokens() {
+    let file = common::specs_dir().join("pos-api/v2.5.yaml");
+    let apis = sandgate_emulator::openapi::load_file(&file).expect("loads");
+    let options = EmulatorOptions { tokens: vec!["sandbox-token".into()], ..EmulatorOptions::default() };
+    let pos = Emulator::new(apis, options).expect("compiles");
+    let path = "/pos-api/v2.5/client-id/demo/i18n";
+    let missing = common::call(&pos, Method::GET, path, &headers(&[("authorization", "")]));
+    assert_eq!(missing.status, 401);
+    assert_eq!(common::json(&missing)["type"], "urn:sandgate:problem:unauthenticated");
+    assert!(missing.headers.iter().any(|(name, value)| *name == "www-authenticate" && value.starts_with("Bearer")));
+    let wrong = common::call(&pos, Method::GET, path, &headers(&[("authorization", "Bearer guess")]));
+    assert!(common::json(&wrong)["detail"].as_str().is_some_and(|d| d.contains("not one")), "{wrong:?}");
+    let right = common::call(&pos, Method::GET, path, &headers(&[("authorization", "Bearer sandbox-token")]));
+    assert_eq!(right.status, 200);
+    let token = common::send(
+        &pos,
+        Method::POST,
+        "/pos-api/v2.5/oauth/token",
+        &headers(&[("authorization", ""), ("content-type", "application/x-www-form-urlencoded")]),
+        b"grant_type=client_credentials&client_id=a&client_secret=b",
+    );
+    assert_ne!(token.status, 401, "security: [] lets anyone call the token endpoint");
 }

@@ -91,10 +91,14 @@ struct EmulatorArgs {
     /// The partner of requests without the gateway's x-sandgate-partner header.
     #[arg(long, default_value = "standalone")]
     partner: String,
+    /// A bearer token (or API key) to accept; repeat for several. Without any, every credential
+    /// of the documented kind is accepted.
+    #[arg(long = "token")]
+    tokens: Vec<String>,
 }
 
 fn run_emulator(args: EmulatorArgs) -> ExitCode {
-    let EmulatorArgs { specs, listen, seed, state_file, scrub_at, environment, partner } = args;
+    let EmulatorArgs { specs, listen, seed, state_file, scrub_at, environment, partner, tokens } = args;
     let (specs, listen) = (specs.as_path(), listen.as_str());
     let scrub = match scrub_at.as_str() {
         "never" => None,
@@ -107,7 +111,8 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         },
     };
     let state = state_file.map_or(StateBackend::Memory, StateBackend::Sqlite);
-    let options = EmulatorOptions { seed, state, scrub, default_environment: environment, default_partner: partner };
+    let options =
+        EmulatorOptions { seed, state, scrub, default_environment: environment, default_partner: partner, tokens };
     let _logs = up::init_logging(&SandgateConfig::default().log.level, false);
     let apis = if specs.is_dir() {
         sandgate_emulator::openapi::load_dir(specs)

@@ -12,5 +12,5 @@ pub mod shape;
 pub use load::{load_dir, load_file, LoadError};
 pub use model::{
     Api, BodyMedia, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody, ResponseSpec, SchemaSet,
-    StatusKey,
+    SecurityScheme, StatusKey,
 };

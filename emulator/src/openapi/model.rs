@@ -90,6 +90,9 @@ pub struct Operation {
     pub scopes: Option<Vec<String>>,
     /// Parameters (path item's and operation's, the operation's winning), `$ref`s resolved.
     pub parameters: Vec<Parameter>,
+    /// Who may call it: alternatives (any one suffices), each a list of schemes that must all be
+    /// satisfied; an empty alternative admits anonymous calls. Empty list: no security.
+    pub security: Vec<Vec<SecurityScheme>>,
     /// `x-sandgate-resource`: overrides what the state stage infers (see `state::infer`).
     pub resource: Option<Value>,
     /// The documented request body, `$ref` resolved.
@@ -183,6 +186,22 @@ pub struct Parameter {
     pub explode: bool,
     /// Documented with `content` instead of `schema`: the value is a JSON document.
     pub json_content: bool,
+}
+
+/// How a security scheme's credentials travel (OpenAPI `components.securitySchemes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityScheme {
+    /// `Authorization: Bearer …` (http bearer, oauth2, openIdConnect).
+    Bearer,
+    /// `Authorization: Basic …`.
+    Basic,
+    /// An API key in a header, query parameter or cookie.
+    ApiKey {
+        /// Where.
+        location: ParamLocation,
+        /// Its name (headers lower-case).
+        name: String,
+    },
 }
 
 /// A documented request body.
@@ -365,6 +384,7 @@ fn build_operation(
         }
         None => None,
     };
+    let security = security(file, doc, op.get("security").or_else(|| doc.get("security")), &pointer)?;
     let scopes = op
         .get("x-sandgate-scopes")
         .and_then(Value::as_array)
@@ -378,12 +398,49 @@ fn build_operation(
         deprecated_at: op.get("x-sandgate-deprecated-at").and_then(Value::as_str).map(str::to_owned),
         scopes,
         parameters: Vec::new(),
+        security,
         resource: op.get("x-sandgate-resource").cloned(),
         request_body,
         responses,
         schemas: Arc::clone(schemas),
         inherited_from: None,
     })
+}
+
+/// The security requirements in force (the operation's own, else the document's), each scheme
+/// resolved in `components.securitySchemes`.
+fn security(
+    file: &Path,
+    doc: &Value,
+    requirements: Option<&Value>,
+    at: &str,
+) -> Result<Vec<Vec<SecurityScheme>>, LoadError> {
+    let mut alternatives = Vec::new();
+    for requirement in requirements.and_then(Value::as_array).into_iter().flatten() {
+        let mut all = Vec::new();
+        for name in requirement.as_object().into_iter().flat_map(|m| m.keys()) {
+            let scheme = doc.pointer(&format!("/components/securitySchemes/{}", escape(name))).ok_or_else(|| {
+                LoadError::invalid(file, format!("{at}/security"), format!("security scheme {name:?} is not defined"))
+            })?;
+            let text = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+            all.push(match text("type").as_str() {
+                "http" if text("scheme").eq_ignore_ascii_case("basic") => SecurityScheme::Basic,
+                "apiKey" => {
+                    let location = match text("in").as_str() {
+                        "query" => ParamLocation::Query,
+                        "cookie" => ParamLocation::Cookie,
+                        _ => ParamLocation::Header,
+                    };
+                    let name = text("name");
+                    let name = if location == ParamLocation::Header { name.to_ascii_lowercase() } else { name };
+                    SecurityScheme::ApiKey { location, name }
+                }
+                _ => SecurityScheme::Bearer,
+            });
+        }
+        alternatives.push(all);
+    }
+    Ok(alternatives)
 }
 
 fn parameters_of(file: &Path, doc: &Value, op: &Value, pointer: &str) -> Result<Vec<Parameter>, LoadError> {

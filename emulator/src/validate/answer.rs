@@ -10,16 +10,19 @@
 //!   body: {url: '{{request.path}}', error: wrong_inputs, field_errors: '{{violations}}'}
 //!   violation: {param: '{{param}}', msg: '{{message}}', value: '{{value}}'}
 //!   max_violations: 10
+//!   locations: [path, query, cookie, body]   # optional; the default is every location
 //! ```
 //!
 //! `body` may use `request.path`, `request.method` and `violations` (the list of rendered
 //! `violation`s); `violation` may use `param` (the parameter, or the body field as `a.b`), `in`,
 //! `pointer`, `message` and `value` (as text; absent when nothing was sent). An operation uses the
-//! documented shape only when its response for `status` accepts what the template renders.
+//! documented shape only when its response for `status` accepts what the template renders. A
+//! request with a violation outside `locations` (the POS API's missing header, which its gateway
+//! answers 400) gets problem+json 400 instead.
 
 use serde_json::{json, Map, Value};
 
-use super::{Violation, MAX_VIOLATIONS};
+use super::{In, Violation, MAX_VIOLATIONS};
 use crate::openapi::Operation;
 use crate::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use crate::{template, EmuResponse};
@@ -30,98 +33,120 @@ const MAX_TEXT: usize = 200;
 
 /// How one operation answers an invalid request.
 #[derive(Debug, Clone)]
-pub enum ErrorAnswer {
-    /// The documented error, rendered from templates.
-    Documented {
-        /// Its status.
-        status: u16,
-        /// Its media type.
-        media_type: String,
-        /// The body template.
-        body: Value,
-        /// The template of one violation.
-        violation: Value,
-        /// Violations listed at most.
-        max: usize,
-    },
-    /// problem+json 400.
-    Problem,
+pub struct ErrorAnswer {
+    documented: Option<Documented>,
+    /// The operation's 400 is an OAuth error (`code`, `error`, `error_description` beside the
+    /// problem members), as a token endpoint's is.
+    oauth: bool,
+}
+
+/// The documented error, rendered from templates.
+#[derive(Debug, Clone)]
+struct Documented {
+    status: u16,
+    media_type: String,
+    body: Value,
+    violation: Value,
+    max: usize,
+    /// The locations it covers (`None`: all).
+    locations: Option<Vec<In>>,
 }
 
 impl ErrorAnswer {
     /// The answer for `op` under the document's `x-sandgate-validation-error` (if any). Fails on
     /// a malformed extension.
     pub fn compile(extension: Option<&Value>, op: &Operation) -> Result<ErrorAnswer, String> {
-        let Some(extension) = extension else { return Ok(ErrorAnswer::Problem) };
-        let field =
-            |name: &str| extension.get(name).ok_or_else(|| format!("x-sandgate-validation-error: {name} is required"));
-        let status = field("status")?
-            .as_u64()
-            .and_then(|s| u16::try_from(s).ok())
-            .filter(|s| (400..500).contains(s))
-            .ok_or("x-sandgate-validation-error: status must be a 4xx code")?;
-        let max = match extension.get("max_violations") {
-            None => MAX_VIOLATIONS,
-            Some(value) => value
-                .as_u64()
-                .and_then(|m| usize::try_from(m).ok())
-                .filter(|m| *m > 0)
-                .ok_or("x-sandgate-validation-error: max_violations must be a positive integer")?,
+        let documented = match extension {
+            Some(extension) => documented(extension, op)?,
+            None => None,
         };
-        let answer = ErrorAnswer::Documented {
-            status,
-            media_type: String::new(),
-            body: field("body")?.clone(),
-            violation: extension.get("violation").cloned().unwrap_or(Value::Null),
-            max,
-        };
-        // Only an operation that documents `status` with a JSON schema accepting the rendered body
-        // uses it; the sample has one violation with a value and one without.
-        let Some(media) = op.response_for(status).and_then(|r| r.json()) else { return Ok(ErrorAnswer::Problem) };
-        let Some(schema) = &media.schema else { return Ok(ErrorAnswer::Problem) };
-        let Ok(validator) = jsonschema::options().should_validate_formats(true).build(&op.schemas.json_schema(schema))
-        else {
-            return Ok(ErrorAnswer::Problem);
-        };
-        let sample = [
-            Violation { location: super::In::Query, name: "lang".into(), message: "is required".into(), value: None },
-            Violation {
-                location: super::In::Body,
-                name: "/amount".into(),
-                message: "value is not of type \"number\"".into(),
-                value: Some(json!("ten")),
-            },
-        ];
-        let rendered: Value = match &answer {
-            ErrorAnswer::Documented { body, violation, max, .. } => {
-                serde_json::from_slice(&render(body, violation, *max, &op.method, &op.path, &sample))
-                    .unwrap_or_default()
-            }
-            ErrorAnswer::Problem => Value::Null,
-        };
-        if !validator.is_valid(&rendered) {
-            return Ok(ErrorAnswer::Problem);
-        }
-        match answer {
-            ErrorAnswer::Documented { status, body, violation, max, .. } => {
-                Ok(ErrorAnswer::Documented { status, media_type: media.media_type.clone(), body, violation, max })
-            }
-            problem => Ok(problem),
-        }
+        // The problem answer takes the shape of the operation's documented 400 where that differs.
+        let sample = [Violation { location: In::Header, name: "x".into(), message: "is required".into(), value: None }];
+        let plain: Value = serde_json::from_slice(&problem(&sample, false).body).unwrap_or_default();
+        let oauth = conforms(op, 400, &plain) == Some(false)
+            && conforms(op, 400, &serde_json::from_slice(&problem(&sample, true).body).unwrap_or_default())
+                == Some(true);
+        Ok(ErrorAnswer { documented, oauth })
     }
 
     /// The response to a request `method path` with these violations.
     pub fn respond(&self, method: &http::Method, path: &str, violations: &[Violation]) -> EmuResponse {
-        match self {
-            ErrorAnswer::Documented { status, media_type, body, violation, max } => EmuResponse {
-                status: *status,
-                content_type: Some(media_type.clone()),
-                headers: Vec::new(),
-                body: render(body, violation, *max, method, path, violations),
-            },
-            ErrorAnswer::Problem => problem(violations),
+        match &self.documented {
+            Some(d) if d.locations.as_ref().is_none_or(|c| violations.iter().all(|v| c.contains(&v.location))) => {
+                EmuResponse {
+                    status: d.status,
+                    content_type: Some(d.media_type.clone()),
+                    headers: Vec::new(),
+                    body: render(&d.body, &d.violation, d.max, method, path, violations),
+                }
+            }
+            _ => problem(violations, self.oauth),
         }
     }
+}
+
+/// Whether `body` conforms to the JSON schema `op` documents for `status` (`None`: none documented).
+fn conforms(op: &Operation, status: u16, body: &Value) -> Option<bool> {
+    let schema = op.response_for(status)?.content.iter().find_map(|m| m.schema.as_ref())?;
+    let validator = jsonschema::options().should_validate_formats(true).build(&op.schemas.json_schema(schema)).ok()?;
+    Some(validator.is_valid(body))
+}
+
+/// The documented error of `op`, if it documents `status` with a schema that accepts what the
+/// templates render (checked with one violation with a value and one without).
+fn documented(extension: &Value, op: &Operation) -> Result<Option<Documented>, String> {
+    let field =
+        |name: &str| extension.get(name).ok_or_else(|| format!("x-sandgate-validation-error: {name} is required"));
+    let status = field("status")?
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (400..500).contains(s))
+        .ok_or("x-sandgate-validation-error: status must be a 4xx code")?;
+    let max = match extension.get("max_violations") {
+        None => MAX_VIOLATIONS,
+        Some(value) => value
+            .as_u64()
+            .and_then(|m| usize::try_from(m).ok())
+            .filter(|m| *m > 0)
+            .ok_or("x-sandgate-validation-error: max_violations must be a positive integer")?,
+    };
+    let locations = match extension.get("locations") {
+        None => None,
+        Some(Value::Array(names)) => Some(
+            names
+                .iter()
+                .map(|n| match n.as_str() {
+                    Some("path") => Ok(In::Path),
+                    Some("query") => Ok(In::Query),
+                    Some("header") => Ok(In::Header),
+                    Some("cookie") => Ok(In::Cookie),
+                    Some("body") => Ok(In::Body),
+                    _ => Err(format!(
+                        "x-sandgate-validation-error: locations: {n} is not path, query, header, cookie or body"
+                    )),
+                })
+                .collect::<Result<Vec<In>, String>>()?,
+        ),
+        Some(_) => return Err("x-sandgate-validation-error: locations is a list".into()),
+    };
+    let body = field("body")?.clone();
+    let violation = extension.get("violation").cloned().unwrap_or(Value::Null);
+    let Some(media) = op.response_for(status).and_then(|r| r.json()) else { return Ok(None) };
+    let sample = [
+        Violation { location: In::Query, name: "lang".into(), message: "is required".into(), value: None },
+        Violation {
+            location: In::Body,
+            name: "/amount".into(),
+            message: "value is not of type \"number\"".into(),
+            value: Some(json!("ten")),
+        },
+    ];
+    let rendered: Value =
+        serde_json::from_slice(&render(&body, &violation, max, &op.method, &op.path, &sample)).unwrap_or_default();
+    if conforms(op, status, &rendered) != Some(true) {
+        return Ok(None);
+    }
+    Ok(Some(Documented { status, media_type: media.media_type.clone(), body, violation, max, locations }))
 }
 
 fn render(
@@ -184,8 +209,8 @@ fn cut(text: &str) -> String {
 }
 
 /// problem+json 400: `errors` lists each violation with `in`, `name` (parameters) or `pointer`
-/// (body), `message` and the `value` sent.
-pub fn problem(violations: &[Violation]) -> EmuResponse {
+/// (body), `message` and the `value` sent; `oauth` adds RFC 6749's `error: invalid_request`.
+pub fn problem(violations: &[Violation], oauth: bool) -> EmuResponse {
     let errors: Vec<Value> = violations
         .iter()
         .map(|v| {
@@ -207,6 +232,11 @@ pub fn problem(violations: &[Violation]) -> EmuResponse {
     };
     let mut extra = Map::new();
     extra.insert("errors".into(), Value::Array(errors));
+    if oauth {
+        extra.insert("code".into(), json!(400));
+        extra.insert("error".into(), json!("invalid_request"));
+        extra.insert("error_description".into(), json!(detail));
+    }
     EmuResponse {
         status: ProblemKind::InvalidRequest.status(),
         content_type: Some(PROBLEM_JSON.to_owned()),

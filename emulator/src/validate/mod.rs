@@ -9,6 +9,7 @@
 pub mod answer;
 pub mod body;
 pub mod params;
+pub mod security;
 
 use std::borrow::Cow;
 

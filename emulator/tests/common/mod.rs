@@ -21,7 +21,8 @@ pub fn emulator(relative: &str) -> Emulator {
 /// The `x-reference-id` every POS operation requires, added to requests that do not set one.
 pub const REFERENCE_ID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 
-/// Sends one bodiless request in memory, with an `x-reference-id` as a POS client would.
+/// Sends one bodiless request in memory, with an `x-reference-id` and a token as a POS client
+/// would.
 pub fn call(emulator: &Emulator, method: Method, path_and_query: &str, headers: &HeaderMap) -> EmuResponse {
     send(emulator, method, path_and_query, headers, b"")
 }
@@ -39,7 +40,8 @@ pub fn call_json(
     send(emulator, method, path_and_query, &headers, &serde_json::to_vec(body).expect("JSON"))
 }
 
-/// Sends one request in memory as given, adding only an `x-reference-id` when missing.
+/// Sends one request in memory as given, adding only an `x-reference-id` and a bearer token
+/// when missing (the POS operations require both).
 pub fn send(
     emulator: &Emulator,
     method: Method,
@@ -54,6 +56,9 @@ pub fn send(
     let mut headers = headers.clone();
     if !headers.contains_key("x-reference-id") {
         headers.insert("x-reference-id", http::HeaderValue::from_static(REFERENCE_ID));
+    }
+    if !headers.contains_key(http::header::AUTHORIZATION) {
+        headers.insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Bearer sandbox"));
     }
     emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body, tenant: None })
 }
