@@ -68,5 +68,25 @@ fn request_validation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, emulator_handle, request_validation);
+/// Start-up: load and compile every document of a folder, as `sandgate emulator` does before it
+/// serves (validators compile on each operation's first request).
+fn startup(c: &mut Criterion) {
+    use std::io::Read;
+    let github = tempfile::tempdir().expect("temp dir");
+    let gz = sandgate_benches::specs_dir().join("../emulator/tests/fixtures/github/api.github.com.json.gz");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(gz).expect("fixture")).read_to_string(&mut text).expect("gunzip");
+    std::fs::write(github.path().join("api.github.com.json"), text).expect("write");
+    let mut group = c.benchmark_group("emulator_startup");
+    group.sample_size(10);
+    group.bench_function("pos_specs", |b| {
+        b.iter(|| Emulator::from_dir(&sandgate_benches::specs_dir(), EmulatorOptions::default()).expect("loads"))
+    });
+    group.bench_function("github_13mb", |b| {
+        b.iter(|| Emulator::from_dir(github.path(), EmulatorOptions::default()).expect("loads"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, emulator_handle, request_validation, startup);
 criterion_main!(benches);

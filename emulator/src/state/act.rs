@@ -37,8 +37,13 @@ pub struct Stateful {
     conforms: Option<Conforms>,
 }
 
-/// A compiled response schema.
-struct Conforms(jsonschema::Validator);
+/// A response schema, compiled on first use: a spec of a thousand operations would otherwise
+/// compile a thousand validators (each over every component schema) before serving anything.
+struct Conforms {
+    schema: Value,
+    schemas: Arc<crate::openapi::SchemaSet>,
+    validator: std::sync::OnceLock<Option<jsonschema::Validator>>,
+}
 
 impl std::fmt::Debug for Conforms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,18 +53,27 @@ impl std::fmt::Debug for Conforms {
 
 impl Conforms {
     fn compile(schema: &Value, op: &Operation) -> Option<Conforms> {
-        let root = op.schemas.json_schema(schema);
-        jsonschema::options().should_validate_formats(true).build(&root).ok().map(Conforms)
+        let schemas = Arc::clone(&op.schemas);
+        Some(Conforms { schema: schema.clone(), schemas, validator: std::sync::OnceLock::new() })
+    }
+
+    fn validator(&self) -> Option<&jsonschema::Validator> {
+        self.validator
+            .get_or_init(|| {
+                let root = self.schemas.json_schema(&self.schema);
+                jsonschema::options().should_validate_formats(true).build(&root).ok()
+            })
+            .as_ref()
     }
 
     /// Puts back the fabricated value of every top-level field that makes `body` invalid or that
     /// it lacks but must have.
     fn repair(&self, body: &mut Value, fabricated: &Value) {
-        if self.0.is_valid(body) {
+        let Some(validator) = self.validator() else { return };
+        if validator.is_valid(body) {
             return;
         }
-        let faulty: Vec<String> = self
-            .0
+        let faulty: Vec<String> = validator
             .iter_errors(body)
             .filter_map(|e| match e.kind() {
                 ValidationErrorKind::Required { property } if e.instance_path().as_str().is_empty() => {

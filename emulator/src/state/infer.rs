@@ -132,9 +132,16 @@ fn resource(api: &Api, name: &str, op: &Operation) -> Result<Option<Resource>, S
         (false, _) => None,
     };
     let spec_field = op.resource.as_ref().and_then(|r| r.get("id_field")).and_then(Value::as_str);
+    // Every operation of a collection names the id alike: a create or list looks at the item path.
+    let item_param = id_param.clone().or_else(|| {
+        api.operations.iter().find_map(|o| match split_item(&o.path) {
+            (parent, Some(param)) if parent == collection => Some(param.to_owned()),
+            _ => None,
+        })
+    });
     let id_field = match spec_field {
         Some(field) => field.to_owned(),
-        None => id_field(api, &collection, id_param.as_deref()),
+        None => id_field(api, &collection, item_param.as_deref()),
     };
     let set = match op.resource.as_ref().and_then(|r| r.get("set")) {
         None => None,
@@ -176,8 +183,9 @@ fn inferred(api: &Api, op: &Operation, collection: &str, is_item: bool) -> Optio
     })
 }
 
-/// The object field holding the id: the id parameter's own name, else `id`, else a field named
-/// after the collection (`authorization_id`, `authorizationId`), else the parameter's name.
+/// The object field holding the id: the id parameter's own name, else its name without the
+/// collection's (`issue_number` → `number`), else `id`, else a field named after the collection
+/// (`authorization_id`, `authorizationId`), else the parameter's name.
 fn id_field(api: &Api, collection: &str, id_param: Option<&str>) -> String {
     let mut known: Vec<Field> = Vec::new();
     for op in api
@@ -191,8 +199,16 @@ fn id_field(api: &Api, collection: &str, id_param: Option<&str>) -> String {
     }
     let has = |name: &str| known.iter().any(|f| f.name == name);
     let singular = collection.rsplit('/').next().unwrap_or_default().trim_end_matches('s');
+    // `issue_number` in `/issues/{issue_number}` names the field `number`; `petId`, `id`.
+    let stem = id_param.and_then(|p| {
+        let head = p.get(..singular.len()).filter(|h| h.eq_ignore_ascii_case(singular))?;
+        let rest = p[head.len()..].trim_start_matches(['_', '-']);
+        let mut chars = rest.chars();
+        chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+    });
     let candidates = [
         id_param.map(str::to_owned),
+        stem,
         Some("id".to_owned()),
         Some(format!("{singular}_id")),
         Some(format!("{singular}Id")),
