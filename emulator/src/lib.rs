@@ -12,6 +12,7 @@
 //! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
 //! [`Emulator::handle`] in-process for the TRAINING environment.
 
+pub mod events;
 pub mod generate;
 pub mod openapi;
 pub mod prefer;
@@ -30,6 +31,7 @@ use std::sync::{Arc, OnceLock};
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
+use events::Event;
 use generate::{CompiledSet, Program};
 use openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
 use prefer::Preference;
@@ -38,7 +40,7 @@ use router::{OperationId, RouteMatch, Router};
 use state::act::{Acted, Stateful};
 use state::{StateBackend, StateStore, Tenant};
 use validate::answer::ErrorAnswer;
-use validate::{RequestCheck, Verdict};
+use validate::{ParsedRequest, RequestCheck, Verdict};
 
 /// A request header that fixes the fabrication seed for one request (any u64).
 pub const SEED_HEADER: &str = "x-sandgate-seed";
@@ -61,6 +63,9 @@ pub struct EmuRequest<'a> {
     /// Whose state it reads and writes (the gateway's verified identity); `None`: the emulator's
     /// configured default tenant.
     pub tenant: Option<Tenant<'a>>,
+    /// The calling application (the gateway's verified identity), whose subscriptions receive the
+    /// events the request raises.
+    pub application: Option<&'a str>,
 }
 
 /// The emulator's answer.
@@ -92,6 +97,8 @@ pub struct EmulatorOptions {
     /// The bearer tokens (or API keys) accepted from requests without a tenant; empty: any
     /// credential of the documented kind.
     pub tokens: Vec<String>,
+    /// Where raised events (scenario webhooks, callbacks) go; `None`: they are dropped.
+    pub events: Option<events::Sink>,
 }
 
 impl Default for EmulatorOptions {
@@ -103,6 +110,7 @@ impl Default for EmulatorOptions {
             default_partner: "standalone".to_owned(),
             scrub: None,
             tokens: Vec::new(),
+            events: None,
         }
     }
 }
@@ -163,11 +171,16 @@ pub struct Emulator {
     checks: Vec<Vec<OnceLock<Result<Checks, String>>>>,
     /// `stateful[api][op]`: the operation's part in the state, if any.
     stateful: Vec<Vec<Option<Stateful>>>,
+    /// `callbacks[api][op]`: the operation's callbacks with their body generators.
+    callbacks: Vec<Vec<Vec<CompiledCallback>>>,
     /// `scenarios[api][op]`: business rules, first match answers.
     scenarios: Vec<Vec<Vec<scenario::Scenario>>>,
     state: Box<dyn StateStore>,
     options: EmulatorOptions,
 }
+
+/// A callback with the generator of its body.
+type CompiledCallback = (openapi::Callback, Option<Program>);
 
 /// What validating one operation's requests needs: the checks and how to answer a failure.
 #[derive(Debug)]
@@ -200,11 +213,13 @@ impl Emulator {
         let mut compiled: Vec<(Arc<openapi::SchemaSet>, Arc<CompiledSet>)> = Vec::new();
         let mut answers = Vec::with_capacity(apis.len());
         let mut stateful = Vec::with_capacity(apis.len());
+        let mut callbacks = Vec::with_capacity(apis.len());
         for api in &apis {
             let mut per_op = Vec::with_capacity(api.operations.len());
             let resources = state::infer::infer(api)
                 .map_err(|(pointer, problem)| LoadError::invalid(&api.file, pointer, problem))?;
             let mut state_ops = Vec::with_capacity(api.operations.len());
+            let mut callback_ops = Vec::with_capacity(api.operations.len());
             for (op, resource) in api.operations.iter().zip(resources) {
                 let file = op.inherited_from.as_deref().unwrap_or(&api.file);
                 let set = match compiled.iter().find(|(s, _)| Arc::ptr_eq(s, &op.schemas)) {
@@ -225,6 +240,19 @@ impl Emulator {
                     compile_answers(op, &set)
                         .map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))?,
                 );
+                let mut compiled_callbacks = Vec::with_capacity(op.callbacks.len());
+                for callback in &op.callbacks {
+                    let program = callback.schema.as_ref().map(|s| Program::compile(s, &op.schemas, &set)).transpose();
+                    let at = |e: generate::CompileError| {
+                        LoadError::invalid(
+                            file,
+                            format!("{}/callbacks/{}{}", op.pointer, callback.name, e.pointer),
+                            e.problem,
+                        )
+                    };
+                    compiled_callbacks.push((callback.clone(), program.map_err(at)?));
+                }
+                callback_ops.push(compiled_callbacks);
                 let compiled = resource.map(|r| Stateful::compile(r, op, &set)).transpose();
                 state_ops.push(
                     compiled
@@ -233,12 +261,13 @@ impl Emulator {
             }
             answers.push(per_op);
             stateful.push(state_ops);
+            callbacks.push(callback_ops);
         }
         let router = Router::new(&apis);
         let checks = apis.iter().map(|api| api.operations.iter().map(|_| OnceLock::new()).collect()).collect();
         let state = options.state.open()?;
         let scenarios = apis.iter().map(|api| vec![Vec::new(); api.operations.len()]).collect();
-        Ok(Emulator { apis, router, answers, checks, stateful, scenarios, state, options })
+        Ok(Emulator { apis, router, answers, checks, stateful, callbacks, scenarios, state, options })
     }
 
     /// The loaded APIs.
@@ -325,6 +354,26 @@ impl Emulator {
                 return problem(ProblemKind::UnsupportedMediaType, &detail);
             }
         };
+        // ---- answer, then raise the events it caused
+        let mut events = Vec::new();
+        let response = self.respond(req, id, &parsed, &mut events);
+        if (200..300).contains(&response.status) {
+            self.callbacks(req, id, &parsed, &response, &mut events);
+        }
+        if let (false, Some(sink)) = (events.is_empty(), &self.options.events) {
+            sink.emit(self.tenant(req), req.application, events);
+        }
+        response
+    }
+
+    /// Everything after validation: `Prefer`, business rules, state, fabrication.
+    fn respond(
+        &self,
+        req: &EmuRequest<'_>,
+        id: OperationId,
+        parsed: &ParsedRequest,
+        events: &mut Vec<Event>,
+    ) -> EmuResponse {
         // ---- choose the response (the default success, or what `Prefer` asks for)
         let preference = match Preference::from_headers(req.headers) {
             Ok(preference) => preference,
@@ -349,16 +398,19 @@ impl Emulator {
         // ---- business rules (unless the client picked an outcome with `Prefer`)
         if preference.code.is_none() {
             for scenario in &self.scenarios[id.api][id.op] {
-                match scenario.run(self.apis[id.api].name(), &parsed, self.state.as_ref(), self.tenant(req)) {
+                match scenario.run(self.apis[id.api].name(), parsed, self.state.as_ref(), self.tenant(req)) {
                     Ok(None) => {}
-                    Ok(Some(outcome)) => return self.scenario_answer(id, scenario, outcome, self.seed_for(req, id)),
+                    Ok(Some((outcome, event))) => {
+                        events.extend(event);
+                        return self.scenario_answer(id, scenario, outcome, self.seed_for(req, id));
+                    }
                     Err(e) => return state_unavailable(&e),
                 }
             }
         }
         // ---- act on the state (unless the client picked an outcome with `Prefer`)
         if let (None, Some(stateful)) = (preference.code, &self.stateful[id.api][id.op]) {
-            return match stateful.act(self.state.as_ref(), self.tenant(req), &parsed, self.seed_for(req, id)) {
+            return match stateful.act(self.state.as_ref(), self.tenant(req), parsed, self.seed_for(req, id)) {
                 Ok(Acted::Done(body)) => {
                     let bodiless = matches!(status, 204 | 205 | 304) || answer.media_type.is_none();
                     let body = match body {
@@ -412,6 +464,31 @@ impl Emulator {
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
         let headers = applied.header().map(|value| ("preference-applied", value)).into_iter().collect();
         EmuResponse { status, content_type, headers, body }
+    }
+
+    /// Raises the operation's OpenAPI callbacks after a successful answer: each to the URL its
+    /// runtime expression names, with a body fabricated from its schema.
+    fn callbacks(
+        &self,
+        req: &EmuRequest<'_>,
+        id: OperationId,
+        parsed: &ParsedRequest,
+        response: &EmuResponse,
+        events: &mut Vec<Event>,
+    ) {
+        let compiled = &self.callbacks[id.api][id.op];
+        if compiled.is_empty() {
+            return;
+        }
+        let response_body: Option<Value> = serde_json::from_slice(&response.body).ok();
+        for (callback, program) in compiled {
+            let Some(url) = events::expand(&callback.url, req, parsed, response.status, response_body.as_ref()) else {
+                continue;
+            };
+            let seed = self.seed_for(req, id) ^ fnv1a(FNV_OFFSET, callback.name.as_bytes());
+            let payload = program.as_ref().map_or(Value::Null, |p| p.generate(seed));
+            events.push(Event { name: callback.name.clone(), payload, url: Some(url) });
+        }
     }
 
     /// Whose state a request reads: its tenant, else the configured default.

@@ -51,6 +51,7 @@ impl ServeHttp for EmulatorApp {
                     headers: &header.headers,
                     body: &body,
                     tenant,
+                    application: identity("x-sandgate-application"),
                 })
             }
             Err(kind) => EmuResponse {

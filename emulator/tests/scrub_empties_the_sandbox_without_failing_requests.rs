@@ -23,7 +23,15 @@ fn send(emulator: &Emulator, partner: &str, method: Method, path: &str, body: &[
     let mut headers = HeaderMap::new();
     headers.insert("content-type", http::HeaderValue::from_static("application/json"));
     let tenant = Some(Tenant { environment: "training", partner });
-    emulator.handle(&EmuRequest { method: &method, path, query: None, headers: &headers, body, tenant })
+    emulator.handle(&EmuRequest {
+        method: &method,
+        path,
+        query: None,
+        headers: &headers,
+        body,
+        tenant,
+        application: None,
+    })
 }
 
 fn create(emulator: &Emulator, partner: &str) -> String {

@@ -30,8 +30,15 @@ fn send(emulator: &Emulator, partner: &str, method: Method, path: &str, body: Op
         None => Vec::new(),
     };
     let tenant = Some(Tenant { environment: "training", partner });
-    let response: EmuResponse =
-        emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body: &bytes, tenant });
+    let response: EmuResponse = emulator.handle(&EmuRequest {
+        method: &method,
+        path,
+        query,
+        headers: &headers,
+        body: &bytes,
+        tenant,
+        application: None,
+    });
     let value = if response.body.is_empty() { Value::Null } else { common::json(&response) };
     if let Some(schema) = emulator.response_schema(&method, path, response.status) {
         let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("schema compiles");

@@ -114,6 +114,7 @@ impl ProxyHttp for Gateway {
                     headers: &req.headers,
                     body: &body,
                     tenant: Some(Tenant { environment: self.env.as_str(), partner: principal.partner.as_str() }),
+                    application: Some(principal.application.as_str()),
                 });
                 let mut headers = phase::response::headers(ctx);
                 headers.extend(answer.headers);

@@ -111,8 +111,15 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         },
     };
     let state = state_file.map_or(StateBackend::Memory, StateBackend::Sqlite);
-    let options =
-        EmulatorOptions { seed, state, scrub, default_environment: environment, default_partner: partner, tokens };
+    let options = EmulatorOptions {
+        seed,
+        state,
+        scrub,
+        default_environment: environment,
+        default_partner: partner,
+        tokens,
+        events: None,
+    };
     let _logs = up::init_logging(&SandgateConfig::default().log.level, false);
     let apis = if specs.is_dir() {
         sandgate_emulator::openapi::load_dir(specs)

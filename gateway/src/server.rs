@@ -25,6 +25,7 @@ use pingora::services::background::{background_service, BackgroundService};
 
 use crate::admin::AdminApp;
 use crate::config::{ConfigArgs, EmulatorState, Settings, Upstream as UpstreamConfig};
+use crate::control::webhooks::OutboxSink;
 use crate::directory::Directory;
 use crate::metrics::Metrics;
 use crate::secrets::KeyRing;
@@ -113,6 +114,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
     let store = Arc::new(Store::open(&dir)?);
     store.start_activity_writer();
     let apis = sandgate_emulator::openapi::load_dir(&settings.specs_dir)?;
+    let webhook_wake = Arc::new(tokio::sync::Notify::new());
     let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
     let emulator = if uses_emulator {
         let state = match settings.emulator_state {
@@ -120,7 +122,15 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
             EmulatorState::Memory => StateBackend::Memory,
         };
         let scrub = settings.emulator_scrub;
-        let options = EmulatorOptions { seed: settings.emulator_seed, state, scrub, ..EmulatorOptions::default() };
+        let events: sandgate_emulator::events::Sink =
+            Arc::new(OutboxSink { store: Arc::clone(&store), wake: Arc::clone(&webhook_wake) });
+        let options = EmulatorOptions {
+            seed: settings.emulator_seed,
+            state,
+            scrub,
+            events: Some(events),
+            ..EmulatorOptions::default()
+        };
         let scenarios = sandgate_emulator::scenario::load_dir(&settings.specs_dir)?;
         let emulator = Arc::new(Emulator::new(apis.clone(), options)?.with_scenarios(&scenarios)?);
         if let Some(schedule) = scrub {
@@ -149,7 +159,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
         throttle: FailureThrottle::default(),
         reload: ReloadSource { config_file, args, apis, emulator: emulator.clone() },
         local_operator,
-        webhook_wake: tokio::sync::Notify::new(),
+        webhook_wake,
     });
     Ok(Prepared { shared, emulator })
 }

@@ -36,7 +36,7 @@ pub struct Shared {
     /// SHA-256 of the local operator token (`<data_dir>/secrets/operator.token`).
     pub local_operator: [u8; 32],
     /// Wakes the webhook worker when deliveries were queued.
-    pub webhook_wake: tokio::sync::Notify,
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 /// What a reload re-reads: the config file and flags; specs and keys stay as started.

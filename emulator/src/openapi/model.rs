@@ -93,6 +93,8 @@ pub struct Operation {
     /// Who may call it: alternatives (any one suffices), each a list of schemes that must all be
     /// satisfied; an empty alternative admits anonymous calls. Empty list: no security.
     pub security: Vec<Vec<SecurityScheme>>,
+    /// OpenAPI `callbacks`: requests the API makes back to the caller after answering.
+    pub callbacks: Vec<Callback>,
     /// `x-sandgate-resource`: overrides what the state stage infers (see `state::infer`).
     pub resource: Option<Value>,
     /// The documented request body, `$ref` resolved.
@@ -202,6 +204,17 @@ pub enum SecurityScheme {
         /// Its name (headers lower-case).
         name: String,
     },
+}
+
+/// One OpenAPI callback.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    /// Its name (the key under `callbacks`).
+    pub name: String,
+    /// The URL, a runtime expression (`{$request.body#/callback_url}`).
+    pub url: String,
+    /// The normalised JSON schema of the body the API sends, if documented.
+    pub schema: Option<Value>,
 }
 
 /// A documented request body.
@@ -385,6 +398,26 @@ fn build_operation(
         None => None,
     };
     let security = security(file, doc, op.get("security").or_else(|| doc.get("security")), &pointer)?;
+    let mut callbacks = Vec::new();
+    for (name, callback) in op.get("callbacks").and_then(Value::as_object).into_iter().flatten() {
+        let at = format!("{pointer}/callbacks/{}", escape(name));
+        let callback = resolve(file, doc, callback, &at)?;
+        for (url, item) in callback.as_object().into_iter().flatten() {
+            let operation = METHODS.iter().find_map(|m| item.get(*m));
+            let body = operation.and_then(|o| o.get("requestBody"));
+            let body = match body {
+                Some(body) => Some(resolve(file, doc, body, &format!("{at}/requestBody"))?),
+                None => None,
+            };
+            let schema = body
+                .and_then(|b| b.get("content"))
+                .and_then(Value::as_object)
+                .and_then(|content| content.iter().find(|(media, _)| media.contains("json")).map(|(_, m)| m))
+                .and_then(|media| media.get("schema"))
+                .map(normalize::schema);
+            callbacks.push(Callback { name: name.clone(), url: url.clone(), schema });
+        }
+    }
     let scopes = op
         .get("x-sandgate-scopes")
         .and_then(Value::as_array)
@@ -399,6 +432,7 @@ fn build_operation(
         scopes,
         parameters: Vec::new(),
         security,
+        callbacks,
         resource: op.get("x-sandgate-resource").cloned(),
         request_body,
         responses,

@@ -19,8 +19,9 @@
 //! object as `state` (the collections `state` keeps, or any other name, e.g. a counter);
 //! conditions test `request.…` and `state.…` fields (see `condition`); `then` answers with
 //! `status` and either a whole `body` or `merge` fields laid over the fabricated documented body,
-//! and may `update` the loaded object (`upsert: true` creates it). Every value is a template over
-//! `request.*`, `state.*`, `now` and `today`.
+//! and may `update` the loaded object (`upsert: true` creates it) and raise a `webhook: {event,
+//! payload}` for the application's subscriptions. Every value is a template over `request.*`,
+//! `state.*`, `now` and `today`.
 
 pub mod condition;
 
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::events::Event;
 use crate::openapi::{Api, LoadError};
 use crate::state::infer::{collection_key, text};
 use crate::state::{StateError, StateStore, Tenant};
@@ -82,6 +84,8 @@ pub struct Scenario {
     merge: Option<Map<String, Value>>,
     update: Option<Map<String, Value>>,
     upsert: bool,
+    /// `then.webhook`: an event for the application's subscriptions (name, payload template).
+    webhook: Option<(String, Value)>,
 }
 
 /// What a scenario answers.
@@ -198,14 +202,26 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
         return Err(("/then".into(), "give either body or merge, not both".into()));
     }
     let upsert = then.get("upsert").and_then(Value::as_bool).unwrap_or(false);
+    let webhook = match then.get("webhook") {
+        None => None,
+        Some(hook) => {
+            let event = hook.get("event").and_then(Value::as_str);
+            let event = event.ok_or(("/then/webhook/event".to_owned(), "the event type is required".to_owned()))?;
+            Some((event.to_owned(), hook.get("payload").cloned().unwrap_or(Value::Null)))
+        }
+    };
     if (update.is_some() || upsert) && load.is_none() {
         return Err(("/then/update".into(), "update needs load: {collection, id}".into()));
     }
     let known = ["name", "operation", "operations", "load", "when", "then", "description"];
+    let then_keys = ["status", "body", "merge", "update", "upsert", "webhook"];
+    if let Some(unknown) = then.keys().find(|k| !then_keys.contains(&k.as_str())) {
+        return Err((format!("/then/{unknown}"), format!("unknown key; then has {then_keys:?}")));
+    }
     if let Some(unknown) = spec.as_object().and_then(|m| m.keys().find(|k| !known.contains(&k.as_str()))) {
         return Err((format!("/{unknown}"), format!("unknown key; scenarios have {known:?}")));
     }
-    Ok(Scenario { name: name.to_owned(), load, when, status, body, merge, update, upsert })
+    Ok(Scenario { name: name.to_owned(), load, when, status, body, merge, update, upsert, webhook })
 }
 
 /// A body without placeholders must conform to the documented response at start-up already.
@@ -233,14 +249,15 @@ fn check_static_body(scenario: &Scenario, op: &crate::openapi::Operation) -> Res
 }
 
 impl Scenario {
-    /// Runs the scenario for one request: `None` when a condition does not hold.
+    /// Runs the scenario for one request: `None` when a condition does not hold; else its answer
+    /// and the webhook event it raises, if any.
     pub fn run(
         &self,
         api: &str,
         request: &ParsedRequest,
         store: &dyn StateStore,
         tenant: Tenant<'_>,
-    ) -> Result<Option<Answer>, StateError> {
+    ) -> Result<Option<(Answer, Option<Event>)>, StateError> {
         let now = chrono::Utc::now();
         let base = |name: &str| -> Option<Value> {
             match name {
@@ -289,12 +306,18 @@ impl Scenario {
                 store.put(tenant, key, id, &Value::Object(object))?;
             }
         }
-        Ok(Some(match (&self.body, &self.merge) {
+        let answer = match (&self.body, &self.merge) {
             (Some(body), _) => Answer::Body(template::render(body, &lookup).unwrap_or(Value::Null)),
             (None, Some(merge)) => Answer::Merge(
                 merge.iter().filter_map(|(k, v)| template::render(v, &lookup).map(|v| (k.clone(), v))).collect(),
             ),
             (None, None) => Answer::Fabricated,
-        }))
+        };
+        let event = self.webhook.as_ref().map(|(name, payload)| Event {
+            name: name.clone(),
+            payload: template::render(payload, &lookup).unwrap_or(Value::Null),
+            url: None,
+        });
+        Ok(Some((answer, event)))
     }
 }

@@ -60,7 +60,15 @@ pub fn send(
     if !headers.contains_key(http::header::AUTHORIZATION) {
         headers.insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Bearer sandbox"));
     }
-    emulator.handle(&EmuRequest { method: &method, path, query, headers: &headers, body, tenant: None })
+    emulator.handle(&EmuRequest {
+        method: &method,
+        path,
+        query,
+        headers: &headers,
+        body,
+        tenant: None,
+        application: None,
+    })
 }
 
 /// Parses a JSON body.

@@ -15,24 +15,32 @@ pub struct AppType {
     pub events: &'static [&'static str],
 }
 
-const CONNECTION_EVENTS: [&str; 2] = ["integration.connected", "integration.disconnected"];
+/// Connections, and the authorization events the TRAINING emulator raises (`specs/pos-api/scenarios.yaml`).
+const MERCHANT_EVENTS: [&str; 4] =
+    ["integration.connected", "integration.disconnected", "authorization.captured", "authorization.released"];
 
 /// The application types. Aggregators also answer synchronous validation events; debt collectors
 /// follow account status changes and see customers only; hardware reaches only the merchant
 /// access checks.
 pub const APP_TYPES: &[AppType] = &[
-    AppType { name: "generic", scopes: &["merchant", "customer"], events: &CONNECTION_EVENTS },
+    AppType { name: "generic", scopes: &["merchant", "customer"], events: &MERCHANT_EVENTS },
     AppType {
         name: "aggregator",
         scopes: &["merchant", "customer"],
-        events: &["integration.connected", "integration.disconnected", "validation.requested"],
+        events: &[
+            "integration.connected",
+            "integration.disconnected",
+            "authorization.captured",
+            "authorization.released",
+            "validation.requested",
+        ],
     },
     AppType {
         name: "debt_collection",
         scopes: &["customer"],
         events: &["integration.connected", "integration.disconnected", "account.status_changed"],
     },
-    AppType { name: "hardware", scopes: &["merchant"], events: &CONNECTION_EVENTS },
+    AppType { name: "hardware", scopes: &["merchant"], events: &MERCHANT_EVENTS },
 ];
 
 /// The type named `name` (422 on `type` otherwise).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pingora::server::ShutdownWatch;
+use sandgate_emulator::state::Tenant;
 use sandgate_webhooks::send::Envelope;
 use sandgate_webhooks::{Destinations, RetryPolicy, Sender};
 
@@ -98,5 +99,26 @@ async fn attempt(shared: &Arc<Shared>, sender: &Sender, delivery: DueDelivery, p
     let recorded = tokio::task::spawn_blocking(move || store.record_attempt(&delivery, &outcome, retry_in_ms)).await;
     if !matches!(recorded, Ok(Ok(()))) {
         tracing::error!("could not record a webhook attempt; it will be retried after its lease");
+    }
+}
+
+/// Takes the events the TRAINING emulator raises (scenario webhooks, OpenAPI callbacks) into the
+/// outbox, where this worker signs, sends, retries and logs them like every other delivery.
+#[derive(Debug)]
+pub struct OutboxSink {
+    /// The store holding the outbox.
+    pub store: Arc<crate::store::Store>,
+    /// Wakes the worker.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl sandgate_emulator::events::EventSink for OutboxSink {
+    fn emit(&self, _tenant: Tenant<'_>, application: Option<&str>, events: Vec<sandgate_emulator::events::Event>) {
+        let Some(application) = application else { return };
+        match self.store.queue_sandbox_events(application, events) {
+            Ok(0) => {}
+            Ok(_) => self.wake.notify_one(),
+            Err(e) => tracing::error!(error = %e, application, "sandbox events could not be queued"),
+        }
     }
 }

@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 use super::activity::log_app_event;
 use super::applications::Application;
 use super::{new_id, now_rfc3339, ControlError, Store};
+use crate::table::trust_list::TrustList;
+use sandgate_emulator::events::Event;
 
 /// One queued or finished delivery, with its attempts.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -76,18 +78,34 @@ pub(crate) fn enqueue(
     event: &str,
     data: Value,
 ) -> Result<usize, ControlError> {
+    let urls: Vec<&str> = app
+        .fields
+        .webhooks
+        .iter()
+        .filter(|hook| hook.events.iter().any(|e| e == event))
+        .map(|h| h.url.as_str())
+        .collect();
+    enqueue_to(tx, app, event, data, &urls)
+}
+
+/// Queues one event (one `evt_…` id) for each of `urls`.
+fn enqueue_to(
+    tx: &Transaction<'_>,
+    app: &Application,
+    event: &str,
+    data: Value,
+    urls: &[&str],
+) -> Result<usize, ControlError> {
     let (event_id, now) = (new_id("evt"), now_rfc3339());
     let payload = json!({"id": event_id, "type": event, "created_at": now, "data": data}).to_string();
-    let mut queued = 0;
-    for hook in app.fields.webhooks.iter().filter(|hook| hook.events.iter().any(|e| e == event)) {
+    for url in urls {
         tx.execute(
             "INSERT INTO webhook_deliveries (id, application_id, event_id, event, url, payload, status, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
-            params![new_id("dlv"), app.id, event_id, event, hook.url, payload, now_millis(), now],
+            params![new_id("dlv"), app.id, event_id, event, url, payload, now_millis(), now],
         )?;
-        queued += 1;
     }
-    Ok(queued)
+    Ok(urls.len())
 }
 
 fn now_millis() -> i64 {
@@ -99,6 +117,32 @@ fn millis_to_rfc3339(ms: i64) -> String {
 }
 
 impl Store {
+    /// Queues the events the TRAINING emulator raised for application `app_id`: a named event to
+    /// every subscription to it, a callback to the URL the request named when that URL's origin
+    /// is on the application's trust list (anything else could make the sandbox call any host).
+    /// Returns how many deliveries were queued.
+    pub fn queue_sandbox_events(&self, app_id: &str, events: Vec<Event>) -> Result<usize, ControlError> {
+        self.write_quiet(|tx| {
+            let app = super::applications::application(tx, app_id)?;
+            let trust = TrustList::parse(&app.fields.trust_list.join(" ")).unwrap_or_default();
+            let mut queued = 0;
+            for event in events {
+                queued += match &event.url {
+                    None => enqueue(tx, &app, &event.name, event.payload)?,
+                    Some(url) if trust.admits_origin(url.as_bytes()) => {
+                        enqueue_to(tx, &app, &event.name, event.payload, &[url.as_str()])?
+                    }
+                    Some(url) => {
+                        let details = json!({"event": event.name, "url": url, "reason": "not on the trust list"});
+                        log_app_event(tx, "emulator", app_id, "webhook.refused", details)?;
+                        0
+                    }
+                };
+            }
+            Ok(queued)
+        })
+    }
+
     /// Claims up to `limit` pending deliveries whose next attempt is due (oldest first): each is
     /// leased for `lease_ms`, after which an unrecorded attempt becomes due again.
     pub fn claim_due_deliveries(&self, limit: u32, lease_ms: i64) -> Result<Vec<DueDelivery>, ControlError> {
