@@ -100,7 +100,10 @@ enum Node {
     },
     Str(Box<StrSpec>),
     Array {
-        items: Box<Node>,
+        /// `prefixItems`: the first items, each by its own schema.
+        prefix: Vec<Node>,
+        /// The rest (`None`: `items: false`, nothing after the prefix).
+        items: Option<Box<Node>>,
         min: usize,
         max: usize,
         unique: bool,
@@ -190,7 +193,7 @@ impl Compiler<'_> {
                 Ok(if nullable { Node::Nullable(Box::new(inner)) } else { inner })
             }
             _ if obj.contains_key("properties") => self.typed("object", obj, at),
-            _ if obj.contains_key("items") => self.typed("array", obj, at),
+            _ if obj.contains_key("items") || obj.contains_key("prefixItems") => self.typed("array", obj, at),
             _ => Ok(Node::Any),
         }
     }
@@ -233,14 +236,26 @@ impl Compiler<'_> {
                 }))
             }
             "array" => {
+                let mut prefix = Vec::new();
+                for (i, item) in obj.get("prefixItems").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                    prefix.push(self.node(item, &format!("{at}/prefixItems/{i}"))?);
+                }
+                // `items: false` (2020-12): nothing may follow the prefix.
                 let items = match obj.get("items") {
-                    Some(items) => self.node(items, &format!("{at}/items"))?,
-                    None => Node::Any,
+                    Some(Value::Bool(false)) => None,
+                    Some(items) => Some(Box::new(self.node(items, &format!("{at}/items"))?)),
+                    None => Some(Box::new(Node::Any)),
                 };
                 let min = count("minItems").unwrap_or(0);
-                let max = count("maxItems").unwrap_or(DEFAULT_MAX_ITEMS.max(min)).max(min);
+                let mut max = count("maxItems").unwrap_or(DEFAULT_MAX_ITEMS.max(min).max(prefix.len())).max(min);
+                if items.is_none() {
+                    max = max.min(prefix.len());
+                    if min > max {
+                        return Err(err(at, "minItems is above the prefixItems that items: false allows"));
+                    }
+                }
                 let unique = obj.get("uniqueItems").and_then(Value::as_bool).unwrap_or(false);
-                Node::Array { items: Box::new(items), min, max, unique }
+                Node::Array { prefix, items, min, max, unique }
             }
             "object" => {
                 let required: Vec<&str> = obj
@@ -365,7 +380,7 @@ impl Gen<'_> {
             Node::Integer { min, max, multiple } => self.integer(*min, *max, *multiple, hint),
             Node::Number { min, max } => self.number(*min, *max, hint),
             Node::Str(spec) => Value::String(self.string(spec, hint)),
-            Node::Array { items, min, max, unique } => {
+            Node::Array { prefix, items, min, max, unique } => {
                 // A list answer with nothing in it is a poor sandbox: the top level gets at least
                 // one item whenever the schema allows it.
                 let floor = if depth == 0 { (*min).max(1).min(*max) } else { *min };
@@ -375,7 +390,11 @@ impl Gen<'_> {
                 let mut attempts = 0;
                 while out.len() < len && attempts < len * 10 + 10 {
                     attempts += 1;
-                    let item = self.value(items, singular, depth + 1);
+                    let item = match (prefix.get(out.len()), items) {
+                        (Some(node), _) => self.value(node, singular, depth + 1),
+                        (None, Some(node)) => self.value(node, singular, depth + 1),
+                        (None, None) => break,
+                    };
                     if !*unique || !out.contains(&item) {
                         out.push(item);
                     }
