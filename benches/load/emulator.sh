@@ -39,7 +39,7 @@ fi
 results="benches/load/results/emulator-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$results"
 work=$(mktemp -d)
-pid=""
+pid="" startup_ms=0
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 # Both serve the same single document (Prism knows nothing of x-sandgate-extends or scenarios).
@@ -48,18 +48,20 @@ mkdir "$work/specs" && cp "$SPEC" "$work/specs/"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
 
-# start NAME PORT CMD… : starts a target, sets pid, prints the start-up time in ms.
+# start NAME PORT CMD… : starts a target; sets pid and startup_ms (process start to first
+# accepted connection). Not in a subshell, so the caller owns the process.
 start() {
   local name="$1" port="$2"; shift 2
   local begin; begin=$(now_ms)
   "$@" >"$results/$name.log" 2>&1 &
   pid=$!
   for _ in $(seq 3000); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.05)" 2>/dev/null; then
-      echo $(( $(now_ms) - begin )); return 0
+    # bash's /dev/tcp: a probe costs microseconds, not a process start.
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      startup_ms=$(( $(now_ms) - begin )); return 0
     fi
     kill -0 "$pid" 2>/dev/null || die "$name exited; see $results/$name.log"
-    sleep 0.005
+    sleep 0.002
   done
   die "$name did not listen within 15 s"
 }
@@ -92,8 +94,8 @@ rps, p50, p99 = [], [], []
 for r in range(1, rounds + 1):
     out = open(f"{results}/{name}-{r}.txt").read()
     rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)))
-    p50.append(ms(re.search(r"50%\s+(\S+)", out).group(1)))
-    p99.append(ms(re.search(r"99%\s+(\S+)", out).group(1)))
+    p50.append(ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)))
+    p99.append(ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         sys.exit(f"{name}: {errors.group(1)} non-2xx answers in round {r}")
@@ -103,13 +105,15 @@ PY
 
 port=$(free_port)
 log "sandgate emulator on :$port"
-sandgate_start=$(start sandgate "$port" "$SANDGATE_BIN" emulator --specs "$work/specs" --listen "127.0.0.1:$port" --scrub-at never)
+start sandgate "$port" "$SANDGATE_BIN" emulator --specs "$work/specs" --listen "127.0.0.1:$port" --scrub-at never
+sandgate_start=$startup_ms
 read -r sandgate_rps sandgate_p50 sandgate_p99 < <(measure sandgate "http://127.0.0.1:$port/pos-api/v2.5/client-id/demo/customers/search?$QUERY")
 sandgate_rss=$(rss_mb "$pid"); kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
 port=$(free_port)
 log "prism mock -d on :$port"
-prism_start=$(start prism "$port" "$prism_dir/node_modules/.bin/prism" mock -d -h 127.0.0.1 -p "$port" "$work/specs/$(basename "$SPEC")")
+start prism "$port" "$prism_dir/node_modules/.bin/prism" mock -d -h 127.0.0.1 -p "$port" "$work/specs/$(basename "$SPEC")"
+prism_start=$startup_ms
 read -r prism_rps prism_p50 prism_p99 < <(measure prism "http://127.0.0.1:$port/client-id/demo/customers/search?$QUERY")
 prism_rss=$(rss_mb "$pid"); kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 

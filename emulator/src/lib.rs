@@ -175,6 +175,8 @@ pub struct Emulator {
     callbacks: Vec<Vec<Vec<CompiledCallback>>>,
     /// `scenarios[api][op]`: business rules, first match answers.
     scenarios: Vec<Vec<Vec<scenario::Scenario>>>,
+    /// Objects every partner finds, seeded on first touch and after each scrub.
+    fixtures: state::fixtures::Fixtures,
     state: Box<dyn StateStore>,
     options: EmulatorOptions,
 }
@@ -199,6 +201,7 @@ impl Emulator {
     /// Adds the scenarios of `files`; fails naming the file and pointer of a bad one.
     pub fn with_scenarios(mut self, files: &[scenario::ScenarioFile]) -> Result<Emulator, LoadError> {
         let compiled = scenario::compile(files, &self.apis)?;
+        self.fixtures.extend(scenario::fixtures(files, &self.apis)?);
         for (api, ops) in compiled.into_iter().enumerate() {
             for (op, scenarios) in ops.into_iter().enumerate() {
                 self.scenarios[api][op].extend(scenarios);
@@ -267,7 +270,8 @@ impl Emulator {
         let checks = apis.iter().map(|api| api.operations.iter().map(|_| OnceLock::new()).collect()).collect();
         let state = options.state.open()?;
         let scenarios = apis.iter().map(|api| vec![Vec::new(); api.operations.len()]).collect();
-        Ok(Emulator { apis, router, answers, checks, stateful, callbacks, scenarios, state, options })
+        let fixtures = state::fixtures::Fixtures::default();
+        Ok(Emulator { apis, router, answers, checks, stateful, callbacks, scenarios, fixtures, state, options })
     }
 
     /// The loaded APIs.
@@ -298,7 +302,10 @@ impl Emulator {
 
     /// Removes every stored object in `scope` at once; how many were removed.
     pub fn scrub(&self, scope: state::ScrubScope<'_>) -> Result<usize, state::StateError> {
-        self.state.scrub(scope)
+        let removed = self.state.scrub(scope);
+        // Fixtures come back on the next request that reaches their collection.
+        self.fixtures.forget();
+        removed
     }
 
     /// The next scheduled scrub, if scrubs are scheduled.
@@ -395,7 +402,13 @@ impl Emulator {
         if let Some(code) = preference.code {
             applied.push("code", &code.to_string());
         }
-        // ---- business rules (unless the client picked an outcome with `Prefer`)
+        // ---- fixtures the partner should find, then business rules (unless `Prefer` picked one)
+        if !self.fixtures.is_empty() {
+            let api = self.apis[id.api].name();
+            if let Err(e) = self.fixtures.ensure(self.state.as_ref(), self.tenant(req), api, &parsed.path) {
+                return state_unavailable(&e);
+            }
+        }
         if preference.code.is_none() {
             for scenario in &self.scenarios[id.api][id.op] {
                 match scenario.run(self.apis[id.api].name(), parsed, self.state.as_ref(), self.tenant(req)) {

@@ -201,3 +201,22 @@ fn a_malformed_scenario_file_names_the_file_and_pointer() {
     let other_api = refused("sandgate-scenarios: 1\napi: shop\nscenarios: []\n");
     assert!(other_api.contains("/api") && other_api.contains("pos-api"), "{other_api}");
 }
+
+#[test]
+fn fixture_authorizations_exist_for_every_client_and_come_back_after_a_scrub() {
+    let pos = pos();
+    let open = format!("{BASE}/authorization/1000000000000001");
+    let read = |path: &str| common::json(&common::call(&pos, Method::GET, path, &HeaderMap::new()));
+    let fixture = read(&open);
+    assert_eq!((&fixture["status"], &fixture["remaining_authorization_amount"]), (&json!("open"), &json!(500.0)));
+    assert_eq!(read(&format!("{BASE}/authorization/1000000000000002"))["status"], "closed");
+    let other_client = "/pos-api/v2.5/client-id/other/authorization/1000000000000001";
+    assert_eq!(read(other_client)["reference"], "FIXTURE-OPEN", "every client has them");
+
+    assert_eq!(post(&pos, "/authorization/1000000000000001/capture", json!({"amount": 100.0})).0, 200);
+    assert_eq!(read(&open)["remaining_authorization_amount"], 400.0, "a fixture changes like any object");
+    pos.scrub(sandgate_emulator::state::ScrubScope::All).expect("scrub");
+    assert_eq!(read(&open)["remaining_authorization_amount"], 500.0, "and is back as it was after a scrub");
+    let listed = read(&format!("{BASE}/authorizations"));
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+}

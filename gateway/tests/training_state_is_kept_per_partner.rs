@@ -32,7 +32,9 @@ fn an_authorization_created_through_the_gateway_is_read_back_by_its_partner_only
     let id = created["authorization_id"].as_u64().expect("authorization_id");
     assert_eq!(call(reqwest::Method::GET, &format!("{base}/authorization/{id}"), &token, None), (200, created.clone()));
     let (_, listed) = call(reqwest::Method::GET, &format!("{base}/authorizations"), &token, None);
-    assert_eq!(listed, json!([created]));
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.last(), Some(&created), "listed after the two fixture authorizations: {listed:?}");
+    assert_eq!(listed.len(), 3);
     assert!(sandgate.data_dir().join("emulator.db").exists(), "state lives in the embedded store by default");
 
     // A second partner with its own TRAINING application sees nothing of the first's.
@@ -51,7 +53,10 @@ fn an_authorization_created_through_the_gateway_is_read_back_by_its_partner_only
         common::access_token(&sandgate.training, other_id, issued["client_secret"].as_str().unwrap_or_default());
     let other_base = format!("{}/pos-api/v2.5.1/client-id/{other_id}", sandgate.training);
     assert_eq!(call(reqwest::Method::GET, &format!("{other_base}/authorization/{id}"), &other_token, None).0, 404);
-    assert_eq!(call(reqwest::Method::GET, &format!("{other_base}/authorizations"), &other_token, None).1, json!([]));
+    let (_, theirs) = call(reqwest::Method::GET, &format!("{other_base}/authorizations"), &other_token, None);
+    let ids: Vec<u64> =
+        theirs.as_array().into_iter().flatten().filter_map(|a| a["authorization_id"].as_u64()).collect();
+    assert_eq!(ids, [1000000000000001, 1000000000000002], "only the fixtures every client has");
 }
 
 #[test]
@@ -85,10 +90,17 @@ fn operators_scrub_a_partner_or_everything_and_answers_name_the_next_scrub() {
 
     let partner = sandgate.store().application(&sandgate.demo_app_id()).expect("store").partner_id;
     let (status, body) = op.post("/v1/emulator/scrub", json!({"environment": "training", "partner_id": partner}));
-    assert_eq!((status, &body["removed"]), (200, &json!(1)), "{body}");
+    assert_eq!((status, &body["removed"]), (200, &json!(3)), "the created one and the two fixtures: {body}");
     assert_eq!(call(reqwest::Method::GET, &item, &token, None).0, 404, "gone at once");
     let (status, body) = op.post("/v1/emulator/scrub", json!({}));
-    assert_eq!((status, &body["removed"], body["next_scheduled_scrub"].is_string()), (200, &json!(0), true));
+    let reseeded = &json!(2);
+    assert_eq!(
+        (status, &body["removed"], body["next_scheduled_scrub"].is_string()),
+        (200, reseeded, true),
+        "the read in between seeded the fixtures again"
+    );
+    let fixture = call(reqwest::Method::GET, &format!("{base}/authorization/1000000000000001"), &token, None);
+    assert_eq!((fixture.0, &fixture.1["status"]), (200, &json!("open")), "fixtures are seeded again after a scrub");
     let (_, log) = op.get(&format!("/v1/partners/{partner}/activity?event=emulator."));
     assert_eq!(log["events"].as_array().map(Vec::len), Some(1), "{log}");
 }

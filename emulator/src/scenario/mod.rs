@@ -99,6 +99,49 @@ pub enum Answer {
     Fabricated,
 }
 
+/// The `fixtures:` of `files`: objects every partner finds in a collection
+/// (`{collection, id_field, objects}`), checked against `apis` like scenarios.
+pub fn fixtures(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<crate::state::fixtures::Fixture>, LoadError> {
+    let mut out = Vec::new();
+    for ScenarioFile { file, doc } in files {
+        let api = doc.get("api").and_then(Value::as_str).unwrap_or_default();
+        for (index, spec) in doc.get("fixtures").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let at = format!("/fixtures/{index}");
+            let bad = |key: &str, problem: &str| LoadError::invalid(file, format!("{at}/{key}"), problem);
+            let collection = spec
+                .get("collection")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("collection", "a path template is required"))?;
+            let id_field = spec
+                .get("id_field")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("id_field", "the field holding each id is required"))?;
+            let objects = spec
+                .get("objects")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("objects", "a list of objects is required"))?;
+            if let Some(i) = objects.iter().position(|o| o.get(id_field).is_none()) {
+                return Err(bad(&format!("objects/{i}"), &format!("has no {id_field}")));
+            }
+            let known = apis.iter().filter(|a| a.name() == api).any(|a| {
+                a.operations
+                    .iter()
+                    .any(|op| op.path.trim_end_matches('/').starts_with(collection.trim_end_matches('/')))
+            });
+            if !known {
+                return Err(bad("collection", &format!("no operation of {api} is under {collection}")));
+            }
+            out.push(crate::state::fixtures::Fixture {
+                api: api.to_owned(),
+                collection: collection.trim_end_matches('/').to_owned(),
+                id_field: id_field.to_owned(),
+                objects: objects.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Compiles `files` for `apis`: `out[api][op]` lists the scenarios of each operation in file order.
 /// Fails naming the file and the JSON pointer of a malformed scenario, an unknown operation or an
 /// undocumented status.

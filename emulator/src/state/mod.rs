@@ -6,6 +6,7 @@
 //! an SQLite file.
 
 pub mod act;
+pub mod fixtures;
 pub mod infer;
 pub mod memory;
 pub mod sqlite;
