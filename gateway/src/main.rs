@@ -95,10 +95,45 @@ struct EmulatorArgs {
     /// of the documented kind is accepted.
     #[arg(long = "token")]
     tokens: Vec<String>,
+    /// Where scenario webhooks are delivered (callbacks go to the URL each request names).
+    #[arg(long)]
+    webhook_url: Option<String>,
+    /// The secret webhooks and callbacks are signed with (Sandgate-Signature).
+    #[arg(long, env = "SANDGATE_WEBHOOK_SECRET", default_value = "whsec_sandbox")]
+    webhook_secret: String,
+    /// Let webhooks and callbacks reach loopback and private addresses (a local receiver).
+    #[arg(long)]
+    allow_private_webhooks: bool,
 }
 
 fn run_emulator(args: EmulatorArgs) -> ExitCode {
-    let EmulatorArgs { specs, listen, seed, state_file, scrub_at, environment, partner, tokens } = args;
+    let EmulatorArgs {
+        specs,
+        listen,
+        seed,
+        state_file,
+        scrub_at,
+        environment,
+        partner,
+        tokens,
+        webhook_url,
+        webhook_secret,
+        allow_private_webhooks,
+    } = args;
+    let delivery = sandgate_gateway::standalone_events::DirectDelivery {
+        webhook_url,
+        secret: webhook_secret,
+        allow_private: allow_private_webhooks,
+        retry: sandgate_webhooks::RetryPolicy::default(),
+    };
+    let events: sandgate_emulator::events::Sink = match sandgate_gateway::standalone_events::DirectSink::start(delivery)
+    {
+        Ok(sink) => Arc::new(sink),
+        Err(e) => {
+            eprintln!("sandgate emulator: webhook deliveries cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (specs, listen) = (specs.as_path(), listen.as_str());
     let scrub = match scrub_at.as_str() {
         "never" => None,
@@ -118,7 +153,7 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         default_environment: environment,
         default_partner: partner,
         tokens,
-        events: None,
+        events: Some(events),
     };
     let _logs = up::init_logging(&SandgateConfig::default().log.level, false);
     let apis = if specs.is_dir() {

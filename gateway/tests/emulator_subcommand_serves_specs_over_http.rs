@@ -48,3 +48,76 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("broken.yaml") && stderr.contains("/paths/~1x/get/responses"), "{stderr}");
 }
+
+#[test]
+fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
+    use hmac::{Hmac, Mac};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let receiver = runtime.block_on(MockServer::start());
+    runtime.block_on(
+        Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(200)).mount(&receiver),
+    );
+    let addr = common::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
+        .args(["emulator", "--specs", concat!(env!("CARGO_MANIFEST_DIR"), "/../specs")])
+        .args(["--listen", &addr.to_string(), "--token", "qa-token", "--scrub-at", "never"])
+        .args([
+            "--webhook-url",
+            &format!("{}/hooks", receiver.uri()),
+            "--webhook-secret",
+            "whsec_qa",
+            "--allow-private-webhooks",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    common::wait_listening(addr);
+    let base = format!("http://{addr}/pos-api/v2.5.1/client-id/qa");
+    let post = |url: String, token: &str, body: serde_json::Value| {
+        common::http()
+            .post(url)
+            .bearer_auth(token)
+            .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
+            .json(&body)
+            .send()
+            .expect("answers")
+    };
+    let create = serde_json::json!({"amount": 20.0, "account_number": 12345678, "auto_capture": false,
+                                    "financing_option": {"transaction_type": "regular_purchase"}});
+    assert_eq!(post(format!("{base}/authorization"), "guess", create.clone()).status(), 401, "only --token passes");
+    let authorization: serde_json::Value =
+        post(format!("{base}/authorization"), "qa-token", create).json().expect("json");
+    let id = authorization["authorization_id"].as_u64().expect("id");
+    let captured = post(format!("{base}/authorization/{id}/capture"), "qa-token", serde_json::json!({"amount": 5.0}));
+    assert_eq!(captured.status(), 200);
+    assert!(captured.headers().contains_key("sandgate-scenario"));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let request = loop {
+        if let Some(first) = runtime.block_on(receiver.received_requests()).expect("recording").into_iter().next() {
+            break first;
+        }
+        assert!(std::time::Instant::now() < deadline, "no webhook within 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let header = request.headers.get("sandgate-signature").and_then(|v| v.to_str().ok()).expect("signed");
+    let (t, v1) = header.split_once(",v1=").expect("t=…,v1=…");
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(b"whsec_qa").expect("key");
+    mac.update(format!("{}.", t.trim_start_matches("t=")).as_bytes());
+    mac.update(&request.body);
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v1, expected);
+    let envelope: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+    assert_eq!(
+        (envelope["type"].as_str(), &envelope["data"]["authorization_id"]),
+        (Some("authorization.captured"), &serde_json::json!(id))
+    );
+
+    let _ = child.kill();
+    let _ = child.wait();
+}
