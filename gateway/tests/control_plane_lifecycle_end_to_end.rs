@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::admin::Admin;
 use common::TestSandgate;
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -27,33 +25,6 @@ fn field(body: &Value) -> &str {
 
 fn token(base: &str, id: &str, secret: &str) -> reqwest::blocking::Response {
     common::token_request(base, &[("client_id", id), ("client_secret", secret)])
-}
-
-/// Waits until the receiver has `n` requests (the worker delivers asynchronously).
-fn received(runtime: &tokio::runtime::Runtime, receiver: &MockServer, n: usize) -> Vec<wiremock::Request> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let requests = runtime.block_on(receiver.received_requests()).expect("recording");
-        if requests.len() >= n || Instant::now() > deadline {
-            return requests;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Checks the signature with an HMAC computed here, not with Sandgate's own code.
-fn assert_signed(request: &wiremock::Request, secret: &str) -> Value {
-    let header = request.headers.get("sandgate-signature").and_then(|v| v.to_str().ok()).expect("signature header");
-    let (t, v1) = header.split_once(",v1=").expect("t=…,v1=…");
-    let timestamp = t.strip_prefix("t=").expect("t=");
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(&request.body);
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(v1, expected, "signature must be HMAC-SHA256(secret, t.body)");
-    let now = chrono::Utc::now().timestamp();
-    assert!((now - timestamp.parse::<i64>().expect("unix time")).abs() < 60, "timestamp is current");
-    serde_json::from_slice(&request.body).expect("JSON payload")
 }
 
 /// Subscribes `app` to `integration.connected` at the receiver, then connects an entity.
@@ -206,9 +177,9 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     let benefits: Vec<&str> =
         connected["benefits"].as_array().expect("benefits").iter().filter_map(|b| b["benefit"].as_str()).collect();
     assert_eq!(benefits, ["gift cards", "loyalty points"]);
-    let deliveries = received(&runtime, &receiver, 1);
+    let deliveries = common::receiver::received(&runtime, &receiver, 1);
     assert_eq!(deliveries.len(), 1);
-    let event = assert_signed(&deliveries[0], &webhook_secret);
+    let event = common::receiver::assert_signed(&deliveries[0], &webhook_secret);
     assert_eq!(event["type"], "integration.connected");
     assert_eq!(event["data"]["entity_id"], "loc-42");
     assert_eq!(op.call(Method::PUT, &connection, None).0, 200, "connecting twice is idempotent");
@@ -229,16 +200,16 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     // Disconnect: webhook, benefits gone; disconnecting again sends nothing.
     let (status, disconnected) = op.call(Method::DELETE, &connection, None);
     assert_eq!((status, disconnected["status"].as_str()), (200, Some("disconnected")));
-    let deliveries = received(&runtime, &receiver, 2);
+    let deliveries = common::receiver::received(&runtime, &receiver, 2);
     assert_eq!(deliveries.len(), 2, "exactly one more webhook: the second connect sent none");
-    assert_eq!(assert_signed(&deliveries[1], &webhook_secret)["type"], "integration.disconnected");
+    assert_eq!(common::receiver::assert_signed(&deliveries[1], &webhook_secret)["type"], "integration.disconnected");
     assert_eq!(op.call(Method::DELETE, &connection, None).0, 200);
     let (_, benefits) = op.get("/v1/entities/merchant_location/loc-42/benefits");
     assert_eq!(benefits["benefits"], json!([]));
     let (status, reconnected) = op.call(Method::PUT, &connection, None);
     assert_eq!((status, reconnected["benefits"].as_array().map(Vec::len)), (201, Some(2)), "reconnecting works");
-    let deliveries = received(&runtime, &receiver, 3);
-    assert_eq!(assert_signed(&deliveries[2], &webhook_secret)["type"], "integration.connected");
+    let deliveries = common::receiver::received(&runtime, &receiver, 3);
+    assert_eq!(common::receiver::assert_signed(&deliveries[2], &webhook_secret)["type"], "integration.connected");
 
     // Revoke: every token of the application stops at the next request, in every environment.
     let (status, revoked) = owner.post(&format!("/v1/applications/{app}/revoke"), json!({"reason": "contract ended"}));
@@ -326,7 +297,7 @@ fn failed_webhook_is_retried_with_back_off_and_every_attempt_is_logged() {
     let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
     let app = sandgate.demo_app_id();
     subscribe_and_connect(&op, &app, &receiver, "m-1");
-    let requests = received(&runtime, &receiver, 3);
+    let requests = common::receiver::received(&runtime, &receiver, 3);
     assert_eq!(requests.len(), 3);
     let ids: Vec<_> = requests.iter().map(|r| r.headers["sandgate-event-id"].clone()).collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "retries carry the same event id");

@@ -4,11 +4,12 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-#[test]
-fn emulator_subcommand_answers_spec_operations_and_404s() {
+/// Starts `sandgate emulator` on a free port with `args`; returns it once it listens.
+fn emulator(args: &[&str]) -> (std::process::Child, std::net::SocketAddr) {
     let addr = common::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
-        .args(["emulator", "--specs", concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/fixtures/pets-min.yaml")])
+    let child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
+        .arg("emulator")
+        .args(args)
         .args(["--listen", &addr.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -16,6 +17,13 @@ fn emulator_subcommand_answers_spec_operations_and_404s() {
         .spawn()
         .expect("spawn");
     common::wait_listening(addr);
+    (child, addr)
+}
+
+#[test]
+fn emulator_subcommand_answers_spec_operations_and_404s() {
+    let (mut child, addr) =
+        emulator(&["--specs", concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/fixtures/pets-min.yaml")]);
 
     let pets = common::get(&format!("http://{addr}/pets-api/v1/pets"), None);
     assert_eq!(pets.status(), 200);
@@ -51,7 +59,6 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
 
 #[test]
 fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
-    use hmac::{Hmac, Mac};
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -60,23 +67,20 @@ fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
     runtime.block_on(
         Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(200)).mount(&receiver),
     );
-    let addr = common::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
-        .args(["emulator", "--specs", concat!(env!("CARGO_MANIFEST_DIR"), "/../specs")])
-        .args(["--listen", &addr.to_string(), "--token", "qa-token", "--scrub-at", "never"])
-        .args([
-            "--webhook-url",
-            &format!("{}/hooks", receiver.uri()),
-            "--webhook-secret",
-            "whsec_qa",
-            "--allow-private-webhooks",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    common::wait_listening(addr);
+    let hooks = format!("{}/hooks", receiver.uri());
+    let (mut child, addr) = emulator(&[
+        "--specs",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"),
+        "--token",
+        "qa-token",
+        "--scrub-at",
+        "never",
+        "--webhook-url",
+        &hooks,
+        "--webhook-secret",
+        "whsec_qa",
+        "--allow-private-webhooks",
+    ]);
     let base = format!("http://{addr}/pos-api/v2.5.1/client-id/qa");
     let post = |url: String, token: &str, body: serde_json::Value| {
         common::http()
@@ -97,22 +101,8 @@ fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
     assert_eq!(captured.status(), 200);
     assert!(captured.headers().contains_key("sandgate-scenario"));
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let request = loop {
-        if let Some(first) = runtime.block_on(receiver.received_requests()).expect("recording").into_iter().next() {
-            break first;
-        }
-        assert!(std::time::Instant::now() < deadline, "no webhook within 10 s");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let header = request.headers.get("sandgate-signature").and_then(|v| v.to_str().ok()).expect("signed");
-    let (t, v1) = header.split_once(",v1=").expect("t=…,v1=…");
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(b"whsec_qa").expect("key");
-    mac.update(format!("{}.", t.trim_start_matches("t=")).as_bytes());
-    mac.update(&request.body);
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(v1, expected);
-    let envelope: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+    let requests = common::receiver::received(&runtime, &receiver, 1);
+    let envelope = common::receiver::assert_signed(requests.first().expect("a webhook within 10 s"), "whsec_qa");
     assert_eq!(
         (envelope["type"].as_str(), &envelope["data"]["authorization_id"]),
         (Some("authorization.captured"), &serde_json::json!(id))

@@ -4,13 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::admin::Admin;
 use common::TestSandgate;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -55,23 +51,8 @@ fn a_capture_in_training_is_delivered_signed_to_the_subscribed_receiver() {
     let (status, captured) = send(format!("{base}/authorization/{id}/capture"), json!({"amount": 15.0}));
     assert_eq!(status, 200, "{captured}");
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let request = loop {
-        let requests = runtime.block_on(receiver.received_requests()).expect("recording");
-        if let Some(first) = requests.into_iter().next() {
-            break first;
-        }
-        assert!(Instant::now() < deadline, "no delivery within 10 s");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let header = request.headers.get("sandgate-signature").and_then(|v| v.to_str().ok()).expect("signed");
-    let (t, v1) = header.split_once(",v1=").expect("t=…,v1=…");
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(format!("{}.", t.trim_start_matches("t=")).as_bytes());
-    mac.update(&request.body);
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(v1, expected, "HMAC-SHA256(secret, t.body)");
-    let envelope: Value = serde_json::from_slice(&request.body).expect("JSON");
+    let requests = common::receiver::received(&runtime, &receiver, 1);
+    let envelope = common::receiver::assert_signed(requests.first().expect("delivered within 10 s"), &secret);
     assert_eq!(envelope["type"], "authorization.captured");
     assert_eq!(
         envelope["data"],

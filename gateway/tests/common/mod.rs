@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod admin;
+pub mod receiver;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
