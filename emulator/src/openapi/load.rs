@@ -147,6 +147,10 @@ fn yaml_to_json(yaml: serde_yaml::Value) -> Result<Value, String> {
 fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
     let version = value.get("openapi").and_then(Value::as_str).unwrap_or("");
     if version.starts_with("3.0.") {
+        if let Some(pointer) = type_list_in(value, String::new()) {
+            let problem = "a list of types is OpenAPI 3.1; in 3.0 use one type (and nullable: true for null)";
+            return Err(LoadError::invalid(file, pointer, problem));
+        }
         let parsed: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(value);
         parsed.map(drop).map_err(|e| {
             // openapiv3 deserialises `paths` through flattened maps, which hides where inside a
@@ -160,6 +164,28 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
     } else {
         let problem = format!("unsupported OpenAPI version {version:?}; expected 3.0.x or 3.1.x");
         Err(LoadError::invalid(file, "/openapi", problem))
+    }
+}
+
+/// The pointer to the first `type` given as a list, outside examples, defaults and extensions
+/// (which hold data, not schemas). openapiv3 reads such a schema as "any type", silently.
+fn type_list_in(node: &Value, at: String) -> Option<String> {
+    match node {
+        Value::Object(map) => {
+            if map.get("type").is_some_and(Value::is_array) {
+                return Some(format!("{at}/type"));
+            }
+            map.iter()
+                .filter(|(key, _)| {
+                    !matches!(key.as_str(), "example" | "examples" | "default" | "enum" | "const")
+                        && !key.starts_with("x-")
+                })
+                .find_map(|(key, child)| {
+                    type_list_in(child, format!("{at}/{}", key.replace('~', "~0").replace('/', "~1")))
+                })
+        }
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, child)| type_list_in(child, format!("{at}/{i}"))),
+        _ => None,
     }
 }
 
@@ -289,6 +315,21 @@ mod tests {
 
     fn temp_dir(tag: &str) -> tempfile::TempDir {
         tempfile::Builder::new().prefix(&format!("sandgate-load-{tag}-")).tempdir().expect("temp dir")
+    }
+
+    #[test]
+    fn a_type_list_in_a_3_0_document_is_refused_with_its_pointer() {
+        let temp = temp_dir("typelist");
+        let dir = temp.path();
+        let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    A:\n      type: object\n      example: {type: [a, b]}\n      properties:\n        b: {type: [string, 'null']}\n";
+        let file = write(dir, "a.yaml", text);
+        match load_file(&file) {
+            Err(LoadError::Invalid { pointer, problem, .. }) => {
+                assert_eq!(pointer, "/components/schemas/A/properties/b/type");
+                assert!(problem.contains("3.1"), "{problem}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]
