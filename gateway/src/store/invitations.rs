@@ -60,7 +60,9 @@ fn read(conn: &Connection, id: &str) -> Result<Row, ControlError> {
         |r| {
             let expires_at: i64 = r.get(4)?;
             let status: String = r.get(3)?;
-            let status = if status == "pending" && expires_at <= now_unix() { "expired".to_owned() } else { status };
+            // Whole seconds: an invitation of N seconds stays valid through second `expires_at`,
+            // so it lasts at least N seconds (a reset a split second before a boundary included).
+            let status = if status == "pending" && expires_at < now_unix() { "expired".to_owned() } else { status };
             Ok(Row {
                 invitation: Invitation {
                     id: r.get(0)?,
