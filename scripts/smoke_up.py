@@ -31,7 +31,12 @@ def fail(message: str, banner: str = "") -> None:
 
 
 def main() -> None:
-    data_dir = tempfile.mkdtemp(prefix="sandgate-smoke-")
+    # The data directory goes away however the run ends (fail() exits through here too).
+    with tempfile.TemporaryDirectory(prefix="sandgate-smoke-") as data_dir:
+        run(data_dir)
+
+
+def run(data_dir: str) -> None:
     ports = [free_port() for _ in range(3)]
     cmd = [
         str(ROOT / "sandgate"), "up", "--data-dir", data_dir,
