@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::state::Tenant;
+use crate::template::text;
 
 /// One event to deliver.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,10 +41,6 @@ pub fn expand(
     status: u16,
     response_body: Option<&Value>,
 ) -> Option<String> {
-    let text = |value: &Value| match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find('{') {

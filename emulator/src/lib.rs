@@ -404,8 +404,13 @@ impl Emulator {
         }
         // ---- fixtures the partner should find, then business rules (unless `Prefer` picked one)
         if !self.fixtures.is_empty() {
+            let (scenarios, stateful) = (&self.scenarios[id.api][id.op], &self.stateful[id.api][id.op]);
+            let touches = |collection: &str| {
+                stateful.as_ref().is_some_and(|s| s.resource.collection == collection)
+                    || scenarios.iter().any(|s| s.collection() == Some(collection))
+            };
             let api = self.apis[id.api].name();
-            if let Err(e) = self.fixtures.ensure(self.state.as_ref(), self.tenant(req), api, &parsed.path) {
+            if let Err(e) = self.fixtures.ensure(self.state.as_ref(), self.tenant(req), api, &touches, &parsed.path) {
                 return state_unavailable(&e);
             }
         }

@@ -109,6 +109,15 @@ fn whole_placeholder(text: &str) -> Option<&str> {
     (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
 }
 
+/// A JSON value as text: a string without its quotes, anything else as JSON. Ids, filters and
+/// URLs built from request values all read values this way.
+pub fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// The placeholder names a template uses (for checking a template against its context up front).
 pub fn names(template: &Value) -> Vec<String> {
     let mut out = Vec::new();

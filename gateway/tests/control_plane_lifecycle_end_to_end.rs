@@ -13,7 +13,7 @@ use common::admin::Admin;
 use common::TestSandgate;
 use reqwest::Method;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The receiver runs on loopback, which deliveries may reach only when allowed.
@@ -38,11 +38,7 @@ fn subscribe_and_connect(op: &Admin, app: &str, receiver: &MockServer, entity: &
 
 #[test]
 fn partner_lifecycle_from_sandbox_to_revocation() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let receiver = runtime.block_on(MockServer::start());
-    runtime.block_on(
-        Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(204)).mount(&receiver),
-    );
+    let (runtime, receiver) = common::receiver::start("/hooks", 204);
     let sandgate = TestSandgate::start_with(None, CONFIG);
     let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
     let anonymous = Admin { base: sandgate.admin.clone(), token: None };

@@ -59,14 +59,7 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
 
 #[test]
 fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let receiver = runtime.block_on(MockServer::start());
-    runtime.block_on(
-        Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(200)).mount(&receiver),
-    );
+    let (runtime, receiver) = common::receiver::start("/hooks", 200);
     let hooks = format!("{}/hooks", receiver.uri());
     let (mut child, addr) = emulator(&[
         "--specs",

@@ -7,19 +7,13 @@ mod common;
 use common::admin::Admin;
 use common::TestSandgate;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The receiver runs on loopback, which deliveries may reach only when allowed.
 const CONFIG: &str = "sandgate:\n  control_plane:\n    webhooks: {first_retry_ms: 100, max_attempts: 3, timeout_secs: 2, allow_private_addresses: true}\n";
 
 #[test]
 fn a_capture_in_training_is_delivered_signed_to_the_subscribed_receiver() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let receiver = runtime.block_on(MockServer::start());
-    runtime.block_on(
-        Mock::given(method("POST")).and(path("/pos-events")).respond_with(ResponseTemplate::new(204)).mount(&receiver),
-    );
+    let (runtime, receiver) = common::receiver::start("/pos-events", 204);
     let sandgate = TestSandgate::start_with(None, CONFIG);
     let op = Admin { base: sandgate.admin.clone(), token: Some(sandgate.operator_token()) };
     let app = sandgate.demo_app_id();

@@ -114,8 +114,13 @@ pub(crate) fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Lo
 /// Reads YAML or JSON into a JSON value. YAML map keys that are numbers (`200:`) become strings.
 pub fn read_document(file: &Path) -> Result<Value, LoadError> {
     let text = std::fs::read_to_string(file).map_err(|source| LoadError::Io { file: file.to_path_buf(), source })?;
+    parse_document(file, &text)
+}
+
+/// Parses YAML or JSON text read from `file` (named in errors) into a JSON value.
+pub fn parse_document(file: &Path, text: &str) -> Result<Value, LoadError> {
     let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|e| LoadError::invalid(file, "", format!("not YAML or JSON: {e}")))?;
+        serde_yaml::from_str(text).map_err(|e| LoadError::invalid(file, "", format!("not YAML or JSON: {e}")))?;
     yaml_to_json(yaml).map_err(|problem| LoadError::invalid(file, "", problem))
 }
 

@@ -31,9 +31,9 @@ use serde_json::{Map, Value};
 
 use crate::events::Event;
 use crate::openapi::{Api, LoadError};
-use crate::state::infer::{collection_key, text};
+use crate::state::infer::collection_key;
 use crate::state::{StateError, StateStore, Tenant};
-use crate::template;
+use crate::template::{self, text};
 use crate::validate::ParsedRequest;
 use condition::Condition;
 
@@ -63,7 +63,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, LoadError> {
         if !text.contains(MARKER) {
             continue;
         }
-        let doc = crate::openapi::load::read_document(&file)?;
+        let doc = crate::openapi::load::parse_document(&file, &text)?;
         if doc.get(MARKER).is_some() {
             out.push(ScenarioFile { file, doc });
         }
@@ -292,6 +292,11 @@ fn check_static_body(scenario: &Scenario, op: &crate::openapi::Operation) -> Res
 }
 
 impl Scenario {
+    /// The collection template the scenario loads from, if any.
+    pub fn collection(&self) -> Option<&str> {
+        self.load.as_ref().map(|(collection, _)| collection.as_str())
+    }
+
     /// Runs the scenario for one request: `None` when a condition does not hold; else its answer
     /// and the webhook event it raises, if any.
     pub fn run(

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
-use super::infer::{text, Action, Resource};
+use super::infer::{Action, Resource};
 use super::{PageRequest, StateError, StateStore, Tenant};
 use crate::generate::{CompileError, CompiledSet, Program};
 use crate::openapi::shape::{fields, list_items, Field};
 use crate::openapi::Operation;
+use crate::template::text;
 use crate::validate::ParsedRequest;
 
 /// The most objects a list answers with when neither the request nor the schema says.
@@ -52,9 +53,9 @@ impl std::fmt::Debug for Conforms {
 }
 
 impl Conforms {
-    fn compile(schema: &Value, op: &Operation) -> Option<Conforms> {
+    fn new(schema: &Value, op: &Operation) -> Conforms {
         let schemas = Arc::clone(&op.schemas);
-        Some(Conforms { schema: schema.clone(), schemas, validator: std::sync::OnceLock::new() })
+        Conforms { schema: schema.clone(), schemas, validator: std::sync::OnceLock::new() }
     }
 
     fn validator(&self) -> Option<&jsonschema::Validator> {
@@ -124,13 +125,13 @@ impl Stateful {
                 field,
                 item: Program::compile(&items, &op.schemas, set)?,
                 item_fields: fields(&items, defs),
-                item_conforms: Conforms::compile(&items, op),
+                item_conforms: Some(Conforms::new(&items, op)),
                 max: max.and_then(|m| usize::try_from(m).ok()).unwrap_or(DEFAULT_PAGE),
             }),
             _ => None,
         };
         let fields = schema.map(|s| fields(s, defs)).unwrap_or_default();
-        let conforms = schema.and_then(|s| Conforms::compile(s, op));
+        let conforms = schema.map(|s| Conforms::new(s, op));
         Ok(Stateful { resource, body, fields, list, conforms })
     }
 
@@ -168,8 +169,8 @@ impl Stateful {
                     }
                 }
                 object.insert(field.to_owned(), id_value.clone());
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                 for (name, template) in self.resource.set.iter().flatten() {
-                    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                     let lookup = |key: &str| match key {
                         "now" => Some(Value::String(now.clone())),
                         "id" => Some(id_value.clone()),

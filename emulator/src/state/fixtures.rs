@@ -7,8 +7,9 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::infer::{collection_key, text};
+use super::infer::collection_key;
 use super::{StateError, StateStore, Tenant};
+use crate::template::text;
 
 /// The objects of one collection template.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,15 +38,18 @@ impl Fixtures {
         self.list.extend(fixtures);
     }
 
-    /// Seeds the collections of `api` that a request with these path parameters can reach.
+    /// Seeds the collections of `api` the operation `touches` (by template) that a request with
+    /// these path parameters reaches; other operations pay nothing.
     pub fn ensure(
         &self,
         store: &dyn StateStore,
         tenant: Tenant<'_>,
         api: &str,
+        touches: &dyn Fn(&str) -> bool,
         path: &Map<String, Value>,
     ) -> Result<(), StateError> {
-        for fixture in self.list.iter().filter(|f| f.api == api && reachable(&f.collection, path)) {
+        let relevant = |f: &&Fixture| f.api == api && touches(&f.collection) && reachable(&f.collection, path);
+        for fixture in self.list.iter().filter(relevant) {
             let key = collection_key(api, &fixture.collection, path);
             let marker = (tenant.environment.to_owned(), tenant.partner.to_owned(), key);
             if self.seeded.lock().unwrap_or_else(|p| p.into_inner()).contains(&marker) {

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::openapi::shape::{fields, Field};
 use crate::openapi::{Api, Operation};
+use crate::template::text;
 
 /// What an operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,14 +82,6 @@ pub fn collection_key(api: &str, template: &str, path: &serde_json::Map<String, 
         }
     }
     key
-}
-
-/// A JSON value as text (strings without quotes).
-pub fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The resource of every operation of `api` (`None`: stateless). Fails on a malformed override,

@@ -13,6 +13,8 @@ pub mod sqlite;
 
 use serde_json::Value;
 
+use crate::template::text;
+
 /// Whose objects: one environment and one partner. One tenant never sees another's objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tenant<'a> {
@@ -63,13 +65,6 @@ impl PageRequest {
             Some(value) => text(value) == text(wanted),
             None => false,
         })
-    }
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -8,7 +8,17 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use wiremock::MockServer;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A receiver answering `status` to every POST on `route`, with the runtime that drives it.
+pub fn start(route: &str, status: u16) -> (tokio::runtime::Runtime, MockServer) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let receiver = runtime.block_on(MockServer::start());
+    let mock = Mock::given(method("POST")).and(path(route)).respond_with(ResponseTemplate::new(status));
+    runtime.block_on(mock.mount(&receiver));
+    (runtime, receiver)
+}
 
 /// Waits until `receiver` has `n` requests (deliveries are asynchronous), at most 10 s.
 pub fn received(runtime: &tokio::runtime::Runtime, receiver: &MockServer, n: usize) -> Vec<wiremock::Request> {
