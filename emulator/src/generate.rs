@@ -212,7 +212,13 @@ impl Compiler<'_> {
                     return Err(err(at, "minimum is above maximum: no integer fits"));
                 }
                 let multiple = obj.get("multipleOf").and_then(Value::as_i64).filter(|m| *m > 0);
-                Node::Integer { min: min as i64, max: max as i64, multiple }
+                // Bounds beyond 2^53 lose precision as f64: take integer bounds exactly.
+                let exact = |k: &str| obj.get(k).and_then(Value::as_i64);
+                let min =
+                    exact("minimum").or(exact("exclusiveMinimum").map(|m| m.saturating_add(1))).unwrap_or(min as i64);
+                let max =
+                    exact("maximum").or(exact("exclusiveMaximum").map(|m| m.saturating_sub(1))).unwrap_or(max as i64);
+                Node::Integer { min, max, multiple }
             }
             "number" => {
                 let min = num("minimum").or(num("exclusiveMinimum").map(|m| m + 0.01));
