@@ -1,14 +1,109 @@
 //! Sandgate's contract tests: given OpenAPI documents, a base URL and credentials, generate
-//! requests, check every response against the documents and report (human, JUnit, JSON).
+//! requests (valid with boundaries, invalid, credential cases, stateful sequences), check every
+//! answer against the documents and report (text, JUnit XML, JSON), with a replayable request
+//! sequence for each violation.
 //!
-//! Not implemented yet: `sandgate contract` says so and exits with status 2. It will reuse the
-//! emulator's OpenAPI engine ([`sandgate_emulator::openapi`] for the model and normalised JSON
-//! Schemas, [`sandgate_emulator::generate`] for request data) rather than duplicating it.
+//! The pipeline: `spec` (load and select) → `plan` (cases from `cases`) → `run` (send, bind,
+//! check with `checks`; `diff` in differential mode) → `report`. It reuses the emulator's OpenAPI
+//! engine: its model, its generator for request data and its validator to decide whether a
+//! generated request is valid or invalid before it is sent.
 
-/// What this crate can do today, shown by `sandgate contract`.
-pub const STATUS: &str =
-    "sandgate contract: not implemented yet. It will generate requests from the specs, check every \
-                          response against them and write JUnit/JSON reports; until then nothing is checked.";
+pub mod cases;
+pub mod checks;
+pub mod cli;
+pub mod diff;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod spec;
 
-/// Exit code of the CLI for usage, config or spec errors (and for "not implemented").
+/// Exit code when every check passed.
+pub const EXIT_PASSED: u8 = 0;
+/// Exit code when a check failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code of the CLI for usage, config or spec errors.
 pub const EXIT_USAGE: u8 = 2;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use cases::Case;
+use plan::PlanOptions;
+use report::Report;
+use run::{Settings, Target};
+use spec::Specs;
+
+/// One contract run: what to test, against which server, how.
+pub struct Job {
+    /// The loaded specs.
+    pub specs: Specs,
+    /// What to generate.
+    pub options: PlanOptions,
+    /// The server under test.
+    pub target: Target,
+    /// A second server, in differential mode.
+    pub against: Option<Target>,
+    /// Workers and budgets.
+    pub settings: Settings,
+    /// Cases to run instead of planning them (replay): `(api, op, case)`.
+    pub cases: Option<Vec<(usize, usize, Case)>>,
+}
+
+/// Plans (unless the job brings its cases), runs with a progress display, and reports.
+pub async fn check(job: Job) -> Result<Report, String> {
+    let Job { specs, options, target, against, settings, cases } = job;
+    let mut planned = plan::plan(&specs, &options);
+    let replaying = cases.is_some();
+    if let Some(cases) = cases {
+        planned.cases = cases;
+    }
+    let filters = &options.filters;
+    let selected = |a: usize, o: usize| {
+        let op = &specs.apis[a].operations[o];
+        if replaying {
+            planned.cases.iter().flat_map(|(_, _, case)| &case.steps).any(|s| (s.api, s.op) == (a, o))
+        } else {
+            filters.admits(op)
+        }
+    };
+    if !replaying && specs.apis.iter().flat_map(|a| &a.operations).all(|o| !filters.admits(o)) {
+        return Err("no operation matches the filters".to_owned());
+    }
+    let selection: Vec<(usize, usize)> = specs
+        .apis
+        .iter()
+        .enumerate()
+        .flat_map(|(a, api)| (0..api.operations.len()).map(move |o| (a, o)))
+        .filter(|(a, o)| selected(*a, *o))
+        .collect();
+    let specs = Arc::new(specs);
+    let total = planned.cases.len();
+    let progress = Arc::new(report::progress::Progress::new(total));
+    let started = Instant::now();
+    let base_url = target.base_url.clone();
+    let against_url = against.as_ref().map(|a| a.base_url.clone());
+    let on_done = Arc::clone(&progress);
+    let runs = run::run(
+        Arc::clone(&specs),
+        Arc::new(planned.values),
+        planned.cases,
+        target,
+        against,
+        settings,
+        Arc::new(move |run| on_done.case_done(run)),
+    )
+    .await;
+    progress.finish();
+    let selected = |a: usize, o: usize| selection.contains(&(a, o));
+    Ok(report::build(
+        &specs,
+        &runs,
+        &planned.skipped,
+        &selected,
+        &base_url,
+        against_url.as_deref(),
+        options.seed,
+        started.elapsed().as_secs_f64(),
+        total,
+    ))
+}

@@ -357,8 +357,19 @@ impl Emulator {
             Verdict::Invalid(violations) => return checks.error.respond(req.method, req.path, &violations),
             Verdict::UnsupportedMediaType(documented) => {
                 let sent = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("none");
-                let detail = format!("Content-Type {sent} is not accepted here; send one of {documented:?}");
-                return problem(ProblemKind::UnsupportedMediaType, &detail);
+                // 415 when the spec documents it; otherwise the error it documents for a bad
+                // request, so that every answer stays within the spec.
+                if op.response_for(415).is_some_and(|r| r.status != openapi::StatusKey::Default) {
+                    let detail = format!("Content-Type {sent} is not accepted here; send one of {documented:?}");
+                    return problem(ProblemKind::UnsupportedMediaType, &detail);
+                }
+                let violation = validate::Violation {
+                    location: validate::In::Header,
+                    name: "content-type".to_owned(),
+                    message: format!("is not a media type this operation takes; send one of {documented:?}"),
+                    value: Some(serde_json::Value::String(sent.to_owned())),
+                };
+                return checks.error.respond(req.method, req.path, &[violation]);
             }
         };
         // ---- answer, then raise the events it caused

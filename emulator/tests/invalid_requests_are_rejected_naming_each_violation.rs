@@ -190,6 +190,10 @@ fn pos_api_answers_its_documented_409_wrong_inputs_that_conforms_to_its_schema()
         vec![pair("header", "x-reference-id")],
         "a header problem is 400, as at the gateway"
     );
+    // The POS API documents no 415: an undocumented media type gets its documented 400.
+    let text = common::send(&pos, Method::POST, path, &headers(&[("content-type", "text/plain")]), b"ten");
+    assert_eq!(errors(&text), vec![pair("header", "content-type")]);
+    assert!(String::from_utf8_lossy(&text.body).contains("application/json"), "names what to send");
     // Every field of the wrong type: more violations than the documented list may hold (10).
     let wrong = json!({
         "transaction_type": 1, "plan_id": [], "term": [], "amount": "x", "vcc_number": [], "account_number": [],

@@ -41,16 +41,10 @@ enum Command {
     /// The control-plane API from the command line (partners, members, applications,
     /// credentials, invitations, review, activity log, connections) against a running Sandgate.
     Admin(Box<admin_cli::AdminArgs>),
-    /// Check that an API's responses conform to its OpenAPI documents (for CI).
-    /// NOT IMPLEMENTED YET: exits with status 2 and says so.
-    Contract {
-        /// Spec files or folders.
-        #[arg(long)]
-        spec: Vec<PathBuf>,
-        /// Base URL of the API under test.
-        #[arg(long)]
-        base_url: Option<String>,
-    },
+    /// Contract tests for CI: generate valid, invalid, credential and stateful requests from
+    /// OpenAPI documents, check every answer against them, report (text, JUnit, JSON).
+    /// Exit 0: all passed; 1: violations; 2: usage or spec errors.
+    Contract(Box<sandgate_contract::cli::ContractArgs>),
 }
 
 fn main() -> ExitCode {
@@ -60,10 +54,7 @@ fn main() -> ExitCode {
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Emulator(args) => run_emulator(args),
         Command::Admin(args) => admin_cli::run(*args),
-        Command::Contract { .. } => {
-            eprintln!("{}", sandgate_contract::STATUS);
-            ExitCode::from(sandgate_contract::EXIT_USAGE)
-        }
+        Command::Contract(args) => sandgate_contract::cli::run(*args),
     }
 }
 

@@ -123,8 +123,10 @@ fn config_typo_stops_start_naming_the_key() {
 }
 
 #[test]
-fn every_subcommand_has_help_and_contract_says_it_is_not_ready() {
-    for sub in ["up", "gateway", "emulator", "contract", "admin", "admin apps create", "admin activity"] {
+fn every_subcommand_has_help_and_contract_usage_errors_exit_2() {
+    for sub in
+        ["up", "gateway", "emulator", "contract", "contract replay", "admin", "admin apps create", "admin activity"]
+    {
         let output =
             Command::new(env!("CARGO_BIN_EXE_sandgate")).args(sub.split(' ')).arg("--help").output().expect("run");
         assert!(output.status.success(), "{sub} --help");
@@ -132,7 +134,13 @@ fn every_subcommand_has_help_and_contract_says_it_is_not_ready() {
     }
     let output = Command::new(env!("CARGO_BIN_EXE_sandgate")).arg("contract").output().expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not implemented yet"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--spec is required"));
+    let output = Command::new(env!("CARGO_BIN_EXE_sandgate"))
+        .args(["contract", "--spec", "no/such/spec.yaml", "--base-url", "http://127.0.0.1:9"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no/such/spec.yaml"));
 }
 
 #[test]

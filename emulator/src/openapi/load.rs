@@ -98,7 +98,7 @@ fn build_all(docs: Vec<(PathBuf, Value)>) -> Result<Vec<Api>, LoadError> {
 }
 
 /// Every `.yaml`, `.yml` and `.json` file under `dir`, recursively.
-pub(crate) fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     let io = |source| LoadError::Io { file: dir.to_path_buf(), source };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();

@@ -11,6 +11,6 @@ pub mod shape;
 
 pub use load::{load_dir, load_file, LoadError};
 pub use model::{
-    Api, BodyMedia, Callback, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody, ResponseSpec,
-    SchemaSet, SecurityScheme, StatusKey,
+    Api, BodyMedia, Callback, Link, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody,
+    ResponseHeader, ResponseSpec, SchemaSet, SecurityScheme, StatusKey,
 };

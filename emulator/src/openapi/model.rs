@@ -82,6 +82,8 @@ pub struct Operation {
     pub pointer: String,
     /// `operationId`, when the document gives one.
     pub operation_id: Option<String>,
+    /// `tags`, in document order.
+    pub tags: Vec<String>,
     /// Whether the document marks the operation deprecated.
     pub deprecated: bool,
     /// `x-sandgate-deprecated-at`: the date (`YYYY-MM-DD`) it was deprecated, when known.
@@ -264,8 +266,36 @@ impl StatusKey {
 pub struct ResponseSpec {
     /// Its status key.
     pub status: StatusKey,
+    /// JSON pointer to the response in its document.
+    pub pointer: String,
     /// Its media types, in document order.
     pub content: Vec<MediaSpec>,
+    /// Its documented headers.
+    pub headers: Vec<ResponseHeader>,
+    /// Its OpenAPI `links`: operations whose parameters come from this response.
+    pub links: Vec<Link>,
+}
+
+/// A documented response header.
+#[derive(Debug, Clone)]
+pub struct ResponseHeader {
+    /// Its name, lower-case.
+    pub name: String,
+    /// Whether every such response must carry it.
+    pub required: bool,
+    /// Its normalised schema, if documented.
+    pub schema: Option<Value>,
+}
+
+/// An OpenAPI link: the operation it leads to and where that operation's parameters come from.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The link's name.
+    pub name: String,
+    /// The target's `operationId`.
+    pub operation_id: String,
+    /// Parameter name → runtime expression (`$response.body#/id`) or literal value.
+    pub parameters: Vec<(String, Value)>,
 }
 
 impl ResponseSpec {
@@ -376,7 +406,30 @@ fn build_operation(
                 examples,
             });
         }
-        responses.push(ResponseSpec { status, content });
+        let mut headers = Vec::new();
+        for (name, header) in response.get("headers").and_then(Value::as_object).into_iter().flatten() {
+            let header = resolve(file, doc, header, &format!("{response_pointer}/headers/{}", escape(name)))?;
+            headers.push(ResponseHeader {
+                name: name.to_ascii_lowercase(),
+                required: header.get("required").and_then(Value::as_bool).unwrap_or(false),
+                schema: header.get("schema").map(normalize::schema),
+            });
+        }
+        let mut links = Vec::new();
+        for (name, link) in response.get("links").and_then(Value::as_object).into_iter().flatten() {
+            let link = resolve(file, doc, link, &format!("{response_pointer}/links/{}", escape(name)))?;
+            // `operationRef` links are not followed: only `operationId` names a target reliably.
+            let Some(operation_id) = link.get("operationId").and_then(Value::as_str) else { continue };
+            let parameters = link
+                .get("parameters")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            links.push(Link { name: name.clone(), operation_id: operation_id.to_owned(), parameters });
+        }
+        responses.push(ResponseSpec { status, pointer: response_pointer, content, headers, links });
     }
     let request_body = match op.get("requestBody") {
         Some(node) => {
@@ -427,6 +480,11 @@ fn build_operation(
         path: path.to_owned(),
         pointer,
         operation_id: op.get("operationId").and_then(Value::as_str).map(str::to_owned),
+        tags: op
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|tags| tags.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
         deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
         deprecated_at: op.get("x-sandgate-deprecated-at").and_then(Value::as_str).map(str::to_owned),
         scopes,

@@ -1,0 +1,227 @@
+//! Stateful sequences: create → read / update / delete (→ read again) from what the emulator's
+//! state inference finds in the paths, and OpenAPI `links`, so that ids flow from one response
+//! into the next request.
+
+use serde_json::Value;
+
+use sandgate_emulator::openapi::{Api, ParamLocation, StatusKey};
+use sandgate_emulator::state::infer::{Action, Resource};
+
+use super::encode::{encode, Body, Draft};
+use super::values::OperationValues;
+use super::{Auth, Binding, Case, Expect, Step};
+
+/// The CRUD sequences of one API whose tested step is a selected operation.
+pub fn crud(
+    api_index: usize,
+    api: &Api,
+    resources: &[Option<Resource>],
+    values: &[Option<OperationValues>],
+    selected: &dyn Fn(usize) -> bool,
+    seed: u64,
+) -> Vec<(usize, Case)> {
+    let mut out = Vec::new();
+    for (create, resource) in resources.iter().enumerate() {
+        let Some(resource) = resource.as_ref().filter(|r| r.action == Action::Create) else { continue };
+        let Some(create_values) = values[create].as_ref() else { continue };
+        let Some(create_draft) = first_valid(api, create, create_values, seed) else { continue };
+        let same = |r: &Option<Resource>| {
+            r.as_ref().filter(|r| r.collection == resource.collection && r.id_param.is_some()).cloned()
+        };
+        let read = resources.iter().position(|r| same(r).is_some_and(|r| r.action == Action::Read));
+        for (index, item) in resources.iter().enumerate() {
+            let Some(item) = same(item) else { continue };
+            let Some(item_values) = values[index].as_ref() else { continue };
+            let id = Binding {
+                marker: "sandgate-bound-0-id".to_owned(),
+                step: 0,
+                expression: format!("$response.body#/{}", item.id_field),
+            };
+            let setup = setup_step(api_index, api, create, &create_draft);
+            let step = |op: usize, expect: Expect, vals: &OperationValues| {
+                bound_step(api_index, api, op, vals, &create_draft, &item, &id, expect, seed)
+            };
+            match item.action {
+                Action::Read if selected(index) => {
+                    out.push((
+                        index,
+                        case("read after create", vec![setup, step(index, Expect::Created, item_values)]),
+                    ));
+                }
+                Action::Update | Action::Replace if selected(index) => {
+                    out.push((
+                        index,
+                        case("update after create", vec![setup, step(index, Expect::Valid, item_values)]),
+                    ));
+                }
+                Action::Delete => {
+                    let mut steps = vec![setup, step(index, Expect::Valid, item_values)];
+                    let after = read.and_then(|r| values[r].as_ref().map(|v| (r, v)));
+                    if let Some((read, read_values)) = after.filter(|(r, _)| selected(*r) || selected(index)) {
+                        steps.push(step(read, Expect::Deleted, read_values));
+                        out.push((read, case("read after delete", steps)));
+                    } else if selected(index) {
+                        out.push((index, case("delete after create", steps)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The sequences OpenAPI `links` describe: the source operation, then the linked one with its
+/// parameters taken from the source's answer.
+pub fn links(
+    api_index: usize,
+    api: &Api,
+    values: &[Option<OperationValues>],
+    selected: &dyn Fn(usize) -> bool,
+    seed: u64,
+) -> Vec<(usize, Case)> {
+    let mut out = Vec::new();
+    for (source, op) in api.operations.iter().enumerate() {
+        let Some(source_values) = values[source].as_ref() else { continue };
+        for response in op.responses.iter().filter(|r| matches!(r.status, StatusKey::Code(200..=299))) {
+            for link in &response.links {
+                let target = api.operations.iter().position(|o| o.operation_id.as_deref() == Some(&link.operation_id));
+                let Some(target) = target.filter(|t| selected(*t)) else { continue };
+                let (Some(target_values), Some(source_draft)) =
+                    (values[target].as_ref(), first_valid(api, source, source_values, seed))
+                else {
+                    continue;
+                };
+                let target_op = &api.operations[target];
+                let mut draft = target_values.draft(target_op, seed, false);
+                let mut bindings = Vec::new();
+                for (name, expression) in &link.parameters {
+                    // `path.id` / `query.id` name the location; a bare name is any location.
+                    let (wanted, name) = match name.split_once('.') {
+                        Some(("path", n)) => (Some(ParamLocation::Path), n),
+                        Some(("query", n)) => (Some(ParamLocation::Query), n),
+                        Some(("header", n)) => (Some(ParamLocation::Header), n),
+                        Some(("cookie", n)) => (Some(ParamLocation::Cookie), n),
+                        _ => (None, name.as_str()),
+                    };
+                    let Some(index) = target_op
+                        .parameters
+                        .iter()
+                        .position(|p| p.name == name && wanted.is_none_or(|w| w == p.location))
+                    else {
+                        continue;
+                    };
+                    let value = match expression.as_str() {
+                        Some(e) if e.starts_with("$response.") => {
+                            let marker = format!("sandgate-bound-0-{}", bindings.len());
+                            bindings.push(Binding { marker: marker.clone(), step: 0, expression: e.to_owned() });
+                            Value::String(marker)
+                        }
+                        Some(e) if e.starts_with("$request.path.") => {
+                            let wanted = &e["$request.path.".len()..];
+                            let found = source_draft
+                                .params
+                                .iter()
+                                .find(|(i, _)| op.parameters.get(*i).is_some_and(|p| p.name == wanted));
+                            match found {
+                                Some((_, v)) => v.clone(),
+                                None => continue,
+                            }
+                        }
+                        _ => expression.clone(),
+                    };
+                    draft.params.retain(|(i, _)| *i != index);
+                    draft.params.push((index, value));
+                }
+                let setup = setup_step(api_index, api, source, &source_draft);
+                let request = encode(api, target_op, &draft).request;
+                let linked = Step {
+                    operation: target_op.label(),
+                    api: api_index,
+                    op: target,
+                    request,
+                    bindings,
+                    expect: Expect::Valid,
+                    auth: Auth::Default,
+                };
+                out.push((target, case(&format!("link {} from {}", link.name, op.label()), vec![setup, linked])));
+            }
+        }
+    }
+    out
+}
+
+fn case(title: &str, steps: Vec<Step>) -> Case {
+    Case { title: title.to_owned(), steps }
+}
+
+/// The first of a few seeds whose draft passes validation.
+fn first_valid(api: &Api, op: usize, values: &OperationValues, seed: u64) -> Option<Draft> {
+    let operation = &api.operations[op];
+    (0..8u64)
+        .map(|i| values.draft(operation, seed.wrapping_add(i), true))
+        .find(|d| values.valid(api, operation, d).is_some())
+}
+
+fn setup_step(api_index: usize, api: &Api, op: usize, draft: &Draft) -> Step {
+    let operation = &api.operations[op];
+    Step {
+        operation: operation.label(),
+        api: api_index,
+        op,
+        request: encode(api, operation, draft).request,
+        bindings: Vec::new(),
+        expect: Expect::Setup,
+        auth: Auth::Default,
+    }
+}
+
+/// A step on the created item: its id from the create's answer, its parent path parameters as
+/// the create sent them.
+#[allow(clippy::too_many_arguments)]
+fn bound_step(
+    api_index: usize,
+    api: &Api,
+    op: usize,
+    values: &OperationValues,
+    create: &Draft,
+    item: &Resource,
+    id: &Binding,
+    expect: Expect,
+    seed: u64,
+) -> Step {
+    let operation = &api.operations[op];
+    let create_op = api.operations.iter().find(|o| o.path == item.collection && o.method == http::Method::POST);
+    let mut draft = values.draft(operation, seed, false);
+    for (index, param) in operation.parameters.iter().enumerate() {
+        if param.location != ParamLocation::Path {
+            continue;
+        }
+        let value = if Some(&param.name) == item.id_param.as_ref() {
+            Some(Value::String(id.marker.clone()))
+        } else {
+            create_op
+                .and_then(|c| {
+                    create.params.iter().find(|(i, _)| c.parameters.get(*i).is_some_and(|p| p.name == param.name))
+                })
+                .map(|(_, v)| v.clone())
+        };
+        if let Some(value) = value {
+            draft.params.retain(|(i, _)| *i != index);
+            draft.params.push((index, value));
+        }
+    }
+    // A delete or read sends no body; an update sends a fresh valid one.
+    if !matches!(draft.body, Some(Body::Value { .. })) {
+        draft.body = None;
+    }
+    Step {
+        operation: operation.label(),
+        api: api_index,
+        op,
+        request: encode(api, operation, &draft).request,
+        bindings: vec![id.clone()],
+        expect,
+        auth: Auth::Default,
+    }
+}

@@ -1,0 +1,394 @@
+//! Valid requests for one operation: values fabricated by the emulator's generator from the
+//! request side of each schema, plus boundaries (min/max, lengths, every enum value, empty and
+//! full arrays, every `oneOf` branch). Each request is checked by the emulator's own validator
+//! before it is sent, so a "valid" case is valid by the spec, not by hope.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use sandgate_emulator::generate::{CompiledSet, Program};
+use sandgate_emulator::openapi::{Api, Operation, SchemaSet};
+use sandgate_emulator::validate::{RequestCheck, Verdict};
+
+use super::encode::{encode, Body, Draft, Encoded};
+
+/// Longest string a length boundary is tried with.
+const MAX_BOUNDARY_LENGTH: u64 = 512;
+/// Most items a "full array" boundary holds.
+const MAX_BOUNDARY_ITEMS: u64 = 32;
+
+/// Generators and the validator of one operation.
+pub struct OperationValues {
+    /// `programs[i]`: the generator of `op.parameters[i]` (none without a schema).
+    params: Vec<Option<Program>>,
+    /// The generator of the body, with the index of its media type.
+    body: Option<(usize, Option<Program>)>,
+    /// The request-side component schemas (readOnly properties removed, writeOnly kept).
+    schemas: Arc<SchemaSet>,
+    set: Arc<CompiledSet>,
+    /// The emulator's validator of the operation's requests.
+    pub check: RequestCheck,
+    /// Fixed values by parameter name (`--set`), sent whatever is generated.
+    fixed: Vec<(String, Value)>,
+}
+
+/// A value that sits on a boundary of its schema.
+#[derive(Debug, Clone)]
+pub struct Boundary {
+    /// Which value: a parameter, a body property, or the whole body.
+    pub target: Target,
+    /// The value.
+    pub value: Value,
+    /// For people: `minimum of query parameter limit`.
+    pub label: String,
+}
+
+/// Where a boundary or a mutation applies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// `op.parameters[i]`.
+    Param(usize),
+    /// A top-level property of the body.
+    BodyProperty(String),
+    /// The body.
+    Body,
+}
+
+/// Compiles the request side of each API's component schemas once.
+#[derive(Default)]
+pub struct RequestSchemas {
+    compiled: HashMap<usize, (Arc<SchemaSet>, Arc<CompiledSet>)>,
+}
+
+impl RequestSchemas {
+    fn get(&mut self, schemas: &Arc<SchemaSet>) -> Result<(Arc<SchemaSet>, Arc<CompiledSet>), String> {
+        let key = Arc::as_ptr(schemas) as usize;
+        if let Some(found) = self.compiled.get(&key) {
+            return Ok(found.clone());
+        }
+        let defs = schemas.defs.iter().map(|(name, schema)| (name.clone(), request_side(schema))).collect();
+        let request = Arc::new(SchemaSet { defs });
+        let set = CompiledSet::compile(&request).map_err(|e| e.to_string())?;
+        self.compiled.insert(key, (Arc::clone(&request), Arc::clone(&set)));
+        Ok((request, set))
+    }
+}
+
+impl OperationValues {
+    /// Compiles the generators and validator of `op`; `fixed` pins parameters by name.
+    pub fn compile(
+        op: &Operation,
+        schemas: &mut RequestSchemas,
+        fixed: &[(String, Value)],
+    ) -> Result<OperationValues, String> {
+        let (request_schemas, set) = schemas.get(&op.schemas)?;
+        let program = |schema: &Value| {
+            Program::compile(&request_side(schema), &request_schemas, &set).map_err(|e| format!("{}: {e}", op.pointer))
+        };
+        let mut params = Vec::with_capacity(op.parameters.len());
+        for param in &op.parameters {
+            params.push(param.schema.as_ref().map(program).transpose()?);
+        }
+        let body = match &op.request_body {
+            Some(body) => {
+                // JSON first: it is what clients send most and what the validator reads in full.
+                let media = body
+                    .content
+                    .iter()
+                    .position(|m| m.media_type.contains("json"))
+                    .or_else(|| (!body.content.is_empty()).then_some(0));
+                match media {
+                    Some(index) => Some((index, body.content[index].schema.as_ref().map(program).transpose()?)),
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let check = RequestCheck::compile(op)?;
+        Ok(OperationValues { params, body, schemas: request_schemas, set, check, fixed: fixed.to_vec() })
+    }
+
+    /// A valid draft from `seed`: required parameters always, optional ones when `all` or as the
+    /// seed picks, the body when required or as the seed picks.
+    pub fn draft(&self, op: &Operation, seed: u64, all: bool) -> Draft {
+        let mut draft = Draft::default();
+        for (index, (param, program)) in op.parameters.iter().zip(&self.params).enumerate() {
+            let include = param.required || all || (seed >> (index % 48)) & 1 == 1;
+            if let (true, Some(program)) = (include, program) {
+                draft.params.push((index, program.generate(seed ^ index as u64)));
+            } else if param.required {
+                draft.params.push((index, Value::String("x".to_owned())));
+            }
+        }
+        if let Some((media, program)) = &self.body {
+            let required = op.request_body.as_ref().is_some_and(|b| b.required);
+            if required || all || seed & 1 == 0 {
+                let value = program.as_ref().map_or(Value::Object(Map::new()), |p| p.generate(seed));
+                draft.body = Some(Body::Value { media: *media, value });
+            }
+        }
+        self.pin(op, &mut draft);
+        draft
+    }
+
+    /// Puts the `--set` values in, whatever was generated.
+    pub fn pin(&self, op: &Operation, draft: &mut Draft) {
+        for (name, value) in &self.fixed {
+            for (index, param) in op.parameters.iter().enumerate() {
+                if param.name == *name {
+                    draft.params.retain(|(i, _)| *i != index);
+                    draft.params.push((index, value.clone()));
+                }
+            }
+        }
+    }
+
+    /// Whether a parameter's value is pinned by `--set`.
+    pub fn is_pinned(&self, op: &Operation, index: usize) -> bool {
+        op.parameters.get(index).is_some_and(|p| self.fixed.iter().any(|(name, _)| *name == p.name))
+    }
+
+    /// What the emulator's validator says of an encoded request.
+    pub fn verdict(&self, encoded: &Encoded) -> Verdict {
+        let path_params: Vec<(&str, &str)> =
+            encoded.path_params.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in &encoded.request.headers {
+            if let (Ok(name), Ok(value)) =
+                (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(value))
+            {
+                headers.append(name, value);
+            }
+        }
+        let query = (!encoded.request.query.is_empty()).then_some(encoded.request.query.as_str());
+        let body = encoded.request.body.as_deref().unwrap_or_default().as_bytes();
+        self.check.check(&path_params, query, &headers, body)
+    }
+
+    /// Encodes `draft` when the validator finds it valid.
+    pub fn valid(&self, api: &Api, op: &Operation, draft: &Draft) -> Option<Encoded> {
+        let encoded = encode(api, op, draft);
+        matches!(self.verdict(&encoded), Verdict::Valid(_)).then_some(encoded)
+    }
+
+    /// Every boundary value of the parameters, the body's top-level properties and the body.
+    pub fn boundaries(&self, op: &Operation, seed: u64) -> Vec<Boundary> {
+        let mut out = Vec::new();
+        for (index, param) in op.parameters.iter().enumerate() {
+            if self.is_pinned(op, index) {
+                continue;
+            }
+            if let Some(schema) = &param.schema {
+                let what = format!("{} parameter {}", location(param.location), param.name);
+                for (value, label) in self.values_on_edges(schema, seed) {
+                    out.push(Boundary { target: Target::Param(index), value, label: format!("{label} of {what}") });
+                }
+            }
+        }
+        let body_schema = self.body_schema(op);
+        if let Some(schema) = body_schema.map(|s| self.resolve(s)) {
+            for (value, label) in self.values_on_edges(schema, seed) {
+                out.push(Boundary { target: Target::Body, value, label: format!("{label} of the body") });
+            }
+            for (name, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                for (value, label) in self.values_on_edges(property, seed) {
+                    let label = format!("{label} of body property {name}");
+                    out.push(Boundary { target: Target::BodyProperty(name.clone()), value, label });
+                }
+            }
+        }
+        out
+    }
+
+    /// The request-side schema of the body that is generated.
+    pub fn body_schema<'a>(&self, op: &'a Operation) -> Option<&'a Value> {
+        let (media, _) = self.body.as_ref()?;
+        op.request_body.as_ref()?.content.get(*media)?.schema.as_ref()
+    }
+
+    /// The index of the body's media type.
+    pub fn body_media(&self) -> Option<usize> {
+        self.body.as_ref().map(|(media, _)| *media)
+    }
+
+    /// Follows `$ref`s into the component schemas.
+    pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+        let mut schema = schema;
+        for _ in 0..16 {
+            let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) else {
+                break;
+            };
+            match self.schemas.defs.get(name) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
+    }
+
+    fn values_on_edges(&self, schema: &Value, seed: u64) -> Vec<(Value, String)> {
+        let schema = self.resolve(schema);
+        let mut out = Vec::new();
+        let number = |key: &str| schema.get(key).and_then(Value::as_f64);
+        let count = |key: &str| schema.get(key).and_then(Value::as_u64);
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            out.extend(values.iter().map(|v| (v.clone(), format!("enum value {v}"))));
+            return out;
+        }
+        for key in ["oneOf", "anyOf"] {
+            for (index, branch) in schema.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+                let program = Program::compile(&request_side(branch), &self.schemas, &self.set);
+                if let Ok(program) = program {
+                    out.push((program.generate(seed), format!("{key} branch {index}")));
+                }
+            }
+        }
+        let types = types_of(schema);
+        if types.iter().any(|t| *t == "integer" || *t == "number") {
+            let integer = types.contains(&"integer");
+            let as_value = |n: f64| {
+                if integer {
+                    Value::from(n as i64)
+                } else {
+                    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+                }
+            };
+            if let Some(min) = number("minimum") {
+                out.push((as_value(min), "minimum".to_owned()));
+            }
+            if let Some(max) = number("maximum") {
+                out.push((as_value(max), "maximum".to_owned()));
+            }
+            if let (true, Some(min)) = (integer, number("exclusiveMinimum")) {
+                out.push((as_value(min + 1.0), "exclusive minimum".to_owned()));
+            }
+            if let (true, Some(max)) = (integer, number("exclusiveMaximum")) {
+                out.push((as_value(max - 1.0), "exclusive maximum".to_owned()));
+            }
+        }
+        let free_text = schema.get("pattern").is_none() && schema.get("format").is_none();
+        if types.contains(&"string") && free_text {
+            for (key, label) in [("minLength", "shortest"), ("maxLength", "longest")] {
+                if let Some(length) = count(key).filter(|l| *l <= MAX_BOUNDARY_LENGTH) {
+                    out.push((Value::String("a".repeat(length as usize)), format!("{label} string")));
+                }
+            }
+        }
+        if types.contains(&"boolean") {
+            out.push((Value::Bool(true), "true".to_owned()));
+            out.push((Value::Bool(false), "false".to_owned()));
+        }
+        if types.contains(&"array") && schema.get("prefixItems").is_none() {
+            let min = count("minItems").unwrap_or(0);
+            if min == 0 {
+                out.push((Value::Array(Vec::new()), "empty array".to_owned()));
+            }
+            let unique = schema.get("uniqueItems").and_then(Value::as_bool).unwrap_or(false);
+            let items = schema.get("items").filter(|items| items.is_object());
+            let full = count("maxItems").filter(|max| *max <= MAX_BOUNDARY_ITEMS && *max > 0);
+            if let (Some(max), Some(items), false) = (full, items, unique) {
+                if let Ok(program) = Program::compile(&request_side(items), &self.schemas, &self.set) {
+                    let values = (0..max).map(|i| program.generate(seed.wrapping_add(i))).collect();
+                    out.push((Value::Array(values), "full array".to_owned()));
+                }
+            }
+        }
+        out
+    }
+
+    /// A draft with one boundary value applied over a fabricated one.
+    pub fn with(&self, op: &Operation, mut draft: Draft, target: &Target, value: Value) -> Draft {
+        match target {
+            Target::Param(index) => {
+                draft.params.retain(|(i, _)| i != index);
+                draft.params.push((*index, value));
+            }
+            Target::Body => {
+                if let Some(media) = self.body_media() {
+                    draft.body = Some(Body::Value { media, value });
+                }
+            }
+            Target::BodyProperty(name) => match &mut draft.body {
+                Some(Body::Value { value: Value::Object(map), .. }) => {
+                    map.insert(name.clone(), value);
+                }
+                _ => {
+                    if let Some(media) = self.body_media() {
+                        let mut map = Map::new();
+                        map.insert(name.clone(), value);
+                        draft.body = Some(Body::Value { media, value: Value::Object(map) });
+                    }
+                }
+            },
+        }
+        self.pin(op, &mut draft);
+        draft
+    }
+}
+
+/// The JSON types a schema admits (`type` as a string or a list).
+pub fn types_of(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `path`, `query`, `header` or `cookie`.
+pub fn location(location: sandgate_emulator::openapi::ParamLocation) -> &'static str {
+    use sandgate_emulator::openapi::ParamLocation::*;
+    match location {
+        Path => "path",
+        Query => "query",
+        Header => "header",
+        Cookie => "cookie",
+    }
+}
+
+/// The request side of a schema: `readOnly` properties are left out (servers set them) and
+/// `writeOnly` ones are kept (the generator drops those, as a response never carries them).
+pub fn request_side(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            let read_only: Vec<String> = map
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(_, p)| p.get("readOnly").and_then(Value::as_bool) == Some(true))
+                .map(|(name, _)| name.clone())
+                .collect();
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("writeOnly", _) => {}
+                    ("properties", Value::Object(properties)) => {
+                        let kept = properties
+                            .iter()
+                            .filter(|(name, _)| !read_only.contains(name))
+                            .map(|(name, p)| (name.clone(), request_side(p)))
+                            .collect();
+                        out.insert(key.clone(), Value::Object(kept));
+                    }
+                    ("required", Value::Array(names)) => {
+                        let kept = names.iter().filter(|n| !read_only.iter().any(|r| *n == r)).cloned().collect();
+                        out.insert(key.clone(), Value::Array(kept));
+                    }
+                    // `enum`, `const`, `default` and examples are data, not schemas.
+                    ("enum" | "const" | "default" | "examples" | "example", _) => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                    _ => {
+                        out.insert(key.clone(), request_side(value));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(request_side).collect()),
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,429 @@
+//! The checks run on every answer, each with a stable id (Schemathesis's names where it has the
+//! check) and a failure that explains itself: where in the spec, which schema path, the value
+//! sent back and what was expected.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use sandgate_emulator::openapi::{Operation, ResponseSpec, StatusKey};
+use sandgate_emulator::validate::body::{admits, essence, is_json};
+
+use crate::cases::Expect;
+use crate::spec::Specs;
+
+/// A check's stable id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckId {
+    /// No answer is a 5xx.
+    NotAServerError,
+    /// The status is documented for the operation.
+    StatusCodeConformance,
+    /// The `Content-Type` is one the response documents.
+    ContentTypeConformance,
+    /// The body conforms to the documented schema.
+    ResponseSchemaConformance,
+    /// Every required documented header is present and conforms.
+    ResponseHeadersConformance,
+    /// An invalid request is refused with a 4xx.
+    NegativeDataRejection,
+    /// A request without credentials is refused with 401.
+    IgnoredAuth,
+    /// A token of another environment is refused with 401.
+    EnvironmentSeparation,
+    /// A token without the operation's scopes is refused with 403.
+    ScopeEnforcement,
+    /// What was just created can be read.
+    EnsureResourceAvailability,
+    /// What was just deleted is gone.
+    UseAfterFree,
+    /// The answer came within the time budget.
+    MaxResponseTime,
+    /// Two servers answered the same request alike (differential mode).
+    ResponsesAgree,
+}
+
+impl CheckId {
+    /// Every check, in report order.
+    pub const ALL: [CheckId; 13] = [
+        CheckId::NotAServerError,
+        CheckId::StatusCodeConformance,
+        CheckId::ContentTypeConformance,
+        CheckId::ResponseSchemaConformance,
+        CheckId::ResponseHeadersConformance,
+        CheckId::NegativeDataRejection,
+        CheckId::IgnoredAuth,
+        CheckId::EnvironmentSeparation,
+        CheckId::ScopeEnforcement,
+        CheckId::EnsureResourceAvailability,
+        CheckId::UseAfterFree,
+        CheckId::MaxResponseTime,
+        CheckId::ResponsesAgree,
+    ];
+
+    /// The id as written in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::NotAServerError => "not_a_server_error",
+            CheckId::StatusCodeConformance => "status_code_conformance",
+            CheckId::ContentTypeConformance => "content_type_conformance",
+            CheckId::ResponseSchemaConformance => "response_schema_conformance",
+            CheckId::ResponseHeadersConformance => "response_headers_conformance",
+            CheckId::NegativeDataRejection => "negative_data_rejection",
+            CheckId::IgnoredAuth => "ignored_auth",
+            CheckId::EnvironmentSeparation => "environment_separation",
+            CheckId::ScopeEnforcement => "scope_enforcement",
+            CheckId::EnsureResourceAvailability => "ensure_resource_availability",
+            CheckId::UseAfterFree => "use_after_free",
+            CheckId::MaxResponseTime => "max_response_time",
+            CheckId::ResponsesAgree => "responses_agree",
+        }
+    }
+
+    /// The check named `id`.
+    pub fn parse(id: &str) -> Option<CheckId> {
+        CheckId::ALL.into_iter().find(|c| c.as_str() == id)
+    }
+}
+
+/// An answer as received.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Answer {
+    /// The status.
+    pub status: u16,
+    /// The headers, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body (lossy UTF-8: only text bodies are checked).
+    pub body: String,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl Answer {
+    /// The first header named `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One failed check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Failure {
+    /// Which check.
+    pub check: CheckId,
+    /// One line that identifies the problem (findings with the same line are one violation).
+    pub title: String,
+    /// The explanation: spec location, schema path, value, expected.
+    pub detail: String,
+}
+
+/// A compiled response schema, or why it does not compile.
+type Compiled = Result<jsonschema::Validator, String>;
+
+/// Compiles each response schema once and shares it across workers.
+#[derive(Default)]
+pub struct Validators {
+    compiled: Mutex<HashMap<(usize, usize, String), Arc<Compiled>>>,
+}
+
+impl Validators {
+    fn get(&self, key: (usize, usize, String), op: &Operation, schema: &Value) -> Arc<Compiled> {
+        let mut compiled = self.compiled.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(compiled.entry(key).or_insert_with(|| {
+            let document = op.schemas.json_schema(schema);
+            Arc::new(
+                jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft202012)
+                    .should_validate_formats(true)
+                    .build(&document)
+                    .map_err(|e| e.to_string()),
+            )
+        }))
+    }
+}
+
+/// What the checks of one answer need.
+pub struct Context<'a> {
+    /// The specs.
+    pub specs: &'a Specs,
+    /// The compiled response schemas.
+    pub validators: &'a Validators,
+    /// The time budget of one answer.
+    pub max_response_time: Duration,
+}
+
+/// Runs every check that applies to `answer` of operation `(api, op)`; returns the checks that
+/// ran and the failures.
+pub fn check(
+    cx: &Context<'_>,
+    api: usize,
+    op: usize,
+    expect: &Expect,
+    answer: &Answer,
+) -> (Vec<CheckId>, Vec<Failure>) {
+    let operation = &cx.specs.apis[api].operations[op];
+    let at = |pointer: &str| cx.specs.location(api, op, pointer);
+    let mut ran = vec![CheckId::NotAServerError, CheckId::StatusCodeConformance, CheckId::MaxResponseTime];
+    let mut failures = Vec::new();
+    let mut fail = |check: CheckId, title: String, detail: String| failures.push(Failure { check, title, detail });
+    let status = answer.status;
+    if status >= 500 {
+        fail(
+            CheckId::NotAServerError,
+            format!("{status} server error"),
+            format!("the server answered {status}; body: {}", excerpt(&answer.body)),
+        );
+    }
+    if answer.elapsed > cx.max_response_time {
+        fail(
+            CheckId::MaxResponseTime,
+            format!("slower than {} ms", cx.max_response_time.as_millis()),
+            format!(
+                "the answer took {} ms; the budget is {} ms (--max-response-time)",
+                answer.elapsed.as_millis(),
+                cx.max_response_time.as_millis()
+            ),
+        );
+    }
+    if let Some((check, wanted)) = expected_refusal(expect) {
+        ran.push(check);
+        if !wanted.contains(&status) {
+            let wanted_text = match wanted {
+                [first, .., last] if last - first > 10 => format!("a {}xx", first / 100),
+                _ => wanted.iter().map(u16::to_string).collect::<Vec<_>>().join(" or "),
+            };
+            let (title, what) = match expect {
+                Expect::Invalid { mutation } => (format!("accepted: {mutation}"), format!("a request with {mutation}")),
+                Expect::NoCredentials => {
+                    ("answered without credentials".to_owned(), "a request without credentials".to_owned())
+                }
+                Expect::ForeignToken => (
+                    "accepted another environment's token".to_owned(),
+                    "a request with another environment's token".to_owned(),
+                ),
+                Expect::MissingScope { scope } => (
+                    format!("accepted a token with only scope {scope}"),
+                    format!("a request whose token has only the scope {scope:?}"),
+                ),
+                Expect::Created => {
+                    ("created object not found".to_owned(), "reading what the previous step created".to_owned())
+                }
+                Expect::Deleted => {
+                    ("deleted object still there".to_owned(), "reading what the previous step deleted".to_owned())
+                }
+                Expect::Valid | Expect::Setup => (String::new(), String::new()),
+            };
+            fail(check, title, format!("{what} was answered {status}; expected {wanted_text}"));
+        }
+    }
+    let Some(response) = operation.response_for(status) else {
+        fail(
+            CheckId::StatusCodeConformance,
+            format!("undocumented status {status}"),
+            format!(
+                "{status} is not documented for {} at {}; documented: {}",
+                operation.label(),
+                at(&format!("{}/responses", operation.pointer)),
+                documented(operation)
+            ),
+        );
+        return (ran, failures);
+    };
+    ran.push(CheckId::ResponseHeadersConformance);
+    for header in &response.headers {
+        match answer.header(&header.name) {
+            None if header.required => fail(
+                CheckId::ResponseHeadersConformance,
+                format!("{status} lacks required header {}", header.name),
+                format!("the header {} is required by {}", header.name, at(&format!("{}/headers", response.pointer))),
+            ),
+            Some(value) => {
+                if let Some(problem) = header_problem(header.schema.as_ref(), value) {
+                    fail(
+                        CheckId::ResponseHeadersConformance,
+                        format!("{status} header {} does not conform", header.name),
+                        format!(
+                            "header {}: {value:?} {problem} ({})",
+                            header.name,
+                            at(&format!("{}/headers/{}/schema", response.pointer, header.name))
+                        ),
+                    );
+                }
+            }
+            None => {}
+        }
+    }
+    if response.content.is_empty() || status == 204 || status == 304 {
+        return (ran, failures);
+    }
+    ran.push(CheckId::ContentTypeConformance);
+    let documented_types = || response.content.iter().map(|m| m.media_type.as_str()).collect::<Vec<_>>().join(", ");
+    let Some(content_type) = answer.header("content-type") else {
+        if !answer.body.is_empty() {
+            fail(
+                CheckId::ContentTypeConformance,
+                format!("{status} without Content-Type"),
+                format!("a {status} body came without Content-Type; documented: {}", documented_types()),
+            );
+        }
+        return (ran, failures);
+    };
+    let actual = essence(content_type);
+    let Some(media) = response.content.iter().find(|m| admits(&m.media_type, &actual)) else {
+        fail(
+            CheckId::ContentTypeConformance,
+            format!("{status} answered as {actual}"),
+            format!(
+                "Content-Type {content_type:?} is not documented for {status} at {}; documented: {}",
+                at(&response.pointer),
+                documented_types()
+            ),
+        );
+        return (ran, failures);
+    };
+    let (Some(schema), true) = (&media.schema, is_json(&actual)) else { return (ran, failures) };
+    ran.push(CheckId::ResponseSchemaConformance);
+    let body: Value = match serde_json::from_str(&answer.body) {
+        Ok(body) => body,
+        Err(e) => {
+            fail(
+                CheckId::ResponseSchemaConformance,
+                format!("{status} body is not JSON"),
+                format!("the {actual} body does not parse ({e}): {}", excerpt(&answer.body)),
+            );
+            return (ran, failures);
+        }
+    };
+    let key = (api, op, format!("{}{}", response.pointer, media.media_type));
+    let validator = cx.validators.get(key, operation, schema);
+    match validator.as_ref() {
+        Err(e) => fail(
+            CheckId::ResponseSchemaConformance,
+            "response schema does not compile".to_owned(),
+            format!("{} cannot be compiled: {e}", at(&media.pointer)),
+        ),
+        Ok(validator) => {
+            for error in validator.iter_errors(&body).take(10) {
+                let instance = error.instance_path().as_str().to_owned();
+                let schema_path = error.schema_path().as_str().to_owned();
+                fail(
+                    CheckId::ResponseSchemaConformance,
+                    format!(
+                        "{status} body at {} violates {}",
+                        or_root(&generic(&instance)),
+                        last_keyword(&schema_path)
+                    ),
+                    format!(
+                        "body{instance}: {} — value {}; schema {}{schema_path}",
+                        error.masked_with("the value"),
+                        excerpt(&error.instance().to_string()),
+                        at(&media.pointer),
+                    ),
+                );
+            }
+        }
+    }
+    (ran, failures)
+}
+
+/// The check and statuses an answer to `expect` must have, when it must be a refusal or a find.
+fn expected_refusal(expect: &Expect) -> Option<(CheckId, &'static [u16])> {
+    const CLIENT_ERRORS: [u16; 100] = {
+        let mut all = [0u16; 100];
+        let mut i = 0;
+        while i < 100 {
+            all[i] = 400 + i as u16;
+            i += 1;
+        }
+        all
+    };
+    const SUCCESS: [u16; 100] = {
+        let mut all = [0u16; 100];
+        let mut i = 0;
+        while i < 100 {
+            all[i] = 200 + i as u16;
+            i += 1;
+        }
+        all
+    };
+    match expect {
+        Expect::Invalid { .. } => Some((CheckId::NegativeDataRejection, &CLIENT_ERRORS)),
+        Expect::NoCredentials => Some((CheckId::IgnoredAuth, &[401])),
+        Expect::ForeignToken => Some((CheckId::EnvironmentSeparation, &[401])),
+        Expect::MissingScope { .. } => Some((CheckId::ScopeEnforcement, &[403])),
+        Expect::Created => Some((CheckId::EnsureResourceAvailability, &SUCCESS)),
+        Expect::Deleted => Some((CheckId::UseAfterFree, &[404, 410])),
+        Expect::Valid | Expect::Setup => None,
+    }
+}
+
+/// The documented statuses of `op`, as written.
+pub fn documented(op: &Operation) -> String {
+    op.responses.iter().map(status_key).collect::<Vec<_>>().join(", ")
+}
+
+/// A response's key as written (`200`, `4XX`, `default`).
+pub fn status_key(response: &ResponseSpec) -> String {
+    match response.status {
+        StatusKey::Code(code) => code.to_string(),
+        StatusKey::Range(class) => format!("{class}XX"),
+        StatusKey::Default => "default".to_owned(),
+    }
+}
+
+/// What is wrong with a header's value by its schema's type, enum and pattern; `None`: nothing.
+fn header_problem(schema: Option<&Value>, value: &str) -> Option<String> {
+    let schema = schema?;
+    let types = crate::cases::values::types_of(schema);
+    if types.contains(&"integer") && value.trim().parse::<i64>().is_err() {
+        return Some("is not an integer".to_owned());
+    }
+    if types.contains(&"number") && value.trim().parse::<f64>().is_err() {
+        return Some("is not a number".to_owned());
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        if !values.iter().any(|v| v.as_str() == Some(value)) {
+            return Some(format!("is not one of {}", Value::Array(values.clone())));
+        }
+    }
+    let pattern = schema.get("pattern").and_then(Value::as_str).and_then(|p| regex::Regex::new(p).ok());
+    if pattern.is_some_and(|p| !p.is_match(value)) {
+        return Some("does not match its pattern".to_owned());
+    }
+    None
+}
+
+/// A pointer with array indexes as `*`: the same violation in every item is one violation.
+fn generic(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .map(|segment| if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) { "*" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn or_root(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "the root"
+    } else {
+        pointer
+    }
+}
+
+/// The keyword a schema path ends in (`/properties/id/type` → `type`).
+fn last_keyword(schema_path: &str) -> &str {
+    schema_path.rsplit('/').next().filter(|k| !k.is_empty()).unwrap_or("the schema")
+}
+
+/// At most 300 characters of `text`.
+pub fn excerpt(text: &str) -> String {
+    const MAX: usize = 300;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_owned(),
+    }
+}

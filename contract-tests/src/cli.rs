@@ -1,0 +1,334 @@
+//! `sandgate contract` and `sandgate contract replay`: flags, then plan → run → report, and the
+//! exit code (0 all passed, 1 violations, 2 usage or spec errors).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use crate::checks::CheckId;
+use crate::plan::PlanOptions;
+use crate::report::{self, Finding, Report};
+use crate::run::{Credentials, Settings, Target};
+use crate::spec::{Filters, Specs};
+use crate::{Job, EXIT_FAILED, EXIT_PASSED, EXIT_USAGE};
+
+/// `sandgate contract` flags.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ContractArgs {
+    #[command(subcommand)]
+    command: Option<ContractCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum ContractCommand {
+    /// Re-run the request sequence of recorded findings (from `--json`) against any base URL and
+    /// check again; exits 1 while a finding still shows.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The JSON report written by `--json`, or one finding taken out of it.
+    file: PathBuf,
+    /// Replay only this finding (1-based, as numbered in the text report).
+    #[arg(long)]
+    finding: Option<usize>,
+    /// Where to send the requests (default: the base URL of the recorded run).
+    #[arg(long)]
+    base_url: Option<String>,
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// The time budget of one answer, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    max_response_time: u64,
+}
+
+#[derive(Debug, Args)]
+struct AuthArgs {
+    /// Client id: tokens are minted at the spec's token endpoint (refreshed before expiry);
+    /// parameters named `client_id` are sent with it unless `--set` says otherwise.
+    #[arg(long, env = "SANDGATE_CLIENT_ID", requires = "client_secret")]
+    client_id: Option<String>,
+    /// Client secret (prefer the environment variable: command lines are visible to others).
+    #[arg(long, env = "SANDGATE_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// A fixed bearer token instead of client credentials.
+    #[arg(long, env = "SANDGATE_BEARER", hide_env_values = true, conflicts_with = "client_id")]
+    bearer: Option<String>,
+    /// An extra header for every request, `Name: value` (repeatable), e.g. an API key.
+    #[arg(long = "header", short = 'H')]
+    headers: Vec<String>,
+    /// A token of another environment: operations that demand credentials must refuse it (401).
+    #[arg(long, env = "SANDGATE_FOREIGN_TOKEN", hide_env_values = true)]
+    foreign_token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// OpenAPI documents: files, or folders searched recursively (repeatable).
+    #[arg(long)]
+    spec: Vec<PathBuf>,
+    /// The server under test: scheme, host and port; each spec's `servers` path is appended.
+    #[arg(long)]
+    base_url: Option<String>,
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// Only operations with this operationId (repeatable).
+    #[arg(long)]
+    operation_id: Vec<String>,
+    /// Only operations with this tag (repeatable).
+    #[arg(long)]
+    tag: Vec<String>,
+    /// Only operations whose path template matches this regular expression (repeatable).
+    #[arg(long)]
+    path: Vec<String>,
+    /// Only operations with this method (repeatable).
+    #[arg(long)]
+    method: Vec<String>,
+    /// Seed of the generated data: the same seed and specs send the same requests.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Valid requests per operation (boundaries first); invalid ones are capped at twice this.
+    #[arg(long, default_value_t = 10)]
+    examples: usize,
+    /// Time budget of the whole run, in seconds: cases not started by then are not run.
+    #[arg(long)]
+    max_time: Option<u64>,
+    /// Time budget of one answer, in milliseconds (check max_response_time).
+    #[arg(long, default_value_t = 5000)]
+    max_response_time: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// A parameter's value in every request, `name=value` (value as JSON, else text; repeatable).
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Switch a check off: `check` everywhere or `check:operation` for one operation (its
+    /// operationId or `METHOD /path`); repeatable.
+    #[arg(long = "skip-check")]
+    skip_check: Vec<String>,
+    /// Differential mode: send every sequence to this server too and report where answers differ.
+    #[arg(long)]
+    against: Option<String>,
+    /// The bearer token for `--against` (default: the same credentials as the base URL).
+    #[arg(long, env = "SANDGATE_AGAINST_BEARER", hide_env_values = true)]
+    against_bearer: Option<String>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write the JSON report here (what `replay` reads).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Runs `sandgate contract`.
+pub fn run(args: ContractArgs) -> ExitCode {
+    let result = match args.command {
+        Some(ContractCommand::Replay(replay_args)) => replay(replay_args),
+        None => test(args.run),
+    };
+    match result {
+        Ok(passed) => ExitCode::from(if passed { EXIT_PASSED } else { EXIT_FAILED }),
+        Err(message) => {
+            eprintln!("sandgate contract: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn test(args: RunArgs) -> Result<bool, String> {
+    if args.spec.is_empty() {
+        return Err("--spec is required (a spec file or folder; repeatable)".to_owned());
+    }
+    let base_url = base_url(args.base_url.as_deref().ok_or("--base-url is required (e.g. http://127.0.0.1:8080)")?)?;
+    let specs = Specs::load(&args.spec).map_err(|e| format!("spec error: {e}"))?;
+    let filters = Filters {
+        operation_ids: args.operation_id,
+        tags: args.tag,
+        paths: args
+            .path
+            .iter()
+            .map(|p| regex::Regex::new(p).map_err(|e| format!("--path {p:?}: {e}")))
+            .collect::<Result<_, _>>()?,
+        methods: args.method,
+    };
+    let mut fixed = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(id) = &args.auth.client_id {
+        if !fixed.iter().any(|(name, _)| name == "client_id") {
+            fixed.push(("client_id".to_owned(), Value::String(id.clone())));
+        }
+    }
+    let skip = args.skip_check.iter().map(|s| parse_skip(s)).collect::<Result<Vec<_>, _>>()?;
+    let target = target(&base_url, &args.auth)?;
+    let against = match &args.against {
+        Some(url) => {
+            let mut other = target.clone();
+            other.base_url = self::base_url(url)?;
+            if let Some(token) = &args.against_bearer {
+                other.credentials = Credentials::Bearer(token.clone());
+            }
+            Some(other)
+        }
+        None => None,
+    };
+    let options = PlanOptions {
+        examples: args.examples,
+        seed: args.seed,
+        filters: filters.clone(),
+        fixed,
+        foreign_token: args.auth.foreign_token.is_some(),
+        scoped_tokens: matches!(target.credentials, Credentials::Client { .. }),
+    };
+    let settings = Settings {
+        workers: args.workers,
+        max_response_time: Duration::from_millis(args.max_response_time),
+        max_time: args.max_time.map(Duration::from_secs),
+        skip,
+    };
+    let report = execute(Job { specs, options, target, against, settings, cases: None })?;
+    let report_file = args.json.as_ref().map(|p| p.display().to_string());
+    print!("{}", report::text::render(&report, report_file.as_deref()));
+    write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
+    Ok(report.passed())
+}
+
+/// Runs a job on a runtime of its own.
+fn execute(job: Job) -> Result<Report, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(crate::check(job))
+}
+
+fn write_reports(report: &Report, junit: Option<&PathBuf>, json: Option<&PathBuf>) -> Result<(), String> {
+    if let Some(path) = junit {
+        let xml = report::junit::render(report).map_err(|e| format!("JUnit report: {e}"))?;
+        std::fs::write(path, xml).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(report).map_err(|e| format!("JSON report: {e}"))?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn replay(args: ReplayArgs) -> Result<bool, String> {
+    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", args.file.display()))?;
+    let (findings, recorded_url): (Vec<Finding>, Option<String>) = if value.get("findings").is_some() {
+        let report: Report =
+            serde_json::from_value(value).map_err(|e| format!("{}: not a report: {e}", args.file.display()))?;
+        (report.findings, Some(report.base_url))
+    } else {
+        let finding: Finding =
+            serde_json::from_value(value).map_err(|e| format!("{}: not a finding: {e}", args.file.display()))?;
+        (vec![finding], None)
+    };
+    let chosen: Vec<Finding> = match args.finding {
+        Some(n) => vec![findings
+            .get(n.wrapping_sub(1))
+            .cloned()
+            .ok_or(format!("there is no finding {n} (the file has {})", findings.len()))?],
+        None => findings,
+    };
+    let Some(first) = chosen.first() else {
+        println!("nothing to replay: the report has no findings");
+        return Ok(true);
+    };
+    let url = args.base_url.or(recorded_url).ok_or("--base-url is required to replay a single finding")?;
+    let target = target(&base_url(&url)?, &args.auth)?;
+    let specs = Specs::load(&first.specs).map_err(|e| format!("spec error: {e}"))?;
+    if specs.hash != first.spec_hash {
+        eprintln!("sandgate contract: warning: the specs changed since the finding was recorded (sha256 differs)");
+    }
+    let options = PlanOptions {
+        examples: 0,
+        seed: first.seed,
+        filters: Filters::default(),
+        fixed: Vec::new(),
+        foreign_token: false,
+        scoped_tokens: false,
+    };
+    let cases = chosen
+        .iter()
+        .map(|f| {
+            let last = f.case.steps.last();
+            (last.map_or(0, |s| s.api), last.map_or(0, |s| s.op), f.case.clone())
+        })
+        .collect();
+    let settings = Settings {
+        workers: 1,
+        max_response_time: Duration::from_millis(args.max_response_time),
+        max_time: None,
+        skip: Vec::new(),
+    };
+    let report = execute(Job { specs, options, target, against: None, settings, cases: Some(cases) })?;
+    let mut still = 0;
+    for (index, finding) in chosen.iter().enumerate() {
+        let same = |f: &&Finding| f.check == finding.check && f.operation == finding.operation && f.api == finding.api;
+        let again = report.findings.iter().filter(same).any(|f| f.title == finding.title);
+        let verdict = if again { "STILL FAILS" } else { "passes now" };
+        still += usize::from(again);
+        println!("{}. {} — {} [{}]: {verdict}", index + 1, finding.operation, finding.title, finding.check.as_str());
+        for run_finding in report.findings.iter().filter(same) {
+            println!("   {}", run_finding.detail);
+            for line in &run_finding.curl {
+                println!("   {line}");
+            }
+        }
+    }
+    println!("{still} of {} findings still fail against {url}", chosen.len());
+    Ok(still == 0)
+}
+
+fn target(base_url: &str, auth: &AuthArgs) -> Result<Target, String> {
+    let credentials = match (&auth.client_id, &auth.client_secret, &auth.bearer) {
+        (Some(id), Some(secret), _) => Credentials::Client { id: id.clone(), secret: secret.clone() },
+        (Some(_), None, _) => return Err("--client-id needs --client-secret (or SANDGATE_CLIENT_SECRET)".to_owned()),
+        (None, _, Some(token)) => Credentials::Bearer(token.clone()),
+        _ => Credentials::None,
+    };
+    let headers = auth
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                .filter(|(n, _)| !n.is_empty())
+                .ok_or(format!("--header {h:?}: expected \"Name: value\""))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Target { base_url: base_url.to_owned(), credentials, headers, foreign_token: auth.foreign_token.clone() })
+}
+
+fn base_url(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("--base-url {url:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("--base-url {url:?}: only http and https are supported"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn parse_set(text: &str) -> Result<(String, Value), String> {
+    let (name, raw) = text.split_once('=').ok_or(format!("--set {text:?}: expected name=value"))?;
+    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
+    Ok((name.to_owned(), value))
+}
+
+fn parse_skip(text: &str) -> Result<(CheckId, Option<String>), String> {
+    let (id, operation) = match text.split_once(':') {
+        Some((id, operation)) => (id, Some(operation.to_owned())),
+        None => (text, None),
+    };
+    let known = || CheckId::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+    let check = CheckId::parse(id)
+        .ok_or_else(|| format!("--skip-check {text:?}: unknown check {id:?}; checks: {}", known()))?;
+    Ok((check, operation))
+}

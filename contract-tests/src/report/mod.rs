@@ -1,0 +1,244 @@
+//! The results of a run: findings (distinct violations, each with the request sequence that
+//! shows it, curl lines, seed and spec hash), outcomes per operation × check, and coverage of the
+//! documented statuses and media types. Written as text, JUnit XML and JSON.
+
+pub mod junit;
+pub mod progress;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cases::{Auth, Case, Request};
+use crate::checks::{status_key, CheckId};
+use crate::run::{CaseRun, Exchange};
+use crate::spec::Specs;
+
+/// Everything a run found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// `sandgate contract` and its version.
+    pub tool: String,
+    /// The server tested.
+    pub base_url: String,
+    /// The second server, in differential mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<String>,
+    /// The base seed.
+    pub seed: u64,
+    /// SHA-256 of the specs.
+    pub spec_hash: String,
+    /// The spec files.
+    pub specs: Vec<PathBuf>,
+    /// Wall time of the run, seconds.
+    pub seconds: f64,
+    /// Cases run.
+    pub cases: usize,
+    /// Requests sent.
+    pub requests: usize,
+    /// Cases not run because the time budget ran out.
+    pub cases_not_run: usize,
+    /// Distinct violations, in the order found.
+    pub findings: Vec<Finding>,
+    /// Per operation: every check's passes and failures, and coverage.
+    pub operations: Vec<OperationOutcome>,
+}
+
+/// One distinct violation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    /// The check that failed.
+    pub check: CheckId,
+    /// The operation whose answer failed it.
+    pub operation: String,
+    /// The API (`title version`).
+    pub api: String,
+    /// One line.
+    pub title: String,
+    /// The explanation: spec location, schema path, value, expected.
+    pub detail: String,
+    /// How many answers showed it.
+    pub occurrences: usize,
+    /// The case that first showed it (replayable: values bound from answers are re-read).
+    pub case: Case,
+    /// What was sent and received, the last exchange being the failing one.
+    pub exchanges: Vec<Exchange>,
+    /// One curl line per exchange, as sent.
+    pub curl: Vec<String>,
+    /// The base seed of the run.
+    pub seed: u64,
+    /// SHA-256 of the specs it was found with.
+    pub spec_hash: String,
+    /// The spec files.
+    pub specs: Vec<PathBuf>,
+}
+
+/// One operation's results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperationOutcome {
+    /// The API (`title version`).
+    pub api: String,
+    /// The operation.
+    pub operation: String,
+    /// `METHOD /path`.
+    pub route: String,
+    /// Per check: answers that passed it and that failed it.
+    pub checks: BTreeMap<CheckId, (usize, usize)>,
+    /// Documented statuses (as written: `200`, `4XX`, `default`).
+    pub documented_statuses: Vec<String>,
+    /// Statuses answered.
+    pub seen_statuses: Vec<u16>,
+    /// Documented response media types.
+    pub documented_media: Vec<String>,
+    /// Media types answered.
+    pub seen_media: Vec<String>,
+    /// Why the operation was not tested, if it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Wall time spent on its cases, seconds.
+    pub seconds: f64,
+}
+
+/// Builds the report of `runs`.
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    specs: &Specs,
+    runs: &[CaseRun],
+    skipped: &[(usize, usize, String)],
+    selected: &dyn Fn(usize, usize) -> bool,
+    base_url: &str,
+    against: Option<&str>,
+    seed: u64,
+    seconds: f64,
+    planned: usize,
+) -> Report {
+    let api_name = |a: usize| format!("{} {}", specs.apis[a].title, specs.apis[a].version).trim().to_owned();
+    let mut operations: BTreeMap<(usize, usize), OperationOutcome> = BTreeMap::new();
+    for (a, api) in specs.apis.iter().enumerate() {
+        for (o, op) in api.operations.iter().enumerate() {
+            if !selected(a, o) {
+                continue;
+            }
+            let mut documented_media: Vec<String> =
+                op.responses.iter().flat_map(|r| r.content.iter().map(|m| m.media_type.clone())).collect();
+            documented_media.sort();
+            documented_media.dedup();
+            operations.insert(
+                (a, o),
+                OperationOutcome {
+                    api: api_name(a),
+                    operation: op.label(),
+                    route: format!("{} {}{}", op.method, api.base_path, op.path),
+                    checks: BTreeMap::new(),
+                    documented_statuses: op.responses.iter().map(status_key).collect(),
+                    seen_statuses: Vec::new(),
+                    documented_media,
+                    seen_media: Vec::new(),
+                    skipped: skipped.iter().find(|(x, y, _)| (*x, *y) == (a, o)).map(|(_, _, why)| why.clone()),
+                    seconds: 0.0,
+                },
+            );
+        }
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut requests = 0;
+    for run in runs {
+        requests += run.exchanges.len();
+        for (index, (exchange, result)) in run.exchanges.iter().zip(&run.results).enumerate() {
+            let Some(outcome) = operations.get_mut(&(result.api, result.op)) else { continue };
+            if let Some(answer) = &exchange.answer {
+                outcome.seconds += answer.elapsed.as_secs_f64();
+                if !outcome.seen_statuses.contains(&answer.status) {
+                    outcome.seen_statuses.push(answer.status);
+                }
+                let media = answer.header("content-type").map(sandgate_emulator::validate::body::essence);
+                if let Some(media) = media.filter(|m| !outcome.seen_media.contains(m)) {
+                    outcome.seen_media.push(media);
+                }
+            }
+            for check in &result.ran {
+                let failed = result.failures.iter().any(|f| f.check == *check);
+                let counts = outcome.checks.entry(*check).or_default();
+                if failed {
+                    counts.1 += 1;
+                } else {
+                    counts.0 += 1;
+                }
+            }
+            for failure in &result.failures {
+                let (operation, api) = (&exchange.operation, api_name(result.api));
+                let same = findings.iter_mut().find(|f| {
+                    f.check == failure.check && f.operation == *operation && f.api == api && f.title == failure.title
+                });
+                if let Some(known) = same {
+                    known.occurrences += 1;
+                    continue;
+                }
+                let exchanges = run.exchanges[..=index].to_vec();
+                let curl = exchanges.iter().map(|e| curl(base_url, &e.request, &e.auth)).collect();
+                let mut case = run.case.clone();
+                case.steps.truncate(index + 1);
+                findings.push(Finding {
+                    check: failure.check,
+                    operation: operation.clone(),
+                    api,
+                    title: failure.title.clone(),
+                    detail: failure.detail.clone(),
+                    occurrences: 1,
+                    case,
+                    exchanges,
+                    curl,
+                    seed,
+                    spec_hash: specs.hash.clone(),
+                    specs: specs.files.clone(),
+                });
+            }
+        }
+    }
+    for outcome in operations.values_mut() {
+        outcome.seen_statuses.sort_unstable();
+        outcome.seen_media.sort();
+    }
+    Report {
+        tool: format!("sandgate contract {}", env!("CARGO_PKG_VERSION")),
+        base_url: base_url.to_owned(),
+        against: against.map(str::to_owned),
+        seed,
+        spec_hash: specs.hash.clone(),
+        specs: specs.files.clone(),
+        seconds,
+        cases: runs.len(),
+        requests,
+        cases_not_run: planned.saturating_sub(runs.len()),
+        findings,
+        operations: operations.into_values().collect(),
+    }
+}
+
+/// A curl line that sends `request` again (credentials as `$TOKEN`, never the secret itself).
+pub fn curl(base_url: &str, request: &Request, auth: &Auth) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    let mut line = format!("curl -sS -i -X {} {}", request.method, quote(&format!("{base_url}{}", request.target())));
+    for (name, value) in &request.headers {
+        line.push_str(&format!(" -H {}", quote(&format!("{name}: {value}"))));
+    }
+    match auth {
+        Auth::Without => {}
+        Auth::Default => line.push_str(" -H \"Authorization: Bearer $TOKEN\""),
+        Auth::Foreign => line.push_str(" -H \"Authorization: Bearer $FOREIGN_TOKEN\""),
+        Auth::Scope { .. } => line.push_str(" -H \"Authorization: Bearer $SCOPED_TOKEN\""),
+    }
+    if let Some(body) = &request.body {
+        line.push_str(&format!(" --data-binary {}", quote(body)));
+    }
+    line
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.findings.is_empty()
+    }
+}

@@ -1,0 +1,467 @@
+//! Runs planned cases against a base URL: concurrent workers, credentials (a fixed token, or
+//! tokens minted from client credentials at the spec's token endpoint and refreshed before they
+//! expire), values bound from earlier answers, every answer checked. In differential mode each
+//! case also runs against a second server and the answers are compared.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::cases::encode::encode;
+use crate::cases::values::OperationValues;
+use crate::cases::{Auth, Binding, Case, Expect, Request};
+use crate::checks::{self, Answer, CheckId, Failure};
+use crate::spec::Specs;
+
+/// A server to test and how to authenticate to it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Scheme, host and port (and an optional path prefix), no trailing slash.
+    pub base_url: String,
+    /// The run's credentials.
+    pub credentials: Credentials,
+    /// Headers added to every request (`--header`).
+    pub headers: Vec<(String, String)>,
+    /// Another environment's token (`--foreign-token`).
+    pub foreign_token: Option<String>,
+}
+
+/// The run's credentials.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// None (the spec's operations are open, or `--header` carries them).
+    None,
+    /// A fixed bearer token.
+    Bearer(String),
+    /// Client credentials: tokens are minted at the spec's token endpoint.
+    Client {
+        /// The client id.
+        id: String,
+        /// The client secret.
+        secret: String,
+    },
+}
+
+/// How a run goes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Cases in flight at once.
+    pub workers: usize,
+    /// The time budget of one answer.
+    pub max_response_time: Duration,
+    /// The time budget of the whole run: cases not started by then are skipped.
+    pub max_time: Option<Duration>,
+    /// Checks switched off: everywhere (`None`) or for one operation (its label or `METHOD /path`).
+    pub skip: Vec<(CheckId, Option<String>)>,
+}
+
+/// One request as sent, with its answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The operation.
+    pub operation: String,
+    /// The request as sent (bound values in; credentials shown as `$TOKEN`).
+    pub request: Request,
+    /// Which credentials it carried.
+    pub auth: Auth,
+    /// The answer (`None`: the request failed in transport).
+    pub answer: Option<Answer>,
+}
+
+/// One case as run.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    /// The API and operation the case tests.
+    pub api: usize,
+    /// The operation index.
+    pub op: usize,
+    /// The case.
+    pub case: Case,
+    /// What was sent and received, in order (fewer than the steps when a setup step failed).
+    pub exchanges: Vec<Exchange>,
+    /// Per exchange: `(api, op)`, checks that ran and failures.
+    pub results: Vec<StepResult>,
+    /// Why the case stopped early, if it did (a setup step that did not succeed).
+    pub stopped: Option<String>,
+}
+
+/// The checks of one exchange.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    /// The API of the step.
+    pub api: usize,
+    /// The operation of the step.
+    pub op: usize,
+    /// Checks that ran.
+    pub ran: Vec<CheckId>,
+    /// Those that failed.
+    pub failures: Vec<Failure>,
+}
+
+/// Runs `cases` against `target` (and `against`, in differential mode); `done` is told after each.
+pub async fn run(
+    specs: Arc<Specs>,
+    values: Arc<Vec<Vec<Option<OperationValues>>>>,
+    cases: Vec<(usize, usize, Case)>,
+    target: Target,
+    against: Option<Target>,
+    settings: Settings,
+    done: Arc<dyn Fn(&CaseRun) + Send + Sync>,
+) -> Vec<CaseRun> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let validators = Arc::new(checks::Validators::default());
+    let primary = Arc::new(Server::new(target, &specs, &values));
+    let second = against.map(|t| Arc::new(Server::new(t, &specs, &values)));
+    let settings = Arc::new(settings);
+    let started = Instant::now();
+    let out_of_time = Arc::new(AtomicBool::new(false));
+    let queue = Arc::new(Mutex::new(cases.into_iter().enumerate().collect::<Vec<_>>().into_iter()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..settings.workers.max(1) {
+        let (queue, specs, validators, primary, second, settings, done, out_of_time) = (
+            Arc::clone(&queue),
+            Arc::clone(&specs),
+            Arc::clone(&validators),
+            Arc::clone(&primary),
+            second.clone(),
+            Arc::clone(&settings),
+            Arc::clone(&done),
+            Arc::clone(&out_of_time),
+        );
+        workers.spawn(async move {
+            let mut runs = Vec::new();
+            loop {
+                let next = queue.lock().await.next();
+                let Some((index, (api, op, case))) = next else { break };
+                if settings.max_time.is_some_and(|budget| started.elapsed() > budget) {
+                    out_of_time.store(true, Ordering::Relaxed);
+                    break;
+                }
+                let cx = checks::Context {
+                    specs: &specs,
+                    validators: &validators,
+                    max_response_time: settings.max_response_time,
+                };
+                let mut run = primary.run_case(&cx, &settings, api, op, case).await;
+                if let Some(second) = &second {
+                    let other = second.run_case(&cx, &settings, api, op, run.case.clone()).await;
+                    crate::diff::compare(&specs, &mut run, &other, second.base_url());
+                }
+                done(&run);
+                runs.push((index, run));
+            }
+            runs
+        });
+    }
+    let mut runs = Vec::new();
+    while let Some(joined) = workers.join_next().await {
+        if let Ok(batch) = joined {
+            runs.extend(batch);
+        }
+    }
+    runs.sort_by_key(|(index, _)| *index);
+    runs.into_iter().map(|(_, run)| run).collect()
+}
+
+/// A base URL with its client and tokens.
+struct Server {
+    target: Target,
+    client: reqwest::Client,
+    /// The token endpoint's request, when client credentials are used.
+    token_request: Option<TokenRequest>,
+    /// Minted tokens by scope (`None`: the default scope).
+    tokens: Mutex<HashMap<Option<String>, Minted>>,
+}
+
+/// Where and how tokens are asked for: URL, the operation's required headers, media type.
+type TokenRequest = (String, Vec<(String, String)>, String);
+
+#[derive(Clone)]
+struct Minted {
+    token: String,
+    refresh_token: Option<String>,
+    /// When to mint again: before the token expires, not at.
+    renew_at: Instant,
+}
+
+impl Server {
+    fn new(target: Target, specs: &Specs, values: &[Vec<Option<OperationValues>>]) -> Server {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
+        let token_request = match target.credentials {
+            Credentials::Client { .. } => crate::spec::token_operation(&specs.apis).map(|(a, o)| {
+                let (api, op) = (&specs.apis[a], &specs.apis[a].operations[o]);
+                // The token operation's own required headers (`x-reference-id`), fabricated.
+                let draft = values[a][o].as_ref().map(|v| v.draft(op, 0, false)).unwrap_or_default();
+                let request = encode(api, op, &draft).request;
+                let headers = request.headers.into_iter().filter(|(n, _)| n != "content-type").collect();
+                let media = op
+                    .request_body
+                    .as_ref()
+                    .and_then(|b| b.content.first())
+                    .map_or("application/x-www-form-urlencoded".to_owned(), |m| m.media_type.clone());
+                (format!("{}{}", target.base_url, request.path), headers, media)
+            }),
+            _ => None,
+        };
+        Server { target, client, token_request, tokens: Mutex::new(HashMap::new()) }
+    }
+
+    fn base_url(&self) -> &str {
+        &self.target.base_url
+    }
+
+    async fn run_case(
+        &self,
+        cx: &checks::Context<'_>,
+        settings: &Settings,
+        api: usize,
+        op: usize,
+        case: Case,
+    ) -> CaseRun {
+        let mut run = CaseRun { api, op, case, exchanges: Vec::new(), results: Vec::new(), stopped: None };
+        let mut bodies: Vec<Option<Value>> = Vec::new();
+        for step in run.case.steps.clone() {
+            let request = match bind(&step.request, &step.bindings, &run.exchanges, &bodies) {
+                Ok(request) => request,
+                Err(why) => {
+                    run.stopped = Some(why);
+                    break;
+                }
+            };
+            let answer = self.send(&request, &step.auth).await;
+            let exchange =
+                Exchange { operation: step.operation.clone(), request, auth: step.auth.clone(), answer: None };
+            let answer = match answer {
+                Ok(Some(answer)) => answer,
+                Ok(None) => {
+                    run.stopped = Some(format!("no credentials of the kind {:?} could be had", step.auth));
+                    break;
+                }
+                Err(why) => {
+                    let failure = Failure {
+                        check: CheckId::NotAServerError,
+                        title: "no answer".to_owned(),
+                        detail: format!("the request got no answer: {why}"),
+                    };
+                    run.exchanges.push(exchange);
+                    run.results.push(StepResult {
+                        api: step.api,
+                        op: step.op,
+                        ran: vec![CheckId::NotAServerError],
+                        failures: vec![failure],
+                    });
+                    run.stopped = Some(why);
+                    break;
+                }
+            };
+            let (ran, failures) = checks::check(cx, step.api, step.op, &step.expect, &answer);
+            let operation = &cx.specs.apis[step.api].operations[step.op];
+            let skipped = |check: CheckId| {
+                settings.skip.iter().any(|(c, on)| {
+                    *c == check
+                        && on.as_ref().is_none_or(|on| {
+                            *on == operation.label() || *on == format!("{} {}", operation.method, operation.path)
+                        })
+                })
+            };
+            let ran = ran.into_iter().filter(|c| !skipped(*c)).collect();
+            let failures = failures.into_iter().filter(|f| !skipped(f.check)).collect();
+            run.results.push(StepResult { api: step.api, op: step.op, ran, failures });
+            let success = (200..300).contains(&answer.status);
+            bodies.push(serde_json::from_str(&answer.body).ok());
+            run.exchanges.push(Exchange { answer: Some(answer), ..exchange });
+            if step.expect == Expect::Setup && !success {
+                run.stopped = Some(format!("setup step {} did not succeed", step.operation));
+                break;
+            }
+        }
+        run
+    }
+
+    /// Sends `request`; `Ok(None)` when the credentials it needs cannot be had (skipped).
+    async fn send(&self, request: &Request, auth: &Auth) -> Result<Option<Answer>, String> {
+        let url = format!("{}{}", self.target.base_url, request.target());
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut builder = self.client.request(method, &url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let token = match auth {
+            Auth::Without => None,
+            Auth::Foreign => self.target.foreign_token.clone(),
+            Auth::Default => self.token(None).await?,
+            Auth::Scope { scope } => match self.token(Some(scope)).await? {
+                Some(token) => Some(token),
+                None => return Ok(None),
+            },
+        };
+        if *auth != Auth::Without {
+            for (name, value) in &self.target.headers {
+                builder = builder.header(name, value);
+            }
+        }
+        if let Some(token) = token {
+            builder = builder.bearer_auth(token);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let started = Instant::now();
+        let response = builder.send().await.map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = response.bytes().await.map_err(|e| describe(&e))?;
+        let elapsed = started.elapsed();
+        Ok(Some(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned(), elapsed }))
+    }
+
+    /// The bearer token for `scope` (`None`: the default), minted or renewed when due.
+    async fn token(&self, scope: Option<&str>) -> Result<Option<String>, String> {
+        let (id, secret) = match &self.target.credentials {
+            Credentials::None => return Ok(None),
+            Credentials::Bearer(token) => return Ok(Some(token.clone())),
+            Credentials::Client { id, secret } => (id, secret),
+        };
+        let Some((url, headers, media)) = &self.token_request else {
+            return Err("client credentials were given but no spec documents a token endpoint (a POST whose body has grant_type)".to_owned());
+        };
+        let key = scope.map(str::to_owned);
+        let mut tokens = self.tokens.lock().await;
+        let previous = tokens.get(&key).cloned();
+        if let Some(minted) = previous.as_ref().filter(|m| Instant::now() < m.renew_at) {
+            return Ok(Some(minted.token.clone()));
+        }
+        let mut fields = vec![("client_id", id.as_str()), ("client_secret", secret.as_str())];
+        match previous.as_ref().and_then(|p| p.refresh_token.as_deref()) {
+            Some(refresh) => fields.extend([("grant_type", "refresh_token"), ("refresh_token", refresh)]),
+            None => fields.push(("grant_type", "client_credentials")),
+        }
+        if let Some(scope) = scope {
+            fields.push(("scope", scope));
+        }
+        let mut minted = self.mint(url, headers, media, &fields).await;
+        if minted.is_err() && previous.is_some() {
+            // A refresh token that no longer works: start over from the client credentials.
+            fields.retain(|(k, _)| *k != "grant_type" && *k != "refresh_token");
+            fields.push(("grant_type", "client_credentials"));
+            minted = self.mint(url, headers, media, &fields).await;
+        }
+        match minted {
+            Ok(minted) => {
+                tokens.insert(key, minted.clone());
+                Ok(Some(minted.token))
+            }
+            // A token with one scope is the server's to refuse (the app may not hold it): the
+            // case that wanted it is skipped, not failed.
+            Err(_) if scope.is_some() => Ok(None),
+            Err(why) => Err(why),
+        }
+    }
+
+    async fn mint(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        media: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Minted, String> {
+        let mut builder = self.client.post(url);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        builder = if media.contains("json") {
+            let body: serde_json::Map<String, Value> =
+                fields.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
+            builder.json(&body)
+        } else {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in fields {
+                form.append_pair(k, v);
+            }
+            builder.header("content-type", "application/x-www-form-urlencoded").body(form.finish())
+        };
+        let response = builder.send().await.map_err(|e| format!("token endpoint {url}: {}", describe(&e)))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("token endpoint {url} answered {status}: {}", checks::excerpt(&text)));
+        }
+        let body: Value = serde_json::from_str(&text).map_err(|e| format!("token endpoint {url}: not JSON ({e})"))?;
+        let token = body
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("token endpoint {url}: no access_token in {}", checks::excerpt(&text)))?;
+        let life =
+            body.get("expires_in").and_then(Value::as_u64).map_or(Duration::from_secs(3600), Duration::from_secs);
+        // Renew with a fifth of the life left (at most a minute early), never at the last moment.
+        let early = (life / 5).min(Duration::from_secs(60));
+        Ok(Minted {
+            token: token.to_owned(),
+            refresh_token: body.get("refresh_token").and_then(Value::as_str).map(str::to_owned),
+            renew_at: Instant::now() + life - early,
+        })
+    }
+}
+
+/// The request with every binding replaced by the value found in an earlier answer.
+pub fn bind(
+    request: &Request,
+    bindings: &[Binding],
+    exchanges: &[Exchange],
+    bodies: &[Option<Value>],
+) -> Result<Request, String> {
+    let mut request = request.clone();
+    for binding in bindings {
+        let value =
+            lookup(&binding.expression, exchanges.get(binding.step), bodies.get(binding.step).and_then(Option::as_ref))
+                .ok_or_else(|| format!("step {} gave no value for {}", binding.step + 1, binding.expression))?;
+        let text = crate::cases::encode::text(&value);
+        let escaped = percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC).to_string();
+        request.path = request.path.replace(&binding.marker, &escaped);
+        request.query = request.query.replace(&binding.marker, &escaped);
+        for (_, header) in &mut request.headers {
+            *header = header.replace(&binding.marker, &text);
+        }
+        if let Some(body) = &mut request.body {
+            *body =
+                body.replace(&format!("\"{}\"", binding.marker), &value.to_string()).replace(&binding.marker, &text);
+        }
+    }
+    Ok(request)
+}
+
+fn lookup(expression: &str, exchange: Option<&Exchange>, body: Option<&Value>) -> Option<Value> {
+    if let Some(pointer) = expression.strip_prefix("$response.body#") {
+        return body?.pointer(pointer).cloned().filter(|v| !v.is_null());
+    }
+    if let Some(name) = expression.strip_prefix("$response.header.") {
+        let answer = exchange?.answer.as_ref()?;
+        return answer.header(&name.to_ascii_lowercase()).map(|v| Value::String(v.to_owned()));
+    }
+    None
+}
+
+/// A transport error with its cause chain (reqwest's top-level message alone says little).
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

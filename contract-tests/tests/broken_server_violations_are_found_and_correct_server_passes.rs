@@ -1,0 +1,199 @@
+//! `sandgate contract` against a shop server broken in ten known ways finds each with the right
+//! check id and explains it; the same server done right gives no finding at all. The reports
+//! (JUnit XML, JSON) are well-formed and a recorded finding replays.
+
+mod common;
+
+use std::time::Duration;
+
+use quick_xml::events::Event;
+use sandgate_contract::plan::PlanOptions;
+use sandgate_contract::report::Report;
+use sandgate_contract::run::{Credentials, Settings, Target};
+use sandgate_contract::spec::{Filters, Specs};
+use sandgate_contract::Job;
+
+fn job(base_url: &str) -> Job {
+    Job {
+        specs: Specs::load(&[common::shop_spec()]).expect("shop spec loads"),
+        options: PlanOptions {
+            examples: 10,
+            seed: 7,
+            filters: Filters::default(),
+            fixed: Vec::new(),
+            foreign_token: false,
+            scoped_tokens: false,
+        },
+        target: Target {
+            base_url: base_url.to_owned(),
+            credentials: Credentials::Bearer("test-token".to_owned()),
+            headers: Vec::new(),
+            foreign_token: None,
+        },
+        against: None,
+        settings: Settings {
+            workers: 4,
+            max_response_time: Duration::from_millis(200),
+            max_time: None,
+            skip: Vec::new(),
+        },
+        cases: None,
+    }
+}
+
+fn found(report: &Report) -> Vec<(String, String)> {
+    report.findings.iter().map(|f| (f.check.as_str().to_owned(), f.operation.clone())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_known_violation_is_found_with_its_check_id() {
+    let server = common::start(true).await;
+    let report = sandgate_contract::check(job(&server.uri())).await.expect("runs");
+    let found = found(&report);
+    for (check, operation) in common::VIOLATIONS {
+        assert!(
+            found.iter().any(|(c, o)| c == check && o == operation),
+            "{check} on {operation} not found; found: {found:?}"
+        );
+    }
+    assert!(!report.passed());
+
+    // Failures explain themselves: spec location, schema path, value, expected.
+    let wrong_type = report
+        .findings
+        .iter()
+        .find(|f| f.operation == "getItem" && f.check.as_str() == "response_schema_conformance")
+        .expect("wrong type found");
+    assert!(wrong_type.detail.contains("shop.yaml#/paths/~1items~1{id}/get/responses/200"), "{}", wrong_type.detail);
+    assert!(wrong_type.detail.contains("properties/id/type"), "{}", wrong_type.detail);
+    assert!(wrong_type.title.contains("/id"), "{}", wrong_type.title);
+    let use_after_free = report.findings.iter().find(|f| f.check.as_str() == "use_after_free").expect("found");
+    // The whole sequence is kept: create, delete, then the read that should have been a 404.
+    assert_eq!(use_after_free.exchanges.len(), 3, "{:?}", use_after_free.curl);
+    assert!(use_after_free.curl[0].contains("-X POST") && use_after_free.curl[1].contains("-X DELETE"));
+    let server_error = report.findings.iter().find(|f| f.check.as_str() == "not_a_server_error").expect("found");
+    assert!(server_error.curl.last().expect("curl").contains("limit=100"), "{:?}", server_error.curl);
+    assert_eq!(server_error.spec_hash, report.spec_hash);
+    assert_eq!(server_error.seed, 7);
+
+    // No false positives among the findings: nothing on operations the server gets right.
+    let allowed =
+        |operation: &str| common::VIOLATIONS.iter().any(|(_, o)| *o == operation) || operation == "createItem";
+    assert!(found.iter().all(|(_, o)| allowed(o)), "{found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_server_gives_no_finding_and_covers_its_statuses() {
+    let server = common::start(false).await;
+    let report = sandgate_contract::check(job(&server.uri())).await.expect("runs");
+    assert!(report.findings.is_empty(), "false positives: {:#?}", report.findings);
+    let statuses = |operation: &str| {
+        report.operations.iter().find(|o| o.operation == operation).map(|o| o.seen_statuses.clone()).unwrap_or_default()
+    };
+    // Valid, invalid, credential and stateful cases all ran.
+    assert!(statuses("createItem").starts_with(&[201]), "{:?}", statuses("createItem"));
+    for status in [400, 401, 415] {
+        assert!(statuses("createItem").contains(&status), "createItem {status}: {:?}", statuses("createItem"));
+    }
+    for status in [200, 404] {
+        assert!(statuses("getItem").contains(&status), "getItem {status}: {:?}", statuses("getItem"));
+    }
+    assert!(statuses("search").contains(&400));
+    let checks: Vec<&str> = report.operations.iter().flat_map(|o| o.checks.keys().map(|c| c.as_str())).collect();
+    for check in ["ensure_resource_availability", "use_after_free", "negative_data_rejection", "ignored_auth"] {
+        assert!(checks.contains(&check), "{check} never ran");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_report_is_valid_junit_xml_with_one_testcase_per_operation_and_check() {
+    let server = common::start(true).await;
+    let report = sandgate_contract::check(job(&server.uri())).await.expect("runs");
+    let xml = sandgate_contract::report::junit::render(&report).expect("renders");
+
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut stack, mut testcases, mut failures, mut declared) = (Vec::<String>::new(), 0, 0, None);
+    loop {
+        let event =
+            reader.read_event().unwrap_or_else(|e| panic!("malformed XML at {}: {e}", reader.buffer_position()));
+        let (element, empty) = match &event {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            Event::End(_) => {
+                stack.pop();
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let Some(element) = element else { continue };
+        let name = String::from_utf8_lossy(element.name().as_ref()).into_owned();
+        let attribute = |key: &str| {
+            element
+                .attributes()
+                .filter_map(Result::ok)
+                .find(|a| a.key.as_ref() == key.as_bytes())
+                .map(|a| a.unescape_value().expect("attribute text").into_owned())
+        };
+        let parent = stack.last().map(String::as_str);
+        match name.as_str() {
+            "testsuites" => {
+                assert_eq!(parent, None);
+                declared = Some((
+                    attribute("tests").expect("tests").parse::<usize>().expect("number"),
+                    attribute("failures").expect("failures").parse::<usize>().expect("number"),
+                ));
+            }
+            "testsuite" => {
+                assert_eq!(parent, Some("testsuites"));
+                for key in ["name", "tests", "failures", "errors", "skipped", "time"] {
+                    assert!(attribute(key).is_some(), "testsuite without {key}");
+                }
+            }
+            "testcase" => {
+                assert_eq!(parent, Some("testsuite"));
+                testcases += 1;
+                assert!(attribute("name").is_some() && attribute("classname").is_some());
+                attribute("time").expect("time").parse::<f64>().expect("time is a number");
+            }
+            "failure" => {
+                assert_eq!(parent, Some("testcase"));
+                failures += 1;
+                assert!(attribute("message").is_some() && attribute("type").is_some());
+            }
+            "skipped" => assert_eq!(parent, Some("testcase")),
+            other => panic!("unexpected element {other}"),
+        }
+        if !empty {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    assert_eq!(declared, Some((testcases, failures)));
+    let expected_cases: usize = report.operations.iter().map(|o| o.checks.len()).sum();
+    assert_eq!(testcases, expected_cases);
+    assert!(failures >= common::VIOLATIONS.len() - 1, "{failures} failures");
+    assert!(xml.contains("type=\"use_after_free\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_finding_replays_against_any_base_url() {
+    let broken = common::start(true).await;
+    let correct = common::start(false).await;
+    let report = sandgate_contract::check(job(&broken.uri())).await.expect("runs");
+    let json = serde_json::to_string(&report).expect("serialises");
+    let reread: Report = serde_json::from_str(&json).expect("JSON report reads back");
+    let finding = reread.findings.iter().find(|f| f.check.as_str() == "use_after_free").expect("found").clone();
+
+    let replay = |base_url: String| {
+        let mut replay = job(&base_url);
+        replay.cases = Some(vec![(0, 0, finding.case.clone())]);
+        sandgate_contract::check(replay)
+    };
+    // A fresh broken server: the id comes from its own create answer, not the recorded one.
+    let fresh = common::start(true).await;
+    let again = replay(fresh.uri()).await.expect("replays");
+    assert!(again.findings.iter().any(|f| f.check.as_str() == "use_after_free"), "{:?}", again.findings);
+    let fixed = replay(correct.uri()).await.expect("replays");
+    assert!(fixed.findings.is_empty(), "{:?}", fixed.findings);
+}

@@ -1,0 +1,192 @@
+//! The shop server of `tests/fixtures/shop.yaml`, as a `wiremock` responder: served correctly,
+//! or broken in known ways (each one a violation `sandgate contract` must find).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// Every way the broken shop violates its spec: `(check id, operation)`.
+pub const VIOLATIONS: [(&str, &str); 10] = [
+    ("response_schema_conformance", "getItem"),    // id sent as a string
+    ("response_schema_conformance", "listItems"),  // items without their required name
+    ("response_headers_conformance", "listItems"), // X-Total-Count missing
+    ("status_code_conformance", "getLegacy"),      // 202, undocumented
+    ("content_type_conformance", "getReport"),     // text/plain, documented JSON
+    ("not_a_server_error", "search"),              // 500 when limit is 100 (a boundary)
+    ("negative_data_rejection", "createItem"),     // accepts any body
+    ("max_response_time", "getSlow"),              // 400 ms, over a 200 ms budget
+    ("ignored_auth", "getReport"),                 // answers without credentials
+    ("use_after_free", "getItem"),                 // a deleted item is still there
+];
+
+/// The shop spec.
+pub fn shop_spec() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop.yaml")
+}
+
+/// Starts a shop server, correct or broken.
+pub async fn start(broken: bool) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(Shop::new(broken)).mount(&server).await;
+    server
+}
+
+struct Shop {
+    broken: bool,
+    items: Mutex<BTreeMap<u64, Value>>,
+    next_id: AtomicU64,
+}
+
+impl Shop {
+    fn new(broken: bool) -> Shop {
+        let mut items = BTreeMap::new();
+        items.insert(1, json!({"id": 1, "name": "seed", "price": 1.5}));
+        Shop { broken, items: Mutex::new(items), next_id: AtomicU64::new(2) }
+    }
+
+    fn items(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Value>> {
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn problem(status: u16, title: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_raw(json!({"title": title}).to_string().into_bytes(), "application/problem+json")
+}
+
+fn json_answer(status: u16, body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_string().into_bytes(), "application/json")
+}
+
+fn query(request: &Request, name: &str) -> Option<String> {
+    request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// `Ok(None)` when absent, `Err` when present and not an integer in `min..=max`.
+fn bounded(raw: Option<String>, min: i64, max: i64) -> Result<Option<i64>, ()> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| (min..=max).contains(n)).map(Some).ok_or(()),
+    }
+}
+
+fn valid_item(body: &Value) -> bool {
+    let Some(item) = body.as_object() else { return false };
+    let name_ok = item.get("name").and_then(Value::as_str).is_some_and(|n| (1..=40).contains(&n.chars().count()));
+    let price_ok = item.get("price").is_none_or(|p| p.as_f64().is_some_and(|p| p >= 0.0));
+    let kind_ok = item.get("kind").is_none_or(|k| matches!(k.as_str(), Some("book" | "pen" | "lamp")));
+    name_ok && price_ok && kind_ok
+}
+
+impl Respond for Shop {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let path = request.url.path().strip_prefix("/shop/v1").unwrap_or("").to_owned();
+        let method = request.method.as_str().to_owned();
+        let authorized = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7);
+        let ignores_auth = self.broken && path == "/report";
+        if !authorized && !ignores_auth {
+            return problem(401, "credentials required");
+        }
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (method.as_str(), segments.as_slice()) {
+            ("GET", ["items"]) => {
+                let Ok(limit) = bounded(query(request, "limit"), 1, 100) else { return problem(400, "limit") };
+                let items: Vec<Value> = self
+                    .items()
+                    .values()
+                    .take(limit.unwrap_or(100) as usize)
+                    .map(|item| {
+                        let mut item = item.clone();
+                        if self.broken {
+                            item.as_object_mut().map(|o| o.remove("name"));
+                        }
+                        item
+                    })
+                    .collect();
+                let answer = json_answer(200, &Value::Array(items.clone()));
+                if self.broken {
+                    answer
+                } else {
+                    answer.insert_header("x-total-count", items.len().to_string().as_str())
+                }
+            }
+            ("POST", ["items"]) => {
+                let content_type = request.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+                if !self.broken && !content_type.starts_with("application/json") {
+                    return problem(415, "JSON only");
+                }
+                let body: Value = match serde_json::from_slice(&request.body) {
+                    Ok(body) => body,
+                    Err(_) if self.broken => json!({}),
+                    Err(_) => return problem(400, "malformed JSON"),
+                };
+                if !self.broken && !valid_item(&body) {
+                    return problem(400, "invalid item");
+                }
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let name = body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).unwrap_or("unnamed");
+                let name: String = name.chars().take(40).collect();
+                let mut item = json!({"id": id, "name": name});
+                if let Some(price) = body.get("price").and_then(Value::as_f64).filter(|p| *p >= 0.0) {
+                    item["price"] = json!(price);
+                }
+                self.items().insert(id, item.clone());
+                json_answer(201, &item)
+            }
+            (method @ ("GET" | "DELETE"), ["items", id]) => {
+                let Some(id) = id.parse::<u64>().ok().filter(|id| *id >= 1) else { return problem(400, "id") };
+                if method == "DELETE" {
+                    let removed = if self.broken { self.items().get(&id).cloned() } else { self.items().remove(&id) };
+                    return match removed {
+                        Some(_) => ResponseTemplate::new(204),
+                        None => problem(404, "no such item"),
+                    };
+                }
+                match self.items().get(&id) {
+                    Some(item) if self.broken => {
+                        let mut item = item.clone();
+                        item["id"] = json!(id.to_string());
+                        json_answer(200, &item)
+                    }
+                    Some(item) => json_answer(200, item),
+                    None => problem(404, "no such item"),
+                }
+            }
+            ("GET", ["search"]) => {
+                let q = query(request, "q");
+                if !q.as_ref().is_some_and(|q| (1..=20).contains(&q.chars().count())) {
+                    return problem(400, "q");
+                }
+                let Ok(limit) = bounded(query(request, "limit"), 1, 100) else { return problem(400, "limit") };
+                if self.broken && limit == Some(100) {
+                    return ResponseTemplate::new(500).set_body_string("index out of range");
+                }
+                json_answer(200, &json!({"total": 0}))
+            }
+            ("GET", ["report"]) if self.broken => ResponseTemplate::new(200).set_body_string("items: 1"),
+            ("GET", ["report"]) => json_answer(200, &json!({"items": self.items().len()})),
+            ("GET", ["legacy"]) => json_answer(if self.broken { 202 } else { 200 }, &json!({"ok": true})),
+            ("GET", ["slow"]) => {
+                let answer = json_answer(200, &json!({"ok": true}));
+                if self.broken {
+                    answer.set_delay(Duration::from_millis(400))
+                } else {
+                    answer
+                }
+            }
+            _ => problem(404, "no such route"),
+        }
+    }
+}
