@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""README check: run `./sandgate up` as a newcomer would and execute the curls it prints.
+"""README check: run `./sandgate up` as a newcomer would and execute the curls it prints, then
+run `sandgate contract` against it through the gateway (POS specs, control-plane spec).
 
 Starts ./sandgate up on free loopback ports with a fresh data directory, reads the banner, runs
 the printed token curl and the printed POS API call with bash, and checks that the answers are
@@ -74,6 +75,7 @@ def run(data_dir: str) -> None:
     except Exception as exc:  # noqa: BLE001
         fail(f"the printed API curl did not return customers ({exc}): {call.stdout}{call.stderr}", banner)
     print(f"smoke_up: printed curls work ({len(customers)} customers)")
+    contract(banner, ports, data_dir)
 
     proc.send_signal(signal.SIGINT)
     try:
@@ -84,6 +86,38 @@ def run(data_dir: str) -> None:
     if code != 0:
         fail(f"sandgate up exited with {code} after Ctrl-C")
     print("smoke_up: ok (Ctrl-C stopped it cleanly)")
+
+
+def contract(banner: str, ports: list, data_dir: str) -> None:
+    """Runs `sandgate contract` through the gateway on the POS specs (the banner's TRAINING
+    credentials) and on the control plane's spec (the operator token); JUnit and JSON reports go
+    to target/contract-reports/."""
+    reports = ROOT / "target" / "contract-reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    credentials = dict(
+        line.split()[:2] for line in banner.splitlines() if line.strip().startswith(("client_id ", "client_secret "))
+    )
+    if set(credentials) != {"client_id", "client_secret"}:
+        fail("the banner does not show client_id and client_secret", banner)
+    operator = (Path(data_dir) / "secrets" / "operator.token").read_text().strip()
+    runs = {
+        # The demo plan admits 50 requests a second: stay under it, or 429s answer the cases.
+        "pos": ["--spec", "specs/pos-api", "--base-url", f"http://127.0.0.1:{ports[0]}", "--rate-limit", "45",
+                "--client-id", credentials["client_id"]],
+        "control-plane": ["--spec", "specs/control-plane/v1.yaml", "--base-url", f"http://127.0.0.1:{ports[2]}"],
+    }
+    secrets = {"pos": {"SANDGATE_CLIENT_SECRET": credentials["client_secret"]},
+               "control-plane": {"SANDGATE_BEARER": operator}}
+    for name, args in runs.items():
+        cmd = [str(ROOT / "sandgate"), "contract", *args, "--examples", "8",
+               "--junit", str(reports / f"{name}.xml"), "--json", str(reports / f"{name}.json")]
+        started = time.monotonic()
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT,
+                                env={**os.environ, "CI": "true", **secrets[name]})
+        summary = result.stdout.splitlines()[:1] + result.stdout.splitlines()[-1:]
+        if result.returncode != 0:
+            fail(f"sandgate contract on {name} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+        print(f"smoke_up: sandgate contract {name}: {' / '.join(summary)} ({time.monotonic() - started:.1f}s)")
 
 
 if __name__ == "__main__":

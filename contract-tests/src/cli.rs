@@ -106,6 +106,9 @@ struct RunArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     workers: usize,
+    /// Most requests per second (stay under the server's own rate limit).
+    #[arg(long)]
+    rate_limit: Option<std::num::NonZeroU32>,
     /// A parameter's value in every request, `name=value` (value as JSON, else text; repeatable).
     #[arg(long = "set")]
     set: Vec<String>,
@@ -190,6 +193,7 @@ fn test(args: RunArgs) -> Result<bool, String> {
         max_response_time: Duration::from_millis(args.max_response_time),
         max_time: args.max_time.map(Duration::from_secs),
         skip,
+        rate_limit: args.rate_limit,
     };
     let report = execute(Job { specs, options, target, against, settings, cases: None })?;
     let report_file = args.json.as_ref().map(|p| p.display().to_string());
@@ -268,6 +272,7 @@ fn replay(args: ReplayArgs) -> Result<bool, String> {
         max_response_time: Duration::from_millis(args.max_response_time),
         max_time: None,
         skip: Vec::new(),
+        rate_limit: None,
     };
     let report = execute(Job { specs, options, target, against: None, settings, cases: Some(cases) })?;
     let mut still = 0;

@@ -147,6 +147,6 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Plan {
 }
 
 /// FNV-1a: a stable seed per operation, whatever order operations are planned in.
-fn hash(text: &str) -> u64 {
+pub fn hash(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }

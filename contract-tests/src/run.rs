@@ -58,6 +58,8 @@ pub struct Settings {
     pub max_time: Option<Duration>,
     /// Checks switched off: everywhere (`None`) or for one operation (its label or `METHOD /path`).
     pub skip: Vec<(CheckId, Option<String>)>,
+    /// Most requests per second to one server (`None`: as fast as the workers go).
+    pub rate_limit: Option<std::num::NonZeroU32>,
 }
 
 /// One request as sent, with its answer.
@@ -115,8 +117,8 @@ pub async fn run(
 ) -> Vec<CaseRun> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let validators = Arc::new(checks::Validators::default());
-    let primary = Arc::new(Server::new(target, &specs, &values));
-    let second = against.map(|t| Arc::new(Server::new(t, &specs, &values)));
+    let primary = Arc::new(Server::new(target, &specs, &values, settings.rate_limit));
+    let second = against.map(|t| Arc::new(Server::new(t, &specs, &values, settings.rate_limit)));
     let settings = Arc::new(settings);
     let started = Instant::now();
     let out_of_time = Arc::new(AtomicBool::new(false));
@@ -176,6 +178,8 @@ struct Server {
     token_request: Option<TokenRequest>,
     /// Minted tokens by scope (`None`: the default scope).
     tokens: Mutex<HashMap<Option<String>, Minted>>,
+    /// Paces requests (`--rate-limit`), so that a server's own rate limit does not answer them.
+    pace: Option<governor::DefaultDirectRateLimiter>,
 }
 
 /// Where and how tokens are asked for: URL, the operation's required headers, media type.
@@ -190,7 +194,12 @@ struct Minted {
 }
 
 impl Server {
-    fn new(target: Target, specs: &Specs, values: &[Vec<Option<OperationValues>>]) -> Server {
+    fn new(
+        target: Target,
+        specs: &Specs,
+        values: &[Vec<Option<OperationValues>>],
+        rate_limit: Option<std::num::NonZeroU32>,
+    ) -> Server {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
@@ -212,7 +221,8 @@ impl Server {
             }),
             _ => None,
         };
-        Server { target, client, token_request, tokens: Mutex::new(HashMap::new()) }
+        let pace = rate_limit.map(|per_second| governor::RateLimiter::direct(governor::Quota::per_second(per_second)));
+        Server { target, client, token_request, tokens: Mutex::new(HashMap::new()), pace }
     }
 
     fn base_url(&self) -> &str {
@@ -276,11 +286,12 @@ impl Server {
             let ran = ran.into_iter().filter(|c| !skipped(*c)).collect();
             let failures = failures.into_iter().filter(|f| !skipped(f.check)).collect();
             run.results.push(StepResult { api: step.api, op: step.op, ran, failures });
-            let success = (200..300).contains(&answer.status);
+            let answer_status = answer.status;
+            let success = (200..300).contains(&answer_status);
             bodies.push(serde_json::from_str(&answer.body).ok());
             run.exchanges.push(Exchange { answer: Some(answer), ..exchange });
             if step.expect == Expect::Setup && !success {
-                run.stopped = Some(format!("setup step {} did not succeed", step.operation));
+                run.stopped = Some(format!("setup step {} answered {}", step.operation, answer_status));
                 break;
             }
         }
@@ -314,6 +325,9 @@ impl Server {
         }
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
+        }
+        if let Some(pace) = &self.pace {
+            pace.until_ready().await;
         }
         let started = Instant::now();
         let response = builder.send().await.map_err(|e| describe(&e))?;

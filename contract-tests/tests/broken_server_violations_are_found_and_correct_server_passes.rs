@@ -36,6 +36,7 @@ fn job(base_url: &str) -> Job {
             max_response_time: Duration::from_millis(200),
             max_time: None,
             skip: Vec::new(),
+            rate_limit: None,
         },
         cases: None,
     }

@@ -25,6 +25,7 @@ pub mod state;
 pub mod template;
 pub mod validate;
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -75,8 +76,8 @@ pub struct EmuResponse {
     pub status: u16,
     /// `Content-Type` of `body` (`None` when there is no body).
     pub content_type: Option<String>,
-    /// Extra headers (e.g. `Allow` on 405).
-    pub headers: Vec<(&'static str, String)>,
+    /// Extra headers (e.g. `Allow` on 405, the headers the spec documents for the answer).
+    pub headers: Vec<(Cow<'static, str>, String)>,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -123,6 +124,8 @@ struct Answer {
     media_type: Option<String>,
     body: AnswerBody,
     examples: Vec<(String, Value)>,
+    /// The documented response headers (lower-case) and how to fabricate each.
+    headers: Vec<(Cow<'static, str>, Program)>,
 }
 
 /// Every documented response of an operation, and the one answered by default.
@@ -316,30 +319,54 @@ impl Emulator {
     /// Answers one request. Never panics on request input; every failure is an HTTP answer, and
     /// every answer carries `Sandgate-Next-Scrub` when scrubs are scheduled.
     pub fn handle(&self, req: &EmuRequest<'_>) -> EmuResponse {
-        let mut response = self.answer(req);
-        if let Some(next) = self.next_scrub() {
-            let when = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            response.headers.push((scrub::NEXT_SCRUB_HEADER, when));
-        }
-        response
-    }
-
-    fn answer(&self, req: &EmuRequest<'_>) -> EmuResponse {
-        // ---- route
-        let (id, path_params) = match self.router.find(req.method, req.path) {
-            RouteMatch::Found(id, params) => (id, params),
+        let mut response = match self.router.find(req.method, req.path) {
+            RouteMatch::Found(id, path_params) => {
+                let mut response = self.answer(req, id, &path_params);
+                self.add_documented_headers(id, &mut response, req);
+                response
+            }
             RouteMatch::MethodNotAllowed(allowed) => {
                 let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
                 let detail = format!("{} is not served for {}; allowed: {allow}", req.method, req.path);
                 let mut response = problem(ProblemKind::MethodNotAllowed, &detail);
-                response.headers.push(("allow", allow));
-                return response;
+                response.headers.push(("allow".into(), allow));
+                response
             }
             RouteMatch::NotFound => {
                 let detail = format!("no operation matches {} {}", req.method, req.path);
-                return problem(ProblemKind::UnknownRoute, &detail);
+                problem(ProblemKind::UnknownRoute, &detail)
             }
         };
+        if let Some(next) = self.next_scrub() {
+            let when = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            response.headers.push((scrub::NEXT_SCRUB_HEADER.into(), when));
+        }
+        response
+    }
+
+    /// Adds the headers the spec documents for the answer's status that it does not carry yet,
+    /// fabricated from their schemas (a client may rely on a documented header being there).
+    fn add_documented_headers(&self, id: OperationId, response: &mut EmuResponse, req: &EmuRequest<'_>) {
+        let Some(answer) = self.answers[id.api][id.op].for_status(response.status) else { return };
+        if answer.headers.is_empty() {
+            return;
+        }
+        let seed = self.seed_for(req, id);
+        for (index, (name, program)) in answer.headers.iter().enumerate() {
+            if response.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            let value = match program.generate(seed.wrapping_add(index as u64)) {
+                Value::String(text) => text,
+                Value::Null => continue,
+                other => other.to_string(),
+            };
+            response.headers.push((name.clone(), value));
+        }
+    }
+
+    /// The answer to a request routed to operation `id`.
+    fn answer(&self, req: &EmuRequest<'_>, id: OperationId, path_params: &[(&str, &str)]) -> EmuResponse {
         // ---- authenticate (behind the gateway, a request with a tenant already is)
         let op = &self.apis[id.api].operations[id.op];
         if req.tenant.is_none() {
@@ -352,7 +379,7 @@ impl Emulator {
             Ok(checks) => checks,
             Err(detail) => return problem(ProblemKind::Internal, detail),
         };
-        let parsed = match checks.request.check(&path_params, req.query, req.headers, req.body) {
+        let parsed = match checks.request.check(path_params, req.query, req.headers, req.body) {
             Verdict::Valid(parsed) => parsed,
             Verdict::Invalid(violations) => return checks.error.respond(req.method, req.path, &violations),
             Verdict::UnsupportedMediaType(documented) => {
@@ -491,7 +518,7 @@ impl Emulator {
             }
         };
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
-        let headers = applied.header().map(|value| ("preference-applied", value)).into_iter().collect();
+        let headers = applied.header().map(|value| ("preference-applied".into(), value)).into_iter().collect();
         EmuResponse { status, content_type, headers, body }
     }
 
@@ -560,7 +587,7 @@ impl Emulator {
         let bodiless = matches!(scenario.status, 204 | 205 | 304) || answer.media_type.is_none() || body.is_null();
         let body = if bodiless { Vec::new() } else { serde_json::to_vec(&body).unwrap_or_default() };
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
-        let headers = vec![(SCENARIO_HEADER, scenario.name.clone())];
+        let headers = vec![(SCENARIO_HEADER.into(), scenario.name.clone())];
         EmuResponse { status: scenario.status, content_type, headers, body }
     }
 
@@ -576,7 +603,7 @@ impl Emulator {
                     serde_json::to_vec(&program.generate(fnv1a(FNV_OFFSET, detail.as_bytes()))).unwrap_or_default();
             }
         }
-        response.headers.push(("www-authenticate", "Bearer realm=\"sandgate\"".to_owned()));
+        response.headers.push(("www-authenticate".into(), "Bearer realm=\"sandgate\"".to_owned()));
         response
     }
 
@@ -650,17 +677,30 @@ fn compile_answers(op: &Operation, set: &Arc<CompiledSet>) -> Result<OperationAn
     }
     let default = match op.default_success().or_else(|| op.responses.first()) {
         Some(response) => compile_answer(op, response, set)?,
-        None => Answer { status: 204, media_type: None, body: AnswerBody::Empty, examples: Vec::new() },
+        None => {
+            Answer { status: 204, media_type: None, body: AnswerBody::Empty, examples: Vec::new(), headers: Vec::new() }
+        }
     };
     Ok(OperationAnswers { default, by_status })
 }
 
 fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet>) -> Result<Answer, (String, String)> {
     let status = response.status.status();
+    let mut headers = Vec::with_capacity(response.headers.len());
+    for (index, header) in response.headers.iter().enumerate() {
+        // Content-Type and Content-Length are the transport's; OpenAPI says to ignore them here.
+        let (Some(schema), false) = (&header.schema, matches!(header.name.as_str(), "content-type" | "content-length"))
+        else {
+            continue;
+        };
+        let program = Program::compile(schema, &op.schemas, set)
+            .map_err(|e| (format!("{}/headers/{index}/schema{}", response.pointer, e.pointer), e.problem))?;
+        headers.push((Cow::Owned(header.name.clone()), program));
+    }
     // Bodies are JSON, so only a JSON media type gets one; a response documented only as XML or
     // text answers without a body rather than with JSON under another label.
     let Some(media) = response.json() else {
-        return Ok(Answer { status, media_type: None, body: AnswerBody::Empty, examples: Vec::new() });
+        return Ok(Answer { status, media_type: None, body: AnswerBody::Empty, examples: Vec::new(), headers });
     };
     let body = match (&media.schema, &media.example) {
         (Some(schema), _) => AnswerBody::Generate(
@@ -675,7 +715,7 @@ fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet
     if let (true, Some(example)) = (examples.is_empty(), &media.example) {
         examples.push(("default".to_owned(), example.clone()));
     }
-    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples })
+    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples, headers })
 }
 
 fn state_unavailable(error: &state::StateError) -> EmuResponse {

@@ -88,7 +88,7 @@ pub fn into_http(answer: EmuResponse) -> Response<Vec<u8>> {
         builder = builder.header("content-type", content_type);
     }
     for (name, value) in &answer.headers {
-        builder = builder.header(*name, value);
+        builder = builder.header(name.as_ref(), value);
     }
     builder.body(answer.body).unwrap_or_else(|_| {
         let mut fallback = Response::new(Vec::new());

@@ -25,6 +25,7 @@ pub mod store;
 pub mod table;
 pub mod token;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,7 +118,8 @@ impl ProxyHttp for Gateway {
                     tenant: Some(Tenant { environment: self.env.as_str(), partner: principal.partner.as_str() }),
                     application: Some(principal.application.as_str()),
                 });
-                let mut headers = phase::response::headers(ctx);
+                let mut headers: Vec<(Cow<'static, str>, String)> =
+                    phase::response::headers(ctx).into_iter().map(|(name, value)| (name.into(), value)).collect();
                 headers.extend(answer.headers);
                 write_response(session, answer.status, answer.content_type.as_deref(), &headers, answer.body).await?;
                 Ok(true)
@@ -181,6 +183,19 @@ impl ProxyHttp for Gateway {
             return FailToProxy { error_code: 0, can_reuse_downstream: false };
         }
         let kind = error::kind_of(e);
+        // A rejection before forwarding leaves the connection in a clean state; keep it, unless
+        // the request itself was malformed (smuggling, oversize).
+        let clean = matches!(e.etype(), ErrorType::CustomCode(..))
+            && !matches!(
+                kind,
+                ProblemKind::InvalidRequest | ProblemKind::PayloadTooLarge | ProblemKind::HeadersTooLarge
+            )
+            && kind.status() < 500;
+        if !clean {
+            // Said before the header is written, so the answer carries `Connection: close`: a
+            // client that was told keep-alive would send its next request into a closed socket.
+            session.set_keepalive(None);
+        }
         let mut extra = phase::response::headers(ctx);
         extra.retain(|(name, _)| *name != phase::request_id::HEADER);
         let written = match phase::fail::render(e, &ctx.request_id, &extra) {
@@ -190,16 +205,7 @@ impl ProxyHttp for Gateway {
             }
             Err(_) => false,
         };
-        // A rejection before forwarding leaves the connection in a clean state; keep it, unless
-        // the request itself was malformed (smuggling, oversize).
-        let clean = written
-            && matches!(e.etype(), ErrorType::CustomCode(..))
-            && !matches!(
-                kind,
-                ProblemKind::InvalidRequest | ProblemKind::PayloadTooLarge | ProblemKind::HeadersTooLarge
-            )
-            && kind.status() < 500;
-        FailToProxy { error_code: kind.status(), can_reuse_downstream: clean }
+        FailToProxy { error_code: kind.status(), can_reuse_downstream: clean && written }
     }
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, error: &Error) -> bool {
@@ -254,11 +260,12 @@ impl Gateway {
         .await
         .map_err(|e| Error::because(ErrorType::InternalError, "token endpoint task failed", e))?;
         ctx.client_id = answer.client_id;
-        let mut headers = vec![(phase::request_id::HEADER, ctx.request_id.clone())];
+        let mut headers: Vec<(Cow<'static, str>, String)> =
+            vec![(phase::request_id::HEADER.into(), ctx.request_id.clone())];
         if let Some(retry) = answer.retry_after {
-            headers.push(("retry-after", retry.to_string()));
+            headers.push(("retry-after".into(), retry.to_string()));
         }
-        headers.push(("cache-control", "no-store".to_owned()));
+        headers.push(("cache-control".into(), "no-store".to_owned()));
         write_response(session, answer.status, Some(answer.content_type), &headers, answer.body).await?;
         Ok(true)
     }
@@ -284,7 +291,7 @@ async fn write_response(
     session: &mut Session,
     status: u16,
     content_type: Option<&str>,
-    headers: &[(&'static str, String)],
+    headers: &[(Cow<'static, str>, String)],
     body: Vec<u8>,
 ) -> Result<()> {
     let mut header = ResponseHeader::build(status, Some(3 + headers.len()))?;
@@ -293,7 +300,10 @@ async fn write_response(
     }
     header.insert_header("content-length", body.len())?;
     for (name, value) in headers {
-        header.insert_header(*name, value.as_str())?;
+        match name {
+            Cow::Borrowed(name) => header.insert_header(*name, value.as_str())?,
+            Cow::Owned(name) => header.insert_header(name.clone(), value.as_str())?,
+        };
     }
     session.write_response_header(Box::new(header), body.is_empty()).await?;
     if !body.is_empty() {

@@ -93,3 +93,30 @@ fn admin_listener_answers_health_and_never_serves_the_api() {
     assert_problem(api_on_admin, 404, "unknown-route");
     assert_problem(common::token_request(&sandgate.admin, &[("client_id", "x")]), 404, "unknown-route");
 }
+
+/// A rejection that ends the connection says so (`Connection: close`): a client told keep-alive
+/// would send its next request into a closed socket and get no answer (found by
+/// `sandgate contract`: a request without x-reference-id, then any request on the same connection).
+#[test]
+fn a_connection_the_gateway_drops_is_announced_as_closed() {
+    use std::io::{Read, Write};
+    let sandgate = TestSandgate::start(None);
+    let (base, id) = (&sandgate.training, sandgate.client_id.as_str());
+    let token = common::access_token(base, id, &sandgate.client_secret);
+    let path = format!("/pos-api/v2.5/client-id/{id}/i18n");
+    let addr = base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).expect("connect");
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+    let without_reference = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n");
+    let good = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nx-reference-id: r\r\n\r\n");
+    socket.write_all(format!("{without_reference}{good}").as_bytes()).expect("send both");
+    let mut answers = String::new();
+    let _ = socket.read_to_string(&mut answers);
+    let first = answers.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+    assert!(first.starts_with("http/1.1 400"), "{answers}");
+    let answered_both = answers.matches("HTTP/1.1 ").count() == 2;
+    assert!(
+        answered_both || first.contains("connection: close"),
+        "the connection was dropped after an answer that promised keep-alive:\n{answers}"
+    );
+}

@@ -2,28 +2,14 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-/// Starts `sandgate emulator` on a free port with `args`; returns it once it listens.
-fn emulator(args: &[&str]) -> (std::process::Child, std::net::SocketAddr) {
-    let addr = common::free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
-        .arg("emulator")
-        .args(args)
-        .args(["--listen", &addr.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    common::wait_listening(addr);
-    (child, addr)
-}
+use std::process::Command;
 
 #[test]
 fn emulator_subcommand_answers_spec_operations_and_404s() {
-    let (mut child, addr) =
-        emulator(&["--specs", concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/fixtures/pets-min.yaml")]);
+    let (_emulator, addr) = common::sandgate_emulator(&[
+        "--specs",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/fixtures/pets-min.yaml"),
+    ]);
 
     let pets = common::get(&format!("http://{addr}/pets-api/v1/pets"), None);
     assert_eq!(pets.status(), 200);
@@ -31,9 +17,6 @@ fn emulator_subcommand_answers_spec_operations_and_404s() {
     let body: serde_json::Value = pets.json().expect("json");
     assert!(body.is_array(), "{body}");
     common::assert_problem(common::get(&format!("http://{addr}/pets-api/v1/nothing"), None), 404, "unknown-route");
-
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -61,7 +44,7 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
 fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
     let (runtime, receiver) = common::receiver::start("/hooks", 200);
     let hooks = format!("{}/hooks", receiver.uri());
-    let (mut child, addr) = emulator(&[
+    let (_emulator, addr) = common::sandgate_emulator(&[
         "--specs",
         concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"),
         "--token",
@@ -100,7 +83,4 @@ fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
         (envelope["type"].as_str(), &envelope["data"]["authorization_id"]),
         (Some("authorization.captured"), &serde_json::json!(id))
     );
-
-    let _ = child.kill();
-    let _ = child.wait();
 }

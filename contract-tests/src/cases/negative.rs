@@ -144,6 +144,10 @@ fn wrong_values(schema: &Value) -> Vec<(Value, String)> {
     if let Some(min) = number("minimum").filter(|m| m.abs() < 9e15) {
         out.push((as_value(min - 1.0), format!("{} (below the minimum {min})", min - 1.0)));
     }
+    let format = schema.get("format").and_then(Value::as_str);
+    if let Some(format @ ("email" | "date" | "date-time" | "uuid" | "uri" | "ipv4" | "ipv6" | "hostname")) = format {
+        out.push((json!(format!("not-a-{format}")), format!("a string that is not a {format}")));
+    }
     if let Some(max) = schema.get("maxLength").and_then(Value::as_u64).filter(|m| *m < 4096) {
         out.push((
             json!("a".repeat(max as usize + 1)),

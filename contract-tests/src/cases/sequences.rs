@@ -87,13 +87,16 @@ pub fn links(
             for link in &response.links {
                 let target = api.operations.iter().position(|o| o.operation_id.as_deref() == Some(&link.operation_id));
                 let Some(target) = target.filter(|t| selected(*t)) else { continue };
+                // Each link creates its own source object: a name unique per object (partners,
+                // applications) must not collide between the links of one source.
+                let link_seed = seed ^ crate::plan::hash(&link.name);
                 let (Some(target_values), Some(source_draft)) =
-                    (values[target].as_ref(), first_valid(api, source, source_values, seed))
+                    (values[target].as_ref(), first_valid(api, source, source_values, link_seed))
                 else {
                     continue;
                 };
                 let target_op = &api.operations[target];
-                let mut draft = target_values.draft(target_op, seed, false);
+                let mut draft = target_values.draft(target_op, link_seed, false);
                 let mut bindings = Vec::new();
                 for (name, expression) in &link.parameters {
                     // `path.id` / `query.id` name the location; a bare name is any location.

@@ -40,6 +40,10 @@ pub struct Report {
     pub requests: usize,
     /// Cases not run because the time budget ran out.
     pub cases_not_run: usize,
+    /// Sequences that stopped before their tested step, by reason (a setup step that did not
+    /// succeed, credentials that could not be had): how many.
+    #[serde(default)]
+    pub cases_stopped: BTreeMap<String, usize>,
     /// Distinct violations, in the order found.
     pub findings: Vec<Finding>,
     /// Per operation: every check's passes and failures, and coverage.
@@ -144,8 +148,12 @@ pub fn build(
     }
     let mut findings: Vec<Finding> = Vec::new();
     let mut requests = 0;
+    let mut cases_stopped = BTreeMap::new();
     for run in runs {
         requests += run.exchanges.len();
+        if let Some(why) = &run.stopped {
+            *cases_stopped.entry(why.clone()).or_default() += 1;
+        }
         for (index, (exchange, result)) in run.exchanges.iter().zip(&run.results).enumerate() {
             let Some(outcome) = operations.get_mut(&(result.api, result.op)) else { continue };
             if let Some(answer) = &exchange.answer {
@@ -212,6 +220,7 @@ pub fn build(
         cases: runs.len(),
         requests,
         cases_not_run: planned.saturating_sub(runs.len()),
+        cases_stopped,
         findings,
         operations: operations.into_values().collect(),
     }

@@ -19,6 +19,9 @@ pub fn render(report: &Report, report_file: Option<&str>) -> String {
     if report.cases_not_run > 0 {
         let _ = writeln!(out, "  {} cases not run: the time budget (--max-time) ran out", report.cases_not_run);
     }
+    for (why, count) in &report.cases_stopped {
+        let _ = writeln!(out, "  {count} cases stopped early: {why}");
+    }
     if !report.findings.is_empty() {
         let _ = writeln!(out, "\nFAILURES: {} distinct violations", report.findings.len());
         for (index, finding) in report.findings.iter().enumerate() {

@@ -149,6 +149,10 @@ const MIGRATIONS: &[&str] = &[
     // 4: the directory reload after every write reads the revoked credentials; without an index
     // that was a scan of every credential (4.5 ms with 30 000 of them).
     "CREATE INDEX credentials_revoked ON credentials(client_id) WHERE status = 'revoked';",
+    // 5: the demo partner was created without a contact, which the API documents as required (an
+    // email); `sandgate contract` found the empty email in GET /v1/partners.
+    "UPDATE partners SET contact_name = 'Demo Partner team', contact_email = 'demo@example.com'
+     WHERE name = 'Demo Partner' AND contact_email = '';",
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

@@ -125,6 +125,8 @@ impl std::fmt::Debug for Store {
 
 /// The demo partner and application `sandgate up` provisions.
 pub const DEMO_PARTNER: &str = "Demo Partner";
+/// The demo partner's contact (name, email): the API documents an email as required.
+pub const DEMO_CONTACT: (&str, &str) = ("Demo Partner team", "demo@example.com");
 /// Name of the demo TRAINING application.
 pub const DEMO_APPLICATION: &str = "demo-training-app";
 
@@ -292,8 +294,9 @@ impl Store {
             None => {
                 let id = new_id("ptn");
                 tx.execute(
-                    "INSERT INTO partners (id, name, created_at) VALUES (?1, ?2, ?3)",
-                    params![id, DEMO_PARTNER, now],
+                    "INSERT INTO partners (id, name, created_at, contact_name, contact_email)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, DEMO_PARTNER, now, DEMO_CONTACT.0, DEMO_CONTACT.1],
                 )
                 .map_err(|e| self.fail(e))?;
                 activity::log_event(

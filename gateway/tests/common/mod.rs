@@ -276,3 +276,29 @@ pub fn get_with(url: &str, token: &str, headers: &[(&str, &str)]) -> reqwest::bl
 pub fn temp_dir(tag: &str) -> tempfile::TempDir {
     tempfile::Builder::new().prefix(&format!("sandgate-{tag}-")).tempdir().expect("temp dir")
 }
+
+/// A `sandgate` child process, killed when the test ends however it ends.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `sandgate emulator` with `args` on a free port; returns it once it listens.
+pub fn sandgate_emulator(args: &[&str]) -> (Child, SocketAddr) {
+    let addr = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sandgate"))
+        .arg("emulator")
+        .args(args)
+        .args(["--listen", &addr.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sandgate emulator");
+    wait_listening(addr);
+    (Child(child), addr)
+}
