@@ -26,7 +26,7 @@ fn job(base_url: &str) -> Job {
         },
         target: Target {
             base_url: base_url.to_owned(),
-            credentials: Credentials::Bearer("test-token".to_owned()),
+            credentials: Credentials::Bearer(common::FIXED_TOKEN.to_owned()),
             headers: Vec::new(),
             foreign_token: None,
         },
@@ -197,4 +197,45 @@ async fn a_recorded_finding_replays_against_any_base_url() {
     assert!(again.findings.iter().any(|f| f.check.as_str() == "use_after_free"), "{:?}", again.findings);
     let fixed = replay(correct.uri()).await.expect("replays");
     assert!(fixed.findings.is_empty(), "{:?}", fixed.findings);
+}
+
+/// A run with client credentials and another environment's token.
+fn job_with_client(base_url: &str) -> Job {
+    let mut job = job(base_url);
+    job.target.credentials =
+        Credentials::Client { id: common::CLIENT.0.to_owned(), secret: common::CLIENT.1.to_owned() };
+    job.target.foreign_token = Some(common::FOREIGN_TOKEN.to_owned());
+    job.options.foreign_token = true;
+    job.options.scoped_tokens = true;
+    job
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_minted_refreshed_before_expiry_and_scoped() {
+    // Tokens that expire at once: every request needs a fresh one, by refresh token.
+    let (server, grants) = common::start_with(false, 0).await;
+    let report = sandgate_contract::check(job_with_client(&server.uri())).await.expect("runs");
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    let grants = grants.lock().expect("grants").clone();
+    let refreshed = grants.iter().filter(|g| *g == "refresh_token").count();
+    assert!(refreshed > 10, "tokens were not refreshed: {grants:?}");
+    // Tokens that last: minted once for the run, once per scope, and reused.
+    let (server, grants) = common::start_with(false, 3600).await;
+    let report = sandgate_contract::check(job_with_client(&server.uri())).await.expect("runs");
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    let minted = grants.lock().expect("grants").iter().filter(|g| *g == "client_credentials").count();
+    let token_cases = report.operations.iter().find(|o| o.operation == "createToken").map_or(0, |o| o.checks.len());
+    assert!(token_cases > 0);
+    // The run's own tokens: the default one and one with only `read` (the token endpoint's own
+    // cases add their client_credentials requests with made-up clients, refused with 401).
+    let ran = |check: &str| report.operations.iter().any(|o| o.checks.keys().any(|c| c.as_str() == check));
+    assert!(ran("scope_enforcement") && ran("environment_separation"), "{:?}", report.operations);
+    assert!(minted >= 2, "{minted}");
+
+    let broken = common::start_with(true, 3600).await.0;
+    let report = sandgate_contract::check(job_with_client(&broken.uri())).await.expect("runs");
+    let found = found(&report);
+    for (check, operation) in common::TOKEN_VIOLATIONS {
+        assert!(found.iter().any(|(c, o)| c == check && o == operation), "{check} on {operation}: {found:?}");
+    }
 }

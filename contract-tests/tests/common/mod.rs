@@ -6,12 +6,19 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The client credentials the shop's token endpoint accepts.
+pub const CLIENT: (&str, &str) = ("shop-client", "shop-secret");
+/// A token of another environment: the shop must refuse it.
+pub const FOREIGN_TOKEN: &str = "prod-token";
+/// A fixed token with every scope, for runs without client credentials.
+pub const FIXED_TOKEN: &str = "test-token";
 
 /// Every way the broken shop violates its spec: `(check id, operation)`.
 pub const VIOLATIONS: [(&str, &str); 10] = [
@@ -27,29 +34,104 @@ pub const VIOLATIONS: [(&str, &str); 10] = [
     ("use_after_free", "getItem"),                 // a deleted item is still there
 ];
 
+/// What the broken shop also gets wrong when tokens are minted per scope and a foreign token is
+/// at hand.
+pub const TOKEN_VIOLATIONS: [(&str, &str); 2] = [
+    ("scope_enforcement", "createItem"),     // a read-only token may create
+    ("environment_separation", "getLegacy"), // another environment's token is accepted
+];
+
 /// The shop spec.
 pub fn shop_spec() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop.yaml")
 }
 
-/// Starts a shop server, correct or broken.
+/// Starts a shop server, correct or broken, whose tokens last an hour.
 pub async fn start(broken: bool) -> MockServer {
+    start_with(broken, 3600).await.0
+}
+
+/// Starts a shop server whose tokens last `expires_in` seconds; returns what its token endpoint
+/// saw (the grant type of each request).
+pub async fn start_with(broken: bool, expires_in: u64) -> (MockServer, Arc<Mutex<Vec<String>>>) {
     let server = MockServer::start().await;
-    Mock::given(any()).respond_with(Shop::new(broken)).mount(&server).await;
-    server
+    let shop = Shop::new(broken, expires_in);
+    let grants = Arc::clone(&shop.grants);
+    Mock::given(any()).respond_with(shop).mount(&server).await;
+    (server, grants)
 }
 
 struct Shop {
     broken: bool,
+    expires_in: u64,
     items: Mutex<BTreeMap<u64, Value>>,
     next_id: AtomicU64,
+    /// Issued access tokens and their scopes; refresh tokens.
+    tokens: Mutex<(BTreeMap<String, Vec<String>>, Vec<String>)>,
+    grants: Arc<Mutex<Vec<String>>>,
 }
 
 impl Shop {
-    fn new(broken: bool) -> Shop {
+    fn new(broken: bool, expires_in: u64) -> Shop {
         let mut items = BTreeMap::new();
         items.insert(1, json!({"id": 1, "name": "seed", "price": 1.5}));
-        Shop { broken, items: Mutex::new(items), next_id: AtomicU64::new(2) }
+        let mut issued = BTreeMap::new();
+        issued.insert(FIXED_TOKEN.to_owned(), vec!["read".to_owned(), "write".to_owned()]);
+        Shop {
+            broken,
+            expires_in,
+            items: Mutex::new(items),
+            next_id: AtomicU64::new(2),
+            tokens: Mutex::new((issued, Vec::new())),
+            grants: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// `POST /oauth/token`: client credentials or a refresh token, optionally one scope.
+    fn token(&self, request: &Request) -> ResponseTemplate {
+        let form: BTreeMap<String, String> = form_urlencoded::parse(&request.body).into_owned().collect();
+        let field = |name: &str| form.get(name).map(String::as_str);
+        let grant = field("grant_type").unwrap_or_default();
+        self.grants.lock().unwrap_or_else(|p| p.into_inner()).push(grant.to_owned());
+        let scopes: Vec<String> = match field("scope") {
+            None => vec!["read".to_owned(), "write".to_owned()],
+            Some(scope @ ("read" | "write")) => vec![scope.to_owned()],
+            Some(_) => return problem(400, "unknown scope"),
+        };
+        if field("client_id").is_none_or(|id| id.is_empty() || id.chars().count() > 40)
+            || field("client_secret").is_some_and(|s| s.chars().count() > 80)
+            || field("refresh_token").is_some_and(|s| s.chars().count() > 80)
+        {
+            return problem(400, "bad client fields");
+        }
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let admitted = match grant {
+            "client_credentials" => field("client_id") == Some(CLIENT.0) && field("client_secret") == Some(CLIENT.1),
+            "refresh_token" => {
+                field("client_id") == Some(CLIENT.0)
+                    && tokens.1.iter().any(|r| Some(r.as_str()) == field("refresh_token"))
+            }
+            _ => return problem(400, "unsupported grant_type"),
+        };
+        if !admitted {
+            return problem(401, "invalid client");
+        }
+        let n = tokens.0.len() + tokens.1.len();
+        let (access, refresh) = (format!("tok-{n}"), format!("ref-{n}"));
+        tokens.0.insert(access.clone(), scopes);
+        tokens.1.push(refresh.clone());
+        let body = json!({"access_token": access, "token_type": "bearer", "expires_in": self.expires_in, "refresh_token": refresh});
+        json_answer(200, &body)
+    }
+
+    /// The scopes of the request's bearer token, if the shop issued it.
+    fn scopes(&self, request: &Request) -> Option<Vec<String>> {
+        let header = request.headers.get("authorization").and_then(|v| v.to_str().ok())?;
+        let token = header.strip_prefix("Bearer ")?;
+        if self.broken && token == FOREIGN_TOKEN {
+            return Some(vec!["read".to_owned(), "write".to_owned()]);
+        }
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).0.get(token).cloned()
     }
 
     fn items(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Value>> {
@@ -90,14 +172,17 @@ impl Respond for Shop {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let path = request.url.path().strip_prefix("/shop/v1").unwrap_or("").to_owned();
         let method = request.method.as_str().to_owned();
-        let authorized = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7);
+        if path == "/oauth/token" && method == "POST" {
+            return self.token(request);
+        }
+        let scopes = self.scopes(request);
         let ignores_auth = self.broken && path == "/report";
-        if !authorized && !ignores_auth {
+        if scopes.is_none() && !ignores_auth {
             return problem(401, "credentials required");
+        }
+        let writes = matches!(method.as_str(), "POST" | "DELETE");
+        if writes && !self.broken && !scopes.is_some_and(|s| s.iter().any(|s| s == "write")) {
+            return problem(403, "the token lacks the write scope");
         }
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (method.as_str(), segments.as_slice()) {
