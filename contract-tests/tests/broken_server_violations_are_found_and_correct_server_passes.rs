@@ -77,6 +77,8 @@ async fn each_known_violation_is_found_with_its_check_id() {
     assert_eq!(server_error.spec_hash, report.spec_hash);
     assert_eq!(server_error.seed, 7);
 
+    let refused = report.findings.iter().find(|f| f.check.as_str() == "positive_data_acceptance").expect("found");
+    assert!(refused.curl[0].contains(&format!("q={}", "a".repeat(20))), "the longest q: {:?}", refused.curl);
     // No false positives among the findings: nothing on operations the server gets right.
     let allowed =
         |operation: &str| common::VIOLATIONS.iter().any(|(_, o)| *o == operation) || operation == "createItem";
@@ -238,4 +240,24 @@ async fn tokens_are_minted_refreshed_before_expiry_and_scoped() {
     for (check, operation) in common::TOKEN_VIOLATIONS {
         assert!(found.iter().any(|(c, o)| c == check && o == operation), "{check} on {operation}: {found:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_switched_off_for_one_operation_neither_runs_nor_fails_there() {
+    let server = common::start(true).await;
+    let mut skipping = job(&server.uri());
+    let max_response_time = sandgate_contract::checks::CheckId::MaxResponseTime;
+    skipping.settings.skip = vec![(max_response_time, Some("getSlow".to_owned()))];
+    let report = sandgate_contract::check(skipping).await.expect("runs");
+    assert!(!found(&report).contains(&("max_response_time".to_owned(), "getSlow".to_owned())));
+    let checks_of = |operation: &str| {
+        report.operations.iter().find(|o| o.operation == operation).map(|o| o.checks.clone()).unwrap_or_default()
+    };
+    assert!(!checks_of("getSlow").contains_key(&max_response_time), "switched off where asked");
+    assert!(checks_of("getLegacy").contains_key(&max_response_time), "kept elsewhere");
+    // Named by method and path instead of operationId.
+    let mut everywhere = job(&server.uri());
+    everywhere.settings.skip = vec![(max_response_time, Some("GET /slow".to_owned()))];
+    let report = sandgate_contract::check(everywhere).await.expect("runs");
+    assert!(report.findings.iter().all(|f| f.check != max_response_time));
 }

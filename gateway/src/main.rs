@@ -36,7 +36,7 @@ enum Command {
     },
     /// Serve OpenAPI 3.0/3.1 documents (and the scenario files beside them) as a TRAINING backend
     /// over HTTP, standalone: routing, request validation, scenarios, state, fabrication,
-    /// `Prefer`, scheduled scrub. Not yet: webhooks.
+    /// `Prefer`, scheduled scrub, scenario webhooks and callbacks.
     Emulator(EmulatorArgs),
     /// The control-plane API from the command line (partners, members, applications,
     /// credentials, invitations, review, activity log, connections) against a running Sandgate.

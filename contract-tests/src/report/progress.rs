@@ -32,32 +32,25 @@ impl Progress {
     /// One case finished.
     pub fn case_done(&self, run: &CaseRun) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        let failed = run.results.iter().flat_map(|r| &r.failures).next();
-        match &self.bar {
-            Some(bar) => {
+        // The first failure of the case, named by the step that failed (a setup step may).
+        let failed = run.exchanges.iter().zip(&run.results).find_map(|(exchange, result)| {
+            result
+                .failures
+                .first()
+                .map(|f| format!("FAILED {} — {} [{}]", exchange.operation, f.title, f.check.as_str()))
+        });
+        match (&self.bar, failed) {
+            (Some(bar), failed) => {
                 bar.inc(1);
-                if let Some(failure) = failed {
-                    bar.println(format!(
-                        "FAILED {} — {} [{}]",
-                        run.case.steps.last().map_or("", |s| &s.operation),
-                        failure.title,
-                        failure.check.as_str()
-                    ));
+                if let Some(line) = failed {
+                    bar.println(line);
                 }
             }
-            None => {
-                if let Some(failure) = failed {
-                    let operation = run.case.steps.last().map_or("", |s| s.operation.as_str());
-                    eprintln!(
-                        "[{done}/{}] FAILED {operation} — {} [{}]",
-                        self.total,
-                        failure.title,
-                        failure.check.as_str()
-                    );
-                } else if done == self.total || done % (self.total / 10).max(1) == 0 {
-                    eprintln!("[{done}/{}] cases run", self.total);
-                }
+            (None, Some(line)) => eprintln!("[{done}/{}] {line}", self.total),
+            (None, None) if done == self.total || done % (self.total / 10).max(1) == 0 => {
+                eprintln!("[{done}/{}] cases run", self.total);
             }
+            (None, None) => {}
         }
     }
 

@@ -21,7 +21,7 @@ pub const FOREIGN_TOKEN: &str = "prod-token";
 pub const FIXED_TOKEN: &str = "test-token";
 
 /// Every way the broken shop violates its spec: `(check id, operation)`.
-pub const VIOLATIONS: [(&str, &str); 10] = [
+pub const VIOLATIONS: [(&str, &str); 11] = [
     ("response_schema_conformance", "getItem"),    // id sent as a string
     ("response_schema_conformance", "listItems"),  // items without their required name
     ("response_headers_conformance", "listItems"), // X-Total-Count missing
@@ -32,6 +32,7 @@ pub const VIOLATIONS: [(&str, &str); 10] = [
     ("max_response_time", "getSlow"),              // 400 ms, over a 200 ms budget
     ("ignored_auth", "getReport"),                 // answers without credentials
     ("use_after_free", "getItem"),                 // a deleted item is still there
+    ("positive_data_acceptance", "search"),        // a q of 20 characters, the maximum, refused
 ];
 
 /// What the broken shop also gets wrong when tokens are minted per scope and a foreign token is
@@ -61,13 +62,15 @@ pub async fn start_with(broken: bool, expires_in: u64) -> (MockServer, Arc<Mutex
     (server, grants)
 }
 
+/// Issued access tokens with their scopes, and refresh tokens.
+type Issued = (BTreeMap<String, Vec<String>>, Vec<String>);
+
 struct Shop {
     broken: bool,
     expires_in: u64,
     items: Mutex<BTreeMap<u64, Value>>,
     next_id: AtomicU64,
-    /// Issued access tokens and their scopes; refresh tokens.
-    tokens: Mutex<(BTreeMap<String, Vec<String>>, Vec<String>)>,
+    tokens: Mutex<Issued>,
     grants: Arc<Mutex<Vec<String>>>,
 }
 
@@ -251,7 +254,9 @@ impl Respond for Shop {
             }
             ("GET", ["search"]) => {
                 let q = query(request, "q");
-                if !q.as_ref().is_some_and(|q| (1..=20).contains(&q.chars().count())) {
+                // The broken shop is off by one at the longest q the spec allows.
+                let longest = if self.broken { 19 } else { 20 };
+                if !q.as_ref().is_some_and(|q| (1..=longest).contains(&q.chars().count())) {
                     return problem(400, "q");
                 }
                 let Ok(limit) = bounded(query(request, "limit"), 1, 100) else { return problem(400, "limit") };
