@@ -261,3 +261,15 @@ async fn a_check_switched_off_for_one_operation_neither_runs_nor_fails_there() {
     let report = sandgate_contract::check(everywhere).await.expect("runs");
     assert!(report.findings.iter().all(|f| f.check != max_response_time));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_budget_stops_starting_cases_and_says_how_many_did_not_run() {
+    let server = common::start(false).await;
+    let mut budgeted = job(&server.uri());
+    budgeted.settings.max_time = Some(Duration::ZERO);
+    let report = sandgate_contract::check(budgeted).await.expect("runs");
+    assert!(report.cases_not_run > 50, "{} not run", report.cases_not_run);
+    assert!(report.cases < 10, "{} cases ran after the budget was spent", report.cases);
+    let text = sandgate_contract::report::text::render(&report, None);
+    assert!(text.contains(&format!("{} cases not run: the time budget (--max-time) ran out", report.cases_not_run)));
+}

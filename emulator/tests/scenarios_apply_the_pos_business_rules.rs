@@ -127,13 +127,25 @@ fn capture_and_release_follow_the_stored_authorization() {
 }
 
 #[test]
-fn returns_after_100_days_are_refused() {
+fn returns_are_refused_after_100_days_and_above_what_remains_captured() {
     let pos = pos();
     assert_eq!(
         error(&post(&pos, "/authorization/5/capture/100100100/return", json!({"amount": 5.0}))),
         (409, "return_date_exceeded")
     );
-    assert_eq!(post(&pos, "/authorization/5/capture/7/return", json!({"amount": 5.0})).0, 200);
+    assert_eq!(error(&post(&pos, "/authorization/5/capture/7/return", json!({"amount": 5.0}))), (404, "not_found"));
+    // The closed fixture authorization has 120.00 captured.
+    let closed = "/authorization/1000000000000002/capture/7/return";
+    let (status, returned, _) = post(&pos, closed, json!({"amount": 100.0}));
+    assert_eq!(
+        (status, &returned["remaining_capture_amount"], &returned["amount"]),
+        (200, &json!(20.0), &json!(100.0))
+    );
+    assert_eq!(returned["capture_id"], 7, "the capture named in the path");
+    let too_much = post(&pos, closed, json!({"amount": 20.01}));
+    assert_eq!(error(&too_much), (409, "capture_amount_exceeded"));
+    assert!(too_much.1["error_description"].as_str().is_some_and(|d| d.contains("20")), "{}", too_much.1);
+    assert_eq!(post(&pos, closed, json!({"amount": 20.0})).0, 200, "the rest can still be returned");
 }
 
 #[test]
