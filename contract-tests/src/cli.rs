@@ -252,6 +252,16 @@ fn replay(args: ReplayArgs) -> Result<bool, String> {
     if specs.hash != first.spec_hash {
         eprintln!("sandgate contract: warning: the specs changed since the finding was recorded (sha256 differs)");
     }
+    // Each step names its operation by index: they must still be the operations recorded.
+    for step in chosen.iter().flat_map(|f| &f.case.steps) {
+        let found = specs.apis.get(step.api).and_then(|api| api.operations.get(step.op));
+        if found.is_none_or(|op| op.label() != step.operation) {
+            return Err(format!(
+                "the specs no longer have the operation {} where the finding recorded it; replay with the specs it was found with",
+                step.operation
+            ));
+        }
+    }
     let options = PlanOptions {
         examples: 0,
         seed: first.seed,
@@ -277,8 +287,9 @@ fn replay(args: ReplayArgs) -> Result<bool, String> {
     let report = execute(Job { specs, options, target, against: None, settings, cases: Some(cases) })?;
     let mut still = 0;
     for (index, finding) in chosen.iter().enumerate() {
+        // The same check on the same operation, whatever the status or value this time.
         let same = |f: &&Finding| f.check == finding.check && f.operation == finding.operation && f.api == finding.api;
-        let again = report.findings.iter().filter(same).any(|f| f.title == finding.title);
+        let again = report.findings.iter().any(|f| same(&f));
         let verdict = if again { "STILL FAILS" } else { "passes now" };
         still += usize::from(again);
         println!("{}. {} — {} [{}]: {verdict}", index + 1, finding.operation, finding.title, finding.check.as_str());

@@ -94,6 +94,7 @@ pub async fn check(job: Job) -> Result<Report, String> {
     )
     .await;
     progress.finish();
+    let runs = runs?;
     let selected = |a: usize, o: usize| selection.contains(&(a, o));
     Ok(report::build(
         &specs,

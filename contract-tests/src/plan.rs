@@ -13,7 +13,7 @@ use crate::spec::{declared_scopes, Filters, Specs};
 /// What the plan is made of.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
-    /// Valid requests per operation (boundaries count); invalid ones are capped at the same number.
+    /// Valid requests per operation (boundaries count); invalid ones are capped at twice that.
     pub examples: usize,
     /// Base seed: the same seed and specs give the same plan.
     pub seed: u64,

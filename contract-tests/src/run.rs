@@ -4,7 +4,6 @@
 //! case also runs against a second server and the answers are compared.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,18 +113,21 @@ pub async fn run(
     against: Option<Target>,
     settings: Settings,
     done: Arc<dyn Fn(&CaseRun) + Send + Sync>,
-) -> Vec<CaseRun> {
+) -> Result<Vec<CaseRun>, String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let validators = Arc::new(checks::Validators::default());
     let primary = Arc::new(Server::new(target, &specs, &values, settings.rate_limit));
     let second = against.map(|t| Arc::new(Server::new(t, &specs, &values, settings.rate_limit)));
+    // Credentials that do not work are a usage error, not a violation on every operation.
+    for server in std::iter::once(&primary).chain(second.as_ref()) {
+        server.token(None).await.map_err(|why| format!("cannot get a token for {}: {why}", server.base_url()))?;
+    }
     let settings = Arc::new(settings);
     let started = Instant::now();
-    let out_of_time = Arc::new(AtomicBool::new(false));
     let queue = Arc::new(Mutex::new(cases.into_iter().enumerate().collect::<Vec<_>>().into_iter()));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..settings.workers.max(1) {
-        let (queue, specs, validators, primary, second, settings, done, out_of_time) = (
+        let (queue, specs, validators, primary, second, settings, done) = (
             Arc::clone(&queue),
             Arc::clone(&specs),
             Arc::clone(&validators),
@@ -133,7 +135,6 @@ pub async fn run(
             second.clone(),
             Arc::clone(&settings),
             Arc::clone(&done),
-            Arc::clone(&out_of_time),
         );
         workers.spawn(async move {
             let mut runs = Vec::new();
@@ -141,7 +142,6 @@ pub async fn run(
                 let next = queue.lock().await.next();
                 let Some((index, (api, op, case))) = next else { break };
                 if settings.max_time.is_some_and(|budget| started.elapsed() > budget) {
-                    out_of_time.store(true, Ordering::Relaxed);
                     break;
                 }
                 let cx = checks::Context {
@@ -162,12 +162,15 @@ pub async fn run(
     }
     let mut runs = Vec::new();
     while let Some(joined) = workers.join_next().await {
-        if let Ok(batch) = joined {
-            runs.extend(batch);
+        match joined {
+            Ok(batch) => runs.extend(batch),
+            // A bug of ours: surface it rather than report its cases as not run.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
         }
     }
     runs.sort_by_key(|(index, _)| *index);
-    runs.into_iter().map(|(_, run)| run).collect()
+    Ok(runs.into_iter().map(|(_, run)| run).collect())
 }
 
 /// A base URL with its client and tokens.
@@ -247,13 +250,26 @@ impl Server {
                     break;
                 }
             };
+            let operation = &cx.specs.apis[step.api].operations[step.op];
+            let skipped = |check: CheckId| {
+                settings.skip.iter().any(|(c, on)| {
+                    *c == check
+                        && on.as_ref().is_none_or(|on| {
+                            *on == operation.label() || *on == format!("{} {}", operation.method, operation.path)
+                        })
+                })
+            };
             let answer = self.send(&request, &step.auth).await;
             let exchange =
                 Exchange { operation: step.operation.clone(), request, auth: step.auth.clone(), answer: None };
             let answer = match answer {
-                Ok(Some(answer)) => answer,
-                Ok(None) => {
-                    run.stopped = Some(format!("no credentials of the kind {:?} could be had", step.auth));
+                Ok(Ok(answer)) => answer,
+                Ok(Err(why)) => {
+                    run.stopped = Some(why);
+                    break;
+                }
+                Err(why) if skipped(CheckId::NotAServerError) => {
+                    run.stopped = Some(why);
                     break;
                 }
                 Err(why) => {
@@ -274,15 +290,6 @@ impl Server {
                 }
             };
             let (ran, failures) = checks::check(cx, step.api, step.op, &step.expect, &answer);
-            let operation = &cx.specs.apis[step.api].operations[step.op];
-            let skipped = |check: CheckId| {
-                settings.skip.iter().any(|(c, on)| {
-                    *c == check
-                        && on.as_ref().is_none_or(|on| {
-                            *on == operation.label() || *on == format!("{} {}", operation.method, operation.path)
-                        })
-                })
-            };
             let ran = ran.into_iter().filter(|c| !skipped(*c)).collect();
             let failures = failures.into_iter().filter(|f| !skipped(f.check)).collect();
             run.results.push(StepResult { api: step.api, op: step.op, ran, failures });
@@ -298,21 +305,29 @@ impl Server {
         run
     }
 
-    /// Sends `request`; `Ok(None)` when the credentials it needs cannot be had (skipped).
-    async fn send(&self, request: &Request, auth: &Auth) -> Result<Option<Answer>, String> {
+    /// Sends `request`. `Ok(Err(why))`: it was not sent, and that is no fault of the server (the
+    /// credentials it needs cannot be had, or a bound value cannot travel in a header); `Err`:
+    /// it got no answer.
+    async fn send(&self, request: &Request, auth: &Auth) -> Result<Result<Answer, String>, String> {
         let url = format!("{}{}", self.target.base_url, request.target());
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| e.to_string())?;
+        let not_sent = |why: String| Ok(Err(why));
+        let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes()) else {
+            return not_sent(format!("{:?} is not an HTTP method", request.method));
+        };
         let mut builder = self.client.request(method, &url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
         let token = match auth {
             Auth::Without => None,
-            Auth::Foreign => self.target.foreign_token.clone(),
+            Auth::Foreign => match &self.target.foreign_token {
+                Some(token) => Some(token.clone()),
+                None => return not_sent("no --foreign-token was given".to_owned()),
+            },
             Auth::Default => self.token(None).await?,
             Auth::Scope { scope } => match self.token(Some(scope)).await? {
                 Some(token) => Some(token),
-                None => return Ok(None),
+                None => return not_sent(format!("no token with only the scope {scope} could be minted")),
             },
         };
         if *auth != Auth::Without {
@@ -329,8 +344,12 @@ impl Server {
         if let Some(pace) = &self.pace {
             pace.until_ready().await;
         }
+        let built = match builder.build() {
+            Ok(built) => built,
+            Err(e) => return not_sent(format!("the request cannot be built: {}", describe(&e))),
+        };
         let started = Instant::now();
-        let response = builder.send().await.map_err(|e| describe(&e))?;
+        let response = self.client.execute(built).await.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -339,12 +358,14 @@ impl Server {
             .collect();
         let body = response.bytes().await.map_err(|e| describe(&e))?;
         let elapsed = started.elapsed();
-        Ok(Some(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned(), elapsed }))
+        Ok(Ok(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned(), elapsed }))
     }
 
     /// The bearer token for `scope` (`None`: the default), minted or renewed when due.
     async fn token(&self, scope: Option<&str>) -> Result<Option<String>, String> {
         let (id, secret) = match &self.target.credentials {
+            // Only client credentials can have a token with one scope minted.
+            _ if scope.is_some() && !matches!(self.target.credentials, Credentials::Client { .. }) => return Ok(None),
             Credentials::None => return Ok(None),
             Credentials::Bearer(token) => return Ok(Some(token.clone())),
             Credentials::Client { id, secret } => (id, secret),
@@ -418,8 +439,8 @@ impl Server {
             .get("access_token")
             .and_then(Value::as_str)
             .ok_or_else(|| format!("token endpoint {url}: no access_token in {}", checks::excerpt(&text)))?;
-        let life =
-            body.get("expires_in").and_then(Value::as_u64).map_or(Duration::from_secs(3600), Duration::from_secs);
+        // At most a day: a server's number must not overflow the clock.
+        let life = Duration::from_secs(body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600).min(86_400));
         // Renew with a fifth of the life left (at most a minute early), never at the last moment.
         let early = (life / 5).min(Duration::from_secs(60));
         Ok(Minted {
@@ -443,7 +464,7 @@ pub fn bind(
             lookup(&binding.expression, exchanges.get(binding.step), bodies.get(binding.step).and_then(Option::as_ref))
                 .ok_or_else(|| format!("step {} gave no value for {}", binding.step + 1, binding.expression))?;
         let text = crate::cases::encode::text(&value);
-        let escaped = percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let escaped = crate::cases::encode::escape(&text);
         request.path = request.path.replace(&binding.marker, &escaped);
         request.query = request.query.replace(&binding.marker, &escaped);
         for (_, header) in &mut request.headers {

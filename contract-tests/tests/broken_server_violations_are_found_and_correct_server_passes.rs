@@ -273,3 +273,25 @@ async fn the_time_budget_stops_starting_cases_and_says_how_many_did_not_run() {
     let text = sandgate_contract::report::text::render(&report, None);
     assert!(text.contains(&format!("{} cases not run: the time budget (--max-time) ran out", report.cases_not_run)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_that_did_not_happen_is_no_use_after_free() {
+    // Deletes are refused (403, documented): the item is rightly still there afterwards.
+    let server = common::start_refusing_deletes().await;
+    let report = sandgate_contract::check(job(&server.uri())).await.expect("runs");
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert!(
+        report.cases_stopped.keys().any(|why| why.contains("deleteItem answered 403")),
+        "the sequence stops at the refused delete: {:?}",
+        report.cases_stopped
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_that_get_no_token_stop_the_run_instead_of_failing_every_operation() {
+    let server = common::start(false).await;
+    let mut wrong = job_with_client(&server.uri());
+    wrong.target.credentials = Credentials::Client { id: common::CLIENT.0.to_owned(), secret: "wrong".to_owned() };
+    let error = sandgate_contract::check(wrong).await.expect_err("a usage error, not a report");
+    assert!(error.contains("cannot get a token") && error.contains("401"), "{error}");
+}

@@ -105,7 +105,8 @@ pub fn text(value: &Value) -> String {
     }
 }
 
-fn escape(raw: &str) -> String {
+/// `raw` percent-encoded for a path segment or a query value.
+pub fn escape(raw: &str) -> String {
     utf8_percent_encode(raw, UNRESERVED).to_string()
 }
 

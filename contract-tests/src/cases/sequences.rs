@@ -7,7 +7,7 @@ use serde_json::Value;
 use sandgate_emulator::openapi::{Api, ParamLocation, StatusKey};
 use sandgate_emulator::state::infer::{Action, Resource};
 
-use super::encode::{encode, Body, Draft};
+use super::encode::{encode, Draft};
 use super::values::OperationValues;
 use super::{Auth, Binding, Case, Expect, Step};
 
@@ -24,7 +24,7 @@ pub fn crud(
     for (create, resource) in resources.iter().enumerate() {
         let Some(resource) = resource.as_ref().filter(|r| r.action == Action::Create) else { continue };
         let Some(create_values) = values[create].as_ref() else { continue };
-        let Some(create_draft) = first_valid(api, create, create_values, seed) else { continue };
+        let Some(first_draft) = first_valid(api, create, create_values, seed) else { continue };
         let same = |r: &Option<Resource>| {
             r.as_ref().filter(|r| r.collection == resource.collection && r.id_param.is_some()).cloned()
         };
@@ -32,14 +32,19 @@ pub fn crud(
         for (index, item) in resources.iter().enumerate() {
             let Some(item) = same(item) else { continue };
             let Some(item_values) = values[index].as_ref() else { continue };
+            // Each case creates its own object: fields that must be unique must not collide.
+            let item_seed = seed ^ crate::plan::hash(&api.operations[index].label());
+            let create_draft =
+                first_valid(api, create, create_values, item_seed).unwrap_or_else(|| first_draft.clone());
             let id = Binding {
                 marker: "sandgate-bound-0-id".to_owned(),
                 step: 0,
                 expression: format!("$response.body#/{}", item.id_field),
             };
             let setup = setup_step(api_index, api, create, &create_draft);
+            let created = (create, &create_draft);
             let step = |op: usize, expect: Expect, vals: &OperationValues| {
-                bound_step(api_index, api, op, vals, &create_draft, &item, &id, expect, seed)
+                bound_step(api_index, api, op, vals, created, &item, &id, expect, seed)
             };
             match item.action {
                 Action::Read if selected(index) => {
@@ -55,13 +60,20 @@ pub fn crud(
                     ));
                 }
                 Action::Delete => {
-                    let mut steps = vec![setup, step(index, Expect::Valid, item_values)];
                     let after = read.and_then(|r| values[r].as_ref().map(|v| (r, v)));
                     if let Some((read, read_values)) = after.filter(|(r, _)| selected(*r) || selected(index)) {
-                        steps.push(step(read, Expect::Deleted, read_values));
+                        // The delete must succeed for "still there" to mean anything.
+                        let steps = vec![
+                            setup,
+                            step(index, Expect::Setup, item_values),
+                            step(read, Expect::Deleted, read_values),
+                        ];
                         out.push((read, case("read after delete", steps)));
                     } else if selected(index) {
-                        out.push((index, case("delete after create", steps)));
+                        out.push((
+                            index,
+                            case("delete after create", vec![setup, step(index, Expect::Valid, item_values)]),
+                        ));
                     }
                 }
                 _ => {}
@@ -131,6 +143,9 @@ pub fn links(
                                 None => continue,
                             }
                         }
+                        // Other runtime expressions (`$request.query.x`, `$url`…) are not followed:
+                        // the parameter keeps its generated value rather than the expression's text.
+                        Some(e) if e.starts_with('$') => continue,
                         _ => expression.clone(),
                     };
                     draft.params.retain(|(i, _)| *i != index);
@@ -187,14 +202,14 @@ fn bound_step(
     api: &Api,
     op: usize,
     values: &OperationValues,
-    create: &Draft,
+    (create, create_draft): (usize, &Draft),
     item: &Resource,
     id: &Binding,
     expect: Expect,
     seed: u64,
 ) -> Step {
     let operation = &api.operations[op];
-    let create_op = api.operations.iter().find(|o| o.path == item.collection && o.method == http::Method::POST);
+    let create_op = &api.operations[create];
     let mut draft = values.draft(operation, seed, false);
     for (index, param) in operation.parameters.iter().enumerate() {
         if param.location != ParamLocation::Path {
@@ -203,19 +218,19 @@ fn bound_step(
         let value = if Some(&param.name) == item.id_param.as_ref() {
             Some(Value::String(id.marker.clone()))
         } else {
-            create_op
-                .and_then(|c| {
-                    create.params.iter().find(|(i, _)| c.parameters.get(*i).is_some_and(|p| p.name == param.name))
-                })
-                .map(|(_, v)| v.clone())
+            let created = create_draft
+                .params
+                .iter()
+                .find(|(i, _)| create_op.parameters.get(*i).is_some_and(|p| p.name == param.name));
+            created.map(|(_, v)| v.clone())
         };
         if let Some(value) = value {
             draft.params.retain(|(i, _)| *i != index);
             draft.params.push((index, value));
         }
     }
-    // A delete or read sends no body; an update sends a fresh valid one.
-    if !matches!(draft.body, Some(Body::Value { .. })) {
+    // A read or delete sends no body; an update or replace sends a fresh valid one.
+    if matches!(item.action, Action::Read | Action::Delete) {
         draft.body = None;
     }
     Step {

@@ -137,7 +137,7 @@ impl OperationValues {
     pub fn pin(&self, op: &Operation, draft: &mut Draft) {
         for (name, value) in &self.fixed {
             for (index, param) in op.parameters.iter().enumerate() {
-                if param.name == *name {
+                if pins(param, name) {
                     draft.params.retain(|(i, _)| *i != index);
                     draft.params.push((index, value.clone()));
                 }
@@ -147,7 +147,7 @@ impl OperationValues {
 
     /// Whether a parameter's value is pinned by `--set`.
     pub fn is_pinned(&self, op: &Operation, index: usize) -> bool {
-        op.parameters.get(index).is_some_and(|p| self.fixed.iter().any(|(name, _)| *name == p.name))
+        op.parameters.get(index).is_some_and(|p| self.fixed.iter().any(|(name, _)| pins(p, name)))
     }
 
     /// What the emulator's validator says of an encoded request.
@@ -325,6 +325,14 @@ impl OperationValues {
         }
         self.pin(op, &mut draft);
         draft
+    }
+}
+
+/// Whether `--set name=…` names `param` (header names are case-insensitive).
+fn pins(param: &sandgate_emulator::openapi::Parameter, name: &str) -> bool {
+    match param.location {
+        sandgate_emulator::openapi::ParamLocation::Header => param.name.eq_ignore_ascii_case(name),
+        _ => param.name == name,
     }
 }
 

@@ -146,6 +146,7 @@ pub fn build(
             );
         }
     }
+    let shared = FindingContext { specs, base_url, seed, api_name: &api_name };
     let mut findings: Vec<Finding> = Vec::new();
     let mut requests = 0;
     let mut cases_stopped = BTreeMap::new();
@@ -155,6 +156,8 @@ pub fn build(
             *cases_stopped.entry(why.clone()).or_default() += 1;
         }
         for (index, (exchange, result)) in run.exchanges.iter().zip(&run.results).enumerate() {
+            // A setup step of an operation that was not selected still reports what it found.
+            record_findings(&mut findings, run, index, result, &shared);
             let Some(outcome) = operations.get_mut(&(result.api, result.op)) else { continue };
             if let Some(answer) = &exchange.answer {
                 outcome.seconds += answer.elapsed.as_secs_f64();
@@ -174,34 +177,6 @@ pub fn build(
                 } else {
                     counts.0 += 1;
                 }
-            }
-            for failure in &result.failures {
-                let (operation, api) = (&exchange.operation, api_name(result.api));
-                let same = findings.iter_mut().find(|f| {
-                    f.check == failure.check && f.operation == *operation && f.api == api && f.title == failure.title
-                });
-                if let Some(known) = same {
-                    known.occurrences += 1;
-                    continue;
-                }
-                let exchanges = run.exchanges[..=index].to_vec();
-                let curl = exchanges.iter().map(|e| curl(base_url, &e.request, &e.auth)).collect();
-                let mut case = run.case.clone();
-                case.steps.truncate(index + 1);
-                findings.push(Finding {
-                    check: failure.check,
-                    operation: operation.clone(),
-                    api,
-                    title: failure.title.clone(),
-                    detail: failure.detail.clone(),
-                    occurrences: 1,
-                    case,
-                    exchanges,
-                    curl,
-                    seed,
-                    spec_hash: specs.hash.clone(),
-                    specs: specs.files.clone(),
-                });
             }
         }
     }
@@ -223,6 +198,54 @@ pub fn build(
         cases_stopped,
         findings,
         operations: operations.into_values().collect(),
+    }
+}
+
+/// What every finding of a run shares.
+struct FindingContext<'a> {
+    specs: &'a Specs,
+    base_url: &'a str,
+    seed: u64,
+    api_name: &'a dyn Fn(usize) -> String,
+}
+
+/// Adds the failures of step `index` of `run` to `findings`: a new finding, or one more
+/// occurrence of a known one (same check, operation, API and problem).
+fn record_findings(
+    findings: &mut Vec<Finding>,
+    run: &CaseRun,
+    index: usize,
+    result: &crate::run::StepResult,
+    cx: &FindingContext<'_>,
+) {
+    let operation = &run.exchanges[index].operation;
+    for failure in &result.failures {
+        let api = (cx.api_name)(result.api);
+        let same = findings.iter_mut().find(|f| {
+            f.check == failure.check && f.operation == *operation && f.api == api && f.title == failure.title
+        });
+        if let Some(known) = same {
+            known.occurrences += 1;
+            continue;
+        }
+        let exchanges = run.exchanges[..=index].to_vec();
+        let curl = exchanges.iter().map(|e| curl(cx.base_url, &e.request, &e.auth)).collect();
+        let mut case = run.case.clone();
+        case.steps.truncate(index + 1);
+        findings.push(Finding {
+            check: failure.check,
+            operation: operation.clone(),
+            api,
+            title: failure.title.clone(),
+            detail: failure.detail.clone(),
+            occurrences: 1,
+            case,
+            exchanges,
+            curl,
+            seed: cx.seed,
+            spec_hash: cx.specs.hash.clone(),
+            specs: cx.specs.files.clone(),
+        });
     }
 }
 

@@ -52,6 +52,14 @@ pub async fn start(broken: bool) -> MockServer {
     start_with(broken, 3600).await.0
 }
 
+/// Starts a correct shop server that refuses every delete with 403 (documented).
+pub async fn start_refusing_deletes() -> MockServer {
+    let server = MockServer::start().await;
+    let shop = Shop { refuses_deletes: true, ..Shop::new(false, 3600) };
+    Mock::given(any()).respond_with(shop).mount(&server).await;
+    server
+}
+
 /// Starts a shop server whose tokens last `expires_in` seconds; returns what its token endpoint
 /// saw (the grant type of each request).
 pub async fn start_with(broken: bool, expires_in: u64) -> (MockServer, Arc<Mutex<Vec<String>>>) {
@@ -67,6 +75,7 @@ type Issued = (BTreeMap<String, Vec<String>>, Vec<String>);
 
 struct Shop {
     broken: bool,
+    refuses_deletes: bool,
     expires_in: u64,
     items: Mutex<BTreeMap<u64, Value>>,
     next_id: AtomicU64,
@@ -82,6 +91,7 @@ impl Shop {
         issued.insert(FIXED_TOKEN.to_owned(), vec!["read".to_owned(), "write".to_owned()]);
         Shop {
             broken,
+            refuses_deletes: false,
             expires_in,
             items: Mutex::new(items),
             next_id: AtomicU64::new(2),
@@ -235,6 +245,9 @@ impl Respond for Shop {
             }
             (method @ ("GET" | "DELETE"), ["items", id]) => {
                 let Some(id) = id.parse::<u64>().ok().filter(|id| *id >= 1) else { return problem(400, "id") };
+                if method == "DELETE" && self.refuses_deletes {
+                    return problem(403, "deletes are not allowed here");
+                }
                 if method == "DELETE" {
                     let removed = if self.broken { self.items().get(&id).cloned() } else { self.items().remove(&id) };
                     return match removed {
