@@ -13,7 +13,8 @@ use sandgate_emulator::openapi::{self, Api, LoadError, Operation};
 pub struct Specs {
     /// Every API, in the order the files were given (folders sorted by path).
     pub apis: Vec<Api>,
-    /// SHA-256 over every document read, hex: a failure names the exact specs it was found with.
+    /// SHA-256 over every document read (extended ones too), hex: a failure names the exact
+    /// specs it was found with.
     pub hash: String,
     /// The files, as given or found.
     pub files: Vec<PathBuf>,
@@ -63,15 +64,23 @@ impl Specs {
             }
         }
         let mut apis = Vec::new();
-        let mut hasher = Sha256::new();
         for file in &files {
             apis.extend(openapi::load_file(file)?);
-            let bytes = std::fs::read(file).map_err(|source| LoadError::Io { file: file.clone(), source })?;
-            hasher.update(&bytes);
         }
         if apis.is_empty() {
             let dir = paths.first().cloned().unwrap_or_default();
             return Err(LoadError::Empty { dir });
+        }
+        // The documents given and those they extend (`x-sandgate-extends`): a change to either
+        // changes what the operations are.
+        let mut read: Vec<PathBuf> = files.clone();
+        read.extend(apis.iter().flat_map(|api| api.operations.iter().filter_map(|op| op.inherited_from.clone())));
+        read.sort();
+        read.dedup();
+        let mut hasher = Sha256::new();
+        for file in &read {
+            let bytes = std::fs::read(file).map_err(|source| LoadError::Io { file: file.clone(), source })?;
+            hasher.update(&bytes);
         }
         let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Ok(Specs { apis, hash, files })
@@ -117,4 +126,23 @@ pub fn token_operation(apis: &[Api]) -> Option<(usize, usize)> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_covers_the_document_a_spec_extends() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let temp = dir.path();
+        let base = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: /t/v1}]\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok}}\n";
+        let child = "openapi: 3.0.3\ninfo: {title: t, version: '1.1'}\nservers: [{url: /t/v1.1}]\nx-sandgate-extends: base.yaml\npaths: {}\n";
+        std::fs::write(temp.join("base.yaml"), base).expect("write");
+        std::fs::write(temp.join("child.yaml"), child).expect("write");
+        let before = Specs::load(&[temp.join("child.yaml")]).expect("loads").hash;
+        std::fs::write(temp.join("base.yaml"), base.replace("ok", "fine")).expect("write");
+        let after = Specs::load(&[temp.join("child.yaml")]).expect("loads").hash;
+        assert_ne!(before, after, "a change in the extended document changes the hash");
+    }
 }
