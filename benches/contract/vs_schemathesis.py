@@ -99,7 +99,8 @@ def run_theirs(base: str, out: Path) -> tuple[float, int, set]:
     result = subprocess.run([str(schemathesis()), "--no-color", "run", str(SPEC), "--url", f"{base}/shop/v1",
                              "--checks", "all", "--max-examples", EXAMPLES, "--generation-deterministic",
                              "-H", f"Authorization: Bearer {TOKEN}", "--report", "junit",
-                             "--report-junit-path", str(out)], capture_output=True, text=True)
+                             "--report-junit-path", str(out)], capture_output=True, text=True,
+                            cwd=out.parent)  # Schemathesis keeps a cache in its working directory
     wall = time.monotonic() - started
     generated = re.search(r"(\d+) generated", result.stdout)
     found = set()

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use sandgate_emulator::openapi::shape::Shape;
 use sandgate_emulator::openapi::{Operation, ResponseSpec, StatusKey};
 use sandgate_emulator::validate::body::{admits, essence, is_json};
 
@@ -125,17 +126,27 @@ pub struct Failure {
     pub detail: String,
 }
 
+/// Which response schema: API, operation, response, and its body (media type index) or a header.
+type SchemaKey = (usize, usize, usize, Slot);
+
+/// A schema of a documented response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    Body(usize),
+    Header(usize),
+}
+
 /// A compiled response schema, or why it does not compile.
 type Compiled = Result<jsonschema::Validator, String>;
 
 /// Compiles each response schema once and shares it across workers.
 #[derive(Default)]
 pub struct Validators {
-    compiled: Mutex<HashMap<(usize, usize, String), Arc<Compiled>>>,
+    compiled: Mutex<HashMap<SchemaKey, Arc<Compiled>>>,
 }
 
 impl Validators {
-    fn get(&self, key: (usize, usize, String), op: &Operation, schema: &Value) -> Arc<Compiled> {
+    fn get(&self, key: SchemaKey, op: &Operation, schema: &Value) -> Arc<Compiled> {
         let mut compiled = self.compiled.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(compiled.entry(key).or_insert_with(|| {
             let document = op.schemas.json_schema(schema);
@@ -236,7 +247,8 @@ pub fn check(
         return (ran, failures);
     };
     ran.push(CheckId::ResponseHeadersConformance);
-    for header in &response.headers {
+    let response_index = operation.responses.iter().position(|r| std::ptr::eq(r, response)).unwrap_or_default();
+    for (index, header) in response.headers.iter().enumerate() {
         match answer.header(&header.name) {
             None if header.required => fail(
                 CheckId::ResponseHeadersConformance,
@@ -244,13 +256,23 @@ pub fn check(
                 format!("the header {} is required by {}", header.name, at(&format!("{}/headers", response.pointer))),
             ),
             Some(value) => {
-                if let Some(problem) = header_problem(header.schema.as_ref(), value) {
+                let Some(schema) = &header.schema else { continue };
+                let validator = cx.validators.get((api, op, response_index, Slot::Header(index)), operation, schema);
+                // Read as the emulator reads a header parameter: typed by its schema.
+                let typed = match Shape::of(schema, &operation.schemas.defs) {
+                    Shape::Scalar(types) => types.coerce(value),
+                    Shape::Array(items) => Value::Array(value.split(',').map(|v| items.coerce(v.trim())).collect()),
+                    Shape::Object(..) => Value::String(value.to_owned()),
+                };
+                let problem = validator.as_ref().as_ref().ok().and_then(|v| v.iter_errors(&typed).next());
+                if let Some(problem) = problem {
                     fail(
                         CheckId::ResponseHeadersConformance,
                         format!("{status} header {} does not conform", header.name),
                         format!(
-                            "header {}: {value:?} {problem} ({})",
+                            "header {}: {value:?}: {} ({})",
                             header.name,
+                            problem.masked_with("the value"),
                             at(&format!("{}/headers/{}/schema", response.pointer, header.name))
                         ),
                     );
@@ -300,8 +322,8 @@ pub fn check(
             return (ran, failures);
         }
     };
-    let key = (api, op, format!("{}{}", response.pointer, media.media_type));
-    let validator = cx.validators.get(key, operation, schema);
+    let media_index = response.content.iter().position(|m| std::ptr::eq(m, media)).unwrap_or_default();
+    let validator = cx.validators.get((api, op, response_index, Slot::Body(media_index)), operation, schema);
     match validator.as_ref() {
         Err(e) => fail(
             CheckId::ResponseSchemaConformance,
@@ -366,31 +388,6 @@ pub fn status_key(response: &ResponseSpec) -> String {
         StatusKey::Range(class) => format!("{class}XX"),
         StatusKey::Default => "default".to_owned(),
     }
-}
-
-/// What is wrong with a header's value by its schema's type, enum and pattern; `None`: nothing.
-fn header_problem(schema: Option<&Value>, value: &str) -> Option<String> {
-    let schema = schema?;
-    let types = crate::cases::values::types_of(schema);
-    let admitted = |t: &str| match t {
-        "integer" => value.trim().parse::<i64>().is_ok(),
-        "number" => value.trim().parse::<f64>().is_ok(),
-        "boolean" => matches!(value.trim(), "true" | "false"),
-        _ => true,
-    };
-    if !types.is_empty() && !types.iter().any(|t| admitted(t)) {
-        return Some(format!("is not of type {}", types.join(" or ")));
-    }
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        if !values.iter().any(|v| crate::cases::encode::text(v) == value) {
-            return Some(format!("is not one of {}", Value::Array(values.clone())));
-        }
-    }
-    let pattern = schema.get("pattern").and_then(Value::as_str).and_then(|p| regex::Regex::new(p).ok());
-    if pattern.is_some_and(|p| !p.is_match(value)) {
-        return Some("does not match its pattern".to_owned());
-    }
-    None
 }
 
 /// A pointer with array indexes as `*`: the same violation in every item is one violation.

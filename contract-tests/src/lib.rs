@@ -52,30 +52,10 @@ pub struct Job {
 /// Plans (unless the job brings its cases), runs with a progress display, and reports.
 pub async fn check(job: Job) -> Result<Report, String> {
     let Job { specs, options, target, against, settings, cases } = job;
-    let mut planned = plan::plan(&specs, &options);
-    let replaying = cases.is_some();
-    if let Some(cases) = cases {
-        planned.cases = cases;
-    }
-    let filters = &options.filters;
-    let selected = |a: usize, o: usize| {
-        let op = &specs.apis[a].operations[o];
-        if replaying {
-            planned.cases.iter().flat_map(|(_, _, case)| &case.steps).any(|s| (s.api, s.op) == (a, o))
-        } else {
-            filters.admits(op)
-        }
+    let planned = match cases {
+        Some(cases) => plan::replay(&specs, &options, cases),
+        None => plan::plan(&specs, &options)?,
     };
-    if !replaying && specs.apis.iter().flat_map(|a| &a.operations).all(|o| !filters.admits(o)) {
-        return Err("no operation matches the filters".to_owned());
-    }
-    let selection: Vec<(usize, usize)> = specs
-        .apis
-        .iter()
-        .enumerate()
-        .flat_map(|(a, api)| (0..api.operations.len()).map(move |o| (a, o)))
-        .filter(|(a, o)| selected(*a, *o))
-        .collect();
     let specs = Arc::new(specs);
     let total = planned.cases.len();
     let progress = Arc::new(report::progress::Progress::new(total));
@@ -95,12 +75,11 @@ pub async fn check(job: Job) -> Result<Report, String> {
     .await;
     progress.finish();
     let runs = runs?;
-    let selected = |a: usize, o: usize| selection.contains(&(a, o));
     Ok(report::build(
         &specs,
         &runs,
         &planned.skipped,
-        &selected,
+        &planned.selected,
         &base_url,
         against_url.as_deref(),
         options.seed,

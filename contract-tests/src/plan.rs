@@ -8,7 +8,7 @@ use sandgate_emulator::state::infer;
 use crate::cases::encode::Draft;
 use crate::cases::values::{OperationValues, RequestSchemas};
 use crate::cases::{negative, sequences, Auth, Case, Expect, Step};
-use crate::spec::{declared_scopes, Filters, Specs};
+use crate::spec::{declared_scopes, token_operation, Filters, Specs};
 
 /// What the plan is made of.
 #[derive(Debug, Clone)]
@@ -27,36 +27,53 @@ pub struct PlanOptions {
     pub scoped_tokens: bool,
 }
 
+/// `[api][op]`: an operation's generators, when compiled.
+pub type Generators = Vec<Vec<Option<OperationValues>>>;
+
 /// The planned cases, each with the operation it tests.
 pub struct Plan {
     /// `(api, op, case)`.
     pub cases: Vec<(usize, usize, Case)>,
-    /// Operations whose schemas could not be compiled: `(api, op, why)`.
+    /// The operations reported on: `(api, op)`.
+    pub selected: Vec<(usize, usize)>,
+    /// Selected operations whose schemas could not be compiled: `(api, op, why)`.
     pub skipped: Vec<(usize, usize, String)>,
-    /// The generators of every operation (`None`: could not compile).
-    pub values: Vec<Vec<Option<OperationValues>>>,
+    /// The generators of the operations the cases need (`None`: not needed, or not compiled).
+    pub values: Generators,
 }
 
-/// Plans the cases of every selected operation of `specs`.
-pub fn plan(specs: &Specs, options: &PlanOptions) -> Plan {
+/// Plans the cases of every selected operation of `specs`; `Err` when the filters select none.
+pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, String> {
+    let selected = selection(specs, |a, o| options.filters.admits(&specs.apis[a].operations[o]));
+    if selected.is_empty() {
+        return Err("no operation matches the filters".to_owned());
+    }
+    let mut chosen: Vec<Vec<bool>> = specs.apis.iter().map(|api| vec![false; api.operations.len()]).collect();
+    for (a, o) in &selected {
+        chosen[*a][*o] = true;
+    }
+    let resources: Vec<_> = specs.apis.iter().map(|api| infer::infer(api).ok()).collect();
+    let needed = |a: usize, o: usize| {
+        let api = &specs.apis[a];
+        let is_selected = |x: usize| chosen[a][x];
+        // A selected operation's collection (its create, read, delete) and the sources of
+        // links to it feed its sequences.
+        let collection = |x: usize| resources[a].as_ref().and_then(|r| r[x].as_ref()).map(|r| &r.collection);
+        let same_collection = collection(o)
+            .is_some_and(|c| (0..api.operations.len()).any(|x| is_selected(x) && collection(x) == Some(c)));
+        let links_to_selected = api.operations[o].responses.iter().flat_map(|r| &r.links).any(|link| {
+            api.operations
+                .iter()
+                .enumerate()
+                .any(|(x, t)| is_selected(x) && t.operation_id.as_ref() == Some(&link.operation_id))
+        });
+        is_selected(o) || same_collection || links_to_selected
+    };
+    let (values, skipped) = compile(specs, options, &needed, &selected);
     let mut cases = Vec::new();
-    let mut skipped = Vec::new();
-    let mut all_values = Vec::with_capacity(specs.apis.len());
-    let mut schemas = RequestSchemas::default();
     for (a, api) in specs.apis.iter().enumerate() {
-        let mut values = Vec::with_capacity(api.operations.len());
-        for (o, op) in api.operations.iter().enumerate() {
-            match OperationValues::compile(op, &mut schemas, &options.fixed) {
-                Ok(v) => values.push(Some(v)),
-                Err(why) => {
-                    if options.filters.admits(op) {
-                        skipped.push((a, o, why));
-                    }
-                    values.push(None);
-                }
-            }
-        }
-        let selected = |o: usize| options.filters.admits(&api.operations[o]);
+        let values = &values[a];
+        let selected = |o: usize| chosen[a][o];
         let scopes = declared_scopes(api);
         for (o, op) in api.operations.iter().enumerate() {
             let Some(v) = values[o].as_ref().filter(|_| selected(o)) else { continue };
@@ -132,18 +149,67 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Plan {
             }
         }
         // Sequences: ids flow from one answer into the next request.
-        if let Ok(resources) = infer::infer(api) {
+        if let Some(resources) = &resources[a] {
             let seed = options.seed ^ a as u64;
-            for (o, case) in sequences::crud(a, api, &resources, &values, &selected, seed) {
+            for (o, case) in sequences::crud(a, api, resources, values, &selected, seed) {
                 cases.push((a, o, case));
             }
         }
-        for (o, case) in sequences::links(a, api, &values, &selected, options.seed) {
+        for (o, case) in sequences::links(a, api, values, &selected, options.seed) {
             cases.push((a, o, case));
         }
-        all_values.push(values);
     }
-    Plan { cases, skipped, values: all_values }
+    Ok(Plan { cases, selected, skipped, values })
+}
+
+/// A plan of recorded cases (replay): their operations are reported on; only the token
+/// endpoint's generator is compiled (it fabricates the token request's headers).
+pub fn replay(specs: &Specs, options: &PlanOptions, cases: Vec<(usize, usize, Case)>) -> Plan {
+    let steps = |a: usize, o: usize| cases.iter().flat_map(|(_, _, c)| &c.steps).any(|s| (s.api, s.op) == (a, o));
+    let selected = selection(specs, steps);
+    let (values, skipped) = compile(specs, options, &|_, _| false, &selected);
+    Plan { cases, selected, skipped, values }
+}
+
+/// Every `(api, op)` of `specs` that `admits`.
+fn selection(specs: &Specs, admits: impl Fn(usize, usize) -> bool) -> Vec<(usize, usize)> {
+    let all = specs.apis.iter().enumerate().flat_map(|(a, api)| (0..api.operations.len()).map(move |o| (a, o)));
+    all.filter(|(a, o)| admits(*a, *o)).collect()
+}
+
+/// The generators of the `needed` operations and of the token endpoint, and why those of
+/// selected operations could not be compiled. Compiling one costs up to a few hundred
+/// milliseconds on a large spec, so no other operation is compiled.
+fn compile(
+    specs: &Specs,
+    options: &PlanOptions,
+    needed: &dyn Fn(usize, usize) -> bool,
+    selected: &[(usize, usize)],
+) -> (Generators, Vec<(usize, usize, String)>) {
+    let token = token_operation(&specs.apis);
+    let mut schemas = RequestSchemas::default();
+    let mut skipped = Vec::new();
+    let mut values = Vec::with_capacity(specs.apis.len());
+    for (a, api) in specs.apis.iter().enumerate() {
+        let mut compiled = Vec::with_capacity(api.operations.len());
+        for (o, op) in api.operations.iter().enumerate() {
+            if !needed(a, o) && token != Some((a, o)) {
+                compiled.push(None);
+                continue;
+            }
+            match OperationValues::compile(op, &mut schemas, &options.fixed) {
+                Ok(v) => compiled.push(Some(v)),
+                Err(why) => {
+                    if selected.contains(&(a, o)) {
+                        skipped.push((a, o, why));
+                    }
+                    compiled.push(None);
+                }
+            }
+        }
+        values.push(compiled);
+    }
+    (values, skipped)
 }
 
 /// FNV-1a: a stable seed per operation, whatever order operations are planned in.

@@ -107,7 +107,7 @@ pub struct StepResult {
 /// Runs `cases` against `target` (and `against`, in differential mode); `done` is told after each.
 pub async fn run(
     specs: Arc<Specs>,
-    values: Arc<Vec<Vec<Option<OperationValues>>>>,
+    values: Arc<crate::plan::Generators>,
     cases: Vec<(usize, usize, Case)>,
     target: Target,
     against: Option<Target>,

@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use sandgate_emulator::openapi::{self, Api, LoadError, Operation};
+use sandgate_emulator::openapi::{self, shape, Api, LoadError, Operation};
 
 /// The loaded specs.
 pub struct Specs {
@@ -113,12 +112,8 @@ pub fn token_operation(apis: &[Api]) -> Option<(usize, usize)> {
     for (a, api) in apis.iter().enumerate() {
         for (o, op) in api.operations.iter().enumerate() {
             let documents_grant = op.request_body.iter().flat_map(|b| &b.content).any(|media| {
-                let schema = media.schema.as_ref();
-                let resolved = schema.and_then(|s| match s.get("$ref").and_then(Value::as_str) {
-                    Some(r) => op.schemas.defs.get(r.trim_start_matches("#/$defs/")),
-                    None => Some(s),
-                });
-                resolved.and_then(|s| s.pointer("/properties/grant_type")).is_some()
+                let schema = media.schema.as_ref().and_then(|s| shape::deref(s, &op.schemas.defs));
+                schema.and_then(|s| s.pointer("/properties/grant_type")).is_some()
             });
             if documents_grant && op.method == http::Method::POST {
                 return Some((a, o));

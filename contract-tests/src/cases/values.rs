@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use sandgate_emulator::generate::{CompiledSet, Program};
-use sandgate_emulator::openapi::{Api, Operation, SchemaSet};
+use sandgate_emulator::openapi::{shape, Api, Operation, SchemaSet};
 use sandgate_emulator::validate::{RequestCheck, Verdict};
 
 use super::encode::{encode, Body, Draft, Encoded};
@@ -215,17 +215,7 @@ impl OperationValues {
 
     /// Follows `$ref`s into the component schemas.
     pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
-        let mut schema = schema;
-        for _ in 0..16 {
-            let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) else {
-                break;
-            };
-            match self.schemas.defs.get(name) {
-                Some(target) => schema = target,
-                None => break,
-            }
-        }
-        schema
+        shape::deref(schema, &self.schemas.defs).unwrap_or(schema)
     }
 
     fn values_on_edges(&self, schema: &Value, seed: u64) -> Vec<(Value, String)> {

@@ -156,6 +156,12 @@ pub fn list_items(schema: &Value, defs: &Map<String, Value>) -> Option<(Option<S
     found
 }
 
+/// `schema` with its `$ref`s followed into `defs` (`None`: a reference that leads nowhere, or a
+/// cycle of references only).
+pub fn deref<'a>(schema: &'a Value, defs: &'a Map<String, Value>) -> Option<&'a Value> {
+    Reader { defs }.deref(schema, 0)
+}
+
 /// Follows references at most this deep (recursive schemas stop here).
 const MAX_DEPTH: usize = 16;
 
