@@ -295,3 +295,25 @@ async fn credentials_that_get_no_token_stop_the_run_instead_of_failing_every_ope
     let error = sandgate_contract::check(wrong).await.expect_err("a usage error, not a report");
     assert!(error.contains("cannot get a token") && error.contains("401"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_an_extra_header_and_filters_by_tag_path_and_method() {
+    let server = common::start(false).await;
+    let mut by_header = job(&server.uri());
+    by_header.target.credentials = Credentials::None;
+    by_header.target.headers = vec![("authorization".to_owned(), format!("Bearer {}", common::FIXED_TOKEN))];
+    by_header.options.filters = Filters {
+        tags: vec!["items".to_owned()],
+        paths: vec![regex::Regex::new("^/items/").expect("regex")],
+        methods: vec!["GET".to_owned()],
+        ..Filters::default()
+    };
+    let report = sandgate_contract::check(by_header).await.expect("runs");
+    let tested: Vec<&str> = report.operations.iter().map(|o| o.operation.as_str()).collect();
+    assert_eq!(tested, ["getItem"], "tag items, path /items/…, method GET");
+    assert!(report.findings.is_empty(), "the header carried the credentials: {:#?}", report.findings);
+    // Without credentials means without the extra header too.
+    let ignored_auth = &report.operations[0].checks[&sandgate_contract::checks::CheckId::IgnoredAuth];
+    assert_eq!(ignored_auth.1, 0);
+    assert!(ignored_auth.0 > 0);
+}
