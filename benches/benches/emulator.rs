@@ -93,10 +93,20 @@ fn startup(c: &mut Criterion) {
     let mut text = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(gz).expect("fixture")).read_to_string(&mut text).expect("gunzip");
     std::fs::write(github.path().join("api.github.com.json"), text).expect("write");
+    let stripe = tempfile::tempdir().expect("temp dir");
+    let gz = sandgate_benches::specs_dir().join("../emulator/tests/fixtures/stripe/spec3.json.gz");
+    let mut stripe_text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(gz).expect("fixture"))
+        .read_to_string(&mut stripe_text)
+        .expect("gunzip");
+    std::fs::write(stripe.path().join("spec3.json"), stripe_text).expect("write");
     let mut group = c.benchmark_group("emulator_startup");
     group.sample_size(10);
     group.bench_function("pos_specs", |b| {
         b.iter(|| Emulator::from_dir(&sandgate_benches::specs_dir(), EmulatorOptions::default()).expect("loads"))
+    });
+    group.bench_function("stripe_4_9mb", |b| {
+        b.iter(|| Emulator::from_dir(stripe.path(), EmulatorOptions::default()).expect("loads"))
     });
     group.bench_function("github_13mb", |b| {
         b.iter(|| Emulator::from_dir(github.path(), EmulatorOptions::default()).expect("loads"))

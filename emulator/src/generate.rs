@@ -44,6 +44,8 @@ pub struct CompileError {
 #[derive(Debug)]
 pub struct CompiledSet {
     defs: Vec<Node>,
+    /// Index in `defs` of each component name, for the `$ref`s of programs compiled later.
+    names: HashMap<String, usize>,
 }
 
 /// A compiled schema, ready to generate values.
@@ -56,21 +58,20 @@ pub struct Program {
 impl CompiledSet {
     /// Compiles every component schema of `schemas`.
     pub fn compile(schemas: &SchemaSet) -> Result<Arc<CompiledSet>, CompileError> {
-        let names: HashMap<&str, usize> = schemas.defs.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        let names: HashMap<String, usize> = schemas.defs.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
         let compiler = Compiler { schemas, names: &names };
         let mut defs = Vec::with_capacity(schemas.defs.len());
         for (name, schema) in &schemas.defs {
             defs.push(compiler.node(schema, &format!("{DEFS_REF}{name}"))?);
         }
-        Ok(Arc::new(CompiledSet { defs }))
+        Ok(Arc::new(CompiledSet { defs, names }))
     }
 }
 
 impl Program {
     /// Compiles `schema` (normalised, refs into `schemas`) against an already compiled set.
     pub fn compile(schema: &Value, schemas: &SchemaSet, set: &Arc<CompiledSet>) -> Result<Program, CompileError> {
-        let names: HashMap<&str, usize> = schemas.defs.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-        let root = Compiler { schemas, names: &names }.node(schema, "")?;
+        let root = Compiler { schemas, names: &set.names }.node(schema, "")?;
         Ok(Program { root, set: Arc::clone(set) })
     }
 
@@ -135,7 +136,7 @@ struct StrSpec {
 
 struct Compiler<'a> {
     schemas: &'a SchemaSet,
-    names: &'a HashMap<&'a str, usize>,
+    names: &'a HashMap<String, usize>,
 }
 
 impl Compiler<'_> {

@@ -198,7 +198,13 @@ impl Emulator {
     /// Loads every OpenAPI document and scenario file under `dir` (see [`openapi::load_dir`],
     /// [`scenario::load_dir`]) and compiles them.
     pub fn from_dir(dir: &Path, options: EmulatorOptions) -> Result<Emulator, LoadError> {
-        Emulator::new(openapi::load_dir(dir)?, options)?.with_scenarios(&scenario::load_dir(dir)?)
+        // Scenario files are read while the documents parse: start-up is mostly parsing.
+        let (apis, scenarios) = std::thread::scope(|scope| {
+            let scenarios = scope.spawn(|| scenario::load_dir(dir));
+            let apis = openapi::load_dir(dir);
+            (apis, scenarios.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        Emulator::new(apis?, options)?.with_scenarios(&scenarios?)
     }
 
     /// Adds the scenarios of `files`; fails naming the file and pointer of a bad one.

@@ -1,5 +1,6 @@
-//! Real-world specs: the OpenAPI Petstore and GitHub's REST API (13 MB, 1,223 operations) load,
-//! route, validate, keep state and answer with data their own schemas accept.
+//! Real-world specs: the OpenAPI Petstore, GitHub's REST API (13 MB, 1,223 operations) and Stripe's
+//! API (4.9 MB, form-encoded bodies with deepObject fields) load, route, validate, keep state and
+//! answer with data their own schemas accept.
 
 mod common;
 
@@ -43,14 +44,51 @@ fn petstore_creates_lists_reads_and_validates() {
     assert_eq!(common::json(&nameless)["errors"][0]["pointer"], "/name");
 }
 
-#[test]
-fn github_rest_api_loads_and_serves() {
+/// A gzipped fixture written out as `name` in a fresh folder, the way a user's spec folder is.
+fn unpacked(gz: &str, name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut text = String::new();
-    let gz = std::fs::File::open(fixture("github/api.github.com.json.gz")).expect("fixture");
-    flate2::read::GzDecoder::new(gz).read_to_string(&mut text).expect("gunzip");
-    assert!(text.len() > 10_000_000, "the full 13 MB description");
-    std::fs::write(dir.path().join("api.github.com.json"), text).expect("write");
+    let file = std::fs::File::open(fixture(gz)).expect("fixture");
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("gunzip");
+    std::fs::write(dir.path().join(name), text).expect("write");
+    dir
+}
+
+#[test]
+fn stripe_api_creates_reads_and_validates_form_encoded_customers() {
+    let dir = unpacked("stripe/spec3.json.gz", "spec3.json");
+    assert!(std::fs::metadata(dir.path().join("spec3.json")).expect("written").len() > 4_500_000, "the 4.9 MB spec");
+    let stripe = Emulator::from_dir(dir.path(), EmulatorOptions::default()).expect("Stripe's spec loads");
+    assert!(stripe.route_count() > 400, "{} routes", stripe.route_count());
+
+    let mut form = HeaderMap::new();
+    form.insert("content-type", http::HeaderValue::from_static("application/x-www-form-urlencoded"));
+    let body = b"name=Jenny+Rosen&email=jenny.rosen%40example.com&metadata[order_id]=6735&preferred_locales[0]=en";
+    let created = common::send(&stripe, Method::POST, "/v1/customers", &form, body);
+    let customer = conforming(&stripe, Method::POST, "/v1/customers", &created);
+    assert_eq!(created.status, 200, "{customer}");
+    assert_eq!((&customer["name"], &customer["email"]), (&json!("Jenny Rosen"), &json!("jenny.rosen@example.com")));
+    assert_eq!(customer["metadata"], json!({"order_id": "6735"}), "a deepObject field");
+    let id = customer["id"].as_str().expect("customer id");
+    let read = common::call(&stripe, Method::GET, &format!("/v1/customers/{id}"), &HeaderMap::new());
+    assert_eq!(read.status, 200);
+    assert_eq!(common::json(&read)["name"], "Jenny Rosen");
+
+    let wrong = common::send(&stripe, Method::POST, "/v1/customers", &form, b"balance=lots");
+    let problem = common::json(&wrong);
+    assert_eq!(wrong.status, 400, "{problem}");
+    assert!(problem.to_string().contains("balance"), "names the field: {problem}");
+    let mut anonymous = HeaderMap::new();
+    anonymous.insert(http::header::AUTHORIZATION, http::HeaderValue::from_static(""));
+    let refused = common::call(&stripe, Method::GET, "/v1/customers", &anonymous);
+    assert_eq!(refused.status, 401, "basic or bearer credentials are required");
+}
+
+#[test]
+fn github_rest_api_loads_and_serves() {
+    let dir = unpacked("github/api.github.com.json.gz", "api.github.com.json");
+    let size = std::fs::metadata(dir.path().join("api.github.com.json")).expect("written").len();
+    assert!(size > 10_000_000, "the full 13 MB description");
     let github = Emulator::from_dir(dir.path(), EmulatorOptions::default()).expect("GitHub's spec loads");
     assert!(github.route_count() > 1000, "{} routes", github.route_count());
 

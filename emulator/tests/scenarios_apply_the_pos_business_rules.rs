@@ -208,6 +208,12 @@ fn a_malformed_scenario_file_names_the_file_and_pointer() {
         "{head}  - {{name: x, operations: [createTransaction], then: {{status: 409, body: {{code: 409}}}}}}\n"
     ));
     assert!(wrong_body.contains("/scenarios/0/then/body"), "{wrong_body}");
+    // Static bodies are checked together; the refusal still names the one that is wrong, and where.
+    let good = "{name: a, operations: [createTransaction], then: {status: 409, body: {code: 409, error: user_not_active, error_description: d}}}";
+    let wrong_second = refused(&format!(
+        "{head}  - {good}\n  - {{name: b, operations: [createAuthorization], then: {{status: 409, body: {{code: '409', error: e, error_description: d}}}}}}\n"
+    ));
+    assert!(wrong_second.contains("/scenarios/1/then/body") && wrong_second.contains("oneOf"), "{wrong_second}");
     let bad_test = refused(&format!("{head}  - {{name: x, operations: [createTransaction], when: [{{field: request.body.a, gtt: 1}}], then: {{status: 409}}}}\n"));
     assert!(bad_test.contains("/scenarios/0/when/0") && bad_test.contains("gtt"), "{bad_test}");
     let other_api = refused("sandgate-scenarios: 1\napi: shop\nscenarios: []\n");

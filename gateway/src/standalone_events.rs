@@ -35,6 +35,9 @@ impl DirectSink {
     pub fn start(delivery: DirectDelivery) -> std::io::Result<DirectSink> {
         let (queue, events) = mpsc::channel::<Event>();
         std::thread::Builder::new().name("sandgate-deliveries".into()).spawn(move || {
+            // Nothing is set up before the first event: the HTTP client loads the system's root
+            // certificates, work that would otherwise compete with loading the specs at start-up.
+            let Ok(first) = events.recv() else { return };
             // One worker runs the deliveries (and their back-off sleeps) while this thread waits
             // for the next event.
             let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
@@ -46,7 +49,7 @@ impl DirectSink {
                 Ok(sender) => sender,
                 Err(e) => return tracing::error!(error = %e, "webhook client cannot start"),
             };
-            for event in events {
+            for event in std::iter::once(first).chain(events) {
                 let Some(url) = event.url.clone().or_else(|| delivery.webhook_url.clone()) else { continue };
                 let (sender, secret, retry) = (sender.clone(), delivery.secret.clone(), delivery.retry);
                 runtime.spawn(async move { deliver(&sender, &url, secret.as_bytes(), retry, event).await });

@@ -46,6 +46,11 @@ impl Types {
         self.0 & bit != 0
     }
 
+    /// Whether arrays are among the types.
+    pub fn has_array(self) -> bool {
+        self.has(Types::ARRAY)
+    }
+
     /// The JSON value a raw string stands for under these types: the first of integer, number,
     /// boolean, null that the types allow and the text parses as, else the string itself (so the
     /// validator names a mismatch). A non-string reading wins because it is the narrower one:
@@ -162,6 +167,29 @@ pub fn deref<'a>(schema: &'a Value, defs: &'a Map<String, Value>) -> Option<&'a 
     Reader { defs }.deref(schema, 0)
 }
 
+/// The schema one level below `schema` for a segment of a bracketed form field
+/// (`address[city]`, `items[0][price]`): an array's `items` for an index (or an empty `[]`),
+/// else the named property, else `additionalProperties`; found through `$ref`s and composition.
+pub fn child<'a>(schema: &'a Value, defs: &'a Map<String, Value>, segment: &str) -> Option<&'a Value> {
+    let reader = Reader { defs };
+    let index = segment.is_empty() || segment.bytes().all(|b| b.is_ascii_digit());
+    if index && reader.types(schema, 0).has(Types::ARRAY) {
+        return reader.any_member(schema, "items", 0);
+    }
+    let mut found = None;
+    reader.walk_properties(schema, 0, &mut |name, property| {
+        if found.is_none() && name == segment {
+            found = Some(property);
+        }
+    });
+    found.or_else(|| reader.any_member(schema, "additionalProperties", 0).filter(|s| s.is_object()))
+}
+
+/// The types `schema` admits (through `$ref`s and composition).
+pub fn types(schema: &Value, defs: &Map<String, Value>) -> Types {
+    Reader { defs }.types(schema, 0)
+}
+
 /// Follows references at most this deep (recursive schemas stop here).
 const MAX_DEPTH: usize = 16;
 
@@ -210,6 +238,15 @@ impl<'a> Reader<'a> {
 
     /// `schema[key]`, looked up through `$ref`s and `allOf`.
     fn member(&self, schema: &'a Value, key: &str, depth: usize) -> Option<&'a Value> {
+        self.member_in(schema, key, &["allOf"], depth)
+    }
+
+    /// `schema[key]` in the schema or any member of its `allOf`/`anyOf`/`oneOf`.
+    fn any_member(&self, schema: &'a Value, key: &str, depth: usize) -> Option<&'a Value> {
+        self.member_in(schema, key, &["allOf", "anyOf", "oneOf"], depth)
+    }
+
+    fn member_in(&self, schema: &'a Value, key: &str, compositions: &[&str], depth: usize) -> Option<&'a Value> {
         let schema = self.deref(schema, depth)?;
         if let Some(found) = schema.get(key) {
             return Some(found);
@@ -217,7 +254,10 @@ impl<'a> Reader<'a> {
         if depth >= MAX_DEPTH {
             return None;
         }
-        schema.get("allOf").and_then(Value::as_array)?.iter().find_map(|m| self.member(m, key, depth + 1))
+        compositions.iter().find_map(|composition| {
+            let members = schema.get(*composition)?.as_array()?;
+            members.iter().find_map(|m| self.member_in(m, key, compositions, depth + 1))
+        })
     }
 
     /// Calls `visit` with every top-level property (own first, then `allOf`/`anyOf`/`oneOf`

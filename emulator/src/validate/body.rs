@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::openapi::shape::Shape;
+use crate::openapi::shape::{self, Shape};
 
 /// A media type without parameters, lower-case: `application/json; charset=utf-8` →
 /// `application/json`.
@@ -57,16 +57,31 @@ impl Reading {
     }
 }
 
+/// The body's schema and the components it refers to, for fields nested with brackets.
+pub type Schema<'a> = Option<(&'a Value, &'a Map<String, Value>)>;
+
 /// Reads `body` sent as `content_type`. `None` for opaque bodies; `Err` names what is malformed.
-pub fn read(reading: Reading, content_type: &str, body: &[u8], shape: &Shape) -> Result<Option<Value>, String> {
+pub fn read(
+    reading: Reading,
+    content_type: &str,
+    body: &[u8],
+    shape: &Shape,
+    schema: Schema<'_>,
+) -> Result<Option<Value>, String> {
     match reading {
         Reading::Json => serde_json::from_slice(body).map(Some).map_err(|e| format!("malformed JSON: {e}")),
         Reading::Form => {
             let mut fields: Vec<(String, String)> = Vec::new();
+            let mut nested: Vec<(String, String)> = Vec::new();
             for (name, value) in form_urlencoded::parse(body) {
-                fields.push((name.into_owned(), value.into_owned()));
+                let deep = schema.is_some() && name.ends_with(']') && name.find('[').is_some_and(|i| i > 0);
+                if deep { &mut nested } else { &mut fields }.push((name.into_owned(), value.into_owned()));
             }
-            Ok(Some(fields_to_object(fields, shape)))
+            let mut object = fields_to_object(fields, shape);
+            if let (Some((schema, defs)), Value::Object(map)) = (schema, &mut object) {
+                deep_object_fields(map, nested, schema, defs);
+            }
+            Ok(Some(object))
         }
         Reading::Multipart => multipart(content_type, body).map(|fields| Some(fields_to_object(fields, shape))),
         Reading::Text => std::str::from_utf8(body)
@@ -100,6 +115,64 @@ fn fields_to_object(fields: Vec<(String, String)>, shape: &Shape) -> Value {
     Value::Object(object)
 }
 
+/// Adds fields written with brackets (`metadata[order_id]=6735`, `items[0][price]=p_1`,
+/// `expand[]=customer`), as form bodies encode deepObject properties (Stripe's whole API does),
+/// into `object`: each leaf coerced by the schema at its path, and levels the schema calls arrays
+/// made arrays (in index order; `[]` appends).
+fn deep_object_fields(
+    object: &mut Map<String, Value>,
+    fields: Vec<(String, String)>,
+    schema: &Value,
+    defs: &Map<String, Value>,
+) {
+    let mut roots: Vec<String> = Vec::new();
+    for (name, raw) in fields {
+        let Some(open) = name.find('[') else { continue };
+        let root = &name[..open];
+        let segments: Vec<&str> = name[open + 1..name.len() - 1].split("][").collect();
+        let mut at = shape::child(schema, defs, root);
+        let mut slot = object.entry(root.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        for (depth, segment) in segments.iter().enumerate() {
+            at = at.and_then(|s| shape::child(s, defs, segment));
+            let Value::Object(level) = slot else { break };
+            // `[]` appends: a fresh index past those already there.
+            let key = if segment.is_empty() { level.len().to_string() } else { (*segment).to_owned() };
+            let leaf = depth + 1 == segments.len();
+            let value = if leaf {
+                at.map_or_else(Default::default, |s| shape::types(s, defs)).coerce(&raw)
+            } else {
+                Value::Object(Map::new())
+            };
+            slot = level.entry(key).or_insert(value);
+        }
+        if !roots.iter().any(|r| r == root) {
+            roots.push(root.to_owned());
+        }
+    }
+    for root in roots {
+        if let (Some(value), Some(child)) = (object.get_mut(&root), shape::child(schema, defs, &root)) {
+            arrays_where_documented(value, child, defs);
+        }
+    }
+}
+
+/// Turns the objects of index keys that `schema` documents as arrays into arrays.
+fn arrays_where_documented(value: &mut Value, schema: &Value, defs: &Map<String, Value>) {
+    let Value::Object(map) = value else { return };
+    for (key, child) in map.iter_mut() {
+        if let Some(child_schema) = shape::child(schema, defs, key) {
+            arrays_where_documented(child, child_schema, defs);
+        }
+    }
+    let is_array = shape::types(schema, defs).has_array() && map.keys().all(|k| k.parse::<usize>().is_ok());
+    if is_array {
+        let mut items: Vec<(usize, Value)> =
+            std::mem::take(map).into_iter().filter_map(|(k, v)| Some((k.parse().ok()?, v))).collect();
+        items.sort_by_key(|(index, _)| *index);
+        *value = Value::Array(items.into_iter().map(|(_, v)| v).collect());
+    }
+}
+
 /// The fields of a `multipart/form-data` body; a file part's value is its content as text.
 fn multipart(content_type: &str, body: &[u8]) -> Result<Vec<(String, String)>, String> {
     let boundary = multer::parse_boundary(content_type).map_err(|e| format!("multipart Content-Type: {e}"))?;
@@ -131,6 +204,26 @@ mod tests {
     }
 
     #[test]
+    fn bracketed_form_fields_become_the_objects_and_arrays_the_schema_documents() {
+        let defs = json!({"Address": {"type": "object", "properties": {"zip": {"type": "integer"}}}});
+        let defs = defs.as_object().expect("map");
+        let schema = json!({"type": "object", "properties": {
+            "metadata": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "string", "enum": [""]}]},
+            "items": {"type": "array", "items": {"type": "object", "properties": {"qty": {"type": "integer"}, "address": {"$ref": "#/$defs/Address"}}}},
+            "expand": {"type": "array", "items": {"type": "string"}},
+            "name": {"type": "string"}}});
+        let shape = Shape::of(&schema, defs);
+        let body = b"name=Jo&metadata[order]=6735&items[1][qty]=2&items[0][qty]=1&items[0][address][zip]=94107&expand[]=a&expand[]=b";
+        let form = read(Reading::Form, "application/x-www-form-urlencoded", body, &shape, Some((&schema, defs)));
+        assert_eq!(
+            form.expect("reads"),
+            Some(
+                json!({"name": "Jo", "metadata": {"order": "6735"}, "items": [{"qty": 1, "address": {"zip": 94107}}, {"qty": 2}], "expand": ["a", "b"]})
+            )
+        );
+    }
+
+    #[test]
     fn media_ranges_admit_their_kind() {
         assert!(admits("application/json", "application/json"));
         assert!(admits("application/*", "application/merge-patch+json"));
@@ -141,18 +234,20 @@ mod tests {
 
     #[test]
     fn form_and_multipart_bodies_become_objects() {
-        let form = read(Reading::Form, "application/x-www-form-urlencoded", b"n=5&tags=a&tags=b", &object_shape());
+        let form =
+            read(Reading::Form, "application/x-www-form-urlencoded", b"n=5&tags=a&tags=b", &object_shape(), None);
         assert_eq!(form, Ok(Some(json!({"n": 5, "tags": ["a", "b"]}))));
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n7\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--XyZ--\r\n";
-        let multipart = read(Reading::Multipart, "multipart/form-data; boundary=XyZ", body.as_bytes(), &object_shape());
+        let multipart =
+            read(Reading::Multipart, "multipart/form-data; boundary=XyZ", body.as_bytes(), &object_shape(), None);
         assert_eq!(multipart, Ok(Some(json!({"n": 7, "file": "hello"}))));
-        let broken = read(Reading::Multipart, "multipart/form-data", body.as_bytes(), &object_shape());
+        let broken = read(Reading::Multipart, "multipart/form-data", body.as_bytes(), &object_shape(), None);
         assert!(broken.is_err_and(|e| e.contains("boundary")));
     }
 
     #[test]
     fn malformed_json_says_where() {
-        let error = read(Reading::Json, "application/json", b"{\"a\": ", &object_shape()).expect_err("malformed");
+        let error = read(Reading::Json, "application/json", b"{\"a\": ", &object_shape(), None).expect_err("malformed");
         assert!(error.contains("line 1"), "{error}");
     }
 }

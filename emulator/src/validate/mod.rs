@@ -12,6 +12,7 @@ pub mod params;
 pub mod security;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use http::HeaderMap;
 use jsonschema::error::ValidationErrorKind;
@@ -19,7 +20,7 @@ use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
 use crate::openapi::shape::Shape;
-use crate::openapi::{Operation, ParamLocation};
+use crate::openapi::{Operation, ParamLocation, SchemaSet};
 use body::Reading;
 use params::ParamReader;
 
@@ -155,6 +156,8 @@ struct MediaCheck {
     media_type: String,
     shape: Shape,
     validator: Option<Validator>,
+    /// Form bodies only: the schema, for fields nested with brackets (`address[city]`).
+    form_schema: Option<(Value, Arc<SchemaSet>)>,
 }
 
 impl RequestCheck {
@@ -208,7 +211,13 @@ impl RequestCheck {
                     };
                     let shape =
                         documented.schema.as_ref().map_or(Shape::Scalar(Default::default()), |s| Shape::of(s, &defs));
-                    media.push(MediaCheck { media_type: documented.media_type.clone(), shape, validator });
+                    let is_form = body::essence(&documented.media_type) == "application/x-www-form-urlencoded";
+                    let form_schema = documented
+                        .schema
+                        .as_ref()
+                        .filter(|_| is_form)
+                        .map(|schema| (schema.clone(), Arc::clone(&op.schemas)));
+                    media.push(MediaCheck { media_type: documented.media_type.clone(), shape, validator, form_schema });
                 }
                 Some(BodyCheck { required: request_body.required, media })
             }
@@ -325,7 +334,8 @@ impl BodyCheck {
         };
         let essence = body::essence(content_type);
         let media = self.media.iter().find(|m| body::admits(&m.media_type, &essence)).ok_or(BodyError::Unsupported)?;
-        let value = body::read(Reading::of(&essence), content_type, body, &media.shape).map_err(whole)?;
+        let schema = media.form_schema.as_ref().map(|(schema, set)| (schema, &set.defs));
+        let value = body::read(Reading::of(&essence), content_type, body, &media.shape, schema).map_err(whole)?;
         Ok((value, media.validator.as_ref()))
     }
 }
