@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod phase;
 pub mod secrets;
 pub mod server;
+pub mod standalone_admin;
 pub mod standalone_events;
 pub mod state;
 pub mod store;

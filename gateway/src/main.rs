@@ -104,6 +104,10 @@ struct EmulatorArgs {
     /// Let webhooks and callbacks reach loopback and private addresses (a local receiver).
     #[arg(long)]
     allow_private_webhooks: bool,
+    /// Serve the webhook delivery log and on-demand scrubs here (`GET /v1/webhook-deliveries`,
+    /// `POST /v1/emulator/scrub`; with --token, those tokens are required).
+    #[arg(long)]
+    admin_listen: Option<String>,
     /// Worker threads serving requests (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
@@ -122,22 +126,24 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         webhook_url,
         webhook_secret,
         allow_private_webhooks,
+        admin_listen,
         threads,
     } = args;
+    let log = sandgate_gateway::standalone_events::DeliveryLog::default();
     let delivery = sandgate_gateway::standalone_events::DirectDelivery {
         webhook_url,
         secret: webhook_secret,
         allow_private: allow_private_webhooks,
         retry: sandgate_webhooks::RetryPolicy::default(),
     };
-    let events: sandgate_emulator::events::Sink = match sandgate_gateway::standalone_events::DirectSink::start(delivery)
-    {
-        Ok(sink) => Arc::new(sink),
-        Err(e) => {
-            eprintln!("sandgate emulator: webhook deliveries cannot start: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let events: sandgate_emulator::events::Sink =
+        match sandgate_gateway::standalone_events::DirectSink::start(delivery, log.clone()) {
+            Ok(sink) => Arc::new(sink),
+            Err(e) => {
+                eprintln!("sandgate emulator: webhook deliveries cannot start: {e}");
+                return ExitCode::from(2);
+            }
+        };
     let (specs, listen) = (specs.as_path(), listen.as_str());
     let scrub = match scrub_at.as_str() {
         "never" => None,
@@ -156,7 +162,7 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         scrub,
         default_environment: environment,
         default_partner: partner,
-        tokens,
+        tokens: tokens.clone(),
         events: Some(events),
     };
     let _logs = up::init_logging(&SandgateConfig::default().log.level, false);
@@ -176,9 +182,11 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = std::net::TcpListener::bind(listen) {
-        eprintln!("sandgate emulator: cannot listen on {listen}: {e}");
-        return ExitCode::from(2);
+    for addr in std::iter::once(listen).chain(admin_listen.as_deref()) {
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            eprintln!("sandgate emulator: cannot listen on {addr}: {e}");
+            return ExitCode::from(2);
+        }
     }
     if let Some(schedule) = scrub {
         sandgate_emulator::scrub::start(&emulator, schedule);
@@ -198,6 +206,12 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         ..pingora::server::configuration::ServerConf::default()
     };
     let mut server = pingora::server::Server::new_with_opt_and_conf(None, conf);
+    if let Some(addr) = &admin_listen {
+        eprintln!("sandgate emulator: admin (webhook deliveries, scrub) on http://{addr}");
+        let admin =
+            sandgate_gateway::standalone_admin::StandaloneAdmin { emulator: Arc::clone(&emulator), log, tokens };
+        server.add_service(sandgate_gateway::standalone_admin::service(admin, addr));
+    }
     server.add_service(sandgate_emulator::server::service(emulator, listen));
     server.run(pingora::server::RunArgs::default());
     ExitCode::SUCCESS

@@ -44,7 +44,10 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
 fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
     let (runtime, receiver) = common::receiver::start("/hooks", 200);
     let hooks = format!("{}/hooks", receiver.uri());
+    let admin = common::free_port().to_string();
     let (_emulator, addr) = common::sandgate_emulator(&[
+        "--admin-listen",
+        &admin,
         "--specs",
         concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"),
         "--token",
@@ -83,4 +86,57 @@ fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
         (envelope["type"].as_str(), &envelope["data"]["authorization_id"]),
         (Some("authorization.captured"), &serde_json::json!(id))
     );
+
+    // The delivery log of this mode, on the admin listener, with the attempt the receiver took.
+    let deliveries = format!("http://{admin}/v1/webhook-deliveries");
+    let get = |url: &str, token: Option<&str>| {
+        let request = common::http().get(url);
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().expect("admin answers")
+    };
+    assert_eq!(get(&deliveries, None).status(), 401, "--token guards the admin listener too");
+    assert_eq!(get(&deliveries, Some("guess")).status(), 401);
+    let wrong_filter: serde_json::Value =
+        get(&format!("{deliveries}?status=lost"), Some("qa-token")).json().expect("json");
+    assert_eq!(wrong_filter["errors"][0]["pointer"], "status", "{wrong_filter}");
+    // The receiver has the request a moment before the sender has its answer: poll.
+    let mut log = serde_json::Value::Null;
+    for _ in 0..50 {
+        log = get(&format!("{deliveries}?status=delivered"), Some("qa-token")).json().expect("json");
+        if log["deliveries"].as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let delivery = &log["deliveries"][0];
+    assert_eq!(
+        (delivery["event"].as_str(), delivery["url"].as_str()),
+        (Some("authorization.captured"), Some(hooks.as_str()))
+    );
+    assert_eq!(delivery["event_id"], envelope["id"], "the id the receiver got");
+    assert_eq!(
+        (&delivery["attempts"][0]["attempt"], &delivery["attempts"][0]["status_code"]),
+        (&serde_json::json!(1), &serde_json::json!(200))
+    );
+    assert!(delivery["next_attempt_at"].is_null(), "{delivery}");
+
+    // An on-demand scrub of this partner's objects: the authorization is gone.
+    let scrub = |body: serde_json::Value| {
+        let request = common::http().post(format!("http://{admin}/v1/emulator/scrub")).bearer_auth("qa-token");
+        request.json(&body).send().expect("admin answers")
+    };
+    assert_eq!(scrub(serde_json::json!({"partner_id": "standalone"})).status(), 400, "partner_id needs environment");
+    let scrubbed: serde_json::Value =
+        scrub(serde_json::json!({"environment": "training", "partner_id": "standalone"})).json().expect("json");
+    assert!(scrubbed["removed"].as_u64().is_some_and(|n| n >= 1), "{scrubbed}");
+    let read = common::http()
+        .get(format!("{base}/authorization/{id}"))
+        .bearer_auth("qa-token")
+        .header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11")
+        .send()
+        .expect("answers");
+    assert_eq!(read.status(), 404, "scrubbed");
 }
