@@ -19,9 +19,9 @@ use pingora::protocols::http::ServerSession;
 use pingora::services::listening::Service;
 use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use sandgate_emulator::state::{ScrubScope, Tenant};
+use sandgate_emulator::validate::security::accepts;
 use sandgate_emulator::Emulator;
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 
 use crate::standalone_events::DeliveryLog;
 
@@ -48,13 +48,10 @@ pub fn service(admin: StandaloneAdmin, addr: &str) -> Service<HttpServer<Standal
 type Answer = (StatusCode, &'static str, Vec<u8>);
 
 fn problem(kind: ProblemKind, detail: &str, field: Option<&str>) -> Answer {
-    let extra = field.map(|f| json!({"errors": [{"pointer": f, "message": detail}]}));
-    let extra = extra.and_then(|e| e.as_object().cloned());
-    (
-        StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::BAD_REQUEST),
-        PROBLEM_JSON,
-        problem_body(kind, detail, None, extra),
-    )
+    let errors = field.map(|f| json!([{"pointer": f, "message": detail}]));
+    let extra = errors.map(|errors| serde_json::Map::from_iter([("errors".to_owned(), errors)]));
+    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, PROBLEM_JSON, problem_body(kind, detail, None, extra))
 }
 
 fn ok(body: &Value) -> Answer {
@@ -63,15 +60,9 @@ fn ok(body: &Value) -> Answer {
 
 impl StandaloneAdmin {
     fn authorised(&self, session: &ServerSession) -> bool {
-        if self.tokens.is_empty() {
-            return true;
-        }
         let header = session.req_header().headers.get(http::header::AUTHORIZATION);
-        let Some(presented) = header.and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else {
-            return false;
-        };
-        // Every token is compared, in constant time, so timing tells nothing of which is close.
-        self.tokens.iter().fold(false, |found, token| found | bool::from(token.as_bytes().ct_eq(presented.as_bytes())))
+        let presented = header.and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        self.tokens.is_empty() || presented.is_some_and(|token| accepts(&self.tokens, token))
     }
 
     fn deliveries(&self, query: Option<&str>) -> Answer {

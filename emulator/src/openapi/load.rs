@@ -88,26 +88,19 @@ pub fn load_file(file: &Path) -> Result<Vec<Api>, LoadError> {
     Ok(apis)
 }
 
-/// Reads and parses `files`, spread over the cores (parsing is most of start-up); the results
-/// are in the order of `files`.
+/// Reads and parses `files`, one contiguous share per core (parsing is most of start-up); the
+/// results are in the order of `files`.
 fn read_all(files: &[PathBuf]) -> Vec<Result<Value, LoadError>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
-    if workers <= 1 {
-        return files.iter().map(|file| read_document(file)).collect();
-    }
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
     std::thread::scope(|scope| {
-        let shares: Vec<_> = (0..workers)
-            .map(|worker| {
-                scope.spawn(move || {
-                    files.iter().skip(worker).step_by(workers).map(|file| read_document(file)).collect::<Vec<_>>()
-                })
-            })
+        let shares: Vec<_> = files
+            .chunks(files.len().div_ceil(workers).max(1))
+            .map(|share| scope.spawn(move || share.iter().map(|file| read_document(file)).collect::<Vec<_>>()))
             .collect();
-        let mut shares: Vec<_> = shares
-            .into_iter()
-            .map(|share| share.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)).into_iter())
-            .collect();
-        (0..files.len()).filter_map(|i| shares[i % workers].next()).collect()
+        let join = |share: std::thread::ScopedJoinHandle<'_, Vec<_>>| {
+            share.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        shares.into_iter().flat_map(join).collect()
     })
 }
 
