@@ -483,6 +483,7 @@ impl Emulator {
                     EmuResponse { status, content_type, headers: Vec::new(), body }
                 }
                 Ok(Acted::NotFound(detail)) => self.not_found(id, &detail),
+                Ok(Acted::NoFreeId(detail)) => problem(ProblemKind::Conflict, &detail),
                 Err(e) => state_unavailable(&e),
             };
         }

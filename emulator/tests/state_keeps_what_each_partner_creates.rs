@@ -192,3 +192,69 @@ fn a_pos_authorization_is_readable_and_listed_after_it_is_created() {
         common::call(&v251, Method::GET, &format!("/pos-api/v2.5.1/client-id/demo/authorization/{id}"), &headers);
     assert_eq!(other.status, 404, "a separate emulator has its own state");
 }
+
+/// The id the emulator gave a new label, created concurrently with others.
+fn create_label(emulator: &Emulator, name: &str) -> i64 {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    let body = serde_json::to_vec(&json!({ "name": name })).expect("json");
+    let response = emulator.handle(&EmuRequest {
+        method: &Method::POST,
+        path: "/notes-api/v1/labels",
+        query: None,
+        headers: &headers,
+        body: &body,
+        tenant: Some(Tenant { environment: "training", partner: "p1" }),
+        application: None,
+    });
+    assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
+    let label = common::json(&response);
+    assert_eq!(label["name"], json!(name));
+    label["id"].as_i64().expect("an integer id")
+}
+
+#[test]
+fn server_ids_are_never_shared_or_reused_even_past_the_usual_range() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for backend in [StateBackend::Memory, StateBackend::Sqlite(dir.path().join("emulator.db"))] {
+        let emulator = notes(backend.clone());
+        let deleted = create_label(&emulator, "short-lived");
+        let item = |id: i64| format!("/notes-api/v1/labels/{id}");
+        assert_eq!(send(&emulator, "p1", Method::DELETE, &item(deleted), None).0, 204);
+
+        // Two clients at once, 1,500 labels: more than the 1–1000 a generator picks ids from.
+        let ids: Vec<i64> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..2)
+                .map(|w| {
+                    let emulator = &emulator;
+                    scope.spawn(move || {
+                        (0..750).map(|i| create_label(emulator, &format!("w{w}-{i}"))).collect::<Vec<i64>>()
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().expect("worker")).collect::<Vec<i64>>()
+        });
+        let unique: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "{backend:?}: two labels were given one id");
+        assert!(!unique.contains(&deleted), "{backend:?}: the deleted label's id {deleted} was handed out again");
+        assert!(ids.iter().all(|id| *id >= 1), "{backend:?}: ids keep the schema's minimum");
+        let (code, _) = send(&emulator, "p1", Method::GET, &item(deleted), None);
+        assert_eq!(code, 404, "{backend:?}: reading a deleted label finds nothing");
+        let (code, last) = send(&emulator, "p1", Method::GET, &item(ids[ids.len() - 1]), None);
+        assert_eq!((code, &last["name"]), (200, &json!("w1-749")), "{backend:?}");
+    }
+}
+
+#[test]
+fn a_collection_whose_ids_run_out_says_so_until_a_scrub() {
+    let emulator = notes(StateBackend::Memory);
+    let slot = || send(&emulator, "p1", Method::POST, "/notes-api/v1/slots", Some(("application/json", json!({}))));
+    let ids: std::collections::BTreeSet<i64> =
+        (0..3).map(|_| slot()).map(|(_, s)| s["id"].as_i64().unwrap_or(0)).collect();
+    assert_eq!(ids, [1, 2, 3].into(), "every slot the schema allows, each once");
+    let (code, problem) = slot();
+    assert_eq!((code, &problem["type"]), (409, &json!("urn:sandgate:problem:conflict")), "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("no free id")), "{problem}");
+    emulator.scrub(sandgate_emulator::state::ScrubScope::All).expect("scrub");
+    assert_eq!(slot().0, 201, "a scrub frees the ids");
+}

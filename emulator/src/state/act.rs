@@ -112,6 +112,8 @@ pub enum Acted {
     Done(Option<Value>),
     /// No object with that id; the detail names it.
     NotFound(String),
+    /// A create found no id the schema allows that is still free; the detail says so.
+    NoFreeId(String),
 }
 
 impl Stateful {
@@ -149,49 +151,34 @@ impl Stateful {
         let field = self.resource.id_field.as_str();
         match self.resource.action {
             Action::Create => {
-                let count = store.count(tenant, &collection)?;
-                let fabricated = self.fabricate(seed ^ mix(count as u64));
-                // A client-chosen id (the field is not readOnly) is kept; otherwise the server
-                // picks one no object of the collection has.
+                let count = store.count(tenant, &collection)? as u64;
+                let fabricated = self.fabricate(seed ^ mix(count));
+                // A client-chosen id (the field is not readOnly) is kept.
                 let chosen = sent.and_then(|s| s.get(field)).filter(|_| !self.is_read_only(field));
-                let mut id_value = chosen.or_else(|| fabricated.get(field)).cloned();
-                for attempt in (1..8).filter(|_| chosen.is_none()) {
-                    match &id_value {
-                        Some(id) if store.get(tenant, &collection, &text(id))?.is_none() => break,
-                        _ => id_value = self.fabricate(seed ^ mix(count as u64 + attempt * 7919)).remove(field),
+                if let Some(id_value) = chosen {
+                    let (answered, stored) = self.created(request, &fabricated, id_value.clone());
+                    store.put(tenant, &collection, &text(id_value), &stored)?;
+                    return Ok(Acted::Done(self.body.as_ref().map(|_| answered)));
+                }
+                // Otherwise the server picks an id that fits the schema and that no object of the
+                // collection has had since the last scrub; taking it is atomic, so concurrent
+                // creates never share one and a deleted object's id is never handed out again.
+                let mut candidates = IdCandidates::new(fabricated.get(field).cloned(), seed ^ mix(count));
+                while let Some(id_value) =
+                    candidates.next(|attempt| self.fabricate(seed ^ mix(count + attempt * 7919)).remove(field))
+                {
+                    let (answered, stored) = self.created(request, &fabricated, id_value.clone());
+                    if answered.get(field).is_some_and(|answered| *answered != id_value) {
+                        continue; // the schema refused it (beyond a maximum): the answer would differ
+                    }
+                    if store.insert_new(tenant, &collection, &text(&id_value), &stored)? {
+                        return Ok(Acted::Done(self.body.as_ref().map(|_| answered)));
                     }
                 }
-                let id_value = id_value.unwrap_or_else(|| Value::String(format!("{:016x}", seed ^ mix(count as u64))));
-                let mut object = fabricated.clone();
-                for (name, value) in sent.into_iter().flatten() {
-                    if name != field && !self.is_read_only(name) {
-                        object.insert(name.clone(), value.clone());
-                    }
-                }
-                object.insert(field.to_owned(), id_value.clone());
-                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                for (name, template) in self.resource.set.iter().flatten() {
-                    let lookup = |key: &str| match key {
-                        "now" => Some(Value::String(now.clone())),
-                        "id" => Some(id_value.clone()),
-                        _ => key.strip_prefix("request.").and_then(|k| request.lookup(k)).cloned(),
-                    };
-                    if let Some(value) = crate::template::render(template, &lookup) {
-                        object.insert(name.clone(), value);
-                    }
-                }
-                // What is stored is what was answered (so a read repeats it) plus the request's
-                // other fields.
-                let mut answered = self.project(&object);
-                if let Some(conforms) = &self.conforms {
-                    conforms.repair(&mut answered, &Value::Object(fabricated));
-                }
-                let mut stored = object;
-                if let Value::Object(answered) = &answered {
-                    stored.extend(answered.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-                store.put(tenant, &collection, &text(&id_value), &Value::Object(stored))?;
-                Ok(Acted::Done(self.body.as_ref().map(|_| answered)))
+                Ok(Acted::NoFreeId(format!(
+                    "no free {field} for a new object of {collection}: the ids its schema allows are taken \
+                     or were used since the last scrub (scrub the sandbox to start afresh)"
+                )))
             }
             Action::Read | Action::Delete | Action::Update => {
                 let id = id.map(text).unwrap_or_default();
@@ -261,6 +248,39 @@ impl Stateful {
         }
     }
 
+    /// A new object with `id_value`: what is answered, and what is stored (the answer, so a read
+    /// repeats it, plus the request's other fields).
+    fn created(&self, request: &ParsedRequest, fabricated: &Map<String, Value>, id_value: Value) -> (Value, Value) {
+        let field = self.resource.id_field.as_str();
+        let mut object = fabricated.clone();
+        for (name, value) in request.body.as_ref().and_then(Value::as_object).into_iter().flatten() {
+            if name != field && !self.is_read_only(name) {
+                object.insert(name.clone(), value.clone());
+            }
+        }
+        object.insert(field.to_owned(), id_value.clone());
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        for (name, template) in self.resource.set.iter().flatten() {
+            let lookup = |key: &str| match key {
+                "now" => Some(Value::String(now.clone())),
+                "id" => Some(id_value.clone()),
+                _ => key.strip_prefix("request.").and_then(|k| request.lookup(k)).cloned(),
+            };
+            if let Some(value) = crate::template::render(template, &lookup) {
+                object.insert(name.clone(), value);
+            }
+        }
+        let mut answered = self.project(&object);
+        if let Some(conforms) = &self.conforms {
+            conforms.repair(&mut answered, &Value::Object(fabricated.clone()));
+        }
+        let mut stored = object;
+        if let Value::Object(answered) = &answered {
+            stored.extend(answered.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        (answered, Value::Object(stored))
+    }
+
     fn missing(&self, id: &str) -> String {
         let collection = self.resource.collection.rsplit('/').next().unwrap_or_default();
         format!(
@@ -295,6 +315,47 @@ impl Stateful {
             conforms.repair(&mut body, &fabricated);
         }
         Some(body)
+    }
+}
+
+/// Fabricated ids a create tries before stepping past a crowded integer range.
+const FABRICATED_IDS: u64 = 24;
+/// Then, for an integer id: steps of 1, 2, 4, … past the last one, up to 2^40.
+const STEPPED_IDS: u64 = 41;
+
+/// The ids a create tries, in order: the fabricated one, others fabricated with other seeds, then
+/// (for an integer id, when the schema's usual range is crowded) ever larger steps past the last,
+/// so a collection outgrows the 1–1000 a generator picks from instead of running out.
+struct IdCandidates {
+    /// Seeds the hex ids used when the schema has no such field.
+    seed: u64,
+    tried: u64,
+    first: Option<Value>,
+    last: Option<Value>,
+}
+
+impl IdCandidates {
+    fn new(first: Option<Value>, seed: u64) -> IdCandidates {
+        IdCandidates { seed, tried: 0, first, last: None }
+    }
+
+    /// The next id to try; `fabricate(attempt)` fabricates another (`None`: the schema has no
+    /// such field, and a random hex id is used).
+    fn next(&mut self, fabricate: impl FnOnce(u64) -> Option<Value>) -> Option<Value> {
+        let attempt = self.tried;
+        self.tried += 1;
+        let hex_id = || Some(Value::String(format!("{:016x}", mix(self.seed ^ attempt))));
+        let candidate = match attempt {
+            0 => self.first.take().or_else(hex_id),
+            _ if attempt < FABRICATED_IDS => fabricate(attempt).or_else(hex_id),
+            _ if attempt < FABRICATED_IDS + STEPPED_IDS => {
+                let step = 1i64 << (attempt - FABRICATED_IDS);
+                self.last.as_ref().and_then(Value::as_i64).and_then(|n| n.checked_add(step)).map(Value::from)
+            }
+            _ => None,
+        };
+        self.last.clone_from(&candidate);
+        candidate
     }
 }
 

@@ -1,7 +1,7 @@
-//! Objects in memory: per tenant, per collection, in creation order. One lock: every call holds
-//! it for a map lookup or insert, never across I/O.
+//! Objects in memory: per tenant, per collection, in creation order, with the ids deleted since
+//! the last scrub. One lock: every call holds it for a map lookup or insert, never across I/O.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use indexmap::IndexMap;
@@ -9,7 +9,14 @@ use serde_json::Value;
 
 use super::{Page, PageRequest, ScrubScope, StateError, StateStore, Tenant};
 
-type Collections = HashMap<String, IndexMap<String, Value>>;
+type Collections = HashMap<String, Collection>;
+
+#[derive(Debug, Default)]
+struct Collection {
+    objects: IndexMap<String, Value>,
+    /// Ids of deleted objects: never given to a new object before the next scrub.
+    retired: HashSet<String>,
+}
 
 /// The in-memory store.
 #[derive(Debug, Default)]
@@ -36,26 +43,42 @@ impl MemoryStore {
 
 impl StateStore for MemoryStore {
     fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError> {
-        Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).and_then(|c| c.get(id)).cloned()))
+        Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).and_then(|c| c.objects.get(id)).cloned()))
     }
 
     fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError> {
         self.write(|t| {
             let objects = t.entry(key(tenant)).or_default().entry(collection.to_owned()).or_default();
-            objects.insert(id.to_owned(), object.clone());
+            objects.objects.insert(id.to_owned(), object.clone());
         });
         Ok(())
     }
 
+    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError> {
+        Ok(self.write(|t| {
+            let objects = t.entry(key(tenant)).or_default().entry(collection.to_owned()).or_default();
+            let free = !objects.retired.contains(id) && !objects.objects.contains_key(id);
+            if free {
+                objects.objects.insert(id.to_owned(), object.clone());
+            }
+            free
+        }))
+    }
+
     fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError> {
         Ok(self.write(|t| {
-            t.get_mut(&key(tenant)).and_then(|c| c.get_mut(collection)).and_then(|c| c.shift_remove(id)).is_some()
+            let Some(objects) = t.get_mut(&key(tenant)).and_then(|c| c.get_mut(collection)) else { return false };
+            let existed = objects.objects.shift_remove(id).is_some();
+            if existed {
+                objects.retired.insert(id.to_owned());
+            }
+            existed
         }))
     }
 
     fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError> {
         Ok(self.read(|t| {
-            let Some(objects) = t.get(&key(tenant)).and_then(|c| c.get(collection)) else {
+            let Some(objects) = t.get(&key(tenant)).and_then(|c| c.get(collection)).map(|c| &c.objects) else {
                 return Page { items: Vec::new(), total: 0 };
             };
             let start = match &page.after {
@@ -70,12 +93,12 @@ impl StateStore for MemoryStore {
     }
 
     fn count(&self, tenant: Tenant<'_>, collection: &str) -> Result<usize, StateError> {
-        Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).map_or(0, IndexMap::len)))
+        Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).map_or(0, |c| c.objects.len())))
     }
 
     fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError> {
         Ok(self.write(|t| {
-            let size = |c: &Collections| c.values().map(IndexMap::len).sum::<usize>();
+            let size = |c: &Collections| c.values().map(|c| c.objects.len()).sum::<usize>();
             let before: usize = t.values().map(size).sum();
             match scope {
                 ScrubScope::All => t.clear(),

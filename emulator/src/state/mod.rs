@@ -79,7 +79,11 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError>;
     /// Stores `object` under `id`, replacing any previous one (keeping its place in the order).
     fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError>;
-    /// Removes object `id`; whether it existed.
+    /// Stores `object` under `id` only if no object of `collection` has had that id since the
+    /// last scrub, deleted ones included: a partner who reads a deleted object gets 404, never
+    /// another object that took its id. Whether it was stored.
+    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError>;
+    /// Removes object `id` and retires the id until the next scrub; whether it existed.
     fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError>;
     /// Lists a page of `collection`.
     fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError>;

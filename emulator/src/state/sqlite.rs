@@ -39,7 +39,14 @@ impl SqliteStore {
                  body TEXT NOT NULL,
                  PRIMARY KEY (environment, partner, collection, id)
              );
-             CREATE INDEX IF NOT EXISTS objects_in_order ON objects (environment, partner, collection, seq);",
+             CREATE INDEX IF NOT EXISTS objects_in_order ON objects (environment, partner, collection, seq);
+             CREATE TABLE IF NOT EXISTS retired_ids (
+                 environment TEXT NOT NULL,
+                 partner TEXT NOT NULL,
+                 collection TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 PRIMARY KEY (environment, partner, collection, id)
+             ) WITHOUT ROWID;",
         )
         .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
@@ -78,13 +85,50 @@ impl StateStore for SqliteStore {
         })
     }
 
+    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError> {
+        let body = object.to_string();
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let key = params![tenant.environment, tenant.partner, collection, id];
+            let retired = tx
+                .prepare_cached(
+                    "SELECT 1 FROM retired_ids WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
+                )?
+                .exists(key)?;
+            let inserted = !retired
+                && tx
+                    .prepare_cached(
+                        "INSERT INTO objects (environment, partner, collection, id, seq, body)
+                         VALUES (?1, ?2, ?3, ?4,
+                                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM objects
+                                  WHERE environment = ?1 AND partner = ?2 AND collection = ?3), ?5)
+                         ON CONFLICT (environment, partner, collection, id) DO NOTHING",
+                    )?
+                    .execute(params![tenant.environment, tenant.partner, collection, id, body])?
+                    > 0;
+            tx.commit()?;
+            Ok(inserted)
+        })
+    }
+
     fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError> {
         self.with(|c| {
-            c.prepare_cached(
-                "DELETE FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
-            )?
-            .execute(params![tenant.environment, tenant.partner, collection, id])
-            .map(|n| n > 0)
+            let tx = c.transaction()?;
+            let key = params![tenant.environment, tenant.partner, collection, id];
+            let existed = tx
+                .prepare_cached(
+                    "DELETE FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
+                )?
+                .execute(key)?
+                > 0;
+            if existed {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO retired_ids (environment, partner, collection, id) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(key)?;
+            }
+            tx.commit()?;
+            Ok(existed)
         })
     }
 
@@ -128,14 +172,25 @@ impl StateStore for SqliteStore {
 
     fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError> {
         self.with(|c| {
-            let removed = match scope {
-                ScrubScope::All => c.execute("DELETE FROM objects", [])?,
-                ScrubScope::Environment(env) => c.execute("DELETE FROM objects WHERE environment = ?1", [env])?,
-                ScrubScope::Tenant(t) => c.execute(
-                    "DELETE FROM objects WHERE environment = ?1 AND partner = ?2",
-                    params![t.environment, t.partner],
-                )?,
-            };
+            // Retired ids go with the objects: after a scrub, ids start afresh.
+            let tx = c.transaction()?;
+            let mut removed = 0;
+            for table in ["objects", "retired_ids"] {
+                let n = match scope {
+                    ScrubScope::All => tx.execute(&format!("DELETE FROM {table}"), [])?,
+                    ScrubScope::Environment(env) => {
+                        tx.execute(&format!("DELETE FROM {table} WHERE environment = ?1"), [env])?
+                    }
+                    ScrubScope::Tenant(t) => tx.execute(
+                        &format!("DELETE FROM {table} WHERE environment = ?1 AND partner = ?2"),
+                        params![t.environment, t.partner],
+                    )?,
+                };
+                if table == "objects" {
+                    removed = n;
+                }
+            }
+            tx.commit()?;
             Ok(removed)
         })
     }
@@ -164,11 +219,17 @@ mod tests {
         assert_eq!(store.list(a, "/auth", &after).expect("list").items, vec![json!({"id": "2", "status": "closed"})]);
         assert!(store.delete(a, "/auth", "2").expect("delete"));
         assert!(!store.delete(a, "/auth", "2").expect("delete twice"));
+        assert!(!store.insert_new(a, "/auth", "2", &json!({})).expect("insert"), "a deleted id is not reused");
+        assert!(!store.insert_new(a, "/auth", "3", &json!({})).expect("insert"), "a live id is not replaced");
+        assert_eq!(store.get(a, "/auth", "3").expect("get"), Some(json!({"id": "3", "status": "open"})));
+        assert!(store.insert_new(b, "/auth", "2", &json!({"id": "2"})).expect("insert"), "ids are per partner");
+        assert!(store.delete(b, "/auth", "2").expect("delete"));
         assert_eq!(store.count(a, "/auth").expect("count"), 2);
         store.put(b, "/auth", "9", &json!({})).expect("put");
         assert_eq!(store.scrub(ScrubScope::Tenant(a)).expect("scrub"), 2);
         assert_eq!(store.count(b, "/auth").expect("count"), 1, "other partners keep theirs");
         assert_eq!(store.scrub(ScrubScope::Environment("training")).expect("scrub"), 1);
+        assert!(store.insert_new(a, "/auth", "2", &json!({})).expect("insert"), "a scrub frees retired ids");
     }
 
     #[test]
