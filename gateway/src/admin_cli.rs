@@ -71,7 +71,10 @@ enum AdminCommand {
         /// Until (RFC 3339).
         #[arg(long)]
         until: Option<String>,
-        /// At most this many (1..1000).
+        /// Only events after this sequence number (the `next_after` of the previous page).
+        #[arg(long)]
+        after: Option<i64>,
+        /// At most this many (1..1000) [JSON: 100; CSV: the whole log].
         #[arg(long)]
         limit: Option<u32>,
         /// RFC 4180 CSV instead of JSON.
@@ -86,6 +89,22 @@ enum AdminCommand {
         /// Application id.
         #[arg(long)]
         app: String,
+    },
+    /// The emulator's sandbox data.
+    #[command(subcommand)]
+    Emulator(Emulator),
+}
+
+#[derive(Debug, Subcommand)]
+enum Emulator {
+    /// Scrub now (operator): everything, one environment, or one partner in one environment.
+    Scrub {
+        /// training, or another environment the emulator serves.
+        #[arg(long)]
+        environment: Option<String>,
+        /// Only this partner's data (needs --environment).
+        #[arg(long, requires = "environment")]
+        partner: Option<String>,
     },
 }
 
@@ -127,6 +146,12 @@ enum Members {
     List {
         #[arg(long)]
         partner: String,
+    },
+    /// Revoke a member: its key stops working at once.
+    Revoke {
+        #[arg(long)]
+        partner: String,
+        member_id: String,
     },
 }
 
@@ -386,6 +411,9 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
             post(format!("/v1/partners/{}/members", enc(&partner)), json!({"email": email, "name": name, "role": role}))
         }
         AdminCommand::Members(Members::List { partner }) => get(format!("/v1/partners/{}/members", enc(&partner))),
+        AdminCommand::Members(Members::Revoke { partner, member_id }) => {
+            post(format!("/v1/partners/{}/members/{}/revoke", enc(&partner), enc(&member_id)), json!({}))
+        }
         AdminCommand::Apps(Apps::Create { partner, name, kind, permission, fields }) => {
             let mut map = Map::new();
             map.insert("name".into(), json!(name));
@@ -460,7 +488,7 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
             post(format!("/v1/applications/{}/review/reject", enc(&app)), json!({"reasons": reasons}))
         }
         AdminCommand::Review(Review::List { app }) => get(format!("/v1/applications/{}/review", enc(&app))),
-        AdminCommand::Activity { app, partner, event, actor, since, until, limit, csv } => {
+        AdminCommand::Activity { app, partner, event, actor, since, until, after, limit, csv } => {
             let base = match (app, partner) {
                 (Some(app), _) => format!("/v1/applications/{}/activity", enc(&app)),
                 (None, Some(partner)) => format!("/v1/partners/{}/activity", enc(&partner)),
@@ -472,6 +500,7 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
                 ("actor", actor),
                 ("since", since),
                 ("until", until),
+                ("after", after.map(|a| a.to_string())),
                 ("limit", limit.map(|l| l.to_string())),
             ] {
                 if let Some(value) = value {
@@ -496,6 +525,15 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
             }
         }
         AdminCommand::Deliveries { app } => get(format!("/v1/applications/{}/webhook-deliveries", enc(&app))),
+        AdminCommand::Emulator(Emulator::Scrub { environment, partner }) => {
+            let mut body = Map::new();
+            for (key, value) in [("environment", environment), ("partner_id", partner)] {
+                if let Some(value) = value {
+                    body.insert(key.to_owned(), json!(value));
+                }
+            }
+            post("/v1/emulator/scrub".into(), Value::Object(body))
+        }
     }
 }
 
@@ -578,4 +616,112 @@ pub fn run(args: AdminArgs) -> ExitCode {
         Err(_) => eprintln!("sandgate admin: {status}: {text}"),
     }
     ExitCode::from(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        admin: AdminArgs,
+    }
+
+    /// One command line of every subcommand, as an operator's script would write it.
+    const LINES: &[&str] = &[
+        "me",
+        "partners create --name Acme --contact-name Ann --contact-email a@x.io --owner-name Ann --owner-email a@x.io",
+        "partners list",
+        "partners show ptn_1",
+        "members add --partner ptn_1 --email d@x.io --name Dev --role developer",
+        "members list --partner ptn_1",
+        "members revoke --partner ptn_1 mem_1",
+        "apps create --partner ptn_1 --name Till --type generic --permission read --scope read \
+         --webhook https://x.io/h?a=b=integration.connected,integration.disconnected",
+        "apps list --partner ptn_1",
+        "apps show app_1",
+        "apps update app_1 --description new --clear webhooks",
+        "apps revoke app_1 --reason leaked",
+        "apps rotate-webhook-secret app_1",
+        "credentials issue --app app_1 --environment training",
+        "credentials list --app app_1",
+        "credentials rotate trn_1 --grace-seconds 60",
+        "credentials revoke trn_1",
+        "invitations create --app app_1 --email d@x.io",
+        "invitations list --app app_1",
+        "invitations verify inv_1 --otp 123456",
+        "invitations reset inv_1",
+        "invitations resend inv_1",
+        "invitations revoke inv_1",
+        "review submit --app app_1 --overview o --justify read=why --security-measures s --post-deployment-plan p",
+        "review list --app app_1",
+        "review approve app_1",
+        "review reject app_1 --reason a --reason b",
+        "activity --app app_1 --event credential. --after 7 --csv",
+        "activity --partner ptn_1 --limit 5",
+        "connections connect --entity-type location --entity-id loc-1 --app app_1",
+        "connections disconnect --entity-type location --entity-id loc-1 --app app_1",
+        "connections list --entity-type location --entity-id loc-1",
+        "connections benefits --entity-type location --entity-id loc-1",
+        "deliveries --app app_1",
+        "emulator scrub --environment training --partner ptn_1",
+    ];
+
+    fn call(line: &str) -> Call {
+        let cli = Cli::try_parse_from(std::iter::once("admin").chain(line.split_whitespace()))
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+        plan(cli.admin.command).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    /// Whether `path` (query stripped) fits the route `template`.
+    fn fits(template: &str, path: &str) -> bool {
+        let path = path.split('?').next().unwrap_or_default();
+        let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+    }
+
+    #[test]
+    fn every_api_operation_has_a_command_and_every_command_an_operation() {
+        let calls: Vec<(String, Call)> = LINES.iter().map(|line| (line.to_string(), call(line))).collect();
+        for (line, (method, path, _)) in &calls {
+            assert!(
+                sandgate_gateway::control::endpoints().any(|(m, t)| m == method.as_str() && fits(t, path)),
+                "`sandgate admin {line}` calls {method} {path}, which the API does not serve"
+            );
+        }
+        for (method, template) in sandgate_gateway::control::endpoints() {
+            if template == "/v1/openapi.yaml" {
+                continue; // a document to read, not an operation
+            }
+            assert!(
+                calls.iter().any(|(_, (m, p, _))| m.as_str() == method && fits(template, p)),
+                "no `sandgate admin` command calls {method} {template}"
+            );
+        }
+    }
+
+    #[test]
+    fn lists_and_pairs_become_the_documented_bodies() {
+        let (_, _, body) = call(LINES[7]);
+        assert_eq!(
+            body.expect("a body")["webhooks"],
+            json!([{"url": "https://x.io/h?a=b", "events": ["integration.connected", "integration.disconnected"]}]),
+            "the events come after the last '=', so a URL may hold one"
+        );
+        let (_, _, body) = call(LINES[23]);
+        assert_eq!(body.expect("a body")["scope_justifications"], json!({"read": "why"}));
+        let (_, path, _) = call(LINES[27]);
+        assert_eq!(path, "/v1/applications/app_1/activity?event=credential.&after=7&format=csv");
+        let (_, _, body) = call("emulator scrub");
+        assert_eq!(body, Some(json!({})), "no key for what was not given: everything is scrubbed");
+        assert!(
+            Cli::try_parse_from(["admin", "emulator", "scrub", "--partner", "p"]).is_err(),
+            "a partner needs --environment"
+        );
+        let cli = Cli::try_parse_from(["admin", "partners", "show", "a/b c"]).expect("parses");
+        let (_, path, _) = plan(cli.admin.command).expect("a call");
+        assert_eq!(path, "/v1/partners/a%2Fb%20c", "an id is one path segment");
+    }
 }

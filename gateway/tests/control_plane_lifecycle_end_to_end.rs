@@ -331,7 +331,11 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
         (status, response.json::<Value>().unwrap_or(Value::Null))
     };
     let (status, body) = raw("POST", "/v1/partners", "{\"name\": ");
-    assert_eq!((status, body["type"].as_str()), (400, Some("urn:sandgate:problem:invalid-request")));
+    assert_eq!(
+        (status, body["type"].as_str(), field(&body)),
+        (400, Some("urn:sandgate:problem:invalid-request"), "body")
+    );
+    assert_eq!(field(&raw("POST", "/v1/partners", "[1, 2]").1), "body", "not an object");
     let (status, body) = raw(
         "POST",
         "/v1/partners",
@@ -348,10 +352,13 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
     let (status, body) = op.post("/v1/partners", json!({"name": "X", "contact": {"name": "a", "email": "not-an-email"}, "owner": {"name": "o", "email": "o@b.co"}}));
     assert_eq!((status, field(&body)), (422, "contact.email"));
     let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 + 10));
-    assert_eq!(raw("POST", "/v1/partners", &huge).0, 413);
+    let (status, body) = raw("POST", "/v1/partners", &huge);
+    assert_eq!((status, field(&body)), (413, "body"));
     let (status, body) = op.get("/v1/applications/app_doesnotexist");
     assert_eq!((status, body["type"].as_str()), (404, Some("urn:sandgate:problem:not-found")));
-    assert_eq!(op.post("/v1/credentials/trn_nothing/rotate", json!({})).0, 404);
+    assert_eq!(field(&body), "application_id", "the 404 names the parameter: {body}");
+    let (status, body) = op.post("/v1/credentials/trn_nothing/rotate", json!({}));
+    assert_eq!((status, field(&body)), (404, "client_id"));
     let (status, _) = raw("DELETE", "/v1/partners", "");
     assert_eq!(status, 405);
     let app = sandgate.demo_app_id();
@@ -516,4 +523,153 @@ fn webhooks_never_reach_internal_addresses_unless_allowed() {
     let error = log["deliveries"][0]["attempts"][0]["error"].as_str().unwrap_or_default().to_owned();
     assert!(error.contains("internal address"), "{log:#}");
     assert!(runtime.block_on(receiver.received_requests()).expect("recording").is_empty(), "nothing was sent");
+}
+
+/// What the lifecycle does not walk through: an operator token from the config, the configured
+/// rotation grace, one credential revoked among several (with its tokens), secrets neither listed
+/// nor stored, immutable name and type, the scopes and events an application type may use, a
+/// revoked developer invited back, and every filter of the activity log.
+#[test]
+fn configured_rules_single_revocations_and_activity_filters() {
+    let ci_token = "sgo_ci_bot_token_from_the_config_0123456789";
+    let digest: String = sandgate_gateway::control::auth::digest(ci_token).iter().map(|b| format!("{b:02x}")).collect();
+    let config = format!(
+        "sandgate:\n  control_plane:\n    rotation_grace_secs: 2\n  admin:\n    operator_tokens:\n      - {{name: ci-bot, sha256: {digest}}}\n"
+    );
+    let sandgate = TestSandgate::start_with(None, &config);
+    let bot = Admin { base: sandgate.admin.clone(), token: Some(ci_token.to_owned()) };
+    let anonymous = Admin { base: sandgate.admin.clone(), token: None };
+    let (status, me) = bot.get("/v1/me");
+    assert_eq!((status, me["actor"].as_str()), (200, Some("operator:ci-bot")), "{me}");
+    assert_eq!(bot.as_(&format!("{ci_token}x")).get("/v1/me").0, 401, "only the configured token");
+
+    let (_, created) = bot.post(
+        "/v1/partners",
+        json!({"name": "Filters Ltd", "contact": {"name": "Fi", "email": "fi@filters.example"},
+               "owner": {"name": "Fo", "email": "fo@filters.example"}}),
+    );
+    let partner = created["partner"]["id"].as_str().expect("partner").to_owned();
+    let apps = format!("/v1/partners/{partner}/applications");
+
+    // The type decides the scopes and webhook events; name and type never change.
+    let hardware = json!({"name": "filters-terminal", "type": "hardware", "permission": "read",
+                          "scopes": ["customer"], "trust_list": ["https://hooks.filters.example"]});
+    let (status, body) = bot.post(&apps, hardware.clone());
+    assert_eq!((status, field(&body)), (422, "scopes.0"), "hardware reaches merchants only: {body}");
+    let mut wrong_event = hardware.clone();
+    wrong_event["scopes"] = json!(["merchant"]);
+    wrong_event["webhooks"] =
+        json!([{"url": "https://hooks.filters.example/in", "events": ["account.status_changed"]}]);
+    let (status, body) = bot.post(&apps, wrong_event);
+    assert_eq!((status, field(&body)), (422, "webhooks.0.events.0"), "{body}");
+    let (status, body) = bot.post(
+        &apps,
+        json!({"name": "filters-app", "type": "generic", "permission": "read_write",
+               "scopes": ["merchant"], "trust_list": ["127.0.0.0/8"]}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let app = body["application"]["id"].as_str().expect("app").to_owned();
+    let app_path = format!("/v1/applications/{app}");
+    for (immutable, value) in [("name", json!("renamed")), ("type", json!("aggregator"))] {
+        let (status, body) = bot.call(Method::PATCH, &app_path, Some(json!({ immutable: value })));
+        assert_eq!((status, field(&body)), (409, immutable), "{body}");
+    }
+
+    // Two TRAINING credentials; revoking one stops it and its tokens, never the other.
+    let issue = || {
+        let (status, issued) = bot.post(&format!("{app_path}/credentials"), json!({"environment": "training"}));
+        assert_eq!(status, 201, "{issued}");
+        let id = issued["credential"]["client_id"].as_str().expect("client id").to_owned();
+        (id, issued["client_secret"].as_str().expect("secret").to_owned())
+    };
+    let ((kept_id, kept_secret), (gone_id, gone_secret)) = (issue(), issue());
+    let gone_token = common::access_token(&sandgate.training, &gone_id, &gone_secret);
+    let i18n = |id: &str| format!("{}/pos-api/v2.5/client-id/{id}/i18n", sandgate.training);
+    assert_eq!(common::get(&i18n(&gone_id), Some(&gone_token)).status(), 200);
+    let (status, revoked) = bot.post(&format!("/v1/credentials/{gone_id}/revoke"), json!({}));
+    assert_eq!((status, revoked["status"].as_str()), (200, Some("revoked")), "{revoked}");
+    common::assert_problem(common::get(&i18n(&gone_id), Some(&gone_token)), 401, "token-revoked");
+    common::assert_problem(token(&sandgate.training, &gone_id, &gone_secret), 400, "invalid-client");
+    let kept_token = common::access_token(&sandgate.training, &kept_id, &kept_secret);
+    assert_eq!(common::get(&i18n(&kept_id), Some(&kept_token)).status(), 200, "the other credential works");
+
+    // Secrets are shown once: never listed, and not in the store's files.
+    let (_, listed) = bot.get(&format!("{app_path}/credentials"));
+    let statuses: Vec<&str> =
+        listed["credentials"].as_array().expect("list").iter().filter_map(|c| c["status"].as_str()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "revoked").count(), 1, "{listed}");
+    let listed_text = listed.to_string();
+    assert!(!listed_text.contains(&kept_secret) && !listed_text.contains(&gone_secret), "{listed}");
+    for file in ["sandgate.db", "sandgate.db-wal"] {
+        let bytes = std::fs::read(sandgate.data_dir().join(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(&kept_secret), "{file} holds a client secret in clear");
+    }
+
+    // Rotation without a grace in the request takes the configured one (2 s).
+    let (_, rotated) = bot.post(&format!("/v1/credentials/{kept_id}/rotate"), json!({}));
+    let new_secret = rotated["client_secret"].as_str().expect("new secret").to_owned();
+    assert_eq!(token(&sandgate.training, &kept_id, &kept_secret).status(), 200, "old secret during the grace");
+    std::thread::sleep(Duration::from_millis(3100));
+    common::assert_problem(token(&sandgate.training, &kept_id, &kept_secret), 400, "invalid-client");
+    assert_eq!(token(&sandgate.training, &kept_id, &new_secret).status(), 200);
+
+    // A revoked developer invited again is back, and the partner's log says so.
+    let invite = || {
+        let (_, invited) = bot.post(&format!("{app_path}/invitations"), json!({"email": "dev@filters.example"}));
+        let id = invited["invitation"]["id"].as_str().expect("invitation").to_owned();
+        let (status, verified) =
+            anonymous.post(&format!("/v1/invitations/{id}/verify"), json!({"otp": invited["otp"]}));
+        assert_eq!(status, 200, "{verified}");
+        verified
+    };
+    let member = invite()["member"]["id"].as_str().expect("member id").to_owned();
+    assert_eq!(bot.post(&format!("/v1/partners/{partner}/members/{member}/revoke"), json!({})).0, 200);
+    let key = invite()["member_key"].as_str().expect("a new key").to_owned();
+    assert_eq!(bot.as_(&key).get(&app_path).0, 200, "back in");
+    let (_, reactivated) = bot.get(&format!("/v1/partners/{partner}/activity?event=member.reactivated"));
+    assert_eq!(reactivated["events"][0]["details"]["member_id"], json!(member), "{reactivated}");
+
+    // An empty edit writes nothing; 120 edits page in JSON and come whole as CSV.
+    let updates = |admin: &Admin| {
+        admin.get(&format!("{app_path}/activity?event=application.updated&limit=1000")).1["events"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(bot.call(Method::PATCH, &app_path, Some(json!({}))).0, 200);
+    assert_eq!(updates(&bot), 0, "an empty edit is not logged");
+    for i in 0..120 {
+        assert_eq!(bot.call(Method::PATCH, &app_path, Some(json!({"description": format!("v{i}")}))).0, 200);
+    }
+    assert_eq!(updates(&bot), 120);
+    let (_, page) = bot.get(&format!("{app_path}/activity"));
+    assert_eq!(page["events"].as_array().map(Vec::len), Some(100), "a JSON page holds 100");
+    let after = page["next_after"].as_i64().expect("a cursor to the rest");
+    let (_, rest) = bot.get(&format!("{app_path}/activity?after={after}"));
+    let all: Vec<Value> =
+        page["events"].as_array().into_iter().chain(rest["events"].as_array()).flatten().cloned().collect();
+    assert!(rest["events"][0]["seq"].as_i64().is_some_and(|s| s > after), "{rest}");
+    let csv = common::http()
+        .get(format!("{}{app_path}/activity", sandgate.admin))
+        .header("accept", "text/csv")
+        .bearer_auth(ci_token)
+        .send()
+        .expect("csv")
+        .text()
+        .expect("text");
+    assert_eq!(csv.matches("\r\n").count(), all.len() + 1, "the download is the whole log: header + every event");
+
+    // Filters: actor, since (inclusive) and until (exclusive) on the events' own times.
+    let (_, by_bot) = bot.get(&format!("{app_path}/activity?actor=operator:ci-bot&limit=1000"));
+    let by_bot = by_bot["events"].as_array().map_or(0, Vec::len);
+    let by_gateway = all.iter().filter(|e| e["actor"] != "operator:ci-bot").count();
+    assert_eq!(by_bot, all.len() - by_gateway, "only the bot's own events");
+    assert!(by_bot > 120);
+    let middle = all[all.len() / 2]["at"].as_str().expect("at").to_owned();
+    let count = |query: &str| {
+        bot.get(&format!("{app_path}/activity?limit=1000&{query}")).1["events"].as_array().map_or(0, Vec::len)
+    };
+    let (since, until) = (count(&format!("since={middle}")), count(&format!("until={middle}")));
+    assert_eq!(since + until, all.len(), "since and until split the log at one instant");
+    assert!(since > 0 && until > 0, "{since} / {until}");
 }

@@ -122,6 +122,34 @@ fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
     assert!(text.starts_with("seq,at,partner_id,application_id,actor,event,details\r\n"), "{text}");
     assert!(text.contains("credential.issued"));
 
+    // Review to PRODUCTION, one credential revoked, a developer in and out, a connection, a scrub,
+    // and the log paged: all scripted.
+    let run = |args: &[&str]| stdout_json(&cli(dir, url, args));
+    #[rustfmt::skip]
+    run(&["review", "submit", "--app", app_id, "--overview", "POS terminals", "--justify",
+          "merchant=terminals act for merchants, at their till", "--security-measures", "vault",
+          "--post-deployment-plan", "on-call"]);
+    let approved = run(&["review", "approve", app_id]);
+    let production = approved["credential"]["client_id"].as_str().expect("PRODUCTION credential");
+    assert!(production.starts_with("prd_"), "{approved}");
+    assert_eq!(run(&["credentials", "revoke", production])["status"], "revoked");
+    let invited = run(&["invitations", "create", "--app", app_id, "--email", "dev@s.example"]);
+    let invitation = invited["invitation"]["id"].as_str().expect("invitation");
+    let verified = run(&["invitations", "verify", invitation, "--otp", invited["otp"].as_str().expect("otp")]);
+    let member = verified["member"]["id"].as_str().expect("member");
+    assert_eq!(run(&["members", "revoke", "--partner", partner_id, member])["status"], "revoked");
+    #[rustfmt::skip]
+    let connected = run(&["connections", "connect", "--entity-type", "merchant_location", "--entity-id", "loc-1",
+                          "--app", app_id]);
+    assert_eq!(connected["connection"]["status"], "connected", "{connected}");
+    assert!(run(&["emulator", "scrub", "--environment", "training"])["removed"].is_u64());
+    let first = run(&["activity", "--partner", partner_id, "--event", "member.", "--limit", "1"]);
+    let after = first["next_after"].as_i64().expect("a next page").to_string();
+    let rest = run(&["activity", "--partner", partner_id, "--event", "member.", "--after", &after]);
+    let events: Vec<&str> =
+        rest["events"].as_array().into_iter().flatten().filter_map(|e| e["event"].as_str()).collect();
+    assert!(events.contains(&"member.revoked"), "{rest}");
+
     let unreachable = Command::new(env!("CARGO_BIN_EXE_sandgate"))
         .args(["admin", "--url", &format!("http://{}", common::free_port()), "--token", "x", "me"])
         .output()

@@ -13,10 +13,12 @@ fn bad_query(field: &str, detail: String) -> Problem {
     Problem::new(ProblemKind::InvalidRequest, detail, Some(field.to_owned()))
 }
 
-/// Reads the query parameters of an activity listing; a bad value is a 400 naming it.
-fn filter(query: &str) -> Result<(EventFilter, bool), Problem> {
-    let mut filter = EventFilter { limit: 100, ..EventFilter::default() };
-    let mut csv = false;
+/// Reads the query parameters of an activity listing; a bad value is a 400 naming it. A JSON
+/// answer is a page (100 events unless `limit` says); a CSV download is the whole matching log
+/// unless `limit` says, since a spreadsheet has no cursor to follow.
+fn filter(query: &str, accepts_csv: bool) -> Result<(EventFilter, bool), Problem> {
+    let mut filter = EventFilter { limit: 0, ..EventFilter::default() };
+    let mut csv = accepts_csv;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         let value = value.into_owned();
         match key.as_ref() {
@@ -55,13 +57,16 @@ fn filter(query: &str) -> Result<(EventFilter, bool), Problem> {
             other => return Err(bad_query(other, format!("unknown query parameter {other:?}"))),
         }
     }
+    if filter.limit == 0 {
+        filter.limit = if csv { u32::MAX } else { 100 };
+    }
     Ok((filter, csv))
 }
 
 fn answer(call: &Call<'_>, filter: EventFilter, csv: bool) -> Result<Reply, Problem> {
     let limit = filter.limit as usize;
     let events = call.shared.store.events(&filter)?;
-    if csv || call.request.accepts_csv {
+    if csv {
         return to_csv(&events).map(Reply::Csv);
     }
     let next_after = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
@@ -96,14 +101,14 @@ pub(super) fn of_partner(call: &Call<'_>) -> Result<Reply, Problem> {
     let partner_id = call.param("partner_id");
     call.actor.admin_of_partner(partner_id)?;
     call.shared.store.partner(partner_id)?;
-    let (mut filter, csv) = filter(&call.request.query)?;
+    let (mut filter, csv) = filter(&call.request.query, call.request.accepts_csv)?;
     filter.partner_id = Some(partner_id.to_owned());
     answer(call, filter, csv)
 }
 
 pub(super) fn of_application(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = readable(call)?;
-    let (mut filter, csv) = filter(&call.request.query)?;
+    let (mut filter, csv) = filter(&call.request.query, call.request.accepts_csv)?;
     filter.application_id = Some(app.id);
     answer(call, filter, csv)
 }
@@ -145,12 +150,15 @@ mod tests {
             ("color=red", "color"),
             ("after=x", "after"),
         ] {
-            let problem = filter(query).expect_err(query);
+            let problem = filter(query, false).expect_err(query);
             assert_eq!(problem.field.as_deref(), Some(field), "{query}");
         }
-        let (filter, csv) =
-            filter("event=credential.&limit=5&format=csv&since=2026-01-01T00:00:00%2B01:00").expect("valid");
-        assert_eq!((filter.limit, csv), (5, true));
-        assert_eq!(filter.since.as_deref(), Some("2025-12-31T23:00:00.000Z"));
+        let (parsed, csv) =
+            filter("event=credential.&limit=5&format=csv&since=2026-01-01T00:00:00%2B01:00", false).expect("valid");
+        assert_eq!((parsed.limit, csv), (5, true));
+        assert_eq!(parsed.since.as_deref(), Some("2025-12-31T23:00:00.000Z"));
+        assert_eq!(filter("", false).expect("valid").0.limit, 100, "a JSON page");
+        assert_eq!(filter("", true).expect("valid").0.limit, u32::MAX, "a CSV download is the whole log");
+        assert!(!filter("format=json", true).expect("valid").1, "format= wins over Accept");
     }
 }

@@ -98,7 +98,9 @@ impl Problem {
 impl From<ControlError> for Problem {
     fn from(e: ControlError) -> Problem {
         match e {
-            ControlError::NotFound { .. } => Problem::new(ProblemKind::NotFound, e.to_string(), None),
+            ControlError::NotFound { what, .. } => {
+                Problem::new(ProblemKind::NotFound, e.to_string(), Some(id_parameter(what).to_owned()))
+            }
             ControlError::Conflict { field, detail } => Problem::new(ProblemKind::Conflict, detail, Some(field)),
             ControlError::Invalid { field, detail } => Problem::new(ProblemKind::InvalidField, detail, Some(field)),
             ControlError::Gone { field, detail } => Problem::new(ProblemKind::Gone, detail, Some(field)),
@@ -111,18 +113,34 @@ impl From<ControlError> for Problem {
     }
 }
 
+/// The path parameter (or body field) that named the missing `what`.
+fn id_parameter(what: &str) -> &str {
+    match what {
+        "partner" => "partner_id",
+        "member" => "member_id",
+        "application" | "connection" => "application_id",
+        "credential" => "client_id",
+        "invitation" => "invitation_id",
+        other => other,
+    }
+}
+
 /// Decodes a JSON body into `T`; an empty body reads as `{}`. A syntax error, an unknown field or
 /// a wrong type is a 400 naming the field path.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    // serde would read an array into a struct field by field; every body here is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'[') {
+        return Err(Problem::new(ProblemKind::InvalidRequest, "the body must be a JSON object", Some("body".into())));
+    }
     let mut decoder = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut decoder).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let (field, detail) = if inner.is_syntax() || inner.is_eof() {
-            (None, format!("the body is not valid JSON: {inner}"))
+            (Some("body".to_owned()), format!("the body is not valid JSON: {inner}"))
         } else if path == "." {
-            (None, format!("the body does not fit: {inner}"))
+            (Some("body".to_owned()), format!("the body does not fit: {inner}"))
         } else {
             (Some(path.clone()), format!("{path}: {inner}"))
         };

@@ -120,6 +120,11 @@ const ENDPOINTS: &[(&str, &str, Access, Handler)] = &[
     ("POST", "/v1/emulator/scrub", Access::Authenticated, emulator::scrub),
 ];
 
+/// Every endpoint as (method, path template): what `sandgate admin` must be able to call.
+pub fn endpoints() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ENDPOINTS.iter().map(|(method, path, _, _)| (*method, *path))
+}
+
 /// The compiled route table: path template → the endpoints (by method) on it.
 pub struct Routes {
     router: matchit::Router<Vec<usize>>,
@@ -161,7 +166,7 @@ pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSe
         Ok(request) => request,
         Err(http::ReadError::TooLarge) => {
             let detail = format!("the body is larger than {} bytes", http::MAX_BODY_BYTES);
-            return http::respond(Err(Problem::new(ProblemKind::PayloadTooLarge, detail, None)));
+            return http::respond(Err(Problem::new(ProblemKind::PayloadTooLarge, detail, Some("body".to_owned()))));
         }
         Err(http::ReadError::Broken) => {
             return http::respond(Err(Problem::new(ProblemKind::InvalidRequest, "the body could not be read", None)));

@@ -345,6 +345,9 @@ impl Store {
             if let Some(v) = &patch.plan {
                 set("plan", v.clone(), "plan")?;
             }
+            if changed.is_empty() {
+                return application(tx, id); // nothing sent, nothing written, nothing to log
+            }
             tx.execute("UPDATE applications SET updated_at = ?1 WHERE id = ?2", params![now_rfc3339(), id])?;
             log_event(tx, actor, Some(&app.partner_id), Some(id), "application.updated", json!({"fields": changed}))?;
             application(tx, id)

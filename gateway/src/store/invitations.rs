@@ -208,6 +208,9 @@ impl Store {
                         "UPDATE members SET status = 'active', role = 'developer', key_hash = ?1 WHERE id = ?2",
                         params![hasher.hash(&key), existing.id],
                     )?;
+                    let details = json!({"member_id": existing.id, "email": email, "role": "developer",
+                                         "was": {"status": existing.status, "role": existing.role}});
+                    log_event(tx, &actor, Some(&app.partner_id), None, "member.reactivated", details)?;
                     (member(tx, &existing.id)?, Some(key))
                 }
                 None => {
