@@ -8,7 +8,7 @@ use rusqlite::Connection;
 
 use super::StoreError;
 
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: partners, applications, credentials.
     "CREATE TABLE partners (
         id TEXT PRIMARY KEY,

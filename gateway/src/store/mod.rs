@@ -409,6 +409,24 @@ mod tests {
     }
 
     #[test]
+    fn open_uses_wal_migrates_once_and_refuses_a_newer_database() {
+        let temp = temp_dir("migrate");
+        let store = Store::open(temp.path()).expect("open");
+        let conn = store.conn();
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        assert_eq!((mode.as_str(), version), ("wal", migrations::MIGRATIONS.len() as i64));
+        drop(Store::open(temp.path()).expect("reopening runs no migration twice"));
+        conn.pragma_update(None, "user_version", version + 1).expect("a later binary's schema");
+        drop(conn);
+        drop(store);
+        match Store::open(temp.path()) {
+            Err(StoreError::TooNew { found, known, .. }) => assert_eq!((found, known), (version + 1, version)),
+            other => panic!("a database from a newer Sandgate must be refused, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn ensure_demo_shows_secret_once_and_reuses_credential() {
         let temp = temp_dir("demo");
         let dir = temp.path();
