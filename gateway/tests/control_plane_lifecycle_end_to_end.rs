@@ -575,6 +575,13 @@ fn configured_rules_single_revocations_and_activity_filters() {
         assert_eq!((status, field(&body)), (409, immutable), "{body}");
     }
 
+    // The entities it may access: an edit takes effect on the next connection.
+    let connect = || bot.call(Method::PUT, &format!("/v1/entities/customer/c-1/connections/{app}"), None);
+    let (status, body) = connect();
+    assert_eq!((status, field(&body)), (422, "entity_type"), "{body}");
+    assert_eq!(bot.call(Method::PATCH, &app_path, Some(json!({"entities": ["customer"]}))).0, 200);
+    assert_eq!(connect().0, 201);
+
     // Two TRAINING credentials; revoking one stops it and its tokens, never the other.
     let issue = || {
         let (status, issued) = bot.post(&format!("{app_path}/credentials"), json!({"environment": "training"}));
@@ -636,12 +643,13 @@ fn configured_rules_single_revocations_and_activity_filters() {
             .as_array()
             .map_or(0, Vec::len)
     };
+    let before = updates(&bot);
     assert_eq!(bot.call(Method::PATCH, &app_path, Some(json!({}))).0, 200);
-    assert_eq!(updates(&bot), 0, "an empty edit is not logged");
+    assert_eq!(updates(&bot), before, "an empty edit is not logged");
     for i in 0..120 {
         assert_eq!(bot.call(Method::PATCH, &app_path, Some(json!({"description": format!("v{i}")}))).0, 200);
     }
-    assert_eq!(updates(&bot), 120);
+    assert_eq!(updates(&bot), before + 120);
     // Application events only: token entries come from a background writer and could land
     // between two reads.
     let log = format!("{app_path}/activity?event=application.");
@@ -652,7 +660,7 @@ fn configured_rules_single_revocations_and_activity_filters() {
     assert!(rest["events"][0]["seq"].as_i64().is_some_and(|s| s > after), "{rest}");
     let all: Vec<Value> =
         page["events"].as_array().into_iter().chain(rest["events"].as_array()).flatten().cloned().collect();
-    assert_eq!(all.len(), 121, "created + 120 updates, each once across the two pages");
+    assert_eq!(all.len(), 1 + before + 120, "created and every update, each once across the two pages");
     let csv = common::http()
         .get(format!("{}{log}", sandgate.admin))
         .header("accept", "text/csv")

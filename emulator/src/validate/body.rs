@@ -79,7 +79,7 @@ pub fn read(
             }
             let mut object = fields_to_object(fields, shape);
             if let (Some((schema, defs)), Value::Object(map)) = (schema, &mut object) {
-                deep_object_fields(map, nested, schema, defs);
+                deep_object_fields(map, nested, schema, defs)?;
             }
             Ok(Some(object))
         }
@@ -118,13 +118,14 @@ fn fields_to_object(fields: Vec<(String, String)>, shape: &Shape) -> Value {
 /// Adds fields written with brackets (`metadata[order_id]=6735`, `items[0][price]=p_1`,
 /// `expand[]=customer`), as form bodies encode deepObject properties (Stripe's whole API does),
 /// into `object`: each leaf coerced by the schema at its path, and levels the schema calls arrays
-/// made arrays (in index order; `[]` appends).
+/// made arrays (in index order; `[]` appends). A field that gives a value where another gives
+/// nested fields (`a=1&a[b]=2`) is refused, naming it, rather than one of them dropped.
 fn deep_object_fields(
     object: &mut Map<String, Value>,
     fields: Vec<(String, String)>,
     schema: &Value,
     defs: &Map<String, Value>,
-) {
+) -> Result<(), String> {
     let mut roots: Vec<String> = Vec::new();
     for (name, raw) in fields {
         let Some(open) = name.find('[') else { continue };
@@ -132,9 +133,10 @@ fn deep_object_fields(
         let segments: Vec<&str> = name[open + 1..name.len() - 1].split("][").collect();
         let mut at = shape::child(schema, defs, root);
         let mut slot = object.entry(root.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        let conflict = || format!("form field {name:?}: {root} is sent both as a value and with nested fields");
         for (depth, segment) in segments.iter().enumerate() {
             at = at.and_then(|s| shape::child(s, defs, segment));
-            let Value::Object(level) = slot else { break };
+            let Value::Object(level) = slot else { return Err(conflict()) };
             // `[]` appends: a fresh index past those already there.
             let key = if segment.is_empty() { level.len().to_string() } else { (*segment).to_owned() };
             let leaf = depth + 1 == segments.len();
@@ -143,6 +145,9 @@ fn deep_object_fields(
             } else {
                 Value::Object(Map::new())
             };
+            if leaf && level.get(&key).is_some_and(Value::is_object) {
+                return Err(conflict());
+            }
             slot = level.entry(key).or_insert(value);
         }
         if !roots.iter().any(|r| r == root) {
@@ -154,6 +159,7 @@ fn deep_object_fields(
             arrays_where_documented(value, child, defs);
         }
     }
+    Ok(())
 }
 
 /// Turns the objects of index keys that `schema` documents as arrays into arrays.
@@ -221,6 +227,17 @@ mod tests {
                 json!({"name": "Jo", "metadata": {"order": "6735"}, "items": [{"qty": 1, "address": {"zip": 94107}}, {"qty": 2}], "expand": ["a", "b"]})
             )
         );
+    }
+
+    #[test]
+    fn a_field_sent_both_as_a_value_and_nested_is_refused_by_name() {
+        let schema = json!({"type": "object", "properties": {"a": {"type": "object"}}});
+        let shape = Shape::of(&schema, &Map::new());
+        for body in [&b"a=1&a[b]=2"[..], b"a[b][c]=1&a[b]=2", b"a[b]=1&a[b][c]=2"] {
+            let form =
+                read(Reading::Form, "application/x-www-form-urlencoded", body, &shape, Some((&schema, &Map::new())));
+            assert!(form.as_ref().is_err_and(|e| e.contains("form field") && e.contains("a[b")), "{form:?}");
+        }
     }
 
     #[test]
