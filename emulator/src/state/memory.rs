@@ -39,6 +39,11 @@ impl MemoryStore {
     fn write<T>(&self, f: impl FnOnce(&mut HashMap<(String, String), Collections>) -> T) -> T {
         f(&mut self.tenants.write().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// The collection, created empty if new, under the write lock.
+    fn write_collection<T>(&self, tenant: Tenant<'_>, collection: &str, f: impl FnOnce(&mut Collection) -> T) -> T {
+        self.write(|t| f(t.entry(key(tenant)).or_default().entry(collection.to_owned()).or_default()))
+    }
 }
 
 impl StateStore for MemoryStore {
@@ -47,19 +52,15 @@ impl StateStore for MemoryStore {
     }
 
     fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError> {
-        self.write(|t| {
-            let objects = t.entry(key(tenant)).or_default().entry(collection.to_owned()).or_default();
-            objects.objects.insert(id.to_owned(), object.clone());
-        });
+        self.write_collection(tenant, collection, |c| c.objects.insert(id.to_owned(), object.clone()));
         Ok(())
     }
 
     fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError> {
-        Ok(self.write(|t| {
-            let objects = t.entry(key(tenant)).or_default().entry(collection.to_owned()).or_default();
-            let free = !objects.retired.contains(id) && !objects.objects.contains_key(id);
+        Ok(self.write_collection(tenant, collection, |c| {
+            let free = !c.retired.contains(id) && !c.objects.contains_key(id);
             if free {
-                objects.objects.insert(id.to_owned(), object.clone());
+                c.objects.insert(id.to_owned(), object.clone());
             }
             free
         }))

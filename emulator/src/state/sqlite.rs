@@ -88,26 +88,18 @@ impl StateStore for SqliteStore {
     fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError> {
         let body = object.to_string();
         self.with(|c| {
-            let tx = c.transaction()?;
-            let key = params![tenant.environment, tenant.partner, collection, id];
-            let retired = tx
-                .prepare_cached(
-                    "SELECT 1 FROM retired_ids WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
-                )?
-                .exists(key)?;
-            let inserted = !retired
-                && tx
-                    .prepare_cached(
-                        "INSERT INTO objects (environment, partner, collection, id, seq, body)
-                         VALUES (?1, ?2, ?3, ?4,
-                                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM objects
-                                  WHERE environment = ?1 AND partner = ?2 AND collection = ?3), ?5)
-                         ON CONFLICT (environment, partner, collection, id) DO NOTHING",
-                    )?
-                    .execute(params![tenant.environment, tenant.partner, collection, id, body])?
-                    > 0;
-            tx.commit()?;
-            Ok(inserted)
+            // One statement: neither a live nor a retired object may hold the id.
+            c.prepare_cached(
+                "INSERT INTO objects (environment, partner, collection, id, seq, body)
+                 SELECT ?1, ?2, ?3, ?4,
+                        (SELECT COALESCE(MAX(seq), 0) + 1 FROM objects
+                         WHERE environment = ?1 AND partner = ?2 AND collection = ?3), ?5
+                 WHERE NOT EXISTS (SELECT 1 FROM retired_ids
+                                   WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4)
+                 ON CONFLICT (environment, partner, collection, id) DO NOTHING",
+            )?
+            .execute(params![tenant.environment, tenant.partner, collection, id, body])
+            .map(|n| n > 0)
         })
     }
 
@@ -172,24 +164,19 @@ impl StateStore for SqliteStore {
 
     fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError> {
         self.with(|c| {
-            // Retired ids go with the objects: after a scrub, ids start afresh.
             let tx = c.transaction()?;
-            let mut removed = 0;
-            for table in ["objects", "retired_ids"] {
-                let n = match scope {
-                    ScrubScope::All => tx.execute(&format!("DELETE FROM {table}"), [])?,
-                    ScrubScope::Environment(env) => {
-                        tx.execute(&format!("DELETE FROM {table} WHERE environment = ?1"), [env])?
-                    }
-                    ScrubScope::Tenant(t) => tx.execute(
-                        &format!("DELETE FROM {table} WHERE environment = ?1 AND partner = ?2"),
-                        params![t.environment, t.partner],
-                    )?,
-                };
-                if table == "objects" {
-                    removed = n;
+            let clear = |table: &str| match scope {
+                ScrubScope::All => tx.execute(&format!("DELETE FROM {table}"), []),
+                ScrubScope::Environment(env) => {
+                    tx.execute(&format!("DELETE FROM {table} WHERE environment = ?1"), [env])
                 }
-            }
+                ScrubScope::Tenant(t) => tx.execute(
+                    &format!("DELETE FROM {table} WHERE environment = ?1 AND partner = ?2"),
+                    params![t.environment, t.partner],
+                ),
+            };
+            let removed = clear("objects")?;
+            clear("retired_ids")?; // after a scrub, ids start afresh
             tx.commit()?;
             Ok(removed)
         })

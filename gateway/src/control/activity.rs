@@ -17,7 +17,8 @@ fn bad_query(field: &str, detail: String) -> Problem {
 /// answer is a page (100 events unless `limit` says); a CSV download is the whole matching log
 /// unless `limit` says, since a spreadsheet has no cursor to follow.
 fn filter(query: &str, accepts_csv: bool) -> Result<(EventFilter, bool), Problem> {
-    let mut filter = EventFilter { limit: 0, ..EventFilter::default() };
+    let mut filter = EventFilter::default();
+    let mut limit = None;
     let mut csv = accepts_csv;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         let value = value.into_owned();
@@ -43,11 +44,9 @@ fn filter(query: &str, accepts_csv: bool) -> Result<(EventFilter, bool), Problem
                 )
             }
             "limit" => {
-                filter.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| bad_query("limit", format!("limit must be 1 to 1000; got {value:?}")))?
+                let parsed = value.parse().ok().filter(|n| (1..=1000).contains(n));
+                limit =
+                    Some(parsed.ok_or_else(|| bad_query("limit", format!("limit must be 1 to 1000; got {value:?}")))?);
             }
             "format" => match value.as_str() {
                 "json" => csv = false,
@@ -57,9 +56,7 @@ fn filter(query: &str, accepts_csv: bool) -> Result<(EventFilter, bool), Problem
             other => return Err(bad_query(other, format!("unknown query parameter {other:?}"))),
         }
     }
-    if filter.limit == 0 {
-        filter.limit = if csv { u32::MAX } else { 100 };
-    }
+    filter.limit = limit.unwrap_or(if csv { u32::MAX } else { 100 });
     Ok((filter, csv))
 }
 
