@@ -18,7 +18,7 @@ use sandgate_gateway::environment::Environment;
 use sandgate_gateway::secrets::SecretHash;
 use sandgate_gateway::store::{Store, WhenFull};
 use sandgate_gateway::table::scopes::Scopes;
-use sandgate_gateway::token::TokenIssuer;
+use sandgate_gateway::token::{Grant, TokenIssuer};
 
 fn control_plane(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("sandgate-bench-control-{}", std::process::id()));
@@ -32,14 +32,20 @@ fn control_plane(c: &mut Criterion) {
     let issuer = TokenIssuer::new(Environment::TRAINING, &[7; 32], 1200);
     let details = serde_json::json!({"grant": "client_credentials", "scope": "merchant", "environment": "training"});
     let actor = format!("client:{}", demo.client_id);
+    let grant = Grant {
+        client_id: &demo.client_id,
+        app: &app,
+        partner: &partner,
+        scope: "merchant",
+        generation: 0,
+        chain: "bench",
+    };
 
     let mut group = c.benchmark_group("control_plane");
-    group.bench_function("token_mint (baseline)", |b| {
-        b.iter(|| issuer.mint(&demo.client_id, &app, &partner, "merchant").ok())
-    });
+    group.bench_function("token_mint (baseline)", |b| b.iter(|| issuer.mint(&grant).ok()));
     group.bench_function("token_mint + activity entry", |b| {
         b.iter(|| {
-            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
+            let pair = issuer.mint(&grant).ok();
             store.record_event(&actor, Some(&partner), Some(&app), "token.minted", details.clone()).ok();
             pair
         })
@@ -56,7 +62,7 @@ fn control_plane(c: &mut Criterion) {
     store.start_activity_writer();
     group.bench_function("token_mint + activity entry queued for the background writer", |b| {
         b.iter(|| {
-            let pair = issuer.mint(&demo.client_id, &app, &partner, "merchant").ok();
+            let pair = issuer.mint(&grant).ok();
             store.record_event_queued(
                 WhenFull::Wait,
                 actor.clone(),

@@ -23,7 +23,7 @@ use sandgate_gateway::table::scopes::Scopes;
 use sandgate_gateway::table::trust_list::TrustList;
 use sandgate_gateway::table::EnvTables;
 use sandgate_gateway::token::cache::TokenCache;
-use sandgate_gateway::token::TokenIssuer;
+use sandgate_gateway::token::{Grant, TokenIssuer};
 
 fn phases(c: &mut Criterion) {
     let apis = sandgate_emulator::openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
@@ -36,7 +36,18 @@ fn phases(c: &mut Criterion) {
         token_cache: TokenCache::default(),
         hosts: Vec::new(),
     };
-    let token = env.issuer.mint("prd_1", "app_1", "ptn_1", "merchant").expect("mint").access_token;
+    let token = env
+        .issuer
+        .mint(&Grant {
+            client_id: "prd_1",
+            app: "app_1",
+            partner: "ptn_1",
+            scope: "merchant",
+            generation: 0,
+            chain: "bench",
+        })
+        .expect("mint")
+        .access_token;
     let mut headers = HeaderMap::new();
     headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
     let trust = TrustList::parse("10.0.0.0/8 127.0.0.0/8 https://shop.example.com").expect("trust");

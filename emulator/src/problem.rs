@@ -97,6 +97,9 @@ problem_kinds! {
     MethodNotAllowed = ("method-not-allowed", 405, "Method not allowed"),
     /// The request does not conform to the operation.
     InvalidRequest = ("invalid-request", 400, "Invalid request"),
+    /// An `Upgrade` (WebSocket, h2c, …) that the operation does not document: refused, because
+    /// after a switch no later check would see the bytes on the connection.
+    UpgradeRefused = ("upgrade-refused", 400, "Protocol upgrade refused"),
     /// The body's `Content-Type` is not one the operation takes; `detail` lists those it does.
     UnsupportedMediaType = ("unsupported-media-type", 415, "Unsupported media type"),
     /// A well-formed value that is not acceptable (control plane).

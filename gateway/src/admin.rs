@@ -49,6 +49,11 @@ impl ServeHttp for AdminApp {
                 (status, "application/json", json!({"status": if ready { "ready" } else { "store unavailable" }}))
             }
             ("GET", "/metrics") => {
+                // The metrics name every application; they are the operator's, like the control
+                // plane on this listener (a scraper gets an operator token of its own).
+                if let Err(refusal) = self.operator_only(session, "GET /metrics").await {
+                    return refusal;
+                }
                 let dropped = i64::try_from(self.shared.store.dropped_events()).unwrap_or(i64::MAX);
                 self.shared.metrics.activity_dropped.set(dropped);
                 return respond(200, "text/plain; version=0.0.4", self.shared.metrics.render());
@@ -76,42 +81,57 @@ impl ServeHttp for AdminApp {
 }
 
 impl AdminApp {
-    /// `POST /reload`, for operators only.
-    async fn reload(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+    /// `Ok` when the request carries an operator token; else the 401/403 answer to send.
+    async fn operator_only(&self, session: &ServerSession, what: &str) -> Result<(), Response<Vec<u8>>> {
         let header = session.req_header().headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let shared = Arc::clone(&self.shared);
-        let outcome = tokio::task::spawn_blocking(move || {
+        let actor = tokio::task::spawn_blocking(move || {
             let operators = control::operators(&shared);
-            let actor =
-                control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash);
-            match actor {
-                Ok(control::auth::Actor::Operator(_)) => Ok(shared.reload()),
+            match control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash) {
+                Ok(control::auth::Actor::Operator(_)) => Ok(()),
                 Ok(control::auth::Actor::Member(_)) => Err(403),
                 _ => Err(401),
             }
         })
-        .await;
-        match outcome {
-            Ok(Ok(Ok(report))) => {
-                let body = json!({"reloaded": true, "needs_restart": report.needs_restart});
-                respond(200, "application/json", serde_json::to_vec(&body).unwrap_or_default())
+        .await
+        .unwrap_or(Err(500));
+        match actor {
+            Ok(()) => Ok(()),
+            Err(403) => {
+                let detail = format!("only an operator may call {what}");
+                Err(respond(403, PROBLEM_JSON, problem_body(ProblemKind::Forbidden, &detail, None, None)))
             }
-            Ok(Ok(Err(e))) => {
-                let detail = format!("configuration refused, the previous one stays in force: {e}");
-                respond(400, PROBLEM_JSON, problem_body(ProblemKind::InvalidRequest, &detail, None, None))
-            }
-            Ok(Err(403)) => {
-                let detail = "only an operator may reload the configuration";
-                respond(403, PROBLEM_JSON, problem_body(ProblemKind::Forbidden, detail, None, None))
-            }
-            Ok(Err(_)) => {
-                let detail = "POST /reload needs Authorization: Bearer <operator token>";
+            Err(401) => {
+                let detail = format!("{what} needs Authorization: Bearer <operator token>");
                 let mut response =
-                    respond(401, PROBLEM_JSON, problem_body(ProblemKind::Unauthenticated, detail, None, None));
+                    respond(401, PROBLEM_JSON, problem_body(ProblemKind::Unauthenticated, &detail, None, None));
                 response
                     .headers_mut()
                     .insert("www-authenticate", http::HeaderValue::from_static("Bearer realm=\"sandgate-admin\""));
-                response
+                Err(response)
+            }
+            Err(_) => Err(respond(
+                500,
+                PROBLEM_JSON,
+                problem_body(ProblemKind::Internal, "authentication failed", None, None),
+            )),
+        }
+    }
+
+    /// `POST /reload`, for operators only.
+    async fn reload(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        if let Err(refusal) = self.operator_only(session, "POST /reload").await {
+            return refusal;
+        }
+        let shared = Arc::clone(&self.shared);
+        match tokio::task::spawn_blocking(move || shared.reload()).await {
+            Ok(Ok(report)) => {
+                let body = json!({"reloaded": true, "needs_restart": report.needs_restart});
+                respond(200, "application/json", serde_json::to_vec(&body).unwrap_or_default())
+            }
+            Ok(Err(e)) => {
+                let detail = format!("configuration refused, the previous one stays in force: {e}");
+                respond(400, PROBLEM_JSON, problem_body(ProblemKind::InvalidRequest, &detail, None, None))
             }
             Err(_) => respond(500, PROBLEM_JSON, problem_body(ProblemKind::Internal, "reload failed", None, None)),
         }

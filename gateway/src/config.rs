@@ -198,6 +198,20 @@ pub struct LimitsConfig {
     pub read_timeout_secs: u64,
     /// Idle keep-alive time between requests. Default 60 s.
     pub idle_timeout_secs: u64,
+    /// Query parameters an operation does not document, on a proxied (PRODUCTION) request:
+    /// `drop` them before the backend sees the request (default), or `refuse` the request (400).
+    pub undocumented_query: UndocumentedQuery,
+}
+
+/// What to do with query parameters the spec does not document (`limits.undocumented_query`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UndocumentedQuery {
+    /// Forward the request without them.
+    #[default]
+    Drop,
+    /// Answer 400 naming them.
+    Refuse,
 }
 
 /// `sandgate.admin`.
@@ -319,6 +333,7 @@ impl Default for LimitsConfig {
             max_headers: 100,
             read_timeout_secs: 10,
             idle_timeout_secs: 60,
+            undocumented_query: UndocumentedQuery::Drop,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct RequestCtx {
     pub body_bytes: usize,
     /// The HTTP parser had turned keep-alive off when the request arrived.
     pub keepalive_off: bool,
+    /// The operation documents the protocol upgrade this request asks for.
+    pub upgrade: bool,
 }
 
 /// Who is calling, as proven by a verified token.
@@ -69,6 +71,7 @@ impl RequestCtx {
             admission: None,
             body_bytes: 0,
             keepalive_off: false,
+            upgrade: false,
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use crate::store::{Store, StoreError};
+use crate::store::{DirectoryRow, Store, StoreError};
 use crate::table::scopes::{ScopeSet, Scopes};
 use crate::table::trust_list::TrustList;
 
@@ -33,6 +33,8 @@ pub struct AppPolicy {
     /// The scopes the application has now: a token's scopes count only where they meet these,
     /// so removing a scope takes effect on the next request, not when tokens expire.
     pub scope_set: ScopeSet,
+    /// The stored row this policy was built from: a reload reuses the policy while it is unchanged.
+    source: DirectoryRow,
 }
 
 #[derive(Debug, Default)]
@@ -61,21 +63,28 @@ impl Directory {
     pub fn reload(&self, store: &Store) -> Result<std::time::Duration, StoreError> {
         let started = Instant::now();
         let (apps, revoked) = store.directory_rows()?;
+        let previous = self.current.load();
         let apps = apps
             .into_iter()
             .map(|row| {
+                // Unchanged applications keep their parsed policy: a write costs one parse, not one
+                // per application.
+                if let Some(same) = previous.apps.get(&row.id).filter(|p| p.source == row) {
+                    return (row.id, Arc::clone(same));
+                }
                 let trust = TrustList::parse(&row.trust_list).unwrap_or_else(|e| {
                     tracing::error!(application = %row.id, error = %e, "stored trust list is invalid; the application is denied");
                     TrustList::default()
                 });
                 let policy = AppPolicy {
                     id: row.id.clone(),
-                    partner: row.partner_id,
+                    partner: row.partner_id.clone(),
                     active: row.active,
                     read_only: row.permission == "read",
                     trust,
                     scope_set: self.scopes.parse(&row.scopes),
-                    plan: row.plan,
+                    plan: row.plan.clone(),
+                    source: row.clone(),
                 };
                 (row.id, Arc::new(policy))
             })
@@ -92,5 +101,31 @@ impl Directory {
     /// Whether a credential has been revoked.
     pub fn credential_revoked(&self, client_id: &str) -> bool {
         self.current.load().revoked_credentials.contains(client_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::Environment;
+    use crate::secrets::SecretHash;
+
+    #[test]
+    fn a_reload_reuses_the_policies_of_unchanged_applications() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let hasher = SecretHash::new([3; 32]);
+        store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
+        let app = store.application_id(crate::store::DEMO_APPLICATION).expect("store").expect("demo app");
+        let directory = Directory::load(&store, Scopes::default()).expect("directory");
+        let before = directory.app(&app).expect("policy");
+        directory.reload(&store).expect("reload");
+        assert!(Arc::ptr_eq(&before, &directory.app(&app).expect("policy")), "unchanged: not parsed again");
+        let patch = crate::store::AppPatch { trust_list: Some(vec!["192.0.2.0/24".into()]), ..Default::default() };
+        store.update_app("operator:test", &app, &patch).expect("update");
+        directory.reload(&store).expect("reload");
+        let after = directory.app(&app).expect("policy");
+        assert!(!Arc::ptr_eq(&before, &after), "changed: rebuilt");
+        assert!(after.trust.admits_addr("192.0.2.7".parse().expect("ip")));
     }
 }

@@ -35,6 +35,7 @@ use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::FailToProxy;
+use pingora::upstreams::peer::HttpUpstreamRequestPolicy;
 use sandgate_emulator::problem::ProblemKind;
 use sandgate_emulator::state::Tenant;
 use sandgate_emulator::EmuRequest;
@@ -83,16 +84,21 @@ impl ProxyHttp for Gateway {
             session.client_addr().and_then(|a| a.as_inet()).map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
         let req = session.req_header();
         phase::environment::check(env, req.headers.get(http::header::HOST).map(|h| h.as_bytes()))?;
-        phase::hygiene::check(req, &tables.limits, ctx.keepalive_off)?;
+        let raw_head = req.headers.contains_key(http::header::TRANSFER_ENCODING).then(|| session.to_h1_raw());
+        phase::hygiene::check(req, &tables.limits, ctx.keepalive_off, raw_head.as_deref())?;
         let addr = phase::client_addr::resolve(peer, &req.headers, &tables.trusted_proxies);
         ctx.client_addr = Some(addr);
         let (selected, path_client_id) = phase::route::select(&tables.routes, &req.method, req.uri.path())?;
         ctx.selected = Some(selected);
         let id = match selected {
-            Selected::Token => return self.token_endpoint(session, ctx).await,
+            Selected::Token => {
+                phase::route::check_upgrade(None, &req.headers)?;
+                return self.token_endpoint(session, ctx).await;
+            }
             Selected::Operation(id) => id,
         };
         let policy = tables.routes.policy(id);
+        ctx.upgrade = phase::route::check_upgrade(Some(policy), &req.headers)?;
         phase::route::check_required_headers(policy, &req.headers)?;
         let principal = phase::auth::authenticate(&req.headers, env, &tables.scopes)?;
         ctx.client_id = Some(principal.client_id.clone());
@@ -106,7 +112,11 @@ impl ProxyHttp for Gateway {
         verdict?;
         ctx.app = Some(app);
         match phase::forward::select(&env.upstream, self.env)? {
-            Forward::Proxy => Ok(false),
+            Forward::Proxy => {
+                let undocumented = tables.limits.undocumented_query;
+                phase::route::check_parameters(&tables.routes, policy, session.req_header(), undocumented)?;
+                Ok(false)
+            }
             Forward::Emulator(emulator) => {
                 let body = read_body(session, tables.limits.max_body_bytes).await?;
                 let req = session.req_header();
@@ -143,6 +153,11 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
         match ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) {
+            Some(Upstream::Http(peer)) if ctx.upgrade => {
+                let mut peer = peer.clone();
+                peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::standard();
+                Ok(peer)
+            }
             Some(Upstream::Http(peer)) => Ok(peer.clone()),
             // request_filter answers every other case; reaching here is a bug, not a client error.
             _ => Err(Error::explain(ErrorType::InternalError, "no HTTP upstream for this environment")),
@@ -155,11 +170,22 @@ impl ProxyHttp for Gateway {
         req: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let host = match ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) {
-            Some(Upstream::Http(peer)) => peer.sni.as_str(),
+        let Some(tables) = ctx.tables.as_ref() else {
+            return Err(Error::explain(ErrorType::InternalError, "upstream request without tables"));
+        };
+        let host = match &tables.env(self.env).upstream {
+            Upstream::Http(peer) => peer.sni.as_str(),
             _ => "",
         };
-        phase::upstream_request::prepare(req, self.env, ctx.principal.as_deref(), &ctx.request_id, host)
+        let forwarding = phase::upstream_request::Forwarding {
+            env: self.env,
+            principal: ctx.principal.as_deref(),
+            request_id: &ctx.request_id,
+            host,
+            client_addr: ctx.client_addr,
+            query: ctx.route().map(|id| &tables.routes.policy(id).query),
+        };
+        phase::upstream_request::prepare(req, &forwarding)
     }
 
     async fn response_filter(
@@ -209,15 +235,19 @@ impl ProxyHttp for Gateway {
         FailToProxy { error_code: kind.status(), can_reuse_downstream: clean && written }
     }
 
-    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, error: &Error) -> bool {
-        // Rejections are answered and logged in the access log; the error log keeps real faults.
-        matches!(error.etype(), ErrorType::CustomCode(..))
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, _error: &Error) -> bool {
+        // Pingora's error line carries the whole request line, query string included; faults are
+        // logged by `phase::log::fault` instead (path only), rejections by the access log.
+        true
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let req = session.req_header();
         let reason = e.map(|e| e.etype().as_str());
+        if let Some(e) = e {
+            phase::log::fault(self.env, req.method.as_str(), req.uri.path(), ctx, e);
+        }
         phase::log::access(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.metrics);
         phase::log::denial(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.store);
     }

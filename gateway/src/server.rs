@@ -140,6 +140,8 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
     } else {
         None
     };
+    // After every file of ours exists (the emulator's database included).
+    restrict_permissions(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let directory = Arc::new(Directory::load(&store, crate::table::scopes::Scopes::from_apis(&apis))?);
     let metrics = Metrics::new();
     {
@@ -162,6 +164,42 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
         webhook_wake,
     });
     Ok(Prepared { shared, emulator })
+}
+
+/// The data directory holds credentials' hashes, signing keys and partners' data: only the
+/// service's user may read it. The folder and `secrets/` become 0700, the databases and secrets
+/// 0600, whatever the umask made them (SQLite creates its files 0644). Only Sandgate's own files
+/// are touched, in case the data directory is shared with something else.
+#[cfg(unix)]
+fn restrict_permissions(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let private = |path: &std::path::Path, mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+    private(dir, 0o700)?;
+    let secrets = dir.join("secrets");
+    if secrets.is_dir() {
+        private(&secrets, 0o700)?;
+        for entry in std::fs::read_dir(&secrets)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                private(&entry.path(), 0o600)?;
+            }
+        }
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = [".db", ".db-wal", ".db-shm", ".db-journal"].iter().any(|suffix| name.ends_with(suffix));
+        if ours && entry.file_type()?.is_file() {
+            private(&entry.path(), 0o600)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_dir: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Checks that every listener address can be bound now, so a clash fails before start-up with a

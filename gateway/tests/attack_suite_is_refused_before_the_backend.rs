@@ -55,6 +55,10 @@ fn send(base: &str, request: &str) -> (u16, String) {
     (status, slug)
 }
 
+fn post(path: &str, token: &str) -> String {
+    format!("POST {path} HTTP/1.1\r\nHost: gateway\r\nx-reference-id: ref-1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+}
+
 fn get(path: &str, auth: Option<&str>, extra: &str) -> String {
     let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
     format!("GET {path} HTTP/1.1\r\nHost: gateway\r\nx-reference-id: ref-1\r\n{auth}{extra}Connection: close\r\n\r\n")
@@ -149,7 +153,23 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
         Case { name: "retired version", request: get(&format!("/pos-api/v2/client-id/{id}/i18n"), Some(&bearer(&token)), ""), status: 410, slug: "retired-version" },
         Case { name: "double slash", request: get(&format!("//pos-api/v2.5/client-id/{id}/i18n"), Some(&bearer(&token)), ""), status: 404, slug: "unknown-route" },
         Case { name: "upper-case API name", request: get(&format!("/POS-API/v2.5/client-id/{id}/i18n"), Some(&bearer(&token)), ""), status: 404, slug: "unknown-route" },
-        Case { name: "encoded slash", request: get(&format!("/pos-api/v2.5/client-id/{id}%2fi18n"), Some(&bearer(&token)), ""), status: 404, slug: "unknown-route" },
+        Case { name: "encoded slash", request: get(&format!("/pos-api/v2.5/client-id/{id}%2fi18n"), Some(&bearer(&token)), ""), status: 400, slug: "invalid-request" },
+        Case { name: "encoded traversal inside a parameter", request: get(&format!("/pos-api/v2.5/client-id/{id}/authorization/..%2F..%2Fprd_other%2Fauthorization%2F1"), Some(&bearer(&token)), ""), status: 400, slug: "invalid-request" },
+        Case { name: "encoded backslash inside a parameter", request: get(&format!("/pos-api/v2.5/client-id/{id}/authorization/1%5C..%5Cx"), Some(&bearer(&token)), ""), status: 400, slug: "invalid-request" },
+        Case { name: "encoded NUL inside a parameter", request: get(&format!("/pos-api/v2.5/client-id/{id}/authorization/1%00"), Some(&bearer(&token)), ""), status: 400, slug: "invalid-request" },
+        // PRODUCTION validates parameters against the spec too (the backend never sees these).
+        Case { name: "path parameter against its schema", request: post(&format!("/pos-api/v2.5/client-id/{id}/accounts/12ab/close"), &token), status: 400, slug: "invalid-request" },
+        Case { name: "query parameter against its schema", request: get(&format!("/pos-api/v2.5/client-id/{id}/authorizations?status=bogus"), Some(&bearer(&token)), ""), status: 400, slug: "invalid-request" },
+        // Protocol upgrades: after a 101 no check would see the bytes on the connection.
+        Case { name: "WebSocket upgrade", request: get(&path, Some(&bearer(&token)), "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"), status: 400, slug: "upgrade-refused" },
+        Case { name: "h2c upgrade", request: get(&path, Some(&bearer(&token)), "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nConnection: Upgrade, HTTP2-Settings\r\n"), status: 400, slug: "upgrade-refused" },
+        Case { name: "Connection: upgrade without Upgrade", request: get(&path, Some(&bearer(&token)), "Connection: upgrade\r\n"), status: 400, slug: "upgrade-refused" },
+        Case {
+            name: "upgrade at the token endpoint",
+            request: token_body(&format!("client_id={id}&client_secret={}", sandgate.production_client_secret)).replace("Connection: close", "Upgrade: websocket\r\nConnection: Upgrade"),
+            status: 400,
+            slug: "upgrade-refused",
+        },
         Case { name: "undocumented operation", request: get(&format!("/pos-api/v2.5/client-id/{id}/admin"), Some(&bearer(&token)), ""), status: 404, slug: "unknown-route" },
         Case { name: "wrong method", request: get(&path, Some(&bearer(&token)), "").replacen("GET", "DELETE", 1), status: 405, slug: "method-not-allowed" },
         // Smuggling and sizes.
@@ -167,6 +187,15 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
         },
         Case { name: "oversized header", request: get(&path, Some(&bearer(&token)), &format!("x-big: {}\r\n", "a".repeat(20_000))), status: 431, slug: "headers-too-large" },
         Case { name: "too many headers", request: get(&path, Some(&bearer(&token)), &(0..120).map(|i| format!("x-h{i}: v\r\n")).collect::<String>()), status: 431, slug: "headers-too-large" },
+        Case {
+            name: "Content-Length and Transfer-Encoding with Connection: close",
+            request: format!("POST /pos-api/v2.5/client-id/{id}/information HTTP/1.1\r\nHost: g\r\nx-reference-id: r\r\nAuthorization: Bearer {token}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"),
+            status: 400,
+            slug: "invalid-request",
+        },
+        Case { name: "HTTP/1.1 without Host", request: get(&path, Some(&bearer(&token)), "").replace("Host: gateway\r\n", ""), status: 400, slug: "invalid-request" },
+        // Pingora's parser refuses this one itself, before any phase runs (a bare 400).
+        Case { name: "two Host headers", request: get(&path, Some(&bearer(&token)), "Host: other\r\n"), status: 400, slug: "" },
         Case { name: "missing x-reference-id", request: get(&path, Some(&bearer(&token)), "").replace("x-reference-id: ref-1\r\n", ""), status: 400, slug: "invalid-request" },
         // XFF spoofing from an untrusted peer (the trust list is narrowed below).
         Case { name: "placeholder", request: String::new(), status: 0, slug: "" },
@@ -245,7 +274,10 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
         failures.push(format!("revoked application: got {status} {slug:?}"));
     }
 
-    let metrics = common::get(&format!("{}/metrics", sandgate.admin), None).text().expect("metrics");
+    common::assert_problem(common::get(&format!("{}/metrics", sandgate.admin), None), 401, "unauthenticated");
+    let metrics = common::get_with(&format!("{}/metrics", sandgate.admin), &sandgate.operator_token(), &[])
+        .text()
+        .expect("metrics");
     let lag_count = metrics
         .lines()
         .find_map(|l| l.strip_prefix("sandgate_revocation_lag_seconds_count "))
@@ -263,4 +295,122 @@ fn attack_suite_every_case_refused_with_exact_type_and_nothing_reaches_backend()
         received.len(),
         received.iter().map(|r| r.url.path().to_owned()).collect::<Vec<_>>()
     );
+}
+
+/// A token request from `xff` (the client address, since loopback is a trusted proxy here).
+fn token_from(base: &str, xff: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let response = common::http()
+        .post(format!("{base}/pos-api/v2.5/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", xff)
+        .body(body)
+        .send()
+        .expect("token request");
+    (response.status().as_u16(), response.json().unwrap_or_default())
+}
+
+fn slug(body: &serde_json::Value) -> &str {
+    body["type"].as_str().and_then(|t| t.strip_prefix("urn:sandgate:problem:")).unwrap_or("")
+}
+
+#[test]
+fn wrong_secrets_throttle_the_guessing_address_never_the_victim() {
+    let sandgate = TestSandgate::start_with(None, "sandgate:\n  trusted_proxies: [\"127.0.0.1/32\"]\n");
+    let (train, id, secret) = (&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
+    let guess = [("client_id", id.as_str()), ("client_secret", "trn_sk_wrong")];
+    let right = [("client_id", id.as_str()), ("client_secret", secret.as_str())];
+    let answers: Vec<(u16, String)> = (0..12)
+        .map(|_| token_from(train, "127.0.0.5", &guess))
+        .map(|(status, body)| (status, slug(&body).to_owned()))
+        .collect();
+    assert_eq!(answers[0], (400, "invalid-client".to_owned()));
+    assert_eq!(answers[11], (429, "token-requests-throttled".to_owned()), "{answers:?}");
+    let (status, body) = token_from(train, "127.0.0.9", &right);
+    assert_eq!(status, 200, "the victim, elsewhere, is not locked out: {body}");
+    let (status, body) = token_from(train, "127.0.0.5", &right);
+    assert_eq!(status, 200, "a correct secret works even from the throttled address: {body}");
+    let (status, body) = token_from(train, "127.0.0.9", &guess);
+    assert_eq!((status, slug(&body)), (400, "invalid-client"), "another address is not throttled");
+    let (status, body) = token_from(train, "127.0.0.5", &guess);
+    assert_eq!((status, slug(&body)), (429, "token-requests-throttled"));
+
+    // From an address the trust list refuses, a right and a wrong secret get the same answer.
+    sandgate.set_trust_list(&["192.0.2.0/24"]);
+    let (right_status, right_body) = token_from(train, "127.0.0.9", &right);
+    let (wrong_status, wrong_body) = token_from(train, "127.0.0.9", &guess);
+    assert_eq!((right_status, slug(&right_body)), (403, "untrusted-client"));
+    assert_eq!((wrong_status, slug(&wrong_body)), (403, "untrusted-client"), "no secret oracle");
+    assert_eq!(right_body["detail"], wrong_body["detail"]);
+}
+
+#[test]
+fn refresh_tokens_are_single_use_bound_to_the_secret_and_rechecked() {
+    let sandgate = TestSandgate::start(None);
+    let (train, id) = (&sandgate.training, sandgate.client_id.clone());
+    let mint = |secret: &str, scope: &str| -> serde_json::Value {
+        let response = common::token_request(
+            train,
+            &[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", secret), ("scope", scope)],
+        );
+        assert_eq!(response.status(), 200);
+        response.json().expect("json")
+    };
+    let refresh = |token: &serde_json::Value| -> (u16, serde_json::Value) {
+        let refresh_token = token["refresh_token"].as_str().expect("refresh token");
+        let response =
+            common::token_request(train, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]);
+        (response.status().as_u16(), response.json().unwrap_or_default())
+    };
+    // Single use: the next refresh token works, a replayed one revokes the chain.
+    let first = mint(&sandgate.client_secret, "merchant");
+    let (status, second) = refresh(&first);
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["refresh_token"], first["refresh_token"], "a refresh returns the next refresh token");
+    let (status, replay) = refresh(&first);
+    assert_eq!((status, replay["error"].as_str()), (400, Some("invalid_grant")), "{replay}");
+    let (status, body) = refresh(&second);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the chain died with the replay");
+
+    // Scopes are checked again: a scope the application lost is not refreshed.
+    let customer = mint(&sandgate.client_secret, "customer");
+    let app = sandgate.demo_app_id();
+    let patch = sandgate_gateway::store::AppPatch { scopes: Some(vec!["merchant".into()]), ..Default::default() };
+    sandgate.store().update_app("operator:test", &app, &patch).expect("update");
+    let (status, body) = refresh(&customer);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
+
+    // A rotation without grace ends the refresh tokens minted with the old secret.
+    let before = mint(&sandgate.client_secret, "merchant");
+    let hasher = &sandgate.shared.keys.secret_hash;
+    let (_, new_secret) = sandgate.store().rotate("operator:test", &id, 0, hasher).expect("rotate");
+    let (status, body) = refresh(&before);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let after = mint(&new_secret, "merchant");
+    assert_eq!(refresh(&after).0, 200, "tokens of the new secret refresh");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_readable_by_the_service_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandgate = TestSandgate::start(None);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
+    let dir = sandgate.data_dir();
+    assert_eq!(mode(dir), 0o700);
+    assert_eq!(mode(&dir.join("secrets")), 0o700);
+    for entry in std::fs::read_dir(dir.join("secrets")).expect("secrets") {
+        let path = entry.expect("entry").path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    let databases: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "db"))
+        .collect();
+    assert!(!databases.is_empty());
+    for path in databases {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
 }

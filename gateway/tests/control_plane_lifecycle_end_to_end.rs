@@ -85,6 +85,20 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
         Some(json!({"description": "Acme terminals, v2"})),
     );
     assert_eq!((status, body["description"].as_str()), (200, Some("Acme terminals, v2")));
+    // The rate-limit plan is the operator's decision: a partner can neither pick nor change it.
+    let (status, body) =
+        owner.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"plan": "standard"})));
+    assert_eq!((status, field(&body)), (403, "plan"), "{body}");
+    let mut with_plan = json!({"name": "acme-planner", "type": "generic", "permission": "read", "scopes": ["merchant"],
+                               "plan": "standard"});
+    let (status, body) = owner.post(&format!("/v1/partners/{partner}/applications"), with_plan.clone());
+    assert_eq!((status, field(&body)), (403, "plan"), "{body}");
+    with_plan["plan"] = json!("");
+    assert_eq!(owner.post(&format!("/v1/partners/{partner}/applications"), with_plan).0, 201, "the default is fine");
+    let (status, body) = op.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"plan": "standard"})));
+    assert_eq!((status, body["plan"].as_str()), (200, Some("standard")), "an operator sets it");
+    let (status, _) = owner.call(Method::PATCH, &format!("/v1/applications/{app}"), Some(json!({"plan": "standard"})));
+    assert_eq!(status, 200, "sending the current plan back unchanged is fine");
 
     // Sandbox credentials at once; a token through the gateway works.
     let started = Instant::now();
@@ -417,6 +431,16 @@ fn expired_and_reset_invitations_and_partner_isolation() {
     assert_eq!(status, 200, "{verified}");
     let developer = op.as_(verified["member_key"].as_str().expect("key"));
     assert_eq!(developer.get(&format!("/v1/applications/{app}")).0, 200);
+    // A developer sees its own member entry, not the account's other people.
+    let partner_of_app = sandgate.store().partner_id("Demo Partner").expect("store").expect("partner");
+    let boss = json!({"email": "boss@example.com", "name": "Boss", "role": "admin"});
+    assert_eq!(op.post(&format!("/v1/partners/{partner_of_app}/members"), boss).0, 201);
+    let (status, listed) = developer.get(&format!("/v1/partners/{partner_of_app}/members"));
+    let emails: Vec<&str> =
+        listed["members"].as_array().into_iter().flatten().filter_map(|m| m["email"].as_str()).collect();
+    assert_eq!((status, emails), (200, vec!["late@example.com"]), "{listed}");
+    let (_, all) = op.get(&format!("/v1/partners/{partner_of_app}/members"));
+    assert!(all["members"].as_array().is_some_and(|m| m.len() > 1), "an operator sees everyone: {all}");
     assert_eq!(op.post(&format!("/v1/invitations/{invitation}/revoke"), json!({})).0, 200);
     assert_eq!(developer.get(&format!("/v1/applications/{app}")).0, 404, "access revoked");
 

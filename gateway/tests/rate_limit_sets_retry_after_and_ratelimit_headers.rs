@@ -29,7 +29,8 @@ fn over_the_burst_gets_429_with_retry_after() {
     let prod_url = format!("{}/pos-api/v2.5/client-id/{}/i18n", sandgate.production, sandgate.production_client_id);
     common::assert_problem(common::get(&prod_url, Some(&prod_token)), 503, "no-upstream");
 
-    let metrics = common::get(&format!("{}/metrics", sandgate.admin), None).text().expect("text");
+    let metrics =
+        common::get_with(&format!("{}/metrics", sandgate.admin), &sandgate.operator_token(), &[]).text().expect("text");
     assert!(
         metrics.contains("sandgate_denials_total{environment=\"training\",reason=\"rate-limited\"} 1"),
         "{metrics}"

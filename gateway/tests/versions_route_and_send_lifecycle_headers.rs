@@ -28,7 +28,8 @@ fn deprecated_operations_and_versions_carry_lifecycle_headers() {
     let body = common::assert_problem(missing, 404, "unsupported-version");
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("v2.5, v2.5.1")), "{body}");
 
-    let metrics = common::get(&format!("{}/metrics", sandgate.admin), None).text().expect("text");
+    let metrics =
+        common::get_with(&format!("{}/metrics", sandgate.admin), &sandgate.operator_token(), &[]).text().expect("text");
     let app = sandgate.demo_app_id();
     assert!(
         metrics.contains(&format!("sandgate_deprecated_calls_total{{application=\"{app}\",version=\"2.5\"}} 1")),

@@ -54,7 +54,10 @@ impl Sender {
         if destinations == Destinations::PublicOnly {
             builder = builder.dns_resolver(std::sync::Arc::new(PublicOnlyResolver));
         }
+        // No proxy from the environment (HTTP_PROXY, …): the receiver's address is what the
+        // resolver checks, and a proxy would connect on our behalf to wherever it is told.
         let client = builder
+            .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -179,5 +182,22 @@ mod tests {
         let by_name = receiver.uri().replace("127.0.0.1", "localhost");
         let attempt = sender.send(&by_name, b"k", envelope(), b"{}").await;
         assert_eq!((attempt.status, attempt.error.as_deref()), (None, Some("could not connect")), "{attempt:?}");
+    }
+
+    #[tokio::test]
+    async fn proxy_environment_variables_are_ignored() {
+        // A "proxy" that would answer 200 for anything: if the sender used it, a closed receiver
+        // port would look delivered. Setting the variables affects only this process's clients,
+        // and every sender ignores them.
+        let proxy = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&proxy).await;
+        std::env::set_var("HTTP_PROXY", proxy.uri());
+        std::env::set_var("http_proxy", proxy.uri());
+        std::env::set_var("ALL_PROXY", proxy.uri());
+        let sender = Sender::new(Duration::from_secs(2), Destinations::Any).expect("client");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
+        let attempt = sender.send(&format!("http://{closed}/"), b"k", envelope(), b"{}").await;
+        assert_eq!(attempt.status, None, "the receiver itself was tried, not the proxy: {attempt:?}");
+        assert!(proxy.received_requests().await.expect("recorded").is_empty());
     }
 }

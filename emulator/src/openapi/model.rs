@@ -90,6 +90,9 @@ pub struct Operation {
     pub deprecated_at: Option<String>,
     /// `x-sandgate-scopes`: token scopes allowed to call it (`None` when the document is silent).
     pub scopes: Option<Vec<String>>,
+    /// `x-sandgate-upgrade`: protocols a client may switch to with `Upgrade` (e.g. `websocket`).
+    /// Empty when the document is silent: the gateway then refuses every upgrade.
+    pub upgrades: Vec<String>,
     /// Parameters (path item's and operation's, the operation's winning), `$ref`s resolved.
     pub parameters: Vec<Parameter>,
     /// Who may call it: alternatives (any one suffices), each a list of schemes that must all be
@@ -488,6 +491,11 @@ fn build_operation(
         deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
         deprecated_at: op.get("x-sandgate-deprecated-at").and_then(Value::as_str).map(str::to_owned),
         scopes,
+        upgrades: op
+            .get("x-sandgate-upgrade")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect())
+            .unwrap_or_default(),
         parameters: Vec::new(),
         security,
         callbacks,

@@ -164,6 +164,15 @@ impl RequestCheck {
     /// Compiles the checks of `op`. Fails (naming the JSON pointer) on a schema the validator
     /// cannot compile, e.g. a `pattern` that is not a regular expression.
     pub fn compile(op: &Operation) -> Result<RequestCheck, String> {
+        RequestCheck::compile_parts(op, true)
+    }
+
+    /// Compiles only the parameter checks of `op` (see [`RequestCheck::check_params`]).
+    pub fn compile_params(op: &Operation) -> Result<RequestCheck, String> {
+        RequestCheck::compile_parts(op, false)
+    }
+
+    fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, String> {
         let defs = request_view_defs(&op.schemas.defs);
         let mut params = Vec::new();
         let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
@@ -197,7 +206,7 @@ impl RequestCheck {
             let schema = json!({"type": "object", "properties": properties});
             Some(build(schema, &defs).map_err(|e| format!("{}/parameters: {e}", op.pointer))?)
         };
-        let body = match &op.request_body {
+        let body = match op.request_body.as_ref().filter(|_| with_body) {
             None => None,
             Some(request_body) => {
                 let mut media = Vec::with_capacity(request_body.content.len());
@@ -225,14 +234,28 @@ impl RequestCheck {
         Ok(RequestCheck { params, params_validator, body })
     }
 
-    /// Checks one request. `path_params` are the router's raw (percent-encoded) segments.
-    pub fn check(
+    /// Checks only the parameters (path, query, header, cookie) of a request, never its body:
+    /// what the gateway enforces in front of a real backend. Returns every violation found.
+    pub fn check_params(
         &self,
         path_params: &[(&str, &str)],
         query: Option<&str>,
         headers: &HeaderMap,
-        body: &[u8],
-    ) -> Verdict {
+    ) -> Result<(), Vec<Violation>> {
+        let (_, mut violations) = self.read_params(path_params, query, headers);
+        if violations.is_empty() {
+            return Ok(());
+        }
+        violations.sort_by(|a, b| (a.location as u8, &a.name).cmp(&(b.location as u8, &b.name)));
+        Err(violations)
+    }
+
+    fn read_params(
+        &self,
+        path_params: &[(&str, &str)],
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> (ParsedRequest, Vec<Violation>) {
         let mut violations = Vec::new();
         let mut parsed = ParsedRequest::default();
         let query_pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> =
@@ -281,6 +304,18 @@ impl RequestCheck {
                 violations.push(param_violation(&error));
             }
         }
+        (parsed, violations)
+    }
+
+    /// Checks one request. `path_params` are the router's raw (percent-encoded) segments.
+    pub fn check(
+        &self,
+        path_params: &[(&str, &str)],
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Verdict {
+        let (mut parsed, mut violations) = self.read_params(path_params, query, headers);
         if let Some(check) = &self.body {
             match check.read(headers, body) {
                 Ok((value, validator)) => {

@@ -40,7 +40,17 @@ struct Reject {
     reasons: Vec<String>,
 }
 
-fn check_plan(call: &Call<'_>, plan: &str) -> Result<(), ControlError> {
+/// A plan is the operator's decision (what the partner pays for); only an operator may set or
+/// change it. `current` is the application's plan on an edit (sending it back unchanged is fine).
+fn check_plan(call: &Call<'_>, plan: &str, current: &str) -> Result<(), ControlError> {
+    if plan != current && call.actor.operator().is_err() {
+        return Err(ControlError::ForbiddenField {
+            field: "plan".into(),
+            detail: format!(
+                "only an operator may choose an application's rate-limit plan (it stays {current:?}); leave the field out"
+            ),
+        });
+    }
     let tables = call.shared.tables.load();
     if plan.is_empty() || tables.settings.rate_limits.plans.contains_key(plan) {
         return Ok(());
@@ -80,7 +90,7 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
         entities: &new.entities,
         benefits: &new.benefits,
     })?;
-    check_plan(call, &new.plan)?;
+    check_plan(call, &new.plan, "")?;
     let app = call.shared.store.create_app(&call.actor_label(), partner_id, &new)?;
     let secret = call.shared.keys.webhook_secret(&app.id, 0);
     json_reply(201, json!({"application": app, "webhook_secret": secret}))
@@ -147,7 +157,7 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         benefits: body.benefits.as_deref().unwrap_or(&app.fields.benefits),
     })?;
     if let Some(plan) = &body.plan {
-        check_plan(call, plan)?;
+        check_plan(call, plan, &app.fields.plan)?;
     }
     let patch = AppPatch {
         description: body.description,

@@ -105,6 +105,7 @@ impl From<ControlError> for Problem {
             ControlError::Invalid { field, detail } => Problem::new(ProblemKind::InvalidField, detail, Some(field)),
             ControlError::Gone { field, detail } => Problem::new(ProblemKind::Gone, detail, Some(field)),
             ControlError::Forbidden(detail) => Problem::new(ProblemKind::Forbidden, detail, None),
+            ControlError::ForbiddenField { field, detail } => Problem::new(ProblemKind::Forbidden, detail, Some(field)),
             ControlError::Store(_) | ControlError::Corrupt(_) => {
                 tracing::error!(error = %e, "control-plane store failure");
                 Problem::new(ProblemKind::Internal, "the store failed; nothing was changed, try again", None)

@@ -111,5 +111,13 @@ pub(super) fn revoke_member(call: &Call<'_>) -> Result<Reply, Problem> {
 pub(super) fn members(call: &Call<'_>) -> Result<Reply, Problem> {
     let id = call.param("partner_id");
     call.actor.reader_of_partner(id)?;
-    json_reply(200, json!({"members": call.shared.store.members(id)?}))
+    let mut members = call.shared.store.members(id)?;
+    // A developer sees its own entry only: the account's people and their roles are for the
+    // owners and admins who manage them.
+    if let Actor::Member(p) = &call.actor {
+        if p.member.role == "developer" {
+            members.retain(|m| m.id == p.member.id);
+        }
+    }
+    json_reply(200, json!({"members": members}))
 }

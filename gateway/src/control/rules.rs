@@ -119,6 +119,12 @@ pub struct AppShape<'a> {
     pub benefits: &'a [String],
 }
 
+/// Most entries in one application's trust list: enough for any real deployment (use CIDRs for
+/// ranges), small enough that no partner can make every directory reload slow for everyone.
+pub const MAX_TRUST_ENTRIES: usize = 100;
+/// Most webhooks of one application.
+pub const MAX_WEBHOOKS: usize = 20;
+
 /// Checks scopes against the type, each trust entry, each webhook (URL on the trust list, events
 /// allowed for the type), entity types and benefits.
 pub fn check_shape(shape: &AppShape<'_>) -> Result<(), ControlError> {
@@ -133,6 +139,15 @@ pub fn check_shape(shape: &AppShape<'_>) -> Result<(), ControlError> {
                 format!("a {} application may use the scopes {:?}; got {scope:?}", kind.name, kind.scopes),
             ));
         }
+    }
+    if shape.trust_list.len() > MAX_TRUST_ENTRIES {
+        return Err(ControlError::invalid(
+            "trust_list",
+            format!("at most {MAX_TRUST_ENTRIES} entries; cover address ranges with CIDRs"),
+        ));
+    }
+    if shape.webhooks.len() > MAX_WEBHOOKS {
+        return Err(ControlError::invalid("webhooks", format!("at most {MAX_WEBHOOKS} webhooks")));
     }
     let mut trust = TrustList::default();
     for (i, entry) in shape.trust_list.iter().enumerate() {

@@ -50,6 +50,33 @@ pub fn access(
     );
 }
 
+/// Logs a fault (not a rejection): what Pingora's own error log would print, minus the request
+/// line, whose query string may hold whatever a client put there (secrets included).
+pub fn fault(env: Environment, method: &str, path: &str, ctx: &RequestCtx, error: &pingora::Error) {
+    if matches!(error.etype(), pingora::ErrorType::CustomCode(..)) {
+        return;
+    }
+    let downstream_gone = *error.esource() == pingora::ErrorSource::Downstream
+        && matches!(
+            error.etype(),
+            pingora::ErrorType::ConnectionClosed | pingora::ErrorType::ReadError | pingora::ErrorType::WriteError
+        );
+    if downstream_gone {
+        tracing::debug!(request_id = %ctx.request_id, environment = env.as_str(), method, path, "client went away");
+        return;
+    }
+    tracing::error!(
+        request_id = %ctx.request_id,
+        environment = env.as_str(),
+        method,
+        path,
+        source = ?error.esource(),
+        error = %error.etype().as_str(),
+        context = error.context.as_ref().map_or("", |c| c.as_str()),
+        "request failed",
+    );
+}
+
 /// Queues a `request.denied` activity entry when an authenticated client was refused (scope,
 /// trust list, revocation, rate limit…). Dropped rather than waited for when the activity writer
 /// is behind: a flood of refusals must never slow the data path.

@@ -5,9 +5,11 @@
 //! outright, so no path trick can address another version or API than the one the checks ran for.
 
 use http::{HeaderMap, Method};
+use pingora::http::RequestHeader;
 use pingora::Error;
 use sandgate_emulator::problem::ProblemKind;
 
+use crate::config::UndocumentedQuery;
 use crate::error::reject;
 use crate::table::routes::{OperationPolicy, RouteTable, Selected};
 
@@ -19,6 +21,12 @@ pub fn select<'p>(
 ) -> Result<(Selected, Option<&'p str>), Box<Error>> {
     if path.split('/').any(is_dot_segment) {
         return Err(reject(ProblemKind::InvalidRequest, "the path must not contain . or .. segments (encoded or not)"));
+    }
+    if let Some(sequence) = hidden_separator(path) {
+        return Err(reject(
+            ProblemKind::InvalidRequest,
+            format!("the path must not contain {sequence}: a backend that decodes before it normalises would read another path"),
+        ));
     }
     let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
     let api = segments.next().unwrap_or_default();
@@ -46,6 +54,91 @@ pub fn check_required_headers(policy: &OperationPolicy, headers: &HeaderMap) -> 
         ));
     }
     Ok(())
+}
+
+/// Refuses a protocol switch (`Upgrade`, `HTTP2-Settings`, `Connection: upgrade`) unless the
+/// operation documents it. After a `101` Pingora relays raw bytes both ways, and no phase sees a
+/// later request on that connection; so an undocumented upgrade would be a tunnel past every check.
+/// `policy` is `None` for the token endpoint, which documents none. Returns whether a documented
+/// upgrade was asked for (the upstream then keeps the handshake; every other request has it
+/// stripped by the peer's policy).
+pub fn check_upgrade(policy: Option<&OperationPolicy>, headers: &HeaderMap) -> Result<bool, Box<Error>> {
+    let connection_upgrade = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade")));
+    let upgrade = headers.get(http::header::UPGRADE);
+    if upgrade.is_none() && !connection_upgrade && !headers.contains_key("http2-settings") {
+        return Ok(false);
+    }
+    let asked = upgrade.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let documented = policy.is_some_and(|p| {
+        !asked.is_empty()
+            && asked.split(',').all(|protocol| {
+                let name = protocol.trim().split('/').next().unwrap_or_default();
+                p.upgrades.iter().any(|u| u.eq_ignore_ascii_case(name))
+            })
+    });
+    if documented {
+        return Ok(true);
+    }
+    Err(reject(
+        ProblemKind::UpgradeRefused,
+        "this operation does not document a protocol upgrade; send the request without Upgrade / Connection: upgrade",
+    ))
+}
+
+/// A path separator or terminator hidden from our router but not from every backend: `%2F`,
+/// `%5C`, a backslash, `%00` (any case). Parameters never need them; ids that do are not paths.
+fn hidden_separator(path: &str) -> Option<&'static str> {
+    if path.contains('\\') {
+        return Some("a backslash");
+    }
+    let bytes = path.as_bytes();
+    bytes.windows(3).filter(|w| w[0] == b'%').find_map(|w| match [w[1], w[2].to_ascii_uppercase()] {
+        [b'2', b'F'] => Some("an encoded / (%2F)"),
+        [b'5', b'C'] => Some("an encoded \\ (%5C)"),
+        [b'0', b'0'] => Some("an encoded NUL (%00)"),
+        _ => None,
+    })
+}
+
+/// Validates the path, query and header parameters of a request to a real backend against the
+/// spec (the emulator validates its own requests), and applies `limits.undocumented_query`.
+pub fn check_parameters(
+    routes: &RouteTable,
+    policy: &OperationPolicy,
+    req: &RequestHeader,
+    undocumented: UndocumentedQuery,
+) -> Result<(), Box<Error>> {
+    let check = policy.params.as_ref().map_err(|_| {
+        reject(ProblemKind::Internal, "this operation's spec cannot be enforced; the operator has been told")
+    })?;
+    let path = req.uri.path();
+    let query = req.uri.query();
+    if undocumented == UndocumentedQuery::Refuse {
+        let unknown: Vec<String> = query
+            .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, _)| k.into_owned()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|key: &String| !policy.query.admits(key))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(reject(
+                ProblemKind::InvalidRequest,
+                format!("query parameter {} is not documented for this operation", unknown.join(", ")),
+            ));
+        }
+    }
+    let params = routes.path_params(&req.method, path);
+    check.check_params(&params, query, &req.headers).map_err(|violations| {
+        let listed: Vec<String> = violations
+            .iter()
+            .take(5)
+            .map(|v| format!("{} parameter {}: {}", v.location.as_str(), v.name, v.message))
+            .collect();
+        reject(ProblemKind::InvalidRequest, listed.join("; "))
+    })
 }
 
 /// `.` or `..`, also percent-encoded (`%2e`, `%2E`), without allocating.
@@ -98,6 +191,13 @@ mod tests {
             ("/pos-api/v2.5/../v2.4/x", ProblemKind::InvalidRequest),
             ("/pos-api/v2.5/%2e%2E/x", ProblemKind::InvalidRequest),
             ("/pos-api/v2.5/client-id/c/./i18n", ProblemKind::InvalidRequest),
+            (
+                "/pos-api/v2.5/client-id/c/accounts/..%2F..%2Fprd_other%2Faccounts%2F1/close",
+                ProblemKind::InvalidRequest,
+            ),
+            ("/pos-api/v2.5/client-id/c/accounts/1%5c..%5Cx/close", ProblemKind::InvalidRequest),
+            ("/pos-api/v2.5/client-id/c/accounts/1\\x/close", ProblemKind::InvalidRequest),
+            ("/pos-api/v2.5/client-id/c/accounts/1%00/close", ProblemKind::InvalidRequest),
         ] {
             let err = select(&routes, &Method::GET, path).expect_err(path);
             assert_eq!(kind_of(&err), kind, "{path}");

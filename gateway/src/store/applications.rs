@@ -44,6 +44,9 @@ pub struct Application {
 }
 
 /// The fields a partner sets when creating an application: the request body of
+/// Most active applications one partner may have (each is a directory entry on every node).
+pub const MAX_APPLICATIONS_PER_PARTNER: i64 = 50;
+
 /// `POST /v1/partners/{id}/applications`, checked by the control plane before the store sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -248,6 +251,17 @@ impl Store {
     ) -> Result<Application, ControlError> {
         self.write(|tx| {
             super::partners::partner(tx, partner_id)?;
+            let count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM applications WHERE partner_id = ?1 AND status = 'active'",
+                params![partner_id],
+                |r| r.get(0),
+            )?;
+            if count >= MAX_APPLICATIONS_PER_PARTNER {
+                return Err(ControlError::conflict(
+                    "partner_id",
+                    format!("a partner may have at most {MAX_APPLICATIONS_PER_PARTNER} active applications; revoke one it no longer uses"),
+                ));
+            }
             let taken: bool =
                 tx.query_row("SELECT EXISTS (SELECT 1 FROM applications WHERE name = ?1)", params![new.name], |r| {
                     r.get(0)

@@ -39,6 +39,14 @@ pub enum ControlError {
     /// The caller may not do this (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The caller may not set this field (403): it is someone else's decision.
+    #[error("{field}: {detail}")]
+    ForbiddenField {
+        /// The field.
+        field: String,
+        /// Whose decision it is and what to do instead.
+        detail: String,
+    },
     /// SQLite failed; the transaction was rolled back (500, no detail to the client).
     #[error("store: {0}")]
     Store(#[from] rusqlite::Error),

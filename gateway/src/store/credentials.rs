@@ -154,10 +154,13 @@ impl Store {
             // the same prefix, so people can still tell the environments apart.
             let prefix = client_id.get(..client_id.len().saturating_sub(24)).unwrap_or_default();
             let secret = Environment::new(&current.environment, prefix).new_client_secret();
-            let until = now_unix() + grace_secs;
+            // The grace is inclusive in whole seconds; a grace of 0 ends the old secret now, not
+            // at the end of the current second.
+            let until = if grace_secs <= 0 { now_unix() - 1 } else { now_unix() + grace_secs };
             tx.execute(
                 "UPDATE credentials SET previous_secret_hash = secret_hash, previous_valid_until = ?1,
-                        secret_hash = ?2, rotated_at = ?3 WHERE client_id = ?4",
+                        secret_hash = ?2, rotated_at = ?3, secret_generation = secret_generation + 1
+                 WHERE client_id = ?4",
                 params![until, hasher.hash(&secret), now_rfc3339(), client_id],
             )?;
             log_app_event(

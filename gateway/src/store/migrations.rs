@@ -153,6 +153,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // email); `sandgate contract` found the empty email in GET /v1/partners.
     "UPDATE partners SET contact_name = 'Demo Partner team', contact_email = 'demo@example.com'
      WHERE name = 'Demo Partner' AND contact_email = '';",
+    // 6: refresh tokens are bound to the secret they were minted with (a rotation's generation)
+    // and are single-use: each chain remembers the one refresh token that may be used next, so a
+    // replayed one is detected and revokes the chain (RFC 9700 §4.14.2).
+    "ALTER TABLE credentials ADD COLUMN secret_generation INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE refresh_chains (
+        chain TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        current_jti TEXT NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        expires_at INTEGER NOT NULL
+     );
+     CREATE INDEX refresh_chains_expiry ON refresh_chains(expires_at);",
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@ mod invitations;
 mod migrations;
 mod outbox;
 mod partners;
+mod refresh;
 
 pub use activity::{Event, EventFilter, WhenFull};
 pub use applications::{AppPatch, Application, ApplicationFields, Review, Submission, Webhook};
@@ -23,6 +24,7 @@ pub use credentials::Credential;
 pub use invitations::{Invitation, Verified};
 pub use outbox::{Delivery, DeliveryAttempt, DueDelivery};
 pub use partners::{Member, NewPartner, Partner, Principal};
+pub use refresh::ChainStep;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -74,6 +76,9 @@ pub struct CredentialRecord {
     pub scopes: Vec<String>,
     /// Whether the credential and its application are active.
     pub active: bool,
+    /// How many times the secret was rotated: refresh tokens carry the generation they were
+    /// minted under and stop working when it moves on (after the grace period).
+    pub generation: i64,
 }
 
 /// A newly issued (or re-keyed) credential: the client id and, when just created, the secret.
@@ -86,7 +91,7 @@ pub struct IssuedCredential {
 }
 
 /// One application as the gateway's directory needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryRow {
     /// Application id.
     pub id: String,
@@ -253,7 +258,8 @@ impl Store {
             .prepare_cached(
                 "SELECT c.client_id, c.environment, c.secret_hash, a.id, a.partner_id, a.scopes,
                     c.status = 'active' AND a.status = 'active',
-                    CASE WHEN c.previous_valid_until >= ?2 THEN c.previous_secret_hash END
+                    CASE WHEN c.previous_valid_until >= ?2 THEN c.previous_secret_hash END,
+                    c.secret_generation
              FROM credentials c JOIN applications a ON a.id = c.application_id
              WHERE c.client_id = ?1",
             )
@@ -271,6 +277,7 @@ impl Store {
                     partner_id: row.get(4)?,
                     scopes: scopes.split_whitespace().map(str::to_owned).collect(),
                     active: row.get(6)?,
+                    generation: row.get(8)?,
                 })
             })
             .optional()

@@ -9,7 +9,7 @@ pub mod trust_list;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use pingora::upstreams::peer::HttpPeer;
+use pingora::upstreams::peer::{HttpPeer, HttpUpstreamRequestPolicy};
 use sandgate_emulator::openapi::Api;
 use sandgate_emulator::Emulator;
 
@@ -88,11 +88,16 @@ impl Tables {
                     upstream: match (&env_settings.upstream, emulator) {
                         (UpstreamConfig::Emulator, Some(emulator)) => Upstream::Emulator(Arc::clone(emulator)),
                         (UpstreamConfig::Http { address, authority }, _) => {
-                            Upstream::Http(Box::new(HttpPeer::new(*address, false, authority.clone())))
+                            let mut peer = HttpPeer::new(*address, false, authority.clone());
+                            // Pingora's default keeps a WebSocket handshake; ours forwards none
+                            // unless the operation documents it (see `phase::route::check_upgrade`).
+                            peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::deny_upgrades();
+                            Upstream::Http(Box::new(peer))
                         }
                         _ => Upstream::None,
                     },
-                    issuer: TokenIssuer::new(env, &key, settings.token_ttl_secs),
+                    issuer: TokenIssuer::new(env, &key, settings.token_ttl_secs)
+                        .knowing(settings.environments.iter().map(|e| e.env)),
                     token_cache: TokenCache::default(),
                     hosts: env_settings.hosts.clone(),
                 }

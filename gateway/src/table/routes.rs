@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use http::Method;
 use pingora::Error;
-use sandgate_emulator::openapi::{Api, ParamLocation};
+use sandgate_emulator::openapi::{Api, Operation, ParamLocation, ParamStyle};
 use sandgate_emulator::problem::ProblemKind;
 use sandgate_emulator::router::{RouteMatch, Router};
+use sandgate_emulator::validate::RequestCheck;
 
 use crate::config::VersionRule;
 use crate::error::reject;
@@ -45,12 +46,46 @@ pub struct OperationPolicy {
     pub read_only: bool,
     /// Whether the spec requires `x-reference-id`.
     pub requires_reference_id: bool,
+    /// Protocols the operation documents an `Upgrade` to (`x-sandgate-upgrade`); usually none.
+    pub upgrades: Vec<String>,
+    /// The operation's parameter checks (the emulator's validator, parameters only), or why the
+    /// spec's schemas could not be compiled.
+    pub params: Result<RequestCheck, String>,
+    /// Documented query parameters: what a proxied request may carry (see `QueryNames`).
+    pub query: QueryNames,
     /// `Deprecation` header value (`@<unix time>`), if the operation or its version is deprecated.
     pub deprecation: Option<String>,
     /// `Sunset` header value.
     pub sunset: Option<String>,
     /// `Link` header value pointing at the successor.
     pub successor_link: Option<String>,
+}
+
+/// The query keys an operation documents: each parameter's name, `name[…]` for deepObject
+/// parameters, and the property names of exploded form objects (which travel as top-level keys).
+#[derive(Debug, Default)]
+pub struct QueryNames {
+    names: Vec<String>,
+}
+
+impl QueryNames {
+    fn of(op: &Operation) -> QueryNames {
+        let mut names = Vec::new();
+        for param in op.parameters.iter().filter(|p| p.location == ParamLocation::Query) {
+            names.push(param.name.clone());
+            let properties = param.schema.as_ref().and_then(|s| s.get("properties")).and_then(|p| p.as_object());
+            if param.explode && param.style == ParamStyle::Form {
+                names.extend(properties.into_iter().flat_map(|p| p.keys().cloned()));
+            }
+        }
+        QueryNames { names }
+    }
+
+    /// Whether `key` (decoded) is documented.
+    pub fn admits(&self, key: &str) -> bool {
+        let base = key.split_once('[').map_or(key, |(base, _)| base);
+        self.names.iter().any(|name| name == key || name == base)
+    }
 }
 
 #[derive(Debug)]
@@ -113,6 +148,11 @@ impl RouteTable {
                             requires_reference_id: op.parameters.iter().any(|p| {
                                 p.location == ParamLocation::Header && p.name == "x-reference-id" && p.required
                             }),
+                            upgrades: op.upgrades.clone(),
+                            params: RequestCheck::compile_params(op).inspect_err(|e| {
+                                tracing::error!(operation = %op.label(), error = %e, "parameters cannot be validated; the operation answers 500 until the spec is fixed");
+                            }),
+                            query: QueryNames::of(op),
                             deprecation: deprecated_at.map(|t| format!("@{t}")),
                             sunset: rule.sunset.clone(),
                             successor_link: successor.map(|v| format!("</{name}/v{v}>; rel=\"successor-version\"")),
@@ -139,6 +179,14 @@ impl RouteTable {
     pub fn version_of(&self, id: RouteId) -> (&str, &str) {
         let entry = &self.entries[id.api as usize];
         (&entry.api, &entry.version)
+    }
+
+    /// The raw (percent-encoded) path parameters of the operation `method path` addresses.
+    pub fn path_params<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Vec<(&'r str, &'p str)> {
+        match self.router.find(method, path) {
+            RouteMatch::Found(_, params) => params,
+            _ => Vec::new(),
+        }
     }
 
     /// Selects what `method path` addresses. `path` has passed `route::classify` (API-shaped,

@@ -1,7 +1,9 @@
 //! The token endpoint, `POST /{api}/v{version}/oauth/token`, form-encoded as the reference API.
 //!
 //! Grants: `client_credentials` (client id and secret in the body or in HTTP Basic) and
-//! `refresh_token` (only while the token it refreshes is still valid). Scope `merchant` (default)
+//! `refresh_token`: single-use (each refresh returns the next one; a replay revokes the chain),
+//! valid as long as the access token minted with it, bound to the secret it was minted under
+//! (a rotation ends it after the grace period), and re-checked against the application's scopes. Scope `merchant` (default)
 //! or `customer`. Errors are problem+json that also carry the OAuth-style `error` /
 //! `error_description` (and the reference API's `code`), as the POS spec documents.
 //! Runs on a blocking thread: it reads the store.
@@ -14,9 +16,9 @@ use std::net::IpAddr;
 use crate::directory::Directory;
 use crate::environment::{Environment, Environments};
 use crate::secrets::SecretHash;
-use crate::store::{Store, WhenFull};
+use crate::store::{ChainStep, Store, WhenFull};
 use crate::token::throttle::FailureThrottle;
-use crate::token::{TokenError, TokenIssuer};
+use crate::token::{Grant, TokenError, TokenIssuer, TokenPair};
 use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 
 /// Scopes a token may carry.
@@ -83,12 +85,7 @@ pub fn handle(cx: TokenContext<'_>, req: &TokenRequest<'_>) -> TokenAnswer {
             client_id: Some(client_id),
             retry_after: None,
         },
-        Err(failure) => {
-            if failure.kind == ProblemKind::InvalidClient {
-                cx.throttle.record_failure(cx.client_addr, failure.client_id.as_deref());
-            }
-            failure.answer(req.request_id)
-        }
+        Err(failure) => failure.answer(req.request_id),
     }
 }
 
@@ -122,6 +119,13 @@ impl Failure {
 
 fn invalid_request(detail: impl Into<String>) -> Failure {
     Failure::new(ProblemKind::InvalidTokenRequest, "invalid_request", detail)
+}
+
+/// A 429 that says when to retry.
+fn throttled(detail: String, wait: u64) -> Failure {
+    let mut failure = Failure::new(ProblemKind::TokenRequestsThrottled, "slow_down", detail);
+    failure.retry_after = Some(wait);
+    failure
 }
 
 fn invalid_client(detail: impl Into<String>) -> Failure {
@@ -178,16 +182,6 @@ fn client_credentials(
         })?),
         None => None,
     };
-    let claimed = basic.as_ref().map(|(id, _)| id.as_str()).or(body_id);
-    if let Some(wait) = cx.throttle.blocked_for(cx.client_addr, claimed) {
-        let mut failure = Failure::new(
-            ProblemKind::TokenRequestsThrottled,
-            "slow_down",
-            format!("too many failed token requests from this client or address; retry in {wait} s"),
-        );
-        failure.retry_after = Some(wait);
-        return Err(failure);
-    }
     let (client_id, secret) = match (basic, body_id.or(body_secret)) {
         (Some(_), Some(_)) => {
             return Err(invalid_request("send the client credentials once: in the body or in HTTP Basic, not both"))
@@ -217,33 +211,62 @@ fn client_credentials(
     // During a rotation's grace period the previous secret works too; both are always checked so
     // timing does not tell which one matched.
     let previous = record.as_ref().and_then(|r| r.previous_secret_hash.as_deref()).unwrap_or(&[0u8; 32]);
-    let secret_ok = cx.hasher.verify(&secret, stored) | cx.hasher.verify(&secret, previous);
+    let (current_ok, previous_ok) = (cx.hasher.verify(&secret, stored), cx.hasher.verify(&secret, previous));
     let record = match record {
-        Some(r) if secret_ok && r.environment == cx.env.as_str() => r,
-        Some(r) => {
-            audit(cx, &r, "token.denied", json!({"reason": "wrong secret", "environment": cx.env.as_str()}));
-            return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id));
-        }
-        None => return Err(with_client(invalid_client("client_id or client_secret is wrong"), &client_id)),
+        Some(r) if r.environment == cx.env.as_str() => r,
+        _ => return Err(wrong_secret(cx, &client_id)),
     };
+    // The trust list first, whatever the secret: an untrusted address gets the same 403 for a
+    // right and a wrong secret, so it cannot use the endpoint as an oracle.
+    check_trust(cx, &record.application_id, &client_id)?;
+    if !(current_ok | previous_ok) {
+        audit(cx, &record, "token.denied", json!({"reason": "wrong secret", "environment": cx.env.as_str()}));
+        return Err(wrong_secret(cx, &client_id));
+    }
     if !record.active {
         audit(cx, &record, "token.denied", json!({"reason": "revoked", "environment": cx.env.as_str()}));
         return Err(with_client(invalid_client("this credential or its application has been revoked"), &client_id));
     }
-    check_trust(cx, &record.application_id, &client_id)?;
     if !record.scopes.iter().any(|s| s == scope) {
         let mut failure = invalid_request(format!("this application may not request scope {scope:?}"));
         failure.oauth_error = "invalid_scope";
         return Err(with_client(failure, &client_id));
     }
-    let minted = mint(cx, &record.client_id, &record.application_id, &record.partner_id, scope)?;
+    // A token proven with the previous secret (during a rotation's grace) belongs to the previous
+    // generation: its refresh token dies with that secret.
+    let generation = if current_ok { record.generation } else { record.generation - 1 };
+    let chain = uuid::Uuid::new_v4().simple().to_string();
+    let grant = Grant {
+        client_id: &record.client_id,
+        app: &record.application_id,
+        partner: &record.partner_id,
+        scope,
+        generation,
+        chain: &chain,
+    };
+    let (body, pair) = mint(cx, &grant)?;
+    cx.store.start_refresh_chain(&chain, &record.client_id, &pair.refresh_jti, pair.expires_at).map_err(|e| {
+        tracing::error!(error = %e, "store write failed at the token endpoint");
+        Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
+    })?;
     audit(
         cx,
         &record,
         "token.minted",
         json!({"grant": "client_credentials", "scope": scope, "environment": cx.env.as_str()}),
     );
-    Ok(minted)
+    Ok((body, record.client_id))
+}
+
+/// A wrong secret (or unknown client id): counted against the sending address, which is
+/// answered 429 once it has guessed too often. The claimed client is never blocked.
+fn wrong_secret(cx: TokenContext<'_>, client_id: &str) -> Failure {
+    cx.throttle.record_failure(cx.client_addr);
+    let failure = match cx.throttle.blocked_for(cx.client_addr) {
+        Some(wait) => throttled(format!("too many wrong client secrets from this address; retry in {wait} s"), wait),
+        None => invalid_client("client_id or client_secret is wrong"),
+    };
+    with_client(failure, client_id)
 }
 
 /// Queues a token event for the application's activity log (written off this thread).
@@ -260,8 +283,13 @@ fn audit(cx: TokenContext<'_>, record: &crate::store::CredentialRecord, event: &
 }
 
 fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Value, String), Failure> {
+    let invalid_grant = |detail: String| {
+        let mut failure = invalid_request(detail);
+        failure.oauth_error = "invalid_grant";
+        failure
+    };
     let claims = cx.issuer.verify_refresh(token).map_err(|e| {
-        let detail = match e {
+        invalid_grant(match e {
             TokenError::Expired => {
                 "the refresh token has expired; request a new token with client_credentials".to_owned()
             }
@@ -269,35 +297,75 @@ fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Va
                 format!("the refresh token belongs to {}; this is {}", env.to_ascii_uppercase(), cx.env.display())
             }
             other => format!("the refresh token is not valid ({other:?})"),
-        };
-        let mut failure = invalid_request(detail);
-        failure.oauth_error = "invalid_grant";
-        failure
+        })
     })?;
-    let record = cx.store.credential(&claims.sub).map_err(|_| {
+    let store_down = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "store failure at the token endpoint");
         Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
-    })?;
-    if !record.is_some_and(|r| r.active) {
+    };
+    let record = cx.store.credential(&claims.sub).map_err(store_down)?;
+    let Some(record) = record.filter(|r| r.active) else {
         return Err(with_client(invalid_client("this credential or its application has been revoked"), &claims.sub));
-    }
+    };
     check_trust(cx, &claims.app, &claims.sub)?;
+    // Bound to the secret it was minted under: a rotation ends it once the grace period is over.
+    let generation = claims.gen.unwrap_or(-1);
+    let live = generation == record.generation
+        || (generation == record.generation - 1 && record.previous_secret_hash.is_some());
+    if !live {
+        return Err(with_client(
+            invalid_grant("the client secret was rotated since this refresh token was minted; request a new token with client_credentials".into()),
+            &claims.sub,
+        ));
+    }
     let scope = scope.unwrap_or(&claims.scope);
     if scope != claims.scope {
         let mut failure = invalid_request("a refresh cannot change the token's scope");
         failure.oauth_error = "invalid_scope";
         return Err(failure);
     }
-    mint(cx, &claims.sub, &claims.app, &claims.ptn, scope)
+    // The application may have lost the scope since (an edit, a review): it is checked again.
+    if !record.scopes.iter().any(|s| s == scope) {
+        let mut failure = invalid_request(format!("this application may no longer request scope {scope:?}"));
+        failure.oauth_error = "invalid_scope";
+        return Err(with_client(failure, &claims.sub));
+    }
+    let Some(chain) = claims.chn.as_deref() else {
+        return Err(invalid_grant(
+            "this refresh token predates single-use refresh tokens; request a new token with client_credentials".into(),
+        ));
+    };
+    let grant = Grant { client_id: &claims.sub, app: &claims.app, partner: &claims.ptn, scope, generation, chain };
+    let (body, pair) = mint(cx, &grant)?;
+    match cx.store.advance_refresh_chain(chain, &claims.jti, &pair.refresh_jti, pair.expires_at).map_err(store_down)? {
+        ChainStep::Advanced => Ok((body, claims.sub)),
+        ChainStep::Reused => {
+            let details = json!({"reason": "refresh token reused; chain revoked", "environment": cx.env.as_str()});
+            audit(cx, &record, "token.denied", details);
+            Err(with_client(
+                invalid_grant("this refresh token was already used; its whole chain is now revoked (a refresh token works once). Request a new token with client_credentials".into()),
+                &claims.sub,
+            ))
+        }
+        ChainStep::Unknown => Err(with_client(
+            invalid_grant(
+                "this refresh token's chain was revoked or has expired; request a new token with client_credentials"
+                    .into(),
+            ),
+            &claims.sub,
+        )),
+    }
 }
 
-fn mint(
-    cx: TokenContext<'_>,
-    client_id: &str,
-    app: &str,
-    partner: &str,
-    scope: &str,
-) -> Result<(Value, String), Failure> {
-    let pair = cx.issuer.mint(client_id, app, partner, scope).map_err(|e| {
+/// Signs a pair for `grant`, within the client's mint budget.
+fn mint(cx: TokenContext<'_>, grant: &Grant<'_>) -> Result<(Value, TokenPair), Failure> {
+    if let Err(wait) = cx.throttle.admit_mint(grant.client_id) {
+        let detail = format!(
+            "this client has requested too many tokens; reuse its token until it expires (expires_in), or retry in {wait} s"
+        );
+        return Err(with_client(throttled(detail, wait), grant.client_id));
+    }
+    let pair = cx.issuer.mint(grant).map_err(|e| {
         tracing::error!(error = %e, "token signing failed");
         Failure::new(ProblemKind::Internal, "server_error", "the token could not be signed")
     })?;
@@ -306,9 +374,9 @@ fn mint(
         "access_token": pair.access_token,
         "expires_in": pair.expires_in,
         "refresh_token": pair.refresh_token,
-        "scope": scope,
+        "scope": grant.scope,
     });
-    Ok((body, client_id.to_owned()))
+    Ok((body, pair))
 }
 
 /// The trust list applies at the token endpoint too: no token for an untrusted address.

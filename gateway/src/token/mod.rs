@@ -44,6 +44,12 @@ pub struct Claims {
     pub app: String,
     /// The partner.
     pub ptn: String,
+    /// Refresh tokens: the credential's secret generation they were minted under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gen: Option<i64>,
+    /// Refresh tokens: the chain they belong to (see `store::refresh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chn: Option<String>,
 }
 
 /// Why a token was refused. Each maps to its own problem type.
@@ -74,6 +80,27 @@ pub struct TokenPair {
     pub refresh_token: String,
     /// Lifetime of both, in seconds.
     pub expires_in: u64,
+    /// The refresh token's `jti`, the value its chain remembers.
+    pub refresh_jti: String,
+    /// When both expire (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// Whom a token pair is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    /// The client id.
+    pub client_id: &'a str,
+    /// Its application.
+    pub app: &'a str,
+    /// Its partner.
+    pub partner: &'a str,
+    /// The scope granted.
+    pub scope: &'a str,
+    /// The secret generation the client proved (bound into the refresh token).
+    pub generation: i64,
+    /// The refresh chain the pair continues.
+    pub chain: &'a str,
 }
 
 /// Mints and verifies the tokens of one environment.
@@ -84,6 +111,9 @@ pub struct TokenIssuer {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Names of the configured environments: only these are named back to a caller whose token
+    /// claims another issuer (an unverified claim is never echoed as it came).
+    known: Vec<String>,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -110,7 +140,14 @@ impl TokenIssuer {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
             validation,
+            known: Vec::new(),
         }
+    }
+
+    /// The issuer, told the names of every configured environment.
+    pub fn knowing(mut self, environments: impl IntoIterator<Item = Environment>) -> TokenIssuer {
+        self.known = environments.into_iter().map(|env| env.as_str().to_owned()).collect();
+        self
     }
 
     /// The environment this issuer serves.
@@ -118,33 +155,32 @@ impl TokenIssuer {
         self.env
     }
 
-    /// Mints an access and a refresh token for `client_id` of `app`/`partner` with `scope`.
-    pub fn mint(
-        &self,
-        client_id: &str,
-        app: &str,
-        partner: &str,
-        scope: &str,
-    ) -> Result<TokenPair, jsonwebtoken::errors::Error> {
+    /// Mints an access and a refresh token for `grant`.
+    pub fn mint(&self, grant: &Grant<'_>) -> Result<TokenPair, jsonwebtoken::errors::Error> {
         let now = now_secs();
         let claims = |typ: &str| Claims {
             iss: self.issuer.clone(),
-            sub: client_id.to_owned(),
+            sub: grant.client_id.to_owned(),
             aud: AUDIENCE.to_owned(),
             exp: now + self.ttl_secs,
             nbf: now,
             iat: now,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             typ: typ.to_owned(),
-            scope: scope.to_owned(),
-            app: app.to_owned(),
-            ptn: partner.to_owned(),
+            scope: grant.scope.to_owned(),
+            app: grant.app.to_owned(),
+            ptn: grant.partner.to_owned(),
+            gen: (typ == "refresh").then_some(grant.generation),
+            chn: (typ == "refresh").then(|| grant.chain.to_owned()),
         };
         let header = Header::new(Algorithm::HS256);
+        let refresh = claims("refresh");
         Ok(TokenPair {
             access_token: jsonwebtoken::encode(&header, &claims("access"), &self.encoding)?,
-            refresh_token: jsonwebtoken::encode(&header, &claims("refresh"), &self.encoding)?,
+            refresh_token: jsonwebtoken::encode(&header, &refresh, &self.encoding)?,
             expires_in: self.ttl_secs,
+            refresh_jti: refresh.jti,
+            expires_at: refresh.exp,
         })
     }
 
@@ -166,6 +202,9 @@ impl TokenIssuer {
             None => return Err(TokenError::Malformed("the token is not a JWT")),
         }
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            // `exp` is the first second a token is no longer valid (RFC 7519 §4.1.4: "on or
+            // after"); jsonwebtoken still accepts it during that second.
+            Ok(data) if data.claims.exp <= now_secs() => Err(TokenError::Expired),
             Ok(data) if data.claims.typ == typ => Ok(data.claims),
             Ok(_) if typ == "access" => Err(TokenError::Malformed("a refresh token cannot be used as a bearer token")),
             Ok(_) => Err(TokenError::Malformed("an access token cannot be used as a refresh token")),
@@ -173,7 +212,9 @@ impl TokenIssuer {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 ErrorKind::InvalidSignature | ErrorKind::InvalidIssuer => match claimed_environment(token) {
-                    Some(other) if other != self.env.as_str() => TokenError::OtherEnvironment(other),
+                    Some(other) if other != self.env.as_str() && self.known.contains(&other) => {
+                        TokenError::OtherEnvironment(other)
+                    }
                     _ if *e.kind() == ErrorKind::InvalidIssuer => TokenError::Audience,
                     _ => TokenError::Signature,
                 },
@@ -215,24 +256,36 @@ mod tests {
         TokenIssuer::new(env, &[key; 32], 1200)
     }
 
+    fn grant(scope: &str) -> Grant<'_> {
+        Grant { client_id: "trn_abc", app: "app_1", partner: "ptn_1", scope, generation: 0, chain: "c" }
+    }
+
     #[test]
     fn mint_then_verify_round_trips_claims() {
         let training = issuer(Environment::TRAINING, 1);
-        let pair = training.mint("trn_abc", "app_1", "ptn_1", "merchant").expect("mint");
+        let pair = training.mint(&grant("merchant")).expect("mint");
         let claims = training.verify_access(&pair.access_token).expect("valid");
         assert_eq!(claims.sub, "trn_abc");
         assert_eq!(claims.scope, "merchant");
         assert_eq!(claims.exp - claims.iat, 1200);
-        assert!(training.verify_refresh(&pair.refresh_token).is_ok());
+        let refresh = training.verify_refresh(&pair.refresh_token).expect("refresh");
+        assert_eq!(
+            (refresh.gen, refresh.chn.as_deref(), refresh.jti.as_str()),
+            (Some(0), Some("c"), pair.refresh_jti.as_str())
+        );
+        assert_eq!(claims.gen, None, "access tokens carry no chain");
         assert!(matches!(training.verify_access(&pair.refresh_token), Err(TokenError::Malformed(_))));
     }
 
     #[test]
     fn verify_token_of_other_environment_names_it() {
         let training = issuer(Environment::TRAINING, 1);
-        let production = issuer(Environment::PRODUCTION, 2);
-        let pair = training.mint("trn_abc", "app_1", "ptn_1", "merchant").expect("mint");
+        let production = issuer(Environment::PRODUCTION, 2).knowing([Environment::TRAINING, Environment::PRODUCTION]);
+        let pair = training.mint(&grant("merchant")).expect("mint");
         assert_eq!(production.verify_access(&pair.access_token), Err(TokenError::OtherEnvironment("training".into())));
+        let evil = TokenIssuer::new(Environment::new("evil-<script>", "evl"), &[1; 32], 60);
+        let forged = evil.mint(&grant("merchant")).expect("mint");
+        assert_eq!(production.verify_access(&forged.access_token), Err(TokenError::Signature), "never echoed");
     }
 
     #[test]
@@ -248,7 +301,7 @@ mod tests {
     #[test]
     fn verify_expired_token_is_expired() {
         let training = issuer(Environment::TRAINING, 1);
-        let pair = training.mint("trn_abc", "app_1", "ptn_1", "merchant").expect("mint");
+        let pair = training.mint(&grant("merchant")).expect("mint");
         let mut claims = training.verify_access(&pair.access_token).expect("valid");
         claims.nbf -= 100;
         claims.exp = claims.nbf + 10;
@@ -256,5 +309,10 @@ mod tests {
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[1; 32]))
                 .expect("encode");
         assert_eq!(training.verify_access(&expired), Err(TokenError::Expired));
+        claims.exp = now_secs();
+        let expiring =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[1; 32]))
+                .expect("encode");
+        assert_eq!(training.verify_access(&expiring), Err(TokenError::Expired), "refused during its exp second");
     }
 }

@@ -1,13 +1,21 @@
-//! Throttles failed token requests per client id and per address (GCRA on failures).
+//! Throttles token requests: failed ones per guessing address, successful mints per client.
 //!
-//! Each failure spends one cell of the key's budget; once a key's budget is spent, its token
-//! requests are refused with 429 before any secret is checked, until the budget refills. A
-//! success spends nothing. The token endpoint is not the hot path, so a mutex is fine here.
+//! Failures are counted against the address that sent them, never against the client id it
+//! claimed: client ids appear in every URL, so counting per id would let anyone lock a victim out
+//! with a few wrong secrets. IPv6 addresses count per /64 (one host usually holds a whole /64, so
+//! a per-/128 key would let it rotate addresses for free). A correct secret is checked before the
+//! throttle and always works; a blocked address only gets 429 for its wrong guesses.
+//!
+//! Mints are limited per client id (each one signs two tokens and writes an activity row); only
+//! the holder of the secret can spend that budget.
+//!
+//! GCRA (governor) per key; idle keys are pruned, so the state stays bounded by the number of
+//! addresses seen in the last minutes. The token endpoint is not the hot path.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,16 +23,25 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-/// Failures allowed in a burst per key.
+/// Failures allowed in a burst per address.
 pub const FAILURE_BURST: u32 = 10;
-/// Failures refilled per minute per key.
+/// Failures refilled per minute per address.
 pub const FAILURES_PER_MINUTE: u32 = 10;
+/// Tokens a client may mint in a burst.
+pub const MINT_BURST: u32 = 60;
+/// Mints refilled per minute per client.
+pub const MINTS_PER_MINUTE: u32 = 60;
+/// Prune idle keys after this many recorded events.
+const PRUNE_EVERY: u32 = 1024;
+
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
 /// The throttle.
 pub struct FailureThrottle {
-    failures: RateLimiter<u64, DefaultKeyedStateStore<u64>, DefaultClock>,
-    blocked: Mutex<HashMap<u64, Instant>>,
-    hasher: std::collections::hash_map::RandomState,
+    failures: Keyed<IpAddr>,
+    mints: Keyed<String>,
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+    events: AtomicU32,
     clock: DefaultClock,
 }
 
@@ -34,47 +51,83 @@ impl std::fmt::Debug for FailureThrottle {
     }
 }
 
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+}
+
 impl Default for FailureThrottle {
     fn default() -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(FAILURES_PER_MINUTE).unwrap_or(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(FAILURE_BURST).unwrap_or(NonZeroU32::MIN));
-        FailureThrottle {
-            failures: RateLimiter::keyed(quota),
-            blocked: Mutex::new(HashMap::new()),
-            hasher: Default::default(),
-            clock: DefaultClock::default(),
-        }
+        FailureThrottle::with_quotas(quota(FAILURES_PER_MINUTE, FAILURE_BURST), quota(MINTS_PER_MINUTE, MINT_BURST))
+    }
+}
+
+/// The key an address is counted under: itself for IPv4, its /64 for IPv6.
+pub fn guesser_key(addr: IpAddr) -> IpAddr {
+    match addr.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+        v4 => v4,
     }
 }
 
 impl FailureThrottle {
-    fn keys(&self, addr: IpAddr, client_id: Option<&str>) -> [Option<u64>; 2] {
-        [
-            Some(self.hasher.hash_one(("addr", addr.to_canonical()))),
-            client_id.map(|id| self.hasher.hash_one(("client", id))),
-        ]
+    /// A throttle with these budgets for failures (per address) and mints (per client).
+    pub fn with_quotas(failures: Quota, mints: Quota) -> FailureThrottle {
+        FailureThrottle {
+            failures: RateLimiter::keyed(failures),
+            mints: RateLimiter::keyed(mints),
+            blocked: Mutex::new(HashMap::new()),
+            events: AtomicU32::new(0),
+            clock: DefaultClock::default(),
+        }
     }
 
-    /// Seconds to wait if `addr` or `client_id` is blocked now.
-    pub fn blocked_for(&self, addr: IpAddr, client_id: Option<&str>) -> Option<u64> {
+    /// Seconds `addr` must wait before its wrong guesses are answered again, if it is blocked.
+    pub fn blocked_for(&self, addr: IpAddr) -> Option<u64> {
         let now = Instant::now();
         let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
         blocked.retain(|_, until| *until > now);
-        self.keys(addr, client_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|key| blocked.get(&key))
-            .map(|until| until.duration_since(now).as_secs() + 1)
-            .max()
+        blocked.get(&guesser_key(addr)).map(|until| until.duration_since(now).as_secs() + 1)
     }
 
-    /// Records a failed attempt.
-    pub fn record_failure(&self, addr: IpAddr, client_id: Option<&str>) {
-        for key in self.keys(addr, client_id).into_iter().flatten() {
-            if let Err(not_until) = self.failures.check_key(&key) {
-                let wait = not_until.wait_time_from(self.clock.now()).max(Duration::from_secs(1));
-                self.blocked.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Instant::now() + wait);
-            }
+    /// Records a wrong secret sent from `addr`.
+    pub fn record_failure(&self, addr: IpAddr) {
+        let key = guesser_key(addr);
+        if let Err(not_until) = self.failures.check_key(&key) {
+            let wait = not_until.wait_time_from(self.clock.now()).max(Duration::from_secs(1));
+            self.blocked.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Instant::now() + wait);
+        }
+        self.maybe_prune();
+    }
+
+    /// Spends one mint of `client_id`; `Err(seconds)` when its budget is spent.
+    pub fn admit_mint(&self, client_id: &str) -> Result<(), u64> {
+        let verdict = self
+            .mints
+            .check_key(&client_id.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1));
+        self.maybe_prune();
+        verdict
+    }
+
+    /// Keys currently tracked (failures, mints, blocked), for tests and metrics.
+    pub fn tracked(&self) -> usize {
+        self.failures.len() + self.mints.len() + self.blocked.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Drops keys whose budget is full again (they hold nothing a new key would not).
+    pub fn prune(&self) {
+        self.failures.retain_recent();
+        self.failures.shrink_to_fit();
+        self.mints.retain_recent();
+        self.mints.shrink_to_fit();
+        let now = Instant::now();
+        self.blocked.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, until| *until > now);
+    }
+
+    fn maybe_prune(&self) {
+        if self.events.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.prune();
         }
     }
 }
@@ -83,17 +136,55 @@ impl FailureThrottle {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
     #[test]
-    fn failures_past_the_burst_block_address_and_client() {
+    fn failures_past_the_burst_block_the_guessing_address_only() {
         let throttle = FailureThrottle::default();
-        let addr: IpAddr = "192.0.2.1".parse().expect("ip");
+        let guesser = ip("192.0.2.1");
         for _ in 0..=FAILURE_BURST {
-            assert_eq!(throttle.blocked_for(addr, Some("trn_a")), None);
-            throttle.record_failure(addr, Some("trn_a"));
+            assert_eq!(throttle.blocked_for(guesser), None);
+            throttle.record_failure(guesser);
         }
-        assert!(throttle.blocked_for(addr, None).is_some(), "the address is blocked");
-        let other: IpAddr = "192.0.2.2".parse().expect("ip");
-        assert!(throttle.blocked_for(other, Some("trn_a")).is_some(), "the client id is blocked from anywhere");
-        assert_eq!(throttle.blocked_for(other, Some("trn_b")), None);
+        assert!(throttle.blocked_for(guesser).is_some(), "the guessing address is blocked");
+        assert_eq!(throttle.blocked_for(ip("192.0.2.2")), None, "another address is not");
+    }
+
+    #[test]
+    fn ipv6_guessers_are_counted_per_slash_64() {
+        let throttle = FailureThrottle::default();
+        for i in 0..=FAILURE_BURST {
+            throttle.record_failure(ip(&format!("2001:db8:1:2::{:x}", i + 1)));
+        }
+        assert!(throttle.blocked_for(ip("2001:db8:1:2::ffff")).is_some(), "the whole /64 is blocked");
+        assert_eq!(throttle.blocked_for(ip("2001:db8:1:3::1")), None, "the next /64 is not");
+        assert_eq!(guesser_key(ip("::ffff:192.0.2.9")), ip("192.0.2.9"), "IPv4-mapped counts as IPv4");
+    }
+
+    #[test]
+    fn mints_are_limited_per_client() {
+        let throttle = FailureThrottle::default();
+        for _ in 0..MINT_BURST {
+            assert!(throttle.admit_mint("trn_a").is_ok());
+        }
+        assert!(throttle.admit_mint("trn_a").is_err(), "the burst is spent");
+        assert!(throttle.admit_mint("trn_b").is_ok(), "another client is not affected");
+    }
+
+    #[test]
+    fn prune_forgets_addresses_whose_budget_refilled() {
+        // A budget that refills in a millisecond, so the test need not wait minutes.
+        let fast = Quota::per_second(NonZeroU32::new(1000).expect("nonzero"));
+        let throttle = FailureThrottle::with_quotas(fast, fast);
+        for i in 0..100 {
+            throttle.record_failure(IpAddr::from([10, 0, 0, i]));
+            throttle.admit_mint(&format!("trn_{i}")).expect("within budget");
+        }
+        assert_eq!(throttle.tracked(), 200);
+        std::thread::sleep(Duration::from_millis(20));
+        throttle.prune();
+        assert_eq!(throttle.tracked(), 0, "idle keys are dropped");
     }
 }
