@@ -30,3 +30,6 @@ pub mod route;
 pub mod scope;
 pub mod trust;
 pub mod upstream_request;
+
+#[cfg(test)]
+mod fuzz;
