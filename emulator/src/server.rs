@@ -12,9 +12,9 @@ use pingora::apps::http_app::{HttpServer, ServeHttp};
 use pingora::protocols::http::ServerSession;
 use pingora::services::listening::Service;
 
-use crate::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use crate::state::Tenant;
 use crate::{EmuRequest, EmuResponse, Emulator};
+use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 
 /// Largest request body the HTTP front reads; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

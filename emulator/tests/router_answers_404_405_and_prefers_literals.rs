@@ -4,7 +4,7 @@
 mod common;
 
 use http::{HeaderMap, Method};
-use sandgate_emulator::problem::{ProblemKind, PROBLEM_JSON};
+use sandgate_core::problem::{ProblemKind, PROBLEM_JSON};
 
 #[test]
 fn literal_segment_wins_over_template() {

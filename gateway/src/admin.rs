@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
-use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use serde_json::json;
 
 use crate::control::{self, Routes};

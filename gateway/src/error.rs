@@ -2,7 +2,7 @@
 //! and whose context is the `detail` a person can act on. Only `phase::fail` renders them.
 
 use pingora::{Error, ErrorType};
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 /// A downstream rejection of `kind` with `detail` (never containing a credential).
 pub fn reject(kind: ProblemKind, detail: impl Into<pingora::ImmutStr>) -> Box<Error> {

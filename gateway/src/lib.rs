@@ -36,7 +36,7 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::FailToProxy;
 use pingora::upstreams::peer::HttpUpstreamRequestPolicy;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 use sandgate_emulator::state::Tenant;
 use sandgate_emulator::EmuRequest;
 

@@ -17,7 +17,7 @@ use http::{Method, Response, StatusCode};
 use pingora::apps::http_app::{HttpServer, ServeHttp};
 use pingora::protocols::http::ServerSession;
 use pingora::services::listening::Service;
-use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use sandgate_emulator::state::{ScrubScope, Tenant};
 use sandgate_emulator::validate::security::accepts;
 use sandgate_emulator::Emulator;

@@ -24,8 +24,8 @@ use serde_json::{json, Map, Value};
 
 use super::{In, Violation, MAX_VIOLATIONS};
 use crate::openapi::Operation;
-use crate::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use crate::{template, EmuResponse};
+use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 
 /// Messages and values are cut to this many characters in a documented error body (the POS
 /// `FieldError` allows 200 and 500).

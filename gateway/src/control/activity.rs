@@ -1,7 +1,7 @@
 //! The activity log (per partner, per application; filterable; JSON or RFC 4180 CSV) and the
 //! webhook delivery log.
 
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 use serde_json::json;
 
 use super::applications::readable;

@@ -1,7 +1,7 @@
 //! The emulator's sandbox data on demand (operators): scrub everything, one environment, or one
 //! partner in one environment, as the daily schedule does for everything.
 
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 use sandgate_emulator::state::{ScrubScope, Tenant};
 use serde::Deserialize;
 use serde_json::json;

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::Response;
 use pingora::protocols::http::ServerSession;
-use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 

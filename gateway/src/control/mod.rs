@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use ::http::Response;
 use pingora::protocols::http::ServerSession;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 use serde_json::Value;
 
 use self::auth::Actor;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 use crate::ctx::Principal;
 use crate::directory::{AppPolicy, Directory};

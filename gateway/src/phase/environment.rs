@@ -3,7 +3,7 @@
 //! environment's name never runs in another.
 
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 use crate::error::reject;
 use crate::table::EnvTables;

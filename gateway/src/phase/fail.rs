@@ -3,7 +3,7 @@
 
 use pingora::http::ResponseHeader;
 use pingora::{Error, Result};
-use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 
 use crate::error::kind_of;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use pingora::upstreams::peer::HttpPeer;
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 use sandgate_emulator::Emulator;
 
 use crate::environment::Environment;

@@ -4,7 +4,7 @@
 
 use pingora::http::RequestHeader;
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 use crate::config::LimitsConfig;
 use crate::error::reject;

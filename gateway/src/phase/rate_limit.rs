@@ -2,7 +2,7 @@
 //! environment. Runs after `scope`, before `forward`. Reads `Tables::limiter`.
 
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 use crate::directory::AppPolicy;
 use crate::environment::Environment;

@@ -7,7 +7,7 @@
 use http::{HeaderMap, Method};
 use pingora::http::RequestHeader;
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 use crate::config::UndocumentedQuery;
 use crate::error::reject;

@@ -4,7 +4,7 @@
 //! Runs after `trust`, before `rate_limit`. Pure bit and flag checks.
 
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 use crate::ctx::Principal;
 use crate::directory::AppPolicy;

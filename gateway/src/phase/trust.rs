@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use pingora::Error;
-use sandgate_emulator::problem::ProblemKind;
+use sandgate_core::problem::ProblemKind;
 
 use crate::error::reject;
 use crate::table::trust_list::TrustList;

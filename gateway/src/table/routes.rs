@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use http::Method;
 use pingora::Error;
+use sandgate_core::problem::ProblemKind;
 use sandgate_emulator::openapi::{Api, Operation, ParamLocation, ParamStyle};
-use sandgate_emulator::problem::ProblemKind;
 use sandgate_emulator::router::{RouteMatch, Router};
 use sandgate_emulator::validate::RequestCheck;
 

@@ -19,7 +19,7 @@ use crate::secrets::SecretHash;
 use crate::store::{ChainStep, Store, WhenFull};
 use crate::token::throttle::FailureThrottle;
 use crate::token::{Grant, TokenError, TokenIssuer, TokenPair};
-use sandgate_emulator::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 
 /// Scopes a token may carry.
 pub const SCOPES: [&str; 2] = ["merchant", "customer"];
