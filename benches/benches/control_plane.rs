@@ -54,7 +54,7 @@ fn control_plane(c: &mut Criterion) {
     group.bench_function("issue TRAINING credential", |b| {
         b.iter(|| store.issue("operator:bench", &app, Environment::TRAINING, &hasher).ok())
     });
-    let apis = sandgate_emulator::openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
+    let apis = sandgate_openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
     let directory = Directory::load(&store, Scopes::from_apis(&apis)).expect("directory");
     group.bench_function("directory reload (1 application)", |b| b.iter(|| directory.reload(&store).ok()));
     // Last: the writer drains its queue after the run and would slow any bench after it.

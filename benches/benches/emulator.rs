@@ -25,8 +25,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Method};
-use sandgate_emulator::validate::{RequestCheck, Verdict};
 use sandgate_emulator::{EmuRequest, Emulator, EmulatorOptions};
+use sandgate_openapi::validate::{RequestCheck, Verdict};
 
 const SEARCH: &str = "/pos-api/v2.5/client-id/demo/customers/search";
 const SEARCH_QUERY: &str = "first_name=John&last_name=Smith&dob=1980-01-01";

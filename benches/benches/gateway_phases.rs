@@ -26,7 +26,7 @@ use sandgate_gateway::token::cache::TokenCache;
 use sandgate_gateway::token::{Grant, TokenIssuer};
 
 fn phases(c: &mut Criterion) {
-    let apis = sandgate_emulator::openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
+    let apis = sandgate_openapi::load_dir(&sandgate_benches::specs_dir()).expect("specs");
     let scopes = Scopes::from_apis(&apis);
     let routes = RouteTable::new(&apis, &Default::default(), &scopes);
     let env = EnvTables {

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use sandgate_emulator::openapi::shape::Shape;
-use sandgate_emulator::openapi::{Operation, ResponseSpec, StatusKey};
-use sandgate_emulator::validate::body::{admits, essence, is_json};
+use sandgate_openapi::shape::Shape;
+use sandgate_openapi::validate::body::{admits, essence, is_json};
+use sandgate_openapi::{Operation, ResponseSpec, StatusKey};
 
 use crate::cases::Expect;
 use crate::spec::Specs;

@@ -21,7 +21,7 @@ pub fn compare(specs: &Specs, run: &mut CaseRun, other: &CaseRun, other_url: &st
             differences.push(format!("status {} here, {} at {other_url}", a.status, b.status));
         }
         let media = |answer: &crate::checks::Answer| {
-            answer.header("content-type").map(sandgate_emulator::validate::body::essence).unwrap_or_default()
+            answer.header("content-type").map(sandgate_openapi::validate::body::essence).unwrap_or_default()
         };
         if media(a) != media(b) {
             differences.push(format!("Content-Type {:?} here, {:?} at {other_url}", media(a), media(b)));

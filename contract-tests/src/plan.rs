@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use sandgate_emulator::state::infer;
+use sandgate_openapi::infer;
 
 use crate::cases::encode::Draft;
 use crate::cases::values::{OperationValues, RequestSchemas};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use sandgate_emulator::openapi::{self, shape, Api, LoadError, Operation};
+use sandgate_openapi::{self, shape, Api, LoadError, Operation};
 
 /// The loaded specs.
 pub struct Specs {
@@ -50,10 +50,10 @@ impl Specs {
         for path in paths {
             if path.is_dir() {
                 let mut found = Vec::new();
-                openapi::load::collect_files(path, &mut found)?;
+                sandgate_openapi::load::collect_files(path, &mut found)?;
                 found.sort();
                 for file in found {
-                    let doc = openapi::load::read_document(&file)?;
+                    let doc = sandgate_openapi::load::read_document(&file)?;
                     if doc.get("openapi").is_some() {
                         files.push(file);
                     }
@@ -64,7 +64,7 @@ impl Specs {
         }
         let mut apis = Vec::new();
         for file in &files {
-            apis.extend(openapi::load_file(file)?);
+            apis.extend(sandgate_openapi::load_file(file)?);
         }
         if apis.is_empty() {
             let dir = paths.first().cloned().unwrap_or_default();

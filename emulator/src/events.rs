@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::state::Tenant;
-use crate::template::text;
+use sandgate_openapi::template::text;
 
 /// One event to deliver.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +37,7 @@ pub type Sink = Arc<dyn EventSink>;
 pub fn expand(
     template: &str,
     req: &crate::EmuRequest<'_>,
-    parsed: &crate::validate::ParsedRequest,
+    parsed: &sandgate_openapi::validate::ParsedRequest,
     status: u16,
     response_body: Option<&Value>,
 ) -> Option<String> {

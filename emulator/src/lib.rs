@@ -12,17 +12,13 @@
 //! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
 //! [`Emulator::handle`] in-process for the TRAINING environment.
 
+pub mod answer;
 pub mod events;
-pub mod generate;
-pub mod openapi;
 pub mod prefer;
-pub mod router;
 pub mod scenario;
 pub mod scrub;
 pub mod server;
 pub mod state;
-pub mod template;
-pub mod validate;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -31,16 +27,16 @@ use std::sync::{Arc, OnceLock};
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
+use answer::ErrorAnswer;
 use events::Event;
-use generate::{CompiledSet, Program};
-use openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
 use prefer::Preference;
-use router::{OperationId, RouteMatch, Router};
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_openapi::generate::{CompiledSet, Program};
+use sandgate_openapi::router::{OperationId, RouteMatch, Router};
+use sandgate_openapi::validate::{ParsedRequest, RequestCheck, Verdict};
+use sandgate_openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
 use state::act::{Acted, Stateful};
 use state::{StateBackend, StateStore, Tenant};
-use validate::answer::ErrorAnswer;
-use validate::{ParsedRequest, RequestCheck, Verdict};
 
 /// A request header that fixes the fabrication seed for one request (any u64).
 pub const SEED_HEADER: &str = "x-sandgate-seed";
@@ -184,7 +180,7 @@ pub struct Emulator {
 }
 
 /// A callback with the generator of its body.
-type CompiledCallback = (openapi::Callback, Option<Program>);
+type CompiledCallback = (sandgate_openapi::Callback, Option<Program>);
 
 /// What validating one operation's requests needs: the checks and how to answer a failure.
 #[derive(Debug)]
@@ -193,21 +189,33 @@ struct Checks {
     error: ErrorAnswer,
 }
 
+/// Why an emulator could not be built: its documents or scenarios (naming file and pointer), or
+/// its state store.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// A document or scenario file is unreadable or wrong.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The state store could not be opened.
+    #[error(transparent)]
+    State(#[from] state::StateError),
+}
+
 impl Emulator {
-    /// Loads every OpenAPI document and scenario file under `dir` (see [`openapi::load_dir`],
+    /// Loads every OpenAPI document and scenario file under `dir` (see [`sandgate_openapi::load_dir`],
     /// [`scenario::load_dir`]) and compiles them.
-    pub fn from_dir(dir: &Path, options: EmulatorOptions) -> Result<Emulator, LoadError> {
+    pub fn from_dir(dir: &Path, options: EmulatorOptions) -> Result<Emulator, EmulatorError> {
         // Scenario files are read while the documents parse: start-up is mostly parsing.
         let (apis, scenarios) = std::thread::scope(|scope| {
             let scenarios = scope.spawn(|| scenario::load_dir(dir));
-            let apis = openapi::load_dir(dir);
+            let apis = sandgate_openapi::load_dir(dir);
             (apis, scenarios.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         Emulator::new(apis?, options)?.with_scenarios(&scenarios?)
     }
 
     /// Adds the scenarios of `files`; fails naming the file and pointer of a bad one.
-    pub fn with_scenarios(mut self, files: &[scenario::ScenarioFile]) -> Result<Emulator, LoadError> {
+    pub fn with_scenarios(mut self, files: &[scenario::ScenarioFile]) -> Result<Emulator, EmulatorError> {
         let compiled = scenario::compile(files, &self.apis)?;
         self.fixtures.extend(scenario::fixtures(files, &self.apis)?);
         for (api, ops) in compiled.into_iter().enumerate() {
@@ -220,8 +228,8 @@ impl Emulator {
 
     /// Compiles routes and response generators for `apis`. Fails on a schema the generator cannot
     /// satisfy, naming the file and the JSON pointer.
-    pub fn new(apis: Vec<Api>, options: EmulatorOptions) -> Result<Emulator, LoadError> {
-        let mut compiled: Vec<(Arc<openapi::SchemaSet>, Arc<CompiledSet>)> = Vec::new();
+    pub fn new(apis: Vec<Api>, options: EmulatorOptions) -> Result<Emulator, EmulatorError> {
+        let mut compiled: Vec<(Arc<sandgate_openapi::SchemaSet>, Arc<CompiledSet>)> = Vec::new();
         let mut answers = Vec::with_capacity(apis.len());
         let mut stateful = Vec::with_capacity(apis.len());
         let mut callbacks = Vec::with_capacity(apis.len());
@@ -254,7 +262,7 @@ impl Emulator {
                 let mut compiled_callbacks = Vec::with_capacity(op.callbacks.len());
                 for callback in &op.callbacks {
                     let program = callback.schema.as_ref().map(|s| Program::compile(s, &op.schemas, &set)).transpose();
-                    let at = |e: generate::CompileError| {
+                    let at = |e: sandgate_openapi::generate::CompileError| {
                         LoadError::invalid(
                             file,
                             format!("{}/callbacks/{}{}", op.pointer, callback.name, e.pointer),
@@ -375,7 +383,9 @@ impl Emulator {
         // ---- authenticate (behind the gateway, a request with a tenant already is)
         let op = &self.apis[id.api].operations[id.op];
         if req.tenant.is_none() {
-            if let Err(detail) = validate::security::check(&op.security, req.headers, req.query, &self.options.tokens) {
+            if let Err(detail) =
+                sandgate_openapi::validate::security::check(&op.security, req.headers, req.query, &self.options.tokens)
+            {
                 return self.unauthorized(id, &detail);
             }
         }
@@ -391,12 +401,12 @@ impl Emulator {
                 let sent = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("none");
                 // 415 when the spec documents it; otherwise the error it documents for a bad
                 // request, so that every answer stays within the spec.
-                if op.response_for(415).is_some_and(|r| r.status != openapi::StatusKey::Default) {
+                if op.response_for(415).is_some_and(|r| r.status != sandgate_openapi::StatusKey::Default) {
                     let detail = format!("Content-Type {sent} is not accepted here; send one of {documented:?}");
                     return problem(ProblemKind::UnsupportedMediaType, &detail);
                 }
-                let violation = validate::Violation {
-                    location: validate::In::Header,
+                let violation = sandgate_openapi::validate::Violation {
+                    location: sandgate_openapi::validate::In::Header,
                     name: "content-type".to_owned(),
                     message: format!("is not a media type this operation takes; send one of {documented:?}"),
                     value: Some(serde_json::Value::String(sent.to_owned())),

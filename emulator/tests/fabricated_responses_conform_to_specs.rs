@@ -5,13 +5,13 @@
 mod common;
 
 use jsonschema::Draft;
-use sandgate_emulator::generate::{CompiledSet, Program};
+use sandgate_openapi::generate::{CompiledSet, Program};
 
 const SEEDS: u64 = 40;
 
 #[test]
 fn every_response_schema_fabricates_valid_json_for_many_seeds() {
-    let apis = sandgate_emulator::openapi::load_dir(&common::specs_dir()).expect("specs load");
+    let apis = sandgate_openapi::load_dir(&common::specs_dir()).expect("specs load");
     let checked = assert_fabrications_valid(&apis);
     assert!(checked > 50, "only {checked} response schemas found; are the specs there?");
 }
@@ -19,7 +19,7 @@ fn every_response_schema_fabricates_valid_json_for_many_seeds() {
 #[test]
 fn openapi_31_documents_load_route_and_fabricate_valid_json() {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openapi-3.1");
-    let apis = sandgate_emulator::openapi::load_dir(&dir).expect("the 3.1 fixture loads");
+    let apis = sandgate_openapi::load_dir(&dir).expect("the 3.1 fixture loads");
     assert_eq!(assert_fabrications_valid(&apis), 4, "listPets, createPet, showPet 200 and 404");
     let emulator = sandgate_emulator::Emulator::new(apis, Default::default()).expect("compiles");
     let headers = http::HeaderMap::new();
@@ -32,7 +32,7 @@ fn openapi_31_documents_load_route_and_fabricate_valid_json() {
 
 /// Fabricates every JSON response schema of `apis` for many seeds and checks each value against
 /// its own schema; returns how many schemas were checked.
-fn assert_fabrications_valid(apis: &[sandgate_emulator::openapi::Api]) -> usize {
+fn assert_fabrications_valid(apis: &[sandgate_openapi::Api]) -> usize {
     let mut checked = 0;
     let mut failures = Vec::new();
     for api in apis {

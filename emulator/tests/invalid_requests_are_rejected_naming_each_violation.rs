@@ -13,7 +13,7 @@ const TRACE: &str = "5b1f2c7e-3a4d-4e8f-9b0a-1c2d3e4f5a6b";
 
 fn shop() -> Emulator {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/validation/shop.yaml");
-    let apis = sandgate_emulator::openapi::load_file(&file).expect("fixture loads");
+    let apis = sandgate_openapi::load_file(&file).expect("fixture loads");
     Emulator::new(apis, EmulatorOptions::default()).expect("fixture compiles")
 }
 
@@ -215,7 +215,7 @@ fn every_operation_of_the_shipped_specs_compiles_its_request_checks() {
 #[test]
 fn operations_with_security_require_credentials_and_configured_tokens() {
     let file = common::specs_dir().join("pos-api/v2.5.yaml");
-    let apis = sandgate_emulator::openapi::load_file(&file).expect("loads");
+    let apis = sandgate_openapi::load_file(&file).expect("loads");
     let options = EmulatorOptions { tokens: vec!["sandbox-token".into()], ..EmulatorOptions::default() };
     let pos = Emulator::new(apis, options).expect("compiles");
     let path = "/pos-api/v2.5/client-id/demo/i18n";

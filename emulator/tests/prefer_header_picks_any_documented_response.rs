@@ -97,7 +97,7 @@ fn preference_applied_tells_what_was_done_and_bodies_match_their_content_type() 
         "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /things:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json; charset=utf-8:\n              schema: {type: object, required: [a], properties: {a: {type: integer}}}\n        default:\n          description: any\n          content:\n            application/json:\n              schema: {type: object}\n  /text:\n    get:\n      responses:\n        '200':\n          description: text\n          content:\n            text/plain:\n              example: pong\n",
     )
     .expect("write");
-    let apis = sandgate_emulator::openapi::load_file(&file).expect("loads");
+    let apis = sandgate_openapi::load_file(&file).expect("loads");
     let emulator = sandgate_emulator::Emulator::new(apis, Default::default()).expect("compiles");
 
     let fabricated = common::call(&emulator, Method::GET, "/things", &prefer("dynamic=false"));

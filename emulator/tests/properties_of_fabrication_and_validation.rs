@@ -10,9 +10,9 @@ use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, Method};
 use proptest::prelude::*;
-use sandgate_emulator::generate::{CompiledSet, Program};
-use sandgate_emulator::openapi::Api;
 use sandgate_emulator::{Emulator, EmulatorOptions};
+use sandgate_openapi::generate::{CompiledSet, Program};
+use sandgate_openapi::Api;
 use serde_json::{json, Value};
 
 /// Every component schema of the POS specs and the corpus, compiled for fabrication and validation.
@@ -21,9 +21,9 @@ struct Corpus {
 }
 
 fn apis() -> Vec<Api> {
-    let mut apis = sandgate_emulator::openapi::load_dir(&common::specs_dir()).expect("specs load");
+    let mut apis = sandgate_openapi::load_dir(&common::specs_dir()).expect("specs load");
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
-    apis.extend(sandgate_emulator::openapi::load_dir(&corpus).expect("corpus loads"));
+    apis.extend(sandgate_openapi::load_dir(&corpus).expect("corpus loads"));
     apis
 }
 
@@ -57,8 +57,7 @@ struct Bodies {
 fn bodies() -> &'static Bodies {
     static BODIES: OnceLock<Bodies> = OnceLock::new();
     BODIES.get_or_init(|| {
-        let apis =
-            sandgate_emulator::openapi::load_file(&common::specs_dir().join("pos-api/v2.5.yaml")).expect("loads");
+        let apis = sandgate_openapi::load_file(&common::specs_dir().join("pos-api/v2.5.yaml")).expect("loads");
         let set: Arc<CompiledSet> = CompiledSet::compile(&apis[0].schemas).expect("compiles");
         let samples =
             [("client_id", "demo"), ("account_number", "12345678"), ("authorization_id", "77"), ("capture_id", "5")];

@@ -26,7 +26,7 @@ fn conforming(emulator: &Emulator, method: Method, path: &str, response: &EmuRes
 
 #[test]
 fn petstore_creates_lists_reads_and_validates() {
-    let apis = sandgate_emulator::openapi::load_file(&fixture("petstore/petstore.yaml")).expect("petstore loads");
+    let apis = sandgate_openapi::load_file(&fixture("petstore/petstore.yaml")).expect("petstore loads");
     let store = Emulator::new(apis, EmulatorOptions::default()).expect("compiles");
     let headers = HeaderMap::new();
     let created =

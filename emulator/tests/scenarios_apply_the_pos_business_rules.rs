@@ -186,7 +186,7 @@ fn prefer_code_bypasses_the_rules() {
 
 fn refused(scenarios: &str) -> String {
     let file = ScenarioFile { file: "bad.yaml".into(), doc: serde_yaml::from_str(scenarios).expect("yaml") };
-    let apis = sandgate_emulator::openapi::load_file(&common::specs_dir().join("pos-api/v2.5.yaml")).expect("loads");
+    let apis = sandgate_openapi::load_file(&common::specs_dir().join("pos-api/v2.5.yaml")).expect("loads");
     let emulator = Emulator::new(apis, EmulatorOptions::default()).expect("compiles");
     emulator.with_scenarios(&[file]).expect_err("refused").to_string()
 }

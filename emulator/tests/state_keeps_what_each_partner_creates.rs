@@ -14,7 +14,7 @@ const NOTES: &str = "/notes-api/v1/users/ann/notes";
 
 fn notes(state: StateBackend) -> Emulator {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state/notes.yaml");
-    let apis = sandgate_emulator::openapi::load_file(&file).expect("fixture loads");
+    let apis = sandgate_openapi::load_file(&file).expect("fixture loads");
     Emulator::new(apis, EmulatorOptions { state, ..EmulatorOptions::default() }).expect("fixture compiles")
 }
 

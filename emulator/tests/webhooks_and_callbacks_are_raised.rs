@@ -33,7 +33,7 @@ fn taken(recorder: &Recorder) -> Vec<(String, Option<String>, Event)> {
 fn a_callback_goes_to_the_url_the_request_names_with_a_conforming_body() {
     let recorder = Arc::new(Recorder::default());
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state/notes.yaml");
-    let apis = sandgate_emulator::openapi::load_file(&file).expect("fixture loads");
+    let apis = sandgate_openapi::load_file(&file).expect("fixture loads");
     let options = EmulatorOptions { events: Some(recorder.clone()), ..EmulatorOptions::default() };
     let notes = Emulator::new(apis, options).expect("compiles");
     let mut headers = HeaderMap::new();

@@ -171,7 +171,7 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
     let built = if specs.is_dir() {
         Emulator::from_dir(specs, options)
     } else {
-        sandgate_emulator::openapi::load_file(specs).and_then(|apis| Emulator::new(apis, options))
+        sandgate_openapi::load_file(specs).map_err(Into::into).and_then(|apis| Emulator::new(apis, options))
     };
     let loaded_in = loading.elapsed();
     release_freed_memory();

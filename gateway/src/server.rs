@@ -51,7 +51,10 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     /// A spec failed to load.
     #[error("cannot load the specs: {0}")]
-    Specs(#[from] sandgate_emulator::openapi::LoadError),
+    Specs(#[from] sandgate_openapi::LoadError),
+    /// The emulator could not be built from the specs, or its state store opened.
+    #[error("cannot start the emulator: {0}")]
+    Emulator(#[from] sandgate_emulator::EmulatorError),
     /// A TLS listener could not be set up from its certificate and key.
     #[error("TLS on the {name} listener: {detail}")]
     Tls {
@@ -113,7 +116,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let store = Arc::new(Store::open(&dir)?);
     store.start_activity_writer();
-    let apis = sandgate_emulator::openapi::load_dir(&settings.specs_dir)?;
+    let apis = sandgate_openapi::load_dir(&settings.specs_dir)?;
     let webhook_wake = Arc::new(tokio::sync::Notify::new());
     let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
     let emulator = if uses_emulator {

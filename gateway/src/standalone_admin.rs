@@ -19,8 +19,8 @@ use pingora::protocols::http::ServerSession;
 use pingora::services::listening::Service;
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use sandgate_emulator::state::{ScrubScope, Tenant};
-use sandgate_emulator::validate::security::accepts;
 use sandgate_emulator::Emulator;
+use sandgate_openapi::validate::security::accepts;
 use serde_json::{json, Value};
 
 use crate::standalone_events::DeliveryLog;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use sandgate_emulator::openapi::Api;
 use sandgate_emulator::Emulator;
+use sandgate_openapi::Api;
 
 use crate::config::{ConfigArgs, ConfigError, SandgateConfig, Settings};
 use crate::directory::Directory;

@@ -1,10 +1,10 @@
 //! Turns parameter and body values into an HTTP request by each parameter's OpenAPI style, the
-//! inverse of the emulator's `validate::params` readers (so the validator can judge the result).
+//! inverse of the emulator's `sandgate_openapi::validate::params` readers (so the validator can judge the result).
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
-use sandgate_emulator::openapi::{Api, Operation, ParamLocation, ParamStyle, Parameter};
+use sandgate_openapi::{Api, Operation, ParamLocation, ParamStyle, Parameter};
 
 use super::Request;
 
@@ -163,7 +163,7 @@ fn query_pairs(param: &Parameter, value: &Value) -> Vec<String> {
 
 /// The `Content-Type` and text of a body value sent as `media_type`.
 fn body_text(media_type: &str, value: &Value) -> (String, String) {
-    let essence = sandgate_emulator::validate::body::essence(media_type);
+    let essence = sandgate_openapi::validate::body::essence(media_type);
     let fields = || -> Vec<(String, String)> {
         let Value::Object(map) = value else { return Vec::new() };
         map.iter()

@@ -5,8 +5,8 @@
 
 use serde_json::{json, Value};
 
-use sandgate_emulator::openapi::{Api, Operation, ParamLocation};
-use sandgate_emulator::validate::Verdict;
+use sandgate_openapi::validate::Verdict;
+use sandgate_openapi::{Api, Operation, ParamLocation};
 
 use super::encode::{Body, Draft, Encoded};
 use super::values::{location, types_of, OperationValues, Target};

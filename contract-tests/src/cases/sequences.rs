@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use sandgate_emulator::openapi::{Api, ParamLocation, StatusKey};
-use sandgate_emulator::state::infer::{Action, Resource};
+use sandgate_openapi::infer::{Action, Resource};
+use sandgate_openapi::{Api, ParamLocation, StatusKey};
 
 use super::encode::{encode, Draft};
 use super::values::OperationValues;

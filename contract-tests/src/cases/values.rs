@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use sandgate_emulator::generate::{CompiledSet, Program};
-use sandgate_emulator::openapi::{shape, Api, Operation, SchemaSet};
-use sandgate_emulator::validate::{RequestCheck, Verdict};
+use sandgate_openapi::generate::{CompiledSet, Program};
+use sandgate_openapi::validate::{RequestCheck, Verdict};
+use sandgate_openapi::{shape, Api, Operation, SchemaSet};
 
 use super::encode::{encode, Body, Draft, Encoded};
 
@@ -319,9 +319,9 @@ impl OperationValues {
 }
 
 /// Whether `--set name=…` names `param` (header names are case-insensitive).
-fn pins(param: &sandgate_emulator::openapi::Parameter, name: &str) -> bool {
+fn pins(param: &sandgate_openapi::Parameter, name: &str) -> bool {
     match param.location {
-        sandgate_emulator::openapi::ParamLocation::Header => param.name.eq_ignore_ascii_case(name),
+        sandgate_openapi::ParamLocation::Header => param.name.eq_ignore_ascii_case(name),
         _ => param.name == name,
     }
 }
@@ -336,8 +336,8 @@ pub fn types_of(schema: &Value) -> Vec<&str> {
 }
 
 /// `path`, `query`, `header` or `cookie`.
-pub fn location(location: sandgate_emulator::openapi::ParamLocation) -> &'static str {
-    use sandgate_emulator::openapi::ParamLocation::*;
+pub fn location(location: sandgate_openapi::ParamLocation) -> &'static str {
+    use sandgate_openapi::ParamLocation::*;
     match location {
         Path => "path",
         Query => "query",

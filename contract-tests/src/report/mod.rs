@@ -164,7 +164,7 @@ pub fn build(
                 if !outcome.seen_statuses.contains(&answer.status) {
                     outcome.seen_statuses.push(answer.status);
                 }
-                let media = answer.header("content-type").map(sandgate_emulator::validate::body::essence);
+                let media = answer.header("content-type").map(sandgate_openapi::validate::body::essence);
                 if let Some(media) = media.filter(|m| !outcome.seen_media.contains(m)) {
                     outcome.seen_media.push(media);
                 }

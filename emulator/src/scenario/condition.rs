@@ -3,7 +3,7 @@
 use regex::Regex;
 use serde_json::Value;
 
-use crate::template::{self, text};
+use sandgate_openapi::template::text;
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ impl Condition {
     /// Whether the condition holds; operands may be templates over the same context.
     pub fn holds(&self, lookup: &dyn Fn(&str) -> Option<Value>) -> bool {
         let value = lookup(&self.field);
-        let operand = |v: &Value| template::render(v, lookup).unwrap_or(Value::Null);
+        let operand = |v: &Value| sandgate_openapi::template::render(v, lookup).unwrap_or(Value::Null);
         match &self.test {
             Test::Exists(wanted) => value.is_some_and(|v| !v.is_null()) == *wanted,
             Test::Equals(other) => value.is_some_and(|v| same(&v, &operand(other))),

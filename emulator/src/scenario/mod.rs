@@ -30,12 +30,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::events::Event;
-use crate::openapi::{Api, LoadError};
-use crate::state::infer::collection_key;
 use crate::state::{StateError, StateStore, Tenant};
-use crate::template::{self, text};
-use crate::validate::ParsedRequest;
 use condition::Condition;
+use sandgate_openapi::infer::collection_key;
+use sandgate_openapi::template::text;
+use sandgate_openapi::validate::ParsedRequest;
+use sandgate_openapi::{Api, LoadError};
 
 /// The key that marks a YAML file as scenarios rather than an OpenAPI document.
 pub const MARKER: &str = "sandgate-scenarios";
@@ -54,7 +54,7 @@ pub struct ScenarioFile {
 pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, LoadError> {
     let mut files = Vec::new();
     if dir.is_dir() {
-        crate::openapi::load::collect_files(dir, &mut files)?;
+        sandgate_openapi::load::collect_files(dir, &mut files)?;
     }
     files.sort();
     let mut out = Vec::new();
@@ -63,7 +63,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, LoadError> {
         if !text.contains(MARKER) {
             continue;
         }
-        let doc = crate::openapi::load::parse_document(&file, &text)?;
+        let doc = sandgate_openapi::load::parse_document(&file, &text)?;
         if doc.get(MARKER).is_some() {
             out.push(ScenarioFile { file, doc });
         }
@@ -276,7 +276,7 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
 #[derive(Default)]
 struct StaticBodies<'a> {
     /// Per schema set, the bodies whose schemas refer to it.
-    sets: Vec<(&'a crate::openapi::SchemaSet, Vec<StaticBody<'a>>)>,
+    sets: Vec<(&'a sandgate_openapi::SchemaSet, Vec<StaticBody<'a>>)>,
 }
 
 struct StaticBody<'a> {
@@ -289,9 +289,9 @@ struct StaticBody<'a> {
 }
 
 impl<'a> StaticBodies<'a> {
-    fn add(&mut self, scenario: &Scenario, op: &'a crate::openapi::Operation, file: &'a Path, at: &str) {
+    fn add(&mut self, scenario: &Scenario, op: &'a sandgate_openapi::Operation, file: &'a Path, at: &str) {
         let Some(body) = &scenario.body else { return };
-        if !template::names(body).is_empty() {
+        if !sandgate_openapi::template::names(body).is_empty() {
             return;
         }
         let response = op.response_for(scenario.status).and_then(|r| r.json());
@@ -367,7 +367,7 @@ impl Scenario {
             None => None,
             Some((collection, id)) => {
                 let key = collection_key(api, collection, &request.path);
-                let id = template::render(id, &base).map(|v| text(&v)).unwrap_or_default();
+                let id = sandgate_openapi::template::render(id, &base).map(|v| text(&v)).unwrap_or_default();
                 Some((key, id))
             }
         };
@@ -395,7 +395,7 @@ impl Scenario {
             if state.is_some() || self.upsert {
                 let mut object = state.clone().and_then(|s| s.as_object().cloned()).unwrap_or_default();
                 for (field, value) in update {
-                    match template::render(value, &lookup) {
+                    match sandgate_openapi::template::render(value, &lookup) {
                         Some(rendered) => object.insert(field.clone(), rendered),
                         None => object.remove(field),
                     };
@@ -404,15 +404,18 @@ impl Scenario {
             }
         }
         let answer = match (&self.body, &self.merge) {
-            (Some(body), _) => Answer::Body(template::render(body, &lookup).unwrap_or(Value::Null)),
+            (Some(body), _) => Answer::Body(sandgate_openapi::template::render(body, &lookup).unwrap_or(Value::Null)),
             (None, Some(merge)) => Answer::Merge(
-                merge.iter().filter_map(|(k, v)| template::render(v, &lookup).map(|v| (k.clone(), v))).collect(),
+                merge
+                    .iter()
+                    .filter_map(|(k, v)| sandgate_openapi::template::render(v, &lookup).map(|v| (k.clone(), v)))
+                    .collect(),
             ),
             (None, None) => Answer::Fabricated,
         };
         let event = self.webhook.as_ref().map(|(name, payload)| Event {
             name: name.clone(),
-            payload: template::render(payload, &lookup).unwrap_or(Value::Null),
+            payload: sandgate_openapi::template::render(payload, &lookup).unwrap_or(Value::Null),
             url: None,
         });
         Ok(Some((answer, event)))

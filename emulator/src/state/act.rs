@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 
 use super::infer::{Action, Resource};
 use super::{PageRequest, StateError, StateStore, Tenant};
-use crate::generate::{CompileError, CompiledSet, Program};
-use crate::openapi::shape::{fields, list_items, Field};
-use crate::openapi::Operation;
-use crate::template::text;
-use crate::validate::ParsedRequest;
+use sandgate_openapi::generate::{CompileError, CompiledSet, Program};
+use sandgate_openapi::shape::{fields, list_items, Field};
+use sandgate_openapi::template::text;
+use sandgate_openapi::validate::ParsedRequest;
+use sandgate_openapi::Operation;
 
 /// The most objects a list answers with when neither the request nor the schema says.
 const DEFAULT_PAGE: usize = 20;
@@ -42,7 +42,7 @@ pub struct Stateful {
 /// compile a thousand validators (each over every component schema) before serving anything.
 struct Conforms {
     schema: Value,
-    schemas: Arc<crate::openapi::SchemaSet>,
+    schemas: Arc<sandgate_openapi::SchemaSet>,
     validator: std::sync::OnceLock<Option<jsonschema::Validator>>,
 }
 
@@ -266,7 +266,7 @@ impl Stateful {
                 "id" => Some(id_value.clone()),
                 _ => key.strip_prefix("request.").and_then(|k| request.lookup(k)).cloned(),
             };
-            if let Some(value) = crate::template::render(template, &lookup) {
+            if let Some(value) = sandgate_openapi::template::render(template, &lookup) {
                 object.insert(name.clone(), value);
             }
         }

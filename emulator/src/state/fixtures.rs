@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::infer::collection_key;
 use super::{StateError, StateStore, Tenant};
-use crate::template::text;
+use sandgate_openapi::template::text;
 
 /// The objects of one collection template.
 #[derive(Debug, Clone, PartialEq)]

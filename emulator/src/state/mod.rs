@@ -7,13 +7,13 @@
 
 pub mod act;
 pub mod fixtures;
-pub mod infer;
+pub use sandgate_openapi::infer;
 pub mod memory;
 pub mod sqlite;
 
 use serde_json::Value;
 
-use crate::template::text;
+use sandgate_openapi::template::text;
 
 /// Whose objects: one environment and one partner. One tenant never sees another's objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -14,7 +14,7 @@ pub fn specs_dir() -> PathBuf {
 
 /// An emulator over one spec file under `specs/`.
 pub fn emulator(relative: &str) -> Emulator {
-    let apis = sandgate_emulator::openapi::load_file(&specs_dir().join(relative)).expect("spec loads");
+    let apis = sandgate_openapi::load_file(&specs_dir().join(relative)).expect("spec loads");
     Emulator::new(apis, EmulatorOptions::default()).expect("spec compiles")
 }
 

@@ -34,7 +34,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let specs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
-        let apis = sandgate_emulator::openapi::load_dir(&specs).expect("specs");
+        let apis = sandgate_openapi::load_dir(&specs).expect("specs");
         let scopes = Scopes::from_apis(&apis);
         let routes = RouteTable::new(&apis, &Default::default(), &scopes);
         let issuer = TokenIssuer::new(Environment::PRODUCTION, &[9; 32], 1200)

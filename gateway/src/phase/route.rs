@@ -166,7 +166,7 @@ mod tests {
 
     fn routes() -> RouteTable {
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pos-api/v2.5.yaml");
-        let apis = sandgate_emulator::openapi::load_file(&file).expect("spec");
+        let apis = sandgate_openapi::load_file(&file).expect("spec");
         RouteTable::new(&apis, &Default::default(), &Scopes::from_apis(&apis))
     }
 

@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn absolute_form_becomes_origin_form_and_undocumented_query_is_dropped() {
         let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pos-api/v2.5.yaml");
-        let apis = sandgate_emulator::openapi::load_file(&spec).expect("spec");
+        let apis = sandgate_openapi::load_file(&spec).expect("spec");
         let table = crate::table::routes::RouteTable::new(
             &apis,
             &Default::default(),

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use pingora::upstreams::peer::{HttpPeer, HttpUpstreamRequestPolicy};
-use sandgate_emulator::openapi::Api;
 use sandgate_emulator::Emulator;
+use sandgate_openapi::Api;
 
 use crate::config::{LimitsConfig, Settings, Upstream as UpstreamConfig};
 use crate::environment::{Environment, Environments};

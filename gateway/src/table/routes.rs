@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use http::Method;
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
-use sandgate_emulator::openapi::{Api, Operation, ParamLocation, ParamStyle};
-use sandgate_emulator::router::{RouteMatch, Router};
-use sandgate_emulator::validate::RequestCheck;
+use sandgate_openapi::router::{RouteMatch, Router};
+use sandgate_openapi::validate::RequestCheck;
+use sandgate_openapi::{Api, Operation, ParamLocation, ParamStyle};
 
 use crate::config::VersionRule;
 use crate::error::reject;
@@ -250,8 +250,8 @@ mod tests {
 
     fn table(rules: &[(&str, &str, VersionRule)]) -> RouteTable {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pos-api/v2.5.1.yaml");
-        let mut apis = sandgate_emulator::openapi::load_file(&dir).expect("v2.5.1");
-        apis.extend(sandgate_emulator::openapi::load_file(&dir.with_file_name("v2.5.yaml")).expect("v2.5"));
+        let mut apis = sandgate_openapi::load_file(&dir).expect("v2.5.1");
+        apis.extend(sandgate_openapi::load_file(&dir.with_file_name("v2.5.yaml")).expect("v2.5"));
         let rules = rules.iter().map(|(a, v, r)| ((a.to_string(), v.to_string()), r.clone())).collect();
         RouteTable::new(&apis, &rules, &Scopes::from_apis(&apis))
     }

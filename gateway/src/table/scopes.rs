@@ -1,7 +1,7 @@
 //! Scopes as bit sets: every scope name any spec (or the token endpoint) knows gets one bit at
 //! start-up, so the per-request check is one AND.
 
-use sandgate_emulator::openapi::Api;
+use sandgate_openapi::Api;
 
 /// A set of scopes (up to 64 distinct names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

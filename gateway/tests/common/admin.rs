@@ -13,7 +13,7 @@ pub fn spec() -> &'static sandgate_emulator::Emulator {
     static SPEC: std::sync::OnceLock<sandgate_emulator::Emulator> = std::sync::OnceLock::new();
     SPEC.get_or_init(|| {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/control-plane/v1.yaml");
-        let apis = sandgate_emulator::openapi::load_file(&file).expect("control-plane spec loads");
+        let apis = sandgate_openapi::load_file(&file).expect("control-plane spec loads");
         sandgate_emulator::Emulator::new(apis, sandgate_emulator::EmulatorOptions::default()).expect("spec compiles")
     })
 }

@@ -10,9 +10,9 @@
 
 use serde_json::Value;
 
-use crate::openapi::shape::{fields, Field};
-use crate::openapi::{Api, Operation};
+use crate::shape::{fields, Field};
 use crate::template::text;
+use crate::{Api, Operation};
 
 /// What an operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

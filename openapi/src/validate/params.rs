@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::openapi::shape::{Shape, Types};
-use crate::openapi::{ParamStyle, Parameter};
+use crate::shape::{Shape, Types};
+use crate::{ParamStyle, Parameter};
 
 /// A parameter's raw value could not be read (only JSON `content` parameters can fail this way;
 /// everything else reaches the validator, which names the mismatch).
@@ -160,7 +160,7 @@ pub fn cookie_pairs(header: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openapi::ParamLocation;
+    use crate::ParamLocation;
     use serde_json::json;
 
     fn reader(style: ParamStyle, explode: bool, schema: Value) -> ParamReader {

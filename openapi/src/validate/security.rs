@@ -7,7 +7,7 @@
 
 use http::HeaderMap;
 
-use crate::openapi::{ParamLocation, SecurityScheme};
+use crate::{ParamLocation, SecurityScheme};
 
 /// Checks `requirements` (alternatives; any one suffices). `Err` says what is missing or wrong.
 pub fn check(

@@ -33,9 +33,6 @@ pub enum LoadError {
         /// What is wrong, for a person to fix.
         problem: String,
     },
-    /// The emulator's state store could not be opened.
-    #[error("{0}")]
-    State(#[from] crate::state::StateError),
     /// No OpenAPI document was found where one was expected.
     #[error("{dir}: no OpenAPI documents (*.yaml, *.yml, *.json) found")]
     Empty {
@@ -45,7 +42,8 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    pub(crate) fn invalid(file: &Path, pointer: impl Into<String>, problem: impl Into<String>) -> Self {
+    /// A document (or a file written beside it) that is wrong at `pointer`.
+    pub fn invalid(file: &Path, pointer: impl Into<String>, problem: impl Into<String>) -> Self {
         LoadError::Invalid { file: file.to_path_buf(), pointer: pointer.into(), problem: problem.into() }
     }
 }

@@ -6,7 +6,7 @@
 
 use http::Method;
 
-use crate::openapi::Api;
+use crate::Api;
 
 /// Index of an operation: `apis[api].operations[op]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

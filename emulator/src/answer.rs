@@ -22,10 +22,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{In, Violation, MAX_VIOLATIONS};
-use crate::openapi::Operation;
-use crate::{template, EmuResponse};
+use crate::EmuResponse;
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_openapi::validate::{In, Violation, MAX_VIOLATIONS};
+use sandgate_openapi::Operation;
 
 /// Messages and values are cut to this many characters in a documented error body (the POS
 /// `FieldError` allows 200 and 500).
@@ -163,7 +163,7 @@ fn render(
         .filter_map(|v| {
             let param = param_of(v);
             let text = value_text(v);
-            template::render(violation, &|name| match name {
+            sandgate_openapi::template::render(violation, &|name| match name {
                 "param" => Some(Value::String(param.clone())),
                 "in" => Some(Value::String(v.location.as_str().to_owned())),
                 "pointer" => Some(Value::String(v.name.clone())),
@@ -174,7 +174,7 @@ fn render(
         })
         .collect();
     let items = Value::Array(items);
-    let rendered = template::render(body, &|name| match name {
+    let rendered = sandgate_openapi::template::render(body, &|name| match name {
         "request.path" => Some(Value::String(path.to_owned())),
         "request.method" => Some(Value::String(method.to_string())),
         "violations" => Some(items.clone()),
@@ -186,10 +186,8 @@ fn render(
 /// A parameter's name, or a body field as dotted path (`customer.name`; the body itself: `body`).
 fn param_of(violation: &Violation) -> String {
     match violation.location {
-        super::In::Body if violation.name.is_empty() => "body".to_owned(),
-        super::In::Body => {
-            violation.name.trim_start_matches('/').replace('/', ".").replace("~1", "/").replace("~0", "~")
-        }
+        In::Body if violation.name.is_empty() => "body".to_owned(),
+        In::Body => violation.name.trim_start_matches('/').replace('/', ".").replace("~1", "/").replace("~0", "~"),
         _ => violation.name.clone(),
     }
 }
@@ -216,7 +214,7 @@ pub fn problem(violations: &[Violation], oauth: bool) -> EmuResponse {
         .map(|v| {
             let mut entry = Map::new();
             entry.insert("in".into(), json!(v.location.as_str()));
-            let key = if v.location == super::In::Body { "pointer" } else { "name" };
+            let key = if v.location == In::Body { "pointer" } else { "name" };
             entry.insert(key.into(), json!(v.name));
             entry.insert("message".into(), json!(v.message));
             if let Some(value) = &v.value {
@@ -247,8 +245,8 @@ pub fn problem(violations: &[Violation], oauth: bool) -> EmuResponse {
 
 fn describe(violation: &Violation) -> String {
     match violation.location {
-        super::In::Body if violation.name.is_empty() => "body".to_owned(),
-        super::In::Body => format!("body {}", violation.name),
+        In::Body if violation.name.is_empty() => "body".to_owned(),
+        In::Body => format!("body {}", violation.name),
         location => format!("{} parameter {}", location.as_str(), violation.name),
     }
 }

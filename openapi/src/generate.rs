@@ -19,8 +19,8 @@ use fake::rand::SeedableRng;
 use fake::{Fake, RngExt};
 use serde_json::{Map, Number, Value};
 
-use crate::openapi::normalize::DEFS_REF;
-use crate::openapi::SchemaSet;
+use crate::normalize::DEFS_REF;
+use crate::SchemaSet;
 
 /// Deeper than this, optional properties are left out and arrays get their minimum size, so
 /// recursive schemas terminate.

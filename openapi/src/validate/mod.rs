@@ -6,7 +6,6 @@
 //! operations starts at once): one `jsonschema` validator for all parameters together and one per
 //! body media type, over a request view of the schemas (see [`request_view`]).
 
-pub mod answer;
 pub mod body;
 pub mod params;
 pub mod security;
@@ -19,8 +18,8 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
-use crate::openapi::shape::Shape;
-use crate::openapi::{Operation, ParamLocation, SchemaSet};
+use crate::shape::Shape;
+use crate::{Operation, ParamLocation, SchemaSet};
 use body::Reading;
 use params::ParamReader;
 

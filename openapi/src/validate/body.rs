@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::openapi::shape::{self, Shape};
+use crate::shape::{self, Shape};
 
 /// A media type without parameters, lower-case: `application/json; charset=utf-8` →
 /// `application/json`.

@@ -1,0 +1,26 @@
+//! Sandgate's OpenAPI engine: documents loaded from files, normalised into APIs, operations and
+//! JSON Schemas, and what is built on them: routing, value generation, request validation and
+//! the resources a spec describes. No Pingora, no SQLite: the emulator and the contract tests
+//! both stand on it.
+//!
+//! Pipeline: `load` (file → JSON value, version check, structural validation) → `normalize`
+//! (OpenAPI schema dialect → JSON Schema 2020-12) → `model` (APIs and operations); then
+//! `router` (method + path → operation), `generate` (schema → value), `validate` (request →
+//! verdict), `infer` (which operations create, read, list and delete which resource), and
+//! `template` (the `{{ name }}` templates specs and scenarios are written with).
+
+pub mod generate;
+pub mod infer;
+pub mod load;
+pub mod model;
+pub mod normalize;
+pub mod router;
+pub mod shape;
+pub mod template;
+pub mod validate;
+
+pub use load::{load_dir, load_file, LoadError};
+pub use model::{
+    Api, BodyMedia, Callback, Link, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody,
+    ResponseHeader, ResponseSpec, SchemaSet, SecurityScheme, StatusKey,
+};
