@@ -13,9 +13,9 @@
 //! before the partial index on revoked credentials (215× less).
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use sandgate_core::environment::Environment;
+use sandgate_core::secret::SecretHash;
 use sandgate_gateway::directory::Directory;
-use sandgate_gateway::environment::Environment;
-use sandgate_gateway::secrets::SecretHash;
 use sandgate_gateway::store::{Store, WhenFull};
 use sandgate_gateway::table::scopes::Scopes;
 use sandgate_gateway::token::{Grant, TokenIssuer};

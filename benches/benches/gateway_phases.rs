@@ -14,13 +14,13 @@ use std::net::IpAddr;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, Method};
+use sandgate_core::environment::Environment;
+use sandgate_core::trust_list::TrustList;
 use sandgate_gateway::config::{parse_cidr, PlanConfig};
-use sandgate_gateway::environment::Environment;
 use sandgate_gateway::phase::forward::Upstream;
 use sandgate_gateway::table::limiter::Limiter;
 use sandgate_gateway::table::routes::RouteTable;
 use sandgate_gateway::table::scopes::Scopes;
-use sandgate_gateway::table::trust_list::TrustList;
 use sandgate_gateway::table::EnvTables;
 use sandgate_gateway::token::cache::TokenCache;
 use sandgate_gateway::token::{Grant, TokenIssuer};

@@ -3,5 +3,13 @@
 //!
 //! - [`problem`]: the problem kinds (slug, status, title) and the problem+json body, one table
 //!   for the gateway, the control plane, the emulator and the CLI.
+//! - [`environment`]: TRAINING, PRODUCTION and configured environments, with credential minting.
+//! - [`secret`]: random bytes from the OS and the keyed hash secrets are stored under.
+//! - [`trust_list`]: an application's CIDRs and trust URLs, parsed once.
+//! - [`event`]: a sandbox event on its way to a partner's webhook.
 
+pub mod environment;
+pub mod event;
 pub mod problem;
+pub mod secret;
+pub mod trust_list;

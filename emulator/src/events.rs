@@ -9,17 +9,7 @@ use serde_json::Value;
 use crate::state::Tenant;
 use sandgate_openapi::template::text;
 
-/// One event to deliver.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// Its type (`authorization.captured`, or the callback's name).
-    pub name: String,
-    /// The JSON payload (the `data` of the delivered envelope).
-    pub payload: Value,
-    /// Where to send it when the request named the receiver (a callback URL); `None`: to the
-    /// application's subscriptions for `name`.
-    pub url: Option<String>,
-}
+pub use sandgate_core::event::Event;
 
 /// Takes the events of one request. Implementations must not block for long: they run on the
 /// request path.

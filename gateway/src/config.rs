@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
+pub use sandgate_core::trust_list::parse_cidr;
 use sandgate_emulator::scrub::ScrubSchedule;
 use serde::Deserialize;
 
-use crate::environment::Environment;
+use sandgate_core::environment::Environment;
 
 /// The file name looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "sandgate.yaml";
@@ -487,8 +488,8 @@ impl Settings {
     }
 
     /// The environments, in order.
-    pub fn environment_list(&self) -> crate::environment::Environments {
-        crate::environment::Environments(self.environments.iter().map(|e| e.env).collect())
+    pub fn environment_list(&self) -> sandgate_core::environment::Environments {
+        sandgate_core::environment::Environments(self.environments.iter().map(|e| e.env).collect())
     }
 }
 
@@ -738,20 +739,6 @@ fn environment_settings(configured: &BTreeMap<String, EnvironmentConfig>) -> Res
         });
     }
     Ok(out)
-}
-
-/// Parses `10.0.0.0/8`, `::1/128` or a bare address (a /32 or /128). IPv4-mapped IPv6 networks
-/// (`::ffff:10.0.0.0/104`) become their IPv4 form, since addresses are compared canonically.
-pub fn parse_cidr(text: &str) -> Option<IpNet> {
-    let net = text.parse::<IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from))?;
-    let net = match net {
-        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
-            Some(v4) => IpNet::V4(ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok()?),
-            None => IpNet::V6(v6),
-        },
-        other => other,
-    };
-    Some(net.trunc())
 }
 
 /// 32 bytes from 64 hex digits.

@@ -13,7 +13,7 @@ use arc_swap::ArcSwap;
 
 use crate::store::{DirectoryRow, Store, StoreError};
 use crate::table::scopes::{ScopeSet, Scopes};
-use crate::table::trust_list::TrustList;
+use sandgate_core::trust_list::TrustList;
 
 /// One application's policy.
 #[derive(Debug, Clone)]
@@ -107,8 +107,8 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::environment::Environment;
-    use crate::secrets::SecretHash;
+    use sandgate_core::environment::Environment;
+    use sandgate_core::secret::SecretHash;
 
     #[test]
     fn a_reload_reuses_the_policies_of_unchanged_applications() {

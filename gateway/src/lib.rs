@@ -13,7 +13,6 @@ pub mod config;
 pub mod control;
 pub mod ctx;
 pub mod directory;
-pub mod environment;
 pub mod error;
 pub mod metrics;
 pub mod phase;
@@ -41,8 +40,8 @@ use sandgate_emulator::state::Tenant;
 use sandgate_emulator::EmuRequest;
 
 use ctx::RequestCtx;
-use environment::Environment;
 use phase::forward::{Forward, Upstream};
+use sandgate_core::environment::Environment;
 use state::Shared;
 use table::routes::Selected;
 use token::endpoint::{TokenContext, TokenRequest};

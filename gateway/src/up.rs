@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
-use sandgate_gateway::environment::Environment;
 use sandgate_gateway::server;
 use sandgate_gateway::store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::TestSandgate;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use sandgate_gateway::environment::Environment;
+use sandgate_core::environment::Environment;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

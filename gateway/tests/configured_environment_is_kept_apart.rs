@@ -5,7 +5,7 @@
 mod common;
 
 use common::TestSandgate;
-use sandgate_gateway::environment::Environment;
+use sandgate_core::environment::Environment;
 
 #[test]
 fn a_third_environment_has_its_own_keys_and_tokens() {

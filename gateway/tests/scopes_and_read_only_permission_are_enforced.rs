@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestSandgate;
-use sandgate_gateway::environment::Environment;
+use sandgate_core::environment::Environment;
 use sandgate_gateway::store::ApplicationFields;
 
 #[test]

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::secrets::SecretHash;
 use crate::store::{Application, ControlError, Principal, Store};
+use sandgate_core::secret::SecretHash;
 
 /// The local operator token's file under the data directory.
 pub fn local_token_file(data_dir: &Path) -> PathBuf {
@@ -26,7 +26,7 @@ pub fn load_local_token(data_dir: &Path) -> std::io::Result<[u8; 32]> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             use base64::Engine;
             let mut bytes = [0u8; 32];
-            crate::secrets::fill_random(&mut bytes);
+            sandgate_core::secret::fill_random(&mut bytes);
             let token = format!("sgo_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
             std::fs::create_dir_all(path.parent().unwrap_or(data_dir))?;
             let mut options = std::fs::OpenOptions::new();

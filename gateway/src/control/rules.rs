@@ -2,7 +2,7 @@
 //! checks on every field of a new or edited application (422, naming the field).
 
 use crate::store::{ControlError, Webhook};
-use crate::table::trust_list::TrustList;
+use sandgate_core::trust_list::TrustList;
 
 /// One application type.
 #[derive(Debug)]

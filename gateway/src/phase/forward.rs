@@ -11,8 +11,8 @@ use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 use sandgate_emulator::Emulator;
 
-use crate::environment::Environment;
 use crate::error::reject;
+use sandgate_core::environment::Environment;
 
 /// An environment's upstream, ready to use.
 #[derive(Debug, Clone)]

@@ -14,7 +14,6 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
 use crate::config::{LimitsConfig, UndocumentedQuery};
-use crate::environment::Environment;
 use crate::phase;
 use crate::phase::forward::Upstream;
 use crate::table::routes::{RouteTable, Selected};
@@ -22,6 +21,7 @@ use crate::table::scopes::Scopes;
 use crate::table::EnvTables;
 use crate::token::cache::TokenCache;
 use crate::token::{Grant, TokenIssuer};
+use sandgate_core::environment::Environment;
 
 struct World {
     routes: RouteTable,

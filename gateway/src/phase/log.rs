@@ -3,9 +3,9 @@
 //! Never logs credentials: no headers, no query string, no body.
 
 use crate::ctx::RequestCtx;
-use crate::environment::Environment;
 use crate::metrics::Metrics;
 use crate::store::{Store, WhenFull};
+use sandgate_core::environment::Environment;
 
 /// Writes the access-log line of a finished request and counts it.
 pub fn access(

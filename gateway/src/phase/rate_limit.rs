@@ -5,9 +5,9 @@ use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 
 use crate::directory::AppPolicy;
-use crate::environment::Environment;
 use crate::error::reject;
 use crate::table::limiter::{Admission, Limiter};
+use sandgate_core::environment::Environment;
 
 /// Spends one request; on refusal the `Admission` (for the 429's headers) is returned too.
 pub fn admit(limiter: &Limiter, env: Environment, app: &AppPolicy) -> (Admission, Result<(), Box<Error>>) {

@@ -9,7 +9,7 @@ use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 
 use crate::error::reject;
-use crate::table::trust_list::TrustList;
+use sandgate_core::trust_list::TrustList;
 
 /// The header a trust URL is matched against: `Origin`, else `Referer`.
 pub fn origin_of(headers: &http::HeaderMap) -> Option<&[u8]> {

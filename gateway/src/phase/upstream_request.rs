@@ -9,8 +9,8 @@ use pingora::http::RequestHeader;
 use pingora::{Error, ErrorType, Result};
 
 use crate::ctx::Principal;
-use crate::environment::Environment;
 use crate::table::routes::QueryNames;
+use sandgate_core::environment::Environment;
 
 /// The prefix of every header Sandgate adds; a client's copies are always stripped.
 pub const IDENTITY_PREFIX: &str = "x-sandgate-";

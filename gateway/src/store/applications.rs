@@ -10,8 +10,8 @@ use serde_json::json;
 use super::activity::log_event;
 use super::credentials::{issue_logged, Credential};
 use super::{json_list, new_id, now_rfc3339, ControlError, Store};
-use crate::environment::Environment;
-use crate::secrets::SecretHash;
+use sandgate_core::environment::Environment;
+use sandgate_core::secret::SecretHash;
 
 /// A webhook subscription: where to send which events.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::activity::{log_app_event, log_event};
 use super::applications::active_application;
 use super::{now_rfc3339, now_unix, unix_to_rfc3339, ControlError, Store};
-use crate::environment::Environment;
-use crate::secrets::SecretHash;
+use sandgate_core::environment::Environment;
+use sandgate_core::secret::SecretHash;
 
 /// A credential as the API shows it (never its secret).
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -10,7 +10,7 @@ use super::activity::{log_app_event, log_event};
 use super::applications::{active_application, application};
 use super::partners::{insert_member, member, member_by_email, new_member_key, Member};
 use super::{new_id, now_rfc3339, now_unix, unix_to_rfc3339, ControlError, Store};
-use crate::secrets::SecretHash;
+use sandgate_core::secret::SecretHash;
 
 /// Wrong one-time passwords accepted before an invitation needs a reset.
 pub const MAX_FAILED_ATTEMPTS: i64 = 5;
@@ -87,7 +87,7 @@ fn read(conn: &Connection, id: &str) -> Result<Row, ControlError> {
 fn new_otp() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 8];
-    crate::secrets::fill_random(&mut bytes);
+    sandgate_core::secret::fill_random(&mut bytes);
     let chars: Vec<char> = bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect();
     format!("{}-{}", chars[..4].iter().collect::<String>(), chars[4..].iter().collect::<String>())
 }

@@ -31,8 +31,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::environment::Environment;
-use crate::secrets::SecretHash;
+use sandgate_core::environment::Environment;
+use sandgate_core::secret::SecretHash;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use super::activity::log_app_event;
 use super::applications::Application;
 use super::{new_id, now_rfc3339, ControlError, Store};
-use crate::table::trust_list::TrustList;
-use sandgate_emulator::events::Event;
+use sandgate_core::event::Event;
+use sandgate_core::trust_list::TrustList;
 
 /// One queued or finished delivery, with its attempts.
 #[derive(Debug, Clone, Serialize, PartialEq)]

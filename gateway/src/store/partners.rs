@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::activity::log_event;
 use super::{new_id, now_rfc3339, ControlError, Store};
-use crate::secrets::SecretHash;
+use sandgate_core::secret::SecretHash;
 
 /// A partner account.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -97,7 +97,7 @@ fn partner_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Partner> {
 pub(crate) fn new_member_key() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 32];
-    crate::secrets::fill_random(&mut bytes);
+    sandgate_core::secret::fill_random(&mut bytes);
     format!("sgm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 

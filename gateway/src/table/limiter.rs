@@ -14,7 +14,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::config::PlanConfig;
-use crate::environment::Environment;
+use sandgate_core::environment::Environment;
 
 type KeyedLimiter = RateLimiter<u64, DefaultKeyedStateStore<u64>, DefaultClock, StateInformationMiddleware>;
 

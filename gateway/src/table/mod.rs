@@ -4,7 +4,6 @@
 pub mod limiter;
 pub mod routes;
 pub mod scopes;
-pub mod trust_list;
 
 use std::sync::Arc;
 
@@ -14,13 +13,13 @@ use sandgate_emulator::Emulator;
 use sandgate_openapi::Api;
 
 use crate::config::{LimitsConfig, Settings, Upstream as UpstreamConfig};
-use crate::environment::{Environment, Environments};
 use crate::phase::forward::Upstream;
 use crate::secrets::KeyRing;
 use crate::token::cache::TokenCache;
 use crate::token::TokenIssuer;
 use limiter::Limiter;
 use routes::RouteTable;
+use sandgate_core::environment::{Environment, Environments};
 use scopes::Scopes;
 
 /// One environment's tables.
@@ -80,7 +79,7 @@ impl Tables {
                     // Only an environment added by a reload lacks a key; it needs a restart anyway.
                     tracing::warn!(environment = env.as_str(), "no signing key on disk yet; restart to create one");
                     let mut key = [0u8; 32];
-                    crate::secrets::fill_random(&mut key);
+                    sandgate_core::secret::fill_random(&mut key);
                     key
                 });
                 EnvTables {

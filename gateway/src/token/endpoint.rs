@@ -14,12 +14,12 @@ use serde_json::{json, Map, Value};
 use std::net::IpAddr;
 
 use crate::directory::Directory;
-use crate::environment::{Environment, Environments};
-use crate::secrets::SecretHash;
 use crate::store::{ChainStep, Store, WhenFull};
 use crate::token::throttle::FailureThrottle;
 use crate::token::{Grant, TokenError, TokenIssuer, TokenPair};
+use sandgate_core::environment::{Environment, Environments};
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_core::secret::SecretHash;
 
 /// Scopes a token may carry.
 pub const SCOPES: [&str; 2] = ["merchant", "customer"];

@@ -14,7 +14,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::environment::Environment;
+use sandgate_core::environment::Environment;
 
 /// The audience every Sandgate token carries.
 pub const AUDIENCE: &str = "sandgate";

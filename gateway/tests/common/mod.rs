@@ -10,8 +10,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
-use sandgate_gateway::environment::Environment;
 use sandgate_gateway::server::{self, Running};
 use sandgate_gateway::store::DEMO_APPLICATION;
 
@@ -81,7 +81,7 @@ pub fn wait_listening(addr: SocketAddr) {
 /// the PRODUCTION client id and secret issued by the approval.
 pub fn approve_for_production(
     store: &sandgate_gateway::store::Store,
-    hasher: &sandgate_gateway::secrets::SecretHash,
+    hasher: &sandgate_core::secret::SecretHash,
 ) -> (String, String) {
     let app = store.application_id(DEMO_APPLICATION).expect("store").expect("demo app");
     let submission = sandgate_gateway::store::Submission {

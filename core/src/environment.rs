@@ -79,7 +79,7 @@ impl Environment {
     /// A new client secret: prefix + `sk_` + 32 random bytes, base64url.
     pub fn new_client_secret(self) -> String {
         let mut bytes = [0u8; 32];
-        crate::secrets::fill_random(&mut bytes);
+        crate::secret::fill_random(&mut bytes);
         format!("{}sk_{}", self.prefix, base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 }

@@ -8,6 +8,20 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+/// Parses `10.0.0.0/8`, `::1/128` or a bare address (a /32 or /128). IPv4-mapped IPv6 networks
+/// (`::ffff:10.0.0.0/104`) become their IPv4 form, since addresses are compared canonically.
+pub fn parse_cidr(text: &str) -> Option<IpNet> {
+    let net = text.parse::<IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from))?;
+    let net = match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => IpNet::V4(ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok()?),
+            None => IpNet::V6(v6),
+        },
+        other => other,
+    };
+    Some(net.trunc())
+}
+
 /// One application's trust list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrustList {
@@ -31,7 +45,7 @@ impl TrustList {
     pub fn parse(text: &str) -> Result<TrustList, TrustEntryError> {
         let mut list = TrustList::default();
         for entry in text.split_ascii_whitespace() {
-            if let Some(net) = crate::config::parse_cidr(entry) {
+            if let Some(net) = parse_cidr(entry) {
                 list.nets.push(net);
             } else if let Some((_, rest)) = entry.split_once("://") {
                 if entry.ends_with('/') {
