@@ -16,9 +16,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use sandgate_core::environment::Environment;
 use sandgate_core::secret::SecretHash;
 use sandgate_gateway::directory::Directory;
-use sandgate_gateway::store::{Store, WhenFull};
 use sandgate_gateway::table::scopes::Scopes;
 use sandgate_gateway::token::{Grant, TokenIssuer};
+use sandgate_store::{Store, WhenFull};
 
 fn control_plane(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("sandgate-bench-control-{}", std::process::id()));
@@ -27,8 +27,8 @@ fn control_plane(c: &mut Criterion) {
     let store = Store::open(&dir).expect("store");
     let hasher = SecretHash::new([3; 32]);
     let demo = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
-    let app = store.application_id(sandgate_gateway::store::DEMO_APPLICATION).expect("store").expect("app");
-    let partner = store.partner_id(sandgate_gateway::store::DEMO_PARTNER).expect("store").expect("partner");
+    let app = store.application_id(sandgate_store::DEMO_APPLICATION).expect("store").expect("app");
+    let partner = store.partner_id(sandgate_store::DEMO_PARTNER).expect("store").expect("partner");
     let issuer = TokenIssuer::new(Environment::TRAINING, &[7; 32], 1200);
     let details = serde_json::json!({"grant": "client_credentials", "scope": "merchant", "environment": "training"});
     let actor = format!("client:{}", demo.client_id);

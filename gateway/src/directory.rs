@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use crate::store::{DirectoryRow, Store, StoreError};
 use crate::table::scopes::{ScopeSet, Scopes};
 use sandgate_core::trust_list::TrustList;
+use sandgate_store::{DirectoryRow, Store, StoreError};
 
 /// One application's policy.
 #[derive(Debug, Clone)]
@@ -116,12 +116,12 @@ mod tests {
         let store = Store::open(dir.path()).expect("store");
         let hasher = SecretHash::new([3; 32]);
         store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
-        let app = store.application_id(crate::store::DEMO_APPLICATION).expect("store").expect("demo app");
+        let app = store.application_id(sandgate_store::DEMO_APPLICATION).expect("store").expect("demo app");
         let directory = Directory::load(&store, Scopes::default()).expect("directory");
         let before = directory.app(&app).expect("policy");
         directory.reload(&store).expect("reload");
         assert!(Arc::ptr_eq(&before, &directory.app(&app).expect("policy")), "unchanged: not parsed again");
-        let patch = crate::store::AppPatch { trust_list: Some(vec!["192.0.2.0/24".into()]), ..Default::default() };
+        let patch = sandgate_store::AppPatch { trust_list: Some(vec!["192.0.2.0/24".into()]), ..Default::default() };
         store.update_app("operator:test", &app, &patch).expect("update");
         directory.reload(&store).expect("reload");
         let after = directory.app(&app).expect("policy");

@@ -21,7 +21,6 @@ pub mod server;
 pub mod standalone_admin;
 pub mod standalone_events;
 pub mod state;
-pub mod store;
 pub mod table;
 pub mod token;
 

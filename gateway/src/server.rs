@@ -30,10 +30,10 @@ use crate::directory::Directory;
 use crate::metrics::Metrics;
 use crate::secrets::KeyRing;
 use crate::state::{ReloadSource, Shared};
-use crate::store::Store;
 use crate::table::Tables;
 use crate::token::throttle::FailureThrottle;
 use crate::Gateway;
+use sandgate_store::Store;
 
 /// Why Sandgate could not start. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub enum StartError {
     },
     /// The store failed to open or migrate.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] sandgate_store::StoreError),
     /// A spec failed to load.
     #[error("cannot load the specs: {0}")]
     Specs(#[from] sandgate_openapi::LoadError),

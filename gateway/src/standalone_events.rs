@@ -15,7 +15,7 @@ use sandgate_emulator::state::Tenant;
 use sandgate_webhooks::send::Envelope;
 use sandgate_webhooks::{Destinations, RetryPolicy, Sender};
 
-pub use crate::store::{Delivery, DeliveryAttempt};
+pub use sandgate_store::{Delivery, DeliveryAttempt};
 
 /// Where and how the standalone emulator delivers.
 #[derive(Debug, Clone)]

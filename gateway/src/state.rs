@@ -12,9 +12,9 @@ use crate::config::{ConfigArgs, ConfigError, SandgateConfig, Settings};
 use crate::directory::Directory;
 use crate::metrics::Metrics;
 use crate::secrets::KeyRing;
-use crate::store::Store;
 use crate::table::Tables;
 use crate::token::throttle::FailureThrottle;
+use sandgate_store::Store;
 
 /// Shared by every listener and the admin API.
 #[derive(Debug)]

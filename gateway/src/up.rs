@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
 use sandgate_gateway::server;
-use sandgate_gateway::store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
+use sandgate_store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
 
 /// Flags of `sandgate up`.
 #[derive(Debug, clap::Args)]

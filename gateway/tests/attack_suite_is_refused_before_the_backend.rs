@@ -375,7 +375,7 @@ fn refresh_tokens_are_single_use_bound_to_the_secret_and_rechecked() {
     // Scopes are checked again: a scope the application lost is not refreshed.
     let customer = mint(&sandgate.client_secret, "customer");
     let app = sandgate.demo_app_id();
-    let patch = sandgate_gateway::store::AppPatch { scopes: Some(vec!["merchant".into()]), ..Default::default() };
+    let patch = sandgate_store::AppPatch { scopes: Some(vec!["merchant".into()]), ..Default::default() };
     sandgate.store().update_app("operator:test", &app, &patch).expect("update");
     let (status, body) = refresh(&customer);
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");

@@ -5,7 +5,7 @@ mod common;
 
 use common::TestSandgate;
 use sandgate_core::environment::Environment;
-use sandgate_gateway::store::ApplicationFields;
+use sandgate_store::ApplicationFields;
 
 #[test]
 fn customer_scope_and_read_only_app_are_limited() {

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::applications::readable;
 use super::http::{Problem, Reply};
 use super::{json_reply, Call};
-use crate::store::{Event, EventFilter};
+use sandgate_store::{Event, EventFilter};
 
 fn bad_query(field: &str, detail: String) -> Problem {
     Problem::new(ProblemKind::InvalidRequest, detail, Some(field.to_owned()))

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use super::http::{json, Problem, Reply};
 use super::rules::{check_name, check_permission, check_shape, check_text, AppShape};
 use super::{json_reply, Call};
-use crate::store::{AppPatch, Application, ApplicationFields, ControlError, Submission, Webhook};
 use sandgate_core::environment::Environment;
+use sandgate_store::{AppPatch, Application, ApplicationFields, ControlError, Submission, Webhook};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::store::{Application, ControlError, Principal, Store};
 use sandgate_core::secret::SecretHash;
+use sandgate_store::{Application, ControlError, Principal, Store};
 
 /// The local operator token's file under the data directory.
 pub fn local_token_file(data_dir: &Path) -> PathBuf {

@@ -8,7 +8,7 @@ use super::applications::{readable, writable};
 use super::http::{json, Problem, Reply};
 use super::rules::check_email;
 use super::{json_reply, Call};
-use crate::store::{Application, ControlError, Credential};
+use sandgate_store::{Application, ControlError, Credential};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

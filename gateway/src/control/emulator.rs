@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::http::{json, Problem, Reply};
 use super::{json_reply, Call};
-use crate::store::ControlError;
+use sandgate_store::ControlError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

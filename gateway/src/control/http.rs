@@ -8,7 +8,7 @@ use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::store::ControlError;
+use sandgate_store::ControlError;
 
 /// Largest control-plane request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -7,7 +7,7 @@ use super::auth::Actor;
 use super::http::{json, Problem, Reply};
 use super::rules::{check_email, check_text};
 use super::{json_reply, object, Call};
-use crate::store::{ControlError, NewPartner};
+use sandgate_store::{ControlError, NewPartner};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

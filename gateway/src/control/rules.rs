@@ -1,8 +1,8 @@
 //! What an application may be: the types with the scopes and webhook events each may use, and the
 //! checks on every field of a new or edited application (422, naming the field).
 
-use crate::store::{ControlError, Webhook};
 use sandgate_core::trust_list::TrustList;
+use sandgate_store::{ControlError, Webhook};
 
 /// One application type.
 #[derive(Debug)]

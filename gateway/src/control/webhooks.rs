@@ -12,7 +12,7 @@ use sandgate_webhooks::send::Envelope;
 use sandgate_webhooks::{Destinations, RetryPolicy, Sender};
 
 use crate::state::Shared;
-use crate::store::DueDelivery;
+use sandgate_store::DueDelivery;
 
 /// The retry policy the configuration asks for.
 pub fn policy(shared: &Shared) -> (RetryPolicy, Duration) {
@@ -96,7 +96,15 @@ async fn attempt(shared: &Arc<Shared>, sender: &Sender, delivery: DueDelivery, p
         tracing::warn!(delivery = %delivery.id, url = %delivery.url, attempt = number, error = ?outcome.error, "webhook attempt failed");
     }
     let store = Arc::clone(&shared.store);
-    let recorded = tokio::task::spawn_blocking(move || store.record_attempt(&delivery, &outcome, retry_in_ms)).await;
+    let recorded = tokio::task::spawn_blocking(move || {
+        let recorded = sandgate_store::AttemptOutcome {
+            status: outcome.status,
+            error: outcome.error.as_deref(),
+            duration: outcome.duration,
+        };
+        store.record_attempt(&delivery, &recorded, retry_in_ms)
+    })
+    .await;
     if !matches!(recorded, Ok(Ok(()))) {
         tracing::error!("could not record a webhook attempt; it will be retried after its lease");
     }
@@ -107,7 +115,7 @@ async fn attempt(shared: &Arc<Shared>, sender: &Sender, delivery: DueDelivery, p
 #[derive(Debug)]
 pub struct OutboxSink {
     /// The store holding the outbox.
-    pub store: Arc<crate::store::Store>,
+    pub store: Arc<sandgate_store::Store>,
     /// Wakes the worker.
     pub wake: Arc<tokio::sync::Notify>,
 }

@@ -4,8 +4,8 @@
 
 use crate::ctx::RequestCtx;
 use crate::metrics::Metrics;
-use crate::store::{Store, WhenFull};
 use sandgate_core::environment::Environment;
+use sandgate_store::{Store, WhenFull};
 
 /// Writes the access-log line of a finished request and counts it.
 pub fn access(

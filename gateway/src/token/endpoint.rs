@@ -14,12 +14,12 @@ use serde_json::{json, Map, Value};
 use std::net::IpAddr;
 
 use crate::directory::Directory;
-use crate::store::{ChainStep, Store, WhenFull};
 use crate::token::throttle::FailureThrottle;
 use crate::token::{Grant, TokenError, TokenIssuer, TokenPair};
 use sandgate_core::environment::{Environment, Environments};
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use sandgate_core::secret::SecretHash;
+use sandgate_store::{ChainStep, Store, WhenFull};
 
 /// Scopes a token may carry.
 pub const SCOPES: [&str; 2] = ["merchant", "customer"];
@@ -270,7 +270,7 @@ fn wrong_secret(cx: TokenContext<'_>, client_id: &str) -> Failure {
 }
 
 /// Queues a token event for the application's activity log (written off this thread).
-fn audit(cx: TokenContext<'_>, record: &crate::store::CredentialRecord, event: &'static str, details: Value) {
+fn audit(cx: TokenContext<'_>, record: &sandgate_store::CredentialRecord, event: &'static str, details: Value) {
     let actor = format!("client:{}", record.client_id);
     cx.store.record_event_queued(
         WhenFull::Wait,
@@ -299,7 +299,7 @@ fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Va
             other => format!("the refresh token is not valid ({other:?})"),
         })
     })?;
-    let store_down = |e: crate::store::StoreError| {
+    let store_down = |e: sandgate_store::StoreError| {
         tracing::error!(error = %e, "store failure at the token endpoint");
         Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
     };

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
 use sandgate_gateway::server::{self, Running};
-use sandgate_gateway::store::DEMO_APPLICATION;
+use sandgate_store::DEMO_APPLICATION;
 
 /// A blocking HTTP client. reqwest is built without a crypto provider of its own (Sandgate
 /// installs ring's at start); test processes install it here.
@@ -80,11 +80,11 @@ pub fn wait_listening(addr: SocketAddr) {
 /// Submits the demo application for review and approves it, as the control plane would; returns
 /// the PRODUCTION client id and secret issued by the approval.
 pub fn approve_for_production(
-    store: &sandgate_gateway::store::Store,
+    store: &sandgate_store::Store,
     hasher: &sandgate_core::secret::SecretHash,
 ) -> (String, String) {
     let app = store.application_id(DEMO_APPLICATION).expect("store").expect("demo app");
-    let submission = sandgate_gateway::store::Submission {
+    let submission = sandgate_store::Submission {
         overview: "demo".into(),
         scope_justifications: [("merchant", "tests"), ("customer", "tests")]
             .into_iter()
@@ -163,13 +163,13 @@ impl TestSandgate {
     }
 
     /// The store.
-    pub fn store(&self) -> &sandgate_gateway::store::Store {
+    pub fn store(&self) -> &sandgate_store::Store {
         &self.shared.store
     }
 
     /// Replaces the demo application's trust list, as `PATCH /v1/applications/{id}` does.
     pub fn set_trust_list(&self, entries: &[&str]) {
-        let patch = sandgate_gateway::store::AppPatch {
+        let patch = sandgate_store::AppPatch {
             trust_list: Some(entries.iter().map(|e| (*e).to_owned()).collect()),
             ..Default::default()
         };

@@ -22,7 +22,7 @@ pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
 pub use control_error::ControlError;
 pub use credentials::Credential;
 pub use invitations::{Invitation, Verified};
-pub use outbox::{Delivery, DeliveryAttempt, DueDelivery};
+pub use outbox::{AttemptOutcome, Delivery, DeliveryAttempt, DueDelivery};
 pub use partners::{Member, NewPartner, Partner, Principal};
 pub use refresh::ChainStep;
 

@@ -116,6 +116,17 @@ fn millis_to_rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// What one delivery attempt came to, as the sender saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptOutcome<'a> {
+    /// The receiver's status, when it answered.
+    pub status: Option<u16>,
+    /// Why it failed; `None` when the receiver acknowledged it.
+    pub error: Option<&'a str>,
+    /// Time to the answer or the failure.
+    pub duration: std::time::Duration,
+}
+
 impl Store {
     /// Queues the events the TRAINING emulator raised for application `app_id`: a named event to
     /// every subscription to it, a callback to the URL the request named when that URL's origin
@@ -175,12 +186,13 @@ impl Store {
         })
     }
 
-    /// Records one attempt; `retry_in_ms` schedules the next one, `None` ends the delivery
-    /// (delivered when the attempt succeeded, failed otherwise).
+    /// Records one attempt: the receiver's status when it answered, the error when it failed
+    /// (`None`: delivered), and how long it took. `retry_in_ms` schedules the next attempt, `None`
+    /// ends the delivery (delivered when the attempt succeeded, failed otherwise).
     pub fn record_attempt(
         &self,
         delivery: &DueDelivery,
-        attempt: &sandgate_webhooks::Attempt,
+        attempt: &AttemptOutcome<'_>,
         retry_in_ms: Option<i64>,
     ) -> Result<(), ControlError> {
         self.write_quiet(|tx| {
@@ -191,7 +203,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![delivery.id, number, now_rfc3339(), attempt.status, attempt.error, duration_ms],
             )?;
-            let (status, next) = match (attempt.delivered(), retry_in_ms) {
+            let (status, next) = match (attempt.error.is_none(), retry_in_ms) {
                 (true, _) => ("delivered", None),
                 (false, Some(ms)) => ("pending", Some(now_millis() + ms)),
                 (false, None) => ("failed", None),
