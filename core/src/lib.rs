@@ -6,8 +6,9 @@
 //! - [`environment`]: TRAINING, PRODUCTION and configured environments, with credential minting.
 //! - [`secret`]: random bytes from the OS and the keyed hash secrets are stored under.
 //! - [`trust_list`]: an application's CIDRs and trust URLs, parsed once.
-//! - [`event`]: a sandbox event on its way to a partner's webhook.
+//! - [`event`]: a sandbox event on its way to a partner's webhook; [`delivery`]: its delivery log.
 
+pub mod delivery;
 pub mod environment;
 pub mod event;
 pub mod problem;

@@ -17,7 +17,7 @@ pub mod events;
 pub mod prefer;
 pub mod scenario;
 pub mod scrub;
-pub mod server;
+pub mod standalone;
 pub mod state;
 
 use std::borrow::Cow;

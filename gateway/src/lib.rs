@@ -18,8 +18,6 @@ pub mod metrics;
 pub mod phase;
 pub mod secrets;
 pub mod server;
-pub mod standalone_admin;
-pub mod standalone_events;
 pub mod state;
 pub mod table;
 pub mod token;

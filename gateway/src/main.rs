@@ -129,15 +129,15 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         admin_listen,
         threads,
     } = args;
-    let log = sandgate_gateway::standalone_events::DeliveryLog::default();
-    let delivery = sandgate_gateway::standalone_events::DirectDelivery {
+    let log = sandgate_emulator::standalone::delivery::DeliveryLog::default();
+    let delivery = sandgate_emulator::standalone::delivery::DirectDelivery {
         webhook_url,
         secret: webhook_secret,
         allow_private: allow_private_webhooks,
         retry: sandgate_webhooks::RetryPolicy::default(),
     };
     let events: sandgate_emulator::events::Sink =
-        match sandgate_gateway::standalone_events::DirectSink::start(delivery, log.clone()) {
+        match sandgate_emulator::standalone::delivery::DirectSink::start(delivery, log.clone()) {
             Ok(sink) => Arc::new(sink),
             Err(e) => {
                 eprintln!("sandgate emulator: webhook deliveries cannot start: {e}");
@@ -209,10 +209,10 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
     if let Some(addr) = &admin_listen {
         eprintln!("sandgate emulator: admin (webhook deliveries, scrub) on http://{addr}");
         let admin =
-            sandgate_gateway::standalone_admin::StandaloneAdmin { emulator: Arc::clone(&emulator), log, tokens };
-        server.add_service(sandgate_gateway::standalone_admin::service(admin, addr));
+            sandgate_emulator::standalone::admin::StandaloneAdmin { emulator: Arc::clone(&emulator), log, tokens };
+        server.add_service(sandgate_emulator::standalone::admin::service(admin, addr));
     }
-    server.add_service(sandgate_emulator::server::service(emulator, listen));
+    server.add_service(sandgate_emulator::standalone::server::service(emulator, listen));
     server.run(pingora::server::RunArgs::default());
     ExitCode::SUCCESS
 }

@@ -22,9 +22,10 @@ pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
 pub use control_error::ControlError;
 pub use credentials::Credential;
 pub use invitations::{Invitation, Verified};
-pub use outbox::{AttemptOutcome, Delivery, DeliveryAttempt, DueDelivery};
+pub use outbox::{AttemptOutcome, DueDelivery};
 pub use partners::{Member, NewPartner, Partner, Principal};
 pub use refresh::ChainStep;
+pub use sandgate_core::delivery::{Delivery, DeliveryAttempt};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

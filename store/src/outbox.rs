@@ -3,52 +3,14 @@
 //! kept as the delivery log.
 
 use rusqlite::{params, Transaction};
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::activity::log_app_event;
 use super::applications::Application;
 use super::{new_id, now_rfc3339, ControlError, Store};
+use sandgate_core::delivery::{Delivery, DeliveryAttempt};
 use sandgate_core::event::Event;
 use sandgate_core::trust_list::TrustList;
-
-/// One queued or finished delivery, with its attempts.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Delivery {
-    /// `dlv_…`.
-    pub id: String,
-    /// The application.
-    pub application_id: String,
-    /// The event's id (`evt_…`), the same for every URL and every attempt.
-    pub event_id: String,
-    /// The event type.
-    pub event: String,
-    /// The receiver.
-    pub url: String,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
-    /// Every attempt so far.
-    pub attempts: Vec<DeliveryAttempt>,
-    /// When it was queued.
-    pub created_at: String,
-    /// When the next attempt is due, while pending.
-    pub next_attempt_at: Option<String>,
-}
-
-/// One attempt of a delivery.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DeliveryAttempt {
-    /// 1 for the first.
-    pub attempt: i64,
-    /// When it was made.
-    pub at: String,
-    /// The receiver's status, when it answered.
-    pub status_code: Option<i64>,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// How long it took.
-    pub duration_ms: i64,
-}
 
 /// A delivery the worker should attempt now.
 #[derive(Debug, Clone)]

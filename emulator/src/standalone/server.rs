@@ -1,4 +1,4 @@
-//! The emulator over HTTP: the only file of the crate that knows about sockets.
+//! The emulator's data port over HTTP.
 //!
 //! A Pingora `ServeHttp` app reads the request (body capped at [`MAX_BODY_BYTES`]), hands it to
 //! [`Emulator::handle`] and writes the answer. Used by `sandgate emulator`, and by any gateway

@@ -2,7 +2,7 @@
 //! callbacks go to the URL the request named, scenario webhooks to `--webhook-url`; each is signed
 //! with `--webhook-secret` (`Sandgate-Signature`, as the gateway's), retried with the default
 //! back-off on a thread of its own, and every attempt is kept in this mode's [`DeliveryLog`]
-//! (served by `--admin-listen`, see `standalone_admin`) and logged.
+//! (served by `--admin-listen`, see `super::admin`) and logged.
 
 use std::collections::VecDeque;
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{SecondsFormat, Utc};
 
-use sandgate_emulator::events::{Event, EventSink};
-use sandgate_emulator::state::Tenant;
+use crate::events::{Event, EventSink};
+use crate::state::Tenant;
 use sandgate_webhooks::send::Envelope;
 use sandgate_webhooks::{Destinations, RetryPolicy, Sender};
 
-pub use sandgate_store::{Delivery, DeliveryAttempt};
+pub use sandgate_core::delivery::{Delivery, DeliveryAttempt};
 
 /// Where and how the standalone emulator delivers.
 #[derive(Debug, Clone)]

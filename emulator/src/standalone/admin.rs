@@ -12,18 +12,18 @@
 
 use std::sync::Arc;
 
+use crate::state::{ScrubScope, Tenant};
+use crate::Emulator;
 use async_trait::async_trait;
 use http::{Method, Response, StatusCode};
 use pingora::apps::http_app::{HttpServer, ServeHttp};
 use pingora::protocols::http::ServerSession;
 use pingora::services::listening::Service;
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
-use sandgate_emulator::state::{ScrubScope, Tenant};
-use sandgate_emulator::Emulator;
 use sandgate_openapi::validate::security::accepts;
 use serde_json::{json, Value};
 
-use crate::standalone_events::DeliveryLog;
+use super::delivery::DeliveryLog;
 
 /// Largest scrub body read.
 const MAX_BODY_BYTES: usize = 16 * 1024;
