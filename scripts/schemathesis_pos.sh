@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SANDGATE_BIN:-target/debug/sandgate}
-[ -x "$bin" ] || cargo build --quiet -p sandgate-gateway --bin sandgate
+[ -x "$bin" ] || cargo build --quiet -p sandgate-cli --bin sandgate
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token="schemathesis-$$"
 log=$(mktemp)

@@ -38,7 +38,7 @@ if [ ! -x "$prism_dir/node_modules/.bin/prism" ]; then
 fi
 if [ ! -x "$SANDGATE_BIN" ]; then
   log "building $SANDGATE_BIN"
-  cargo build --release --quiet -p sandgate-gateway --bin sandgate
+  cargo build --release --quiet -p sandgate-cli --bin sandgate
 fi
 
 results="benches/load/results/emulator-$(date -u +%Y%m%dT%H%M%SZ)"

@@ -1,7 +1,7 @@
 //! Events: an OpenAPI callback is raised to the URL its runtime expression names, with a body its
 //! schema accepts; a scenario's webhook is raised with its templated payload; the application
 //! that called is named, so the gateway can deliver to its subscriptions. (Delivery itself, signed
-//! and retried, is the gateway's outbox: see gateway/tests/training_state_is_kept_per_partner.rs.)
+//! and retried, is the gateway's outbox: see gateway/tests/it/training_state_is_kept_per_partner.rs.)
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! real address (right-most untrusted `X-Forwarded-For` hop), and a trust URL admits a browser
 //! origin; edits take effect on the next request.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::TestSandgate;
 

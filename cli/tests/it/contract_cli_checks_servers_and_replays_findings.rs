@@ -3,7 +3,7 @@
 //! the spec (a `wiremock` stand-in) it finds the drift (exit 1), differential mode names where
 //! the two servers' answers differ, and `replay` re-runs a recorded finding against any server.
 
-mod common;
+use sandgate_testkit as common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -14,7 +14,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SHOP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contract-tests/tests/fixtures/shop.yaml");
 
 fn emulator(token: &str) -> (common::Child, String) {
-    let (child, addr) = common::sandgate_emulator(&["--specs", SHOP, "--token", token, "--scrub-at", "never"]);
+    let (child, addr) = common::sandgate_emulator(
+        env!("CARGO_BIN_EXE_sandgate"),
+        &["--specs", SHOP, "--token", token, "--scrub-at", "never"],
+    );
     (child, format!("http://{addr}"))
 }
 

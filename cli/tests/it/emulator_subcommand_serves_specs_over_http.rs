@@ -1,15 +1,15 @@
 //! `sandgate emulator` runs the emulator standalone over HTTP, so any gateway can proxy to it.
 
-mod common;
+use sandgate_testkit as common;
 
 use std::process::Command;
 
 #[test]
 fn emulator_subcommand_answers_spec_operations_and_404s() {
-    let (_emulator, addr) = common::sandgate_emulator(&[
-        "--specs",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/fixtures/pets-min.yaml"),
-    ]);
+    let (_emulator, addr) = common::sandgate_emulator(
+        env!("CARGO_BIN_EXE_sandgate"),
+        &["--specs", concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/fixtures/pets-min.yaml")],
+    );
 
     let pets = common::get(&format!("http://{addr}/pets-api/v1/pets"), None);
     assert_eq!(pets.status(), 200);
@@ -45,21 +45,24 @@ fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
     let (runtime, receiver) = common::receiver::start("/hooks", 200);
     let hooks = format!("{}/hooks", receiver.uri());
     let admin = common::free_port().to_string();
-    let (_emulator, addr) = common::sandgate_emulator(&[
-        "--admin-listen",
-        &admin,
-        "--specs",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"),
-        "--token",
-        "qa-token",
-        "--scrub-at",
-        "never",
-        "--webhook-url",
-        &hooks,
-        "--webhook-secret",
-        "whsec_qa",
-        "--allow-private-webhooks",
-    ]);
+    let (_emulator, addr) = common::sandgate_emulator(
+        env!("CARGO_BIN_EXE_sandgate"),
+        &[
+            "--admin-listen",
+            &admin,
+            "--specs",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"),
+            "--token",
+            "qa-token",
+            "--scrub-at",
+            "never",
+            "--webhook-url",
+            &hooks,
+            "--webhook-secret",
+            "whsec_qa",
+            "--allow-private-webhooks",
+        ],
+    );
     let base = format!("http://{addr}/pos-api/v2.5.1/client-id/qa");
     let post = |url: String, token: &str, body: serde_json::Value| {
         common::http()

@@ -1,7 +1,7 @@
 //! Config reload without a restart (admin `POST /reload`, also SIGHUP): a good file takes effect
 //! for the next request; a bad one is refused whole, naming the key, and the last good stays.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::TestSandgate;
 

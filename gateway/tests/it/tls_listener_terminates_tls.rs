@@ -1,6 +1,6 @@
 //! TLS termination: with a certificate and key configured, the listener speaks HTTPS.
 
-mod common;
+use sandgate_testkit as common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! store): an authorization created with one call is read and listed by the next, and another
 //! partner's application never sees it.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::admin::Admin;
 use common::TestSandgate;

@@ -1,7 +1,7 @@
 //! Bad input at the gateway: each gets problem+json with the right status and a stable `type`,
 //! nothing panics, and the same server answers a good request afterwards.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::{assert_problem, TestSandgate};
 

@@ -2,7 +2,7 @@
 //! the field on a refusal), concurrent writes neither corrupt nor lose anything, and after
 //! `kill -9` in the middle of writes every acknowledged write is still there.
 
-mod common;
+use sandgate_testkit as common;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

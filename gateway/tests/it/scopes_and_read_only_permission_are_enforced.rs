@@ -1,7 +1,7 @@
 //! Authorization: a `customer` token may call only the operations whose spec lists the customer
 //! scope (403 insufficient-scope otherwise), and a read-only application may not call writes.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::TestSandgate;
 use sandgate_core::environment::Environment;

@@ -5,7 +5,7 @@
 //! (webhook) → revoke (the next gateway request fails) → the CSV lists every step. `wiremock` is
 //! the partner's webhook receiver. Every 2xx answer is checked against the control-plane spec.
 
-mod common;
+use sandgate_testkit as common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! operations and versions answer with `Deprecation`, `Sunset` and a successor `Link`; calls to
 //! them are counted per application; unknown versions list the supported ones.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::TestSandgate;
 

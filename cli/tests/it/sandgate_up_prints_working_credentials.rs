@@ -1,7 +1,7 @@
 //! The real `sandgate up` binary: `--json` prints working TRAINING credentials, Ctrl-C (SIGINT)
 //! stops it cleanly, and a restart reuses the demo credential without showing the secret again.
 
-mod common;
+use sandgate_testkit as common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

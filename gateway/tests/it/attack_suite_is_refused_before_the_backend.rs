@@ -3,7 +3,7 @@
 //! partners' client ids. Each case asserts the exact status and problem type, and that nothing
 //! reached the operator's backend (`wiremock`, a third party here).
 
-mod common;
+use sandgate_testkit as common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

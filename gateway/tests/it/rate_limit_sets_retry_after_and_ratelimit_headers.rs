@@ -1,7 +1,7 @@
 //! Rate limits per application and environment (GCRA): answers carry `RateLimit-*` headers;
 //! over the plan's burst the answer is 429 `rate-limited` with `Retry-After`, counted in metrics.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::TestSandgate;
 

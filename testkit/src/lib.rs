@@ -1,7 +1,7 @@
-//! Test harness: a real Sandgate (gateway, emulator, store) on ephemeral loopback ports, with a
-//! data directory of its own; stopped and removed on drop.
-
-#![allow(dead_code)]
+//! Sandgate's test kit (dev-only): a real Sandgate (gateway, emulator, store) on ephemeral
+//! loopback ports with a data directory of its own, stopped and removed on drop; HTTP helpers; a
+//! control-plane client that checks answers against the spec; a partner's webhook receiver.
+//! Used by the whole-process tests of every crate, so each crate's tests share one harness.
 
 pub mod admin;
 pub mod receiver;
@@ -287,10 +287,11 @@ impl Drop for Child {
     }
 }
 
-/// Starts `sandgate emulator` with `args` on a free port; returns it once it listens.
-pub fn sandgate_emulator(args: &[&str]) -> (Child, SocketAddr) {
+/// Starts `binary emulator` (the `sandgate` executable, `env!("CARGO_BIN_EXE_sandgate")` in the
+/// crate that builds it) with `args` on a free port; returns it once it listens.
+pub fn sandgate_emulator(binary: &str, args: &[&str]) -> (Child, SocketAddr) {
     let addr = free_port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sandgate"))
+    let child = std::process::Command::new(binary)
         .arg("emulator")
         .args(args)
         .args(["--listen", &addr.to_string()])

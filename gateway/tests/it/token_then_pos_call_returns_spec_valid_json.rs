@@ -1,7 +1,7 @@
 //! The skeleton path end to end: client credentials → token → POS API call through the gateway
 //! to the emulator → a JSON answer that validates against the operation's response schema.
 
-mod common;
+use sandgate_testkit as common;
 
 use base64::Engine;
 use common::TestSandgate;

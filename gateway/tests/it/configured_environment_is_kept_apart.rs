@@ -2,7 +2,7 @@
 //! API has): its own listener, credential prefix, issuer and signing key; its keys and tokens
 //! work nowhere else, and the errors say which environment they belong to.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::TestSandgate;
 use sandgate_core::environment::Environment;

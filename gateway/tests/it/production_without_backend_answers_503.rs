@@ -1,7 +1,7 @@
 //! PRODUCTION has no backend unless one is configured: a request that passes every check gets a
 //! 503 problem saying so.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::{assert_problem, TestSandgate};
 

@@ -2,7 +2,7 @@
 //! headers, never the client's token or forged identity headers. `wiremock` stands in for the
 //! operator's production backend (a third party).
 
-mod common;
+use sandgate_testkit as common;
 
 use common::TestSandgate;
 use wiremock::matchers::{method, path};

@@ -2,7 +2,7 @@
 //! application's subscribed receiver (a `wiremock` server standing in for the partner) through the
 //! gateway's outbox: signed with the application's secret, and listed in its delivery log.
 
-mod common;
+use sandgate_testkit as common;
 
 use common::admin::Admin;
 use common::TestSandgate;

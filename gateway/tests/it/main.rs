@@ -1,0 +1,18 @@
+//! The gateway's whole-process tests, one binary (each module starts its own Sandgate on ephemeral
+//! ports through `sandgate-testkit`).
+
+mod attack_suite_is_refused_before_the_backend;
+mod bad_requests_get_problem_json_and_server_keeps_serving;
+mod configured_environment_is_kept_apart;
+mod control_plane_lifecycle_end_to_end;
+mod production_backend_receives_identity_not_credentials;
+mod production_without_backend_answers_503;
+mod rate_limit_sets_retry_after_and_ratelimit_headers;
+mod reload_applies_good_config_and_keeps_the_last_good;
+mod scopes_and_read_only_permission_are_enforced;
+mod tls_listener_terminates_tls;
+mod token_then_pos_call_returns_spec_valid_json;
+mod training_state_is_kept_per_partner;
+mod training_webhooks_reach_the_partner_signed;
+mod trust_list_admits_trusted_proxies_and_trust_urls;
+mod versions_route_and_send_lifecycle_headers;
