@@ -3,7 +3,7 @@
 //! honoured comes back in `Preference-Applied`; an undocumented code or unknown example is a 400
 //! that lists what is documented.
 
-mod common;
+use crate::common;
 
 use http::{HeaderMap, Method};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! filter; PATCH merges, PUT replaces keeping server-set fields, DELETE removes; every answer still
 //! conforms to its schema. The SQLite store keeps objects across restarts.
 
-mod common;
+use crate::common;
 
 use http::{HeaderMap, HeaderValue, Method};
 use sandgate_emulator::state::{StateBackend, Tenant};

@@ -2,7 +2,7 @@
 //! values that its own JSON Schema accepts, for many seeds: the generator never answers outside
 //! the spec.
 
-mod common;
+use crate::common;
 
 use jsonschema::Draft;
 use sandgate_openapi::generate::{CompiledSet, Program};

@@ -3,7 +3,7 @@
 //! (the POS API's 409 `wrong_inputs`), otherwise problem+json 400, with one entry per violation
 //! naming the parameter or the JSON pointer.
 
-mod common;
+use crate::common;
 
 use http::{HeaderMap, HeaderValue, Method};
 use sandgate_emulator::{Emulator, EmulatorOptions};

@@ -1,7 +1,7 @@
 //! Routing as a client sees it: literal segments beat templates, an unknown path is a 404
 //! problem, a known path with the wrong method is a 405 problem with `Allow`.
 
-mod common;
+use crate::common;
 
 use http::{HeaderMap, Method};
 use sandgate_core::problem::{ProblemKind, PROBLEM_JSON};

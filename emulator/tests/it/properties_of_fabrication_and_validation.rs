@@ -4,7 +4,7 @@
 //! body fabricated from its operation's schema passes the emulator's validation, and the same body
 //! without one of its required fields is rejected naming that field.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, OnceLock};
 

@@ -2,7 +2,7 @@
 //! API (4.9 MB, form-encoded bodies with deepObject fields) load, route, validate, keep state and
 //! answer with data their own schemas accept.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::Path;

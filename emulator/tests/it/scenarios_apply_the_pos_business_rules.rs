@@ -4,7 +4,7 @@
 //! the middle-name decisions and PIN 2222. Every answer conforms to its documented schema. A
 //! malformed scenario file stops start-up naming the file and the JSON pointer.
 
-mod common;
+use crate::common;
 
 use http::{HeaderMap, HeaderValue, Method};
 use sandgate_emulator::scenario::ScenarioFile;

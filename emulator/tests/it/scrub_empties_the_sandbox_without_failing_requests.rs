@@ -1,7 +1,7 @@
 //! Scrub: removes a partner's, an environment's or every object at once; requests running during
 //! scrubs never fail (they see the objects or a 404); every answer names the next scheduled scrub.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

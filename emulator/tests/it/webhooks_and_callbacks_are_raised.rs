@@ -3,7 +3,7 @@
 //! that called is named, so the gateway can deliver to its subscriptions. (Delivery itself, signed
 //! and retried, is the gateway's outbox: see gateway/tests/it/training_state_is_kept_per_partner.rs.)
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
