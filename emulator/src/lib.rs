@@ -9,7 +9,7 @@
 //! → answer. Every answer says when the next `scrub` empties the state. Webhooks grow here in a
 //! module of their own.
 //!
-//! Run it standalone with `sandgate emulator --specs specs/` (see [`server`]); the gateway calls
+//! Run it standalone with `sandgate emulator --specs specs/` (see [`standalone`]); the gateway calls
 //! [`Emulator::handle`] in-process for the TRAINING environment.
 
 pub mod answer;

@@ -51,7 +51,7 @@ impl KeyRing {
     }
 
     /// The webhook signing secret of an application at a generation (bumped by each rotation):
-    /// `whsec_` + base64url(HMAC(webhook key, "<app id>:<generation>")). Derived, never stored.
+    /// `whsec_` + base64url(HMAC(webhook key, `"<app id>:<generation>"`)). Derived, never stored.
     pub fn webhook_secret(&self, application_id: &str, generation: i64) -> String {
         use base64::Engine;
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.webhook).expect("HMAC takes any key length");

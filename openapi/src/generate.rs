@@ -1,6 +1,6 @@
 //! Fabricates JSON that conforms to a (normalised) response schema, seeded and realistic.
 //!
-//! Schemas are compiled once at start-up into a [`Node`] tree (`$ref`s become indices, so recursive
+//! Schemas are compiled once at start-up into a `Node` tree (`$ref`s become indices, so recursive
 //! schemas are fine; `allOf` is merged; `pattern`s become string generators). Generation walks the
 //! tree with a seeded RNG: the same seed gives the same value. Property names guide realism
 //! (`first_name` looks like a first name, `dob` is a plausible birth date, `amount` has cents).

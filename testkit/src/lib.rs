@@ -21,7 +21,7 @@ pub fn http() -> reqwest::blocking::Client {
     http_builder().build().expect("HTTP client")
 }
 
-/// A blocking HTTP client builder (see [`http`]).
+/// A blocking HTTP client builder (see [`http()`]).
 pub fn http_builder() -> reqwest::blocking::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()

@@ -131,7 +131,7 @@ pub struct Routes {
 }
 
 impl Routes {
-    /// Compiles [`ENDPOINTS`].
+    /// Compiles the endpoint table (`ENDPOINTS`).
     pub fn new() -> Routes {
         let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
         for (index, (_, path, _, _)) in ENDPOINTS.iter().enumerate() {
