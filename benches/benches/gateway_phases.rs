@@ -17,11 +17,11 @@ use http::{HeaderMap, Method};
 use sandgate_core::environment::Environment;
 use sandgate_core::trust_list::TrustList;
 use sandgate_gateway::config::{parse_cidr, PlanConfig};
-use sandgate_gateway::phase::forward::Upstream;
 use sandgate_gateway::table::limiter::Limiter;
 use sandgate_gateway::table::routes::RouteTable;
 use sandgate_gateway::table::scopes::Scopes;
 use sandgate_gateway::table::EnvTables;
+use sandgate_gateway::table::Upstream;
 use sandgate_gateway::token::cache::TokenCache;
 use sandgate_gateway::token::{Grant, TokenIssuer};
 

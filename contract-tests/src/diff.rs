@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::checks::{CheckId, Failure};
-use crate::run::CaseRun;
+use crate::outcome::CaseRun;
 use crate::spec::Specs;
 
 /// Most shape differences reported per answer.

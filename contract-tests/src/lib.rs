@@ -12,6 +12,7 @@ pub mod cases;
 pub mod checks;
 pub mod cli;
 pub mod diff;
+pub mod outcome;
 pub mod plan;
 pub mod report;
 pub mod run;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -15,6 +14,7 @@ use crate::cases::encode::encode;
 use crate::cases::values::OperationValues;
 use crate::cases::{Auth, Binding, Case, Expect, Request};
 use crate::checks::{self, Answer, CheckId, Failure};
+pub use crate::outcome::{CaseRun, Exchange, StepResult};
 use crate::spec::Specs;
 
 /// A server to test and how to authenticate to it.
@@ -59,49 +59,6 @@ pub struct Settings {
     pub skip: Vec<(CheckId, Option<String>)>,
     /// Most requests per second to one server (`None`: as fast as the workers go).
     pub rate_limit: Option<std::num::NonZeroU32>,
-}
-
-/// One request as sent, with its answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Exchange {
-    /// The operation.
-    pub operation: String,
-    /// The request as sent (bound values in; credentials shown as `$TOKEN`).
-    pub request: Request,
-    /// Which credentials it carried.
-    pub auth: Auth,
-    /// The answer (`None`: the request failed in transport).
-    pub answer: Option<Answer>,
-}
-
-/// One case as run.
-#[derive(Debug, Clone)]
-pub struct CaseRun {
-    /// The API and operation the case tests.
-    pub api: usize,
-    /// The operation index.
-    pub op: usize,
-    /// The case.
-    pub case: Case,
-    /// What was sent and received, in order (fewer than the steps when a setup step failed).
-    pub exchanges: Vec<Exchange>,
-    /// Per exchange: `(api, op)`, checks that ran and failures.
-    pub results: Vec<StepResult>,
-    /// Why the case stopped early, if it did (a setup step that did not succeed).
-    pub stopped: Option<String>,
-}
-
-/// The checks of one exchange.
-#[derive(Debug, Clone)]
-pub struct StepResult {
-    /// The API of the step.
-    pub api: usize,
-    /// The operation of the step.
-    pub op: usize,
-    /// Checks that ran.
-    pub ran: Vec<CheckId>,
-    /// Those that failed.
-    pub failures: Vec<Failure>,
 }
 
 /// Runs `cases` against `target` (and `against`, in differential mode); `done` is told after each.

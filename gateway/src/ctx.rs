@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::directory::AppPolicy;
+use crate::principal::Principal;
 use crate::table::limiter::Admission;
 use crate::table::routes::{RouteId, Selected};
-use crate::table::scopes::ScopeSet;
 use crate::table::Tables;
 
 /// Per-request state, created by `new_ctx` and filled in phase by phase.
@@ -37,23 +37,6 @@ pub struct RequestCtx {
     pub keepalive_off: bool,
     /// The operation documents the protocol upgrade this request asks for.
     pub upgrade: bool,
-}
-
-/// Who is calling, as proven by a verified token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// Client id.
-    pub client_id: String,
-    /// Application id.
-    pub application: String,
-    /// Partner id.
-    pub partner: String,
-    /// Space-separated scopes, as in the token.
-    pub scopes: String,
-    /// The same scopes as a set.
-    pub scope_set: ScopeSet,
-    /// Token expiry (Unix seconds).
-    pub expires_at: u64,
 }
 
 impl RequestCtx {

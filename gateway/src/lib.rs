@@ -16,6 +16,7 @@ pub mod directory;
 pub mod error;
 pub mod metrics;
 pub mod phase;
+pub mod principal;
 pub mod secrets;
 pub mod server;
 pub mod state;
@@ -37,11 +38,12 @@ use sandgate_emulator::state::Tenant;
 use sandgate_emulator::EmuRequest;
 
 use ctx::RequestCtx;
-use phase::forward::{Forward, Upstream};
+use phase::forward::Forward;
+use phase::token::{TokenContext, TokenRequest};
 use sandgate_core::environment::Environment;
 use state::Shared;
 use table::routes::Selected;
-use token::endpoint::{TokenContext, TokenRequest};
+use table::Upstream;
 
 /// One environment's listener. All listeners share [`Shared`].
 #[derive(Debug)]
@@ -87,9 +89,9 @@ impl ProxyHttp for Gateway {
         let (selected, path_client_id) = phase::route::select(&tables.routes, &req.method, req.uri.path())?;
         ctx.selected = Some(selected);
         let id = match selected {
-            Selected::Token => {
+            Selected::Token(index) => {
                 phase::route::check_upgrade(None, &req.headers)?;
-                return self.token_endpoint(session, ctx).await;
+                return self.token_endpoint(session, ctx, index).await;
             }
             Selected::Operation(id) => id,
         };
@@ -109,8 +111,8 @@ impl ProxyHttp for Gateway {
         ctx.app = Some(app);
         match phase::forward::select(&env.upstream, self.env)? {
             Forward::Proxy => {
-                let undocumented = tables.limits.undocumented_query;
-                phase::route::check_parameters(&tables.routes, policy, session.req_header(), undocumented)?;
+                let refuse = tables.limits.refuse_undocumented_query;
+                phase::route::check_parameters(&tables.routes, policy, session.req_header(), refuse)?;
                 Ok(false)
             }
             Forward::Emulator(emulator) => {
@@ -250,7 +252,7 @@ impl ProxyHttp for Gateway {
 }
 
 impl Gateway {
-    async fn token_endpoint(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+    async fn token_endpoint(&self, session: &mut Session, ctx: &mut RequestCtx, version: u32) -> Result<bool> {
         if session.req_header().method != http::Method::POST {
             return Err(error::reject(ProblemKind::MethodNotAllowed, "the token endpoint accepts only POST"));
         }
@@ -264,13 +266,14 @@ impl Gateway {
         let client_addr = ctx.client_addr.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
         // The store is blocking SQLite; keep it off the proxy's worker threads.
         let answer = tokio::task::spawn_blocking(move || {
-            token::endpoint::handle(
+            phase::token::handle(
                 TokenContext {
                     env,
                     environments: &tables.environments,
                     store: &shared.store,
                     hasher: &shared.keys.secret_hash,
                     issuer: &tables.env(env).issuer,
+                    scopes: tables.routes.token_scopes(version),
                     directory: &shared.directory,
                     throttle: &shared.throttle,
                     client_addr,

@@ -9,6 +9,7 @@
 //! verdict), `infer` (which operations create, read, list and delete which resource), and
 //! `template` (the `{{ name }}` templates specs and scenarios are written with).
 
+pub mod error;
 pub mod generate;
 pub mod infer;
 pub mod load;

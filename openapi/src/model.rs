@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::load::LoadError;
+use super::error::LoadError;
 use super::normalize;
 
 /// One OpenAPI document, served under `base_path`.

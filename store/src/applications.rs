@@ -1,17 +1,12 @@
-//! Developer applications and their production review. The name, type and permission never
-//! change; the rest does, and takes effect on the gateway before the write returns.
+//! Developer applications (their production review is `reviews`). The name, type and permission
+//! never change; the rest does, and takes effect on the gateway before the write returns.
 
-use std::collections::BTreeMap;
-
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::activity::log_event;
-use super::credentials::{issue_logged, Credential};
 use super::{json_list, new_id, now_rfc3339, ControlError, Store};
-use sandgate_core::environment::Environment;
-use sandgate_core::secret::SecretHash;
 
 /// A webhook subscription: where to send which events.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -104,43 +99,6 @@ pub struct AppPatch {
     pub plan: Option<String>,
 }
 
-/// What a partner submits for production.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Submission {
-    /// What the application does.
-    pub overview: String,
-    /// Why it needs each scope.
-    pub scope_justifications: BTreeMap<String, String>,
-    /// How it protects credentials and data.
-    pub security_measures: String,
-    /// Monitoring, support and rollback after go-live.
-    pub post_deployment_plan: String,
-}
-
-/// One production review.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Review {
-    /// `rev_…`.
-    pub id: String,
-    /// The application.
-    pub application_id: String,
-    /// `submitted`, `approved` or `rejected`.
-    pub status: String,
-    /// What was submitted.
-    pub submission: Submission,
-    /// Why it was rejected.
-    pub reasons: Vec<String>,
-    /// When.
-    pub submitted_at: String,
-    /// By whom.
-    pub submitted_by: String,
-    /// When it was decided.
-    pub decided_at: Option<String>,
-    /// By which operator.
-    pub decided_by: Option<String>,
-}
-
 const APP_COLUMNS: &str =
     "id, partner_id, name, description, type, category, permission, scopes, webhooks, trust_list, \
      entities, benefits, status, review_status, plan, created_at, updated_at";
@@ -199,45 +157,6 @@ pub(crate) fn active_application(conn: &Connection, id: &str) -> Result<Applicat
         return Err(ControlError::conflict("status", format!("application {id} has been revoked")));
     }
     Ok(app)
-}
-
-fn review_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Review, String, String)> {
-    let review = Review {
-        id: r.get(0)?,
-        application_id: r.get(1)?,
-        status: r.get(3)?,
-        submission: Submission {
-            overview: String::new(),
-            scope_justifications: BTreeMap::new(),
-            security_measures: String::new(),
-            post_deployment_plan: String::new(),
-        },
-        reasons: Vec::new(),
-        submitted_at: r.get(5)?,
-        submitted_by: r.get(6)?,
-        decided_at: r.get(7)?,
-        decided_by: r.get(8)?,
-    };
-    Ok((review, r.get(2)?, r.get(4)?))
-}
-
-fn latest_review(conn: &Connection, app_id: &str) -> Result<Option<Review>, ControlError> {
-    Ok(reviews(conn, app_id)?.into_iter().next())
-}
-
-fn reviews(conn: &Connection, app_id: &str) -> Result<Vec<Review>, ControlError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT id, application_id, submission, status, reasons, submitted_at, submitted_by, decided_at, decided_by
-         FROM reviews WHERE application_id = ?1 ORDER BY submitted_at DESC, rowid DESC",
-    )?;
-    let rows = statement.query_map(params![app_id], review_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(mut review, submission, reasons)| {
-            review.submission = serde_json::from_str(&submission)?;
-            review.reasons = json_list(&reasons)?;
-            Ok(review)
-        })
-        .collect()
 }
 
 impl Store {
@@ -398,134 +317,5 @@ impl Store {
             log_event(tx, actor, Some(&app.partner_id), Some(id), "webhook_secret.rotated", json!({}))?;
             Ok(tx.query_row("SELECT webhook_generation FROM applications WHERE id = ?1", params![id], |r| r.get(0))?)
         })
-    }
-
-    /// Submits an application for production review. Every scope needs a justification; an
-    /// application under review or approved cannot be submitted again.
-    pub fn submit_review(&self, actor: &str, app_id: &str, submission: &Submission) -> Result<Review, ControlError> {
-        self.write(|tx| {
-            let app = active_application(tx, app_id)?;
-            match app.review_status.as_str() {
-                "submitted" => {
-                    return Err(ControlError::conflict("review_status", "the application is already under review"))
-                }
-                "approved" => {
-                    return Err(ControlError::conflict(
-                        "review_status",
-                        "the application is already approved for production",
-                    ))
-                }
-                _ => {}
-            }
-            for scope in &app.fields.scopes {
-                if submission.scope_justifications.get(scope).is_none_or(|text| text.trim().is_empty()) {
-                    return Err(ControlError::invalid(
-                        format!("scope_justifications.{scope}"),
-                        format!("justify the scope {scope:?}: every scope of the application needs a justification"),
-                    ));
-                }
-            }
-            if let Some(extra) = submission.scope_justifications.keys().find(|s| !app.fields.scopes.contains(s)) {
-                return Err(ControlError::invalid(
-                    format!("scope_justifications.{extra}"),
-                    format!(
-                        "the application does not have the scope {extra:?}; its scopes are {:?}",
-                        app.fields.scopes
-                    ),
-                ));
-            }
-            let (id, now) = (new_id("rev"), now_rfc3339());
-            tx.execute(
-                "INSERT INTO reviews (id, application_id, submission, status, submitted_at, submitted_by)
-                 VALUES (?1, ?2, ?3, 'submitted', ?4, ?5)",
-                params![id, app_id, serde_json::to_string(submission)?, now, actor],
-            )?;
-            tx.execute(
-                "UPDATE applications SET review_status = 'submitted', updated_at = ?1 WHERE id = ?2",
-                params![now, app_id],
-            )?;
-            log_event(tx, actor, Some(&app.partner_id), Some(app_id), "review.submitted", json!({"review_id": id}))?;
-            latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &id))
-        })
-    }
-
-    /// The reviews of an application, newest first.
-    pub fn reviews(&self, app_id: &str) -> Result<Vec<Review>, ControlError> {
-        self.read(|conn| {
-            application(conn, app_id)?;
-            reviews(conn, app_id)
-        })
-    }
-
-    /// Approves the submitted review and issues a `production` credential in the same transaction.
-    pub fn approve_review(
-        &self,
-        actor: &str,
-        app_id: &str,
-        production: Environment,
-        hasher: &SecretHash,
-    ) -> Result<(Review, Credential, String), ControlError> {
-        self.write(|tx| {
-            let (app, review) = decide(tx, actor, app_id, Decision::Approve)?;
-            let (credential, secret) = issue_logged(tx, actor, &app.partner_id, app_id, production, hasher)?;
-            Ok((review, credential, secret))
-        })
-    }
-
-    /// Rejects the submitted review with reasons; the partner may resubmit.
-    pub fn reject_review(&self, actor: &str, app_id: &str, reasons: &[String]) -> Result<Review, ControlError> {
-        self.write(|tx| Ok(decide(tx, actor, app_id, Decision::Reject(reasons))?.1))
-    }
-}
-
-/// An operator's decision on a submitted review.
-enum Decision<'a> {
-    Approve,
-    Reject(&'a [String]),
-}
-
-/// Records `decision` on the submitted review of `app_id` and on the application, and logs it.
-fn decide(
-    tx: &Transaction<'_>,
-    actor: &str,
-    app_id: &str,
-    decision: Decision<'_>,
-) -> Result<(Application, Review), ControlError> {
-    let (status, verb, reasons) = match decision {
-        Decision::Approve => ("approved", "approve", &[][..]),
-        Decision::Reject(reasons) => ("rejected", "reject", reasons),
-    };
-    let (app, review) = submitted(tx, app_id, verb)?;
-    let now = now_rfc3339();
-    tx.execute(
-        "UPDATE reviews SET status = ?1, reasons = ?2, decided_at = ?3, decided_by = ?4 WHERE id = ?5",
-        params![status, serde_json::to_string(reasons)?, now, actor, review.id],
-    )?;
-    tx.execute(
-        "UPDATE applications SET review_status = ?1, updated_at = ?2 WHERE id = ?3",
-        params![status, now, app_id],
-    )?;
-    let details = if reasons.is_empty() {
-        json!({"review_id": review.id})
-    } else {
-        json!({"review_id": review.id, "reasons": reasons})
-    };
-    log_event(tx, actor, Some(&app.partner_id), Some(app_id), &format!("review.{status}"), details)?;
-    let review = latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &review.id))?;
-    Ok((app, review))
-}
-
-/// The application and its review awaiting a decision (409 when there is none).
-fn submitted(tx: &Transaction<'_>, app_id: &str, verb: &str) -> Result<(Application, Review), ControlError> {
-    let app = active_application(tx, app_id)?;
-    match latest_review(tx, app_id)? {
-        Some(review) if review.status == "submitted" && app.review_status == "submitted" => Ok((app, review)),
-        _ => Err(ControlError::conflict(
-            "review_status",
-            format!(
-                "cannot {verb}: the application's review status is {:?}; only a submitted application can be decided (the partner resubmits after a rejection)",
-                app.review_status
-            ),
-        )),
     }
 }

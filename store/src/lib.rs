@@ -15,9 +15,10 @@ mod migrations;
 mod outbox;
 mod partners;
 mod refresh;
+mod reviews;
 
 pub use activity::{Event, EventFilter, WhenFull};
-pub use applications::{AppPatch, Application, ApplicationFields, Review, Submission, Webhook};
+pub use applications::{AppPatch, Application, ApplicationFields, Webhook};
 pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
 pub use control_error::ControlError;
 pub use credentials::Credential;
@@ -25,6 +26,7 @@ pub use invitations::{Invitation, Verified};
 pub use outbox::{AttemptOutcome, DueDelivery};
 pub use partners::{Member, NewPartner, Partner, Principal};
 pub use refresh::ChainStep;
+pub use reviews::{Review, Submission};
 pub use sandgate_core::delivery::{Delivery, DeliveryAttempt};
 
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cases::{Auth, Case, Request};
 use crate::checks::{status_key, CheckId};
-use crate::run::{CaseRun, Exchange};
+use crate::outcome::{CaseRun, Exchange};
 use crate::spec::Specs;
 
 /// Everything a run found.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::run::CaseRun;
+use crate::outcome::CaseRun;
 
 /// Reports finished cases.
 pub struct Progress {
@@ -47,7 +47,7 @@ impl Progress {
                 }
             }
             (None, Some(line)) => eprintln!("[{done}/{}] {line}", self.total),
-            (None, None) if done == self.total || done % (self.total / 10).max(1) == 0 => {
+            (None, None) if done == self.total || done.is_multiple_of((self.total / 10).max(1)) => {
                 eprintln!("[{done}/{}] cases run", self.total);
             }
             (None, None) => {}

@@ -11,9 +11,9 @@ use http::HeaderMap;
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 
-use crate::ctx::Principal;
 use crate::directory::{AppPolicy, Directory};
 use crate::error::reject;
+use crate::principal::Principal;
 use crate::table::scopes::Scopes;
 use crate::table::EnvTables;
 use crate::token::{now_secs, TokenError};

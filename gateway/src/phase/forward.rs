@@ -4,26 +4,13 @@
 //! DESIGN.md "The TRAINING hop"). An HTTP upstream is proxied by Pingora (`upstream_peer`). An
 //! environment without a backend answers 503 `no-upstream`.
 
-use std::sync::Arc;
-
-use pingora::upstreams::peer::HttpPeer;
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 use sandgate_emulator::Emulator;
 
 use crate::error::reject;
+use crate::table::Upstream;
 use sandgate_core::environment::Environment;
-
-/// An environment's upstream, ready to use.
-#[derive(Debug, Clone)]
-pub enum Upstream {
-    /// The built-in emulator.
-    Emulator(Arc<Emulator>),
-    /// An HTTP backend; the peer is built once and cloned per request.
-    Http(Box<HttpPeer>),
-    /// No backend configured.
-    None,
-}
 
 /// What to do with a request that passed every check.
 #[derive(Debug)]

@@ -13,12 +13,12 @@ use pingora::http::RequestHeader;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-use crate::config::{LimitsConfig, UndocumentedQuery};
 use crate::phase;
-use crate::phase::forward::Upstream;
+use crate::table::limits::Limits;
 use crate::table::routes::{RouteTable, Selected};
 use crate::table::scopes::Scopes;
 use crate::table::EnvTables;
+use crate::table::Upstream;
 use crate::token::cache::TokenCache;
 use crate::token::{Grant, TokenIssuer};
 use sandgate_core::environment::Environment;
@@ -140,7 +140,7 @@ fn method() -> impl Strategy<Value = Method> {
 /// Runs every pre-forwarding phase; returns whether the request would be forwarded.
 fn run_phases(req: &mut RequestHeader) -> bool {
     let world = world();
-    let limits = LimitsConfig::default();
+    let limits = Limits::default();
     let peer = std::net::Ipv4Addr::LOCALHOST.into();
     let host = req.headers.get(http::header::HOST).map(|h| h.as_bytes().to_vec());
     if phase::environment::check(&world.env, host.as_deref()).is_err()
@@ -167,7 +167,7 @@ fn run_phases(req: &mut RequestHeader) -> bool {
         return false;
     }
     let _ = phase::trust::origin_of(&req.headers);
-    if phase::route::check_parameters(&world.routes, policy, req, UndocumentedQuery::Drop).is_err() {
+    if phase::route::check_parameters(&world.routes, policy, req, false).is_err() {
         return false;
     }
     let forwarding = phase::upstream_request::Forwarding {

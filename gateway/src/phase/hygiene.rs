@@ -6,8 +6,8 @@ use pingora::http::RequestHeader;
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 
-use crate::config::LimitsConfig;
 use crate::error::reject;
+use crate::table::limits::Limits;
 
 /// Checks the request head against `limits`. `keepalive_off` says whether the HTTP parser turned
 /// keep-alive off for this request: Pingora does that (and drops `Content-Length`, RFC 9112 §6.3)
@@ -16,7 +16,7 @@ use crate::error::reject;
 /// parser's keep-alive flag tells nothing, and only the raw bytes still show the dropped length.
 pub fn check(
     req: &RequestHeader,
-    limits: &LimitsConfig,
+    limits: &Limits,
     keepalive_off: bool,
     raw_head: Option<&[u8]>,
 ) -> Result<(), Box<Error>> {
@@ -77,7 +77,7 @@ fn has_header_line(raw: &[u8], name: &[u8]) -> bool {
 }
 
 /// Counts a streamed body chunk against the limit.
-pub fn count_body(received: &mut usize, chunk: usize, limits: &LimitsConfig) -> Result<(), Box<Error>> {
+pub fn count_body(received: &mut usize, chunk: usize, limits: &Limits) -> Result<(), Box<Error>> {
     *received += chunk;
     if *received > limits.max_body_bytes {
         return Err(reject(
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn check_refuses_smuggling_oversize_and_too_many_headers() {
-        let limits = LimitsConfig { max_headers: 10, max_body_bytes: 100, ..LimitsConfig::default() };
+        let limits = Limits { max_headers: 10, max_body_bytes: 100, ..Limits::default() };
         let cases: Vec<(Vec<(&str, &str)>, ProblemKind)> = vec![
             (vec![("content-length", "5"), ("transfer-encoding", "chunked")], ProblemKind::InvalidRequest),
             (vec![("content-length", "5"), ("content-length", "6")], ProblemKind::InvalidRequest),
@@ -125,7 +125,7 @@ mod tests {
             ProblemKind::HeadersTooLarge
         );
         let big = "v".repeat(20_000);
-        let big_header = check(&request(&[("x-big", &big)]), &LimitsConfig::default(), false, None);
+        let big_header = check(&request(&[("x-big", &big)]), &Limits::default(), false, None);
         assert_eq!(kind_of(&big_header.expect_err("431")), ProblemKind::HeadersTooLarge);
         assert!(check(&request(&[("content-length", "100")]), &limits, false, None).is_ok());
         let stripped = check(&request(&[("transfer-encoding", "chunked")]), &limits, true, None);
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn http11_needs_exactly_one_host() {
-        let limits = LimitsConfig::default();
+        let limits = Limits::default();
         let mut no_host = RequestHeader::build("GET", b"/x", None).expect("request");
         assert_eq!(kind_of(&check(&no_host, &limits, false, None).expect_err("no Host")), ProblemKind::InvalidRequest);
         no_host.append_header("host", "a").expect("h");

@@ -4,7 +4,7 @@
 //! 2. `environment` — the listener fixes the environment; `Host` must be one of its names;
 //! 3. `hygiene` — header count and size, smuggling (`Content-Length` + `Transfer-Encoding`), body size;
 //! 4. `client_addr` — the socket peer, or the right-most untrusted hop behind trusted proxies;
-//! 5. `route` — the token endpoint (answered in place by `crate::token::endpoint`) or a documented
+//! 5. `route` — the token endpoint (answered in place by `token`) or a documented
 //!    operation of a supported version; required headers;
 //! 6. `auth` — the bearer token, revocation, and the path's `client_id`;
 //! 7. `trust` — the application's trust list admits the address or origin;
@@ -28,6 +28,7 @@ pub mod request_id;
 pub mod response;
 pub mod route;
 pub mod scope;
+pub mod token;
 pub mod trust;
 pub mod upstream_request;
 

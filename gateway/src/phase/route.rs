@@ -9,7 +9,6 @@ use pingora::http::RequestHeader;
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 
-use crate::config::UndocumentedQuery;
 use crate::error::reject;
 use crate::table::routes::{OperationPolicy, RouteTable, Selected};
 
@@ -104,19 +103,20 @@ fn hidden_separator(path: &str) -> Option<&'static str> {
 }
 
 /// Validates the path, query and header parameters of a request to a real backend against the
-/// spec (the emulator validates its own requests), and applies `limits.undocumented_query`.
+/// spec (the emulator validates its own requests); with `refuse_undocumented` (config
+/// `limits.undocumented_query: refuse`) an undocumented query parameter is a 400.
 pub fn check_parameters(
     routes: &RouteTable,
     policy: &OperationPolicy,
     req: &RequestHeader,
-    undocumented: UndocumentedQuery,
+    refuse_undocumented: bool,
 ) -> Result<(), Box<Error>> {
     let check = policy.params.as_ref().map_err(|_| {
         reject(ProblemKind::Internal, "this operation's spec cannot be enforced; the operator has been told")
     })?;
     let path = req.uri.path();
     let query = req.uri.query();
-    if undocumented == UndocumentedQuery::Refuse {
+    if refuse_undocumented {
         let unknown: Vec<String> = query
             .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, _)| k.into_owned()).collect::<Vec<_>>())
             .unwrap_or_default()
@@ -178,7 +178,22 @@ mod tests {
         assert!(matches!(selected, Selected::Operation(_)));
         assert_eq!(client, Some("trn_1"));
         let (selected, client) = select(&routes, &Method::POST, "/pos-api/v2.5/oauth/token").expect("token");
-        assert_eq!((selected, client), (Selected::Token, None));
+        assert!(matches!((selected, client), (Selected::Token(_), None)));
+    }
+
+    #[test]
+    fn undocumented_query_parameters_are_refused_only_when_configured() {
+        let routes = routes();
+        let path = "/pos-api/v2.5/client-id/c/customers/search";
+        let Ok((Selected::Operation(id), _)) = select(&routes, &Method::GET, path) else { panic!("routes") };
+        let policy = routes.policy(id);
+        let target = format!("{path}?first_name=Ann&last_name=Lee&dob=1990-02-03&debug=1");
+        let mut req = RequestHeader::build(Method::GET, target.as_bytes(), None).expect("request");
+        req.append_header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11").expect("h");
+        assert!(check_parameters(&routes, policy, &req, false).is_ok(), "dropped later, not refused");
+        let refused = check_parameters(&routes, policy, &req, true).expect_err("refused");
+        assert_eq!(kind_of(&refused), ProblemKind::InvalidRequest);
+        assert!(refused.context.as_ref().is_some_and(|c| c.as_str().contains("debug")), "names it: {refused:?}");
     }
 
     #[test]

@@ -6,9 +6,9 @@
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 
-use crate::ctx::Principal;
 use crate::directory::AppPolicy;
 use crate::error::reject;
+use crate::principal::Principal;
 use crate::table::routes::OperationPolicy;
 use crate::table::scopes::ScopeSet;
 

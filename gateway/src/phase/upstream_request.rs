@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use pingora::http::RequestHeader;
 use pingora::{Error, ErrorType, Result};
 
-use crate::ctx::Principal;
+use crate::principal::Principal;
 use crate::table::routes::QueryNames;
 use sandgate_core::environment::Environment;
 

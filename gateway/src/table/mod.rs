@@ -2,6 +2,7 @@
 //! swapped whole on reload (`ArcSwap`); a request keeps the snapshot it started with.
 
 pub mod limiter;
+pub mod limits;
 pub mod routes;
 pub mod scopes;
 
@@ -12,15 +13,26 @@ use pingora::upstreams::peer::{HttpPeer, HttpUpstreamRequestPolicy};
 use sandgate_emulator::Emulator;
 use sandgate_openapi::Api;
 
-use crate::config::{LimitsConfig, Settings, Upstream as UpstreamConfig};
-use crate::phase::forward::Upstream;
+use crate::config::{Settings, Upstream as UpstreamConfig};
 use crate::secrets::KeyRing;
 use crate::token::cache::TokenCache;
 use crate::token::TokenIssuer;
 use limiter::Limiter;
+use limits::Limits;
 use routes::RouteTable;
 use sandgate_core::environment::{Environment, Environments};
 use scopes::Scopes;
+
+/// An environment's upstream, ready to use.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// The built-in emulator.
+    Emulator(Arc<Emulator>),
+    /// An HTTP backend; the peer is built once and cloned per request.
+    Http(Box<HttpPeer>),
+    /// No backend configured.
+    None,
+}
 
 /// One environment's tables.
 #[derive(Debug)]
@@ -55,7 +67,7 @@ pub struct Tables {
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Size limits.
-    pub limits: LimitsConfig,
+    pub limits: Limits,
 }
 
 impl Tables {
@@ -113,7 +125,7 @@ impl Tables {
             envs,
             limiter,
             trusted_proxies: settings.trusted_proxies.clone(),
-            limits: settings.limits.clone(),
+            limits: Limits::from(&settings.limits),
             settings,
         }
     }

@@ -15,7 +15,7 @@ use sandgate_openapi::{Api, Operation, ParamLocation, ParamStyle};
 
 use crate::config::VersionRule;
 use crate::error::reject;
-use crate::table::scopes::{ScopeSet, Scopes};
+use crate::table::scopes::{ScopeSet, Scopes, TokenScopes};
 
 /// Index of an operation in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +29,8 @@ pub struct RouteId {
 /// What a request addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selected {
-    /// The environment's token endpoint of an API version.
-    Token,
+    /// The environment's token endpoint of an API version (its index, for [`RouteTable::token_scopes`]).
+    Token(u32),
     /// A documented operation.
     Operation(RouteId),
 }
@@ -93,6 +93,7 @@ struct VersionEntry {
     api: String,
     version: String,
     policies: Vec<OperationPolicy>,
+    token_scopes: TokenScopes,
 }
 
 /// The compiled routes.
@@ -159,7 +160,8 @@ impl RouteTable {
                         }
                     })
                     .collect();
-            entries.push(VersionEntry { api: name.to_owned(), version: version.to_owned(), policies });
+            let token_scopes = TokenScopes::of(api);
+            entries.push(VersionEntry { api: name.to_owned(), version: version.to_owned(), policies, token_scopes });
         }
         for versions in supported.values_mut() {
             versions.sort_by(|a, b| if version_less(a, b) { std::cmp::Ordering::Less } else { b.cmp(a).reverse() });
@@ -173,6 +175,12 @@ impl RouteTable {
     /// The policy of an operation.
     pub fn policy(&self, id: RouteId) -> &OperationPolicy {
         &self.entries[id.api as usize].policies[id.op as usize]
+    }
+
+    /// The scopes the token endpoint selected as `Selected::Token(index)` may grant.
+    pub fn token_scopes(&self, index: u32) -> &TokenScopes {
+        static NONE: TokenScopes = TokenScopes { names: Vec::new(), default: None };
+        self.entries.get(index as usize).map_or(&NONE, |e| &e.token_scopes)
     }
 
     /// `(api, version)` of an operation, for metrics and logs.
@@ -215,7 +223,8 @@ impl RouteTable {
             ));
         }
         if rest == "oauth/token" {
-            return Ok(Selected::Token);
+            let entry = self.entries.iter().position(|e| e.api == api && e.version == version).unwrap_or_default();
+            return Ok(Selected::Token(entry as u32));
         }
         match self.router.find(method, path) {
             RouteMatch::Found(id, _) => Ok(Selected::Operation(RouteId { api: id.api as u32, op: id.op as u32 })),
@@ -293,7 +302,15 @@ mod tests {
     #[test]
     fn select_token_endpoint_and_wrong_method() {
         let table = table(&[]);
-        assert_eq!(table.select(&Method::POST, "/pos-api/v2.5/oauth/token").ok(), Some(Selected::Token));
+        let Ok(Selected::Token(index)) = table.select(&Method::POST, "/pos-api/v2.5/oauth/token") else {
+            panic!("the token endpoint routes");
+        };
+        let scopes = table.token_scopes(index);
+        assert_eq!(
+            (scopes.names.as_slice(), scopes.default.as_deref()),
+            (&["merchant".to_owned(), "customer".to_owned()][..], Some("merchant")),
+            "read from the spec"
+        );
         let err = table.select(&Method::DELETE, "/pos-api/v2.5/client-id/c/i18n").expect_err("405");
         assert_eq!(kind_of(&err), ProblemKind::MethodNotAllowed);
         let err = table.select(&Method::GET, "/other-api/v1/x").expect_err("404");

@@ -1,7 +1,9 @@
-//! Scopes as bit sets: every scope name any spec (or the token endpoint) knows gets one bit at
-//! start-up, so the per-request check is one AND.
+//! Scopes as bit sets: every scope name any spec knows (its token endpoint's `scope` values and
+//! its operations' `x-sandgate-scopes`) gets one bit at start-up, so the per-request check is one
+//! AND. Which scopes a token may carry is read from the spec, never named in code.
 
-use sandgate_openapi::Api;
+use http::Method;
+use sandgate_openapi::{shape, Api};
 
 /// A set of scopes (up to 64 distinct names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,12 +26,15 @@ pub struct Scopes {
 }
 
 impl Scopes {
-    /// The token endpoint's scopes plus every name in the specs' `x-sandgate-scopes`.
+    /// Every token scope the specs' token endpoints offer, plus every name in their
+    /// `x-sandgate-scopes`.
     pub fn from_apis(apis: &[Api]) -> Scopes {
-        let mut names: Vec<String> = crate::token::endpoint::SCOPES.iter().map(|s| (*s).to_owned()).collect();
-        for name in apis.iter().flat_map(|a| &a.operations).flat_map(|o| o.scopes.iter().flatten()) {
-            if !names.contains(name) && names.len() < 64 {
-                names.push(name.clone());
+        let mut names: Vec<String> = Vec::new();
+        let token_scopes = apis.iter().flat_map(|api| TokenScopes::of(api).names);
+        let operation_scopes = apis.iter().flat_map(|a| &a.operations).flat_map(|o| o.scopes.iter().flatten()).cloned();
+        for name in token_scopes.chain(operation_scopes) {
+            if !names.contains(&name) && names.len() < 64 {
+                names.push(name);
             }
         }
         Scopes { names }
@@ -47,5 +52,32 @@ impl Scopes {
     /// The set of a space-separated scope string (a token's `scope`).
     pub fn parse(&self, text: &str) -> ScopeSet {
         self.set_of(&text.split_ascii_whitespace().collect::<Vec<_>>())
+    }
+}
+
+/// The scopes a token of one API version may carry and the one it gets when the request names
+/// none: the `enum` and `default` of the `scope` field of its token endpoint's request body
+/// (`POST …/oauth/token`). An API whose spec names no scopes mints tokens without any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenScopes {
+    /// Scopes a client may ask for.
+    pub names: Vec<String>,
+    /// The scope of a request that names none.
+    pub default: Option<String>,
+}
+
+impl TokenScopes {
+    /// The token scopes `api` documents.
+    pub fn of(api: &Api) -> TokenScopes {
+        let token_operation =
+            api.operations.iter().find(|op| op.method == Method::POST && op.path.ends_with("/oauth/token"));
+        let scope = token_operation.and_then(|op| {
+            let defs = &op.schemas.defs;
+            let body = op.request_body.as_ref()?.content.iter().find_map(|media| media.schema.as_ref())?;
+            shape::deref(shape::child(body, defs, "scope")?, defs)
+        });
+        let Some(scope) = scope else { return TokenScopes::default() };
+        let names = scope["enum"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(str::to_owned);
+        TokenScopes { names: names.collect(), default: scope["default"].as_str().map(str::to_owned) }
     }
 }

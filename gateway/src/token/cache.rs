@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwapOption;
 use subtle::ConstantTimeEq;
 
-use crate::ctx::Principal;
+use crate::principal::Principal;
 
 /// Number of slots (a power of two).
 pub const SLOTS: usize = 4096;

@@ -3,10 +3,9 @@
 //! Tokens are JWTs signed with HS256; the algorithm is pinned, so `alg: none` or any other
 //! algorithm fails. The issuer names the environment (`sandgate/training`), so a token of one
 //! environment never verifies at another, and the error says which environment it belongs to.
-//! The token endpoint itself is in [`endpoint`].
+//! The token endpoint itself is a phase: `crate::phase::token`.
 
 pub mod cache;
-pub mod endpoint;
 pub mod throttle;
 
 use base64::Engine;

@@ -2,9 +2,10 @@
 //!
 //! Grants: `client_credentials` (client id and secret in the body or in HTTP Basic) and
 //! `refresh_token`: single-use (each refresh returns the next one; a replay revokes the chain),
-//! valid as long as the access token minted with it, bound to the secret it was minted under
-//! (a rotation ends it after the grace period), and re-checked against the application's scopes. Scope `merchant` (default)
-//! or `customer`. Errors are problem+json that also carry the OAuth-style `error` /
+//! valid as long as the access token minted with it, bound to the secret it was minted under (a
+//! rotation ends it after the grace period), and re-checked against the application's scopes.
+//! The scopes a client may ask for, and the default, are the `scope` field's `enum` and `default`
+//! in the API's own spec. Errors are problem+json that also carry the OAuth-style `error` /
 //! `error_description` (and the reference API's `code`), as the POS spec documents.
 //! Runs on a blocking thread: it reads the store.
 
@@ -14,15 +15,13 @@ use serde_json::{json, Map, Value};
 use std::net::IpAddr;
 
 use crate::directory::Directory;
+use crate::table::scopes::TokenScopes;
 use crate::token::throttle::FailureThrottle;
 use crate::token::{Grant, TokenError, TokenIssuer, TokenPair};
 use sandgate_core::environment::{Environment, Environments};
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use sandgate_core::secret::SecretHash;
 use sandgate_store::{ChainStep, Store, WhenFull};
-
-/// Scopes a token may carry.
-pub const SCOPES: [&str; 2] = ["merchant", "customer"];
 
 /// The token endpoint's inputs, already read off the wire.
 #[derive(Debug)]
@@ -65,6 +64,8 @@ pub struct TokenContext<'a> {
     pub hasher: &'a SecretHash,
     /// This environment's issuer.
     pub issuer: &'a TokenIssuer,
+    /// The scopes this API version's tokens may carry (from its spec).
+    pub scopes: &'a TokenScopes,
     /// Applications (trust lists) and revocations.
     pub directory: &'a Directory,
     /// Failed-attempt throttle.
@@ -147,9 +148,13 @@ fn grant(cx: TokenContext<'_>, req: &TokenRequest<'_>) -> Result<(Value, String)
         form.push((key.into_owned(), value.into_owned()));
     }
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
-    let scope = field("scope").unwrap_or("merchant");
-    if !SCOPES.contains(&scope) {
-        let mut failure = invalid_request(format!("scope must be one of {}; got {scope:?}", SCOPES.join(", ")));
+    let scope = field("scope").or(cx.scopes.default.as_deref()).unwrap_or_default();
+    if !cx.scopes.names.iter().any(|s| s == scope) {
+        let detail = match scope {
+            "" => format!("name a scope: one of {}", cx.scopes.names.join(", ")),
+            _ => format!("scope must be one of {}; got {scope:?}", cx.scopes.names.join(", ")),
+        };
+        let mut failure = invalid_request(detail);
         failure.oauth_error = "invalid_scope";
         return Err(failure);
     }
@@ -382,7 +387,7 @@ fn mint(cx: TokenContext<'_>, grant: &Grant<'_>) -> Result<(Value, TokenPair), F
 /// The trust list applies at the token endpoint too: no token for an untrusted address.
 fn check_trust(cx: TokenContext<'_>, application: &str, client_id: &str) -> Result<(), Failure> {
     let trust = cx.directory.app(application).map(|app| app.trust.clone()).unwrap_or_default();
-    crate::phase::trust::check(&trust, cx.client_addr, cx.origin).map_err(|e| {
+    super::trust::check(&trust, cx.client_addr, cx.origin).map_err(|e| {
         let detail = e.context.as_ref().map_or("not on the trust list", |c| c.as_str()).to_owned();
         with_client(Failure::new(ProblemKind::UntrustedClient, "access_denied", detail), client_id)
     })
