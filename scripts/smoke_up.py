@@ -8,6 +8,7 @@ a bearer token and a JSON list of customers. Then stops Sandgate with Ctrl-C (SI
 checks that it exits cleanly. Exits non-zero on any failure.
 """
 import json
+import urllib.request
 import os
 import signal
 import socket
@@ -88,10 +89,33 @@ def run(data_dir: str) -> None:
     print("smoke_up: ok (Ctrl-C stopped it cleanly)")
 
 
+def admin_call(port: int, operator: str, method: str, path: str, body=None) -> dict:
+    """One control-plane call with the operator token; the answer's JSON."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                     headers={"authorization": f"Bearer {operator}", "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def provision(ports: list, operator: str, kind: str, scopes: list) -> dict:
+    """An application of `kind` (a type another spec declares) for the demo partner, through the
+    control plane as an operator would, and its TRAINING credential."""
+    partners = admin_call(ports[2], operator, "GET", "/v1/partners")["partners"]
+    partner = next(p["id"] for p in partners if p["name"] == "Demo Partner")
+    created = admin_call(ports[2], operator, "POST", f"/v1/partners/{partner}/applications",
+                         {"name": f"smoke-{kind.replace('_', '-')}", "type": kind, "permission": "read_write",
+                          "scopes": scopes, "trust_list": ["127.0.0.0/8", "::1/128"]})
+    issued = admin_call(ports[2], operator, "POST", f"/v1/applications/{created['application']['id']}/credentials",
+                        {"environment": "training"})
+    return {"client_id": issued["credential"]["client_id"], "client_secret": issued["client_secret"]}
+
+
 def contract(banner: str, ports: list, data_dir: str) -> None:
     """Runs `sandgate contract` through the gateway on the POS specs (the banner's TRAINING
-    credentials) and on the control plane's spec (the operator token); JUnit and JSON reports go
-    to target/contract-reports/."""
+    credentials), on the onboarding API (an application provisioned through the control plane:
+    a second API served from its spec alone) and on the control plane's spec (the operator
+    token); JUnit and JSON reports go to target/contract-reports/."""
     reports = ROOT / "target" / "contract-reports"
     reports.mkdir(parents=True, exist_ok=True)
     credentials = dict(
@@ -100,18 +124,22 @@ def contract(banner: str, ports: list, data_dir: str) -> None:
     if set(credentials) != {"client_id", "client_secret"}:
         fail("the banner does not show client_id and client_secret", banner)
     operator = (Path(data_dir) / "secrets" / "operator.token").read_text().strip()
+    onboarding = provision(ports, operator, "onboarding_partner", ["onboarding:read", "onboarding:write"])
     runs = {
         # The demo plan admits 50 requests a second: stay under it, or 429s answer the cases.
         # The token endpoint answers a made-up client 400 invalid_client (RFC 6749 5.2), which is
         # what positive_data_acceptance is about everywhere else.
         "pos": ["--spec", "specs/pos-api", "--base-url", f"http://127.0.0.1:{ports[0]}", "--rate-limit", "45",
                 "--client-id", credentials["client_id"], "--skip-check", "positive_data_acceptance:createToken"],
+        "onboarding": ["--spec", "specs/onboarding", "--base-url", f"http://127.0.0.1:{ports[0]}", "--rate-limit", "45",
+                       "--client-id", onboarding["client_id"], "--skip-check", "positive_data_acceptance:logIn"],
         # Which scopes an application type may use is configuration (the spec cannot list them),
         # so generated applications are refused 422 for their scopes.
         "control-plane": ["--spec", "specs/control-plane/v1.yaml", "--base-url", f"http://127.0.0.1:{ports[2]}",
                           "--skip-check", "positive_data_acceptance:createApplication"],
     }
     secrets = {"pos": {"SANDGATE_CLIENT_SECRET": credentials["client_secret"]},
+               "onboarding": {"SANDGATE_CLIENT_SECRET": onboarding["client_secret"]},
                "control-plane": {"SANDGATE_BEARER": operator}}
     for name, args in runs.items():
         cmd = [str(ROOT / "sandgate"), "contract", *args, "--examples", "8",

@@ -26,7 +26,9 @@ fn control_plane(c: &mut Criterion) {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let store = Store::open(&dir).expect("store");
     let hasher = SecretHash::new([3; 32]);
-    let demo = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
+    let scopes = ["merchant".to_owned()];
+    let application = sandgate_store::DemoApplication { kind: "generic", scopes: &scopes, entities: &[] };
+    let demo = store.ensure_demo(Environment::TRAINING, &hasher, false, &application).expect("demo");
     let app = store.application_id(sandgate_store::DEMO_APPLICATION).expect("store").expect("app");
     let partner = store.partner_id(sandgate_store::DEMO_PARTNER).expect("store").expect("partner");
     let issuer = TokenIssuer::new(Environment::TRAINING, &[7; 32], 1200);

@@ -194,7 +194,7 @@ enum Apps {
         partner: String,
         #[arg(long)]
         name: String,
-        /// generic, aggregator, debt_collection or hardware.
+        /// An application type the specs declare (x-sandgate-application-types), e.g. generic.
         #[arg(long = "type")]
         kind: String,
         /// read or read_write (immutable).

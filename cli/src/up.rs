@@ -48,7 +48,10 @@ pub fn run(args: UpArgs) -> ExitCode {
     } else {
         // The configured TRAINING environment, so a custom credential prefix applies to the demo too.
         let training = prepared.settings().environment_list().find("training").unwrap_or(Environment::TRAINING);
-        match prepared.store().ensure_demo(training, &prepared.keys().secret_hash, args.reset_demo) {
+        let Some(application) = prepared.shared.app_types.demo() else {
+            return fail("no spec describes the demo application (x-sandgate-demo-application: {type, entities}); add it to one, or run with --no-demo");
+        };
+        match prepared.store().ensure_demo(training, &prepared.keys().secret_hash, args.reset_demo, &application) {
             Ok(demo) => Some(demo),
             Err(e) => return fail(&e.to_string()),
         }

@@ -110,12 +110,18 @@ mod tests {
     use sandgate_core::environment::Environment;
     use sandgate_core::secret::SecretHash;
 
+    fn demo_application() -> sandgate_store::DemoApplication<'static> {
+        static SCOPES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let scopes = SCOPES.get_or_init(|| vec!["merchant".to_owned()]);
+        sandgate_store::DemoApplication { kind: "generic", scopes, entities: &[] }
+    }
+
     #[test]
     fn a_reload_reuses_the_policies_of_unchanged_applications() {
         let dir = tempfile::tempdir().expect("dir");
         let store = Store::open(dir.path()).expect("store");
         let hasher = SecretHash::new([3; 32]);
-        store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
+        store.ensure_demo(Environment::TRAINING, &hasher, false, &demo_application()).expect("demo");
         let app = store.application_id(sandgate_store::DEMO_APPLICATION).expect("store").expect("demo app");
         let directory = Directory::load(&store, Scopes::default()).expect("directory");
         let before = directory.app(&app).expect("policy");

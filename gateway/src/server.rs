@@ -55,6 +55,9 @@ pub enum StartError {
     /// The emulator could not be built from the specs, or its state store opened.
     #[error("cannot start the emulator: {0}")]
     Emulator(#[from] sandgate_emulator::EmulatorError),
+    /// The specs' application types contradict each other.
+    #[error("application types: {0}")]
+    AppTypes(String),
     /// A TLS listener could not be set up from its certificate and key.
     #[error("TLS on the {name} listener: {detail}")]
     Tls {
@@ -154,6 +157,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
             Err(e) => tracing::error!(error = %e, "directory reload failed; the previous one stays in force"),
         }));
     }
+    let app_types = crate::control::rules::AppTypes::from_apis(&apis).map_err(StartError::AppTypes)?;
     let tables = Tables::build(settings, &apis, emulator.as_ref(), &keys, None);
     let shared = Arc::new(Shared {
         tables: ArcSwap::from_pointee(tables),
@@ -165,6 +169,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
         reload: ReloadSource { config_file, args, apis, emulator: emulator.clone() },
         local_operator,
         webhook_wake,
+        app_types,
     });
     Ok(Prepared { shared, emulator })
 }

@@ -37,6 +37,8 @@ pub struct Shared {
     pub local_operator: [u8; 32],
     /// Wakes the webhook worker when deliveries were queued.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// The application types the specs declare.
+    pub app_types: crate::control::rules::AppTypes,
 }
 
 /// What a reload re-reads: the config file and flags; specs and keys stay as started.

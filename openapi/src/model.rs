@@ -31,6 +31,10 @@ pub struct Api {
     /// `x-sandgate-validation-error`: the error the API documents for an invalid request
     /// (see `validate::answer`), inherited through `x-sandgate-extends` when absent.
     pub validation_error: Option<Value>,
+    /// Every other document-level `x-sandgate-*` extension (what the gateway and the control plane
+    /// need to know about the API: `x-sandgate-client-id-parameter`,
+    /// `x-sandgate-application-types`, …), each inherited through `x-sandgate-extends` when absent.
+    pub extensions: Map<String, Value>,
 }
 
 impl Api {
@@ -366,6 +370,13 @@ pub fn build_api(file: &Path, doc: &Value) -> Result<Api, LoadError> {
         operations,
         schemas,
         validation_error: doc.get("x-sandgate-validation-error").cloned(),
+        extensions: doc
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(key, _)| key.starts_with("x-sandgate-") && *key != "x-sandgate-validation-error")
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
     })
 }
 
@@ -652,6 +663,9 @@ pub fn apply_extends(apis: &mut [Api], docs: &[(PathBuf, Value)]) -> Result<(), 
         }
         if apis[index].validation_error.is_none() {
             apis[index].validation_error = apis[base].validation_error.clone();
+        }
+        for (key, value) in apis[base].extensions.clone() {
+            apis[index].extensions.entry(key).or_insert(value);
         }
         let inherited: Vec<Operation> = apis[base]
             .operations

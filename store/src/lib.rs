@@ -84,6 +84,18 @@ pub struct CredentialRecord {
     pub generation: i64,
 }
 
+/// What the demo partner's application is, as the specs describe it (its type, every scope of
+/// that type, and the entity types it may connect to).
+#[derive(Debug, Clone, Copy)]
+pub struct DemoApplication<'a> {
+    /// Its application type.
+    pub kind: &'a str,
+    /// Its scopes.
+    pub scopes: &'a [String],
+    /// The entity types it may connect to.
+    pub entities: &'a [String],
+}
+
 /// A newly issued (or re-keyed) credential: the client id and, when just created, the secret.
 #[derive(Debug, Clone)]
 pub struct IssuedCredential {
@@ -295,6 +307,7 @@ impl Store {
         training: Environment,
         hasher: &SecretHash,
         reset: bool,
+        demo: &DemoApplication<'_>,
     ) -> Result<IssuedCredential, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.fail(e))?;
@@ -326,15 +339,23 @@ impl Store {
             None => {
                 let id = new_id("app");
                 tx.execute(
-                    "INSERT INTO applications (id, partner_id, name, permission, scopes, trust_list, status, created_at,
-                         updated_at, entities, description)
-                     VALUES (?1, ?2, ?3, 'read_write', 'merchant customer', '127.0.0.0/8 ::1/128', 'active', ?4, ?4,
-                         '[\"merchant_location\"]', 'Created by sandgate up: a TRAINING application trusting loopback')",
-                    params![id, partner_id, DEMO_APPLICATION, now],
+                    "INSERT INTO applications (id, partner_id, name, type, permission, scopes, trust_list, status,
+                         created_at, updated_at, entities, description)
+                     VALUES (?1, ?2, ?3, ?4, 'read_write', ?5, '127.0.0.0/8 ::1/128', 'active', ?6, ?6, ?7,
+                         'Created by sandgate up: a TRAINING application trusting loopback')",
+                    params![
+                        id,
+                        partner_id,
+                        DEMO_APPLICATION,
+                        demo.kind,
+                        demo.scopes.join(" "),
+                        now,
+                        serde_json::to_string(demo.entities).unwrap_or_else(|_| "[]".to_owned())
+                    ],
                 )
                 .map_err(|e| self.fail(e))?;
                 let details =
-                    serde_json::json!({"name": DEMO_APPLICATION, "type": "generic", "permission": "read_write"});
+                    serde_json::json!({"name": DEMO_APPLICATION, "type": demo.kind, "permission": "read_write"});
                 activity::log_event(&tx, "system", Some(&partner_id), Some(&id), "application.created", details)
                     .map_err(|e| self.fail(e))?;
                 id
@@ -436,18 +457,24 @@ mod tests {
         }
     }
 
+    fn test_demo() -> DemoApplication<'static> {
+        static SCOPES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let scopes = SCOPES.get_or_init(|| vec!["read".to_owned(), "write".to_owned()]);
+        DemoApplication { kind: "demo_type", scopes, entities: &[] }
+    }
+
     #[test]
     fn ensure_demo_shows_secret_once_and_reuses_credential() {
         let temp = temp_dir("demo");
         let dir = temp.path();
         let hasher = SecretHash::new([7; 32]);
         let store = Store::open(dir).expect("open");
-        let first = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo");
+        let first = store.ensure_demo(Environment::TRAINING, &hasher, false, &test_demo()).expect("demo");
         let secret = first.client_secret.expect("secret on first start");
         drop(store);
 
         let store = Store::open(dir).expect("reopen");
-        let again = store.ensure_demo(Environment::TRAINING, &hasher, false).expect("demo again");
+        let again = store.ensure_demo(Environment::TRAINING, &hasher, false, &test_demo()).expect("demo again");
         assert_eq!(again.client_id, first.client_id);
         assert!(again.client_secret.is_none(), "secret must not be shown twice");
 
@@ -456,7 +483,7 @@ mod tests {
         assert!(record.active);
         assert_eq!(record.environment, "training");
 
-        let reset = store.ensure_demo(Environment::TRAINING, &hasher, true).expect("reset");
+        let reset = store.ensure_demo(Environment::TRAINING, &hasher, true, &test_demo()).expect("reset");
         let new_secret = reset.client_secret.expect("new secret after reset");
         let record = store.credential(&first.client_id).expect("query").expect("found");
         assert!(hasher.verify(&new_secret, &record.secret_hash));
@@ -468,7 +495,7 @@ mod tests {
         let temp = temp_dir("prefix");
         let store = Store::open(temp.path()).expect("open");
         let training = Environment::new("training", "tr_");
-        let demo = store.ensure_demo(training, &SecretHash::new([7; 32]), false).expect("demo");
+        let demo = store.ensure_demo(training, &SecretHash::new([7; 32]), false, &test_demo()).expect("demo");
         assert!(demo.client_id.starts_with("tr_"), "{}", demo.client_id);
         assert!(demo.client_secret.is_some_and(|s| s.starts_with("tr_sk_")));
     }

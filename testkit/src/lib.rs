@@ -138,8 +138,11 @@ impl TestSandgate {
         }
         let settings = config.merge_args(&args).compile().expect("valid settings");
         let prepared = server::prepare(settings, file, args).expect("prepare");
-        let demo =
-            prepared.store().ensure_demo(Environment::TRAINING, &prepared.keys().secret_hash, false).expect("demo");
+        let application = prepared.shared.app_types.demo().expect("a spec describes the demo application");
+        let demo = prepared
+            .store()
+            .ensure_demo(Environment::TRAINING, &prepared.keys().secret_hash, false, &application)
+            .expect("demo");
         let prod = approve_for_production(prepared.store(), &prepared.keys().secret_hash);
         let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
         let shared = std::sync::Arc::clone(&prepared.shared);

@@ -82,14 +82,17 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
     if new.description.chars().count() > 2000 {
         return Err(ControlError::invalid("description", "at most 2000 characters").into());
     }
-    check_shape(&AppShape {
-        kind: &new.kind,
-        scopes: &new.scopes,
-        trust_list: &new.trust_list,
-        webhooks: &new.webhooks,
-        entities: &new.entities,
-        benefits: &new.benefits,
-    })?;
+    check_shape(
+        &call.shared.app_types,
+        &AppShape {
+            kind: &new.kind,
+            scopes: &new.scopes,
+            trust_list: &new.trust_list,
+            webhooks: &new.webhooks,
+            entities: &new.entities,
+            benefits: &new.benefits,
+        },
+    )?;
     check_plan(call, &new.plan, "")?;
     let app = call.shared.store.create_app(&call.actor_label(), partner_id, &new)?;
     let secret = call.shared.keys.webhook_secret(&app.id, 0);
@@ -148,14 +151,17 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
             return Err(ControlError::invalid("description", "at most 2000 characters").into());
         }
     }
-    check_shape(&AppShape {
-        kind: &app.fields.kind,
-        scopes: body.scopes.as_deref().unwrap_or(&app.fields.scopes),
-        trust_list: body.trust_list.as_deref().unwrap_or(&app.fields.trust_list),
-        webhooks: body.webhooks.as_deref().unwrap_or(&app.fields.webhooks),
-        entities: body.entities.as_deref().unwrap_or(&app.fields.entities),
-        benefits: body.benefits.as_deref().unwrap_or(&app.fields.benefits),
-    })?;
+    check_shape(
+        &call.shared.app_types,
+        &AppShape {
+            kind: &app.fields.kind,
+            scopes: body.scopes.as_deref().unwrap_or(&app.fields.scopes),
+            trust_list: body.trust_list.as_deref().unwrap_or(&app.fields.trust_list),
+            webhooks: body.webhooks.as_deref().unwrap_or(&app.fields.webhooks),
+            entities: body.entities.as_deref().unwrap_or(&app.fields.entities),
+            benefits: body.benefits.as_deref().unwrap_or(&app.fields.benefits),
+        },
+    )?;
     if let Some(plan) = &body.plan {
         check_plan(call, plan, &app.fields.plan)?;
     }

@@ -1,54 +1,100 @@
-//! What an application may be: the types with the scopes and webhook events each may use, and the
-//! checks on every field of a new or edited application (422, naming the field).
+//! What an application may be: the types the specs declare, with the scopes and webhook events
+//! each may use, and the checks on every field of a new or edited application (422, naming the
+//! field).
 
 use sandgate_core::trust_list::TrustList;
-use sandgate_store::{ControlError, Webhook};
+use sandgate_openapi::Api;
+use sandgate_store::{ControlError, DemoApplication, Webhook};
+use serde_json::Value;
 
-/// One application type.
-#[derive(Debug)]
+/// One application type: the scopes and webhook events an application of it may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppType {
     /// Its name.
-    pub name: &'static str,
+    pub name: String,
     /// Scopes it may request.
-    pub scopes: &'static [&'static str],
+    pub scopes: Vec<String>,
     /// Webhook events it may subscribe to.
-    pub events: &'static [&'static str],
+    pub events: Vec<String>,
 }
 
-/// Connections, and the authorization events the TRAINING emulator raises (`specs/pos-api/scenarios.yaml`).
-const MERCHANT_EVENTS: [&str; 4] =
-    ["integration.connected", "integration.disconnected", "authorization.captured", "authorization.released"];
+/// The application types the loaded specs declare (`x-sandgate-application-types`, beside each
+/// API's own scopes and events), and what the demo partner's application is
+/// (`x-sandgate-demo-application: {type, entities}`). Nothing here names an API: a spec dropped into `specs/`
+/// brings its types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppTypes {
+    types: Vec<AppType>,
+    /// The demo application's type and entity types.
+    demo: Option<(String, Vec<String>)>,
+}
 
-/// The application types. Aggregators also answer synchronous validation events; debt collectors
-/// follow account status changes and see customers only; hardware reaches only the merchant
-/// access checks.
-pub const APP_TYPES: &[AppType] = &[
-    AppType { name: "generic", scopes: &["merchant", "customer"], events: &MERCHANT_EVENTS },
-    AppType {
-        name: "aggregator",
-        scopes: &["merchant", "customer"],
-        events: &[
-            "integration.connected",
-            "integration.disconnected",
-            "authorization.captured",
-            "authorization.released",
-            "validation.requested",
-        ],
-    },
-    AppType {
-        name: "debt_collection",
-        scopes: &["customer"],
-        events: &["integration.connected", "integration.disconnected", "account.status_changed"],
-    },
-    AppType { name: "hardware", scopes: &["merchant"], events: &MERCHANT_EVENTS },
-];
+impl AppTypes {
+    /// The types of `apis`. Two documents may declare the same type only identically (versions
+    /// of one API inherit it); anything else is refused, naming the type and the documents.
+    pub fn from_apis(apis: &[Api]) -> Result<AppTypes, String> {
+        let mut types: Vec<(AppType, &std::path::Path)> = Vec::new();
+        let mut demo = None;
+        for api in apis {
+            if let (None, Some(spec)) = (&demo, api.extensions.get("x-sandgate-demo-application")) {
+                let kind = spec["type"]
+                    .as_str()
+                    .ok_or_else(|| format!("{}: x-sandgate-demo-application needs a type", api.file.display()))?;
+                let entities = spec["entities"].as_array().into_iter().flatten().filter_map(Value::as_str);
+                demo = Some((kind.to_owned(), entities.map(str::to_owned).collect()));
+            }
+            let Some(declared) = api.extensions.get("x-sandgate-application-types") else { continue };
+            let declared = declared.as_object().ok_or_else(|| {
+                format!(
+                    "{}: x-sandgate-application-types must map type names to {{scopes, events}}",
+                    api.file.display()
+                )
+            })?;
+            for (name, spec) in declared {
+                let list = |key: &str| -> Result<Vec<String>, String> {
+                    let items = spec.get(key).and_then(Value::as_array).ok_or_else(|| {
+                        format!("{}: x-sandgate-application-types.{name}.{key} must be a list", api.file.display())
+                    })?;
+                    Ok(items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                };
+                let kind = AppType { name: name.clone(), scopes: list("scopes")?, events: list("events")? };
+                match types.iter().find(|(known, _)| known.name == *name) {
+                    Some((known, _)) if *known == kind => {}
+                    Some((_, file)) => {
+                        return Err(format!(
+                            "application type {name:?} is declared differently by {} and {}",
+                            file.display(),
+                            api.file.display()
+                        ))
+                    }
+                    None => types.push((kind, api.file.as_path())),
+                }
+            }
+        }
+        let types: Vec<AppType> = types.into_iter().map(|(kind, _)| kind).collect();
+        if let Some((name, _)) = demo.as_ref().filter(|(name, _)| !types.iter().any(|t| t.name == *name)) {
+            return Err(format!("x-sandgate-demo-application names type {name:?}, which no spec declares"));
+        }
+        Ok(AppTypes { types, demo })
+    }
 
-/// The type named `name` (422 on `type` otherwise).
-pub fn app_type(name: &str) -> Result<&'static AppType, ControlError> {
-    APP_TYPES.iter().find(|t| t.name == name).ok_or_else(|| {
-        let names: Vec<&str> = APP_TYPES.iter().map(|t| t.name).collect();
-        ControlError::invalid("type", format!("must be one of {names:?}; got {name:?}"))
-    })
+    /// The type named `name` (422 on `type` otherwise).
+    pub fn get(&self, name: &str) -> Result<&AppType, ControlError> {
+        self.types.iter().find(|t| t.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
+            ControlError::invalid(
+                "type",
+                format!("must be one of {names:?} (the types the specs declare); got {name:?}"),
+            )
+        })
+    }
+
+    /// The demo partner's application, when a spec describes one: every scope of its type.
+    pub fn demo(&self) -> Option<DemoApplication<'_>> {
+        let (name, entities) = self.demo.as_ref()?;
+        let kind = self.types.iter().find(|t| t.name == *name)?;
+        Some(DemoApplication { kind: &kind.name, scopes: &kind.scopes, entities })
+    }
 }
 
 /// Checks the name of a new application.
@@ -127,13 +173,13 @@ pub const MAX_WEBHOOKS: usize = 20;
 
 /// Checks scopes against the type, each trust entry, each webhook (URL on the trust list, events
 /// allowed for the type), entity types and benefits.
-pub fn check_shape(shape: &AppShape<'_>) -> Result<(), ControlError> {
-    let kind = app_type(shape.kind)?;
+pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), ControlError> {
+    let kind = types.get(shape.kind)?;
     if shape.scopes.is_empty() {
         return Err(ControlError::invalid("scopes", format!("name at least one of {:?}", kind.scopes)));
     }
     for (i, scope) in shape.scopes.iter().enumerate() {
-        if !kind.scopes.contains(&scope.as_str()) {
+        if !kind.scopes.contains(scope) {
             return Err(ControlError::invalid(
                 format!("scopes.{i}"),
                 format!("a {} application may use the scopes {:?}; got {scope:?}", kind.name, kind.scopes),
@@ -174,7 +220,7 @@ pub fn check_shape(shape: &AppShape<'_>) -> Result<(), ControlError> {
             return Err(ControlError::invalid(format!("webhooks.{i}.events"), "subscribe to at least one event"));
         }
         for (j, event) in hook.events.iter().enumerate() {
-            if !kind.events.contains(&event.as_str()) {
+            if !kind.events.contains(event) {
                 return Err(ControlError::invalid(
                     format!("webhooks.{i}.events.{j}"),
                     format!("a {} application may subscribe to {:?}; got {event:?}", kind.name, kind.events),
@@ -203,6 +249,11 @@ mod tests {
         items.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    fn pos_types() -> AppTypes {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pos-api/v2.5.1.yaml");
+        AppTypes::from_apis(&sandgate_openapi::load_file(&file).expect("spec")).expect("types")
+    }
+
     fn field_of(result: Result<(), ControlError>) -> String {
         match result {
             Err(ControlError::Invalid { field, .. }) => field,
@@ -212,6 +263,7 @@ mod tests {
 
     #[test]
     fn shape_errors_name_the_field() {
+        let types = pos_types();
         let trust = strings(&["https://hooks.example.com"]);
         let hooks =
             vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["integration.connected"]) }];
@@ -223,22 +275,44 @@ mod tests {
             entities: &[],
             benefits: &[],
         };
-        assert!(check_shape(&good).is_ok());
+        assert!(check_shape(&types, &good).is_ok());
         assert_eq!(
-            field_of(check_shape(&AppShape { kind: "hardware", scopes: &strings(&["customer"]), ..good })),
+            field_of(check_shape(&types, &AppShape { kind: "hardware", scopes: &strings(&["customer"]), ..good })),
             "scopes.0"
         );
-        assert_eq!(field_of(check_shape(&AppShape { kind: "robot", ..good })), "type");
+        assert_eq!(field_of(check_shape(&types, &AppShape { kind: "robot", ..good })), "type");
         let elsewhere =
             vec![Webhook { url: "https://evil.example.net/in".into(), events: strings(&["integration.connected"]) }];
-        assert_eq!(field_of(check_shape(&AppShape { webhooks: &elsewhere, ..good })), "webhooks.0.url");
+        assert_eq!(field_of(check_shape(&types, &AppShape { webhooks: &elsewhere, ..good })), "webhooks.0.url");
         let wrong_event =
             vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["validation.requested"]) }];
-        assert_eq!(field_of(check_shape(&AppShape { webhooks: &wrong_event, ..good })), "webhooks.0.events.0");
+        assert_eq!(field_of(check_shape(&types, &AppShape { webhooks: &wrong_event, ..good })), "webhooks.0.events.0");
         assert_eq!(
-            field_of(check_shape(&AppShape { trust_list: &strings(&["10.0.0.0/33"]), webhooks: &[], ..good })),
+            field_of(check_shape(&types, &AppShape { trust_list: &strings(&["10.0.0.0/33"]), webhooks: &[], ..good })),
             "trust_list.0"
         );
+    }
+
+    #[test]
+    fn types_come_from_the_specs_and_may_not_conflict() {
+        let types = pos_types();
+        let demo = types.demo().expect("the POS spec describes the demo application");
+        assert_eq!(
+            (demo.kind, demo.scopes),
+            ("generic", &["merchant".to_owned(), "customer".to_owned()][..]),
+            "inherited by v2.5.1"
+        );
+        assert_eq!(demo.entities, ["merchant_location"]);
+        assert_eq!(types.get("debt_collection").expect("declared").scopes, ["customer"]);
+        let dir = tempfile::tempdir().expect("dir");
+        let doc = |scopes: &str| {
+            format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\nservers: [{{url: /other-api/v1}}]\npaths: {{}}\nx-sandgate-application-types:\n  generic: {{scopes: [{scopes}], events: []}}\n")
+        };
+        std::fs::write(dir.path().join("a.yaml"), doc("merchant")).expect("write");
+        std::fs::write(dir.path().join("b.yaml"), doc("other")).expect("write");
+        let apis = sandgate_openapi::load_dir(dir.path()).expect("load");
+        let refused = AppTypes::from_apis(&apis).expect_err("two definitions of generic");
+        assert!(refused.contains("\"generic\" is declared differently"), "{refused}");
     }
 
     #[test]

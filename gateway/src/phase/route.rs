@@ -1,5 +1,6 @@
 //! Routing: what a path addresses — the token endpoint of `/{api}/v{version}`, or a documented
-//! operation — and the path's `client-id/{client_id}` when present.
+//! operation — and the client the path speaks for, when the API names that parameter
+//! (`x-sandgate-client-id-parameter`); the headers the operation requires.
 //!
 //! Runs first after hygiene. Dot segments (`..`, `.`, or their percent-encodings) are refused
 //! outright, so no path trick can address another version or API than the one the checks ran for.
@@ -37,22 +38,18 @@ pub fn select<'p>(
             format!("{path} is not an API path; API paths look like /{{api}}/v{{version}}/…, e.g. /pos-api/v2.5/oauth/token"),
         ));
     }
-    let client_id = match (segments.next(), segments.next()) {
-        (Some("client-id"), Some(id)) if !id.is_empty() => Some(id),
-        _ => None,
-    };
-    Ok((routes.select(method, path)?, client_id))
+    routes.select(method, path)
 }
 
-/// The reference API requires `x-reference-id` on the operations whose spec says so.
+/// The header parameters the operation's spec marks required must be present and non-empty.
 pub fn check_required_headers(policy: &OperationPolicy, headers: &HeaderMap) -> Result<(), Box<Error>> {
-    if policy.requires_reference_id && headers.get("x-reference-id").is_none_or(|v| v.is_empty()) {
-        return Err(reject(
+    match policy.required_headers.iter().find(|name| headers.get(name.as_str()).is_none_or(|v| v.is_empty())) {
+        Some(name) => Err(reject(
             ProblemKind::InvalidRequest,
-            "the header x-reference-id is required (a GUID that identifies the flow)",
-        ));
+            format!("the header {name} is required by this operation (see its parameters in the spec)"),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Refuses a protocol switch (`Upgrade`, `HTTP2-Settings`, `Connection: upgrade`) unless the

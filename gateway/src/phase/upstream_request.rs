@@ -200,7 +200,7 @@ mod tests {
             &crate::table::scopes::Scopes::from_apis(&apis),
         );
         let path = "/pos-api/v2.5/client-id/c/customers/search";
-        let Ok(crate::table::routes::Selected::Operation(id)) = table.select(&http::Method::GET, path) else {
+        let Ok((crate::table::routes::Selected::Operation(id), _)) = table.select(&http::Method::GET, path) else {
             panic!("search routes");
         };
         let names = &table.policy(id).query;

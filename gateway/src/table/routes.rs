@@ -44,8 +44,9 @@ pub struct OperationPolicy {
     pub scopes: ScopeSet,
     /// Whether it only reads (GET/HEAD/OPTIONS): a read-only application may call it.
     pub read_only: bool,
-    /// Whether the spec requires `x-reference-id`.
-    pub requires_reference_id: bool,
+    /// Header parameters the spec marks required (lower-case names), checked before anything
+    /// else reads the request, on both environments.
+    pub required_headers: Vec<String>,
     /// Protocols the operation documents an `Upgrade` to (`x-sandgate-upgrade`); usually none.
     pub upgrades: Vec<String>,
     /// The operation's parameter checks (the emulator's validator, parameters only), or why the
@@ -94,6 +95,8 @@ struct VersionEntry {
     version: String,
     policies: Vec<OperationPolicy>,
     token_scopes: TokenScopes,
+    /// `x-sandgate-client-id-parameter`: the path parameter that must name the token's client.
+    client_id_param: Option<String>,
 }
 
 /// The compiled routes.
@@ -146,9 +149,13 @@ impl RouteTable {
                             label: op.label(),
                             scopes: op.scopes.as_ref().map_or(ScopeSet::ALL, |list| scopes.set_of(list)),
                             read_only: matches!(op.method, Method::GET | Method::HEAD | Method::OPTIONS),
-                            requires_reference_id: op.parameters.iter().any(|p| {
-                                p.location == ParamLocation::Header && p.name == "x-reference-id" && p.required
-                            }),
+                            required_headers: op
+                                .parameters
+                                .iter()
+                                .filter(|p| p.location == ParamLocation::Header && p.required)
+                                .filter(|p| !["accept", "content-type", "authorization"].contains(&p.name.as_str()))
+                                .map(|p| p.name.clone())
+                                .collect(),
                             upgrades: op.upgrades.clone(),
                             params: RequestCheck::compile_params(op).inspect_err(|e| {
                                 tracing::error!(operation = %op.label(), error = %e, "parameters cannot be validated; the operation answers 500 until the spec is fixed");
@@ -161,7 +168,15 @@ impl RouteTable {
                     })
                     .collect();
             let token_scopes = TokenScopes::of(api);
-            entries.push(VersionEntry { api: name.to_owned(), version: version.to_owned(), policies, token_scopes });
+            let client_id_param =
+                api.extensions.get("x-sandgate-client-id-parameter").and_then(|v| v.as_str()).map(str::to_owned);
+            entries.push(VersionEntry {
+                api: name.to_owned(),
+                version: version.to_owned(),
+                policies,
+                token_scopes,
+                client_id_param,
+            });
         }
         for versions in supported.values_mut() {
             versions.sort_by(|a, b| if version_less(a, b) { std::cmp::Ordering::Less } else { b.cmp(a).reverse() });
@@ -170,6 +185,11 @@ impl RouteTable {
         let retired =
             rules.iter().filter(|(_, r)| r.retired).map(|((a, v), r)| (a.clone(), v.clone(), r.clone())).collect();
         RouteTable { router: Router::new(apis), entries, supported, retired }
+    }
+
+    /// Whether `api` is the name of an API the specs describe (in a supported version).
+    pub fn serves(&self, api: &str) -> bool {
+        self.supported.contains_key(api)
     }
 
     /// The policy of an operation.
@@ -197,9 +217,10 @@ impl RouteTable {
         }
     }
 
-    /// Selects what `method path` addresses. `path` has passed `route::classify` (API-shaped,
-    /// no dot segments).
-    pub fn select(&self, method: &Method, path: &str) -> Result<Selected, Box<Error>> {
+    /// Selects what `method path` addresses, and the value of the path parameter the API names
+    /// in `x-sandgate-client-id-parameter` (the client the path speaks for), if any. `path` has
+    /// passed `route::select` (API-shaped, no dot segments).
+    pub fn select<'p>(&self, method: &Method, path: &'p str) -> Result<(Selected, Option<&'p str>), Box<Error>> {
         let mut segments = path.trim_start_matches('/').splitn(3, '/');
         let api = segments.next().unwrap_or_default();
         let version = segments.next().unwrap_or_default().trim_start_matches('v');
@@ -224,10 +245,14 @@ impl RouteTable {
         }
         if rest == "oauth/token" {
             let entry = self.entries.iter().position(|e| e.api == api && e.version == version).unwrap_or_default();
-            return Ok(Selected::Token(entry as u32));
+            return Ok((Selected::Token(entry as u32), None));
         }
         match self.router.find(method, path) {
-            RouteMatch::Found(id, _) => Ok(Selected::Operation(RouteId { api: id.api as u32, op: id.op as u32 })),
+            RouteMatch::Found(id, params) => {
+                let client_param = self.entries.get(id.api).and_then(|e| e.client_id_param.as_deref());
+                let client = client_param.and_then(|name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v));
+                Ok((Selected::Operation(RouteId { api: id.api as u32, op: id.op as u32 }), client))
+            }
             RouteMatch::MethodNotAllowed(allowed) => {
                 let allowed: Vec<&str> = allowed.iter().map(Method::as_str).collect();
                 Err(reject(
@@ -283,7 +308,7 @@ mod tests {
     #[test]
     fn deprecated_operation_points_at_its_successor() {
         let table = table(&[]);
-        let Ok(Selected::Operation(id)) =
+        let Ok((Selected::Operation(id), _)) =
             table.select(&Method::POST, "/pos-api/v2.5/client-id/c/accounts/1/calculate-interest")
         else {
             panic!("calculate-interest must route");
@@ -291,18 +316,20 @@ mod tests {
         let policy = table.policy(id);
         assert_eq!(policy.deprecation.as_deref(), Some("@1632268800"));
         assert_eq!(policy.successor_link.as_deref(), Some("</pos-api/v2.5.1>; rel=\"successor-version\""));
-        let Ok(Selected::Operation(id)) = table.select(&Method::GET, "/pos-api/v2.5.1/client-id/c/customers/search")
+        let Ok((Selected::Operation(id), client)) =
+            table.select(&Method::GET, "/pos-api/v2.5.1/client-id/c/customers/search")
         else {
             panic!("inherited operation must route");
         };
         assert!(table.policy(id).deprecation.is_none());
-        assert!(table.policy(id).requires_reference_id);
+        assert_eq!(client, Some("c"), "the spec's x-sandgate-client-id-parameter, inherited by v2.5.1");
+        assert_eq!(table.policy(id).required_headers, ["x-reference-id"], "read from the spec");
     }
 
     #[test]
     fn select_token_endpoint_and_wrong_method() {
         let table = table(&[]);
-        let Ok(Selected::Token(index)) = table.select(&Method::POST, "/pos-api/v2.5/oauth/token") else {
+        let Ok((Selected::Token(index), _)) = table.select(&Method::POST, "/pos-api/v2.5/oauth/token") else {
             panic!("the token endpoint routes");
         };
         let scopes = table.token_scopes(index);
