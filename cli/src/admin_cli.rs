@@ -545,7 +545,7 @@ pub fn run(args: AdminArgs) -> ExitCode {
             eprintln!("sandgate admin hash-token: pipe the token on stdin");
             return ExitCode::from(2);
         }
-        let digest = sandgate_gateway::control::auth::digest(token.trim());
+        let digest = sandgate_control::auth::digest(token.trim());
         println!("{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>());
         return ExitCode::SUCCESS;
     }
@@ -562,7 +562,7 @@ pub fn run(args: AdminArgs) -> ExitCode {
     let url = args.url.unwrap_or_else(|| format!("http://{}", settings.admin_listen));
     let token = match args.token {
         Some(token) => Some(token),
-        None => std::fs::read_to_string(sandgate_gateway::control::auth::local_token_file(&settings.data_dir))
+        None => std::fs::read_to_string(sandgate_control::auth::local_token_file(&settings.data_dir))
             .ok()
             .map(|t| t.trim().to_owned()),
     };
@@ -687,11 +687,11 @@ mod tests {
         let calls: Vec<(String, Call)> = LINES.iter().map(|line| (line.to_string(), call(line))).collect();
         for (line, (method, path, _)) in &calls {
             assert!(
-                sandgate_gateway::control::endpoints().any(|(m, t)| m == method.as_str() && fits(t, path)),
+                sandgate_control::endpoints().any(|(m, t)| m == method.as_str() && fits(t, path)),
                 "`sandgate admin {line}` calls {method} {path}, which the API does not serve"
             );
         }
-        for (method, template) in sandgate_gateway::control::endpoints() {
+        for (method, template) in sandgate_control::endpoints() {
             if template == "/v1/openapi.yaml" {
                 continue; // a document to read, not an operation
             }

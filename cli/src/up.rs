@@ -48,7 +48,7 @@ pub fn run(args: UpArgs) -> ExitCode {
     } else {
         // The configured TRAINING environment, so a custom credential prefix applies to the demo too.
         let training = prepared.settings().environment_list().find("training").unwrap_or(Environment::TRAINING);
-        let Some(application) = prepared.shared.app_types.demo() else {
+        let Some(application) = prepared.shared.control.app_types.demo() else {
             return fail("no spec describes the demo application (x-sandgate-demo-application: {type, entities}); add it to one, or run with --no-demo");
         };
         match prepared.store().ensure_demo(training, &prepared.keys().secret_hash, args.reset_demo, &application) {
@@ -143,7 +143,7 @@ fn listeners(settings: &Settings, routes: usize) -> String {
         url(settings.admin_listen),
         "data",
         settings.data_dir.display(),
-        sandgate_gateway::control::auth::local_token_file(&settings.data_dir).display()
+        sandgate_control::auth::local_token_file(&settings.data_dir).display()
     ));
     text
 }

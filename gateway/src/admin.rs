@@ -10,8 +10,8 @@ use pingora::protocols::http::ServerSession;
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use serde_json::json;
 
-use crate::control::{self, Routes};
 use crate::state::Shared;
+use sandgate_control::{self as control, Routes};
 
 /// The admin app.
 pub struct AdminApp {
@@ -38,7 +38,7 @@ impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_owned();
         if control::owns(&path) {
-            return control::serve(&self.shared, &self.routes, session).await;
+            return control::serve(&self.shared.control, &self.routes, session).await;
         }
         let (status, content_type, body) = match (session.req_header().method.as_str(), path.as_str()) {
             ("GET", "/healthz") => (200, "application/json", json!({"status": "ok"})),
@@ -86,7 +86,7 @@ impl AdminApp {
         let header = session.req_header().headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let shared = Arc::clone(&self.shared);
         let actor = tokio::task::spawn_blocking(move || {
-            let operators = control::operators(&shared);
+            let operators = control::operators(&shared.control);
             match control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash) {
                 Ok(control::auth::Actor::Operator(_)) => Ok(()),
                 Ok(control::auth::Actor::Member(_)) => Err(403),

@@ -10,14 +10,12 @@
 
 pub mod admin;
 pub mod config;
-pub mod control;
 pub mod ctx;
 pub mod directory;
 pub mod error;
 pub mod metrics;
 pub mod phase;
 pub mod principal;
-pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod table;

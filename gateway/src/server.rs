@@ -25,14 +25,15 @@ use pingora::services::background::{background_service, BackgroundService};
 
 use crate::admin::AdminApp;
 use crate::config::{ConfigArgs, EmulatorState, Settings, Upstream as UpstreamConfig};
-use crate::control::webhooks::OutboxSink;
 use crate::directory::Directory;
 use crate::metrics::Metrics;
-use crate::secrets::KeyRing;
 use crate::state::{ReloadSource, Shared};
 use crate::table::Tables;
 use crate::token::throttle::FailureThrottle;
 use crate::Gateway;
+use sandgate_control::context::ControlContext;
+use sandgate_control::webhooks::OutboxSink;
+use sandgate_store::keys::KeyRing;
 use sandgate_store::Store;
 
 /// Why Sandgate could not start. Each message says what to do.
@@ -115,7 +116,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let keys = KeyRing::load_or_create(&dir, &settings.environment_list())
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
-    let local_operator = crate::control::auth::load_local_token(&dir)
+    let local_operator = sandgate_control::auth::load_local_token(&dir)
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let store = Arc::new(Store::open(&dir)?);
     store.start_activity_writer();
@@ -157,8 +158,17 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
             Err(e) => tracing::error!(error = %e, "directory reload failed; the previous one stays in force"),
         }));
     }
-    let app_types = crate::control::rules::AppTypes::from_apis(&apis).map_err(StartError::AppTypes)?;
+    let app_types = sandgate_control::rules::AppTypes::from_apis(&apis).map_err(StartError::AppTypes)?;
     let tables = Tables::build(settings, &apis, emulator.as_ref(), &keys, None);
+    let control = Arc::new(ControlContext {
+        store: Arc::clone(&store),
+        keys: keys.clone(),
+        settings: ArcSwap::from_pointee(crate::state::control_settings(&tables.settings)),
+        app_types,
+        emulator: emulator.clone(),
+        webhook_wake,
+        local_operator,
+    });
     let shared = Arc::new(Shared {
         tables: ArcSwap::from_pointee(tables),
         directory,
@@ -167,9 +177,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
         keys,
         throttle: FailureThrottle::default(),
         reload: ReloadSource { config_file, args, apis, emulator: emulator.clone() },
-        local_operator,
-        webhook_wake,
-        app_types,
+        control,
     });
     Ok(Prepared { shared, emulator })
 }
@@ -327,7 +335,7 @@ impl BackgroundService for Housekeeping {
     }
 }
 
-/// Delivers queued webhooks (see [`crate::control::webhooks`]).
+/// Delivers queued webhooks (see [`sandgate_control::webhooks`]).
 struct WebhookWorker {
     shared: Arc<Shared>,
 }
@@ -335,7 +343,7 @@ struct WebhookWorker {
 #[async_trait]
 impl BackgroundService for WebhookWorker {
     async fn start(&self, shutdown: ShutdownWatch) {
-        crate::control::webhooks::run(Arc::clone(&self.shared), shutdown).await;
+        sandgate_control::webhooks::run(Arc::clone(&self.shared.control), shutdown).await;
     }
 }
 

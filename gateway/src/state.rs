@@ -11,9 +11,11 @@ use sandgate_openapi::Api;
 use crate::config::{ConfigArgs, ConfigError, SandgateConfig, Settings};
 use crate::directory::Directory;
 use crate::metrics::Metrics;
-use crate::secrets::KeyRing;
 use crate::table::Tables;
 use crate::token::throttle::FailureThrottle;
+use sandgate_control::context::ControlContext;
+use sandgate_control::settings::ControlSettings;
+use sandgate_store::keys::KeyRing;
 use sandgate_store::Store;
 
 /// Shared by every listener and the admin API.
@@ -33,12 +35,9 @@ pub struct Shared {
     pub throttle: FailureThrottle,
     /// Inputs of a reload.
     pub reload: ReloadSource,
-    /// SHA-256 of the local operator token (`<data_dir>/secrets/operator.token`).
-    pub local_operator: [u8; 32],
-    /// Wakes the webhook worker when deliveries were queued.
-    pub webhook_wake: Arc<tokio::sync::Notify>,
-    /// The application types the specs declare.
-    pub app_types: crate::control::rules::AppTypes,
+    /// The control plane's own context (served on the admin listener); a reload swaps its
+    /// settings with the tables.
+    pub control: Arc<ControlContext>,
 }
 
 /// What a reload re-reads: the config file and flags; specs and keys stay as started.
@@ -69,11 +68,22 @@ impl Shared {
             SandgateConfig::load(self.reload.config_file.as_deref())?.merge_args(&self.reload.args).compile()?;
         let current = self.tables.load_full();
         let report = restart_needed(&current.settings, &settings);
+        self.control.settings.store(Arc::new(control_settings(&settings)));
         let tables =
             Tables::build(settings, &self.reload.apis, self.reload.emulator.as_ref(), &self.keys, Some(&current));
         self.tables.store(Arc::new(tables));
         tracing::info!(needs_restart = ?report.needs_restart, "configuration reloaded");
         Ok(report)
+    }
+}
+
+/// What the control plane reads of `settings`.
+pub fn control_settings(settings: &Settings) -> ControlSettings {
+    ControlSettings {
+        control_plane: settings.control_plane.clone(),
+        environments: settings.environment_list(),
+        operator_tokens: settings.operator_tokens.clone(),
+        plans: settings.rate_limits.plans.keys().cloned().collect(),
     }
 }
 

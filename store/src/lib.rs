@@ -11,6 +11,7 @@ mod connections;
 mod control_error;
 mod credentials;
 mod invitations;
+pub mod keys;
 mod migrations;
 mod outbox;
 mod partners;

@@ -138,7 +138,7 @@ impl TestSandgate {
         }
         let settings = config.merge_args(&args).compile().expect("valid settings");
         let prepared = server::prepare(settings, file, args).expect("prepare");
-        let application = prepared.shared.app_types.demo().expect("a spec describes the demo application");
+        let application = prepared.shared.control.app_types.demo().expect("a spec describes the demo application");
         let demo = prepared
             .store()
             .ensure_demo(Environment::TRAINING, &prepared.keys().secret_hash, false, &application)

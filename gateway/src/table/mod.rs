@@ -14,13 +14,13 @@ use sandgate_emulator::Emulator;
 use sandgate_openapi::Api;
 
 use crate::config::{Settings, Upstream as UpstreamConfig};
-use crate::secrets::KeyRing;
 use crate::token::cache::TokenCache;
 use crate::token::TokenIssuer;
 use limiter::Limiter;
 use limits::Limits;
 use routes::RouteTable;
 use sandgate_core::environment::{Environment, Environments};
+use sandgate_store::keys::KeyRing;
 use scopes::Scopes;
 
 /// An environment's upstream, ready to use.

@@ -556,7 +556,7 @@ fn webhooks_never_reach_internal_addresses_unless_allowed() {
 #[test]
 fn configured_rules_single_revocations_and_activity_filters() {
     let ci_token = "sgo_ci_bot_token_from_the_config_0123456789";
-    let digest: String = sandgate_gateway::control::auth::digest(ci_token).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = sandgate_control::auth::digest(ci_token).iter().map(|b| format!("{b:02x}")).collect();
     let config = format!(
         "sandgate:\n  control_plane:\n    rotation_grace_secs: 2\n  admin:\n    operator_tokens:\n      - {{name: ci-bot, sha256: {digest}}}\n"
     );

@@ -35,6 +35,23 @@ fn reload_good_then_bad_config() {
     let answer: serde_json::Value = reload().json().expect("json");
     assert_eq!(answer["needs_restart"][0], "emulator.seed", "{answer}");
     assert_eq!(common::get(&url, Some(&token)).status(), 200, "the version rule is gone");
+
+    // The control plane's settings are reloaded too: a new default rotation grace applies to the
+    // next rotation.
+    std::fs::write(&file, "sandgate:\n  control_plane:\n    rotation_grace_secs: 7200\n").expect("write");
+    assert_eq!(reload().status(), 200);
+    let rotated = common::http()
+        .post(format!("{}/v1/credentials/{}/rotate", sandgate.admin, sandgate.client_id))
+        .bearer_auth(&operator)
+        .json(&serde_json::json!({}))
+        .send()
+        .expect("rotate");
+    assert_eq!(rotated.status(), 200);
+    let rotated: serde_json::Value = rotated.json().expect("json");
+    let until = rotated["credential"]["previous_secret_valid_until"].as_str().expect("grace end").to_owned();
+    let until = chrono::DateTime::parse_from_rfc3339(&until).expect("timestamp").timestamp();
+    let grace = until - chrono::Utc::now().timestamp();
+    assert!((7100..=7200).contains(&grace), "the reloaded grace (7200 s) applies, not the default: {grace}");
 }
 
 #[test]

@@ -40,7 +40,7 @@ const MAX_GRACE_SECS: u64 = 30 * 86_400;
 pub(super) fn issue(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = readable(call)?;
     let body: Issue = json(&call.request.body)?;
-    let environments = call.shared.tables.load().settings.environment_list();
+    let environments = call.control.settings.load().environments.clone();
     let Some(env) = environments.find(&body.environment.to_ascii_lowercase()) else {
         let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
         return Err(ControlError::invalid(
@@ -53,19 +53,19 @@ pub(super) fn issue(call: &Call<'_>) -> Result<Reply, Problem> {
         return Err(ControlError::Forbidden("a developer may only get TRAINING credentials".into()).into());
     }
     let (credential, secret) =
-        call.shared.store.issue(&call.actor_label(), &app.id, env, &call.shared.keys.secret_hash)?;
+        call.control.store.issue(&call.actor_label(), &app.id, env, &call.control.keys.secret_hash)?;
     json_reply(201, json!({"credential": credential, "client_secret": secret}))
 }
 
 pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = readable(call)?;
-    json_reply(200, json!({"credentials": call.shared.store.credentials(&app.id)?}))
+    json_reply(200, json!({"credentials": call.control.store.credentials(&app.id)?}))
 }
 
 /// The credential named in the path, if the caller may use its application.
 fn credential(call: &Call<'_>) -> Result<(Credential, Application), Problem> {
-    let credential = call.shared.store.credential_info(call.param("client_id"))?;
-    let app = call.shared.store.application(&credential.application_id)?;
+    let credential = call.control.store.credential_info(call.param("client_id"))?;
+    let app = call.control.store.application(&credential.application_id)?;
     call.actor.reader_of_app(&app).map_err(|_| ControlError::not_found("credential", &credential.client_id))?;
     if call.actor.is_developer() && credential.environment != "training" {
         return Err(ControlError::Forbidden("a developer may only manage TRAINING credentials".into()).into());
@@ -76,48 +76,48 @@ fn credential(call: &Call<'_>) -> Result<(Credential, Application), Problem> {
 pub(super) fn rotate(call: &Call<'_>) -> Result<Reply, Problem> {
     let (credential, _) = credential(call)?;
     let body: Rotate = json(&call.request.body)?;
-    let grace = body.grace_seconds.unwrap_or(call.shared.tables.load().settings.control_plane.rotation_grace_secs);
+    let grace = body.grace_seconds.unwrap_or(call.control.settings.load().control_plane.rotation_grace_secs);
     if grace > MAX_GRACE_SECS {
         return Err(ControlError::invalid("grace_seconds", format!("at most {MAX_GRACE_SECS} (30 days)")).into());
     }
     let grace = i64::try_from(grace).unwrap_or(0);
     let (credential, secret) =
-        call.shared.store.rotate(&call.actor_label(), &credential.client_id, grace, &call.shared.keys.secret_hash)?;
+        call.control.store.rotate(&call.actor_label(), &credential.client_id, grace, &call.control.keys.secret_hash)?;
     json_reply(200, json!({"credential": credential, "client_secret": secret}))
 }
 
 pub(super) fn revoke(call: &Call<'_>) -> Result<Reply, Problem> {
     let (credential, _) = credential(call)?;
-    json_reply(200, call.shared.store.revoke(&call.actor_label(), &credential.client_id)?)
+    json_reply(200, call.control.store.revoke(&call.actor_label(), &credential.client_id)?)
 }
 
 fn ttl(call: &Call<'_>) -> i64 {
-    i64::try_from(call.shared.tables.load().settings.control_plane.invitation_ttl_secs).unwrap_or(259_200)
+    i64::try_from(call.control.settings.load().control_plane.invitation_ttl_secs).unwrap_or(259_200)
 }
 
 pub(super) fn invite(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = writable(call)?;
     let body: Invite = json(&call.request.body)?;
     check_email("email", &body.email)?;
-    let (invitation, otp) = call.shared.store.invite(
+    let (invitation, otp) = call.control.store.invite(
         &call.actor_label(),
         &app.id,
         &body.email,
         ttl(call),
-        &call.shared.keys.secret_hash,
+        &call.control.keys.secret_hash,
     )?;
     json_reply(201, json!({"invitation": invitation, "otp": otp}))
 }
 
 pub(super) fn invitations(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = writable(call)?;
-    json_reply(200, json!({"invitations": call.shared.store.invitations(&app.id)?}))
+    json_reply(200, json!({"invitations": call.control.store.invitations(&app.id)?}))
 }
 
 pub(super) fn verify(call: &Call<'_>) -> Result<Reply, Problem> {
     let body: Verify = json(&call.request.body)?;
     let verified =
-        call.shared.store.verify_invitation(call.param("invitation_id"), &body.otp, &call.shared.keys.secret_hash)?;
+        call.control.store.verify_invitation(call.param("invitation_id"), &body.otp, &call.control.keys.secret_hash)?;
     json_reply(
         200,
         json!({"invitation": verified.invitation, "member": verified.member, "member_key": verified.member_key}),
@@ -127,8 +127,8 @@ pub(super) fn verify(call: &Call<'_>) -> Result<Reply, Problem> {
 /// The invitation named in the path, if the caller administers its application.
 fn administered_invitation(call: &Call<'_>) -> Result<String, Problem> {
     let id = call.param("invitation_id");
-    let invitation = call.shared.store.invitation(id)?;
-    let app = call.shared.store.application(&invitation.application_id)?;
+    let invitation = call.control.store.invitation(id)?;
+    let app = call.control.store.application(&invitation.application_id)?;
     call.actor.admin_of_app(&app).map_err(|e| match e {
         ControlError::NotFound { .. } => ControlError::not_found("invitation", id),
         other => other,
@@ -138,12 +138,12 @@ fn administered_invitation(call: &Call<'_>) -> Result<String, Problem> {
 
 fn renew(call: &Call<'_>, event: &str) -> Result<Reply, Problem> {
     let id = administered_invitation(call)?;
-    let (invitation, otp) = call.shared.store.renew_invitation(
+    let (invitation, otp) = call.control.store.renew_invitation(
         &call.actor_label(),
         &id,
         event,
         ttl(call),
-        &call.shared.keys.secret_hash,
+        &call.control.keys.secret_hash,
     )?;
     json_reply(200, json!({"invitation": invitation, "otp": otp}))
 }
@@ -158,5 +158,5 @@ pub(super) fn resend(call: &Call<'_>) -> Result<Reply, Problem> {
 
 pub(super) fn revoke_invitation(call: &Call<'_>) -> Result<Reply, Problem> {
     let id = administered_invitation(call)?;
-    json_reply(200, call.shared.store.revoke_invitation(&call.actor_label(), &id)?)
+    json_reply(200, call.control.store.revoke_invitation(&call.actor_label(), &id)?)
 }

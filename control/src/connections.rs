@@ -12,9 +12,9 @@ fn entity<'a>(call: &'a Call<'_>) -> (&'a str, &'a str) {
 
 pub(super) fn connect(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
-    let outcome = call.shared.store.connect(&call.actor_label(), entity(call), call.param("application_id"))?;
+    let outcome = call.control.store.connect(&call.actor_label(), entity(call), call.param("application_id"))?;
     if outcome.changed {
-        call.shared.webhook_wake.notify_one();
+        call.control.webhook_wake.notify_one();
     }
     let status = if outcome.changed { 201 } else { 200 };
     json_reply(status, json!({"connection": outcome.connection, "benefits": outcome.benefits}))
@@ -23,19 +23,19 @@ pub(super) fn connect(call: &Call<'_>) -> Result<Reply, Problem> {
 pub(super) fn disconnect(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
     let (connection, changed) =
-        call.shared.store.disconnect(&call.actor_label(), entity(call), call.param("application_id"))?;
+        call.control.store.disconnect(&call.actor_label(), entity(call), call.param("application_id"))?;
     if changed {
-        call.shared.webhook_wake.notify_one();
+        call.control.webhook_wake.notify_one();
     }
     json_reply(200, connection)
 }
 
 pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
-    json_reply(200, json!({"connections": call.shared.store.connections(entity(call))?}))
+    json_reply(200, json!({"connections": call.control.store.connections(entity(call))?}))
 }
 
 pub(super) fn benefits(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
-    json_reply(200, json!({"benefits": call.shared.store.benefits(entity(call))?}))
+    json_reply(200, json!({"benefits": call.control.store.benefits(entity(call))?}))
 }

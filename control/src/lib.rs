@@ -7,8 +7,10 @@
 //! input; the store runs each write in one transaction with its activity-log entry.
 
 pub mod auth;
+pub mod context;
 pub mod http;
 pub mod rules;
+pub mod settings;
 pub mod webhooks;
 
 mod activity;
@@ -27,15 +29,15 @@ use serde_json::Value;
 
 use self::auth::Actor;
 use self::http::{Problem, Reply, Request};
-use crate::state::Shared;
+use crate::context::ControlContext;
 
 /// The control plane's own OpenAPI document, compiled in so it always matches the binary.
-pub const OPENAPI_YAML: &str = include_str!("../../../specs/control-plane/v1.yaml");
+pub const OPENAPI_YAML: &str = include_str!("../../specs/control-plane/v1.yaml");
 
 /// What a handler gets.
 pub struct Call<'a> {
     /// Process state: store, keys, settings.
-    pub shared: &'a Shared,
+    pub control: &'a ControlContext,
     /// Who is calling.
     pub actor: &'a Actor,
     /// The request.
@@ -161,7 +163,7 @@ pub fn owns(path: &str) -> bool {
 }
 
 /// Serves one control-plane request.
-pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSession) -> Response<Vec<u8>> {
+pub async fn serve(control: &Arc<ControlContext>, routes: &Routes, session: &mut ServerSession) -> Response<Vec<u8>> {
     let request = match http::read(session).await {
         Ok(request) => request,
         Err(http::ReadError::TooLarge) => {
@@ -195,14 +197,14 @@ pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSe
         return response;
     };
     let (_, _, access, handler) = ENDPOINTS[index];
-    let shared = Arc::clone(shared);
+    let control = Arc::clone(control);
     let outcome = tokio::task::spawn_blocking(move || {
-        let operators = operators(&shared);
+        let operators = operators(&control);
         let actor = match auth::authenticate(
             request.authorization.as_deref(),
             &operators,
-            &shared.store,
-            &shared.keys.secret_hash,
+            &control.store,
+            &control.keys.secret_hash,
         ) {
             Ok(actor) => actor,
             // A public endpoint (the OTP is the credential) does not care about a stale header.
@@ -219,16 +221,16 @@ pub async fn serve(shared: &Arc<Shared>, routes: &Routes, session: &mut ServerSe
             let detail = "send Authorization: Bearer <operator token or member key>";
             return Err(Problem::new(ProblemKind::Unauthenticated, detail, None));
         }
-        handler(&Call { shared: &shared, actor: &actor, request: &request, params })
+        handler(&Call { control: &control, actor: &actor, request: &request, params })
     })
     .await;
     http::respond(outcome.unwrap_or_else(|_| Err(Problem::new(ProblemKind::Internal, "the request failed", None))))
 }
 
 /// The operator tokens in force: the configured ones and the local one.
-pub(crate) fn operators(shared: &Shared) -> Vec<(String, [u8; 32])> {
-    let mut tokens = shared.tables.load().settings.operator_tokens.clone();
-    tokens.push(("local".to_owned(), shared.local_operator));
+pub fn operators(control: &ControlContext) -> Vec<(String, [u8; 32])> {
+    let mut tokens = control.settings.load().operator_tokens.clone();
+    tokens.push(("local".to_owned(), control.local_operator));
     tokens
 }
 

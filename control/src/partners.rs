@@ -58,19 +58,19 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
         owner: (&body.owner.name, &body.owner.email),
     };
     let (partner, owner, key) =
-        call.shared.store.create_partner(&call.actor_label(), &new, &call.shared.keys.secret_hash)?;
+        call.control.store.create_partner(&call.actor_label(), &new, &call.control.keys.secret_hash)?;
     json_reply(201, json!({"partner": partner, "owner": owner, "member_key": key}))
 }
 
 pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
-    json_reply(200, json!({"partners": call.shared.store.partners()?}))
+    json_reply(200, json!({"partners": call.control.store.partners()?}))
 }
 
 pub(super) fn show(call: &Call<'_>) -> Result<Reply, Problem> {
     let id = call.param("partner_id");
     call.actor.reader_of_partner(id)?;
-    json_reply(200, call.shared.store.partner(id)?)
+    json_reply(200, call.control.store.partner(id)?)
 }
 
 pub(super) fn add_member(call: &Call<'_>) -> Result<Reply, Problem> {
@@ -87,12 +87,12 @@ pub(super) fn add_member(call: &Call<'_>) -> Result<Reply, Problem> {
     if body.role == "owner" && matches!(call.actor, Actor::Member(p) if p.member.role != "owner") {
         return Err(ControlError::Forbidden("only an owner (or an operator) can add another owner".into()).into());
     }
-    let (member, key) = call.shared.store.add_member(
+    let (member, key) = call.control.store.add_member(
         &call.actor_label(),
         id,
         (&body.name, &body.email),
         &body.role,
-        &call.shared.keys.secret_hash,
+        &call.control.keys.secret_hash,
     )?;
     json_reply(201, json!({"member": member, "member_key": key}))
 }
@@ -101,17 +101,17 @@ pub(super) fn revoke_member(call: &Call<'_>) -> Result<Reply, Problem> {
     let partner_id = call.param("partner_id");
     call.actor.admin_of_partner(partner_id)?;
     let member_id = call.param("member_id");
-    let target = call.shared.store.members(partner_id)?.into_iter().find(|m| m.id == member_id);
+    let target = call.control.store.members(partner_id)?.into_iter().find(|m| m.id == member_id);
     if target.is_some_and(|m| m.role == "owner") && matches!(call.actor, Actor::Member(p) if p.member.role != "owner") {
         return Err(ControlError::Forbidden("only an owner (or an operator) can revoke an owner".into()).into());
     }
-    json_reply(200, call.shared.store.revoke_member(&call.actor_label(), partner_id, member_id)?)
+    json_reply(200, call.control.store.revoke_member(&call.actor_label(), partner_id, member_id)?)
 }
 
 pub(super) fn members(call: &Call<'_>) -> Result<Reply, Problem> {
     let id = call.param("partner_id");
     call.actor.reader_of_partner(id)?;
-    let mut members = call.shared.store.members(id)?;
+    let mut members = call.control.store.members(id)?;
     // A developer sees its own entry only: the account's people and their roles are for the
     // owners and admins who manage them.
     if let Actor::Member(p) = &call.actor {

@@ -20,10 +20,10 @@ struct Scrub {
 pub(super) fn scrub(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
     let body: Scrub = json(&call.request.body)?;
-    let Some(emulator) = &call.shared.reload.emulator else {
+    let Some(emulator) = &call.control.emulator else {
         return Err(ControlError::conflict("environment", "no environment is served by the emulator").into());
     };
-    let environments = call.shared.tables.load().settings.environment_list();
+    let environments = call.control.settings.load().environments.clone();
     let environment = match &body.environment {
         None => None,
         Some(name) => match environments.find(&name.to_ascii_lowercase()) {
@@ -40,7 +40,7 @@ pub(super) fn scrub(call: &Call<'_>) -> Result<Reply, Problem> {
         (None, None) => ScrubScope::All,
         (Some(env), None) => ScrubScope::Environment(env.as_str()),
         (Some(env), Some(partner)) => {
-            call.shared.store.partner(partner)?;
+            call.control.store.partner(partner)?;
             ScrubScope::Tenant(Tenant { environment: env.as_str(), partner })
         }
         (None, Some(_)) => {
@@ -57,7 +57,7 @@ pub(super) fn scrub(call: &Call<'_>) -> Result<Reply, Problem> {
     })?;
     let next = emulator.next_scrub().map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let details = json!({"environment": body.environment, "removed": removed});
-    call.shared.store.record_event(
+    call.control.store.record_event(
         &call.actor_label(),
         body.partner_id.as_deref(),
         None,

@@ -62,7 +62,7 @@ fn filter(query: &str, accepts_csv: bool) -> Result<(EventFilter, bool), Problem
 
 fn answer(call: &Call<'_>, filter: EventFilter, csv: bool) -> Result<Reply, Problem> {
     let limit = filter.limit as usize;
-    let events = call.shared.store.events(&filter)?;
+    let events = call.control.store.events(&filter)?;
     if csv {
         return to_csv(&events).map(Reply::Csv);
     }
@@ -97,7 +97,7 @@ fn to_csv(events: &[Event]) -> Result<String, Problem> {
 pub(super) fn of_partner(call: &Call<'_>) -> Result<Reply, Problem> {
     let partner_id = call.param("partner_id");
     call.actor.admin_of_partner(partner_id)?;
-    call.shared.store.partner(partner_id)?;
+    call.control.store.partner(partner_id)?;
     let (mut filter, csv) = filter(&call.request.query, call.request.accepts_csv)?;
     filter.partner_id = Some(partner_id.to_owned());
     answer(call, filter, csv)
@@ -112,7 +112,7 @@ pub(super) fn of_application(call: &Call<'_>) -> Result<Reply, Problem> {
 
 pub(super) fn deliveries(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = readable(call)?;
-    json_reply(200, json!({"deliveries": call.shared.store.deliveries(&app.id)?}))
+    json_reply(200, json!({"deliveries": call.control.store.deliveries(&app.id)?}))
 }
 
 #[cfg(test)]

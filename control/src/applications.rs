@@ -51,17 +51,17 @@ fn check_plan(call: &Call<'_>, plan: &str, current: &str) -> Result<(), ControlE
             ),
         });
     }
-    let tables = call.shared.tables.load();
-    if plan.is_empty() || tables.settings.rate_limits.plans.contains_key(plan) {
+    let settings = call.control.settings.load();
+    if plan.is_empty() || settings.plans.iter().any(|p| p == plan) {
         return Ok(());
     }
-    let plans: Vec<&String> = tables.settings.rate_limits.plans.keys().collect();
+    let plans = &settings.plans;
     Err(ControlError::invalid("plan", format!("must be \"\" (the default) or one of {plans:?}; got {plan:?}")))
 }
 
 /// The application, if the caller may see it.
 pub(super) fn readable(call: &Call<'_>) -> Result<Application, Problem> {
-    let app = call.shared.store.application(call.param("application_id"))?;
+    let app = call.control.store.application(call.param("application_id"))?;
     call.actor.reader_of_app(&app)?;
     Ok(app)
 }
@@ -83,7 +83,7 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
         return Err(ControlError::invalid("description", "at most 2000 characters").into());
     }
     check_shape(
-        &call.shared.app_types,
+        &call.control.app_types,
         &AppShape {
             kind: &new.kind,
             scopes: &new.scopes,
@@ -94,8 +94,8 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
         },
     )?;
     check_plan(call, &new.plan, "")?;
-    let app = call.shared.store.create_app(&call.actor_label(), partner_id, &new)?;
-    let secret = call.shared.keys.webhook_secret(&app.id, 0);
+    let app = call.control.store.create_app(&call.actor_label(), partner_id, &new)?;
+    let secret = call.control.keys.webhook_secret(&app.id, 0);
     json_reply(201, json!({"application": app, "webhook_secret": secret}))
 }
 
@@ -103,7 +103,7 @@ pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {
     let partner_id = call.param("partner_id");
     call.actor.reader_of_partner(partner_id)?;
     let apps: Vec<Application> = call
-        .shared
+        .control
         .store
         .applications(partner_id)?
         .into_iter()
@@ -152,7 +152,7 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         }
     }
     check_shape(
-        &call.shared.app_types,
+        &call.control.app_types,
         &AppShape {
             kind: &app.fields.kind,
             scopes: body.scopes.as_deref().unwrap_or(&app.fields.scopes),
@@ -175,19 +175,19 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         benefits: body.benefits,
         plan: body.plan,
     };
-    json_reply(200, call.shared.store.update_app(&call.actor_label(), &app.id, &patch)?)
+    json_reply(200, call.control.store.update_app(&call.actor_label(), &app.id, &patch)?)
 }
 
 pub(super) fn revoke(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = writable(call)?;
     let body: RevokeApplication = json(&call.request.body)?;
-    json_reply(200, call.shared.store.revoke_app(&call.actor_label(), &app.id, body.reason.as_deref())?)
+    json_reply(200, call.control.store.revoke_app(&call.actor_label(), &app.id, body.reason.as_deref())?)
 }
 
 pub(super) fn rotate_webhook_secret(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = writable(call)?;
-    let generation = call.shared.store.bump_webhook_generation(&call.actor_label(), &app.id)?;
-    json_reply(200, json!({"webhook_secret": call.shared.keys.webhook_secret(&app.id, generation)}))
+    let generation = call.control.store.bump_webhook_generation(&call.actor_label(), &app.id)?;
+    json_reply(200, json!({"webhook_secret": call.control.keys.webhook_secret(&app.id, generation)}))
 }
 
 pub(super) fn submit(call: &Call<'_>) -> Result<Reply, Problem> {
@@ -196,27 +196,27 @@ pub(super) fn submit(call: &Call<'_>) -> Result<Reply, Problem> {
     check_text("overview", &submission.overview, 5000)?;
     check_text("security_measures", &submission.security_measures, 5000)?;
     check_text("post_deployment_plan", &submission.post_deployment_plan, 5000)?;
-    json_reply(201, call.shared.store.submit_review(&call.actor_label(), &app.id, &submission)?)
+    json_reply(201, call.control.store.submit_review(&call.actor_label(), &app.id, &submission)?)
 }
 
 pub(super) fn reviews(call: &Call<'_>) -> Result<Reply, Problem> {
     let app = readable(call)?;
-    json_reply(200, json!({"reviews": call.shared.store.reviews(&app.id)?}))
+    json_reply(200, json!({"reviews": call.control.store.reviews(&app.id)?}))
 }
 
 pub(super) fn approve(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
-    let app = call.shared.store.application(call.param("application_id"))?;
+    let app = call.control.store.application(call.param("application_id"))?;
     let production =
-        call.shared.tables.load().settings.environment_list().find("production").unwrap_or(Environment::PRODUCTION);
+        call.control.settings.load().environments.clone().find("production").unwrap_or(Environment::PRODUCTION);
     let (review, credential, secret) =
-        call.shared.store.approve_review(&call.actor_label(), &app.id, production, &call.shared.keys.secret_hash)?;
+        call.control.store.approve_review(&call.actor_label(), &app.id, production, &call.control.keys.secret_hash)?;
     json_reply(200, json!({"review": review, "credential": credential, "client_secret": secret}))
 }
 
 pub(super) fn reject(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
-    let app = call.shared.store.application(call.param("application_id"))?;
+    let app = call.control.store.application(call.param("application_id"))?;
     let body: Reject = json(&call.request.body)?;
     if body.reasons.is_empty() {
         return Err(
@@ -226,5 +226,5 @@ pub(super) fn reject(call: &Call<'_>) -> Result<Reply, Problem> {
     for (i, reason) in body.reasons.iter().enumerate() {
         check_text(&format!("reasons.{i}"), reason, 2000)?;
     }
-    json_reply(200, call.shared.store.reject_review(&call.actor_label(), &app.id, &body.reasons)?)
+    json_reply(200, call.control.store.reject_review(&call.actor_label(), &app.id, &body.reasons)?)
 }

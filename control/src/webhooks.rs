@@ -11,12 +11,12 @@ use sandgate_emulator::state::Tenant;
 use sandgate_webhooks::send::Envelope;
 use sandgate_webhooks::{Destinations, RetryPolicy, Sender};
 
-use crate::state::Shared;
+use crate::context::ControlContext;
 use sandgate_store::DueDelivery;
 
 /// The retry policy the configuration asks for.
-pub fn policy(shared: &Shared) -> (RetryPolicy, Duration) {
-    let config = &shared.tables.load().settings.control_plane.webhooks;
+pub fn policy(control: &ControlContext) -> (RetryPolicy, Duration) {
+    let config = &control.settings.load().control_plane.webhooks;
     let policy = RetryPolicy {
         max_attempts: config.max_attempts,
         first_delay: Duration::from_millis(config.first_retry_ms),
@@ -26,9 +26,9 @@ pub fn policy(shared: &Shared) -> (RetryPolicy, Duration) {
 }
 
 /// Delivers until shutdown.
-pub async fn run(shared: Arc<Shared>, mut shutdown: ShutdownWatch) {
-    let (_, timeout) = policy(&shared);
-    let destinations = if shared.tables.load().settings.control_plane.webhooks.allow_private_addresses {
+pub async fn run(control: Arc<ControlContext>, mut shutdown: ShutdownWatch) {
+    let (_, timeout) = policy(&control);
+    let destinations = if control.settings.load().control_plane.webhooks.allow_private_addresses {
         Destinations::Any
     } else {
         Destinations::PublicOnly
@@ -43,22 +43,22 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: ShutdownWatch) {
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
-            _ = shared.webhook_wake.notified() => {}
+            _ = control.webhook_wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         // Keep going while full batches come back, so a burst drains without waiting for ticks.
-        while deliver_batch(&shared, &sender).await == BATCH {}
+        while deliver_batch(&control, &sender).await == BATCH {}
     }
 }
 
 const BATCH: usize = 32;
 
-async fn deliver_batch(shared: &Arc<Shared>, sender: &Sender) -> usize {
-    let (policy, timeout) = policy(shared);
+async fn deliver_batch(control: &Arc<ControlContext>, sender: &Sender) -> usize {
+    let (policy, timeout) = policy(control);
     // The claim leases each delivery for longer than an attempt can take, so an overlapping
     // batch (or a restart mid-send) never sends one twice at once.
     let lease_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX).saturating_add(5_000);
-    let store = Arc::clone(&shared.store);
+    let store = Arc::clone(&control.store);
     let due = match tokio::task::spawn_blocking(move || store.claim_due_deliveries(BATCH as u32, lease_ms)).await {
         Ok(Ok(due)) => due,
         Ok(Err(e)) => {
@@ -70,15 +70,15 @@ async fn deliver_batch(shared: &Arc<Shared>, sender: &Sender) -> usize {
     let count = due.len();
     let mut sends = tokio::task::JoinSet::new();
     for delivery in due {
-        let (shared, sender) = (Arc::clone(shared), sender.clone());
-        sends.spawn(async move { attempt(&shared, &sender, delivery, policy).await });
+        let (control, sender) = (Arc::clone(control), sender.clone());
+        sends.spawn(async move { attempt(&control, &sender, delivery, policy).await });
     }
     while sends.join_next().await.is_some() {}
     count
 }
 
-async fn attempt(shared: &Arc<Shared>, sender: &Sender, delivery: DueDelivery, policy: RetryPolicy) {
-    let secret = shared.keys.webhook_secret(&delivery.application_id, delivery.webhook_generation);
+async fn attempt(control: &Arc<ControlContext>, sender: &Sender, delivery: DueDelivery, policy: RetryPolicy) {
+    let secret = control.keys.webhook_secret(&delivery.application_id, delivery.webhook_generation);
     let number = delivery.attempts + 1;
     let envelope = Envelope {
         event_id: &delivery.event_id,
@@ -95,7 +95,7 @@ async fn attempt(shared: &Arc<Shared>, sender: &Sender, delivery: DueDelivery, p
     if !outcome.delivered() {
         tracing::warn!(delivery = %delivery.id, url = %delivery.url, attempt = number, error = ?outcome.error, "webhook attempt failed");
     }
-    let store = Arc::clone(&shared.store);
+    let store = Arc::clone(&control.store);
     let recorded = tokio::task::spawn_blocking(move || {
         let recorded = sandgate_store::AttemptOutcome {
             status: outcome.status,

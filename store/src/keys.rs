@@ -1,4 +1,5 @@
-//! Secret material kept in the data directory (the keys themselves; hashing is `sandgate_core::secret`).
+//! Secret material kept in the data directory: the key of the secret hash, the webhook key and
+//! one token-signing key per environment (hashing itself is `sandgate_core::secret`).
 //!
 //! `secrets/` holds three random 32-byte keys, created on first start with mode 0600: the key of
 //! the secret hash, and one token-signing key per environment (so a TRAINING token can never verify
