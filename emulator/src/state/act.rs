@@ -227,7 +227,8 @@ impl Stateful {
                     .iter()
                     .map(|stored| {
                         let id = stored.get(field).map(text).unwrap_or_default();
-                        let fabricated = list.item.generate(seed ^ crate::fnv1a(crate::FNV_OFFSET, id.as_bytes()));
+                        let fabricated =
+                            list.item.generate(seed ^ crate::seed::fnv1a(crate::seed::FNV_OFFSET, id.as_bytes()));
                         let Some(stored) = stored.as_object() else { return fabricated };
                         let mut item = project(stored, &list.item_fields);
                         if let Some(conforms) = &list.item_conforms {

@@ -1,0 +1,235 @@
+//! Start-up: documents and scenarios compiled into routes, answer generators, callbacks and, on an
+//! operation's first request, its request checks. Nothing here runs per request.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
+
+use crate::answer::ErrorAnswer;
+use crate::state::act::Stateful;
+use crate::{Checks, Emulator, EmulatorError, EmulatorOptions};
+
+use crate::{scenario, state};
+use sandgate_openapi::generate::{CompiledSet, Program};
+use sandgate_openapi::router::{OperationId, Router};
+use sandgate_openapi::validate::RequestCheck;
+use sandgate_openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
+
+/// The answer compiled for one documented response: status, media type, how to fill the body,
+/// and the named examples a client may ask for.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) media_type: Option<String>,
+    pub(crate) body: AnswerBody,
+    pub(crate) examples: Vec<(String, Value)>,
+    /// The documented response headers (lower-case) and how to fabricate each.
+    pub(crate) headers: Vec<(Cow<'static, str>, Program)>,
+}
+
+/// Every documented response of an operation, and the one answered by default.
+#[derive(Debug)]
+pub(crate) struct OperationAnswers {
+    pub(crate) default: Answer,
+    pub(crate) by_status: Vec<(StatusKey, Answer)>,
+}
+
+impl OperationAnswers {
+    /// The answer documented for `code`: exact, then its range (`4XX`), then `default`.
+    pub(crate) fn for_status(&self, code: u16) -> Option<&Answer> {
+        let find = |key: StatusKey| self.by_status.iter().find(|(k, _)| *k == key).map(|(_, a)| a);
+        find(StatusKey::Code(code)).or_else(|| find(StatusKey::Range(code / 100))).or_else(|| find(StatusKey::Default))
+    }
+
+    pub(crate) fn documented(&self) -> String {
+        let keys: Vec<String> = self
+            .by_status
+            .iter()
+            .map(|(key, _)| match key {
+                StatusKey::Code(code) => code.to_string(),
+                StatusKey::Range(class) => format!("{class}XX"),
+                StatusKey::Default => "default".to_owned(),
+            })
+            .collect();
+        keys.join(", ")
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum AnswerBody {
+    Empty,
+    Generate(Program),
+    Example(Value),
+}
+
+impl Emulator {
+    /// Loads every OpenAPI document and scenario file under `dir` (see [`sandgate_openapi::load_dir`],
+    /// [`scenario::load_dir`]) and compiles them.
+    pub fn from_dir(dir: &Path, options: EmulatorOptions) -> Result<Emulator, EmulatorError> {
+        // Scenario files are read while the documents parse: start-up is mostly parsing.
+        let (apis, scenarios) = std::thread::scope(|scope| {
+            let scenarios = scope.spawn(|| scenario::load_dir(dir));
+            let apis = sandgate_openapi::load_dir(dir);
+            (apis, scenarios.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        Emulator::new(apis?, options)?.with_scenarios(&scenarios?)
+    }
+
+    /// Adds the scenarios of `files`; fails naming the file and pointer of a bad one.
+    pub fn with_scenarios(mut self, files: &[scenario::ScenarioFile]) -> Result<Emulator, EmulatorError> {
+        let compiled = scenario::compile(files, &self.apis)?;
+        self.fixtures.extend(scenario::fixtures(files, &self.apis)?);
+        for (api, ops) in compiled.into_iter().enumerate() {
+            for (op, scenarios) in ops.into_iter().enumerate() {
+                self.scenarios[api][op].extend(scenarios);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Compiles routes and response generators for `apis`. Fails on a schema the generator cannot
+    /// satisfy, naming the file and the JSON pointer.
+    pub fn new(apis: Vec<Api>, options: EmulatorOptions) -> Result<Emulator, EmulatorError> {
+        let mut compiled: Vec<(Arc<sandgate_openapi::SchemaSet>, Arc<CompiledSet>)> = Vec::new();
+        let mut answers = Vec::with_capacity(apis.len());
+        let mut stateful = Vec::with_capacity(apis.len());
+        let mut callbacks = Vec::with_capacity(apis.len());
+        for api in &apis {
+            let mut per_op = Vec::with_capacity(api.operations.len());
+            let resources = state::infer::infer(api)
+                .map_err(|(pointer, problem)| LoadError::invalid(&api.file, pointer, problem))?;
+            let mut state_ops = Vec::with_capacity(api.operations.len());
+            let mut callback_ops = Vec::with_capacity(api.operations.len());
+            for (op, resource) in api.operations.iter().zip(resources) {
+                let file = op.inherited_from.as_deref().unwrap_or(&api.file);
+                let set = match compiled.iter().find(|(s, _)| Arc::ptr_eq(s, &op.schemas)) {
+                    Some((_, set)) => Arc::clone(set),
+                    None => {
+                        let set = CompiledSet::compile(&op.schemas).map_err(|e| {
+                            LoadError::invalid(
+                                file,
+                                format!("/components/schemas{}", e.pointer.trim_start_matches("#/$defs")),
+                                e.problem,
+                            )
+                        })?;
+                        compiled.push((Arc::clone(&op.schemas), Arc::clone(&set)));
+                        set
+                    }
+                };
+                per_op.push(
+                    compile_answers(op, &set)
+                        .map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))?,
+                );
+                let mut compiled_callbacks = Vec::with_capacity(op.callbacks.len());
+                for callback in &op.callbacks {
+                    let program = callback.schema.as_ref().map(|s| Program::compile(s, &op.schemas, &set)).transpose();
+                    let at = |e: sandgate_openapi::generate::CompileError| {
+                        LoadError::invalid(
+                            file,
+                            format!("{}/callbacks/{}{}", op.pointer, callback.name, e.pointer),
+                            e.problem,
+                        )
+                    };
+                    compiled_callbacks.push((callback.clone(), program.map_err(at)?));
+                }
+                callback_ops.push(compiled_callbacks);
+                let compiled = resource.map(|r| Stateful::compile(r, op, &set)).transpose();
+                state_ops.push(
+                    compiled
+                        .map_err(|e| LoadError::invalid(file, format!("{}{}", op.pointer, e.pointer), e.problem))?,
+                );
+            }
+            answers.push(per_op);
+            stateful.push(state_ops);
+            callbacks.push(callback_ops);
+        }
+        let router = Router::new(&apis);
+        let checks = apis.iter().map(|api| api.operations.iter().map(|_| OnceLock::new()).collect()).collect();
+        let state = options.state.open()?;
+        let scenarios = apis.iter().map(|api| vec![Vec::new(); api.operations.len()]).collect();
+        let fixtures = state::fixtures::Fixtures::default();
+        Ok(Emulator { apis, router, answers, checks, stateful, callbacks, scenarios, fixtures, state, options })
+    }
+
+    /// The compiled checks of an operation, compiled on first use. A schema the validator cannot
+    /// compile answers every request of that operation with a 500 naming the schema.
+    pub(crate) fn checks(&self, id: OperationId) -> Result<&Checks, &str> {
+        let cell = &self.checks[id.api][id.op];
+        let compiled = cell.get_or_init(|| {
+            let api = &self.apis[id.api];
+            let op = &api.operations[id.op];
+            let file = op.inherited_from.as_deref().unwrap_or(&api.file);
+            let checks = RequestCheck::compile(op).and_then(|request| {
+                let error = ErrorAnswer::compile(api.validation_error.as_ref(), op)?;
+                Ok(Checks { request, error })
+            });
+            checks.map_err(|e| {
+                let detail = format!("the spec {} cannot be validated against: {e}", file.display());
+                tracing::error!(operation = %op.label(), "{detail}");
+                detail
+            })
+        });
+        compiled.as_ref().map_err(String::as_str)
+    }
+
+    /// Compiles the request checks of every operation now (rather than on first use), returning
+    /// the first failure: for tests and for start-up when a spec should be checked in full.
+    pub fn compile_all_checks(&self) -> Result<(), String> {
+        for (api, ops) in self.apis.iter().enumerate() {
+            for op in 0..ops.operations.len() {
+                self.checks(OperationId { api, op }).map_err(str::to_owned)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn compile_answers(op: &Operation, set: &Arc<CompiledSet>) -> Result<OperationAnswers, (String, String)> {
+    let mut by_status = Vec::with_capacity(op.responses.len());
+    for response in &op.responses {
+        by_status.push((response.status, compile_answer(op, response, set)?));
+    }
+    let default = match op.default_success().or_else(|| op.responses.first()) {
+        Some(response) => compile_answer(op, response, set)?,
+        None => {
+            Answer { status: 204, media_type: None, body: AnswerBody::Empty, examples: Vec::new(), headers: Vec::new() }
+        }
+    };
+    Ok(OperationAnswers { default, by_status })
+}
+
+fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet>) -> Result<Answer, (String, String)> {
+    let status = response.status.status();
+    let mut headers = Vec::with_capacity(response.headers.len());
+    for (index, header) in response.headers.iter().enumerate() {
+        // Content-Type and Content-Length are the transport's; OpenAPI says to ignore them here.
+        let (Some(schema), false) = (&header.schema, matches!(header.name.as_str(), "content-type" | "content-length"))
+        else {
+            continue;
+        };
+        let program = Program::compile(schema, &op.schemas, set)
+            .map_err(|e| (format!("{}/headers/{index}/schema{}", response.pointer, e.pointer), e.problem))?;
+        headers.push((Cow::Owned(header.name.clone()), program));
+    }
+    // Bodies are JSON, so only a JSON media type gets one; a response documented only as XML or
+    // text answers without a body rather than with JSON under another label.
+    let Some(media) = response.json() else {
+        return Ok(Answer { status, media_type: None, body: AnswerBody::Empty, examples: Vec::new(), headers });
+    };
+    let body = match (&media.schema, &media.example) {
+        (Some(schema), _) => AnswerBody::Generate(
+            Program::compile(schema, &op.schemas, set)
+                .map_err(|e| (format!("{}{}", media.pointer, e.pointer), e.problem))?,
+        ),
+        (None, Some(example)) => AnswerBody::Example(example.clone()),
+        (None, None) => AnswerBody::Empty,
+    };
+    // A lone `example` can be asked for as `example=default`.
+    let mut examples = media.examples.clone();
+    if let (true, Some(example)) = (examples.is_empty(), &media.example) {
+        examples.push(("default".to_owned(), example.clone()));
+    }
+    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples, headers })
+}
