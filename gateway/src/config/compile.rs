@@ -1,0 +1,306 @@
+//! Loading, merging flags and checking: file + flags → [`Settings`], every error naming its key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use sandgate_core::environment::Environment;
+use sandgate_core::trust_list::parse_cidr;
+use sandgate_emulator::scrub::ScrubSchedule;
+
+use super::file::{builtin_environments, FileConfig};
+use super::*;
+
+impl SandgateConfig {
+    /// Reads `file`, or `./sandgate.yaml` when `file` is `None` and it exists, else the defaults.
+    pub fn load(file: Option<&Path>) -> Result<SandgateConfig, ConfigError> {
+        let path = match file {
+            Some(path) => path.to_path_buf(),
+            None if Path::new(DEFAULT_FILE).exists() => PathBuf::from(DEFAULT_FILE),
+            None => return Ok(SandgateConfig::default()),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { file: path.clone(), source })?;
+        SandgateConfig::parse(&text).map_err(|message| ConfigError::Parse { file: path, message })
+    }
+
+    /// Parses YAML text (the whole file, with its `sandgate:` section).
+    pub fn parse(text: &str) -> Result<SandgateConfig, String> {
+        if text.trim().is_empty() {
+            return Ok(SandgateConfig::default());
+        }
+        serde_yaml::from_str::<FileConfig>(text).map(|f| f.sandgate).map_err(|e| e.to_string())
+    }
+
+    /// Applies command-line overrides.
+    pub fn merge_args(mut self, args: &ConfigArgs) -> SandgateConfig {
+        if let Some(dir) = &args.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if let Some(dir) = &args.specs_dir {
+            self.specs_dir = dir.clone();
+        }
+        if let Some(addr) = &args.training_listen {
+            self.environments.entry("training".into()).or_default().listen = Some(addr.clone());
+        }
+        if let Some(addr) = &args.production_listen {
+            self.environments.entry("production".into()).or_default().listen = Some(addr.clone());
+        }
+        if let Some(addr) = &args.admin_listen {
+            self.admin.listen = addr.clone();
+        }
+        if let Some(url) = &args.production_upstream {
+            self.environments.entry("production".into()).or_default().upstream = Some(url.clone());
+        }
+        self
+    }
+
+    /// Checks every value and produces the runtime settings.
+    pub fn compile(self) -> Result<Settings, ConfigError> {
+        let environments = environment_settings(&self.environments)?;
+        let admin_listen = listen(&self.admin.listen, "admin.listen")?;
+        let mut seen = vec![(admin_listen, "admin.listen".to_owned())];
+        for env in &environments {
+            let key = format!("environments.{}.listen", env.env.as_str());
+            if let Some((_, other)) = seen.iter().find(|(addr, _)| *addr == env.listen) {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    problem: format!("{} is already used by {other}", env.listen),
+                });
+            }
+            seen.push((env.listen, key));
+        }
+        if self.token.ttl_secs == 0 || self.token.ttl_secs > 86_400 {
+            return Err(ConfigError::Invalid {
+                key: "token.ttl_secs".into(),
+                problem: format!("must be between 1 and 86400 seconds; got {}", self.token.ttl_secs),
+            });
+        }
+        let log_json = match self.log.format.as_str() {
+            "pretty" => false,
+            "json" => true,
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "log.format".into(),
+                    problem: format!("must be pretty or json; got {other:?}"),
+                })
+            }
+        };
+        let emulator_scrub = match self.emulator.scrub_at.trim() {
+            "never" => None,
+            at => Some(ScrubSchedule::parse(at).map_err(|problem| ConfigError::Invalid {
+                key: "emulator.scrub_at".into(),
+                problem: format!("{problem}, or never"),
+            })?),
+        };
+        let mut trusted_proxies = Vec::new();
+        for entry in &self.trusted_proxies {
+            trusted_proxies.push(parse_cidr(entry).ok_or_else(|| ConfigError::Invalid {
+                key: "trusted_proxies".into(),
+                problem: format!("{entry:?} is not an IP address or CIDR like 10.0.0.0/8"),
+            })?);
+        }
+        let mut versions = BTreeMap::new();
+        for (api, rules) in &self.versions {
+            for (version, rule) in rules {
+                let version = version.trim_start_matches('v').to_owned();
+                let date =
+                    |value: &Option<String>, key: &'static str| -> Result<Option<chrono::NaiveDate>, ConfigError> {
+                        value
+                            .as_deref()
+                            .map(|d| {
+                                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ConfigError::Invalid {
+                                    key: key.into(),
+                                    problem: format!("{api} v{version}: {d:?} is not a date like 2027-06-30"),
+                                })
+                            })
+                            .transpose()
+                    };
+                let deprecated_at = date(&rule.deprecated_at, "versions.<api>.<version>.deprecated_at")?;
+                let sunset = date(&rule.sunset, "versions.<api>.<version>.sunset")?;
+                versions.insert(
+                    (api.clone(), version),
+                    VersionRule {
+                        deprecated_at: deprecated_at
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                            .map(|t| t.and_utc().timestamp()),
+                        sunset: sunset
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                            .map(|t| t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
+                        successor: rule.successor.as_ref().map(|s| s.trim_start_matches('v').to_owned()),
+                        retired: rule.retired,
+                    },
+                );
+            }
+        }
+        if !self.rate_limits.plans.contains_key(&self.rate_limits.default_plan) {
+            return Err(ConfigError::Invalid {
+                key: "rate_limits.default_plan".into(),
+                problem: format!("{:?} is not one of the plans under rate_limits.plans", self.rate_limits.default_plan),
+            });
+        }
+        if let Some((name, _)) = self.rate_limits.plans.iter().find(|(_, p)| p.per_second == 0 || p.burst == 0) {
+            return Err(ConfigError::Invalid {
+                key: "rate_limits.plans".into(),
+                problem: format!("plan {name:?}: per_second and burst must be at least 1"),
+            });
+        }
+        let limits = &self.limits;
+        if limits.max_body_bytes == 0 || limits.max_header_bytes < 1024 || limits.max_headers < 8 {
+            return Err(ConfigError::Invalid {
+                key: "limits".into(),
+                problem: "max_body_bytes must be > 0, max_header_bytes >= 1024 and max_headers >= 8".into(),
+            });
+        }
+        let mut operator_tokens = Vec::with_capacity(self.admin.operator_tokens.len());
+        for (index, token) in self.admin.operator_tokens.iter().enumerate() {
+            let digest = parse_sha256(&token.sha256).ok_or_else(|| ConfigError::Invalid {
+                key: format!("admin.operator_tokens[{index}].sha256").into(),
+                problem: "must be 64 hex digits, the SHA-256 of the token (sandgate admin hash-token prints it)".into(),
+            })?;
+            if token.name.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: format!("admin.operator_tokens[{index}].name").into(),
+                    problem: "must name who holds the token".into(),
+                });
+            }
+            operator_tokens.push((token.name.clone(), digest));
+        }
+        let control = &self.control_plane;
+        if control.invitation_ttl_secs == 0 || control.webhooks.max_attempts == 0 || control.webhooks.timeout_secs == 0
+        {
+            return Err(ConfigError::Invalid {
+                key: "control_plane".into(),
+                problem: "invitation_ttl_secs, webhooks.max_attempts and webhooks.timeout_secs must be at least 1"
+                    .into(),
+            });
+        }
+        Ok(Settings {
+            operator_tokens,
+            control_plane: self.control_plane,
+            environments,
+            admin_listen,
+            data_dir: self.data_dir,
+            specs_dir: self.specs_dir,
+            token_ttl_secs: self.token.ttl_secs,
+            emulator_seed: self.emulator.seed,
+            emulator_state: self.emulator.state,
+            emulator_scrub,
+            log_json,
+            log_level: self.log.level,
+            trusted_proxies,
+            versions,
+            rate_limits: self.rate_limits,
+            limits: self.limits,
+            workers: match self.workers {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
+                n => n.min(64),
+            },
+        })
+    }
+}
+
+/// Merges the configured environments over the built-in ones and checks each.
+fn environment_settings(configured: &BTreeMap<String, EnvironmentConfig>) -> Result<Vec<EnvSettings>, ConfigError> {
+    let builtin = builtin_environments();
+    let mut names: Vec<&str> = vec!["training", "production"];
+    names.extend(configured.keys().map(String::as_str).filter(|n| !builtin.contains_key(*n)));
+    let mut out: Vec<EnvSettings> = Vec::with_capacity(names.len());
+    for name in names {
+        let invalid = |field: &str, problem: String| ConfigError::Invalid {
+            key: format!("environments.{name}.{field}").into(),
+            problem,
+        };
+        let empty = EnvironmentConfig::default();
+        let config = configured.get(name).unwrap_or(&empty);
+        let default = builtin.get(name).unwrap_or(&empty);
+        let pick = |value: &Option<String>, default: &Option<String>| value.clone().or_else(|| default.clone());
+        if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') || name.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: format!("environments.{name}").into(),
+                problem: "an environment name is lower-case letters, digits and '-'".into(),
+            });
+        }
+        let prefix =
+            pick(&config.prefix, &default.prefix).ok_or_else(|| invalid("prefix", "required, e.g. mi_".into()))?;
+        if prefix.len() < 2
+            || !prefix.ends_with('_')
+            || !prefix[..prefix.len() - 1].bytes().all(|b| b.is_ascii_lowercase())
+        {
+            return Err(invalid("prefix", format!("{prefix:?} must be lower-case letters ending in '_', e.g. mi_")));
+        }
+        if let Some(other) =
+            out.iter().find(|e| e.env.prefix().starts_with(&prefix) || prefix.starts_with(e.env.prefix()))
+        {
+            return Err(invalid(
+                "prefix",
+                format!("{prefix:?} clashes with {}'s {:?}", other.env.as_str(), other.env.prefix()),
+            ));
+        }
+        let listen_text = pick(&config.listen, &default.listen)
+            .ok_or_else(|| invalid("listen", "required, e.g. 127.0.0.1:8082".into()))?;
+        if let Some(tls) = &config.tls {
+            for file in [&tls.cert_file, &tls.key_file] {
+                if !file.is_file() {
+                    return Err(invalid("tls", format!("{} is not a readable file", file.display())));
+                }
+            }
+        }
+        out.push(EnvSettings {
+            env: Environment::new(name, &prefix),
+            listen: listen(&listen_text, &format!("environments.{name}.listen"))?,
+            upstream: upstream(
+                &pick(&config.upstream, &default.upstream).unwrap_or_else(|| "none".into()),
+                &format!("environments.{name}.upstream"),
+            )?,
+            hosts: config.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            tls: config.tls.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// 32 bytes from 64 hex digits.
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+fn listen(value: &str, key: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Invalid {
+        key: key.to_owned().into(),
+        problem: format!("{value:?} is not an address like 127.0.0.1:8080 or [::1]:8080"),
+    })
+}
+
+fn upstream(value: &str, key: &str) -> Result<Upstream, ConfigError> {
+    match value {
+        "emulator" => return Ok(Upstream::Emulator),
+        "none" | "" => return Ok(Upstream::None),
+        _ => {}
+    }
+    let invalid = |problem: String| ConfigError::Invalid { key: key.to_owned().into(), problem };
+    if value.starts_with("https://") {
+        return Err(invalid(
+            "https upstreams are not supported yet (TLS arrives with the gateway issue); use http://host:port".into(),
+        ));
+    }
+    let authority = value
+        .strip_prefix("http://")
+        .ok_or_else(|| invalid(format!("{value:?} must be emulator, none, or http://host:port")))?
+        .trim_end_matches('/');
+    if authority.contains('/') {
+        return Err(invalid(format!("{value:?}: give only http://host:port, without a path")));
+    }
+    let address = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| invalid(format!("{value:?}: {authority:?} does not resolve to an address")))?;
+    Ok(Upstream::Http { address, authority: authority.to_owned() })
+}

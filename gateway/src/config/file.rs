@@ -1,0 +1,279 @@
+//! The file: `sandgate.yaml` as serde reads it, every key with its default and one doc line.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sandgate_control::settings::ControlPlaneConfig;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    #[serde(default)]
+    pub(super) sandgate: SandgateConfig,
+}
+
+/// The raw `sandgate:` section. Every field has a documented default.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandgateConfig {
+    /// Folder of the embedded store and the secret keys. Default `.sandgate` (relative to the
+    /// working directory).
+    pub data_dir: PathBuf,
+    /// Folder of OpenAPI documents the emulator serves. Default `specs`.
+    pub specs_dir: PathBuf,
+    /// The admin listener (health, later the control-plane API). Never a data port.
+    pub admin: AdminConfig,
+    /// The environments by name: `training` and `production` are built in (their keys default as
+    /// below); others need `listen` and `prefix`.
+    pub environments: BTreeMap<String, EnvironmentConfig>,
+    /// Token settings.
+    pub token: TokenConfig,
+    /// Emulator settings.
+    pub emulator: EmulatorConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` is believed; empty: the socket peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Version rules per API: deprecation, sunset, successor, retirement.
+    pub versions: BTreeMap<String, BTreeMap<String, VersionRuleConfig>>,
+    /// Rate-limit plans.
+    pub rate_limits: RateLimitConfig,
+    /// Request size limits and timeouts.
+    pub limits: LimitsConfig,
+    /// Worker threads per listener, each serving its own share of connections (`SO_REUSEPORT`
+    /// shards). 0 (default): one per CPU.
+    pub workers: usize,
+    /// Control-plane rules: rotation grace, invitation validity, webhook retries.
+    pub control_plane: ControlPlaneConfig,
+}
+
+/// An operator token, given by its SHA-256 so the file holds no usable secret.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorTokenConfig {
+    /// Who holds it (shown as `operator:<name>` in the activity log).
+    pub name: String,
+    /// Hex SHA-256 of the token (`sandgate admin hash-token` prints it).
+    pub sha256: String,
+}
+
+/// `sandgate.versions.<api>.<version>`: e.g. `pos-api: {"2.5": {deprecated_at: 2021-09-22}}`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct VersionRuleConfig {
+    /// Date (`YYYY-MM-DD`) the version was deprecated; sends `Deprecation` (RFC 9745).
+    pub deprecated_at: Option<String>,
+    /// Date (`YYYY-MM-DD`) it stops working; sends `Sunset` (RFC 8594).
+    pub sunset: Option<String>,
+    /// The version to move to; sends `Link: <…>; rel="successor-version"`.
+    pub successor: Option<String>,
+    /// Retired: every call gets 410.
+    pub retired: bool,
+}
+
+/// `sandgate.rate_limits`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Plan of applications that name none. Default `standard`.
+    pub default_plan: String,
+    /// Plans by name. Default: `standard` = 50/s, burst 100.
+    pub plans: BTreeMap<String, PlanConfig>,
+}
+
+/// One rate-limit plan (GCRA): a steady rate and a burst.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// Requests allowed at once above the steady rate.
+    pub burst: u32,
+}
+
+/// `sandgate.limits`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest request body (413 above). Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Largest total size of request header names and values (431 above). Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// Most request headers (431 above). Default 100.
+    pub max_headers: usize,
+    /// Time allowed to read a request body chunk or the next request. Default 10 s.
+    pub read_timeout_secs: u64,
+    /// Idle keep-alive time between requests. Default 60 s.
+    pub idle_timeout_secs: u64,
+    /// Query parameters an operation does not document, on a proxied (PRODUCTION) request:
+    /// `drop` them before the backend sees the request (default), or `refuse` the request (400).
+    pub undocumented_query: UndocumentedQuery,
+}
+
+/// What to do with query parameters the spec does not document (`limits.undocumented_query`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UndocumentedQuery {
+    /// Forward the request without them.
+    #[default]
+    Drop,
+    /// Answer 400 naming them.
+    Refuse,
+}
+
+/// `sandgate.admin`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Listen address. Default `127.0.0.1:8090`.
+    pub listen: String,
+    /// Operator tokens besides the local one in `<data_dir>/secrets/operator.token`.
+    pub operator_tokens: Vec<OperatorTokenConfig>,
+}
+
+/// One environment; a key left out keeps that environment's default.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvironmentConfig {
+    /// Listen address of the data port.
+    pub listen: Option<String>,
+    /// `emulator` (the built-in emulator, in-process), `none` (answer 503), or `http://host:port`.
+    pub upstream: Option<String>,
+    /// `Host` names this environment answers for; empty: any. Others get 421.
+    pub hosts: Vec<String>,
+    /// TLS certificate and key (PEM) to terminate TLS on the listener.
+    pub tls: Option<TlsConfig>,
+    /// Prefix of its client ids and secrets (`trn_`, `prd_` for the built-in ones).
+    pub prefix: Option<String>,
+}
+
+/// `tls:` of an environment.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
+}
+
+/// `sandgate.token`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Lifetime of access (and refresh) tokens in seconds. Default 1200, as the reference API.
+    pub ttl_secs: u64,
+}
+
+/// `sandgate.emulator`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmulatorConfig {
+    /// Base seed of fabricated data. Default 0.
+    pub seed: u64,
+    /// Where objects partners create are kept: `store` (default; `<data_dir>/emulator.db`,
+    /// survives restarts) or `memory`.
+    pub state: EmulatorState,
+    /// Daily scrub of the sandbox data, `HH:MM` UTC (default `03:00`), or `never`.
+    pub scrub_at: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig { seed: 0, state: EmulatorState::default(), scrub_at: "03:00".to_owned() }
+    }
+}
+
+/// `sandgate.emulator.state`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EmulatorState {
+    /// An SQLite file in the data directory.
+    #[default]
+    Store,
+    /// In memory.
+    Memory,
+}
+
+/// `sandgate.log`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` (default) or `json`.
+    pub format: String,
+    /// A tracing filter (`info`, `sandgate=debug`…). Default `info`.
+    pub level: String,
+}
+
+impl Default for SandgateConfig {
+    fn default() -> Self {
+        SandgateConfig {
+            data_dir: PathBuf::from(".sandgate"),
+            specs_dir: PathBuf::from("specs"),
+            admin: AdminConfig::default(),
+            environments: builtin_environments(),
+            token: TokenConfig::default(),
+            emulator: EmulatorConfig::default(),
+            log: LogConfig::default(),
+            trusted_proxies: Vec::new(),
+            versions: BTreeMap::new(),
+            rate_limits: RateLimitConfig::default(),
+            limits: LimitsConfig::default(),
+            workers: 0,
+            control_plane: ControlPlaneConfig::default(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let plans = BTreeMap::from([("standard".to_owned(), PlanConfig { per_second: 50, burst: 100 })]);
+        RateLimitConfig { default_plan: "standard".into(), plans }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 1024 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            undocumented_query: UndocumentedQuery::Drop,
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { listen: "127.0.0.1:8090".into(), operator_tokens: Vec::new() }
+    }
+}
+
+/// The built-in environments with their defaults.
+pub(super) fn builtin_environments() -> BTreeMap<String, EnvironmentConfig> {
+    let env = |listen: &str, upstream: &str, prefix: &str| EnvironmentConfig {
+        listen: Some(listen.into()),
+        upstream: Some(upstream.into()),
+        prefix: Some(prefix.into()),
+        ..EnvironmentConfig::default()
+    };
+    BTreeMap::from([
+        ("training".to_owned(), env("127.0.0.1:8080", "emulator", "trn_")),
+        ("production".to_owned(), env("127.0.0.1:8081", "none", "prd_")),
+    ])
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig { ttl_secs: 1200 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "pretty".into(), level: "info".into() }
+    }
+}

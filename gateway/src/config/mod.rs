@@ -1,0 +1,122 @@
+//! `sandgate.yaml`: the one config file, validated at load with errors that name the key.
+//!
+//! Our keys sit under `sandgate:` and unknown keys are refused (a typo must stop start-up).
+//! Command-line flags override file values in [`SandgateConfig::merge_args`]. Request code never
+//! sees this struct: [`SandgateConfig::compile`] checks it and turns it into [`Settings`].
+
+mod args;
+mod compile;
+mod file;
+mod settings;
+
+use std::path::PathBuf;
+
+pub use args::ConfigArgs;
+pub use file::*;
+pub use sandgate_control::settings::{ControlPlaneConfig, WebhookConfig};
+pub use sandgate_core::trust_list::parse_cidr;
+pub use settings::*;
+
+/// The file name looked for in the working directory when `--config` is not given.
+pub const DEFAULT_FILE: &str = "sandgate.yaml";
+
+/// A config error that names the key and says what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or has an unknown or mistyped key (serde names the key path).
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// serde's message, with the key path and the line.
+        message: String,
+    },
+    /// A value is well-formed YAML but not acceptable.
+    #[error("sandgate.{key}: {problem}")]
+    Invalid {
+        /// Dotted key path under `sandgate:`.
+        key: std::borrow::Cow<'static, str>,
+        /// What is wrong and what would be right.
+        problem: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sandgate_core::environment::Environment;
+
+    #[test]
+    fn example_file_documents_exactly_the_defaults() {
+        let text = include_str!("../../../sandgate.example.yaml");
+        assert_eq!(SandgateConfig::parse(text).expect("example parses"), SandgateConfig::default());
+        assert!(
+            include_str!("../../../README.md").contains(text),
+            "README's config block must be sandgate.example.yaml"
+        );
+    }
+
+    #[test]
+    fn parse_empty_file_gives_defaults() {
+        let config = SandgateConfig::parse("").expect("defaults");
+        assert_eq!(config, SandgateConfig::default());
+        let settings = config.compile().expect("valid");
+        assert_eq!(settings.env(Environment::TRAINING).upstream, Upstream::Emulator);
+        assert_eq!(settings.env(Environment::PRODUCTION).upstream, Upstream::None);
+        assert_eq!(settings.token_ttl_secs, 1200);
+    }
+
+    #[test]
+    fn parse_unknown_key_is_refused_with_its_path() {
+        let err = SandgateConfig::parse("sandgate:\n  environments:\n    training:\n      lisen: 127.0.0.1:1\n")
+            .expect_err("typo");
+        assert!(err.contains("lisen"), "{err}");
+        assert!(err.contains("environments.training"), "{err}");
+    }
+
+    #[test]
+    fn compile_names_the_bad_key() {
+        let table: &[(&str, &str)] = &[
+            ("sandgate:\n  admin:\n    listen: nowhere\n", "sandgate.admin.listen"),
+            ("sandgate:\n  token:\n    ttl_secs: 0\n", "sandgate.token.ttl_secs"),
+            ("sandgate:\n  log:\n    format: xml\n", "sandgate.log.format"),
+            (
+                "sandgate:\n  environments:\n    production:\n      listen: 127.0.0.1:8081\n      upstream: ftp://x\n",
+                "sandgate.environments.production.upstream",
+            ),
+            ("sandgate:\n  admin:\n    listen: 127.0.0.1:8080\n", "sandgate.environments.training.listen"),
+            ("sandgate:\n  trusted_proxies: [10.0.0.300]\n", "sandgate.trusted_proxies"),
+            ("sandgate:\n  rate_limits:\n    default_plan: gold\n", "sandgate.rate_limits.default_plan"),
+            (
+                "sandgate:\n  versions:\n    pos-api:\n      '2.5': {sunset: soon}\n",
+                "sandgate.versions.<api>.<version>.sunset",
+            ),
+        ];
+        for (yaml, key) in table {
+            let err = SandgateConfig::parse(yaml).expect("parses").compile().expect_err(yaml).to_string();
+            assert!(err.starts_with(key), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn merge_args_overrides_file_values() {
+        let file = SandgateConfig::parse("sandgate:\n  admin:\n    listen: 127.0.0.1:9000\n").expect("parses");
+        let args = ConfigArgs {
+            admin_listen: Some("127.0.0.1:9100".into()),
+            production_upstream: Some("http://127.0.0.1:9200".into()),
+            ..ConfigArgs::default()
+        };
+        let settings = file.merge_args(&args).compile().expect("valid");
+        assert_eq!(settings.admin_listen.port(), 9100);
+        let production = &settings.env(Environment::PRODUCTION).upstream;
+        assert!(matches!(production, Upstream::Http { authority, .. } if authority == "127.0.0.1:9200"));
+    }
+}
