@@ -18,6 +18,32 @@ pub struct AppType {
     pub events: Vec<String>,
 }
 
+/// Why the specs' application types cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppTypesError {
+    /// A declaration is not shaped as documented.
+    #[error("{}: {key} is malformed: it maps type names to {{scopes: [...], events: [...]}} (or, for the demo, {{type, entities}})", file.display())]
+    Malformed {
+        /// The document.
+        file: std::path::PathBuf,
+        /// The extension key at fault.
+        key: String,
+    },
+    /// Two documents declare one type differently.
+    #[error("application type {name:?} is declared differently by {} and {}", first.display(), second.display())]
+    Conflict {
+        /// The type.
+        name: String,
+        /// The first document that declares it.
+        first: std::path::PathBuf,
+        /// The document that contradicts it.
+        second: std::path::PathBuf,
+    },
+    /// The demo application names a type no spec declares.
+    #[error("x-sandgate-demo-application names type {0:?}, which no spec declares")]
+    UnknownDemoType(String),
+}
+
 /// The application types the loaded specs declare (`x-sandgate-application-types`, beside each
 /// API's own scopes and events), and what the demo partner's application is
 /// (`x-sandgate-demo-application: {type, entities}`). Nothing here names an API: a spec dropped into `specs/`
@@ -32,28 +58,28 @@ pub struct AppTypes {
 impl AppTypes {
     /// The types of `apis`. Two documents may declare the same type only identically (versions
     /// of one API inherit it); anything else is refused, naming the type and the documents.
-    pub fn from_apis(apis: &[Api]) -> Result<AppTypes, String> {
+    pub fn from_apis(apis: &[Api]) -> Result<AppTypes, AppTypesError> {
         let mut types: Vec<(AppType, &std::path::Path)> = Vec::new();
         let mut demo = None;
         for api in apis {
             if let (None, Some(spec)) = (&demo, api.extensions.get("x-sandgate-demo-application")) {
-                let kind = spec["type"]
-                    .as_str()
-                    .ok_or_else(|| format!("{}: x-sandgate-demo-application needs a type", api.file.display()))?;
+                let kind = spec["type"].as_str().ok_or_else(|| AppTypesError::Malformed {
+                    file: api.file.clone(),
+                    key: "x-sandgate-demo-application.type".to_owned(),
+                })?;
                 let entities = spec["entities"].as_array().into_iter().flatten().filter_map(Value::as_str);
                 demo = Some((kind.to_owned(), entities.map(str::to_owned).collect()));
             }
             let Some(declared) = api.extensions.get("x-sandgate-application-types") else { continue };
-            let declared = declared.as_object().ok_or_else(|| {
-                format!(
-                    "{}: x-sandgate-application-types must map type names to {{scopes, events}}",
-                    api.file.display()
-                )
+            let declared = declared.as_object().ok_or_else(|| AppTypesError::Malformed {
+                file: api.file.clone(),
+                key: "x-sandgate-application-types".to_owned(),
             })?;
             for (name, spec) in declared {
-                let list = |key: &str| -> Result<Vec<String>, String> {
-                    let items = spec.get(key).and_then(Value::as_array).ok_or_else(|| {
-                        format!("{}: x-sandgate-application-types.{name}.{key} must be a list", api.file.display())
+                let list = |key: &str| -> Result<Vec<String>, AppTypesError> {
+                    let items = spec.get(key).and_then(Value::as_array).ok_or_else(|| AppTypesError::Malformed {
+                        file: api.file.clone(),
+                        key: format!("x-sandgate-application-types.{name}.{key}"),
                     })?;
                     Ok(items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                 };
@@ -61,11 +87,11 @@ impl AppTypes {
                 match types.iter().find(|(known, _)| known.name == *name) {
                     Some((known, _)) if *known == kind => {}
                     Some((_, file)) => {
-                        return Err(format!(
-                            "application type {name:?} is declared differently by {} and {}",
-                            file.display(),
-                            api.file.display()
-                        ))
+                        return Err(AppTypesError::Conflict {
+                            name: name.clone(),
+                            first: file.to_path_buf(),
+                            second: api.file.clone(),
+                        })
                     }
                     None => types.push((kind, api.file.as_path())),
                 }
@@ -73,7 +99,7 @@ impl AppTypes {
         }
         let types: Vec<AppType> = types.into_iter().map(|(kind, _)| kind).collect();
         if let Some((name, _)) = demo.as_ref().filter(|(name, _)| !types.iter().any(|t| t.name == *name)) {
-            return Err(format!("x-sandgate-demo-application names type {name:?}, which no spec declares"));
+            return Err(AppTypesError::UnknownDemoType(name.clone()));
         }
         Ok(AppTypes { types, demo })
     }
@@ -312,7 +338,7 @@ mod tests {
         std::fs::write(dir.path().join("b.yaml"), doc("other")).expect("write");
         let apis = sandgate_openapi::load_dir(dir.path()).expect("load");
         let refused = AppTypes::from_apis(&apis).expect_err("two definitions of generic");
-        assert!(refused.contains("\"generic\" is declared differently"), "{refused}");
+        assert!(matches!(&refused, AppTypesError::Conflict { name, .. } if name == "generic"), "{refused}");
     }
 
     #[test]

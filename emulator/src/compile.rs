@@ -161,7 +161,7 @@ impl Emulator {
             let api = &self.apis[id.api];
             let op = &api.operations[id.op];
             let file = op.inherited_from.as_deref().unwrap_or(&api.file);
-            let checks = RequestCheck::compile(op).and_then(|request| {
+            let checks = RequestCheck::compile(op).map_err(|e| e.to_string()).and_then(|request| {
                 let error = ErrorAnswer::compile(api.validation_error.as_ref(), op)?;
                 Ok(Checks { request, error })
             });

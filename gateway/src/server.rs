@@ -58,7 +58,7 @@ pub enum StartError {
     Emulator(#[from] sandgate_emulator::EmulatorError),
     /// The specs' application types contradict each other.
     #[error("application types: {0}")]
-    AppTypes(String),
+    AppTypes(#[from] sandgate_control::rules::AppTypesError),
     /// A TLS listener could not be set up from its certificate and key.
     #[error("TLS on the {name} listener: {detail}")]
     Tls {
@@ -158,7 +158,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
             Err(e) => tracing::error!(error = %e, "directory reload failed; the previous one stays in force"),
         }));
     }
-    let app_types = sandgate_control::rules::AppTypes::from_apis(&apis).map_err(StartError::AppTypes)?;
+    let app_types = sandgate_control::rules::AppTypes::from_apis(&apis)?;
     let tables = Tables::build(settings, &apis, emulator.as_ref(), &keys, None);
     let control = Arc::new(ControlContext {
         store: Arc::clone(&store),

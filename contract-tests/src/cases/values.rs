@@ -106,7 +106,7 @@ impl OperationValues {
             }
             None => None,
         };
-        let check = RequestCheck::compile(op)?;
+        let check = RequestCheck::compile(op).map_err(|e| e.to_string())?;
         Ok(OperationValues { params, body, schemas: request_schemas, set, check, fixed: fixed.to_vec() })
     }
 

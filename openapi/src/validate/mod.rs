@@ -115,6 +115,17 @@ impl ParsedRequest {
     }
 }
 
+/// A schema of an operation's request that the validator cannot compile (a `pattern` that is not
+/// a regular expression, say): where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{pointer}: {problem}")]
+pub struct CompileError {
+    /// JSON pointer to the schema in its document.
+    pub pointer: String,
+    /// What the validator said.
+    pub problem: String,
+}
+
 /// The verdict on one request.
 #[derive(Debug)]
 pub enum Verdict {
@@ -162,16 +173,16 @@ struct MediaCheck {
 impl RequestCheck {
     /// Compiles the checks of `op`. Fails (naming the JSON pointer) on a schema the validator
     /// cannot compile, e.g. a `pattern` that is not a regular expression.
-    pub fn compile(op: &Operation) -> Result<RequestCheck, String> {
+    pub fn compile(op: &Operation) -> Result<RequestCheck, CompileError> {
         RequestCheck::compile_parts(op, true)
     }
 
     /// Compiles only the parameter checks of `op` (see [`RequestCheck::check_params`]).
-    pub fn compile_params(op: &Operation) -> Result<RequestCheck, String> {
+    pub fn compile_params(op: &Operation) -> Result<RequestCheck, CompileError> {
         RequestCheck::compile_parts(op, false)
     }
 
-    fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, String> {
+    fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, CompileError> {
         let defs = request_view_defs(&op.schemas.defs);
         let mut params = Vec::new();
         let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
@@ -203,7 +214,8 @@ impl RequestCheck {
                 );
             }
             let schema = json!({"type": "object", "properties": properties});
-            Some(build(schema, &defs).map_err(|e| format!("{}/parameters: {e}", op.pointer))?)
+            let at = |problem: String| CompileError { pointer: format!("{}/parameters", op.pointer), problem };
+            Some(build(schema, &defs).map_err(at)?)
         };
         let body = match op.request_body.as_ref().filter(|_| with_body) {
             None => None,
@@ -211,10 +223,10 @@ impl RequestCheck {
                 let mut media = Vec::with_capacity(request_body.content.len());
                 for (index, documented) in request_body.content.iter().enumerate() {
                     let validator = match &documented.schema {
-                        Some(schema) => Some(
-                            build(request_view(schema), &defs)
-                                .map_err(|e| format!("{}/content/{index}/schema: {e}", request_body.pointer))?,
-                        ),
+                        Some(schema) => Some(build(request_view(schema), &defs).map_err(|problem| CompileError {
+                            pointer: format!("{}/content/{index}/schema", request_body.pointer),
+                            problem,
+                        })?),
                         None => None,
                     };
                     let shape =
