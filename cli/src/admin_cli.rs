@@ -14,7 +14,7 @@ use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
 
 /// `sandgate admin` arguments.
 #[derive(Debug, Args)]
-pub struct AdminArgs {
+pub(crate) struct AdminArgs {
     /// Admin listener URL [default: http:// + admin.listen from the config]
     #[arg(long, env = "SANDGATE_ADMIN_URL", global = true)]
     url: Option<String>,
@@ -538,7 +538,7 @@ fn plan(command: AdminCommand) -> Result<Call, String> {
 }
 
 /// Runs one `sandgate admin` command.
-pub fn run(args: AdminArgs) -> ExitCode {
+pub(crate) fn run(args: AdminArgs) -> ExitCode {
     if matches!(args.command, AdminCommand::HashToken) {
         let mut token = String::new();
         if std::io::stdin().read_to_string(&mut token).is_err() || token.trim().is_empty() {

@@ -11,7 +11,7 @@ use sandgate_store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
 
 /// Flags of `sandgate up`.
 #[derive(Debug, clap::Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Print one JSON object {training_url, production_url, admin_url, client_id, client_secret}
@@ -27,7 +27,7 @@ pub struct UpArgs {
 }
 
 /// Runs `up` (and `gateway`, which is `up` without the demo).
-pub fn run(args: UpArgs) -> ExitCode {
+pub(crate) fn run(args: UpArgs) -> ExitCode {
     let settings = match SandgateConfig::load(args.config.config.as_deref())
         .map(|c| c.merge_args(&args.config))
         .and_then(|c| c.compile())
@@ -89,7 +89,7 @@ fn fail(message: &str) -> ExitCode {
 /// Logs go to stderr so that stdout carries only what scripts read (`--json`), through a
 /// background writer so a slow terminal or pipe never stalls a request. Keep the guard alive:
 /// dropping it flushes the last lines.
-pub fn init_logging(level: &str, json: bool) -> tracing_appender::non_blocking::WorkerGuard {
+pub(crate) fn init_logging(level: &str, json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     let _ = tracing_log::LogTracer::init();
     let ansi = std::io::stderr().is_terminal();

@@ -40,7 +40,7 @@ pub struct Application {
 
 /// The fields a partner sets when creating an application: the request body of
 /// Most active applications one partner may have (each is a directory entry on every node).
-pub const MAX_APPLICATIONS_PER_PARTNER: i64 = 50;
+pub(crate) const MAX_APPLICATIONS_PER_PARTNER: i64 = 50;
 
 /// `POST /v1/partners/{id}/applications`, checked by the control plane before the store sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -13,7 +13,7 @@ use super::{new_id, now_rfc3339, now_unix, unix_to_rfc3339, ControlError, Store}
 use sandgate_core::secret::SecretHash;
 
 /// Wrong one-time passwords accepted before an invitation needs a reset.
-pub const MAX_FAILED_ATTEMPTS: i64 = 5;
+pub(crate) const MAX_FAILED_ATTEMPTS: i64 = 5;
 
 /// An invitation as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]

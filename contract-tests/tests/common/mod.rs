@@ -14,14 +14,14 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The client credentials the shop's token endpoint accepts.
-pub const CLIENT: (&str, &str) = ("shop-client", "shop-secret");
+pub(crate) const CLIENT: (&str, &str) = ("shop-client", "shop-secret");
 /// A token of another environment: the shop must refuse it.
-pub const FOREIGN_TOKEN: &str = "prod-token";
+pub(crate) const FOREIGN_TOKEN: &str = "prod-token";
 /// A fixed token with every scope, for runs without client credentials.
-pub const FIXED_TOKEN: &str = "test-token";
+pub(crate) const FIXED_TOKEN: &str = "test-token";
 
 /// Every way the broken shop violates its spec: `(check id, operation)`.
-pub const VIOLATIONS: [(&str, &str); 11] = [
+pub(crate) const VIOLATIONS: [(&str, &str); 11] = [
     ("response_schema_conformance", "getItem"),    // id sent as a string
     ("response_schema_conformance", "listItems"),  // items without their required name
     ("response_headers_conformance", "listItems"), // X-Total-Count missing
@@ -37,23 +37,23 @@ pub const VIOLATIONS: [(&str, &str); 11] = [
 
 /// What the broken shop also gets wrong when tokens are minted per scope and a foreign token is
 /// at hand.
-pub const TOKEN_VIOLATIONS: [(&str, &str); 2] = [
+pub(crate) const TOKEN_VIOLATIONS: [(&str, &str); 2] = [
     ("scope_enforcement", "createItem"),     // a read-only token may create
     ("environment_separation", "getLegacy"), // another environment's token is accepted
 ];
 
 /// The shop spec.
-pub fn shop_spec() -> PathBuf {
+pub(crate) fn shop_spec() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop.yaml")
 }
 
 /// Starts a shop server, correct or broken, whose tokens last an hour.
-pub async fn start(broken: bool) -> MockServer {
+pub(crate) async fn start(broken: bool) -> MockServer {
     start_with(broken, 3600).await.0
 }
 
 /// Starts a correct shop server that refuses every delete with 403 (documented).
-pub async fn start_refusing_deletes() -> MockServer {
+pub(crate) async fn start_refusing_deletes() -> MockServer {
     let server = MockServer::start().await;
     let shop = Shop { refuses_deletes: true, ..Shop::new(false, 3600) };
     Mock::given(any()).respond_with(shop).mount(&server).await;
@@ -62,7 +62,7 @@ pub async fn start_refusing_deletes() -> MockServer {
 
 /// Starts a shop server whose tokens last `expires_in` seconds; returns what its token endpoint
 /// saw (the grant type of each request).
-pub async fn start_with(broken: bool, expires_in: u64) -> (MockServer, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn start_with(broken: bool, expires_in: u64) -> (MockServer, Arc<Mutex<Vec<String>>>) {
     let server = MockServer::start().await;
     let shop = Shop::new(broken, expires_in);
     let grants = Arc::clone(&shop.grants);

@@ -8,27 +8,27 @@ use http::{HeaderMap, Method};
 use sandgate_emulator::{EmuRequest, EmuResponse, Emulator, EmulatorOptions};
 
 /// The repository's `specs/` folder.
-pub fn specs_dir() -> PathBuf {
+pub(crate) fn specs_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs")
 }
 
 /// An emulator over one spec file under `specs/`.
-pub fn emulator(relative: &str) -> Emulator {
+pub(crate) fn emulator(relative: &str) -> Emulator {
     let apis = sandgate_openapi::load_file(&specs_dir().join(relative)).expect("spec loads");
     Emulator::new(apis, EmulatorOptions::default()).expect("spec compiles")
 }
 
 /// The `x-reference-id` every POS operation requires, added to requests that do not set one.
-pub const REFERENCE_ID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+pub(crate) const REFERENCE_ID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 
 /// Sends one bodiless request in memory, with an `x-reference-id` and a token as a POS client
 /// would.
-pub fn call(emulator: &Emulator, method: Method, path_and_query: &str, headers: &HeaderMap) -> EmuResponse {
+pub(crate) fn call(emulator: &Emulator, method: Method, path_and_query: &str, headers: &HeaderMap) -> EmuResponse {
     send(emulator, method, path_and_query, headers, b"")
 }
 
 /// Sends one request with a JSON body in memory (and an `x-reference-id`).
-pub fn call_json(
+pub(crate) fn call_json(
     emulator: &Emulator,
     method: Method,
     path_and_query: &str,
@@ -42,7 +42,7 @@ pub fn call_json(
 
 /// Sends one request in memory as given, adding only an `x-reference-id` and a bearer token
 /// when missing (the POS operations require both).
-pub fn send(
+pub(crate) fn send(
     emulator: &Emulator,
     method: Method,
     path_and_query: &str,
@@ -72,6 +72,6 @@ pub fn send(
 }
 
 /// Parses a JSON body.
-pub fn json(response: &EmuResponse) -> serde_json::Value {
+pub(crate) fn json(response: &EmuResponse) -> serde_json::Value {
     serde_json::from_slice(&response.body).expect("JSON body")
 }
