@@ -110,6 +110,16 @@ impl Prepared {
 /// Opens the data directory, store and keys, loads the specs and builds the tables.
 /// `config_file` and `args` are kept for reloads.
 pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArgs) -> Result<Prepared, StartError> {
+    prepare_with_clock(settings, config_file, args, Arc::new(sandgate_core::clock::SystemClock))
+}
+
+/// [`prepare`], with the store reading time from `clock` (tests advance it past expiries).
+pub fn prepare_with_clock(
+    settings: Settings,
+    config_file: Option<PathBuf>,
+    args: ConfigArgs,
+    clock: Arc<dyn sandgate_core::clock::Clock>,
+) -> Result<Prepared, StartError> {
     // reqwest (webhooks) is built without a crypto provider of its own: use ring, as Pingora does.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = settings.data_dir.clone();
@@ -118,7 +128,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let local_operator = sandgate_control::auth::load_local_token(&dir)
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
-    let store = Arc::new(Store::open(&dir)?);
+    let store = Arc::new(Store::open_with_clock(&dir, clock)?);
     store.start_activity_writer();
     let apis = sandgate_openapi::load_dir(&settings.specs_dir)?;
     let webhook_wake = Arc::new(tokio::sync::Notify::new());

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::activity::{log_app_event, log_event};
 use super::applications::active_application;
-use super::{now_rfc3339, now_unix, unix_to_rfc3339, ControlError, Store};
+use super::{now_rfc3339, unix_to_rfc3339, ControlError, Store};
 use sandgate_core::environment::Environment;
 use sandgate_core::secret::SecretHash;
 
@@ -32,7 +32,7 @@ pub struct Credential {
 
 const COLUMNS: &str = "client_id, application_id, environment, status, created_at, rotated_at, previous_valid_until";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
+fn row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<Credential> {
     let until: Option<i64> = r.get(6)?;
     Ok(Credential {
         client_id: r.get(0)?,
@@ -42,14 +42,16 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
         created_at: r.get(4)?,
         rotated_at: r.get(5)?,
         // Inclusive, in whole seconds: a grace of N seconds lasts at least N seconds.
-        previous_secret_valid_until: until.filter(|t| *t >= now_unix()).map(unix_to_rfc3339),
+        previous_secret_valid_until: until.filter(|t| *t >= now).map(unix_to_rfc3339),
     })
 }
 
-fn credential(conn: &Connection, client_id: &str) -> Result<Credential, ControlError> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM credentials WHERE client_id = ?1"), params![client_id], row)
-        .optional()?
-        .ok_or_else(|| ControlError::not_found("credential", client_id))
+fn credential(conn: &Connection, client_id: &str, now: i64) -> Result<Credential, ControlError> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM credentials WHERE client_id = ?1"), params![client_id], |r| {
+        row(r, now)
+    })
+    .optional()?
+    .ok_or_else(|| ControlError::not_found("credential", client_id))
 }
 
 /// Inserts a new active credential of `env` for `app_id`; the secret is returned once, in clear.
@@ -125,14 +127,16 @@ impl Store {
             let mut statement = conn.prepare(&format!(
                 "SELECT {COLUMNS} FROM credentials WHERE application_id = ?1 ORDER BY created_at, client_id"
             ))?;
-            let credentials = statement.query_map(params![app_id], row)?.collect::<rusqlite::Result<_>>()?;
+            let now = self.now_unix();
+            let credentials =
+                statement.query_map(params![app_id], |r| row(r, now))?.collect::<rusqlite::Result<_>>()?;
             Ok(credentials)
         })
     }
 
     /// One credential.
     pub fn credential_info(&self, client_id: &str) -> Result<Credential, ControlError> {
-        self.read(|conn| credential(conn, client_id))
+        self.read(|conn| credential(conn, client_id, self.now_unix()))
     }
 
     /// Gives the credential a new secret; the current one keeps working for `grace_secs` (only
@@ -145,7 +149,7 @@ impl Store {
         hasher: &SecretHash,
     ) -> Result<(Credential, String), ControlError> {
         self.write(|tx| {
-            let current = credential(tx, client_id)?;
+            let current = credential(tx, client_id, self.now_unix())?;
             if current.status != "active" {
                 return Err(ControlError::conflict("status", format!("credential {client_id} has been revoked")));
             }
@@ -156,7 +160,8 @@ impl Store {
             let secret = Environment::new(&current.environment, prefix).new_client_secret();
             // The grace is inclusive in whole seconds; a grace of 0 ends the old secret now, not
             // at the end of the current second.
-            let until = if grace_secs <= 0 { now_unix() - 1 } else { now_unix() + grace_secs };
+            let now = self.now_unix();
+            let until = if grace_secs <= 0 { now - 1 } else { now + grace_secs };
             tx.execute(
                 "UPDATE credentials SET previous_secret_hash = secret_hash, previous_valid_until = ?1,
                         secret_hash = ?2, rotated_at = ?3, secret_generation = secret_generation + 1
@@ -170,20 +175,20 @@ impl Store {
                 "credential.rotated",
                 json!({"client_id": client_id, "previous_secret_valid_until": unix_to_rfc3339(until)}),
             )?;
-            Ok((credential(tx, client_id)?, secret))
+            Ok((credential(tx, client_id, self.now_unix())?, secret))
         })
     }
 
     /// Revokes one credential: no new tokens, and its tokens stop at the next request.
     pub fn revoke(&self, actor: &str, client_id: &str) -> Result<Credential, ControlError> {
         self.write(|tx| {
-            let current = credential(tx, client_id)?;
+            let current = credential(tx, client_id, self.now_unix())?;
             if current.status != "active" {
                 return Err(ControlError::conflict("status", format!("credential {client_id} is already revoked")));
             }
             tx.execute("UPDATE credentials SET status = 'revoked' WHERE client_id = ?1", params![client_id])?;
             log_app_event(tx, actor, &current.application_id, "credential.revoked", json!({"client_id": client_id}))?;
-            credential(tx, client_id)
+            credential(tx, client_id, self.now_unix())
         })
     }
 }

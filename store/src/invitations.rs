@@ -9,7 +9,7 @@ use serde_json::json;
 use super::activity::{log_app_event, log_event};
 use super::applications::{active_application, application};
 use super::partners::{insert_member, member, member_by_email, new_member_key, Member};
-use super::{new_id, now_rfc3339, now_unix, unix_to_rfc3339, ControlError, Store};
+use super::{new_id, now_rfc3339, unix_to_rfc3339, ControlError, Store};
 use sandgate_core::secret::SecretHash;
 
 /// Wrong one-time passwords accepted before an invitation needs a reset.
@@ -52,7 +52,7 @@ struct Row {
     failed_attempts: i64,
 }
 
-fn read(conn: &Connection, id: &str) -> Result<Row, ControlError> {
+fn read(conn: &Connection, id: &str, now: i64) -> Result<Row, ControlError> {
     conn.query_row(
         "SELECT id, application_id, email, status, expires_at, created_at, member_id, otp_hash, failed_attempts
          FROM invitations WHERE id = ?1",
@@ -62,7 +62,7 @@ fn read(conn: &Connection, id: &str) -> Result<Row, ControlError> {
             let status: String = r.get(3)?;
             // Whole seconds: an invitation of N seconds stays valid through second `expires_at`,
             // so it lasts at least N seconds (a reset a split second before a boundary included).
-            let status = if status == "pending" && expires_at < now_unix() { "expired".to_owned() } else { status };
+            let status = if status == "pending" && expires_at < now { "expired".to_owned() } else { status };
             Ok(Row {
                 invitation: Invitation {
                     id: r.get(0)?,
@@ -124,10 +124,10 @@ impl Store {
             tx.execute(
                 "INSERT INTO invitations (id, application_id, email, otp_hash, expires_at, status, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-                params![id, app_id, email, hasher.hash(&normalise_otp(&otp)), now_unix() + ttl_secs, now],
+                params![id, app_id, email, hasher.hash(&normalise_otp(&otp)), self.now_unix() + ttl_secs, now],
             )?;
             log_event(tx, actor, Some(&app.partner_id), Some(app_id), "invitation.created", json!({"invitation_id": id, "email": email}))?;
-            Ok((read(tx, &id)?.invitation, otp))
+            Ok((read(tx, &id, self.now_unix())?.invitation, otp))
         })
     }
 
@@ -138,13 +138,13 @@ impl Store {
             let mut statement = conn
                 .prepare("SELECT id FROM invitations WHERE application_id = ?1 ORDER BY created_at DESC, rowid DESC")?;
             let ids = statement.query_map(params![app_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-            ids.iter().map(|id| read(conn, id).map(|row| row.invitation)).collect()
+            ids.iter().map(|id| read(conn, id, self.now_unix()).map(|row| row.invitation)).collect()
         })
     }
 
     /// One invitation.
     pub fn invitation(&self, id: &str) -> Result<Invitation, ControlError> {
-        self.read(|conn| read(conn, id).map(|row| row.invitation))
+        self.read(|conn| read(conn, id, self.now_unix()).map(|row| row.invitation))
     }
 
     /// The developer proves the one-time password; a wrong one counts against the invitation.
@@ -152,7 +152,7 @@ impl Store {
         // A wrong guess must be counted even though the call fails: the write commits, then the
         // error is returned.
         self.write(|tx| {
-            let row = read(tx, id)?;
+            let row = read(tx, id, self.now_unix())?;
             let actor = format!("invitee:{}", row.invitation.email);
             match row.invitation.status.as_str() {
                 "verified" => {
@@ -238,7 +238,7 @@ impl Store {
                 "invitation.verified",
                 json!({"invitation_id": id, "member_id": member.id}),
             )?;
-            Ok(Ok(Verified { invitation: read(tx, id)?.invitation, member, member_key }))
+            Ok(Ok(Verified { invitation: read(tx, id, self.now_unix())?.invitation, member, member_key }))
         })?
     }
 
@@ -253,7 +253,7 @@ impl Store {
         hasher: &SecretHash,
     ) -> Result<(Invitation, String), ControlError> {
         self.write(|tx| {
-            let row = read(tx, id)?;
+            let row = read(tx, id, self.now_unix())?;
             if !matches!(row.invitation.status.as_str(), "pending" | "expired") {
                 return Err(ControlError::conflict(
                     "status",
@@ -266,7 +266,7 @@ impl Store {
             let otp = new_otp();
             tx.execute(
                 "UPDATE invitations SET otp_hash = ?1, expires_at = ?2, failed_attempts = 0 WHERE id = ?3",
-                params![hasher.hash(&normalise_otp(&otp)), now_unix() + ttl_secs, id],
+                params![hasher.hash(&normalise_otp(&otp)), self.now_unix() + ttl_secs, id],
             )?;
             let previous_expiry = unix_to_rfc3339(row.expires_at);
             log_app_event(
@@ -276,14 +276,14 @@ impl Store {
                 event,
                 json!({"invitation_id": id, "previous_expires_at": previous_expiry}),
             )?;
-            Ok((read(tx, id)?.invitation, otp))
+            Ok((read(tx, id, self.now_unix())?.invitation, otp))
         })
     }
 
     /// Revokes the invitation and, if it was verified, the developer's access to the application.
     pub fn revoke_invitation(&self, actor: &str, id: &str) -> Result<Invitation, ControlError> {
         self.write(|tx| {
-            let row = read(tx, id)?;
+            let row = read(tx, id, self.now_unix())?;
             if row.invitation.status == "revoked" {
                 return Err(ControlError::conflict("status", "the invitation is already revoked"));
             }
@@ -301,7 +301,7 @@ impl Store {
                 "invitation.revoked",
                 json!({"invitation_id": id, "member_id": row.invitation.member_id}),
             )?;
-            Ok(read(tx, id)?.invitation)
+            Ok(read(tx, id, self.now_unix())?.invitation)
         })
     }
 }

@@ -31,10 +31,12 @@ pub use reviews::{Review, Submission};
 pub use sandgate_core::delivery::{Delivery, DeliveryAttempt};
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use sandgate_core::clock::{Clock, SystemClock};
 use sandgate_core::environment::Environment;
 use sandgate_core::secret::SecretHash;
 
@@ -136,6 +138,8 @@ pub struct Store {
     later: std::sync::OnceLock<std::sync::mpsc::SyncSender<activity::Pending>>,
     /// Data-path events dropped because the writer was behind.
     dropped: std::sync::atomic::AtomicU64,
+    /// What "now" is for expiries and grace periods (the system clock but in tests).
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Store {
@@ -154,6 +158,12 @@ pub const DEMO_APPLICATION: &str = "demo-training-app";
 impl Store {
     /// Opens (creating if needed) `dir/sandgate.db` and brings its schema up to date.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_clock(dir, Arc::new(SystemClock))
+    }
+
+    /// [`Store::open`], reading time from `clock` (tests move it past an expiry instead of
+    /// sleeping).
+    pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let path = dir.join("sandgate.db");
         let fail = |source| StoreError::Sqlite { path: path.clone(), source };
         let mut conn = Connection::open(&path).map_err(fail)?;
@@ -168,7 +178,13 @@ impl Store {
             listeners: Mutex::new(Vec::new()),
             later: std::sync::OnceLock::new(),
             dropped: Default::default(),
+            clock,
         })
+    }
+
+    /// Unix seconds now, by this store's clock.
+    pub fn now_unix(&self) -> i64 {
+        self.clock.now_unix()
     }
 
     /// The database file.
@@ -281,7 +297,7 @@ impl Store {
             )
             .map_err(|e| self.fail(e))?;
         statement
-            .query_row(params![client_id, now_unix()], |row| {
+            .query_row(params![client_id, self.now_unix()], |row| {
                 let environment: String = row.get(1)?;
                 let scopes: String = row.get(5)?;
                 Ok(CredentialRecord {
@@ -415,11 +431,6 @@ pub fn new_id(prefix: &str) -> String {
 
 fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// Unix seconds now.
-fn now_unix() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// Unix seconds as RFC 3339 (UTC).

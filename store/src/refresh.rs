@@ -4,7 +4,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{now_unix, Store, StoreError};
+use super::{Store, StoreError};
 
 /// What became of a refresh attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let conn = self.conn();
         let run = || -> rusqlite::Result<()> {
-            conn.prepare_cached("DELETE FROM refresh_chains WHERE expires_at < ?1")?.execute(params![now_unix()])?;
+            conn.prepare_cached("DELETE FROM refresh_chains WHERE expires_at < ?1")?
+                .execute(params![self.now_unix()])?;
             conn.prepare_cached(
                 "INSERT INTO refresh_chains (chain, client_id, current_jti, expires_at) VALUES (?1, ?2, ?3, ?4)",
             )?
@@ -55,7 +56,7 @@ impl Store {
                     "UPDATE refresh_chains SET current_jti = ?3, expires_at = ?4
                      WHERE chain = ?1 AND current_jti = ?2 AND revoked = 0 AND expires_at >= ?5",
                 )?
-                .execute(params![chain, presented, next, expires_at as i64, now_unix()])?;
+                .execute(params![chain, presented, next, expires_at as i64, self.now_unix()])?;
             if advanced == 1 {
                 return Ok(ChainStep::Advanced);
             }
@@ -82,7 +83,7 @@ mod tests {
     fn a_chain_advances_once_per_token_and_a_replay_revokes_it() {
         let dir = tempfile::tempdir().expect("dir");
         let store = Store::open(dir.path()).expect("store");
-        let later = (now_unix() + 600) as u64;
+        let later = (store.now_unix() + 600) as u64;
         store.start_refresh_chain("c1", "trn_x", "j1", later).expect("start");
         assert_eq!(store.advance_refresh_chain("c1", "j1", "j2", later).expect("step"), ChainStep::Advanced);
         assert_eq!(store.advance_refresh_chain("c1", "j1", "j3", later).expect("step"), ChainStep::Reused);

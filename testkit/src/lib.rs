@@ -49,6 +49,8 @@ pub struct TestSandgate {
     pub emulator: std::sync::Arc<sandgate_emulator::Emulator>,
     /// The process state (store, directory, metrics, reload).
     pub shared: std::sync::Arc<sandgate_gateway::state::Shared>,
+    /// The store's clock: `clock.advance(…)` moves past an expiry or grace period without sleeping.
+    pub clock: std::sync::Arc<sandgate_core::clock::AdvancedClock>,
 }
 
 /// A free loopback port (bound, read, released), never one handed out before in this process:
@@ -137,7 +139,8 @@ impl TestSandgate {
             config.workers = 1;
         }
         let settings = config.merge_args(&args).compile().expect("valid settings");
-        let prepared = server::prepare(settings, file, args).expect("prepare");
+        let clock = std::sync::Arc::new(sandgate_core::clock::AdvancedClock::default());
+        let prepared = server::prepare_with_clock(settings, file, args, clock.clone()).expect("prepare");
         let application = prepared.shared.control.app_types.demo().expect("a spec describes the demo application");
         let demo = prepared
             .store()
@@ -162,6 +165,7 @@ impl TestSandgate {
             production_client_secret: prod.1,
             emulator,
             shared,
+            clock,
         }
     }
 

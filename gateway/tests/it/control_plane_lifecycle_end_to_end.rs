@@ -203,7 +203,7 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_ne!(new_secret, train_secret);
     assert_eq!(token(&sandgate.training, &train_id, &train_secret).status(), 200, "old secret during grace");
     assert_eq!(token(&sandgate.training, &train_id, &new_secret).status(), 200, "new secret");
-    std::thread::sleep(Duration::from_millis(2100));
+    sandgate.clock.advance(Duration::from_secs(2));
     common::assert_problem(token(&sandgate.training, &train_id, &train_secret), 400, "invalid-client");
     let fresh_token = common::access_token(&sandgate.training, &train_id, &new_secret);
 
@@ -421,7 +421,7 @@ fn expired_and_reset_invitations_and_partner_isolation() {
     let app = sandgate.demo_app_id();
     let (_, invited) = op.post(&format!("/v1/applications/{app}/invitations"), json!({"email": "late@example.com"}));
     let invitation = invited["invitation"]["id"].as_str().expect("id").to_owned();
-    std::thread::sleep(Duration::from_millis(2100));
+    sandgate.clock.advance(Duration::from_secs(2));
     let (status, body) = op.post(&format!("/v1/invitations/{invitation}/verify"), json!({"otp": invited["otp"]}));
     assert_eq!((status, field(&body)), (410, "otp"), "expired: {body}");
     let (status, reset) = op.post(&format!("/v1/invitations/{invitation}/reset"), json!({}));
@@ -641,7 +641,7 @@ fn configured_rules_single_revocations_and_activity_filters() {
     let (_, rotated) = bot.post(&format!("/v1/credentials/{kept_id}/rotate"), json!({}));
     let new_secret = rotated["client_secret"].as_str().expect("new secret").to_owned();
     assert_eq!(token(&sandgate.training, &kept_id, &kept_secret).status(), 200, "old secret during the grace");
-    std::thread::sleep(Duration::from_millis(3100));
+    sandgate.clock.advance(Duration::from_secs(3));
     common::assert_problem(token(&sandgate.training, &kept_id, &kept_secret), 400, "invalid-client");
     assert_eq!(token(&sandgate.training, &kept_id, &new_secret).status(), 200);
 
