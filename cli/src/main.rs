@@ -1,6 +1,6 @@
 //! `sandgate`: the one command. Parses arguments and config, then hands over to a subcommand.
 
-mod admin_cli;
+mod admin;
 mod up;
 
 /// mimalloc beat the system allocator and jemalloc for Pingora on this kind of machine.
@@ -40,7 +40,7 @@ enum Command {
     Emulator(EmulatorArgs),
     /// The control-plane API from the command line (partners, members, applications,
     /// credentials, invitations, review, activity log, connections) against a running Sandgate.
-    Admin(Box<admin_cli::AdminArgs>),
+    Admin(Box<admin::AdminArgs>),
     /// Contract tests for CI: generate valid, invalid, credential and stateful requests from
     /// OpenAPI documents, check every answer against them, report (text, JUnit, JSON).
     /// Exit 0: all passed; 1: violations; 2: usage or spec errors.
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Emulator(args) => run_emulator(args),
-        Command::Admin(args) => admin_cli::run(*args),
+        Command::Admin(args) => admin::run(*args),
         Command::Contract(args) => sandgate_contract::cli::run(*args),
     }
 }
