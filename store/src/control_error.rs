@@ -1,10 +1,11 @@
-//! Why a control-plane operation was refused; each variant maps to one HTTP status and names the
+//! Why a store operation was refused, in the store's terms (not found, conflict, invalid, gone,
+//! forbidden); the control plane maps each to its HTTP answer (`control::http`). Each names the
 //! field at fault, so the API and the CLI can say exactly what to change.
 
 /// A refused or failed control-plane operation.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    /// No such partner, application, credential, invitation or connection (404).
+    /// No such partner, application, credential, invitation or connection.
     #[error("no {what} {id:?}")]
     NotFound {
         /// What was looked for.
@@ -12,7 +13,7 @@ pub enum ControlError {
         /// The id asked for.
         id: String,
     },
-    /// A duplicate, an illegal transition or an immutable field (409).
+    /// A duplicate, an illegal transition or an immutable field.
     #[error("{field}: {detail}")]
     Conflict {
         /// The field (or state) at fault.
@@ -20,7 +21,7 @@ pub enum ControlError {
         /// What is wrong and what would be right.
         detail: String,
     },
-    /// A well-formed value that is not acceptable (422).
+    /// A well-formed value that is not acceptable.
     #[error("{field}: {detail}")]
     Invalid {
         /// The field, as a dotted path (`webhooks.0.url`).
@@ -28,7 +29,7 @@ pub enum ControlError {
         /// What is wrong and what would be right.
         detail: String,
     },
-    /// Something that was valid once and is not any more: an expired or revoked OTP (410).
+    /// Something that was valid once and is not any more: an expired or revoked OTP.
     #[error("{field}: {detail}")]
     Gone {
         /// The field at fault.
@@ -36,10 +37,10 @@ pub enum ControlError {
         /// What happened and what to do.
         detail: String,
     },
-    /// The caller may not do this (403).
+    /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
-    /// The caller may not set this field (403): it is someone else's decision.
+    /// The caller may not set this field: it is someone else's decision.
     #[error("{field}: {detail}")]
     ForbiddenField {
         /// The field.
@@ -47,10 +48,10 @@ pub enum ControlError {
         /// Whose decision it is and what to do instead.
         detail: String,
     },
-    /// SQLite failed; the transaction was rolled back (500, no detail to the client).
+    /// SQLite failed; the transaction was rolled back (nothing of it may reach a client).
     #[error("store: {0}")]
     Store(#[from] rusqlite::Error),
-    /// Stored JSON could not be read back (500).
+    /// Stored JSON could not be read back.
     #[error("store: corrupt JSON column: {0}")]
     Corrupt(#[from] serde_json::Error),
 }
