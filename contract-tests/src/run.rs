@@ -61,6 +61,17 @@ pub struct Settings {
     pub rate_limit: Option<std::num::NonZeroU32>,
 }
 
+/// What became of one request.
+enum Sent {
+    /// The server answered.
+    Answered(Answer),
+    /// It was not sent, through no fault of the server: the credentials it needs cannot be had,
+    /// or a bound value cannot travel in a header.
+    Skipped(String),
+    /// It got no answer (connection refused, reset, timed out), or no token could be minted for it.
+    NoAnswer(String),
+}
+
 /// Runs `cases` against `target` (and `against`, in differential mode); `done` is told after each.
 pub async fn run(
     specs: Arc<Specs>,
@@ -220,16 +231,16 @@ impl Server {
             let exchange =
                 Exchange { operation: step.operation.clone(), request, auth: step.auth.clone(), answer: None };
             let answer = match answer {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(why)) => {
+                Sent::Answered(answer) => answer,
+                Sent::Skipped(why) => {
                     run.stopped = Some(why);
                     break;
                 }
-                Err(why) if skipped(CheckId::NotAServerError) => {
+                Sent::NoAnswer(why) if skipped(CheckId::NotAServerError) => {
                     run.stopped = Some(why);
                     break;
                 }
-                Err(why) => {
+                Sent::NoAnswer(why) => {
                     let failure = Failure {
                         check: CheckId::NotAServerError,
                         title: "no answer".to_owned(),
@@ -262,12 +273,10 @@ impl Server {
         run
     }
 
-    /// Sends `request`. `Ok(Err(why))`: it was not sent, and that is no fault of the server (the
-    /// credentials it needs cannot be had, or a bound value cannot travel in a header); `Err`:
-    /// it got no answer.
-    async fn send(&self, request: &Request, auth: &Auth) -> Result<Result<Answer, String>, String> {
+    /// Sends `request` and says what became of it (see [`Sent`]).
+    async fn send(&self, request: &Request, auth: &Auth) -> Sent {
         let url = format!("{}{}", self.target.base_url, request.target());
-        let not_sent = |why: String| Ok(Err(why));
+        let not_sent = Sent::Skipped;
         let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes()) else {
             return not_sent(format!("{:?} is not an HTTP method", request.method));
         };
@@ -281,10 +290,14 @@ impl Server {
                 Some(token) => Some(token.clone()),
                 None => return not_sent("no --foreign-token was given".to_owned()),
             },
-            Auth::Default => self.token(None).await?,
-            Auth::Scope { scope } => match self.token(Some(scope)).await? {
-                Some(token) => Some(token),
-                None => return not_sent(format!("no token with only the scope {scope} could be minted")),
+            Auth::Default => match self.token(None).await {
+                Ok(token) => token,
+                Err(why) => return Sent::NoAnswer(why),
+            },
+            Auth::Scope { scope } => match self.token(Some(scope)).await {
+                Ok(Some(token)) => Some(token),
+                Ok(None) => return not_sent(format!("no token with only the scope {scope} could be minted")),
+                Err(why) => return Sent::NoAnswer(why),
             },
         };
         if *auth != Auth::Without {
@@ -306,16 +319,22 @@ impl Server {
             Err(e) => return not_sent(format!("the request cannot be built: {}", describe(&e))),
         };
         let started = Instant::now();
-        let response = self.client.execute(built).await.map_err(|e| describe(&e))?;
+        let response = match self.client.execute(built).await {
+            Ok(response) => response,
+            Err(e) => return Sent::NoAnswer(describe(&e)),
+        };
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        let body = response.bytes().await.map_err(|e| describe(&e))?;
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => return Sent::NoAnswer(describe(&e)),
+        };
         let elapsed = started.elapsed();
-        Ok(Ok(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned(), elapsed }))
+        Sent::Answered(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned(), elapsed })
     }
 
     /// The bearer token for `scope` (`None`: the default), minted or renewed when due.
