@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use sandgate_cli::assembly as server;
 use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
-use sandgate_gateway::server;
 use sandgate_store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
 
 /// Flags of `sandgate up`.
@@ -48,7 +48,7 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
     } else {
         // The configured TRAINING environment, so a custom credential prefix applies to the demo too.
         let training = prepared.settings().environment_list().find("training").unwrap_or(Environment::TRAINING);
-        let Some(application) = prepared.shared.control.app_types.demo() else {
+        let Some(application) = prepared.process.control.app_types.demo() else {
             return fail("no spec describes the demo application (x-sandgate-demo-application: {type, entities}); add it to one, or run with --no-demo");
         };
         match prepared.store().ensure_demo(training, &prepared.keys().secret_hash, args.reset_demo, &application) {

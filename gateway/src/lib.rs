@@ -1,14 +1,13 @@
-//! Sandgate's gateway: a Pingora proxy in front of the partner APIs, the token endpoint, and the
-//! `sandgate` command (see `main.rs`).
+//! Sandgate's data plane: a Pingora proxy in front of the partner APIs, with the token endpoint.
 //!
 //! [`Gateway`] implements Pingora's `ProxyHttp`; each hook makes one call into [`phase`], in the
 //! order documented there. One `Gateway` serves one environment (one listener), so the
-//! environment is known before the first byte is read. [`server`] assembles the listeners, the
-//! emulator and the store into one process; `sandgate up` runs it.
+//! environment is known before the first byte is read. `sandgate-cli`'s `assembly` puts the
+//! listeners, the emulator, the store and the control plane together into one process;
+//! `sandgate up` runs it.
 //!
 //! Run it: `./sandgate up` (README), then follow the curls it prints.
 
-pub mod admin;
 pub mod config;
 pub mod ctx;
 pub mod directory;
@@ -16,7 +15,6 @@ pub mod error;
 pub mod metrics;
 pub mod phase;
 pub mod principal;
-pub mod server;
 pub mod state;
 pub mod table;
 pub mod token;

@@ -10,9 +10,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use sandgate_cli::assembly::{self as server, Running};
 use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig};
-use sandgate_gateway::server::{self, Running};
 use sandgate_store::DEMO_APPLICATION;
 
 /// A blocking HTTP client. reqwest is built without a crypto provider of its own (Sandgate
@@ -141,7 +141,7 @@ impl TestSandgate {
         let settings = config.merge_args(&args).compile().expect("valid settings");
         let clock = std::sync::Arc::new(sandgate_core::clock::AdvancedClock::default());
         let prepared = server::prepare_with_clock(settings, file, args, clock.clone()).expect("prepare");
-        let application = prepared.shared.control.app_types.demo().expect("a spec describes the demo application");
+        let application = prepared.process.control.app_types.demo().expect("a spec describes the demo application");
         let demo = prepared
             .store()
             .ensure_demo(Environment::TRAINING, &prepared.keys().secret_hash, false, &application)

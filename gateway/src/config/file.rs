@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sandgate_control::settings::ControlPlaneConfig;
+use sandgate_core::control_config::ControlPlaneConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]

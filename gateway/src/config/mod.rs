@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 pub use args::ConfigArgs;
 pub use file::*;
-pub use sandgate_control::settings::{ControlPlaneConfig, WebhookConfig};
+pub use sandgate_core::control_config::{ControlPlaneConfig, WebhookConfig};
 pub use sandgate_core::trust_list::parse_cidr;
 pub use settings::*;
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
-use sandgate_control::settings::ControlPlaneConfig;
+use sandgate_core::control_config::ControlPlaneConfig;
 use sandgate_core::environment::Environment;
 use sandgate_emulator::scrub::ScrubSchedule;
 

@@ -23,16 +23,17 @@ use pingora::listeners::TcpSocketOptions;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::{background_service, BackgroundService};
 
-use crate::admin::AdminApp;
-use crate::config::{ConfigArgs, EmulatorState, Settings, Upstream as UpstreamConfig};
-use crate::directory::Directory;
-use crate::metrics::Metrics;
-use crate::state::{ReloadSource, Shared};
-use crate::table::Tables;
-use crate::token::throttle::FailureThrottle;
-use crate::Gateway;
+use crate::admin_listener::AdminApp;
+use crate::reload::{Process, ReloadSource};
 use sandgate_control::context::ControlContext;
 use sandgate_control::webhooks::OutboxSink;
+use sandgate_gateway::config::{ConfigArgs, EmulatorState, Settings, Upstream as UpstreamConfig};
+use sandgate_gateway::directory::Directory;
+use sandgate_gateway::metrics::Metrics;
+use sandgate_gateway::state::Shared;
+use sandgate_gateway::table::Tables;
+use sandgate_gateway::token::throttle::FailureThrottle;
+use sandgate_gateway::Gateway;
 use sandgate_store::keys::KeyRing;
 use sandgate_store::Store;
 
@@ -84,7 +85,9 @@ pub enum StartError {
 /// Everything prepared before the listeners open.
 #[derive(Debug)]
 pub struct Prepared {
-    /// The state shared by every listener.
+    /// The process: data-plane state, control-plane context, reload inputs.
+    pub process: Arc<Process>,
+    /// The state shared by every data-plane listener (the same as `process.shared`).
     pub shared: Arc<Shared>,
     /// The emulator, when an environment uses it.
     pub emulator: Option<Arc<Emulator>>,
@@ -159,7 +162,7 @@ pub fn prepare_with_clock(
     };
     // After every file of ours exists (the emulator's database included).
     restrict_permissions(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
-    let directory = Arc::new(Directory::load(&store, crate::table::scopes::Scopes::from_apis(&apis))?);
+    let directory = Arc::new(Directory::load(&store, sandgate_gateway::table::scopes::Scopes::from_apis(&apis))?);
     let metrics = Metrics::new();
     {
         let (directory, lag) = (Arc::clone(&directory), metrics.revocation_lag.clone());
@@ -173,7 +176,7 @@ pub fn prepare_with_clock(
     let control = Arc::new(ControlContext {
         store: Arc::clone(&store),
         keys: keys.clone(),
-        settings: ArcSwap::from_pointee(crate::state::control_settings(&tables.settings)),
+        settings: ArcSwap::from_pointee(crate::reload::control_settings(&tables.settings)),
         app_types,
         emulator: emulator.clone(),
         webhook_wake,
@@ -186,10 +189,10 @@ pub fn prepare_with_clock(
         metrics,
         keys,
         throttle: FailureThrottle::default(),
-        reload: ReloadSource { config_file, args, apis, emulator: emulator.clone() },
-        control,
     });
-    Ok(Prepared { shared, emulator })
+    let reload = ReloadSource { config_file, args, apis, emulator: emulator.clone() };
+    let process = Arc::new(Process { shared: Arc::clone(&shared), control, reload });
+    Ok(Prepared { process, shared, emulator })
 }
 
 /// The data directory holds credentials' hashes, signing keys and partners' data: only the
@@ -285,13 +288,13 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
             server.add_service(service);
         }
         if worker == 0 {
-            let admin_app = HttpServer::new_app(AdminApp::new(Arc::clone(&prepared.shared)));
+            let admin_app = HttpServer::new_app(AdminApp::new(Arc::clone(&prepared.process)));
             let mut admin = Service::new("sandgate admin".to_owned(), admin_app);
             admin.add_tcp(&settings.admin_listen.to_string());
             server.add_service(admin);
-            let housekeeping = Housekeeping { shared: Arc::clone(&prepared.shared) };
+            let housekeeping = Housekeeping { process: Arc::clone(&prepared.process) };
             server.add_service(background_service("sandgate housekeeping", housekeeping));
-            let deliveries = WebhookWorker { shared: Arc::clone(&prepared.shared) };
+            let deliveries = WebhookWorker { process: Arc::clone(&prepared.process) };
             server.add_service(background_service("sandgate webhooks", deliveries));
         }
         servers.push(server);
@@ -323,7 +326,7 @@ pub fn wait_until_listening(settings: &Settings, timeout: std::time::Duration) -
 
 /// Background work: reload on SIGHUP, and drop idle rate-limit keys every minute.
 struct Housekeeping {
-    shared: Arc<Shared>,
+    process: Arc<Process>,
 }
 
 #[async_trait]
@@ -334,9 +337,9 @@ impl BackgroundService for Housekeeping {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
-                _ = tick.tick() => self.shared.tables.load().limiter.retain_recent(),
+                _ = tick.tick() => self.process.shared.tables.load().limiter.retain_recent(),
                 Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
-                    if let Err(e) = self.shared.reload() {
+                    if let Err(e) = self.process.reload() {
                         tracing::error!(error = %e, "reload refused; the previous configuration stays in force");
                     }
                 }
@@ -347,13 +350,13 @@ impl BackgroundService for Housekeeping {
 
 /// Delivers queued webhooks (see [`sandgate_control::webhooks`]).
 struct WebhookWorker {
-    shared: Arc<Shared>,
+    process: Arc<Process>,
 }
 
 #[async_trait]
 impl BackgroundService for WebhookWorker {
     async fn start(&self, shutdown: ShutdownWatch) {
-        sandgate_control::webhooks::run(Arc::clone(&self.shared.control), shutdown).await;
+        sandgate_control::webhooks::run(Arc::clone(&self.process.control), shutdown).await;
     }
 }
 

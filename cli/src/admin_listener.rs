@@ -10,13 +10,13 @@ use pingora::protocols::http::ServerSession;
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use serde_json::json;
 
-use crate::state::Shared;
+use crate::reload::Process;
 use sandgate_control::{self as control, Routes};
 
 /// The admin app.
 pub struct AdminApp {
-    /// The process's shared state.
-    pub shared: Arc<Shared>,
+    /// The process.
+    pub process: Arc<Process>,
     routes: Routes,
 }
 
@@ -27,9 +27,9 @@ impl std::fmt::Debug for AdminApp {
 }
 
 impl AdminApp {
-    /// The admin app over `shared`.
-    pub fn new(shared: Arc<Shared>) -> AdminApp {
-        AdminApp { shared, routes: Routes::new() }
+    /// The admin app of `process`.
+    pub fn new(process: Arc<Process>) -> AdminApp {
+        AdminApp { process, routes: Routes::new() }
     }
 }
 
@@ -38,12 +38,12 @@ impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_owned();
         if control::owns(&path) {
-            return control::serve(&self.shared.control, &self.routes, session).await;
+            return control::serve(&self.process.control, &self.routes, session).await;
         }
         let (status, content_type, body) = match (session.req_header().method.as_str(), path.as_str()) {
             ("GET", "/healthz") => (200, "application/json", json!({"status": "ok"})),
             ("GET", "/readyz") => {
-                let store = Arc::clone(&self.shared.store);
+                let store = Arc::clone(&self.process.shared.store);
                 let ready = tokio::task::spawn_blocking(move || store.ping()).await.unwrap_or(false);
                 let status = if ready { 200 } else { 503 };
                 (status, "application/json", json!({"status": if ready { "ready" } else { "store unavailable" }}))
@@ -54,9 +54,9 @@ impl ServeHttp for AdminApp {
                 if let Err(refusal) = self.operator_only(session, "GET /metrics").await {
                     return refusal;
                 }
-                let dropped = i64::try_from(self.shared.store.dropped_events()).unwrap_or(i64::MAX);
-                self.shared.metrics.activity_dropped.set(dropped);
-                return respond(200, "text/plain; version=0.0.4", self.shared.metrics.render());
+                let dropped = i64::try_from(self.process.shared.store.dropped_events()).unwrap_or(i64::MAX);
+                self.process.shared.metrics.activity_dropped.set(dropped);
+                return respond(200, "text/plain; version=0.0.4", self.process.shared.metrics.render());
             }
             ("POST", "/reload") => return self.reload(session).await,
             ("GET", "/") => (
@@ -84,10 +84,11 @@ impl AdminApp {
     /// `Ok` when the request carries an operator token; else the 401/403 answer to send.
     async fn operator_only(&self, session: &ServerSession, what: &str) -> Result<(), Response<Vec<u8>>> {
         let header = session.req_header().headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let shared = Arc::clone(&self.shared);
+        let process = Arc::clone(&self.process);
         let actor = tokio::task::spawn_blocking(move || {
-            let operators = control::operators(&shared.control);
-            match control::auth::authenticate(header.as_deref(), &operators, &shared.store, &shared.keys.secret_hash) {
+            let operators = control::operators(&process.control);
+            let (store, hash) = (&process.control.store, &process.control.keys.secret_hash);
+            match control::auth::authenticate(header.as_deref(), &operators, store, hash) {
                 Ok(control::auth::Actor::Operator(_)) => Ok(()),
                 Ok(control::auth::Actor::Member(_)) => Err(403),
                 _ => Err(401),
@@ -123,8 +124,8 @@ impl AdminApp {
         if let Err(refusal) = self.operator_only(session, "POST /reload").await {
             return refusal;
         }
-        let shared = Arc::clone(&self.shared);
-        match tokio::task::spawn_blocking(move || shared.reload()).await {
+        let process = Arc::clone(&self.process);
+        match tokio::task::spawn_blocking(move || process.reload()).await {
             Ok(Ok(report)) => {
                 let body = json!({"reloaded": true, "needs_restart": report.needs_restart});
                 respond(200, "application/json", serde_json::to_vec(&body).unwrap_or_default())
