@@ -30,8 +30,6 @@ use pingora::prelude::*;
 use pingora::proxy::FailToProxy;
 use pingora::upstreams::peer::HttpUpstreamRequestPolicy;
 use sandgate_core::problem::ProblemKind;
-use sandgate_emulator::state::Tenant;
-use sandgate_emulator::EmuRequest;
 
 use ctx::RequestCtx;
 use phase::forward::Forward;
@@ -112,22 +110,8 @@ impl ProxyHttp for Gateway {
                 Ok(false)
             }
             Forward::Emulator(emulator) => {
-                let body = read_body(session, tables.limits.max_body_bytes).await?;
-                let req = session.req_header();
-                let answer = emulator.handle(&EmuRequest {
-                    method: &req.method,
-                    path: req.uri.path(),
-                    query: req.uri.query(),
-                    headers: &req.headers,
-                    body: &body,
-                    tenant: Some(Tenant { environment: self.env.as_str(), partner: principal.partner.as_str() }),
-                    application: Some(principal.application.as_str()),
-                });
-                let mut headers: Vec<(Cow<'static, str>, String)> =
-                    phase::response::headers(ctx).into_iter().map(|(name, value)| (name.into(), value)).collect();
-                headers.extend(answer.headers);
-                write_response(session, answer.status, answer.content_type.as_deref(), &headers, answer.body).await?;
-                Ok(true)
+                let limit = tables.limits.max_body_bytes;
+                phase::training::answer(session, ctx, emulator, self.env, &principal, limit).await
             }
         }
     }

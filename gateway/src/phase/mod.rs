@@ -13,8 +13,8 @@
 //! 7. `trust` — the application's trust list admits the address or origin;
 //! 8. `scope` — the token's scopes and the application's permission cover the operation;
 //! 9. `rate_limit` — the application's plan has budget left;
-//! 10. `forward` — TRAINING: the emulator in-process; PRODUCTION: parameters validated against
-//!     the spec (`route::check_parameters`), then the configured backend, or 503;
+//! 10. `forward` — TRAINING: the emulator in-process (`training`); PRODUCTION: parameters
+//!     validated against the spec (`route::check_parameters`), then the configured backend, or 503;
 //! 11. `upstream_request` — origin-form target with documented query parameters only; client
 //!     credentials and client-sent identity, forwarding and override headers removed; verified
 //!     identity and the client address added (proxied requests);
@@ -35,6 +35,7 @@ pub mod response;
 pub mod route;
 pub mod scope;
 pub mod token;
+pub mod training;
 pub mod trust;
 pub mod upstream_request;
 

@@ -1,0 +1,41 @@
+//! The TRAINING hop: the request, read whole (body capped at `limits.max_body_bytes`), answered by
+//! the emulator in-process as this partner's tenant, with the response phase's headers. No
+//! loopback connection, no second parse (see DESIGN.md "The TRAINING hop").
+
+use std::borrow::Cow;
+
+use pingora::prelude::*;
+use sandgate_core::environment::Environment;
+use sandgate_emulator::state::Tenant;
+use sandgate_emulator::{EmuRequest, Emulator};
+
+use crate::ctx::RequestCtx;
+use crate::principal::Principal;
+
+/// Answers the request from `emulator`; always `Ok(true)` (the response is written) unless the
+/// client or the body limit fails it.
+pub async fn answer(
+    session: &mut Session,
+    ctx: &RequestCtx,
+    emulator: &Emulator,
+    env: Environment,
+    principal: &Principal,
+    max_body_bytes: usize,
+) -> Result<bool> {
+    let body = crate::read_body(session, max_body_bytes).await?;
+    let req = session.req_header();
+    let answer = emulator.handle(&EmuRequest {
+        method: &req.method,
+        path: req.uri.path(),
+        query: req.uri.query(),
+        headers: &req.headers,
+        body: &body,
+        tenant: Some(Tenant { environment: env.as_str(), partner: principal.partner.as_str() }),
+        application: Some(principal.application.as_str()),
+    });
+    let mut headers: Vec<(Cow<'static, str>, String)> =
+        super::response::headers(ctx).into_iter().map(|(name, value)| (name.into(), value)).collect();
+    headers.extend(answer.headers);
+    crate::write_response(session, answer.status, answer.content_type.as_deref(), &headers, answer.body).await?;
+    Ok(true)
+}
