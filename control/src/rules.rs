@@ -342,6 +342,30 @@ mod tests {
     }
 
     #[test]
+    fn trust_lists_and_webhooks_are_capped() {
+        let types = pos_types();
+        let entries: Vec<String> =
+            (0..=MAX_TRUST_ENTRIES).map(|i| format!("10.0.{}.{}/32", i / 256, i % 256)).collect();
+        let shape = AppShape {
+            kind: "generic",
+            scopes: &strings(&["merchant"]),
+            trust_list: &entries,
+            webhooks: &[],
+            entities: &[],
+            benefits: &[],
+        };
+        assert_eq!(field_of(check_shape(&types, &shape)), "trust_list");
+        assert!(check_shape(&types, &AppShape { trust_list: &entries[..MAX_TRUST_ENTRIES], ..shape }).is_ok());
+        let trust = strings(&["https://hooks.example.com"]);
+        let hook = Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["integration.connected"]) };
+        let hooks = vec![hook; MAX_WEBHOOKS + 1];
+        assert_eq!(
+            field_of(check_shape(&types, &AppShape { trust_list: &trust, webhooks: &hooks, ..shape })),
+            "webhooks"
+        );
+    }
+
+    #[test]
     fn names_and_emails() {
         assert!(check_name("pos-connector").is_ok());
         for bad in ["ab", "-abc", "Abc", "a b c", &"a".repeat(65)] {

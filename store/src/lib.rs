@@ -503,6 +503,34 @@ mod tests {
     }
 
     #[test]
+    fn a_partner_has_at_most_fifty_active_applications() {
+        let temp = temp_dir("apps-cap");
+        let store = Store::open(temp.path()).expect("open");
+        let hasher = SecretHash::new([7; 32]);
+        store.ensure_demo(Environment::TRAINING, &hasher, false, &test_demo()).expect("demo");
+        let partner = store.partner_id(DEMO_PARTNER).expect("store").expect("partner");
+        let app = |i: usize| ApplicationFields {
+            name: format!("app-{i:03}"),
+            description: String::new(),
+            kind: "demo_type".into(),
+            category: String::new(),
+            permission: "read".into(),
+            scopes: vec!["read".into()],
+            webhooks: Vec::new(),
+            trust_list: Vec::new(),
+            entities: Vec::new(),
+            benefits: Vec::new(),
+            plan: String::new(),
+        };
+        // The demo application is the first; 49 more fill the allowance.
+        for i in 1..applications::MAX_APPLICATIONS_PER_PARTNER as usize {
+            store.create_app("operator:test", &partner, &app(i)).expect("within the cap");
+        }
+        let refused = store.create_app("operator:test", &partner, &app(999)).expect_err("over the cap");
+        assert!(matches!(refused, ControlError::Conflict { ref field, .. } if field == "partner_id"), "{refused:?}");
+    }
+
+    #[test]
     fn demo_credential_carries_the_configured_training_prefix() {
         let temp = temp_dir("prefix");
         let store = Store::open(temp.path()).expect("open");
