@@ -66,7 +66,7 @@ fn phases(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("gateway_phases");
     group.bench_function("route_select", |b| {
-        b.iter(|| sandgate_gateway::phase::route::select(&routes, &Method::GET, path).map(|(s, _)| s).ok())
+        b.iter(|| sandgate_gateway::phase::route::select(&routes, &Method::GET, path).map(|r| r.selected).ok())
     });
     group.bench_function("auth_cached_token", |b| {
         b.iter(|| sandgate_gateway::phase::auth::authenticate(&headers, &env, &scopes).ok())
@@ -95,15 +95,14 @@ fn phases(c: &mut Criterion) {
     ] {
         request.append_header(name, value).expect("header");
     }
-    let Ok((Selected::Operation(id), _)) = sandgate_gateway::phase::route::select(&routes, &Method::GET, path) else {
-        panic!("the bench path routes");
-    };
+    let routed = sandgate_gateway::phase::route::select(&routes, &Method::GET, path).expect("the bench path routes");
+    let Selected::Operation(id) = routed.selected else { panic!("an operation") };
     let policy = routes.policy(id);
     group.bench_function("check_upgrade (none asked)", |b| {
         b.iter(|| sandgate_gateway::phase::route::check_upgrade(Some(policy), &request.headers).is_ok())
     });
     group.bench_function("check_parameters (PRODUCTION, 3 query + 1 header + path)", |b| {
-        b.iter(|| sandgate_gateway::phase::route::check_parameters(&routes, policy, &request, false).is_ok())
+        b.iter(|| sandgate_gateway::phase::route::check_parameters(policy, &routed.params, &request, false).is_ok())
     });
     let principal = sandgate_gateway::principal::Principal {
         client_id: "prd_1".into(),

@@ -87,8 +87,6 @@ pub enum StartError {
 pub struct Prepared {
     /// The process: data-plane state, control-plane context, reload inputs.
     pub process: Arc<Process>,
-    /// The state shared by every data-plane listener (the same as `process.shared`).
-    pub shared: Arc<Shared>,
     /// The emulator, when an environment uses it.
     pub emulator: Option<Arc<Emulator>>,
 }
@@ -96,17 +94,17 @@ pub struct Prepared {
 impl Prepared {
     /// The settings the process started with.
     pub fn settings(&self) -> Settings {
-        self.shared.tables.load().settings.clone()
+        self.process.shared.tables.load().settings.clone()
     }
 
     /// The store.
     pub fn store(&self) -> &Arc<Store> {
-        &self.shared.store
+        &self.process.shared.store
     }
 
     /// The keys.
     pub fn keys(&self) -> &KeyRing {
-        &self.shared.keys
+        &self.process.shared.keys
     }
 }
 
@@ -191,8 +189,8 @@ pub fn prepare_with_clock(
         throttle: FailureThrottle::default(),
     });
     let reload = ReloadSource { config_file, args, apis, emulator: emulator.clone() };
-    let process = Arc::new(Process { shared: Arc::clone(&shared), control, reload });
-    Ok(Prepared { process, shared, emulator })
+    let process = Arc::new(Process { shared, control, reload });
+    Ok(Prepared { process, emulator })
 }
 
 /// The data directory holds credentials' hashes, signing keys and partners' data: only the
@@ -271,7 +269,7 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
         let conf = Arc::clone(&server.configuration);
         for env_settings in &settings.environments {
             let addr = env_settings.listen.to_string();
-            let gateway = Gateway { env: env_settings.env, shared: Arc::clone(&prepared.shared) };
+            let gateway = Gateway { env: env_settings.env, shared: Arc::clone(&prepared.process.shared) };
             let name = format!("sandgate {} #{worker}", env_settings.env.as_str());
             let mut service = http_proxy_service_with_name(&conf, gateway, &name);
             let mut socket = TcpSocketOptions::default();

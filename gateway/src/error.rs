@@ -27,6 +27,13 @@ pub fn kind_of(error: &Error) -> ProblemKind {
     }
 }
 
+/// Whether `error` only says the client went away (it closed, or reading from or writing to it
+/// failed): nothing to answer and no fault of ours.
+pub fn client_gone(error: &Error) -> bool {
+    *error.esource() == pingora::ErrorSource::Downstream
+        && matches!(error.etype(), ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,9 +80,9 @@ impl ProxyHttp for Gateway {
         phase::hygiene::check(req, &tables.limits, ctx.keepalive_off, raw_head.as_deref())?;
         let addr = phase::client_addr::resolve(peer, &req.headers, &tables.trusted_proxies);
         ctx.client_addr = Some(addr);
-        let (selected, path_client_id) = phase::route::select(&tables.routes, &req.method, req.uri.path())?;
-        ctx.selected = Some(selected);
-        let id = match selected {
+        let routed = phase::route::select(&tables.routes, &req.method, req.uri.path())?;
+        ctx.selected = Some(routed.selected);
+        let id = match routed.selected {
             Selected::Token(index) => {
                 phase::route::check_upgrade(None, &req.headers)?;
                 return self.token_endpoint(session, ctx, index).await;
@@ -96,7 +96,7 @@ impl ProxyHttp for Gateway {
         ctx.client_id = Some(principal.client_id.clone());
         ctx.principal = Some(Arc::clone(&principal));
         let app = phase::auth::check_revocation(&principal, &self.shared.directory)?;
-        phase::auth::check_client(path_client_id, &principal)?;
+        phase::auth::check_client(routed.client_id(), &principal)?;
         phase::trust::check(&app.trust, addr, phase::trust::origin_of(&req.headers))?;
         phase::scope::check(policy, &principal, &app)?;
         let (admission, verdict) = phase::rate_limit::admit(&tables.limiter, self.env, &app);
@@ -106,7 +106,7 @@ impl ProxyHttp for Gateway {
         match phase::forward::select(&env.upstream, self.env)? {
             Forward::Proxy => {
                 let refuse = tables.limits.refuse_undocumented_query;
-                phase::route::check_parameters(&tables.routes, policy, session.req_header(), refuse)?;
+                phase::route::check_parameters(policy, &routed.params, session.req_header(), refuse)?;
                 Ok(false)
             }
             Forward::Emulator(emulator) => {
@@ -182,9 +182,7 @@ impl ProxyHttp for Gateway {
         if ctx.request_id.is_empty() {
             ctx.request_id = uuid::Uuid::new_v4().to_string();
         }
-        let dead = matches!(e.etype(), ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed)
-            && *e.esource() == ErrorSource::Downstream;
-        if dead {
+        if error::client_gone(e) {
             return FailToProxy { error_code: 0, can_reuse_downstream: false };
         }
         let kind = error::kind_of(e);

@@ -148,7 +148,7 @@ impl TestSandgate {
             .expect("demo");
         let prod = approve_for_production(prepared.store(), &prepared.keys().secret_hash);
         let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
-        let shared = std::sync::Arc::clone(&prepared.shared);
+        let shared = std::sync::Arc::clone(&prepared.process.shared);
         let running = Running::start(server::build(&prepared).expect("build"));
         for addr in [training, production, admin] {
             wait_listening(addr);

@@ -150,8 +150,8 @@ fn run_phases(req: &mut RequestHeader) -> bool {
     }
     let addr = phase::client_addr::resolve(peer, &req.headers, &[]);
     let path = req.uri.path().to_owned();
-    let Ok((selected, path_client)) = phase::route::select(&world.routes, &req.method, &path) else { return false };
-    let Selected::Operation(id) = selected else {
+    let Ok(routed) = phase::route::select(&world.routes, &req.method, &path) else { return false };
+    let Selected::Operation(id) = routed.selected else {
         // The token endpoint answers in place; it is fuzzed up to its upgrade check here.
         let _ = phase::route::check_upgrade(None, &req.headers);
         return false;
@@ -163,11 +163,11 @@ fn run_phases(req: &mut RequestHeader) -> bool {
         return false;
     }
     let Ok(principal) = phase::auth::authenticate(&req.headers, &world.env, &world.scopes) else { return false };
-    if phase::auth::check_client(path_client, &principal).is_err() {
+    if phase::auth::check_client(routed.client_id(), &principal).is_err() {
         return false;
     }
     let _ = phase::trust::origin_of(&req.headers);
-    if phase::route::check_parameters(&world.routes, policy, req, false).is_err() {
+    if phase::route::check_parameters(policy, &routed.params, req, false).is_err() {
         return false;
     }
     let forwarding = phase::upstream_request::Forwarding {

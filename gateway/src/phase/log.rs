@@ -56,12 +56,7 @@ pub fn fault(env: Environment, method: &str, path: &str, ctx: &RequestCtx, error
     if matches!(error.etype(), pingora::ErrorType::CustomCode(..)) {
         return;
     }
-    let downstream_gone = *error.esource() == pingora::ErrorSource::Downstream
-        && matches!(
-            error.etype(),
-            pingora::ErrorType::ConnectionClosed | pingora::ErrorType::ReadError | pingora::ErrorType::WriteError
-        );
-    if downstream_gone {
+    if crate::error::client_gone(error) {
         tracing::debug!(request_id = %ctx.request_id, environment = env.as_str(), method, path, "client went away");
         return;
     }

@@ -11,14 +11,10 @@ use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 
 use crate::error::reject;
-use crate::table::routes::{OperationPolicy, RouteTable, Selected};
+use crate::table::routes::{OperationPolicy, RouteTable, Routed};
 
 /// Selects the target of `method path`; also returns the path's client id, if any.
-pub fn select<'p>(
-    routes: &RouteTable,
-    method: &Method,
-    path: &'p str,
-) -> Result<(Selected, Option<&'p str>), Box<Error>> {
+pub fn select<'r, 'p>(routes: &'r RouteTable, method: &Method, path: &'p str) -> Result<Routed<'r, 'p>, Box<Error>> {
     if path.split('/').any(is_dot_segment) {
         return Err(reject(ProblemKind::InvalidRequest, "the path must not contain . or .. segments (encoded or not)"));
     }
@@ -102,16 +98,16 @@ fn hidden_separator(path: &str) -> Option<&'static str> {
 /// Validates the path, query and header parameters of a request to a real backend against the
 /// spec (the emulator validates its own requests); with `refuse_undocumented` (config
 /// `limits.undocumented_query: refuse`) an undocumented query parameter is a 400.
+/// `path_params` are the ones `select` read.
 pub fn check_parameters(
-    routes: &RouteTable,
     policy: &OperationPolicy,
+    path_params: &[(&str, &str)],
     req: &RequestHeader,
     refuse_undocumented: bool,
 ) -> Result<(), Box<Error>> {
     let check = policy.params.as_ref().map_err(|_| {
         reject(ProblemKind::Internal, "this operation's spec cannot be enforced; the operator has been told")
     })?;
-    let path = req.uri.path();
     let query = req.uri.query();
     if refuse_undocumented {
         let unknown: Vec<String> = query
@@ -127,8 +123,7 @@ pub fn check_parameters(
             ));
         }
     }
-    let params = routes.path_params(&req.method, path);
-    check.check_params(&params, query, &req.headers).map_err(|violations| {
+    check.check_params(path_params, query, &req.headers).map_err(|violations| {
         let listed: Vec<String> = violations
             .iter()
             .take(5)
@@ -159,6 +154,7 @@ fn is_dot_segment(segment: &str) -> bool {
 mod tests {
     use super::*;
     use crate::error::kind_of;
+    use crate::table::routes::Selected;
     use crate::table::scopes::Scopes;
 
     fn routes() -> RouteTable {
@@ -170,25 +166,25 @@ mod tests {
     #[test]
     fn select_returns_target_and_path_client_id() {
         let routes = routes();
-        let (selected, client) =
-            select(&routes, &Method::GET, "/pos-api/v2.5/client-id/trn_1/customers/search").expect("route");
-        assert!(matches!(selected, Selected::Operation(_)));
-        assert_eq!(client, Some("trn_1"));
-        let (selected, client) = select(&routes, &Method::POST, "/pos-api/v2.5/oauth/token").expect("token");
-        assert!(matches!((selected, client), (Selected::Token(_), None)));
+        let routed = select(&routes, &Method::GET, "/pos-api/v2.5/client-id/trn_1/customers/search").expect("route");
+        assert!(matches!(routed.selected, Selected::Operation(_)));
+        assert_eq!(routed.client_id(), Some("trn_1"));
+        let routed = select(&routes, &Method::POST, "/pos-api/v2.5/oauth/token").expect("token");
+        assert!(matches!((routed.selected, routed.client_id()), (Selected::Token(_), None)));
     }
 
     #[test]
     fn undocumented_query_parameters_are_refused_only_when_configured() {
         let routes = routes();
         let path = "/pos-api/v2.5/client-id/c/customers/search";
-        let Ok((Selected::Operation(id), _)) = select(&routes, &Method::GET, path) else { panic!("routes") };
+        let routed = select(&routes, &Method::GET, path).expect("routes");
+        let Selected::Operation(id) = routed.selected else { panic!("an operation") };
         let policy = routes.policy(id);
         let target = format!("{path}?first_name=Ann&last_name=Lee&dob=1990-02-03&debug=1");
         let mut req = RequestHeader::build(Method::GET, target.as_bytes(), None).expect("request");
         req.append_header("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11").expect("h");
-        assert!(check_parameters(&routes, policy, &req, false).is_ok(), "dropped later, not refused");
-        let refused = check_parameters(&routes, policy, &req, true).expect_err("refused");
+        assert!(check_parameters(policy, &routed.params, &req, false).is_ok(), "dropped later, not refused");
+        let refused = check_parameters(policy, &routed.params, &req, true).expect_err("refused");
         assert_eq!(kind_of(&refused), ProblemKind::InvalidRequest);
         assert!(refused.context.as_ref().is_some_and(|c| c.as_str().contains("debug")), "names it: {refused:?}");
     }

@@ -122,6 +122,12 @@ fn invalid_request(detail: impl Into<String>) -> Failure {
     Failure::new(ProblemKind::InvalidTokenRequest, "invalid_request", detail)
 }
 
+/// The store failed: logged, and answered 500 without its text.
+fn store_unavailable(error: sandgate_store::StoreError) -> Failure {
+    tracing::error!(error = %error, "store failure at the token endpoint");
+    Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
+}
+
 /// A 429 that says when to retry.
 fn throttled(detail: String, wait: u64) -> Failure {
     let mut failure = Failure::new(ProblemKind::TokenRequestsThrottled, "slow_down", detail);
@@ -207,10 +213,7 @@ fn client_credentials(
             &client_id,
         ));
     }
-    let record = cx.store.credential(&client_id).map_err(|e| {
-        tracing::error!(error = %e, "store lookup failed at the token endpoint");
-        Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
-    })?;
+    let record = cx.store.credential(&client_id).map_err(store_unavailable)?;
     // Hash the secret even for an unknown client, so timing does not reveal which ids exist.
     let stored = record.as_ref().map(|r| r.secret_hash.as_slice()).unwrap_or(&[0u8; 32]);
     // During a rotation's grace period the previous secret works too; both are always checked so
@@ -250,10 +253,9 @@ fn client_credentials(
         chain: &chain,
     };
     let (body, pair) = mint(cx, &grant)?;
-    cx.store.start_refresh_chain(&chain, &record.client_id, &pair.refresh_jti, pair.expires_at).map_err(|e| {
-        tracing::error!(error = %e, "store write failed at the token endpoint");
-        Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
-    })?;
+    cx.store
+        .start_refresh_chain(&chain, &record.client_id, &pair.refresh_jti, pair.expires_at)
+        .map_err(store_unavailable)?;
     audit(
         cx,
         &record,
@@ -266,8 +268,7 @@ fn client_credentials(
 /// A wrong secret (or unknown client id): counted against the sending address, which is
 /// answered 429 once it has guessed too often. The claimed client is never blocked.
 fn wrong_secret(cx: TokenContext<'_>, client_id: &str) -> Failure {
-    cx.throttle.record_failure(cx.client_addr);
-    let failure = match cx.throttle.blocked_for(cx.client_addr) {
+    let failure = match cx.throttle.record_failure(cx.client_addr) {
         Some(wait) => throttled(format!("too many wrong client secrets from this address; retry in {wait} s"), wait),
         None => invalid_client("client_id or client_secret is wrong"),
     };
@@ -304,11 +305,7 @@ fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Va
             other => format!("the refresh token is not valid ({other:?})"),
         })
     })?;
-    let store_down = |e: sandgate_store::StoreError| {
-        tracing::error!(error = %e, "store failure at the token endpoint");
-        Failure::new(ProblemKind::Internal, "server_error", "the credential store is unavailable; try again")
-    };
-    let record = cx.store.credential(&claims.sub).map_err(store_down)?;
+    let record = cx.store.credential(&claims.sub).map_err(store_unavailable)?;
     let Some(record) = record.filter(|r| r.active) else {
         return Err(with_client(invalid_client("this credential or its application has been revoked"), &claims.sub));
     };
@@ -342,7 +339,11 @@ fn refresh(cx: TokenContext<'_>, token: &str, scope: Option<&str>) -> Result<(Va
     };
     let grant = Grant { client_id: &claims.sub, app: &claims.app, partner: &claims.ptn, scope, generation, chain };
     let (body, pair) = mint(cx, &grant)?;
-    match cx.store.advance_refresh_chain(chain, &claims.jti, &pair.refresh_jti, pair.expires_at).map_err(store_down)? {
+    match cx
+        .store
+        .advance_refresh_chain(chain, &claims.jti, &pair.refresh_jti, pair.expires_at)
+        .map_err(store_unavailable)?
+    {
         ChainStep::Advanced => Ok((body, claims.sub)),
         ChainStep::Reused => {
             let details = json!({"reason": "refresh token reused; chain revoked", "environment": cx.env.as_str()});

@@ -101,20 +101,16 @@ fn rewrite_target(req: &mut RequestHeader, query: Option<&QueryNames>) -> Result
     // Pingora keeps an absolute-form target's scheme and authority off the `Uri` but sends the
     // raw target bytes on; so the raw bytes decide.
     let absolute = req.uri.authority().is_some() || !req.raw_path().starts_with(b"/");
-    let original = req.uri.query().unwrap_or_default();
-    let kept: Vec<&str> = original
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .filter(|pair| {
-            let key = pair.split('=').next().unwrap_or_default();
-            let key = form_urlencoded::parse(key.as_bytes()).next().map(|(k, _)| k).unwrap_or_default();
-            query.is_none_or(|names| names.admits(&key))
-        })
-        .collect();
-    let dropped = kept.len() != original.split('&').filter(|p| !p.is_empty()).count();
-    if !absolute && !dropped {
+    let documented = |pair: &&str| {
+        let key = pair.split('=').next().unwrap_or_default();
+        let key = form_urlencoded::parse(key.as_bytes()).next().map(|(k, _)| k).unwrap_or_default();
+        query.is_none_or(|names| names.admits(&key))
+    };
+    let pairs = || req.uri.query().unwrap_or_default().split('&').filter(|pair| !pair.is_empty());
+    if !absolute && pairs().all(|pair| documented(&pair)) {
         return Ok(());
     }
+    let kept: Vec<&str> = pairs().filter(documented).collect();
     let target = match kept.is_empty() {
         true => req.uri.path().to_owned(),
         false => format!("{}?{}", req.uri.path(), kept.join("&")),
@@ -200,7 +196,9 @@ mod tests {
             &crate::table::scopes::Scopes::from_apis(&apis),
         );
         let path = "/pos-api/v2.5/client-id/c/customers/search";
-        let Ok((crate::table::routes::Selected::Operation(id), _)) = table.select(&http::Method::GET, path) else {
+        let Ok(crate::table::routes::Routed { selected: crate::table::routes::Selected::Operation(id), .. }) =
+            table.select(&http::Method::GET, path)
+        else {
             panic!("search routes");
         };
         let names = &table.policy(id).query;

@@ -35,6 +35,26 @@ pub enum Selected {
     Operation(RouteId),
 }
 
+/// What a path addresses, with its raw (percent-encoded) path parameters.
+#[derive(Debug)]
+pub struct Routed<'r, 'p> {
+    /// The token endpoint or an operation.
+    pub selected: Selected,
+    /// `(name, raw value)` of each path parameter.
+    pub params: Vec<(&'r str, &'p str)>,
+    /// The API's `x-sandgate-client-id-parameter`.
+    client_param: Option<&'r str>,
+}
+
+impl<'p> Routed<'_, 'p> {
+    /// The client the path speaks for: the parameter the API names in
+    /// `x-sandgate-client-id-parameter`, if it has one.
+    pub fn client_id(&self) -> Option<&'p str> {
+        let name = self.client_param?;
+        self.params.iter().find(|(n, _)| *n == name).map(|(_, value)| *value)
+    }
+}
+
 /// Policy of one operation.
 #[derive(Debug)]
 pub struct OperationPolicy {
@@ -209,18 +229,10 @@ impl RouteTable {
         (&entry.api, &entry.version)
     }
 
-    /// The raw (percent-encoded) path parameters of the operation `method path` addresses.
-    pub fn path_params<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Vec<(&'r str, &'p str)> {
-        match self.router.find(method, path) {
-            RouteMatch::Found(_, params) => params,
-            _ => Vec::new(),
-        }
-    }
-
-    /// Selects what `method path` addresses, and the value of the path parameter the API names
-    /// in `x-sandgate-client-id-parameter` (the client the path speaks for), if any. `path` has
+    /// Selects what `method path` addresses, with the path parameters as the router read them
+    /// (one lookup serves the client-id check and PRODUCTION's parameter validation). `path` has
     /// passed `route::select` (API-shaped, no dot segments).
-    pub fn select<'p>(&self, method: &Method, path: &'p str) -> Result<(Selected, Option<&'p str>), Box<Error>> {
+    pub fn select<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Result<Routed<'r, 'p>, Box<Error>> {
         let mut segments = path.trim_start_matches('/').splitn(3, '/');
         let api = segments.next().unwrap_or_default();
         let version = segments.next().unwrap_or_default().trim_start_matches('v');
@@ -245,14 +257,14 @@ impl RouteTable {
         }
         if rest == "oauth/token" {
             let entry = self.entries.iter().position(|e| e.api == api && e.version == version).unwrap_or_default();
-            return Ok((Selected::Token(entry as u32), None));
+            return Ok(Routed { selected: Selected::Token(entry as u32), params: Vec::new(), client_param: None });
         }
         match self.router.find(method, path) {
-            RouteMatch::Found(id, params) => {
-                let client_param = self.entries.get(id.api).and_then(|e| e.client_id_param.as_deref());
-                let client = client_param.and_then(|name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v));
-                Ok((Selected::Operation(RouteId { api: id.api as u32, op: id.op as u32 }), client))
-            }
+            RouteMatch::Found(id, params) => Ok(Routed {
+                selected: Selected::Operation(RouteId { api: id.api as u32, op: id.op as u32 }),
+                params,
+                client_param: self.entries.get(id.api).and_then(|e| e.client_id_param.as_deref()),
+            }),
             RouteMatch::MethodNotAllowed(allowed) => {
                 let allowed: Vec<&str> = allowed.iter().map(Method::as_str).collect();
                 Err(reject(
@@ -308,7 +320,7 @@ mod tests {
     #[test]
     fn deprecated_operation_points_at_its_successor() {
         let table = table(&[]);
-        let Ok((Selected::Operation(id), _)) =
+        let Ok(Routed { selected: Selected::Operation(id), .. }) =
             table.select(&Method::POST, "/pos-api/v2.5/client-id/c/accounts/1/calculate-interest")
         else {
             panic!("calculate-interest must route");
@@ -316,20 +328,25 @@ mod tests {
         let policy = table.policy(id);
         assert_eq!(policy.deprecation.as_deref(), Some("@1632268800"));
         assert_eq!(policy.successor_link.as_deref(), Some("</pos-api/v2.5.1>; rel=\"successor-version\""));
-        let Ok((Selected::Operation(id), client)) =
-            table.select(&Method::GET, "/pos-api/v2.5.1/client-id/c/customers/search")
-        else {
+        let routed = table.select(&Method::GET, "/pos-api/v2.5.1/client-id/c/customers/search");
+        let Ok(Routed { selected: Selected::Operation(id), .. }) = routed else {
             panic!("inherited operation must route");
         };
         assert!(table.policy(id).deprecation.is_none());
-        assert_eq!(client, Some("c"), "the spec's x-sandgate-client-id-parameter, inherited by v2.5.1");
+        assert_eq!(
+            routed.ok().and_then(|r| r.client_id()),
+            Some("c"),
+            "the spec's x-sandgate-client-id-parameter, inherited by v2.5.1"
+        );
         assert_eq!(table.policy(id).required_headers, ["x-reference-id"], "read from the spec");
     }
 
     #[test]
     fn select_token_endpoint_and_wrong_method() {
         let table = table(&[]);
-        let Ok((Selected::Token(index), _)) = table.select(&Method::POST, "/pos-api/v2.5/oauth/token") else {
+        let Ok(Routed { selected: Selected::Token(index), .. }) =
+            table.select(&Method::POST, "/pos-api/v2.5/oauth/token")
+        else {
             panic!("the token endpoint routes");
         };
         let scopes = table.token_scopes(index);

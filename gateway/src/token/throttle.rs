@@ -12,12 +12,9 @@
 //! GCRA (governor) per key; idle keys are pruned, so the state stays bounded by the number of
 //! addresses seen in the last minutes. The token endpoint is not the hot path.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -40,7 +37,6 @@ type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 pub struct FailureThrottle {
     failures: Keyed<IpAddr>,
     mints: Keyed<String>,
-    blocked: Mutex<HashMap<IpAddr, Instant>>,
     events: AtomicU32,
     clock: DefaultClock,
 }
@@ -76,28 +72,17 @@ impl FailureThrottle {
         FailureThrottle {
             failures: RateLimiter::keyed(failures),
             mints: RateLimiter::keyed(mints),
-            blocked: Mutex::new(HashMap::new()),
             events: AtomicU32::new(0),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Seconds `addr` must wait before its wrong guesses are answered again, if it is blocked.
-    pub fn blocked_for(&self, addr: IpAddr) -> Option<u64> {
-        let now = Instant::now();
-        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
-        blocked.retain(|_, until| *until > now);
-        blocked.get(&guesser_key(addr)).map(|until| until.duration_since(now).as_secs() + 1)
-    }
-
-    /// Records a wrong secret sent from `addr`.
-    pub fn record_failure(&self, addr: IpAddr) {
-        let key = guesser_key(addr);
-        if let Err(not_until) = self.failures.check_key(&key) {
-            let wait = not_until.wait_time_from(self.clock.now()).max(Duration::from_secs(1));
-            self.blocked.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Instant::now() + wait);
-        }
+    /// Records a wrong secret sent from `addr`; `Some(seconds)` when its budget is spent, the
+    /// time until the next wrong guess is answered as such again (a spent budget is not charged).
+    pub fn record_failure(&self, addr: IpAddr) -> Option<u64> {
+        let verdict = self.failures.check_key(&guesser_key(addr));
         self.maybe_prune();
+        verdict.err().map(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 
     /// Spends one mint of `client_id`; `Err(seconds)` when its budget is spent.
@@ -110,9 +95,9 @@ impl FailureThrottle {
         verdict
     }
 
-    /// Keys currently tracked (failures, mints, blocked), for tests and metrics.
+    /// Keys currently tracked (failures, mints), for tests and metrics.
     pub fn tracked(&self) -> usize {
-        self.failures.len() + self.mints.len() + self.blocked.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.failures.len() + self.mints.len()
     }
 
     /// Drops keys whose budget is full again (they hold nothing a new key would not).
@@ -121,8 +106,6 @@ impl FailureThrottle {
         self.failures.shrink_to_fit();
         self.mints.retain_recent();
         self.mints.shrink_to_fit();
-        let now = Instant::now();
-        self.blocked.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, until| *until > now);
     }
 
     fn maybe_prune(&self) {
@@ -135,6 +118,7 @@ impl FailureThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("ip")
@@ -144,22 +128,21 @@ mod tests {
     fn failures_past_the_burst_block_the_guessing_address_only() {
         let throttle = FailureThrottle::default();
         let guesser = ip("192.0.2.1");
-        for _ in 0..=FAILURE_BURST {
-            assert_eq!(throttle.blocked_for(guesser), None);
-            throttle.record_failure(guesser);
+        for _ in 0..FAILURE_BURST {
+            assert_eq!(throttle.record_failure(guesser), None);
         }
-        assert!(throttle.blocked_for(guesser).is_some(), "the guessing address is blocked");
-        assert_eq!(throttle.blocked_for(ip("192.0.2.2")), None, "another address is not");
+        assert!(throttle.record_failure(guesser).is_some(), "the guessing address is blocked");
+        assert_eq!(throttle.record_failure(ip("192.0.2.2")), None, "another address is not");
     }
 
     #[test]
     fn ipv6_guessers_are_counted_per_slash_64() {
         let throttle = FailureThrottle::default();
-        for i in 0..=FAILURE_BURST {
+        for i in 0..FAILURE_BURST {
             throttle.record_failure(ip(&format!("2001:db8:1:2::{:x}", i + 1)));
         }
-        assert!(throttle.blocked_for(ip("2001:db8:1:2::ffff")).is_some(), "the whole /64 is blocked");
-        assert_eq!(throttle.blocked_for(ip("2001:db8:1:3::1")), None, "the next /64 is not");
+        assert!(throttle.record_failure(ip("2001:db8:1:2::ffff")).is_some(), "the whole /64 is blocked");
+        assert_eq!(throttle.record_failure(ip("2001:db8:1:3::1")), None, "the next /64 is not");
         assert_eq!(guesser_key(ip("::ffff:192.0.2.9")), ip("192.0.2.9"), "IPv4-mapped counts as IPv4");
     }
 
