@@ -101,16 +101,20 @@ fn rewrite_target(req: &mut RequestHeader, query: Option<&QueryNames>) -> Result
     // Pingora keeps an absolute-form target's scheme and authority off the `Uri` but sends the
     // raw target bytes on; so the raw bytes decide.
     let absolute = req.uri.authority().is_some() || !req.raw_path().starts_with(b"/");
-    let documented = |pair: &&str| {
+    // One pass over the pairs: each key decoded once, the kept ones in order.
+    let (mut kept, mut dropped) = (Vec::new(), false);
+    for pair in req.uri.query().unwrap_or_default().split('&').filter(|pair| !pair.is_empty()) {
         let key = pair.split('=').next().unwrap_or_default();
         let key = form_urlencoded::parse(key.as_bytes()).next().map(|(k, _)| k).unwrap_or_default();
-        query.is_none_or(|names| names.admits(&key))
-    };
-    let pairs = || req.uri.query().unwrap_or_default().split('&').filter(|pair| !pair.is_empty());
-    if !absolute && pairs().all(|pair| documented(&pair)) {
+        if query.is_none_or(|names| names.admits(&key)) {
+            kept.push(pair);
+        } else {
+            dropped = true;
+        }
+    }
+    if !absolute && !dropped {
         return Ok(());
     }
-    let kept: Vec<&str> = pairs().filter(documented).collect();
     let target = match kept.is_empty() {
         true => req.uri.path().to_owned(),
         false => format!("{}?{}", req.uri.path(), kept.join("&")),
