@@ -53,7 +53,7 @@ pub enum StartError {
     Store(#[from] sandgate_store::StoreError),
     /// A spec failed to load.
     #[error("cannot load the specs: {0}")]
-    Specs(#[from] sandgate_openapi::LoadError),
+    Specs(#[from] sandgate_openapi::OpenApiError),
     /// The emulator could not be built from the specs, or its state store opened.
     #[error("cannot start the emulator: {0}")]
     Emulator(#[from] sandgate_emulator::EmulatorError),

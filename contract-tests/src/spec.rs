@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use sandgate_openapi::{self, shape, Api, LoadError, Operation};
+use sandgate_openapi::{self, shape, Api, OpenApiError, Operation};
 
 /// The loaded specs.
 pub struct Specs {
@@ -45,7 +45,7 @@ impl Filters {
 
 impl Specs {
     /// Loads every OpenAPI document in `paths` (files, or folders searched recursively).
-    pub fn load(paths: &[PathBuf]) -> Result<Specs, LoadError> {
+    pub fn load(paths: &[PathBuf]) -> Result<Specs, OpenApiError> {
         let mut files = Vec::new();
         for path in paths {
             if path.is_dir() {
@@ -68,7 +68,7 @@ impl Specs {
         }
         if apis.is_empty() {
             let dir = paths.first().cloned().unwrap_or_default();
-            return Err(LoadError::Empty { dir });
+            return Err(OpenApiError::Empty { dir });
         }
         // The documents given and those they extend (`x-sandgate-extends`): a change to either
         // changes what the operations are.
@@ -78,7 +78,7 @@ impl Specs {
         read.dedup();
         let mut hasher = Sha256::new();
         for file in &read {
-            let bytes = std::fs::read(file).map_err(|source| LoadError::Io { file: file.clone(), source })?;
+            let bytes = std::fs::read(file).map_err(|source| OpenApiError::Io { file: file.clone(), source })?;
             hasher.update(&bytes);
         }
         let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();

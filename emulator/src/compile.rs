@@ -15,7 +15,7 @@ use crate::{scenario, state};
 use sandgate_openapi::generate::{CompiledSet, Program};
 use sandgate_openapi::router::{OperationId, Router};
 use sandgate_openapi::validate::RequestCheck;
-use sandgate_openapi::{Api, LoadError, Operation, ResponseSpec, StatusKey};
+use sandgate_openapi::{Api, OpenApiError, Operation, ResponseSpec, StatusKey};
 
 /// The answer compiled for one documented response: status, media type, how to fill the body,
 /// and the named examples a client may ask for.
@@ -99,7 +99,7 @@ impl Emulator {
         for api in &apis {
             let mut per_op = Vec::with_capacity(api.operations.len());
             let resources = state::infer::infer(api)
-                .map_err(|(pointer, problem)| LoadError::invalid(&api.file, pointer, problem))?;
+                .map_err(|(pointer, problem)| OpenApiError::invalid(&api.file, pointer, problem))?;
             let mut state_ops = Vec::with_capacity(api.operations.len());
             let mut callback_ops = Vec::with_capacity(api.operations.len());
             for (op, resource) in api.operations.iter().zip(resources) {
@@ -108,38 +108,23 @@ impl Emulator {
                     Some((_, set)) => Arc::clone(set),
                     None => {
                         let set = CompiledSet::compile(&op.schemas).map_err(|e| {
-                            LoadError::invalid(
-                                file,
-                                format!("/components/schemas{}", e.pointer.trim_start_matches("#/$defs")),
-                                e.problem,
-                            )
+                            e.in_file(file, |p| format!("/components/schemas{}", p.trim_start_matches("#/$defs")))
                         })?;
                         compiled.push((Arc::clone(&op.schemas), Arc::clone(&set)));
                         set
                     }
                 };
-                per_op.push(
-                    compile_answers(op, &set)
-                        .map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))?,
-                );
+                per_op.push(compile_answers(op, &set, file)?);
                 let mut compiled_callbacks = Vec::with_capacity(op.callbacks.len());
                 for callback in &op.callbacks {
                     let program = callback.schema.as_ref().map(|s| Program::compile(s, &op.schemas, &set)).transpose();
-                    let at = |e: sandgate_openapi::generate::CompileError| {
-                        LoadError::invalid(
-                            file,
-                            format!("{}/callbacks/{}{}", op.pointer, callback.name, e.pointer),
-                            e.problem,
-                        )
-                    };
+                    let at =
+                        |e: OpenApiError| e.in_file(file, |p| format!("{}/callbacks/{}{p}", op.pointer, callback.name));
                     compiled_callbacks.push((callback.clone(), program.map_err(at)?));
                 }
                 callback_ops.push(compiled_callbacks);
                 let compiled = resource.map(|r| Stateful::compile(r, op, &set)).transpose();
-                state_ops.push(
-                    compiled
-                        .map_err(|e| LoadError::invalid(file, format!("{}{}", op.pointer, e.pointer), e.problem))?,
-                );
+                state_ops.push(compiled.map_err(|e| e.in_file(file, |p| format!("{}{p}", op.pointer)))?);
             }
             answers.push(per_op);
             stateful.push(state_ops);
@@ -186,13 +171,18 @@ impl Emulator {
     }
 }
 
-pub(crate) fn compile_answers(op: &Operation, set: &Arc<CompiledSet>) -> Result<OperationAnswers, (String, String)> {
+/// The answers of `op`; a schema the generator cannot compile is reported in `file`.
+pub(crate) fn compile_answers(
+    op: &Operation,
+    set: &Arc<CompiledSet>,
+    file: &Path,
+) -> Result<OperationAnswers, OpenApiError> {
     let mut by_status = Vec::with_capacity(op.responses.len());
     for response in &op.responses {
-        by_status.push((response.status, compile_answer(op, response, set)?));
+        by_status.push((response.status, compile_answer(op, response, set, file)?));
     }
     let default = match op.default_success().or_else(|| op.responses.first()) {
-        Some(response) => compile_answer(op, response, set)?,
+        Some(response) => compile_answer(op, response, set, file)?,
         None => {
             Answer { status: 204, media_type: None, body: AnswerBody::Empty, examples: Vec::new(), headers: Vec::new() }
         }
@@ -200,7 +190,12 @@ pub(crate) fn compile_answers(op: &Operation, set: &Arc<CompiledSet>) -> Result<
     Ok(OperationAnswers { default, by_status })
 }
 
-fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet>) -> Result<Answer, (String, String)> {
+fn compile_answer(
+    op: &Operation,
+    response: &ResponseSpec,
+    set: &Arc<CompiledSet>,
+    file: &Path,
+) -> Result<Answer, OpenApiError> {
     let status = response.status.status();
     let mut headers = Vec::with_capacity(response.headers.len());
     for (index, header) in response.headers.iter().enumerate() {
@@ -210,7 +205,7 @@ fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet
             continue;
         };
         let program = Program::compile(schema, &op.schemas, set)
-            .map_err(|e| (format!("{}/headers/{index}/schema{}", response.pointer, e.pointer), e.problem))?;
+            .map_err(|e| e.in_file(file, |p| format!("{}/headers/{index}/schema{p}", response.pointer)))?;
         headers.push((Cow::Owned(header.name.clone()), program));
     }
     // Bodies are JSON, so only a JSON media type gets one; a response documented only as XML or
@@ -221,7 +216,7 @@ fn compile_answer(op: &Operation, response: &ResponseSpec, set: &Arc<CompiledSet
     let body = match (&media.schema, &media.example) {
         (Some(schema), _) => AnswerBody::Generate(
             Program::compile(schema, &op.schemas, set)
-                .map_err(|e| (format!("{}{}", media.pointer, e.pointer), e.problem))?,
+                .map_err(|e| e.in_file(file, |p| format!("{}{p}", media.pointer)))?,
         ),
         (None, Some(example)) => AnswerBody::Example(example.clone()),
         (None, None) => AnswerBody::Empty,

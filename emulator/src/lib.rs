@@ -33,7 +33,7 @@ use answer::ErrorAnswer;
 use sandgate_openapi::generate::Program;
 use sandgate_openapi::router::{RouteMatch, Router};
 use sandgate_openapi::validate::RequestCheck;
-use sandgate_openapi::{Api, LoadError, Operation};
+use sandgate_openapi::{Api, OpenApiError, Operation};
 use state::act::Stateful;
 use state::StateStore;
 
@@ -78,7 +78,7 @@ struct Checks {
 pub enum EmulatorError {
     /// A document or scenario file is unreadable or wrong.
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Load(#[from] OpenApiError),
     /// The state store could not be opened.
     #[error(transparent)]
     State(#[from] state::StateError),

@@ -1,11 +1,13 @@
-//! Why a document could not be loaded: the one error type of loading and modelling, so that
-//! `load` (files) and `model` (documents) both name it without naming each other.
+//! The one error type of the OpenAPI engine: why a document could not be loaded or modelled, and
+//! why one of its schemas could not be compiled (by the value generator or the request
+//! validator). `load` (files), `model` (documents), `generate` and `validate` all name it without
+//! naming each other.
 
 use std::path::{Path, PathBuf};
 
-/// Why a document could not be loaded. Every variant names the file.
+/// Why a document could not be loaded, or a schema of it compiled.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub enum OpenApiError {
     /// The file or folder could not be read.
     #[error("{file}: cannot read: {source}")]
     Io {
@@ -30,11 +32,40 @@ pub enum LoadError {
         /// The folder searched.
         dir: PathBuf,
     },
+    /// The value generator cannot compile a schema (a `pattern` it cannot expand, an unknown
+    /// `$ref`, …).
+    #[error("{pointer}: {problem}")]
+    Generate {
+        /// Where in the schema (relative JSON pointer).
+        pointer: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The request validator cannot compile a schema of an operation's request (a `pattern`
+    /// that is not a regular expression, say).
+    #[error("{pointer}: {problem}")]
+    Validate {
+        /// JSON pointer to the schema in its document.
+        pointer: String,
+        /// What the validator said.
+        problem: String,
+    },
 }
 
-impl LoadError {
+impl OpenApiError {
     /// A document (or a file written beside it) that is wrong at `pointer`.
     pub fn invalid(file: &Path, pointer: impl Into<String>, problem: impl Into<String>) -> Self {
-        LoadError::Invalid { file: file.to_path_buf(), pointer: pointer.into(), problem: problem.into() }
+        OpenApiError::Invalid { file: file.to_path_buf(), pointer: pointer.into(), problem: problem.into() }
+    }
+
+    /// A schema failure (`Generate`, `Validate`) placed in its document: `Invalid` in `file` at
+    /// `at(pointer)`. Other variants already name their file and are returned unchanged.
+    pub fn in_file(self, file: &Path, at: impl FnOnce(&str) -> String) -> Self {
+        match self {
+            OpenApiError::Generate { pointer, problem } | OpenApiError::Validate { pointer, problem } => {
+                OpenApiError::invalid(file, at(&pointer), problem)
+            }
+            other => other,
+        }
     }
 }

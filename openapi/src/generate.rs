@@ -19,6 +19,7 @@ use fake::rand::SeedableRng;
 use fake::{Fake, RngExt};
 use serde_json::{Map, Number, Value};
 
+use crate::error::OpenApiError;
 use crate::normalize::DEFS_REF;
 use crate::SchemaSet;
 
@@ -29,16 +30,6 @@ const MAX_DEPTH: usize = 8;
 const DEFAULT_MAX_ITEMS: usize = 3;
 /// Longest repetition a `pattern` quantifier like `+` or `*` expands to.
 const PATTERN_MAX_REPEAT: u32 = 8;
-
-/// Why a schema could not be compiled.
-#[derive(Debug, thiserror::Error)]
-#[error("{pointer}: {problem}")]
-pub struct CompileError {
-    /// Where in the schema (relative JSON pointer).
-    pub pointer: String,
-    /// What is wrong.
-    pub problem: String,
-}
 
 /// The compiled component schemas of one document, shared by every program built from it.
 #[derive(Debug)]
@@ -57,7 +48,7 @@ pub struct Program {
 
 impl CompiledSet {
     /// Compiles every component schema of `schemas`.
-    pub fn compile(schemas: &SchemaSet) -> Result<Arc<CompiledSet>, CompileError> {
+    pub fn compile(schemas: &SchemaSet) -> Result<Arc<CompiledSet>, OpenApiError> {
         let names: HashMap<String, usize> = schemas.defs.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
         let compiler = Compiler { schemas, names: &names };
         let mut defs = Vec::with_capacity(schemas.defs.len());
@@ -70,7 +61,7 @@ impl CompiledSet {
 
 impl Program {
     /// Compiles `schema` (normalised, refs into `schemas`) against an already compiled set.
-    pub fn compile(schema: &Value, schemas: &SchemaSet, set: &Arc<CompiledSet>) -> Result<Program, CompileError> {
+    pub fn compile(schema: &Value, schemas: &SchemaSet, set: &Arc<CompiledSet>) -> Result<Program, OpenApiError> {
         let root = Compiler { schemas, names: &set.names }.node(schema, "")?;
         Ok(Program { root, set: Arc::clone(set) })
     }
@@ -140,7 +131,7 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn node(&self, schema: &Value, at: &str) -> Result<Node, CompileError> {
+    fn node(&self, schema: &Value, at: &str) -> Result<Node, OpenApiError> {
         let obj = match schema {
             Value::Bool(_) => return Ok(Node::Any),
             Value::Object(obj) => obj,
@@ -199,7 +190,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn typed(&self, t: &str, obj: &Map<String, Value>, at: &str) -> Result<Node, CompileError> {
+    fn typed(&self, t: &str, obj: &Map<String, Value>, at: &str) -> Result<Node, OpenApiError> {
         let num = |k: &str| obj.get(k).and_then(Value::as_f64);
         let count = |k: &str| obj.get(k).and_then(Value::as_u64).map(|n| n as usize);
         Ok(match t {
@@ -294,7 +285,7 @@ impl Compiler<'_> {
         all: &[Value],
         at: &str,
         depth: usize,
-    ) -> Result<Map<String, Value>, CompileError> {
+    ) -> Result<Map<String, Value>, OpenApiError> {
         if depth > 16 {
             return Err(err(at, "allOf nests too deep (a cycle?)"));
         }
@@ -334,8 +325,8 @@ impl Compiler<'_> {
     }
 }
 
-fn err(at: &str, problem: impl Into<String>) -> CompileError {
-    CompileError { pointer: at.to_owned(), problem: problem.into() }
+fn err(at: &str, problem: impl Into<String>) -> OpenApiError {
+    OpenApiError::Generate { pointer: at.to_owned(), problem: problem.into() }
 }
 
 fn default_range(min: Option<f64>, max: Option<f64>, low: f64, high: f64) -> (f64, f64) {

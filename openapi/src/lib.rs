@@ -20,7 +20,8 @@ pub mod shape;
 pub mod template;
 pub mod validate;
 
-pub use load::{load_dir, load_file, LoadError};
+pub use error::OpenApiError;
+pub use load::{load_dir, load_file};
 pub use model::{
     Api, BodyMedia, Callback, Link, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody,
     ResponseHeader, ResponseSpec, SchemaSet, SecurityScheme, StatusKey,

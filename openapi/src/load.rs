@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use super::error::LoadError;
+use super::error::OpenApiError;
 use super::model::{self, Api};
 
 /// Loads every OpenAPI document under `dir` (recursively, sorted by path so results are stable).
 /// Files that are not OpenAPI documents (no top-level `openapi` key) are skipped.
-pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
+pub fn load_dir(dir: &Path) -> Result<Vec<Api>, OpenApiError> {
     let mut files = Vec::new();
     collect_files(dir, &mut files)?;
     files.sort();
@@ -31,13 +31,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
         }
     }
     if docs.is_empty() {
-        return Err(LoadError::Empty { dir: dir.to_path_buf() });
+        return Err(OpenApiError::Empty { dir: dir.to_path_buf() });
     }
     build_all(docs)
 }
 
 /// Loads one OpenAPI document (and the documents it extends, see `x-sandgate-extends`).
-pub fn load_file(file: &Path) -> Result<Vec<Api>, LoadError> {
+pub fn load_file(file: &Path) -> Result<Vec<Api>, OpenApiError> {
     let value = read_document(file)?;
     let mut docs = vec![(file.to_path_buf(), value)];
     if let Some(parent) = docs[0].1.get("x-sandgate-extends").and_then(Value::as_str) {
@@ -53,7 +53,7 @@ pub fn load_file(file: &Path) -> Result<Vec<Api>, LoadError> {
 
 /// Reads and parses `files`, one contiguous share per core (parsing is most of start-up); the
 /// results are in the order of `files`.
-fn read_all(files: &[PathBuf]) -> Vec<Result<Value, LoadError>> {
+fn read_all(files: &[PathBuf]) -> Vec<Result<Value, OpenApiError>> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
     std::thread::scope(|scope| {
         let shares: Vec<_> = files
@@ -67,7 +67,7 @@ fn read_all(files: &[PathBuf]) -> Vec<Result<Value, LoadError>> {
     })
 }
 
-fn build_all(docs: Vec<(PathBuf, Value)>) -> Result<Vec<Api>, LoadError> {
+fn build_all(docs: Vec<(PathBuf, Value)>) -> Result<Vec<Api>, OpenApiError> {
     let mut apis = Vec::with_capacity(docs.len());
     for (file, value) in &docs {
         // The structural check (a full openapiv3 parse) and the model read the same value: run
@@ -85,8 +85,8 @@ fn build_all(docs: Vec<(PathBuf, Value)>) -> Result<Vec<Api>, LoadError> {
 }
 
 /// Every `.yaml`, `.yml` and `.json` file under `dir`, recursively.
-pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let io = |source| LoadError::Io { file: dir.to_path_buf(), source };
+pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), OpenApiError> {
+    let io = |source| OpenApiError::Io { file: dir.to_path_buf(), source };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
@@ -99,27 +99,27 @@ pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError
 }
 
 /// Reads YAML or JSON into a JSON value. YAML map keys that are numbers (`200:`) become strings.
-pub fn read_document(file: &Path) -> Result<Value, LoadError> {
-    let text = std::fs::read_to_string(file).map_err(|source| LoadError::Io { file: file.to_path_buf(), source })?;
+pub fn read_document(file: &Path) -> Result<Value, OpenApiError> {
+    let text = std::fs::read_to_string(file).map_err(|source| OpenApiError::Io { file: file.to_path_buf(), source })?;
     parse_document(file, &text)
 }
 
 /// Parses YAML or JSON text read from `file` (named in errors) into a JSON value. A `.json` file
 /// goes through serde_json, several times faster than a YAML parser on large documents; YAML is
 /// read straight into a JSON value, where scalar keys (`200:`, `true:`) become strings.
-pub fn parse_document(file: &Path, text: &str) -> Result<Value, LoadError> {
+pub fn parse_document(file: &Path, text: &str) -> Result<Value, OpenApiError> {
     if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-        return serde_json::from_str(text).map_err(|e| LoadError::invalid(file, "", format!("not JSON: {e}")));
+        return serde_json::from_str(text).map_err(|e| OpenApiError::invalid(file, "", format!("not JSON: {e}")));
     }
-    serde_yaml::from_str(text).map_err(|e| LoadError::invalid(file, "", format!("not YAML or JSON: {e}")))
+    serde_yaml::from_str(text).map_err(|e| OpenApiError::invalid(file, "", format!("not YAML or JSON: {e}")))
 }
 
-fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
+fn check_structure(file: &Path, value: &Value) -> Result<(), OpenApiError> {
     let version = value.get("openapi").and_then(Value::as_str).unwrap_or("");
     if version.starts_with("3.0.") {
         if let Some(pointer) = type_list_in(value) {
             let problem = "a list of types is OpenAPI 3.1; in 3.0 use one type (and nullable: true for null)";
-            return Err(LoadError::invalid(file, pointer, problem));
+            return Err(OpenApiError::invalid(file, pointer, problem));
         }
         let parsed: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(value);
         parsed.map(drop).map_err(|e| {
@@ -127,13 +127,13 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), LoadError> {
             // path item the problem is; look again, one operation at a time.
             let (pointer, problem) =
                 locate_in_paths(value).unwrap_or_else(|| (to_pointer(e.path()), e.into_inner().to_string()));
-            LoadError::invalid(file, pointer, problem)
+            OpenApiError::invalid(file, pointer, problem)
         })
     } else if version.starts_with("3.1.") {
-        check_structure_31(value).map_err(|(pointer, problem)| LoadError::invalid(file, pointer, problem))
+        check_structure_31(value).map_err(|(pointer, problem)| OpenApiError::invalid(file, pointer, problem))
     } else {
         let problem = format!("unsupported OpenAPI version {version:?}; expected 3.0.x or 3.1.x");
-        Err(LoadError::invalid(file, "/openapi", problem))
+        Err(OpenApiError::invalid(file, "/openapi", problem))
     }
 }
 
@@ -305,7 +305,7 @@ mod tests {
         let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    A:\n      type: object\n      example: {type: [a, b]}\n      properties:\n        b: {type: [string, 'null']}\n";
         let file = write(dir, "a.yaml", text);
         match load_file(&file) {
-            Err(LoadError::Invalid { pointer, problem, .. }) => {
+            Err(OpenApiError::Invalid { pointer, problem, .. }) => {
                 assert_eq!(pointer, "/components/schemas/A/properties/b/type");
                 assert!(problem.contains("3.1"), "{problem}");
             }
@@ -387,6 +387,6 @@ mod tests {
         let temp = temp_dir("empty");
         let dir = temp.path();
         write(dir, "notes.yaml", "hello: world\n");
-        assert!(matches!(load_dir(dir), Err(LoadError::Empty { .. })));
+        assert!(matches!(load_dir(dir), Err(OpenApiError::Empty { .. })));
     }
 }

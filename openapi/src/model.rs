@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::error::LoadError;
+use super::error::OpenApiError;
 use super::normalize;
 
 /// One OpenAPI document, served under `base_path`.
@@ -336,7 +336,7 @@ pub struct MediaSpec {
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// Builds the model of one document that has already passed the structural check.
-pub fn build_api(file: &Path, doc: &Value) -> Result<Api, LoadError> {
+pub fn build_api(file: &Path, doc: &Value) -> Result<Api, OpenApiError> {
     let info = doc.get("info");
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
     let mut defs = Map::new();
@@ -388,12 +388,12 @@ fn build_operation(
     op: &Value,
     pointer: String,
     schemas: &Arc<SchemaSet>,
-) -> Result<Operation, LoadError> {
+) -> Result<Operation, OpenApiError> {
     let mut responses = Vec::new();
     for (key, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
         let response_pointer = format!("{pointer}/responses/{}", escape(key));
         let status = parse_status(key).ok_or_else(|| {
-            LoadError::invalid(
+            OpenApiError::invalid(
                 file,
                 &response_pointer,
                 format!("{key:?} is not a status code, a range like 5XX, or default"),
@@ -490,7 +490,7 @@ fn build_operation(
         .and_then(Value::as_array)
         .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect());
     Ok(Operation {
-        method: method.to_ascii_uppercase().parse().map_err(|_| LoadError::invalid(file, &pointer, "bad method"))?,
+        method: method.to_ascii_uppercase().parse().map_err(|_| OpenApiError::invalid(file, &pointer, "bad method"))?,
         path: path.to_owned(),
         pointer,
         operation_id: op.get("operationId").and_then(Value::as_str).map(str::to_owned),
@@ -525,13 +525,17 @@ fn security(
     doc: &Value,
     requirements: Option<&Value>,
     at: &str,
-) -> Result<Vec<Vec<SecurityScheme>>, LoadError> {
+) -> Result<Vec<Vec<SecurityScheme>>, OpenApiError> {
     let mut alternatives = Vec::new();
     for requirement in requirements.and_then(Value::as_array).into_iter().flatten() {
         let mut all = Vec::new();
         for name in requirement.as_object().into_iter().flat_map(|m| m.keys()) {
             let scheme = doc.pointer(&format!("/components/securitySchemes/{}", escape(name))).ok_or_else(|| {
-                LoadError::invalid(file, format!("{at}/security"), format!("security scheme {name:?} is not defined"))
+                OpenApiError::invalid(
+                    file,
+                    format!("{at}/security"),
+                    format!("security scheme {name:?} is not defined"),
+                )
             })?;
             let text = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
             all.push(match text("type").as_str() {
@@ -554,11 +558,11 @@ fn security(
     Ok(alternatives)
 }
 
-fn parameters_of(file: &Path, doc: &Value, op: &Value, pointer: &str) -> Result<Vec<Parameter>, LoadError> {
+fn parameters_of(file: &Path, doc: &Value, op: &Value, pointer: &str) -> Result<Vec<Parameter>, OpenApiError> {
     parameters(file, doc, op.get("parameters"), &format!("{pointer}/parameters"))
 }
 
-fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> Result<Vec<Parameter>, LoadError> {
+fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> Result<Vec<Parameter>, OpenApiError> {
     let mut out = Vec::new();
     for (index, node) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
         let at = format!("{pointer}/{index}");
@@ -569,7 +573,7 @@ fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> 
             Some("header") => ParamLocation::Header,
             Some("cookie") => ParamLocation::Cookie,
             other => {
-                return Err(LoadError::invalid(
+                return Err(OpenApiError::invalid(
                     file,
                     &at,
                     format!("parameter location {other:?} is not path, query, header or cookie"),
@@ -590,7 +594,7 @@ fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> 
             Some("spaceDelimited") => ParamStyle::SpaceDelimited,
             Some("pipeDelimited") => ParamStyle::PipeDelimited,
             Some("deepObject") => ParamStyle::DeepObject,
-            Some(other) => return Err(LoadError::invalid(file, &at, format!("unknown parameter style {other:?}"))),
+            Some(other) => return Err(OpenApiError::invalid(file, &at, format!("unknown parameter style {other:?}"))),
         };
         let explode = param.get("explode").and_then(Value::as_bool).unwrap_or(style == ParamStyle::Form);
         // `content` holds exactly one media type; its schema describes the (JSON) value.
@@ -610,12 +614,11 @@ fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> 
 }
 
 /// Follows a local `$ref` (`#/components/...`) once; other nodes are returned as they are.
-fn resolve<'a>(file: &Path, doc: &'a Value, node: &'a Value, at: &str) -> Result<&'a Value, LoadError> {
+fn resolve<'a>(file: &Path, doc: &'a Value, node: &'a Value, at: &str) -> Result<&'a Value, OpenApiError> {
     match node.get("$ref").and_then(Value::as_str) {
-        Some(target) => target
-            .strip_prefix('#')
-            .and_then(|pointer| doc.pointer(pointer))
-            .ok_or_else(|| LoadError::invalid(file, at, format!("$ref {target:?} does not resolve in this document"))),
+        Some(target) => target.strip_prefix('#').and_then(|pointer| doc.pointer(pointer)).ok_or_else(|| {
+            OpenApiError::invalid(file, at, format!("$ref {target:?} does not resolve in this document"))
+        }),
         None => Ok(node),
     }
 }
@@ -649,7 +652,7 @@ fn escape(key: &str) -> String {
 
 /// Gives each API with `x-sandgate-extends` the operations of its base document that it does not
 /// override (same method and path template).
-pub fn apply_extends(apis: &mut [Api], docs: &[(PathBuf, Value)]) -> Result<(), LoadError> {
+pub fn apply_extends(apis: &mut [Api], docs: &[(PathBuf, Value)]) -> Result<(), OpenApiError> {
     for (index, (file, doc)) in docs.iter().enumerate() {
         let Some(parent) = doc.get("x-sandgate-extends").and_then(Value::as_str) else { continue };
         let base_file = file.parent().unwrap_or(Path::new(".")).join(parent);
@@ -657,9 +660,9 @@ pub fn apply_extends(apis: &mut [Api], docs: &[(PathBuf, Value)]) -> Result<(), 
         let base = apis
             .iter()
             .position(|api| api.file.canonicalize().unwrap_or_else(|_| api.file.clone()) == base_file)
-            .ok_or_else(|| LoadError::invalid(file, "/x-sandgate-extends", format!("{parent:?} was not loaded")))?;
+            .ok_or_else(|| OpenApiError::invalid(file, "/x-sandgate-extends", format!("{parent:?} was not loaded")))?;
         if base == index {
-            return Err(LoadError::invalid(file, "/x-sandgate-extends", "a document cannot extend itself"));
+            return Err(OpenApiError::invalid(file, "/x-sandgate-extends", "a document cannot extend itself"));
         }
         if apis[index].validation_error.is_none() {
             apis[index].validation_error = apis[base].validation_error.clone();

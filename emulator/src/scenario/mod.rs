@@ -35,7 +35,7 @@ use condition::Condition;
 use sandgate_openapi::infer::collection_key;
 use sandgate_openapi::template::text;
 use sandgate_openapi::validate::ParsedRequest;
-use sandgate_openapi::{Api, LoadError};
+use sandgate_openapi::{Api, OpenApiError};
 
 /// The key that marks a YAML file as scenarios rather than an OpenAPI document.
 pub const MARKER: &str = "sandgate-scenarios";
@@ -51,7 +51,7 @@ pub struct ScenarioFile {
 
 /// Reads every scenario file under `dir` (recursively). A file that does not parse is an error
 /// naming it; files without the marker (OpenAPI documents) are skipped.
-pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, LoadError> {
+pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, OpenApiError> {
     let mut files = Vec::new();
     if dir.is_dir() {
         sandgate_openapi::load::collect_files(dir, &mut files)?;
@@ -59,7 +59,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, LoadError> {
     files.sort();
     let mut out = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| OpenApiError::Io { file: file.clone(), source })?;
         if !text.contains(MARKER) {
             continue;
         }
@@ -101,13 +101,13 @@ pub enum Answer {
 
 /// The `fixtures:` of `files`: objects every partner finds in a collection
 /// (`{collection, id_field, objects}`), checked against `apis` like scenarios.
-pub fn fixtures(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<crate::state::fixtures::Fixture>, LoadError> {
+pub fn fixtures(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<crate::state::fixtures::Fixture>, OpenApiError> {
     let mut out = Vec::new();
     for ScenarioFile { file, doc } in files {
         let api = doc.get("api").and_then(Value::as_str).unwrap_or_default();
         for (index, spec) in doc.get("fixtures").and_then(Value::as_array).into_iter().flatten().enumerate() {
             let at = format!("/fixtures/{index}");
-            let bad = |key: &str, problem: &str| LoadError::invalid(file, format!("{at}/{key}"), problem);
+            let bad = |key: &str, problem: &str| OpenApiError::invalid(file, format!("{at}/{key}"), problem);
             let collection = spec
                 .get("collection")
                 .and_then(Value::as_str)
@@ -145,11 +145,11 @@ pub fn fixtures(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<crate::state
 /// Compiles `files` for `apis`: `out[api][op]` lists the scenarios of each operation in file order.
 /// Fails naming the file and the JSON pointer of a malformed scenario, an unknown operation or an
 /// undocumented status.
-pub fn compile(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<Vec<Vec<Scenario>>>, LoadError> {
+pub fn compile(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<Vec<Vec<Scenario>>>, OpenApiError> {
     let mut out: Vec<Vec<Vec<Scenario>>> = apis.iter().map(|a| vec![Vec::new(); a.operations.len()]).collect();
     let mut static_bodies = StaticBodies::default();
     for ScenarioFile { file, doc } in files {
-        let bad = |pointer: String, problem: String| LoadError::invalid(file, pointer, problem);
+        let bad = |pointer: String, problem: String| OpenApiError::invalid(file, pointer, problem);
         if doc.get(MARKER).and_then(Value::as_u64) != Some(1) {
             return Err(bad(format!("/{MARKER}"), "only version 1 is known".into()));
         }
@@ -306,13 +306,13 @@ impl<'a> StaticBodies<'a> {
 
     /// Validates the bodies of each set as one array against `prefixItems` of their schemas;
     /// fails naming the first body (in file order) that does not conform.
-    fn check(self) -> Result<(), LoadError> {
+    fn check(self) -> Result<(), OpenApiError> {
         for (set, bodies) in self.sets {
             let schemas: Vec<Value> = bodies.iter().map(|b| b.schema.clone()).collect();
             let root = set.json_schema(&serde_json::json!({"prefixItems": schemas}));
             let validator = jsonschema::options().should_validate_formats(true).build(&root);
             let validator = validator.map_err(|e| {
-                LoadError::invalid(
+                OpenApiError::invalid(
                     bodies[0].file,
                     &bodies[0].at,
                     format!("the documented schema does not compile: {e}"),
@@ -333,7 +333,7 @@ impl<'a> StaticBodies<'a> {
                 let StaticBody { file, at, status, .. } = &bodies[index];
                 let path = if path == "/" { "" } else { &path };
                 let problem = format!("does not conform to the documented {status}: {problem} at {path:?}");
-                return Err(LoadError::invalid(file, at.as_str(), problem));
+                return Err(OpenApiError::invalid(file, at.as_str(), problem));
             }
         }
         Ok(())

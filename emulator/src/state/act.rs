@@ -10,10 +10,11 @@ use serde_json::{Map, Value};
 
 use super::infer::{Action, Resource};
 use super::{PageRequest, StateError, StateStore, Tenant};
-use sandgate_openapi::generate::{CompileError, CompiledSet, Program};
+use sandgate_openapi::generate::{CompiledSet, Program};
 use sandgate_openapi::shape::{fields, list_items, Field};
 use sandgate_openapi::template::text;
 use sandgate_openapi::validate::ParsedRequest;
+use sandgate_openapi::OpenApiError;
 use sandgate_openapi::Operation;
 
 /// The most objects a list answers with when neither the request nor the schema says.
@@ -118,7 +119,7 @@ pub enum Acted {
 
 impl Stateful {
     /// Compiles the body programs of `op` for `resource`.
-    pub fn compile(resource: Resource, op: &Operation, set: &Arc<CompiledSet>) -> Result<Stateful, CompileError> {
+    pub fn compile(resource: Resource, op: &Operation, set: &Arc<CompiledSet>) -> Result<Stateful, OpenApiError> {
         let schema = op.default_success().and_then(|r| r.json()).and_then(|m| m.schema.as_ref());
         let defs = &op.schemas.defs;
         let body = schema.map(|s| Program::compile(s, &op.schemas, set)).transpose()?;

@@ -10,7 +10,8 @@ use http::Method;
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 use sandgate_openapi::router::{RouteMatch, Router};
-use sandgate_openapi::validate::{CompileError, RequestCheck};
+use sandgate_openapi::validate::RequestCheck;
+use sandgate_openapi::OpenApiError;
 use sandgate_openapi::{Api, Operation, ParamLocation, ParamStyle};
 
 use crate::config::VersionRule;
@@ -71,7 +72,7 @@ pub struct OperationPolicy {
     pub upgrades: Vec<String>,
     /// The operation's parameter checks (the emulator's validator, parameters only), or why the
     /// spec's schemas could not be compiled.
-    pub params: Result<RequestCheck, CompileError>,
+    pub params: Result<RequestCheck, OpenApiError>,
     /// Documented query parameters: what a proxied request may carry (see `QueryNames`).
     pub query: QueryNames,
     /// `Deprecation` header value (`@<unix time>`), if the operation or its version is deprecated.

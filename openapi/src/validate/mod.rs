@@ -18,6 +18,7 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
+use crate::error::OpenApiError;
 use crate::shape::Shape;
 use crate::{Operation, ParamLocation, SchemaSet};
 use body::Reading;
@@ -115,17 +116,6 @@ impl ParsedRequest {
     }
 }
 
-/// A schema of an operation's request that the validator cannot compile (a `pattern` that is not
-/// a regular expression, say): where it is and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{pointer}: {problem}")]
-pub struct CompileError {
-    /// JSON pointer to the schema in its document.
-    pub pointer: String,
-    /// What the validator said.
-    pub problem: String,
-}
-
 /// The verdict on one request.
 #[derive(Debug)]
 pub enum Verdict {
@@ -173,16 +163,16 @@ struct MediaCheck {
 impl RequestCheck {
     /// Compiles the checks of `op`. Fails (naming the JSON pointer) on a schema the validator
     /// cannot compile, e.g. a `pattern` that is not a regular expression.
-    pub fn compile(op: &Operation) -> Result<RequestCheck, CompileError> {
+    pub fn compile(op: &Operation) -> Result<RequestCheck, OpenApiError> {
         RequestCheck::compile_parts(op, true)
     }
 
     /// Compiles only the parameter checks of `op` (see [`RequestCheck::check_params`]).
-    pub fn compile_params(op: &Operation) -> Result<RequestCheck, CompileError> {
+    pub fn compile_params(op: &Operation) -> Result<RequestCheck, OpenApiError> {
         RequestCheck::compile_parts(op, false)
     }
 
-    fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, CompileError> {
+    fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, OpenApiError> {
         let defs = request_view_defs(&op.schemas.defs);
         let mut params = Vec::new();
         let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
@@ -214,7 +204,8 @@ impl RequestCheck {
                 );
             }
             let schema = json!({"type": "object", "properties": properties});
-            let at = |problem: String| CompileError { pointer: format!("{}/parameters", op.pointer), problem };
+            let at =
+                |problem: String| OpenApiError::Validate { pointer: format!("{}/parameters", op.pointer), problem };
             Some(build(schema, &defs).map_err(at)?)
         };
         let body = match op.request_body.as_ref().filter(|_| with_body) {
@@ -223,10 +214,12 @@ impl RequestCheck {
                 let mut media = Vec::with_capacity(request_body.content.len());
                 for (index, documented) in request_body.content.iter().enumerate() {
                     let validator = match &documented.schema {
-                        Some(schema) => Some(build(request_view(schema), &defs).map_err(|problem| CompileError {
-                            pointer: format!("{}/content/{index}/schema", request_body.pointer),
-                            problem,
-                        })?),
+                        Some(schema) => {
+                            Some(build(request_view(schema), &defs).map_err(|problem| OpenApiError::Validate {
+                                pointer: format!("{}/content/{index}/schema", request_body.pointer),
+                                problem,
+                            })?)
+                        }
                         None => None,
                     };
                     let shape =
