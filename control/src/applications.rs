@@ -8,7 +8,7 @@ use super::http::{json, Problem, Reply};
 use super::rules::{check_name, check_permission, check_shape, check_text, AppShape};
 use super::{json_reply, Call};
 use sandgate_core::environment::Environment;
-use sandgate_store::{AppPatch, Application, ApplicationFields, ControlError, Submission, Webhook};
+use sandgate_store::{AppPatch, Application, ApplicationFields, StoreError, Submission, Webhook};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,9 +42,9 @@ struct Reject {
 
 /// A plan is the operator's decision (what the partner pays for); only an operator may set or
 /// change it. `current` is the application's plan on an edit (sending it back unchanged is fine).
-fn check_plan(call: &Call<'_>, plan: &str, current: &str) -> Result<(), ControlError> {
+fn check_plan(call: &Call<'_>, plan: &str, current: &str) -> Result<(), StoreError> {
     if plan != current && call.actor.operator().is_err() {
-        return Err(ControlError::ForbiddenField {
+        return Err(StoreError::ForbiddenField {
             field: "plan".into(),
             detail: format!(
                 "only an operator may choose an application's rate-limit plan (it stays {current:?}); leave the field out"
@@ -56,7 +56,7 @@ fn check_plan(call: &Call<'_>, plan: &str, current: &str) -> Result<(), ControlE
         return Ok(());
     }
     let plans = &settings.plans;
-    Err(ControlError::invalid("plan", format!("must be \"\" (the default) or one of {plans:?}; got {plan:?}")))
+    Err(StoreError::invalid("plan", format!("must be \"\" (the default) or one of {plans:?}; got {plan:?}")))
 }
 
 /// The application, if the caller may see it.
@@ -80,7 +80,7 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
     check_name(&new.name)?;
     check_permission(&new.permission)?;
     if new.description.chars().count() > 2000 {
-        return Err(ControlError::invalid("description", "at most 2000 characters").into());
+        return Err(StoreError::invalid("description", "at most 2000 characters").into());
     }
     check_shape(
         &call.control.app_types,
@@ -125,7 +125,7 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         if present {
             let detail =
                 format!("{field} cannot change after the application is created; create a new application instead");
-            return Err(ControlError::conflict(field, detail).into());
+            return Err(StoreError::conflict(field, detail).into());
         }
     }
     // Scopes are what the production review approved: none may change while the operator
@@ -143,12 +143,12 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
             _ => None,
         };
         if let Some(detail) = refusal {
-            return Err(ControlError::conflict("scopes", detail).into());
+            return Err(StoreError::conflict("scopes", detail).into());
         }
     }
     if let Some(description) = &body.description {
         if description.chars().count() > 2000 {
-            return Err(ControlError::invalid("description", "at most 2000 characters").into());
+            return Err(StoreError::invalid("description", "at most 2000 characters").into());
         }
     }
     check_shape(
@@ -220,7 +220,7 @@ pub(super) fn reject(call: &Call<'_>) -> Result<Reply, Problem> {
     let body: Reject = json(&call.request.body)?;
     if body.reasons.is_empty() {
         return Err(
-            ControlError::invalid("reasons", "give at least one reason, so the partner knows what to change").into()
+            StoreError::invalid("reasons", "give at least one reason, so the partner knows what to change").into()
         );
     }
     for (i, reason) in body.reasons.iter().enumerate() {

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use sandgate_core::secret::SecretHash;
-use sandgate_store::{Application, ControlError, Principal, Store};
+use sandgate_store::{Application, Principal, Store, StoreError};
 
 /// The local operator token's file under the data directory.
 pub fn local_token_file(data_dir: &Path) -> PathBuf {
@@ -114,10 +114,10 @@ impl Actor {
     }
 
     /// Operators only.
-    pub fn operator(&self) -> Result<(), ControlError> {
+    pub fn operator(&self) -> Result<(), StoreError> {
         match self {
             Actor::Operator(_) => Ok(()),
-            _ => Err(ControlError::Forbidden("only an operator may do this".into())),
+            _ => Err(StoreError::Forbidden("only an operator may do this".into())),
         }
     }
 
@@ -129,42 +129,42 @@ impl Actor {
     }
 
     /// An operator, or any member of the partner (404 for other partners' members).
-    pub fn reader_of_partner(&self, partner_id: &str) -> Result<(), ControlError> {
+    pub fn reader_of_partner(&self, partner_id: &str) -> Result<(), StoreError> {
         match self {
             Actor::Operator(_) => Ok(()),
             _ if self.member_of(partner_id).is_some() => Ok(()),
-            _ => Err(ControlError::not_found("partner", partner_id)),
+            _ => Err(StoreError::not_found("partner", partner_id)),
         }
     }
 
     /// An operator, or an owner or admin of the partner.
-    pub fn admin_of_partner(&self, partner_id: &str) -> Result<(), ControlError> {
+    pub fn admin_of_partner(&self, partner_id: &str) -> Result<(), StoreError> {
         self.reader_of_partner(partner_id)?;
         match self.member_of(partner_id) {
             Some(p) if p.member.role == "developer" => {
-                Err(ControlError::Forbidden("a developer cannot do this; ask an owner or admin of the account".into()))
+                Err(StoreError::Forbidden("a developer cannot do this; ask an owner or admin of the account".into()))
             }
             _ => Ok(()),
         }
     }
 
     /// An operator, an owner or admin of its partner, or a developer invited to it.
-    pub fn reader_of_app(&self, app: &Application) -> Result<(), ControlError> {
+    pub fn reader_of_app(&self, app: &Application) -> Result<(), StoreError> {
         match self {
             Actor::Operator(_) => Ok(()),
             Actor::Member(p) if p.member.partner_id == app.partner_id => {
                 if p.member.role != "developer" || p.applications.contains(&app.id) {
                     Ok(())
                 } else {
-                    Err(ControlError::not_found("application", &app.id))
+                    Err(StoreError::not_found("application", &app.id))
                 }
             }
-            _ => Err(ControlError::not_found("application", &app.id)),
+            _ => Err(StoreError::not_found("application", &app.id)),
         }
     }
 
     /// An operator, or an owner or admin of the application's partner.
-    pub fn admin_of_app(&self, app: &Application) -> Result<(), ControlError> {
+    pub fn admin_of_app(&self, app: &Application) -> Result<(), StoreError> {
         self.reader_of_app(app)?;
         self.admin_of_partner(&app.partner_id)
     }

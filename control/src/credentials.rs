@@ -8,7 +8,7 @@ use super::applications::{readable, writable};
 use super::http::{json, Problem, Reply};
 use super::rules::check_email;
 use super::{json_reply, Call};
-use sandgate_store::{Application, ControlError, Credential};
+use sandgate_store::{Application, Credential, StoreError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,14 +43,14 @@ pub(super) fn issue(call: &Call<'_>) -> Result<Reply, Problem> {
     let environments = call.control.settings.load().environments.clone();
     let Some(env) = environments.find(&body.environment.to_ascii_lowercase()) else {
         let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
-        return Err(ControlError::invalid(
+        return Err(StoreError::invalid(
             "environment",
             format!("must be one of {names:?}; got {:?}", body.environment),
         )
         .into());
     };
     if call.actor.is_developer() && env.as_str() != "training" {
-        return Err(ControlError::Forbidden("a developer may only get TRAINING credentials".into()).into());
+        return Err(StoreError::Forbidden("a developer may only get TRAINING credentials".into()).into());
     }
     let (credential, secret) =
         call.control.store.issue(&call.actor_label(), &app.id, env, &call.control.keys.secret_hash)?;
@@ -66,9 +66,9 @@ pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {
 fn credential(call: &Call<'_>) -> Result<(Credential, Application), Problem> {
     let credential = call.control.store.credential_info(call.param("client_id"))?;
     let app = call.control.store.application(&credential.application_id)?;
-    call.actor.reader_of_app(&app).map_err(|_| ControlError::not_found("credential", &credential.client_id))?;
+    call.actor.reader_of_app(&app).map_err(|_| StoreError::not_found("credential", &credential.client_id))?;
     if call.actor.is_developer() && credential.environment != "training" {
-        return Err(ControlError::Forbidden("a developer may only manage TRAINING credentials".into()).into());
+        return Err(StoreError::Forbidden("a developer may only manage TRAINING credentials".into()).into());
     }
     Ok((credential, app))
 }
@@ -78,7 +78,7 @@ pub(super) fn rotate(call: &Call<'_>) -> Result<Reply, Problem> {
     let body: Rotate = json(&call.request.body)?;
     let grace = body.grace_seconds.unwrap_or(call.control.settings.load().control_plane.rotation_grace_secs);
     if grace > MAX_GRACE_SECS {
-        return Err(ControlError::invalid("grace_seconds", format!("at most {MAX_GRACE_SECS} (30 days)")).into());
+        return Err(StoreError::invalid("grace_seconds", format!("at most {MAX_GRACE_SECS} (30 days)")).into());
     }
     let grace = i64::try_from(grace).unwrap_or(0);
     let (credential, secret) =
@@ -130,7 +130,7 @@ fn administered_invitation(call: &Call<'_>) -> Result<String, Problem> {
     let invitation = call.control.store.invitation(id)?;
     let app = call.control.store.application(&invitation.application_id)?;
     call.actor.admin_of_app(&app).map_err(|e| match e {
-        ControlError::NotFound { .. } => ControlError::not_found("invitation", id),
+        StoreError::NotFound { .. } => StoreError::not_found("invitation", id),
         other => other,
     })?;
     Ok(invitation.id)

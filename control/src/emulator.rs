@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::http::{json, Problem, Reply};
 use super::{json_reply, Call};
-use sandgate_store::ControlError;
+use sandgate_store::StoreError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,7 +21,7 @@ pub(super) fn scrub(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
     let body: Scrub = json(&call.request.body)?;
     let Some(emulator) = &call.control.emulator else {
-        return Err(ControlError::conflict("environment", "no environment is served by the emulator").into());
+        return Err(StoreError::conflict("environment", "no environment is served by the emulator").into());
     };
     let environments = call.control.settings.load().environments.clone();
     let environment = match &body.environment {
@@ -31,7 +31,7 @@ pub(super) fn scrub(call: &Call<'_>) -> Result<Reply, Problem> {
             None => {
                 let names: Vec<&str> = environments.0.iter().map(|e| e.as_str()).collect();
                 return Err(
-                    ControlError::invalid("environment", format!("must be one of {names:?}; got {name:?}")).into()
+                    StoreError::invalid("environment", format!("must be one of {names:?}; got {name:?}")).into()
                 );
             }
         },
@@ -44,7 +44,7 @@ pub(super) fn scrub(call: &Call<'_>) -> Result<Reply, Problem> {
             ScrubScope::Tenant(Tenant { environment: env.as_str(), partner })
         }
         (None, Some(_)) => {
-            return Err(ControlError::invalid("environment", "a partner's scrub names the environment too").into())
+            return Err(StoreError::invalid("environment", "a partner's scrub names the environment too").into())
         }
     };
     let removed = emulator.scrub(scope).map_err(|e| {

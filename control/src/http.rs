@@ -1,5 +1,5 @@
 //! The control plane's HTTP edges: reading a request (body capped, JSON decoded with the failing
-//! field named), and turning a reply or a `ControlError` into a response.
+//! field named), and turning a reply or a `StoreError` into a response.
 
 use bytes::Bytes;
 use http::Response;
@@ -8,7 +8,7 @@ use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use sandgate_store::ControlError;
+use sandgate_store::StoreError;
 
 /// Largest control-plane request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -95,18 +95,21 @@ impl Problem {
     }
 }
 
-impl From<ControlError> for Problem {
-    fn from(e: ControlError) -> Problem {
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Problem {
         match e {
-            ControlError::NotFound { what, .. } => {
+            StoreError::NotFound { what, .. } => {
                 Problem::new(ProblemKind::NotFound, e.to_string(), Some(id_parameter(what).to_owned()))
             }
-            ControlError::Conflict { field, detail } => Problem::new(ProblemKind::Conflict, detail, Some(field)),
-            ControlError::Invalid { field, detail } => Problem::new(ProblemKind::InvalidField, detail, Some(field)),
-            ControlError::Gone { field, detail } => Problem::new(ProblemKind::Gone, detail, Some(field)),
-            ControlError::Forbidden(detail) => Problem::new(ProblemKind::Forbidden, detail, None),
-            ControlError::ForbiddenField { field, detail } => Problem::new(ProblemKind::Forbidden, detail, Some(field)),
-            ControlError::Store(_) | ControlError::Corrupt(_) => {
+            StoreError::Conflict { field, detail } => Problem::new(ProblemKind::Conflict, detail, Some(field)),
+            StoreError::Invalid { field, detail } => Problem::new(ProblemKind::InvalidField, detail, Some(field)),
+            StoreError::Gone { field, detail } => Problem::new(ProblemKind::Gone, detail, Some(field)),
+            StoreError::Forbidden(detail) => Problem::new(ProblemKind::Forbidden, detail, None),
+            StoreError::ForbiddenField { field, detail } => Problem::new(ProblemKind::Forbidden, detail, Some(field)),
+            StoreError::Sqlite(_)
+            | StoreError::Database { .. }
+            | StoreError::TooNew { .. }
+            | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "control-plane store failure");
                 Problem::new(ProblemKind::Internal, "the store failed; nothing was changed, try again", None)
             }

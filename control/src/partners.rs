@@ -7,7 +7,7 @@ use super::auth::Actor;
 use super::http::{json, Problem, Reply};
 use super::rules::{check_email, check_text};
 use super::{json_reply, object, Call};
-use sandgate_store::{ControlError, NewPartner};
+use sandgate_store::{NewPartner, StoreError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,11 +81,11 @@ pub(super) fn add_member(call: &Call<'_>) -> Result<Reply, Problem> {
     check_text("name", &body.name, 200)?;
     if !matches!(body.role.as_str(), "owner" | "admin" | "developer") {
         return Err(
-            ControlError::invalid("role", format!("must be owner, admin or developer; got {:?}", body.role)).into()
+            StoreError::invalid("role", format!("must be owner, admin or developer; got {:?}", body.role)).into()
         );
     }
     if body.role == "owner" && matches!(call.actor, Actor::Member(p) if p.member.role != "owner") {
-        return Err(ControlError::Forbidden("only an owner (or an operator) can add another owner".into()).into());
+        return Err(StoreError::Forbidden("only an owner (or an operator) can add another owner".into()).into());
     }
     let (member, key) = call.control.store.add_member(
         &call.actor_label(),
@@ -103,7 +103,7 @@ pub(super) fn revoke_member(call: &Call<'_>) -> Result<Reply, Problem> {
     let member_id = call.param("member_id");
     let target = call.control.store.members(partner_id)?.into_iter().find(|m| m.id == member_id);
     if target.is_some_and(|m| m.role == "owner") && matches!(call.actor, Actor::Member(p) if p.member.role != "owner") {
-        return Err(ControlError::Forbidden("only an owner (or an operator) can revoke an owner".into()).into());
+        return Err(StoreError::Forbidden("only an owner (or an operator) can revoke an owner".into()).into());
     }
     json_reply(200, call.control.store.revoke_member(&call.actor_label(), partner_id, member_id)?)
 }

@@ -4,7 +4,7 @@
 
 use sandgate_core::trust_list::TrustList;
 use sandgate_openapi::Api;
-use sandgate_store::{ControlError, DemoApplication, Webhook};
+use sandgate_store::{DemoApplication, StoreError, Webhook};
 use serde_json::Value;
 
 /// One application type: the scopes and webhook events an application of it may use.
@@ -105,13 +105,10 @@ impl AppTypes {
     }
 
     /// The type named `name` (422 on `type` otherwise).
-    pub fn get(&self, name: &str) -> Result<&AppType, ControlError> {
+    pub fn get(&self, name: &str) -> Result<&AppType, StoreError> {
         self.types.iter().find(|t| t.name == name).ok_or_else(|| {
             let names: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
-            ControlError::invalid(
-                "type",
-                format!("must be one of {names:?} (the types the specs declare); got {name:?}"),
-            )
+            StoreError::invalid("type", format!("must be one of {names:?} (the types the specs declare); got {name:?}"))
         })
     }
 
@@ -124,26 +121,26 @@ impl AppTypes {
 }
 
 /// Checks the name of a new application.
-pub fn check_name(name: &str) -> Result<(), ControlError> {
+pub fn check_name(name: &str) -> Result<(), StoreError> {
     let ok = (3..=64).contains(&name.len())
         && name.bytes().enumerate().all(|(i, b)| b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && b == b'-'));
     if ok {
         Ok(())
     } else {
-        Err(ControlError::invalid("name", format!("{name:?}: 3 to 64 of a-z, 0-9 and '-', not starting with '-'")))
+        Err(StoreError::invalid("name", format!("{name:?}: 3 to 64 of a-z, 0-9 and '-', not starting with '-'")))
     }
 }
 
 /// Checks a permission.
-pub fn check_permission(permission: &str) -> Result<(), ControlError> {
+pub fn check_permission(permission: &str) -> Result<(), StoreError> {
     match permission {
         "read" | "read_write" => Ok(()),
-        other => Err(ControlError::invalid("permission", format!("must be read or read_write; got {other:?}"))),
+        other => Err(StoreError::invalid("permission", format!("must be read or read_write; got {other:?}"))),
     }
 }
 
 /// Checks an e-mail address (shape only: something@domain.tld, no spaces).
-pub fn check_email(field: &str, email: &str) -> Result<(), ControlError> {
+pub fn check_email(field: &str, email: &str) -> Result<(), StoreError> {
     let ok = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -159,17 +156,17 @@ pub fn check_email(field: &str, email: &str) -> Result<(), ControlError> {
     if ok {
         Ok(())
     } else {
-        Err(ControlError::invalid(field, format!("{email:?} is not an e-mail address")))
+        Err(StoreError::invalid(field, format!("{email:?} is not an e-mail address")))
     }
 }
 
 /// Checks a required free-text field (non-blank, at most `max` characters).
-pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ControlError> {
+pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), StoreError> {
     if text.trim().is_empty() {
-        return Err(ControlError::invalid(field, "must not be empty"));
+        return Err(StoreError::invalid(field, "must not be empty"));
     }
     if text.chars().count() > max {
-        return Err(ControlError::invalid(field, format!("at most {max} characters")));
+        return Err(StoreError::invalid(field, format!("at most {max} characters")));
     }
     Ok(())
 }
@@ -199,34 +196,34 @@ pub const MAX_WEBHOOKS: usize = 20;
 
 /// Checks scopes against the type, each trust entry, each webhook (URL on the trust list, events
 /// allowed for the type), entity types and benefits.
-pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), ControlError> {
+pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), StoreError> {
     let kind = types.get(shape.kind)?;
     if shape.scopes.is_empty() {
-        return Err(ControlError::invalid("scopes", format!("name at least one of {:?}", kind.scopes)));
+        return Err(StoreError::invalid("scopes", format!("name at least one of {:?}", kind.scopes)));
     }
     for (i, scope) in shape.scopes.iter().enumerate() {
         if !kind.scopes.contains(scope) {
-            return Err(ControlError::invalid(
+            return Err(StoreError::invalid(
                 format!("scopes.{i}"),
                 format!("a {} application may use the scopes {:?}; got {scope:?}", kind.name, kind.scopes),
             ));
         }
     }
     if shape.trust_list.len() > MAX_TRUST_ENTRIES {
-        return Err(ControlError::invalid(
+        return Err(StoreError::invalid(
             "trust_list",
             format!("at most {MAX_TRUST_ENTRIES} entries; cover address ranges with CIDRs"),
         ));
     }
     if shape.webhooks.len() > MAX_WEBHOOKS {
-        return Err(ControlError::invalid("webhooks", format!("at most {MAX_WEBHOOKS} webhooks")));
+        return Err(StoreError::invalid("webhooks", format!("at most {MAX_WEBHOOKS} webhooks")));
     }
     let mut trust = TrustList::default();
     for (i, entry) in shape.trust_list.iter().enumerate() {
         if entry.split_ascii_whitespace().count() != 1 {
-            return Err(ControlError::invalid(format!("trust_list.{i}"), "one IP, CIDR or trust URL per entry"));
+            return Err(StoreError::invalid(format!("trust_list.{i}"), "one IP, CIDR or trust URL per entry"));
         }
-        TrustList::parse(entry).map_err(|e| ControlError::invalid(format!("trust_list.{i}"), e.to_string()))?;
+        TrustList::parse(entry).map_err(|e| StoreError::invalid(format!("trust_list.{i}"), e.to_string()))?;
     }
     if !shape.trust_list.is_empty() {
         trust = TrustList::parse(&shape.trust_list.join(" ")).unwrap_or_default();
@@ -234,20 +231,20 @@ pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), Control
     for (i, hook) in shape.webhooks.iter().enumerate() {
         let scheme_ok = hook.url.starts_with("https://") || hook.url.starts_with("http://");
         if !scheme_ok || hook.url.len() > 2048 {
-            return Err(ControlError::invalid(format!("webhooks.{i}.url"), "must be an http(s) URL"));
+            return Err(StoreError::invalid(format!("webhooks.{i}.url"), "must be an http(s) URL"));
         }
         if !trust.admits_origin(hook.url.as_bytes()) {
-            return Err(ControlError::invalid(
+            return Err(StoreError::invalid(
                 format!("webhooks.{i}.url"),
                 format!("{} is not on the trust list: add its origin (scheme://host[:port]) as a trust URL", hook.url),
             ));
         }
         if hook.events.is_empty() {
-            return Err(ControlError::invalid(format!("webhooks.{i}.events"), "subscribe to at least one event"));
+            return Err(StoreError::invalid(format!("webhooks.{i}.events"), "subscribe to at least one event"));
         }
         for (j, event) in hook.events.iter().enumerate() {
             if !kind.events.contains(event) {
-                return Err(ControlError::invalid(
+                return Err(StoreError::invalid(
                     format!("webhooks.{i}.events.{j}"),
                     format!("a {} application may subscribe to {:?}; got {event:?}", kind.name, kind.events),
                 ));
@@ -258,7 +255,7 @@ pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), Control
         let ok = (2..=64).contains(&entity.len())
             && entity.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !ok {
-            return Err(ControlError::invalid(format!("entities.{i}"), "an entity type: 2 to 64 of a-z, 0-9 and '_'"));
+            return Err(StoreError::invalid(format!("entities.{i}"), "an entity type: 2 to 64 of a-z, 0-9 and '_'"));
         }
     }
     for (i, benefit) in shape.benefits.iter().enumerate() {
@@ -280,9 +277,9 @@ mod tests {
         AppTypes::from_apis(&sandgate_openapi::load_file(&file).expect("spec")).expect("types")
     }
 
-    fn field_of(result: Result<(), ControlError>) -> String {
+    fn field_of(result: Result<(), StoreError>) -> String {
         match result {
-            Err(ControlError::Invalid { field, .. }) => field,
+            Err(StoreError::Invalid { field, .. }) => field,
             other => panic!("expected a 422, got {other:?}"),
         }
     }

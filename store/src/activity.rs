@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{now_rfc3339, ControlError, Store};
+use super::{now_rfc3339, Store, StoreError};
 
 /// One logged event.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -194,17 +194,17 @@ impl Store {
         application_id: Option<&str>,
         event: &str,
         details: Value,
-    ) -> Result<(), ControlError> {
+    ) -> Result<(), StoreError> {
         self.write_quiet(|tx| Ok(log_event(tx, actor, partner_id, application_id, event, details)?))
     }
 
     /// The events matching `filter`, oldest first.
-    pub fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, ControlError> {
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
         self.read(|conn| events(conn, filter))
     }
 }
 
-fn events(conn: &Connection, filter: &EventFilter) -> Result<Vec<Event>, ControlError> {
+fn events(conn: &Connection, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
     // Every filter is a bound parameter; NULL means "any".
     let mut statement = conn.prepare_cached(
         "SELECT seq, at, partner_id, application_id, actor, event, details FROM activity

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::activity::log_event;
-use super::{json_list, new_id, now_rfc3339, ControlError, Store};
+use super::{json_list, new_id, now_rfc3339, Store, StoreError};
 
 /// A webhook subscription: where to send which events.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -131,7 +131,7 @@ fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Application, [String; 3])
     Ok((app, [r.get(8)?, r.get(10)?, r.get(11)?]))
 }
 
-fn finish((mut app, [webhooks, entities, benefits]): (Application, [String; 3])) -> Result<Application, ControlError> {
+fn finish((mut app, [webhooks, entities, benefits]): (Application, [String; 3])) -> Result<Application, StoreError> {
     app.fields.webhooks = serde_json::from_str(&webhooks)?;
     app.fields.entities = json_list(&entities)?;
     app.fields.benefits = json_list(&benefits)?;
@@ -142,19 +142,19 @@ fn finish((mut app, [webhooks, entities, benefits]): (Application, [String; 3]))
 }
 
 /// One application, or 404.
-pub(crate) fn application(conn: &Connection, id: &str) -> Result<Application, ControlError> {
+pub(crate) fn application(conn: &Connection, id: &str) -> Result<Application, StoreError> {
     let row = conn
         .query_row(&format!("SELECT {APP_COLUMNS} FROM applications WHERE id = ?1"), params![id], app_row)
         .optional()?
-        .ok_or_else(|| ControlError::not_found("application", id))?;
+        .ok_or_else(|| StoreError::not_found("application", id))?;
     finish(row)
 }
 
 /// An application that is not revoked (409 otherwise).
-pub(crate) fn active_application(conn: &Connection, id: &str) -> Result<Application, ControlError> {
+pub(crate) fn active_application(conn: &Connection, id: &str) -> Result<Application, StoreError> {
     let app = application(conn, id)?;
     if app.status != "active" {
-        return Err(ControlError::conflict("status", format!("application {id} has been revoked")));
+        return Err(StoreError::conflict("status", format!("application {id} has been revoked")));
     }
     Ok(app)
 }
@@ -167,7 +167,7 @@ impl Store {
         actor: &str,
         partner_id: &str,
         new: &ApplicationFields,
-    ) -> Result<Application, ControlError> {
+    ) -> Result<Application, StoreError> {
         self.write(|tx| {
             super::partners::partner(tx, partner_id)?;
             let count: i64 = tx.query_row(
@@ -176,7 +176,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             if count >= MAX_APPLICATIONS_PER_PARTNER {
-                return Err(ControlError::conflict(
+                return Err(StoreError::conflict(
                     "partner_id",
                     format!("a partner may have at most {MAX_APPLICATIONS_PER_PARTNER} active applications; revoke one it no longer uses"),
                 ));
@@ -186,7 +186,7 @@ impl Store {
                     r.get(0)
                 })?;
             if taken {
-                return Err(ControlError::conflict(
+                return Err(StoreError::conflict(
                     "name",
                     format!(
                         "an application named {:?} already exists (names are unique across all partners)",
@@ -229,12 +229,12 @@ impl Store {
     }
 
     /// One application.
-    pub fn application(&self, id: &str) -> Result<Application, ControlError> {
+    pub fn application(&self, id: &str) -> Result<Application, StoreError> {
         self.read(|conn| application(conn, id))
     }
 
     /// The applications of a partner, by name.
-    pub fn applications(&self, partner_id: &str) -> Result<Vec<Application>, ControlError> {
+    pub fn applications(&self, partner_id: &str) -> Result<Vec<Application>, StoreError> {
         self.read(|conn| {
             super::partners::partner(conn, partner_id)?;
             let mut statement =
@@ -245,7 +245,7 @@ impl Store {
     }
 
     /// Applies a validated edit; refused on a revoked application.
-    pub fn update_app(&self, actor: &str, id: &str, patch: &AppPatch) -> Result<Application, ControlError> {
+    pub fn update_app(&self, actor: &str, id: &str, patch: &AppPatch) -> Result<Application, StoreError> {
         self.write(|tx| {
             let app = active_application(tx, id)?;
             let mut changed = Vec::new();
@@ -289,11 +289,11 @@ impl Store {
 
     /// Revokes an application: every credential and token of it stops working on the gateway's
     /// next request, in every environment.
-    pub fn revoke_app(&self, actor: &str, id: &str, reason: Option<&str>) -> Result<Application, ControlError> {
+    pub fn revoke_app(&self, actor: &str, id: &str, reason: Option<&str>) -> Result<Application, StoreError> {
         self.write(|tx| {
             let app = active_application(tx, id).map_err(|e| match e {
-                ControlError::Conflict { .. } => {
-                    ControlError::conflict("status", format!("application {id} is already revoked"))
+                StoreError::Conflict { .. } => {
+                    StoreError::conflict("status", format!("application {id} is already revoked"))
                 }
                 other => other,
             })?;
@@ -307,7 +307,7 @@ impl Store {
     }
 
     /// Bumps the generation of the application's webhook signing secret; returns the new one.
-    pub fn bump_webhook_generation(&self, actor: &str, id: &str) -> Result<i64, ControlError> {
+    pub fn bump_webhook_generation(&self, actor: &str, id: &str) -> Result<i64, StoreError> {
         self.write_quiet(|tx| {
             let app = active_application(tx, id)?;
             tx.execute(

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::activity::log_event;
 use super::applications::active_application;
 use super::outbox::enqueue;
-use super::{now_rfc3339, ControlError, Store};
+use super::{now_rfc3339, Store, StoreError};
 
 /// An entity's connection to an application.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -96,11 +96,11 @@ fn benefits(db: &Db, entity: (&str, &str), app_id: Option<&str>) -> rusqlite::Re
 
 impl Store {
     /// Connects `entity` (type, id) to an application; idempotent.
-    pub fn connect(&self, actor: &str, entity: (&str, &str), app_id: &str) -> Result<ConnectOutcome, ControlError> {
+    pub fn connect(&self, actor: &str, entity: (&str, &str), app_id: &str) -> Result<ConnectOutcome, StoreError> {
         self.write_quiet(|tx| {
             let app = active_application(tx, app_id)?;
             if !app.fields.entities.iter().any(|e| e == entity.0) {
-                return Err(ControlError::invalid(
+                return Err(StoreError::invalid(
                     "entity_type",
                     format!("application {app_id} may access {:?}, not {:?}", app.fields.entities, entity.0),
                 ));
@@ -138,7 +138,7 @@ impl Store {
                 json!({"entity_type": entity.0, "entity_id": entity.1, "benefits": names, "deliveries": deliveries}),
             )?;
             let connection =
-                connection(tx, entity, app_id)?.ok_or_else(|| ControlError::not_found("connection", app_id))?;
+                connection(tx, entity, app_id)?.ok_or_else(|| StoreError::not_found("connection", app_id))?;
             Ok(ConnectOutcome { connection, benefits, changed: true })
         })
     }
@@ -149,10 +149,10 @@ impl Store {
         actor: &str,
         entity: (&str, &str),
         app_id: &str,
-    ) -> Result<(Connection, bool), ControlError> {
+    ) -> Result<(Connection, bool), StoreError> {
         self.write_quiet(|tx| {
             let current = connection(tx, entity, app_id)?.ok_or_else(|| {
-                ControlError::not_found("connection", &format!("{}/{} to {app_id}", entity.0, entity.1))
+                StoreError::not_found("connection", &format!("{}/{} to {app_id}", entity.0, entity.1))
             })?;
             if current.status == "disconnected" {
                 return Ok((current, false));
@@ -179,13 +179,13 @@ impl Store {
                 json!({"entity_type": entity.0, "entity_id": entity.1, "deliveries": deliveries}),
             )?;
             let connection =
-                connection(tx, entity, app_id)?.ok_or_else(|| ControlError::not_found("connection", app_id))?;
+                connection(tx, entity, app_id)?.ok_or_else(|| StoreError::not_found("connection", app_id))?;
             Ok((connection, true))
         })
     }
 
     /// The connections of an entity.
-    pub fn connections(&self, entity: (&str, &str)) -> Result<Vec<Connection>, ControlError> {
+    pub fn connections(&self, entity: (&str, &str)) -> Result<Vec<Connection>, StoreError> {
         self.read(|db| {
             let mut statement = db.prepare(
                 "SELECT entity_type, entity_id, application_id, status, connected_at, disconnected_at FROM connections
@@ -197,7 +197,7 @@ impl Store {
     }
 
     /// The benefits an entity has from its connected applications.
-    pub fn benefits(&self, entity: (&str, &str)) -> Result<Vec<Benefit>, ControlError> {
+    pub fn benefits(&self, entity: (&str, &str)) -> Result<Vec<Benefit>, StoreError> {
         self.read(|db| Ok(benefits(db, entity, None)?))
     }
 }

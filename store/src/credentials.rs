@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::activity::{log_app_event, log_event};
 use super::applications::active_application;
-use super::{now_rfc3339, unix_to_rfc3339, ControlError, Store};
+use super::{now_rfc3339, unix_to_rfc3339, Store, StoreError};
 use sandgate_core::environment::Environment;
 use sandgate_core::secret::SecretHash;
 
@@ -46,12 +46,12 @@ fn row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<Credential> {
     })
 }
 
-fn credential(conn: &Connection, client_id: &str, now: i64) -> Result<Credential, ControlError> {
+fn credential(conn: &Connection, client_id: &str, now: i64) -> Result<Credential, StoreError> {
     conn.query_row(&format!("SELECT {COLUMNS} FROM credentials WHERE client_id = ?1"), params![client_id], |r| {
         row(r, now)
     })
     .optional()?
-    .ok_or_else(|| ControlError::not_found("credential", client_id))
+    .ok_or_else(|| StoreError::not_found("credential", client_id))
 }
 
 /// Inserts a new active credential of `env` for `app_id`; the secret is returned once, in clear.
@@ -103,11 +103,11 @@ impl Store {
         app_id: &str,
         env: Environment,
         hasher: &SecretHash,
-    ) -> Result<(Credential, String), ControlError> {
+    ) -> Result<(Credential, String), StoreError> {
         self.write(|tx| {
             let app = active_application(tx, app_id)?;
             if env.as_str() != Environment::TRAINING.as_str() && app.review_status != "approved" {
-                return Err(ControlError::conflict(
+                return Err(StoreError::conflict(
                     "environment",
                     format!(
                         "{} credentials need an application approved for production; its review status is {:?} (submit it for review first)",
@@ -121,7 +121,7 @@ impl Store {
     }
 
     /// The credentials of an application.
-    pub fn credentials(&self, app_id: &str) -> Result<Vec<Credential>, ControlError> {
+    pub fn credentials(&self, app_id: &str) -> Result<Vec<Credential>, StoreError> {
         self.read(|conn| {
             super::applications::application(conn, app_id)?;
             let mut statement = conn.prepare(&format!(
@@ -135,7 +135,7 @@ impl Store {
     }
 
     /// One credential.
-    pub fn credential_info(&self, client_id: &str) -> Result<Credential, ControlError> {
+    pub fn credential_info(&self, client_id: &str) -> Result<Credential, StoreError> {
         self.read(|conn| credential(conn, client_id, self.now_unix()))
     }
 
@@ -147,11 +147,11 @@ impl Store {
         client_id: &str,
         grace_secs: i64,
         hasher: &SecretHash,
-    ) -> Result<(Credential, String), ControlError> {
+    ) -> Result<(Credential, String), StoreError> {
         self.write(|tx| {
             let current = credential(tx, client_id, self.now_unix())?;
             if current.status != "active" {
-                return Err(ControlError::conflict("status", format!("credential {client_id} has been revoked")));
+                return Err(StoreError::conflict("status", format!("credential {client_id} has been revoked")));
             }
             active_application(tx, &current.application_id)?;
             // A client id is the environment's prefix and 24 hex digits; the new secret carries
@@ -180,11 +180,11 @@ impl Store {
     }
 
     /// Revokes one credential: no new tokens, and its tokens stop at the next request.
-    pub fn revoke(&self, actor: &str, client_id: &str) -> Result<Credential, ControlError> {
+    pub fn revoke(&self, actor: &str, client_id: &str) -> Result<Credential, StoreError> {
         self.write(|tx| {
             let current = credential(tx, client_id, self.now_unix())?;
             if current.status != "active" {
-                return Err(ControlError::conflict("status", format!("credential {client_id} is already revoked")));
+                return Err(StoreError::conflict("status", format!("credential {client_id} is already revoked")));
             }
             tx.execute("UPDATE credentials SET status = 'revoked' WHERE client_id = ?1", params![client_id])?;
             log_app_event(tx, actor, &current.application_id, "credential.revoked", json!({"client_id": client_id}))?;

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::activity::{log_app_event, log_event};
 use super::applications::{active_application, application};
 use super::partners::{insert_member, member, member_by_email, new_member_key, Member};
-use super::{new_id, now_rfc3339, unix_to_rfc3339, ControlError, Store};
+use super::{new_id, now_rfc3339, unix_to_rfc3339, Store, StoreError};
 use sandgate_core::secret::SecretHash;
 
 /// Wrong one-time passwords accepted before an invitation needs a reset.
@@ -52,7 +52,7 @@ struct Row {
     failed_attempts: i64,
 }
 
-fn read(conn: &Connection, id: &str, now: i64) -> Result<Row, ControlError> {
+fn read(conn: &Connection, id: &str, now: i64) -> Result<Row, StoreError> {
     conn.query_row(
         "SELECT id, application_id, email, status, expires_at, created_at, member_id, otp_hash, failed_attempts
          FROM invitations WHERE id = ?1",
@@ -80,7 +80,7 @@ fn read(conn: &Connection, id: &str, now: i64) -> Result<Row, ControlError> {
         },
     )
     .optional()?
-    .ok_or_else(|| ControlError::not_found("invitation", id))
+    .ok_or_else(|| StoreError::not_found("invitation", id))
 }
 
 /// A one-time password people can read out: two groups of four, no 0/O or 1/I.
@@ -106,7 +106,7 @@ impl Store {
         email: &str,
         ttl_secs: i64,
         hasher: &SecretHash,
-    ) -> Result<(Invitation, String), ControlError> {
+    ) -> Result<(Invitation, String), StoreError> {
         self.write(|tx| {
             let app = active_application(tx, app_id)?;
             let open: bool = tx.query_row(
@@ -115,7 +115,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             if open {
-                return Err(ControlError::conflict(
+                return Err(StoreError::conflict(
                     "email",
                     format!("{email} already has a pending invitation to this application; resend or reset it"),
                 ));
@@ -132,7 +132,7 @@ impl Store {
     }
 
     /// The invitations of an application, newest first.
-    pub fn invitations(&self, app_id: &str) -> Result<Vec<Invitation>, ControlError> {
+    pub fn invitations(&self, app_id: &str) -> Result<Vec<Invitation>, StoreError> {
         self.read(|conn| {
             application(conn, app_id)?;
             let mut statement = conn
@@ -143,12 +143,12 @@ impl Store {
     }
 
     /// One invitation.
-    pub fn invitation(&self, id: &str) -> Result<Invitation, ControlError> {
+    pub fn invitation(&self, id: &str) -> Result<Invitation, StoreError> {
         self.read(|conn| read(conn, id, self.now_unix()).map(|row| row.invitation))
     }
 
     /// The developer proves the one-time password; a wrong one counts against the invitation.
-    pub fn verify_invitation(&self, id: &str, otp: &str, hasher: &SecretHash) -> Result<Verified, ControlError> {
+    pub fn verify_invitation(&self, id: &str, otp: &str, hasher: &SecretHash) -> Result<Verified, StoreError> {
         // A wrong guess must be counted even though the call fails: the write commits, then the
         // error is returned.
         self.write(|tx| {
@@ -156,16 +156,16 @@ impl Store {
             let actor = format!("invitee:{}", row.invitation.email);
             match row.invitation.status.as_str() {
                 "verified" => {
-                    return Ok(Err(ControlError::conflict("status", "this invitation has already been verified")))
+                    return Ok(Err(StoreError::conflict("status", "this invitation has already been verified")))
                 }
                 "revoked" => {
-                    return Ok(Err(ControlError::Gone {
+                    return Ok(Err(StoreError::Gone {
                         field: "otp".into(),
                         detail: "this invitation has been revoked".into(),
                     }))
                 }
                 "expired" => {
-                    return Ok(Err(ControlError::Gone {
+                    return Ok(Err(StoreError::Gone {
                         field: "otp".into(),
                         detail: format!(
                             "the one-time password expired at {}; ask the admin to reset it",
@@ -176,7 +176,7 @@ impl Store {
                 _ => {}
             }
             if row.failed_attempts >= MAX_FAILED_ATTEMPTS {
-                return Ok(Err(ControlError::Gone {
+                return Ok(Err(StoreError::Gone {
                     field: "otp".into(),
                     detail: "too many wrong one-time passwords; ask the admin to reset the invitation".into(),
                 }));
@@ -191,7 +191,7 @@ impl Store {
                     "invitation.failed",
                     json!({"invitation_id": id, "attempts_left": left}),
                 )?;
-                return Ok(Err(ControlError::invalid(
+                return Ok(Err(StoreError::invalid(
                     "otp",
                     format!("the one-time password is wrong ({left} attempts left)"),
                 )));
@@ -251,11 +251,11 @@ impl Store {
         event: &str,
         ttl_secs: i64,
         hasher: &SecretHash,
-    ) -> Result<(Invitation, String), ControlError> {
+    ) -> Result<(Invitation, String), StoreError> {
         self.write(|tx| {
             let row = read(tx, id, self.now_unix())?;
             if !matches!(row.invitation.status.as_str(), "pending" | "expired") {
-                return Err(ControlError::conflict(
+                return Err(StoreError::conflict(
                     "status",
                     format!(
                         "the invitation is {}; only a pending or expired invitation gets a new one-time password",
@@ -281,11 +281,11 @@ impl Store {
     }
 
     /// Revokes the invitation and, if it was verified, the developer's access to the application.
-    pub fn revoke_invitation(&self, actor: &str, id: &str) -> Result<Invitation, ControlError> {
+    pub fn revoke_invitation(&self, actor: &str, id: &str) -> Result<Invitation, StoreError> {
         self.write(|tx| {
             let row = read(tx, id, self.now_unix())?;
             if row.invitation.status == "revoked" {
-                return Err(ControlError::conflict("status", "the invitation is already revoked"));
+                return Err(StoreError::conflict("status", "the invitation is already revoked"));
             }
             tx.execute("UPDATE invitations SET status = 'revoked' WHERE id = ?1", params![id])?;
             if let Some(member_id) = &row.invitation.member_id {

@@ -8,8 +8,8 @@
 mod activity;
 mod applications;
 mod connections;
-mod control_error;
 mod credentials;
+mod error;
 mod invitations;
 pub mod keys;
 mod migrations;
@@ -21,8 +21,8 @@ mod reviews;
 pub use activity::{Event, EventFilter, WhenFull};
 pub use applications::{AppPatch, Application, ApplicationFields, Webhook};
 pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
-pub use control_error::ControlError;
 pub use credentials::Credential;
+pub use error::StoreError;
 pub use invitations::{Invitation, Verified};
 pub use outbox::{AttemptOutcome, DueDelivery};
 pub use partners::{Member, NewPartner, Partner, Principal};
@@ -39,29 +39,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sandgate_core::clock::{Clock, SystemClock};
 use sandgate_core::environment::Environment;
 use sandgate_core::secret::SecretHash;
-
-/// What can go wrong in the store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite failed (I/O, corruption, constraint).
-    #[error("store {path}: {source}")]
-    Sqlite {
-        /// The database file.
-        path: PathBuf,
-        /// The SQLite error.
-        source: rusqlite::Error,
-    },
-    /// The database was written by a newer Sandgate.
-    #[error("store {path}: schema version {found} is newer than this Sandgate understands ({known})")]
-    TooNew {
-        /// The database file.
-        path: PathBuf,
-        /// Version found in the file.
-        found: i64,
-        /// Latest version this build knows.
-        known: i64,
-    },
-}
 
 /// A credential as the token endpoint needs it.
 #[derive(Debug, Clone)]
@@ -165,7 +142,7 @@ impl Store {
     /// sleeping).
     pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let path = dir.join("sandgate.db");
-        let fail = |source| StoreError::Sqlite { path: path.clone(), source };
+        let fail = |source| StoreError::Database { path: path.clone(), source };
         let mut conn = Connection::open(&path).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
@@ -198,7 +175,7 @@ impl Store {
     }
 
     fn fail(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite { path: self.path.clone(), source }
+        StoreError::Database { path: self.path.clone(), source }
     }
 
     /// Calls `listener` after every committed write (the gateway reloads its directory).
@@ -210,8 +187,8 @@ impl Store {
     /// gateway's directory is current before the caller answers). Any error rolls back.
     pub fn write<T>(
         &self,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ControlError>,
-    ) -> Result<T, ControlError> {
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let out = self.write_quiet(work)?;
         self.changed();
         Ok(out)
@@ -220,8 +197,8 @@ impl Store {
     /// [`Store::write`] for changes the gateway's directory does not depend on.
     pub fn write_quiet<T>(
         &self,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ControlError>,
-    ) -> Result<T, ControlError> {
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = work(&tx)?;
@@ -230,7 +207,7 @@ impl Store {
     }
 
     /// Runs `work` on the connection (reads).
-    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, ControlError>) -> Result<T, ControlError> {
+    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         work(&self.conn())
     }
 
@@ -527,7 +504,7 @@ mod tests {
             store.create_app("operator:test", &partner, &app(i)).expect("within the cap");
         }
         let refused = store.create_app("operator:test", &partner, &app(999)).expect_err("over the cap");
-        assert!(matches!(refused, ControlError::Conflict { ref field, .. } if field == "partner_id"), "{refused:?}");
+        assert!(matches!(refused, StoreError::Conflict { ref field, .. } if field == "partner_id"), "{refused:?}");
     }
 
     #[test]

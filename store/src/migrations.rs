@@ -168,7 +168,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let fail = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let fail = |source| StoreError::Database { path: path.to_path_buf(), source };
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(fail)?;
     let known = MIGRATIONS.len() as i64;
     if current > known {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::activity::log_app_event;
 use super::applications::Application;
-use super::{new_id, now_rfc3339, ControlError, Store};
+use super::{new_id, now_rfc3339, Store, StoreError};
 use sandgate_core::delivery::{Delivery, DeliveryAttempt};
 use sandgate_core::event::Event;
 use sandgate_core::trust_list::TrustList;
@@ -34,12 +34,7 @@ pub struct DueDelivery {
 }
 
 /// Queues `event` for every webhook of `app` subscribed to it; returns how many were queued.
-pub(crate) fn enqueue(
-    tx: &Transaction<'_>,
-    app: &Application,
-    event: &str,
-    data: Value,
-) -> Result<usize, ControlError> {
+pub(crate) fn enqueue(tx: &Transaction<'_>, app: &Application, event: &str, data: Value) -> Result<usize, StoreError> {
     let urls: Vec<&str> = app
         .fields
         .webhooks
@@ -57,7 +52,7 @@ fn enqueue_to(
     event: &str,
     data: Value,
     urls: &[&str],
-) -> Result<usize, ControlError> {
+) -> Result<usize, StoreError> {
     let (event_id, now) = (new_id("evt"), now_rfc3339());
     let payload = json!({"id": event_id, "type": event, "created_at": now, "data": data}).to_string();
     for url in urls {
@@ -94,7 +89,7 @@ impl Store {
     /// every subscription to it, a callback to the URL the request named when that URL's origin
     /// is on the application's trust list (anything else could make the sandbox call any host).
     /// Returns how many deliveries were queued.
-    pub fn queue_sandbox_events(&self, app_id: &str, events: Vec<Event>) -> Result<usize, ControlError> {
+    pub fn queue_sandbox_events(&self, app_id: &str, events: Vec<Event>) -> Result<usize, StoreError> {
         self.write_quiet(|tx| {
             let app = super::applications::application(tx, app_id)?;
             let trust = TrustList::parse(&app.fields.trust_list.join(" ")).unwrap_or_default();
@@ -118,7 +113,7 @@ impl Store {
 
     /// Claims up to `limit` pending deliveries whose next attempt is due (oldest first): each is
     /// leased for `lease_ms`, after which an unrecorded attempt becomes due again.
-    pub fn claim_due_deliveries(&self, limit: u32, lease_ms: i64) -> Result<Vec<DueDelivery>, ControlError> {
+    pub fn claim_due_deliveries(&self, limit: u32, lease_ms: i64) -> Result<Vec<DueDelivery>, StoreError> {
         self.write_quiet(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT d.id, d.application_id, d.event_id, d.event, d.url, d.payload, d.attempts, a.webhook_generation
@@ -156,7 +151,7 @@ impl Store {
         delivery: &DueDelivery,
         attempt: &AttemptOutcome<'_>,
         retry_in_ms: Option<i64>,
-    ) -> Result<(), ControlError> {
+    ) -> Result<(), StoreError> {
         self.write_quiet(|tx| {
             let number = i64::from(delivery.attempts) + 1;
             let duration_ms = i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX);
@@ -188,7 +183,7 @@ impl Store {
     }
 
     /// The delivery log of an application, newest first.
-    pub fn deliveries(&self, app_id: &str) -> Result<Vec<Delivery>, ControlError> {
+    pub fn deliveries(&self, app_id: &str) -> Result<Vec<Delivery>, StoreError> {
         self.read(|conn| {
             super::applications::application(conn, app_id)?;
             let mut statement = conn.prepare(

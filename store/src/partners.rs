@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::activity::log_event;
-use super::{new_id, now_rfc3339, ControlError, Store};
+use super::{new_id, now_rfc3339, Store, StoreError};
 use sandgate_core::secret::SecretHash;
 
 /// A partner account.
@@ -108,14 +108,14 @@ pub(crate) fn insert_member(
     partner_id: &str,
     (name, email): (&str, &str),
     role: &str,
-) -> Result<(Member, String), ControlError> {
+) -> Result<(Member, String), StoreError> {
     let taken: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM members WHERE partner_id = ?1 AND email = ?2)",
         params![partner_id, email],
         |r| r.get(0),
     )?;
     if taken {
-        return Err(ControlError::conflict("email", format!("{email} is already a member of this partner account")));
+        return Err(StoreError::conflict("email", format!("{email} is already a member of this partner account")));
     }
     let (id, key, now) = (new_id("mbr"), new_member_key(), now_rfc3339());
     tx.execute(
@@ -142,14 +142,14 @@ impl Store {
         actor: &str,
         new: &NewPartner<'_>,
         hasher: &SecretHash,
-    ) -> Result<(Partner, Member, String), ControlError> {
+    ) -> Result<(Partner, Member, String), StoreError> {
         self.write(|tx| {
             let taken: bool =
                 tx.query_row("SELECT EXISTS (SELECT 1 FROM partners WHERE name = ?1)", params![new.name], |r| {
                     r.get(0)
                 })?;
             if taken {
-                return Err(ControlError::conflict("name", format!("a partner named {:?} already exists", new.name)));
+                return Err(StoreError::conflict("name", format!("a partner named {:?} already exists", new.name)));
             }
             let (id, now) = (new_id("ptn"), now_rfc3339());
             tx.execute(
@@ -177,7 +177,7 @@ impl Store {
     }
 
     /// Every partner, by name.
-    pub fn partners(&self) -> Result<Vec<Partner>, ControlError> {
+    pub fn partners(&self) -> Result<Vec<Partner>, StoreError> {
         self.read(|conn| {
             let mut statement =
                 conn.prepare("SELECT id, name, contact_name, contact_email, created_at FROM partners ORDER BY name")?;
@@ -187,7 +187,7 @@ impl Store {
     }
 
     /// One partner.
-    pub fn partner(&self, id: &str) -> Result<Partner, ControlError> {
+    pub fn partner(&self, id: &str) -> Result<Partner, StoreError> {
         self.read(|conn| partner(conn, id))
     }
 
@@ -199,7 +199,7 @@ impl Store {
         (name, email): (&str, &str),
         role: &str,
         hasher: &SecretHash,
-    ) -> Result<(Member, String), ControlError> {
+    ) -> Result<(Member, String), StoreError> {
         self.write(|tx| {
             partner(tx, partner_id)?;
             let (member, key) = insert_member(tx, hasher, partner_id, (name, email), role)?;
@@ -216,14 +216,14 @@ impl Store {
     }
 
     /// Revokes a member: the member key stops working at once. The last active owner stays.
-    pub fn revoke_member(&self, actor: &str, partner_id: &str, member_id: &str) -> Result<Member, ControlError> {
+    pub fn revoke_member(&self, actor: &str, partner_id: &str, member_id: &str) -> Result<Member, StoreError> {
         self.write_quiet(|tx| {
             let target = member(tx, member_id)?;
             if target.partner_id != partner_id {
-                return Err(ControlError::not_found("member", member_id));
+                return Err(StoreError::not_found("member", member_id));
             }
             if target.status != "active" {
-                return Err(ControlError::conflict("status", format!("member {member_id} is already revoked")));
+                return Err(StoreError::conflict("status", format!("member {member_id} is already revoked")));
             }
             let owners: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM members WHERE partner_id = ?1 AND role = 'owner' AND status = 'active'",
@@ -231,7 +231,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             if target.role == "owner" && owners <= 1 {
-                return Err(ControlError::conflict(
+                return Err(StoreError::conflict(
                     "role",
                     "the account's last owner cannot be revoked; add another owner first",
                 ));
@@ -244,7 +244,7 @@ impl Store {
     }
 
     /// The members of an account.
-    pub fn members(&self, partner_id: &str) -> Result<Vec<Member>, ControlError> {
+    pub fn members(&self, partner_id: &str) -> Result<Vec<Member>, StoreError> {
         self.read(|conn| {
             partner(conn, partner_id)?;
             let mut statement = conn.prepare(&format!(
@@ -256,7 +256,7 @@ impl Store {
     }
 
     /// The active member whose key hashes to `key_hash`, with the applications opened to it.
-    pub fn principal(&self, key_hash: &[u8]) -> Result<Option<Principal>, ControlError> {
+    pub fn principal(&self, key_hash: &[u8]) -> Result<Option<Principal>, StoreError> {
         self.read(|conn| {
             let member = conn
                 .query_row(
@@ -277,14 +277,14 @@ impl Store {
 }
 
 /// One partner, or 404.
-pub(crate) fn partner(conn: &Connection, id: &str) -> Result<Partner, ControlError> {
+pub(crate) fn partner(conn: &Connection, id: &str) -> Result<Partner, StoreError> {
     conn.query_row(
         "SELECT id, name, contact_name, contact_email, created_at FROM partners WHERE id = ?1",
         params![id],
         partner_row,
     )
     .optional()?
-    .ok_or_else(|| ControlError::not_found("partner", id))
+    .ok_or_else(|| StoreError::not_found("partner", id))
 }
 
 /// The member with `email` in `partner_id`, if any.
@@ -298,8 +298,8 @@ pub(crate) fn member_by_email(conn: &Connection, partner_id: &str, email: &str) 
 }
 
 /// A member by id.
-pub(crate) fn member(conn: &Connection, id: &str) -> Result<Member, ControlError> {
+pub(crate) fn member(conn: &Connection, id: &str) -> Result<Member, StoreError> {
     conn.query_row(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?1"), params![id], member_row)
         .optional()?
-        .ok_or_else(|| ControlError::not_found("member", id))
+        .ok_or_else(|| StoreError::not_found("member", id))
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::activity::log_event;
 use super::applications::{active_application, application, Application};
 use super::credentials::{issue_logged, Credential};
-use super::{json_list, new_id, now_rfc3339, ControlError, Store};
+use super::{json_list, new_id, now_rfc3339, Store, StoreError};
 use sandgate_core::environment::Environment;
 use sandgate_core::secret::SecretHash;
 
@@ -72,11 +72,11 @@ fn review_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Review, String, String
     Ok((review, r.get(2)?, r.get(4)?))
 }
 
-fn latest_review(conn: &Connection, app_id: &str) -> Result<Option<Review>, ControlError> {
+fn latest_review(conn: &Connection, app_id: &str) -> Result<Option<Review>, StoreError> {
     Ok(reviews(conn, app_id)?.into_iter().next())
 }
 
-fn reviews(conn: &Connection, app_id: &str) -> Result<Vec<Review>, ControlError> {
+fn reviews(conn: &Connection, app_id: &str) -> Result<Vec<Review>, StoreError> {
     let mut statement = conn.prepare_cached(
         "SELECT id, application_id, submission, status, reasons, submitted_at, submitted_by, decided_at, decided_by
          FROM reviews WHERE application_id = ?1 ORDER BY submitted_at DESC, rowid DESC",
@@ -94,15 +94,15 @@ fn reviews(conn: &Connection, app_id: &str) -> Result<Vec<Review>, ControlError>
 impl Store {
     /// Submits an application for production review. Every scope needs a justification; an
     /// application under review or approved cannot be submitted again.
-    pub fn submit_review(&self, actor: &str, app_id: &str, submission: &Submission) -> Result<Review, ControlError> {
+    pub fn submit_review(&self, actor: &str, app_id: &str, submission: &Submission) -> Result<Review, StoreError> {
         self.write(|tx| {
             let app = active_application(tx, app_id)?;
             match app.review_status.as_str() {
                 "submitted" => {
-                    return Err(ControlError::conflict("review_status", "the application is already under review"))
+                    return Err(StoreError::conflict("review_status", "the application is already under review"))
                 }
                 "approved" => {
-                    return Err(ControlError::conflict(
+                    return Err(StoreError::conflict(
                         "review_status",
                         "the application is already approved for production",
                     ))
@@ -111,14 +111,14 @@ impl Store {
             }
             for scope in &app.fields.scopes {
                 if submission.scope_justifications.get(scope).is_none_or(|text| text.trim().is_empty()) {
-                    return Err(ControlError::invalid(
+                    return Err(StoreError::invalid(
                         format!("scope_justifications.{scope}"),
                         format!("justify the scope {scope:?}: every scope of the application needs a justification"),
                     ));
                 }
             }
             if let Some(extra) = submission.scope_justifications.keys().find(|s| !app.fields.scopes.contains(s)) {
-                return Err(ControlError::invalid(
+                return Err(StoreError::invalid(
                     format!("scope_justifications.{extra}"),
                     format!(
                         "the application does not have the scope {extra:?}; its scopes are {:?}",
@@ -137,12 +137,12 @@ impl Store {
                 params![now, app_id],
             )?;
             log_event(tx, actor, Some(&app.partner_id), Some(app_id), "review.submitted", json!({"review_id": id}))?;
-            latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &id))
+            latest_review(tx, app_id)?.ok_or_else(|| StoreError::not_found("review", &id))
         })
     }
 
     /// The reviews of an application, newest first.
-    pub fn reviews(&self, app_id: &str) -> Result<Vec<Review>, ControlError> {
+    pub fn reviews(&self, app_id: &str) -> Result<Vec<Review>, StoreError> {
         self.read(|conn| {
             application(conn, app_id)?;
             reviews(conn, app_id)
@@ -156,7 +156,7 @@ impl Store {
         app_id: &str,
         production: Environment,
         hasher: &SecretHash,
-    ) -> Result<(Review, Credential, String), ControlError> {
+    ) -> Result<(Review, Credential, String), StoreError> {
         self.write(|tx| {
             let (app, review) = decide(tx, actor, app_id, Decision::Approve)?;
             let (credential, secret) = issue_logged(tx, actor, &app.partner_id, app_id, production, hasher)?;
@@ -165,7 +165,7 @@ impl Store {
     }
 
     /// Rejects the submitted review with reasons; the partner may resubmit.
-    pub fn reject_review(&self, actor: &str, app_id: &str, reasons: &[String]) -> Result<Review, ControlError> {
+    pub fn reject_review(&self, actor: &str, app_id: &str, reasons: &[String]) -> Result<Review, StoreError> {
         self.write(|tx| Ok(decide(tx, actor, app_id, Decision::Reject(reasons))?.1))
     }
 }
@@ -182,7 +182,7 @@ fn decide(
     actor: &str,
     app_id: &str,
     decision: Decision<'_>,
-) -> Result<(Application, Review), ControlError> {
+) -> Result<(Application, Review), StoreError> {
     let (status, verb, reasons) = match decision {
         Decision::Approve => ("approved", "approve", &[][..]),
         Decision::Reject(reasons) => ("rejected", "reject", reasons),
@@ -203,16 +203,16 @@ fn decide(
         json!({"review_id": review.id, "reasons": reasons})
     };
     log_event(tx, actor, Some(&app.partner_id), Some(app_id), &format!("review.{status}"), details)?;
-    let review = latest_review(tx, app_id)?.ok_or_else(|| ControlError::not_found("review", &review.id))?;
+    let review = latest_review(tx, app_id)?.ok_or_else(|| StoreError::not_found("review", &review.id))?;
     Ok((app, review))
 }
 
 /// The application and its review awaiting a decision (409 when there is none).
-fn submitted(tx: &Transaction<'_>, app_id: &str, verb: &str) -> Result<(Application, Review), ControlError> {
+fn submitted(tx: &Transaction<'_>, app_id: &str, verb: &str) -> Result<(Application, Review), StoreError> {
     let app = active_application(tx, app_id)?;
     match latest_review(tx, app_id)? {
         Some(review) if review.status == "submitted" && app.review_status == "submitted" => Ok((app, review)),
-        _ => Err(ControlError::conflict(
+        _ => Err(StoreError::conflict(
             "review_status",
             format!(
                 "cannot {verb}: the application's review status is {:?}; only a submitted application can be decided (the partner resubmits after a rejection)",
