@@ -161,10 +161,13 @@ impl Emulator {
 
     /// Compiles the request checks of every operation now (rather than on first use), returning
     /// the first failure: for tests and for start-up when a spec should be checked in full.
-    pub fn compile_all_checks(&self) -> Result<(), String> {
+    pub fn compile_all_checks(&self) -> Result<(), EmulatorError> {
         for (api, ops) in self.apis.iter().enumerate() {
             for op in 0..ops.operations.len() {
-                self.checks(OperationId { api, op }).map_err(str::to_owned)?;
+                self.checks(OperationId { api, op }).map_err(|detail| EmulatorError::Uncheckable {
+                    operation: ops.operations[op].label(),
+                    detail: detail.to_owned(),
+                })?;
             }
         }
         Ok(())

@@ -12,6 +12,7 @@
 
 pub mod answer;
 mod compile;
+mod error;
 pub mod events;
 mod options;
 mod pipeline;
@@ -33,11 +34,12 @@ use answer::ErrorAnswer;
 use sandgate_openapi::generate::Program;
 use sandgate_openapi::router::{RouteMatch, Router};
 use sandgate_openapi::validate::RequestCheck;
-use sandgate_openapi::{Api, OpenApiError, Operation};
+use sandgate_openapi::{Api, Operation};
 use state::act::Stateful;
 use state::StateStore;
 
 use compile::OperationAnswers;
+pub use error::EmulatorError;
 pub use options::EmulatorOptions;
 pub use request::{EmuRequest, EmuResponse, SCENARIO_HEADER, SEED_HEADER};
 
@@ -72,18 +74,6 @@ struct Checks {
     error: ErrorAnswer,
 }
 
-/// Why an emulator could not be built: its documents or scenarios (naming file and pointer), or
-/// its state store.
-#[derive(Debug, thiserror::Error)]
-pub enum EmulatorError {
-    /// A document or scenario file is unreadable or wrong.
-    #[error(transparent)]
-    Load(#[from] OpenApiError),
-    /// The state store could not be opened.
-    #[error(transparent)]
-    State(#[from] state::StateError),
-}
-
 impl Emulator {
     /// The loaded APIs.
     pub fn apis(&self) -> &[Api] {
@@ -112,7 +102,7 @@ impl Emulator {
     }
 
     /// Removes every stored object in `scope` at once; how many were removed.
-    pub fn scrub(&self, scope: state::ScrubScope<'_>) -> Result<usize, state::StateError> {
+    pub fn scrub(&self, scope: state::ScrubScope<'_>) -> Result<usize, EmulatorError> {
         let removed = self.state.scrub(scope);
         // Fixtures come back on the next request that reaches their collection.
         self.fixtures.forget();

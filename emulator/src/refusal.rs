@@ -4,8 +4,9 @@
 use serde_json::Value;
 
 use crate::compile::{Answer, AnswerBody};
+use crate::error::EmulatorError;
+use crate::scenario;
 use crate::seed::{fnv1a, FNV_OFFSET};
-use crate::{scenario, state};
 use crate::{EmuResponse, Emulator, SCENARIO_HEADER};
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
 use sandgate_openapi::router::OperationId;
@@ -82,7 +83,7 @@ impl Emulator {
     }
 }
 
-pub(crate) fn state_unavailable(error: &state::StateError) -> EmuResponse {
+pub(crate) fn state_unavailable(error: &EmulatorError) -> EmuResponse {
     tracing::error!(error = %error, "emulator state unavailable");
     problem(ProblemKind::StoreUnavailable, "the sandbox state could not be read or written; retry")
 }

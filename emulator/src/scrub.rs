@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, Utc};
 
+use crate::error::EmulatorError;
 use crate::state::ScrubScope;
 use crate::Emulator;
 
@@ -25,10 +26,10 @@ pub struct ScrubSchedule {
 
 impl ScrubSchedule {
     /// Parses `HH:MM` (UTC).
-    pub fn parse(text: &str) -> Result<ScrubSchedule, String> {
+    pub fn parse(text: &str) -> Result<ScrubSchedule, EmulatorError> {
         NaiveTime::parse_from_str(text.trim(), "%H:%M")
             .map(|at| ScrubSchedule { at })
-            .map_err(|_| format!("{text:?} is not a time of day HH:MM (UTC)"))
+            .map_err(|_| EmulatorError::ScrubTime(text.to_owned()))
     }
 
     /// The first scheduled scrub strictly after `now`.

@@ -29,8 +29,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::error::EmulatorError;
 use crate::events::Event;
-use crate::state::{StateError, StateStore, Tenant};
+use crate::state::{StateStore, Tenant};
 use condition::Condition;
 use sandgate_openapi::infer::collection_key;
 use sandgate_openapi::template::text;
@@ -354,7 +355,7 @@ impl Scenario {
         request: &ParsedRequest,
         store: &dyn StateStore,
         tenant: Tenant<'_>,
-    ) -> Result<Option<(Answer, Option<Event>)>, StateError> {
+    ) -> Result<Option<(Answer, Option<Event>)>, EmulatorError> {
         let now = chrono::Utc::now();
         let base = |name: &str| -> Option<Value> {
             match name {

@@ -9,7 +9,8 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
 use super::infer::{Action, Resource};
-use super::{PageRequest, StateError, StateStore, Tenant};
+use super::{PageRequest, StateStore, Tenant};
+use crate::error::EmulatorError;
 use sandgate_openapi::generate::{CompiledSet, Program};
 use sandgate_openapi::shape::{fields, list_items, Field};
 use sandgate_openapi::template::text;
@@ -145,7 +146,7 @@ impl Stateful {
         tenant: Tenant<'_>,
         request: &ParsedRequest,
         seed: u64,
-    ) -> Result<Acted, StateError> {
+    ) -> Result<Acted, EmulatorError> {
         let collection = self.resource.collection_key(&request.path);
         let id = self.resource.id_param.as_ref().and_then(|p| request.path.get(p));
         let sent = request.body.as_ref().and_then(Value::as_object);

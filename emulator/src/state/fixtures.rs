@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use serde_json::{Map, Value};
 
 use super::infer::collection_key;
-use super::{StateError, StateStore, Tenant};
+use super::{StateStore, Tenant};
+use crate::error::EmulatorError;
 use sandgate_openapi::template::text;
 
 /// The objects of one collection template.
@@ -47,7 +48,7 @@ impl Fixtures {
         api: &str,
         touches: &dyn Fn(&str) -> bool,
         path: &Map<String, Value>,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), EmulatorError> {
         let relevant = |f: &&Fixture| f.api == api && touches(&f.collection) && reachable(&f.collection, path);
         for fixture in self.list.iter().filter(relevant) {
             let key = collection_key(api, &fixture.collection, path);

@@ -7,7 +7,7 @@ use std::sync::RwLock;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{Page, PageRequest, ScrubScope, StateError, StateStore, Tenant};
+use super::{Page, PageRequest, ScrubScope, StateResult, StateStore, Tenant};
 
 type Collections = HashMap<String, Collection>;
 
@@ -47,16 +47,16 @@ impl MemoryStore {
 }
 
 impl StateStore for MemoryStore {
-    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError> {
+    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<Option<Value>> {
         Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).and_then(|c| c.objects.get(id)).cloned()))
     }
 
-    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError> {
+    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> StateResult<()> {
         self.write_collection(tenant, collection, |c| c.objects.insert(id.to_owned(), object.clone()));
         Ok(())
     }
 
-    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError> {
+    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> StateResult<bool> {
         Ok(self.write_collection(tenant, collection, |c| {
             let free = !c.retired.contains(id) && !c.objects.contains_key(id);
             if free {
@@ -66,7 +66,7 @@ impl StateStore for MemoryStore {
         }))
     }
 
-    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError> {
+    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<bool> {
         Ok(self.write(|t| {
             let Some(objects) = t.get_mut(&key(tenant)).and_then(|c| c.get_mut(collection)) else { return false };
             let existed = objects.objects.shift_remove(id).is_some();
@@ -77,7 +77,7 @@ impl StateStore for MemoryStore {
         }))
     }
 
-    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError> {
+    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> StateResult<Page> {
         Ok(self.read(|t| {
             let Some(objects) = t.get(&key(tenant)).and_then(|c| c.get(collection)).map(|c| &c.objects) else {
                 return Page { items: Vec::new(), total: 0 };
@@ -93,11 +93,11 @@ impl StateStore for MemoryStore {
         }))
     }
 
-    fn count(&self, tenant: Tenant<'_>, collection: &str) -> Result<usize, StateError> {
+    fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize> {
         Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).map_or(0, |c| c.objects.len())))
     }
 
-    fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError> {
+    fn scrub(&self, scope: ScrubScope<'_>) -> StateResult<usize> {
         Ok(self.write(|t| {
             let size = |c: &Collections| c.values().map(|c| c.objects.len()).sum::<usize>();
             let before: usize = t.values().map(size).sum();

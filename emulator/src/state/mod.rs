@@ -11,6 +11,7 @@ pub use sandgate_openapi::infer;
 pub mod memory;
 pub mod sqlite;
 
+use crate::error::EmulatorError;
 use serde_json::Value;
 
 use sandgate_openapi::template::text;
@@ -68,29 +69,27 @@ impl PageRequest {
     }
 }
 
-/// The store could not be read or written.
-#[derive(Debug, thiserror::Error)]
-#[error("emulator state: {0}")]
-pub struct StateError(pub String);
+/// What a state store call returns.
+pub type StateResult<T> = Result<T, EmulatorError>;
 
 /// Where objects live. Every call is atomic; a scrub is atomic for readers.
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// The object `id` of `collection`.
-    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError>;
+    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<Option<Value>>;
     /// Stores `object` under `id`, replacing any previous one (keeping its place in the order).
-    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError>;
+    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> StateResult<()>;
     /// Stores `object` under `id` only if no object of `collection` has had that id since the
     /// last scrub, deleted ones included: a partner who reads a deleted object gets 404, never
     /// another object that took its id. Whether it was stored.
-    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError>;
+    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> StateResult<bool>;
     /// Removes object `id` and retires the id until the next scrub; whether it existed.
-    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError>;
+    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<bool>;
     /// Lists a page of `collection`.
-    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError>;
+    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> StateResult<Page>;
     /// How many objects `collection` holds.
-    fn count(&self, tenant: Tenant<'_>, collection: &str) -> Result<usize, StateError>;
+    fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize>;
     /// Removes every object in `scope`; how many were removed.
-    fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError>;
+    fn scrub(&self, scope: ScrubScope<'_>) -> StateResult<usize>;
 }
 
 /// Where the emulator keeps its objects.
@@ -105,7 +104,7 @@ pub enum StateBackend {
 
 impl StateBackend {
     /// Opens the store.
-    pub fn open(&self) -> Result<Box<dyn StateStore>, StateError> {
+    pub fn open(&self) -> StateResult<Box<dyn StateStore>> {
         Ok(match self {
             StateBackend::Memory => Box::new(memory::MemoryStore::default()),
             StateBackend::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),

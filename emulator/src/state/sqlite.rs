@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::{Page, PageRequest, ScrubScope, StateError, StateStore, Tenant};
+use super::{Page, PageRequest, ScrubScope, StateResult, StateStore, Tenant};
+use crate::error::EmulatorError;
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -15,17 +16,15 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
-fn fail(e: impl std::fmt::Display) -> StateError {
-    StateError(e.to_string())
-}
-
 impl SqliteStore {
     /// Opens (or creates) the file at `path`.
-    pub fn open(path: &Path) -> Result<SqliteStore, StateError> {
+    pub fn open(path: &Path) -> StateResult<SqliteStore> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StateError(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| EmulatorError::StateDir { dir: dir.to_path_buf(), source })?;
         }
-        let conn = Connection::open(path).map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        let conn =
+            Connection::open(path).map_err(|source| EmulatorError::StateOpen { path: path.to_path_buf(), source })?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -48,18 +47,18 @@ impl SqliteStore {
                  PRIMARY KEY (environment, partner, collection, id)
              ) WITHOUT ROWID;",
         )
-        .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        .map_err(|source| EmulatorError::StateOpen { path: path.to_path_buf(), source })?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> StateResult<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn).map_err(fail)
+        f(&mut conn).map_err(EmulatorError::from)
     }
 }
 
 impl StateStore for SqliteStore {
-    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<Option<Value>, StateError> {
+    fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<Option<Value>> {
         let body: Option<String> = self.with(|c| {
             c.prepare_cached(
                 "SELECT body FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
@@ -67,10 +66,10 @@ impl StateStore for SqliteStore {
             .query_row(params![tenant.environment, tenant.partner, collection, id], |row| row.get(0))
             .optional()
         })?;
-        body.map(|b| serde_json::from_str(&b).map_err(fail)).transpose()
+        body.map(|b| serde_json::from_str(&b).map_err(EmulatorError::from)).transpose()
     }
 
-    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<(), StateError> {
+    fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> StateResult<()> {
         let body = object.to_string();
         self.with(|c| {
             c.prepare_cached(
@@ -85,7 +84,7 @@ impl StateStore for SqliteStore {
         })
     }
 
-    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> Result<bool, StateError> {
+    fn insert_new(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> StateResult<bool> {
         let body = object.to_string();
         self.with(|c| {
             // One statement: neither a live nor a retired object may hold the id.
@@ -103,7 +102,7 @@ impl StateStore for SqliteStore {
         })
     }
 
-    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> Result<bool, StateError> {
+    fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
             let key = params![tenant.environment, tenant.partner, collection, id];
@@ -124,7 +123,7 @@ impl StateStore for SqliteStore {
         })
     }
 
-    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> Result<Page, StateError> {
+    fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> StateResult<Page> {
         // Filters are applied to the decoded objects, so the scan reads the collection in order.
         let rows: Vec<(String, String)> = self.with(|c| {
             let mut statement = c.prepare_cached(
@@ -142,7 +141,7 @@ impl StateStore for SqliteStore {
         };
         let mut matching = Vec::new();
         for (_, body) in &rows[start..] {
-            let object: Value = serde_json::from_str(body).map_err(fail)?;
+            let object: Value = serde_json::from_str(body).map_err(EmulatorError::from)?;
             if page.admits(&object) {
                 matching.push(object);
             }
@@ -152,7 +151,7 @@ impl StateStore for SqliteStore {
         Ok(Page { items, total })
     }
 
-    fn count(&self, tenant: Tenant<'_>, collection: &str) -> Result<usize, StateError> {
+    fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize> {
         self.with(|c| {
             c.prepare_cached(
                 "SELECT COUNT(*) FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3",
@@ -162,7 +161,7 @@ impl StateStore for SqliteStore {
         })
     }
 
-    fn scrub(&self, scope: ScrubScope<'_>) -> Result<usize, StateError> {
+    fn scrub(&self, scope: ScrubScope<'_>) -> StateResult<usize> {
         self.with(|c| {
             let tx = c.transaction()?;
             let clear = |table: &str| match scope {
