@@ -14,6 +14,11 @@ for arg in "$@"; do
     --test)
       command -v python3 >/dev/null || missing_pkgs+=(python3)
       python3 -c 'import venv, ensurepip' 2>/dev/null || missing_pkgs+=(python3-venv)
+      # The cluster tests need a Redis: the one on 127.0.0.1:6379 when it answers, else
+      # scripts/test starts redis-server on a free port.
+      if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+        command -v redis-server >/dev/null || missing_pkgs+=(redis-server)
+      fi
       ;;
     *=*)
       cmd="${arg%%=*}"

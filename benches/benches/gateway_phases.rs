@@ -20,12 +20,13 @@
 //! Between three runs of this bench the same function moved by up to 20 %: compare within a run.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, Method};
 use sandgate_core::environment::Environment;
 use sandgate_core::trust_list::TrustList;
-use sandgate_gateway::config::{parse_cidr, PlanConfig};
+use sandgate_gateway::config::{parse_cidr, PlanConfig, RateLimitBackend, RateLimitConfig};
 use sandgate_gateway::table::limiter::Limiter;
 use sandgate_gateway::table::routes::{RouteTable, Selected};
 use sandgate_gateway::table::scopes::Scopes;
@@ -62,6 +63,21 @@ fn phases(c: &mut Criterion) {
     let trust = TrustList::parse("10.0.0.0/8 127.0.0.0/8 https://shop.example.com").expect("trust");
     let plans = [("bench".to_owned(), PlanConfig { per_second: 1_000_000_000, burst: 1_000_000_000 })].into();
     let limiter = Limiter::new(&plans, "bench");
+    // The same admission against the shared budget in Redis (rate_limits.backend: redis), when one
+    // answers (SANDGATE_BENCH_REDIS_URL, else 127.0.0.1:6379): the round trip is the difference.
+    let redis_url = std::env::var("SANDGATE_BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("sandgate-bench:{}", std::process::id());
+    let shared_limiter = sandgate_cluster::RedisLink::connect("redis", &redis_url, &prefix, Duration::from_secs(1))
+        .map(|link| {
+            let config = RateLimitConfig {
+                plans: plans.clone(),
+                default_plan: "bench".into(),
+                backend: RateLimitBackend::Redis,
+                ..RateLimitConfig::default()
+            };
+            Limiter::configured(&config, Some(&std::sync::Arc::new(link)))
+        });
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let peer: IpAddr = "127.0.0.1".parse().expect("ip");
     let trusted = vec![parse_cidr("10.0.0.0/8").expect("cidr")];
     let path = "/pos-api/v2.5/client-id/prd_1/customers/search";
@@ -82,7 +98,18 @@ fn phases(c: &mut Criterion) {
     group.bench_function("trust_check", |b| {
         b.iter(|| sandgate_gateway::phase::trust::check(&trust, peer, None).is_ok())
     });
-    group.bench_function("rate_limit_admit", |b| b.iter(|| limiter.admit(Environment::PRODUCTION, "app_1", "bench")));
+    group.bench_function("rate_limit_admit", |b| {
+        b.iter(|| runtime.block_on(limiter.admit(Environment::PRODUCTION, "app_1", "bench")))
+    });
+    match &shared_limiter {
+        Ok(shared) => group.bench_function("rate_limit_admit (redis)", |b| {
+            b.iter(|| runtime.block_on(shared.admit(Environment::PRODUCTION, "app_1", "bench")))
+        }),
+        Err(e) => {
+            eprintln!("rate_limit_admit (redis) skipped: {e}");
+            &mut group
+        }
+    };
 
     // What the security work added to a PRODUCTION request (issue 15), beside route_select above.
     let target = format!("{path}?first_name=Ann&last_name=Lee&dob=1990-02-03&debug=1");

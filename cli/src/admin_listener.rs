@@ -43,10 +43,15 @@ impl ServeHttp for AdminApp {
         let (status, content_type, body) = match (session.req_header().method.as_str(), path.as_str()) {
             ("GET", "/healthz") => (200, "application/json", json!({"status": "ok"})),
             ("GET", "/readyz") => {
-                let store = Arc::clone(&self.process.shared.store);
-                let ready = tokio::task::spawn_blocking(move || store.ping()).await.unwrap_or(false);
-                let status = if ready { 200 } else { 503 };
-                (status, "application/json", json!({"status": if ready { "ready" } else { "store unavailable" }}))
+                let shared = &self.process.shared;
+                let store = Arc::clone(&shared.store);
+                let store_up = tokio::task::spawn_blocking(move || store.ping()).await.unwrap_or(false);
+                let stale = shared.freshness.stale(shared.tables.load().settings.max_staleness);
+                match (store_up, stale) {
+                    (false, _) => (503, "application/json", json!({"status": "store unavailable"})),
+                    (true, Some(why)) => (503, "application/json", json!({"status": "stale", "detail": why})),
+                    (true, None) => (200, "application/json", json!({"status": "ready"})),
+                }
             }
             ("GET", "/metrics") => {
                 // The metrics name every application; they are the operator's, like the control
@@ -56,6 +61,8 @@ impl ServeHttp for AdminApp {
                 }
                 let dropped = i64::try_from(self.process.shared.store.dropped_events()).unwrap_or(i64::MAX);
                 self.process.shared.metrics.activity_dropped.set(dropped);
+                let bus = i64::from(self.process.shared.freshness.bus_connected());
+                self.process.shared.metrics.change_bus_connected.set(bus);
                 return respond(200, "text/plain; version=0.0.4", self.process.shared.metrics.render());
             }
             ("POST", "/reload") => return self.reload(session).await,

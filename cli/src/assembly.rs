@@ -24,7 +24,9 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::{background_service, BackgroundService};
 
 use crate::admin_listener::AdminApp;
+use crate::node_sync::NodeSync;
 use crate::reload::{Process, ReloadSource};
+use sandgate_cluster::{ChangeBus, Freshness, RedisLink};
 use sandgate_control::context::ControlContext;
 use sandgate_control::webhooks::OutboxSink;
 use sandgate_gateway::config::{ConfigArgs, EmulatorState, Settings, Upstream as UpstreamConfig};
@@ -68,6 +70,9 @@ pub enum StartError {
         /// What failed.
         detail: String,
     },
+    /// The shared Redis (`redis.url`, `--redis`) does not answer.
+    #[error(transparent)]
+    Redis(#[from] sandgate_cluster::ClusterError),
     /// A listener address cannot be bound.
     #[error(
         "cannot listen on {addr} ({name}): {source}; choose another address in sandgate.yaml (or with --{name}-listen)"
@@ -162,15 +167,21 @@ pub fn prepare_with_clock(
     restrict_permissions(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let directory = Arc::new(Directory::load(&store, sandgate_gateway::table::scopes::Scopes::from_apis(&apis))?);
     let metrics = Metrics::new();
-    {
-        let (directory, lag) = (Arc::clone(&directory), metrics.revocation_lag.clone());
-        store.on_change(Box::new(move |store| match directory.reload(store) {
-            Ok(took) => lag.observe(took.as_secs_f64()),
-            Err(e) => tracing::error!(error = %e, "directory reload failed; the previous one stays in force"),
-        }));
+    let redis = match &settings.redis {
+        Some(redis) => Some(Arc::new(RedisLink::connect("redis.url", &redis.url, &redis.key_prefix, redis.timeout)?)),
+        None => None,
+    };
+    let freshness = Arc::new(Freshness::new(redis.is_some()));
+    freshness.confirmed();
+    NodeSync {
+        directory: Arc::clone(&directory),
+        freshness: Arc::clone(&freshness),
+        metrics: metrics.clone(),
+        bus: redis.as_ref().map(|link| ChangeBus::new(Arc::clone(link), Arc::clone(&freshness))),
     }
+    .start(&store);
     let app_types = sandgate_control::rules::AppTypes::from_apis(&apis)?;
-    let tables = Tables::build(settings, &apis, emulator.as_ref(), &keys, None);
+    let tables = Tables::build(settings, &apis, emulator.as_ref(), &keys, redis.as_ref(), None);
     let control = Arc::new(ControlContext {
         store: Arc::clone(&store),
         keys: keys.clone(),
@@ -186,7 +197,12 @@ pub fn prepare_with_clock(
         store,
         metrics,
         keys,
-        throttle: FailureThrottle::default(),
+        throttle: match &redis {
+            Some(link) => FailureThrottle::shared(Arc::clone(link)),
+            None => FailureThrottle::default(),
+        },
+        redis,
+        freshness,
     });
     let reload = ReloadSource { config_file, args, apis, emulator: emulator.clone() };
     let process = Arc::new(Process { shared, control, reload });
@@ -322,9 +338,25 @@ pub fn wait_until_listening(settings: &Settings, timeout: std::time::Duration) -
     Ok(())
 }
 
-/// Background work: reload on SIGHUP, and drop idle rate-limit keys every minute.
+/// Background work: reload on SIGHUP, compare the directory with the store every
+/// `cluster.resync_ms`, and drop idle rate-limit keys every minute.
 struct Housekeeping {
     process: Arc<Process>,
+}
+
+impl Housekeeping {
+    /// The directory's catch-up with the store, off the async workers.
+    async fn resync(&self) {
+        let shared = &self.process.shared;
+        let sync = NodeSync {
+            directory: Arc::clone(&shared.directory),
+            freshness: Arc::clone(&shared.freshness),
+            metrics: shared.metrics.clone(),
+            bus: None,
+        };
+        let store = Arc::clone(&shared.store);
+        let _ = tokio::task::spawn_blocking(move || sync.catch_up(&store)).await;
+    }
 }
 
 #[async_trait]
@@ -332,10 +364,13 @@ impl BackgroundService for Housekeeping {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut resync = tokio::time::interval(self.process.shared.tables.load().settings.resync);
+        resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tick.tick() => self.process.shared.tables.load().limiter.retain_recent(),
+                _ = resync.tick() => self.resync().await,
                 Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
                     if let Err(e) = self.process.reload() {
                         tracing::error!(error = %e, "reload refused; the previous configuration stays in force");

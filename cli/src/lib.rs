@@ -1,9 +1,11 @@
 //! Sandgate's process assembly, shared by the `sandgate` binary (`main.rs`) and the test kit:
 //! `assembly` opens the data directory, store and keys, loads the specs, builds the emulator, the
 //! data plane's tables and the control plane's context, and starts the Pingora servers; `reload`
-//! re-reads the config into both; `admin_listener` serves health, metrics, reload and the control
-//! plane on the admin port (never a data port).
+//! re-reads the config into both; `node_sync` keeps the application directory current with
+//! writes made through other nodes; `admin_listener` serves health, metrics, reload and the
+//! control plane on the admin port (never a data port).
 
 pub mod admin_listener;
 pub mod assembly;
+mod node_sync;
 pub mod reload;

@@ -57,6 +57,7 @@ impl Process {
             &self.reload.apis,
             self.reload.emulator.as_ref(),
             &self.shared.keys,
+            self.shared.redis.as_ref(),
             Some(&current),
         );
         self.shared.tables.store(Arc::new(tables));
@@ -98,6 +99,8 @@ fn restart_needed(old: &Settings, new: &Settings) -> ReloadReport {
         (old.emulator_state != new.emulator_state, "emulator.state"),
         (old.emulator_scrub != new.emulator_scrub, "emulator.scrub_at"),
         (old.workers != new.workers, "workers"),
+        (old.redis != new.redis, "redis"),
+        (old.resync != new.resync, "cluster.resync_ms"),
     ] {
         if changed {
             needs_restart.push(key.to_owned());

@@ -114,6 +114,9 @@ problem_kinds! {
     PayloadTooLarge = ("payload-too-large", 413, "Request body too large"),
     /// The environment has no backend configured.
     NoUpstream = ("no-upstream", 503, "No backend configured"),
+    /// The rate budget shared by every node cannot be checked and the gateway is set to refuse
+    /// meanwhile (`rate_limits.when_redis_fails: deny`).
+    RateLimitUnavailable = ("rate-limit-unavailable", 503, "Rate limit unavailable"),
     /// The store could not be reached; nothing was changed (control plane).
     StoreUnavailable = ("store-unavailable", 503, "Store unavailable"),
     /// The backend could not be reached or answered badly.

@@ -3,7 +3,9 @@
 //!
 //! A snapshot of the store held in an `ArcSwap`: requests read it without locks; the store calls
 //! [`Directory::reload`] after every committed write, so a revocation is in force before the
-//! control plane acknowledges it. The lag between commit and swap is a metric.
+//! control plane acknowledges it. The lag between commit and swap is a metric. Each snapshot
+//! knows the store version it was read at: other nodes' writes arrive as a newer version (by the
+//! change bus, or found by the periodic comparison), and an older read never replaces a newer one.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -39,6 +41,7 @@ pub struct AppPolicy {
 
 #[derive(Debug, Default)]
 struct Snapshot {
+    version: i64,
     apps: HashMap<String, Arc<AppPolicy>>,
     revoked_credentials: HashSet<String>,
 }
@@ -48,12 +51,14 @@ struct Snapshot {
 pub struct Directory {
     current: ArcSwap<Snapshot>,
     scopes: Scopes,
+    /// Serialises reloads (a write here and a bus message may race).
+    reloading: std::sync::Mutex<()>,
 }
 
 impl Directory {
     /// Loads the directory from `store`.
     pub fn load(store: &Store, scopes: Scopes) -> Result<Directory, StoreError> {
-        let directory = Directory { current: ArcSwap::default(), scopes };
+        let directory = Directory { current: ArcSwap::default(), scopes, reloading: Default::default() };
         directory.reload(store)?;
         Ok(directory)
     }
@@ -62,9 +67,14 @@ impl Directory {
     /// read started (the revocation lag of this process).
     pub fn reload(&self, store: &Store) -> Result<std::time::Duration, StoreError> {
         let started = Instant::now();
-        let (apps, revoked) = store.directory_rows()?;
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let read = store.directory_rows()?;
         let previous = self.current.load();
-        let apps = apps
+        if read.version < previous.version {
+            return Ok(started.elapsed());
+        }
+        let apps = read
+            .apps
             .into_iter()
             .map(|row| {
                 // Unchanged applications keep their parsed policy: a write costs one parse, not one
@@ -89,8 +99,14 @@ impl Directory {
                 (row.id, Arc::new(policy))
             })
             .collect();
-        self.current.store(Arc::new(Snapshot { apps, revoked_credentials: revoked.into_iter().collect() }));
+        let revoked_credentials = read.revoked.into_iter().collect();
+        self.current.store(Arc::new(Snapshot { version: read.version, apps, revoked_credentials }));
         Ok(started.elapsed())
+    }
+
+    /// The store version the directory was read at.
+    pub fn version(&self) -> i64 {
+        self.current.load().version
     }
 
     /// The policy of an application, if it exists.

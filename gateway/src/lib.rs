@@ -99,7 +99,10 @@ impl ProxyHttp for Gateway {
         phase::auth::check_client(routed.client_id(), &principal)?;
         phase::trust::check(&app.trust, addr, phase::trust::origin_of(&req.headers))?;
         phase::scope::check(policy, &principal, &app)?;
-        let (admission, verdict) = phase::rate_limit::admit(&tables.limiter, self.env, &app);
+        let (admission, verdict) = phase::rate_limit::admit(&tables.limiter, self.env, &app).await;
+        if admission.fallback.is_some() {
+            self.shared.metrics.rate_limit_fallbacks.inc();
+        }
         ctx.admission = Some(admission);
         verdict?;
         ctx.app = Some(app);

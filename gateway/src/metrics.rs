@@ -4,7 +4,7 @@
 //! application ids, denial slugs), so cardinality stays bounded by what the operator configured.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 /// The gateway's metrics.
@@ -23,6 +23,12 @@ pub struct Metrics {
     pub revocation_lag: Histogram,
     /// Data-path activity entries (`request.denied`) dropped because the writer was behind.
     pub activity_dropped: IntGauge,
+    /// Admissions decided without the shared budget because Redis did not answer.
+    pub rate_limit_fallbacks: IntCounter,
+    /// The store version this node's directory holds.
+    pub directory_version: IntGauge,
+    /// 1 while the change bus is connected (0 without one).
+    pub change_bus_connected: IntGauge,
 }
 
 impl Metrics {
@@ -65,6 +71,19 @@ impl Metrics {
             "request.denied activity entries dropped because the activity writer was behind",
         )
         .expect("valid metric");
+        let rate_limit_fallbacks = IntCounter::new(
+            "sandgate_rate_limit_fallbacks_total",
+            "Admissions decided by rate_limits.when_redis_fails because the shared budget did not answer",
+        )
+        .expect("valid metric");
+        let directory_version =
+            IntGauge::new("sandgate_directory_version", "The store version this node's application directory holds")
+                .expect("valid metric");
+        let change_bus_connected = IntGauge::new(
+            "sandgate_change_bus_connected",
+            "1 while this node hears other nodes' writes on the change bus (0 without one)",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -72,10 +91,24 @@ impl Metrics {
             Box::new(deprecated_calls.clone()),
             Box::new(revocation_lag.clone()),
             Box::new(activity_dropped.clone()),
+            Box::new(rate_limit_fallbacks.clone()),
+            Box::new(directory_version.clone()),
+            Box::new(change_bus_connected.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
         }
-        Metrics { registry, requests, latency, denials, deprecated_calls, revocation_lag, activity_dropped }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            denials,
+            deprecated_calls,
+            revocation_lag,
+            activity_dropped,
+            rate_limit_fallbacks,
+            directory_version,
+            change_bus_connected,
+        }
     }
 
     /// The Prometheus text exposition of every metric.

@@ -1,5 +1,6 @@
 //! The state every data-plane listener of one process shares: the swappable tables, the
-//! application directory, the store, the metrics, the keys and the token throttle. How a reload
+//! application directory, the store, the metrics, the keys, the token throttle and what is shared
+//! with other nodes. How a reload
 //! rebuilds the tables is the process's business (`sandgate-cli`'s `reload`).
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use crate::directory::Directory;
 use crate::metrics::Metrics;
 use crate::table::Tables;
 use crate::token::throttle::FailureThrottle;
+use sandgate_cluster::{Freshness, RedisLink};
 use sandgate_store::keys::KeyRing;
 use sandgate_store::Store;
 
@@ -28,4 +30,8 @@ pub struct Shared {
     pub keys: KeyRing,
     /// Failed token requests.
     pub throttle: FailureThrottle,
+    /// The Redis several nodes share, when configured (rate budgets, the change bus).
+    pub redis: Option<Arc<RedisLink>>,
+    /// How current the directory is known to be (`/readyz`).
+    pub freshness: Arc<Freshness>,
 }

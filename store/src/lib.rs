@@ -104,6 +104,17 @@ pub struct DirectoryRow {
     pub scopes: String,
 }
 
+/// What the gateway's directory is built from, as of one store version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectorySnapshot {
+    /// The directory version these rows belong to.
+    pub version: i64,
+    /// Every application.
+    pub apps: Vec<DirectoryRow>,
+    /// Client ids of revoked credentials.
+    pub revoked: Vec<String>,
+}
+
 type ChangeListener = Box<dyn Fn(&Store) + Send + Sync>;
 
 /// The store handle; cheap to share behind an `Arc`.
@@ -183,13 +194,18 @@ impl Store {
         self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
     }
 
-    /// Runs `work` in one immediate transaction, commits, then tells the listeners (so the
-    /// gateway's directory is current before the caller answers). Any error rolls back.
+    /// Runs `work` in one immediate transaction that also moves the directory version on,
+    /// commits, then tells the listeners (so this process's directory is current before the
+    /// caller answers, and other nodes learn the new version). Any error rolls back.
     pub fn write<T>(
         &self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let out = self.write_quiet(work)?;
+        let out = self.write_quiet(|tx| {
+            let out = work(tx)?;
+            tx.execute("UPDATE directory_version SET version = version + 1", [])?;
+            Ok(out)
+        })?;
         self.changed();
         Ok(out)
     }
@@ -217,10 +233,21 @@ impl Store {
         }
     }
 
-    /// Every application's directory row, and the client ids of revoked credentials.
-    pub fn directory_rows(&self) -> Result<(Vec<DirectoryRow>, Vec<String>), StoreError> {
+    /// The version of what the directory reads: it moves on with every [`Store::write`], so a
+    /// node that compares it with the version it loaded knows whether it missed a change.
+    pub fn directory_version(&self) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.query_row("SELECT version FROM directory_version", [], |r| r.get(0)).map_err(|e| self.fail(e))
+    }
+
+    /// Every application's directory row and the client ids of revoked credentials, as of one
+    /// version (read in one transaction).
+    pub fn directory_rows(&self) -> Result<DirectorySnapshot, StoreError> {
         let conn = self.conn();
         let read = || -> rusqlite::Result<_> {
+            let tx = conn.unchecked_transaction()?;
+            let version = tx.query_row("SELECT version FROM directory_version", [], |r| r.get(0))?;
+            let conn = &tx;
             let mut apps = conn.prepare(
                 "SELECT id, partner_id, permission, trust_list, status = 'active', plan, scopes FROM applications",
             )?;
@@ -239,7 +266,7 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut revoked = conn.prepare("SELECT client_id FROM credentials WHERE status = 'revoked'")?;
             let revoked = revoked.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok((apps, revoked))
+            Ok(DirectorySnapshot { version, apps, revoked })
         };
         read().map_err(|e| self.fail(e))
     }

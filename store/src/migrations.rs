@@ -165,20 +165,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
      );
      CREATE INDEX refresh_chains_expiry ON refresh_chains(expires_at);",
+    // 7: every write the gateway's directory depends on moves this on, so several nodes on one
+    // store can tell whether they missed a change (the change bus says which version to expect).
+    "CREATE TABLE directory_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+     );
+     INSERT INTO directory_version (id, version) VALUES (1, 0);",
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let fail = |source| StoreError::Database { path: path.to_path_buf(), source };
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(fail)?;
     let known = MIGRATIONS.len() as i64;
-    if current > known {
-        return Err(StoreError::TooNew { path: path.to_path_buf(), found: current, known });
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction().map_err(fail)?;
+    loop {
+        // Immediate, and the version read inside: several nodes starting on one store at once
+        // apply each migration exactly once.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(fail)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(fail)?;
+        if current > known {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found: current, known });
+        }
+        let Some(sql) = MIGRATIONS.get(current as usize) else { return Ok(()) };
         tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1).map_err(fail)?;
+        tx.pragma_update(None, "user_version", current + 1).map_err(fail)?;
         tx.commit().map_err(fail)?;
     }
-    Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod receiver;
+pub mod redis;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

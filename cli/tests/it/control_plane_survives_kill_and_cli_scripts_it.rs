@@ -5,44 +5,13 @@
 use sandgate_testkit as common;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-struct Gateway {
-    child: Child,
-    admin: String,
-}
-
-fn gateway(data_dir: &Path) -> Gateway {
-    let ports = [common::free_port(), common::free_port(), common::free_port()];
-    let child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
-        .args(["gateway", "--data-dir"])
-        .arg(data_dir)
-        .arg("--specs-dir")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"))
-        .args(["--training-listen", &ports[0].to_string()])
-        .args(["--production-listen", &ports[1].to_string()])
-        .args(["--admin-listen", &ports[2].to_string()])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sandgate gateway");
-    for port in ports {
-        common::wait_listening(port);
-    }
-    Gateway { child, admin: format!("http://{}", ports[2]) }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::process::gateway;
 
 fn cli(data_dir: &Path, url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sandgate"))
@@ -64,7 +33,7 @@ fn stdout_json(output: &Output) -> Value {
 fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
     let temp = common::temp_dir("cli");
     let dir = temp.path();
-    let running = gateway(dir);
+    let running = gateway(dir, None);
     let url = running.admin.as_str();
     let partner = stdout_json(&cli(
         dir,
@@ -161,7 +130,7 @@ fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
 fn concurrent_writes_and_kill_9_lose_no_acknowledged_write() {
     let temp = common::temp_dir("kill9");
     let dir = temp.path();
-    let mut running = gateway(dir);
+    let mut running = gateway(dir, None);
     let token = std::fs::read_to_string(dir.join("secrets/operator.token")).expect("token").trim().to_owned();
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let contended = Arc::new(Mutex::new(Vec::<u16>::new()));
@@ -208,7 +177,7 @@ fn concurrent_writes_and_kill_9_lose_no_acknowledged_write() {
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409, 409, 409], "exactly one of four concurrent creates of one name wins");
 
-    let restarted = gateway(dir);
+    let restarted = gateway(dir, None);
     let listed: Value = common::http()
         .get(format!("{}/v1/partners", restarted.admin))
         .bearer_auth(&token)

@@ -13,15 +13,8 @@ struct Up {
 }
 
 fn up(data_dir: &std::path::Path, extra: &[&str]) -> Up {
-    let ports = [common::free_port(), common::free_port(), common::free_port()];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandgate"))
-        .args(["up", "--json", "--data-dir"])
-        .arg(data_dir)
-        .arg("--specs-dir")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"))
-        .args(["--training-listen", &ports[0].to_string()])
-        .args(["--production-listen", &ports[1].to_string()])
-        .args(["--admin-listen", &ports[2].to_string()])
+    let (mut command, ports) = crate::process::sandgate(&["up", "--json"], data_dir);
+    let mut child = command
         .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

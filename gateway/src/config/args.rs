@@ -26,4 +26,7 @@ pub struct ConfigArgs {
     /// PRODUCTION backend: http://host:port, or none [default: none]
     #[arg(long, value_name = "URL")]
     pub production_upstream: Option<String>,
+    /// Redis shared by several nodes (`sandgate.redis.url`): redis://host:port [default: none]
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }

@@ -51,6 +51,9 @@ impl SandgateConfig {
         if let Some(url) = &args.production_upstream {
             self.environments.entry("production".into()).or_default().upstream = Some(url.clone());
         }
+        if let Some(url) = &args.redis {
+            self.redis.url = Some(url.clone());
+        }
         self
     }
 
@@ -174,7 +177,11 @@ impl SandgateConfig {
                     .into(),
             });
         }
+        let (redis, resync, max_staleness) = cluster_settings(&self.redis, &self.cluster, &self.rate_limits)?;
         Ok(Settings {
+            redis,
+            resync,
+            max_staleness,
             operator_tokens,
             control_plane: self.control_plane,
             environments,
@@ -303,4 +310,52 @@ fn upstream(value: &str, key: &str) -> Result<Upstream, ConfigError> {
         .and_then(|mut addrs| addrs.next())
         .ok_or_else(|| invalid(format!("{value:?}: {authority:?} does not resolve to an address")))?;
     Ok(Upstream::Http { address, authority: authority.to_owned() })
+}
+
+/// Checks `redis`, `cluster` and the rate-limit backend together (a Redis backend needs a Redis).
+fn cluster_settings(
+    redis: &RedisConfig,
+    cluster: &ClusterConfig,
+    rate_limits: &RateLimitConfig,
+) -> Result<(Option<RedisSettings>, std::time::Duration, std::time::Duration), ConfigError> {
+    let invalid = |key: &'static str, problem: String| ConfigError::Invalid { key: key.into(), problem };
+    let redis = match redis.url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(url) if !url.starts_with("redis://") => {
+            return Err(invalid("redis.url", format!("{url:?} must be a redis:// URL like redis://127.0.0.1:6379")));
+        }
+        Some(url) => {
+            if redis.key_prefix.is_empty() || redis.key_prefix.contains(char::is_whitespace) {
+                return Err(invalid("redis.key_prefix", "must be a non-empty word like sandgate".into()));
+            }
+            if !(1..=10_000).contains(&redis.timeout_ms) {
+                return Err(invalid("redis.timeout_ms", format!("must be 1 to 10000; got {}", redis.timeout_ms)));
+            }
+            Some(RedisSettings {
+                url: url.to_owned(),
+                key_prefix: redis.key_prefix.clone(),
+                timeout: std::time::Duration::from_millis(redis.timeout_ms),
+            })
+        }
+    };
+    if rate_limits.backend == RateLimitBackend::Redis && redis.is_none() {
+        return Err(invalid("rate_limits.backend", "redis needs sandgate.redis.url (or --redis)".into()));
+    }
+    if !(50..=60_000).contains(&cluster.resync_ms) {
+        return Err(invalid("cluster.resync_ms", format!("must be 50 to 60000; got {}", cluster.resync_ms)));
+    }
+    if cluster.max_staleness_ms < 2 * cluster.resync_ms {
+        return Err(invalid(
+            "cluster.max_staleness_ms",
+            format!(
+                "must be at least twice cluster.resync_ms ({}); got {}",
+                cluster.resync_ms, cluster.max_staleness_ms
+            ),
+        ));
+    }
+    Ok((
+        redis,
+        std::time::Duration::from_millis(cluster.resync_ms),
+        std::time::Duration::from_millis(cluster.max_staleness_ms),
+    ))
 }

@@ -46,6 +46,35 @@ pub struct SandgateConfig {
     pub workers: usize,
     /// Control-plane rules: rotation grace, invitation validity, webhook retries.
     pub control_plane: ControlPlaneConfig,
+    /// The Redis several nodes share (rate budgets, the change bus). Unset: this node is alone.
+    pub redis: RedisConfig,
+    /// How a node keeps up with writes made through other nodes.
+    pub cluster: ClusterConfig,
+}
+
+/// `sandgate.redis`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`. Default: none (one node on its own).
+    pub url: Option<String>,
+    /// Every key and channel starts with this, so deployments can share one Redis. Default
+    /// `sandgate`.
+    pub key_prefix: String,
+    /// A command that takes longer counts as failed. Default 100 ms.
+    pub timeout_ms: u64,
+}
+
+/// `sandgate.cluster`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// How often the directory's version is compared with the store's (the safety net for a
+    /// missed bus message, and the only propagation without Redis). Default 1000 ms.
+    pub resync_ms: u64,
+    /// Past this without a confirmed directory (or with the bus down), `/readyz` answers 503.
+    /// Default 5000 ms.
+    pub max_staleness_ms: u64,
 }
 
 /// An operator token, given by its SHA-256 so the file holds no usable secret.
@@ -80,6 +109,36 @@ pub struct RateLimitConfig {
     pub default_plan: String,
     /// Plans by name. Default: `standard` = 50/s, burst 100.
     pub plans: BTreeMap<String, PlanConfig>,
+    /// `local` (default): each node counts on its own, so N nodes admit up to N× the plan;
+    /// `redis`: one budget in Redis shared by every node.
+    pub backend: RateLimitBackend,
+    /// With `backend: redis`, what a node does while Redis does not answer: `local` (default:
+    /// count on its own, as with one node), `allow` (admit) or `deny` (answer 503).
+    pub when_redis_fails: WhenRedisFails,
+}
+
+/// Where rate budgets are counted.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitBackend {
+    /// In this process.
+    #[default]
+    Local,
+    /// In Redis, shared by every node.
+    Redis,
+}
+
+/// What a node does when the shared budget cannot be asked.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenRedisFails {
+    /// Count in this process until Redis is back.
+    #[default]
+    Local,
+    /// Admit the request.
+    Allow,
+    /// Refuse the request (503).
+    Deny,
 }
 
 /// One rate-limit plan (GCRA): a steady rate and a burst.
@@ -222,14 +281,33 @@ impl Default for SandgateConfig {
             limits: LimitsConfig::default(),
             workers: 0,
             control_plane: ControlPlaneConfig::default(),
+            redis: RedisConfig::default(),
+            cluster: ClusterConfig::default(),
         }
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig { url: None, key_prefix: "sandgate".into(), timeout_ms: 100 }
+    }
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig { resync_ms: 1000, max_staleness_ms: 5000 }
     }
 }
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
         let plans = BTreeMap::from([("standard".to_owned(), PlanConfig { per_second: 50, burst: 100 })]);
-        RateLimitConfig { default_plan: "standard".into(), plans }
+        RateLimitConfig {
+            default_plan: "standard".into(),
+            plans,
+            backend: RateLimitBackend::Local,
+            when_redis_fails: WhenRedisFails::Local,
+        }
     }
 }
 

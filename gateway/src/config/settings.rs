@@ -92,6 +92,23 @@ pub struct Settings {
     pub operator_tokens: Vec<(String, [u8; 32])>,
     /// Control-plane rules.
     pub control_plane: ControlPlaneConfig,
+    /// The shared Redis, when configured.
+    pub redis: Option<RedisSettings>,
+    /// How often the directory is compared with the store.
+    pub resync: std::time::Duration,
+    /// Not ready past this staleness.
+    pub max_staleness: std::time::Duration,
+}
+
+/// A checked `sandgate.redis`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// The URL.
+    pub url: String,
+    /// Key prefix.
+    pub key_prefix: String,
+    /// Command timeout.
+    pub timeout: std::time::Duration,
 }
 
 impl Settings {

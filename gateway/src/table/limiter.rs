@@ -1,7 +1,9 @@
-//! Limiter: GCRA rate limits per application and environment (governor), one limiter per plan.
+//! Limiter: GCRA rate limits per application and environment, one budget per plan: in this
+//! process (governor), or in Redis shared by every node (`rate_limits.backend: redis`), with the
+//! local budget as the configured fallback while Redis does not answer.
 //!
-//! Keys are 64-bit keyed hashes of (environment, application), so admission inserts no `String`.
-//! Idle keys are dropped by [`Limiter::retain_recent`], called periodically.
+//! Local keys are 64-bit keyed hashes of (environment, application), so admission inserts no
+//! `String`. Idle keys are dropped by [`Limiter::retain_recent`], called periodically.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -13,7 +15,8 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::config::PlanConfig;
+use crate::config::{PlanConfig, RateLimitBackend, RateLimitConfig, WhenRedisFails};
+use sandgate_cluster::{BudgetKey, RedisLink};
 use sandgate_core::environment::Environment;
 
 type KeyedLimiter = RateLimiter<u64, DefaultKeyedStateStore<u64>, DefaultClock, StateInformationMiddleware>;
@@ -29,12 +32,29 @@ pub struct Admission {
     pub remaining: u32,
     /// Seconds until a request is allowed again (`Retry-After`, `RateLimit-Reset`); 0 if allowed.
     pub reset_secs: u64,
+    /// When the shared budget could not be asked: the `when_redis_fails` rule the verdict
+    /// followed instead.
+    pub fallback: Option<WhenRedisFails>,
+}
+
+/// One plan: its local limiter, and its size for the shared budget.
+struct Plan {
+    local: KeyedLimiter,
+    burst: u32,
+    interval: Duration,
+}
+
+/// The shared budget and what to do without it.
+struct SharedBudget {
+    link: std::sync::Arc<RedisLink>,
+    when_down: WhenRedisFails,
 }
 
 /// Rate limiters of every plan.
 pub struct Limiter {
-    plans: HashMap<String, (KeyedLimiter, u32)>,
+    plans: HashMap<String, Plan>,
     default_plan: String,
+    shared: Option<SharedBudget>,
     hasher: std::collections::hash_map::RandomState,
     clock: DefaultClock,
 }
@@ -46,52 +66,105 @@ impl std::fmt::Debug for Limiter {
 }
 
 impl Limiter {
-    /// One limiter per plan; `default_plan` serves applications whose plan is unknown.
+    /// Local limiters of `plans`; `default_plan` serves applications whose plan is unknown.
     pub fn new(plans: &BTreeMap<String, PlanConfig>, default_plan: &str) -> Limiter {
         let plans = plans
             .iter()
             .map(|(name, plan)| {
                 let rate = NonZeroU32::new(plan.per_second).unwrap_or(NonZeroU32::MIN);
                 let burst = NonZeroU32::new(plan.burst).unwrap_or(NonZeroU32::MIN);
-                let limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+                let local = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
                     .with_middleware::<StateInformationMiddleware>();
-                (name.clone(), (limiter, burst.get()))
+                let interval = Duration::from_secs(1) / rate.get();
+                (name.clone(), Plan { local, burst: burst.get(), interval })
             })
             .collect();
         Limiter {
             plans,
             default_plan: default_plan.to_owned(),
+            shared: None,
             hasher: Default::default(),
             clock: DefaultClock::default(),
         }
     }
 
+    /// The limiter `config` describes: budgets in Redis (through `link`) when its backend is
+    /// `redis`, else in this process.
+    pub fn configured(config: &RateLimitConfig, link: Option<&std::sync::Arc<RedisLink>>) -> Limiter {
+        let mut limiter = Limiter::new(&config.plans, &config.default_plan);
+        if let (RateLimitBackend::Redis, Some(link)) = (config.backend, link) {
+            limiter.shared =
+                Some(SharedBudget { link: std::sync::Arc::clone(link), when_down: config.when_redis_fails });
+        }
+        limiter
+    }
+
     /// Spends one request of `application` in `env` under `plan`.
-    pub fn admit(&self, env: Environment, application: &str, plan: &str) -> Admission {
-        let Some((limiter, burst)) = self.plans.get(plan).or_else(|| self.plans.get(&self.default_plan)) else {
-            return Admission { allowed: true, limit: 0, remaining: 0, reset_secs: 0 };
+    pub async fn admit(&self, env: Environment, application: &str, plan: &str) -> Admission {
+        let (name, plan) = match self.plans.get_key_value(plan) {
+            Some(found) => found,
+            None => match self.plans.get_key_value(&self.default_plan) {
+                Some(found) => found,
+                None => return Admission { allowed: true, limit: 0, remaining: 0, reset_secs: 0, fallback: None },
+            },
         };
+        let Some(shared) = &self.shared else { return self.admit_locally(env, application, plan) };
+        let key = BudgetKey {
+            name: format!("rl:{}:{name}:{application}", env.as_str()),
+            interval: plan.interval,
+            burst: plan.burst,
+        };
+        match shared.link.spend(&key).await {
+            Ok(budget) => Admission {
+                allowed: budget.allowed,
+                limit: plan.burst,
+                remaining: budget.remaining.min(plan.burst),
+                reset_secs: ceil_secs(budget.retry_after),
+                fallback: None,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, mode = ?shared.when_down, "shared rate budget unavailable");
+                let fallback = Some(shared.when_down);
+                match shared.when_down {
+                    WhenRedisFails::Local => Admission { fallback, ..self.admit_locally(env, application, plan) },
+                    mode => {
+                        let allowed = mode == WhenRedisFails::Allow;
+                        Admission { allowed, limit: plan.burst, remaining: 0, reset_secs: 1, fallback }
+                    }
+                }
+            }
+        }
+    }
+
+    fn admit_locally(&self, env: Environment, application: &str, plan: &Plan) -> Admission {
         let mut hasher = self.hasher.build_hasher();
         env.hash(&mut hasher);
         application.hash(&mut hasher);
-        match limiter.check_key(&hasher.finish()) {
+        match plan.local.check_key(&hasher.finish()) {
             Ok(snapshot) => Admission {
                 allowed: true,
-                limit: *burst,
+                limit: plan.burst,
                 remaining: snapshot.remaining_burst_capacity(),
                 reset_secs: 0,
+                fallback: None,
             },
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());
-                Admission { allowed: false, limit: *burst, remaining: 0, reset_secs: ceil_secs(wait) }
+                Admission {
+                    allowed: false,
+                    limit: plan.burst,
+                    remaining: 0,
+                    reset_secs: ceil_secs(wait),
+                    fallback: None,
+                }
             }
         }
     }
 
     /// Forgets keys that have been idle long enough to be back at full burst.
     pub fn retain_recent(&self) {
-        for (limiter, _) in self.plans.values() {
-            limiter.retain_recent();
+        for plan in self.plans.values() {
+            plan.local.retain_recent();
         }
     }
 }
@@ -104,18 +177,70 @@ fn ceil_secs(wait: Duration) -> u64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn admit_over_burst_rejects_with_reset() {
-        let plans = BTreeMap::from([("tiny".to_owned(), PlanConfig { per_second: 1, burst: 2 })]);
-        let limiter = Limiter::new(&plans, "tiny");
-        let first = limiter.admit(Environment::TRAINING, "app_1", "tiny");
+    fn tiny() -> RateLimitConfig {
+        RateLimitConfig {
+            plans: BTreeMap::from([("tiny".to_owned(), PlanConfig { per_second: 1, burst: 2 })]),
+            default_plan: "tiny".into(),
+            ..RateLimitConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn admit_over_burst_rejects_with_reset() {
+        let limiter = Limiter::configured(&tiny(), None);
+        let first = limiter.admit(Environment::TRAINING, "app_1", "tiny").await;
         assert!(first.allowed);
         assert_eq!((first.limit, first.remaining), (2, 1));
-        assert!(limiter.admit(Environment::TRAINING, "app_1", "tiny").allowed);
-        let third = limiter.admit(Environment::TRAINING, "app_1", "tiny");
+        assert!(limiter.admit(Environment::TRAINING, "app_1", "tiny").await.allowed);
+        let third = limiter.admit(Environment::TRAINING, "app_1", "tiny").await;
         assert!(!third.allowed);
         assert_eq!(third.reset_secs, 1);
-        assert!(limiter.admit(Environment::PRODUCTION, "app_1", "tiny").allowed, "environments have separate budgets");
-        assert!(limiter.admit(Environment::TRAINING, "app_2", "unknown-plan").allowed, "unknown plan uses the default");
+        let other_env = limiter.admit(Environment::PRODUCTION, "app_1", "tiny").await;
+        assert!(other_env.allowed, "environments have separate budgets");
+        let unknown = limiter.admit(Environment::TRAINING, "app_2", "unknown-plan").await;
+        assert!(unknown.allowed, "unknown plan uses the default");
+    }
+
+    #[tokio::test]
+    async fn nodes_on_one_redis_spend_one_budget() {
+        let prefix = sandgate_testkit::redis::key_prefix("limiter");
+        let connect = || {
+            let url = sandgate_testkit::redis::redis_url();
+            std::sync::Arc::new(RedisLink::connect("redis.url", &url, &prefix, Duration::from_secs(2)).expect("redis"))
+        };
+        let config = RateLimitConfig { backend: RateLimitBackend::Redis, ..tiny() };
+        let nodes = [Limiter::configured(&config, Some(&connect())), Limiter::configured(&config, Some(&connect()))];
+        let first = nodes[0].admit(Environment::TRAINING, "app_1", "tiny").await;
+        assert_eq!((first.allowed, first.limit, first.remaining, first.fallback), (true, 2, 1, None));
+        assert!(nodes[1].admit(Environment::TRAINING, "app_1", "tiny").await.allowed);
+        let third = nodes[0].admit(Environment::TRAINING, "app_1", "tiny").await;
+        assert!(!third.allowed, "the second node spent the same budget");
+        assert_eq!(third.reset_secs, 1);
+        assert!(nodes[1].admit(Environment::PRODUCTION, "app_1", "tiny").await.allowed, "per environment");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn without_redis_each_rule_decides_as_configured_and_says_so() {
+        let relay = sandgate_testkit::redis::CuttableRelay::start();
+        let prefix = sandgate_testkit::redis::key_prefix("fallback");
+        let link = RedisLink::connect("redis.url", &relay.url, &prefix, Duration::from_millis(200)).expect("redis");
+        let link = std::sync::Arc::new(link);
+        let limiter = |when_redis_fails| {
+            let config = RateLimitConfig { backend: RateLimitBackend::Redis, when_redis_fails, ..tiny() };
+            Limiter::configured(&config, Some(&link))
+        };
+        let (local, allow, deny) =
+            (limiter(WhenRedisFails::Local), limiter(WhenRedisFails::Allow), limiter(WhenRedisFails::Deny));
+        assert_eq!(deny.admit(Environment::TRAINING, "app_1", "tiny").await.fallback, None, "Redis answers");
+        relay.cut();
+        let refused = deny.admit(Environment::TRAINING, "app_1", "tiny").await;
+        assert_eq!((refused.allowed, refused.fallback), (false, Some(WhenRedisFails::Deny)));
+        let admitted = allow.admit(Environment::TRAINING, "app_1", "tiny").await;
+        assert_eq!((admitted.allowed, admitted.fallback), (true, Some(WhenRedisFails::Allow)));
+        let mut counted = Vec::new();
+        for _ in 0..3 {
+            counted.push(local.admit(Environment::TRAINING, "app_1", "tiny").await.allowed);
+        }
+        assert_eq!(counted, [true, true, false], "counted on this node: the plan's burst of 2");
     }
 }

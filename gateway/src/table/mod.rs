@@ -19,6 +19,7 @@ use crate::token::TokenIssuer;
 use limiter::Limiter;
 use limits::Limits;
 use routes::RouteTable;
+use sandgate_cluster::RedisLink;
 use sandgate_core::environment::{Environment, Environments};
 use sandgate_store::keys::KeyRing;
 use scopes::Scopes;
@@ -71,12 +72,14 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Builds the tables. `previous` lends state worth keeping (rate-limit budgets).
+    /// Builds the tables. `redis` holds the shared rate budgets (when the settings ask for them);
+    /// `previous` lends state worth keeping (local rate-limit budgets).
     pub fn build(
         settings: Settings,
         apis: &[Api],
         emulator: Option<&Arc<Emulator>>,
         keys: &KeyRing,
+        redis: Option<&Arc<RedisLink>>,
         previous: Option<&Tables>,
     ) -> Tables {
         let scopes = Scopes::from_apis(apis);
@@ -116,7 +119,7 @@ impl Tables {
             .collect();
         let limiter = match previous {
             Some(previous) if previous.settings.rate_limits == settings.rate_limits => Arc::clone(&previous.limiter),
-            _ => Arc::new(Limiter::new(&settings.rate_limits.plans, &settings.rate_limits.default_plan)),
+            _ => Arc::new(Limiter::configured(&settings.rate_limits, redis)),
         };
         Tables {
             environments,

@@ -10,7 +10,9 @@
 //! the holder of the secret can spend that budget.
 //!
 //! GCRA (governor) per key; idle keys are pruned, so the state stays bounded by the number of
-//! addresses seen in the last minutes. The token endpoint is not the hot path.
+//! addresses seen in the last minutes. The token endpoint is not the hot path. With a shared
+//! Redis the budgets are Redis's, so a guesser gains nothing by spreading over several nodes;
+//! while Redis does not answer, each node counts on its own again.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use sandgate_cluster::{BudgetKey, RedisLink};
 
 /// Failures allowed in a burst per address.
 pub const FAILURE_BURST: u32 = 10;
@@ -39,6 +42,8 @@ pub struct FailureThrottle {
     mints: Keyed<String>,
     events: AtomicU32,
     clock: DefaultClock,
+    /// The budgets every node shares, when there is a Redis.
+    shared: Option<std::sync::Arc<RedisLink>>,
 }
 
 impl std::fmt::Debug for FailureThrottle {
@@ -74,19 +79,47 @@ impl FailureThrottle {
             mints: RateLimiter::keyed(mints),
             events: AtomicU32::new(0),
             clock: DefaultClock::default(),
+            shared: None,
+        }
+    }
+
+    /// The default budgets, kept in Redis through `link` (shared by every node).
+    pub fn shared(link: std::sync::Arc<RedisLink>) -> FailureThrottle {
+        FailureThrottle { shared: Some(link), ..FailureThrottle::default() }
+    }
+
+    /// Spends one unit of the shared budget `name`: `None` when there is none or Redis did not
+    /// answer (the caller counts locally then), else `Some(Err(seconds))` when spent.
+    fn spend_shared(&self, name: String, per_minute: u32, burst: u32) -> Option<Result<(), u64>> {
+        let link = self.shared.as_ref()?;
+        let key = BudgetKey { name, interval: std::time::Duration::from_secs(60) / per_minute, burst };
+        match link.spend_blocking(&key) {
+            Ok(budget) if budget.allowed => Some(Ok(())),
+            Ok(budget) => Some(Err(budget.retry_after.as_secs().max(1))),
+            Err(e) => {
+                tracing::warn!(error = %e, "shared token throttle unavailable; counting on this node");
+                None
+            }
         }
     }
 
     /// Records a wrong secret sent from `addr`; `Some(seconds)` when its budget is spent, the
     /// time until the next wrong guess is answered as such again (a spent budget is not charged).
     pub fn record_failure(&self, addr: IpAddr) -> Option<u64> {
-        let verdict = self.failures.check_key(&guesser_key(addr));
+        let key = guesser_key(addr);
+        if let Some(verdict) = self.spend_shared(format!("throttle:fail:{key}"), FAILURES_PER_MINUTE, FAILURE_BURST) {
+            return verdict.err();
+        }
+        let verdict = self.failures.check_key(&key);
         self.maybe_prune();
         verdict.err().map(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 
     /// Spends one mint of `client_id`; `Err(seconds)` when its budget is spent.
     pub fn admit_mint(&self, client_id: &str) -> Result<(), u64> {
+        if let Some(verdict) = self.spend_shared(format!("throttle:mint:{client_id}"), MINTS_PER_MINUTE, MINT_BURST) {
+            return verdict;
+        }
         let verdict = self
             .mints
             .check_key(&client_id.to_owned())
@@ -169,5 +202,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         throttle.prune();
         assert_eq!(throttle.tracked(), 0, "idle keys are dropped");
+    }
+
+    #[test]
+    fn guesses_spread_over_nodes_spend_one_shared_budget() {
+        let prefix = sandgate_testkit::redis::key_prefix("throttle");
+        let node = || {
+            let url = sandgate_testkit::redis::redis_url();
+            let link = RedisLink::connect("redis.url", &url, &prefix, Duration::from_secs(2)).expect("redis");
+            FailureThrottle::shared(std::sync::Arc::new(link))
+        };
+        let nodes = [node(), node()];
+        for i in 0..FAILURE_BURST as usize {
+            assert_eq!(nodes[i % 2].record_failure(ip("198.51.100.7")), None, "guess {i} is within the budget");
+        }
+        assert!(nodes[0].record_failure(ip("198.51.100.7")).is_some(), "both nodes spent one budget");
+        assert!(nodes[1].record_failure(ip("198.51.100.7")).is_some());
+        assert_eq!(nodes[1].record_failure(ip("198.51.100.8")), None, "another address is not blocked");
+        assert_eq!(nodes[0].tracked(), 0, "nothing is counted in the process while Redis answers");
     }
 }

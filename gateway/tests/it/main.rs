@@ -1,6 +1,7 @@
 //! The gateway's whole-process tests, one binary (each module starts its own Sandgate on ephemeral
 //! ports through `sandgate-testkit`).
 
+mod a_node_without_its_change_bus_is_not_ready;
 mod a_second_api_is_served_from_its_spec_alone;
 mod attack_suite_is_refused_before_the_backend;
 mod bad_requests_get_problem_json_and_server_keeps_serving;
