@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::checks::CheckId;
+use crate::error::ContractError;
 use crate::plan::PlanOptions;
 use crate::report::{self, Finding, Report};
 use crate::run::{Credentials, Settings, Target};
@@ -145,19 +146,23 @@ pub fn run(args: ContractArgs) -> ExitCode {
     }
 }
 
-fn test(args: RunArgs) -> Result<bool, String> {
+fn test(args: RunArgs) -> Result<bool, ContractError> {
     if args.spec.is_empty() {
-        return Err("--spec is required (a spec file or folder; repeatable)".to_owned());
+        return Err(ContractError::MissingFlag { flag: "--spec", hint: "a spec file or folder; repeatable" });
     }
-    let base_url = base_url(args.base_url.as_deref().ok_or("--base-url is required (e.g. http://127.0.0.1:8080)")?)?;
-    let specs = Specs::load(&args.spec).map_err(|e| format!("spec error: {e}"))?;
+    let url = args
+        .base_url
+        .as_deref()
+        .ok_or(ContractError::MissingFlag { flag: "--base-url", hint: "e.g. http://127.0.0.1:8080" })?;
+    let base_url = base_url("--base-url", url)?;
+    let specs = Specs::load(&args.spec)?;
     let filters = Filters {
         operation_ids: args.operation_id,
         tags: args.tag,
         paths: args
             .path
             .iter()
-            .map(|p| regex::Regex::new(p).map_err(|e| format!("--path {p:?}: {e}")))
+            .map(|p| regex::Regex::new(p).map_err(|e| bad_flag("--path", p, e)))
             .collect::<Result<_, _>>()?,
         methods: args.method,
     };
@@ -172,7 +177,7 @@ fn test(args: RunArgs) -> Result<bool, String> {
     let against = match &args.against {
         Some(url) => {
             let mut other = target.clone();
-            other.base_url = self::base_url(url)?;
+            other.base_url = self::base_url("--against", url)?;
             if let Some(token) = &args.against_bearer {
                 other.credentials = Credentials::Bearer(token.clone());
             }
@@ -203,52 +208,58 @@ fn test(args: RunArgs) -> Result<bool, String> {
 }
 
 /// Runs a job on a runtime of its own.
-fn execute(job: Job) -> Result<Report, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+fn execute(job: Job) -> Result<Report, ContractError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(ContractError::Runtime)?;
     runtime.block_on(crate::check(job))
 }
 
-fn write_reports(report: &Report, junit: Option<&PathBuf>, json: Option<&PathBuf>) -> Result<(), String> {
+fn write_reports(report: &Report, junit: Option<&PathBuf>, json: Option<&PathBuf>) -> Result<(), ContractError> {
+    let write = |file: &PathBuf, text: String| {
+        std::fs::write(file, text).map_err(|source| ContractError::WriteReport { file: file.clone(), source })
+    };
     if let Some(path) = junit {
-        let xml = report::junit::render(report).map_err(|e| format!("JUnit report: {e}"))?;
-        std::fs::write(path, xml).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let xml = report::junit::render(report)
+            .map_err(|e| ContractError::RenderReport { format: "JUnit", why: e.to_string() })?;
+        write(path, xml)?;
     }
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(report).map_err(|e| format!("JSON report: {e}"))?;
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(report)
+            .map_err(|e| ContractError::RenderReport { format: "JSON", why: e.to_string() })?;
+        write(path, text)?;
     }
     Ok(())
 }
 
-fn replay(args: ReplayArgs) -> Result<bool, String> {
-    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", args.file.display()))?;
+fn replay(args: ReplayArgs) -> Result<bool, ContractError> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|source| ContractError::ReadFindings { file: args.file.clone(), source })?;
+    let file = &args.file;
+    let not = |what| move |why| ContractError::NotFindings { file: file.clone(), what, why };
+    let value: Value = serde_json::from_str(&text).map_err(not("not JSON"))?;
     let (findings, recorded_url): (Vec<Finding>, Option<String>) = if value.get("findings").is_some() {
-        let report: Report =
-            serde_json::from_value(value).map_err(|e| format!("{}: not a report: {e}", args.file.display()))?;
+        let report: Report = serde_json::from_value(value).map_err(not("not a report"))?;
         (report.findings, Some(report.base_url))
     } else {
-        let finding: Finding =
-            serde_json::from_value(value).map_err(|e| format!("{}: not a finding: {e}", args.file.display()))?;
+        let finding: Finding = serde_json::from_value(value).map_err(not("not a finding"))?;
         (vec![finding], None)
     };
     let chosen: Vec<Finding> = match args.finding {
         Some(n) => vec![findings
             .get(n.wrapping_sub(1))
             .cloned()
-            .ok_or(format!("there is no finding {n} (the file has {})", findings.len()))?],
+            .ok_or(ContractError::NoSuchFinding { n, count: findings.len() })?],
         None => findings,
     };
     let Some(first) = chosen.first() else {
         println!("nothing to replay: the report has no findings");
         return Ok(true);
     };
-    let url = args.base_url.or(recorded_url).ok_or("--base-url is required to replay a single finding")?;
-    let target = target(&base_url(&url)?, &args.auth)?;
-    let specs = Specs::load(&first.specs).map_err(|e| format!("spec error: {e}"))?;
+    let url = args.base_url.or(recorded_url).ok_or(ContractError::MissingFlag {
+        flag: "--base-url",
+        hint: "to replay a single finding, which records none",
+    })?;
+    let target = target(&base_url("--base-url", &url)?, &args.auth)?;
+    let specs = Specs::load(&first.specs)?;
     if specs.hash != first.spec_hash {
         eprintln!("sandgate contract: warning: the specs changed since the finding was recorded (sha256 differs)");
     }
@@ -256,10 +267,7 @@ fn replay(args: ReplayArgs) -> Result<bool, String> {
     for step in chosen.iter().flat_map(|f| &f.case.steps) {
         let found = specs.apis.get(step.api).and_then(|api| api.operations.get(step.op));
         if found.is_none_or(|op| op.label() != step.operation) {
-            return Err(format!(
-                "the specs no longer have the operation {} where the finding recorded it; replay with the specs it was found with",
-                step.operation
-            ));
+            return Err(ContractError::SpecsChanged { operation: step.operation.clone() });
         }
     }
     let options = PlanOptions {
@@ -304,10 +312,15 @@ fn replay(args: ReplayArgs) -> Result<bool, String> {
     Ok(still == 0)
 }
 
-fn target(base_url: &str, auth: &AuthArgs) -> Result<Target, String> {
+fn target(base_url: &str, auth: &AuthArgs) -> Result<Target, ContractError> {
     let credentials = match (&auth.client_id, &auth.client_secret, &auth.bearer) {
         (Some(id), Some(secret), _) => Credentials::Client { id: id.clone(), secret: secret.clone() },
-        (Some(_), None, _) => return Err("--client-id needs --client-secret (or SANDGATE_CLIENT_SECRET)".to_owned()),
+        (Some(_), None, _) => {
+            return Err(ContractError::FlagNeeds {
+                flag: "--client-id",
+                needs: "--client-secret (or SANDGATE_CLIENT_SECRET)",
+            })
+        }
         (None, _, Some(token)) => Credentials::Bearer(token.clone()),
         _ => Credentials::None,
     };
@@ -318,33 +331,39 @@ fn target(base_url: &str, auth: &AuthArgs) -> Result<Target, String> {
             h.split_once(':')
                 .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
                 .filter(|(n, _)| !n.is_empty())
-                .ok_or(format!("--header {h:?}: expected \"Name: value\""))
+                .ok_or_else(|| bad_flag("--header", h, "expected \"Name: value\""))
         })
         .collect::<Result<_, _>>()?;
     Ok(Target { base_url: base_url.to_owned(), credentials, headers, foreign_token: auth.foreign_token.clone() })
 }
 
-fn base_url(url: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("--base-url {url:?}: {e}"))?;
+/// The URL a server is named by (`flag`), without a trailing slash.
+fn base_url(flag: &'static str, url: &str) -> Result<String, ContractError> {
+    let wrong = |why: String| ContractError::Target { flag, url: url.to_owned(), why };
+    let parsed = reqwest::Url::parse(url).map_err(|e| wrong(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("--base-url {url:?}: only http and https are supported"));
+        return Err(wrong("only http and https are supported".to_owned()));
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-fn parse_set(text: &str) -> Result<(String, Value), String> {
-    let (name, raw) = text.split_once('=').ok_or(format!("--set {text:?}: expected name=value"))?;
+fn parse_set(text: &str) -> Result<(String, Value), ContractError> {
+    let (name, raw) = text.split_once('=').ok_or_else(|| bad_flag("--set", text, "expected name=value"))?;
     let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
     Ok((name.to_owned(), value))
 }
 
-fn parse_skip(text: &str) -> Result<(CheckId, Option<String>), String> {
+fn parse_skip(text: &str) -> Result<(CheckId, Option<String>), ContractError> {
     let (id, operation) = match text.split_once(':') {
         Some((id, operation)) => (id, Some(operation.to_owned())),
         None => (text, None),
     };
     let known = || CheckId::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
     let check = CheckId::parse(id)
-        .ok_or_else(|| format!("--skip-check {text:?}: unknown check {id:?}; checks: {}", known()))?;
+        .ok_or_else(|| bad_flag("--skip-check", text, format!("unknown check {id:?}; checks: {}", known())))?;
     Ok((check, operation))
+}
+
+fn bad_flag(flag: &'static str, value: &str, why: impl ToString) -> ContractError {
+    ContractError::BadFlag { flag, value: value.to_owned(), why: why.to_string() }
 }

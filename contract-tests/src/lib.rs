@@ -12,6 +12,7 @@ pub mod cases;
 pub mod checks;
 pub mod cli;
 pub mod diff;
+pub mod error;
 pub mod outcome;
 pub mod plan;
 pub mod report;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cases::Case;
+pub use error::ContractError;
 use plan::PlanOptions;
 use report::Report;
 use run::{Settings, Target};
@@ -51,7 +53,7 @@ pub struct Job {
 }
 
 /// Plans (unless the job brings its cases), runs with a progress display, and reports.
-pub async fn check(job: Job) -> Result<Report, String> {
+pub async fn check(job: Job) -> Result<Report, ContractError> {
     let Job { specs, options, target, against, settings, cases } = job;
     let planned = match cases {
         Some(cases) => plan::replay(&specs, &options, cases),

@@ -8,6 +8,7 @@ use sandgate_openapi::infer;
 use crate::cases::encode::Draft;
 use crate::cases::values::{OperationValues, RequestSchemas};
 use crate::cases::{negative, sequences, Auth, Case, Expect, Step};
+use crate::error::ContractError;
 use crate::spec::{declared_scopes, token_operation, Filters, Specs};
 
 /// What the plan is made of.
@@ -37,16 +38,16 @@ pub struct Plan {
     /// The operations reported on: `(api, op)`.
     pub selected: Vec<(usize, usize)>,
     /// Selected operations whose schemas could not be compiled: `(api, op, why)`.
-    pub skipped: Vec<(usize, usize, String)>,
+    pub skipped: Vec<(usize, usize, ContractError)>,
     /// The generators of the operations the cases need (`None`: not needed, or not compiled).
     pub values: Generators,
 }
 
 /// Plans the cases of every selected operation of `specs`; `Err` when the filters select none.
-pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, String> {
+pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, ContractError> {
     let selected = selection(specs, |a, o| options.filters.admits(&specs.apis[a].operations[o]));
     if selected.is_empty() {
-        return Err("no operation matches the filters".to_owned());
+        return Err(ContractError::NothingSelected);
     }
     let mut chosen: Vec<Vec<bool>> = specs.apis.iter().map(|api| vec![false; api.operations.len()]).collect();
     for (a, o) in &selected {
@@ -185,7 +186,7 @@ fn compile(
     options: &PlanOptions,
     needed: &dyn Fn(usize, usize) -> bool,
     selected: &[(usize, usize)],
-) -> (Generators, Vec<(usize, usize, String)>) {
+) -> (Generators, Vec<(usize, usize, ContractError)>) {
     let token = token_operation(&specs.apis);
     let mut schemas = RequestSchemas::default();
     let mut skipped = Vec::new();

@@ -14,6 +14,7 @@ use crate::cases::encode::encode;
 use crate::cases::values::OperationValues;
 use crate::cases::{Auth, Binding, Case, Expect, Request};
 use crate::checks::{self, Answer, CheckId, Failure};
+use crate::error::ContractError;
 pub use crate::outcome::{CaseRun, Exchange, StepResult};
 use crate::spec::Specs;
 
@@ -81,14 +82,17 @@ pub async fn run(
     against: Option<Target>,
     settings: Settings,
     done: Arc<dyn Fn(&CaseRun) + Send + Sync>,
-) -> Result<Vec<CaseRun>, String> {
+) -> Result<Vec<CaseRun>, ContractError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let validators = Arc::new(checks::Validators::default());
     let primary = Arc::new(Server::new(target, &specs, &values, settings.rate_limit));
     let second = against.map(|t| Arc::new(Server::new(t, &specs, &values, settings.rate_limit)));
     // Credentials that do not work are a usage error, not a violation on every operation.
     for server in std::iter::once(&primary).chain(second.as_ref()) {
-        server.token(None).await.map_err(|why| format!("cannot get a token for {}: {why}", server.base_url()))?;
+        server
+            .token(None)
+            .await
+            .map_err(|why| ContractError::NoToken { base_url: server.base_url().to_owned(), why: Box::new(why) })?;
     }
     let settings = Arc::new(settings);
     let started = Instant::now();
@@ -214,7 +218,7 @@ impl Server {
             let request = match bind(&step.request, &step.bindings, &run.exchanges, &bodies) {
                 Ok(request) => request,
                 Err(why) => {
-                    run.stopped = Some(why);
+                    run.stopped = Some(why.to_string());
                     break;
                 }
             };
@@ -292,12 +296,12 @@ impl Server {
             },
             Auth::Default => match self.token(None).await {
                 Ok(token) => token,
-                Err(why) => return Sent::NoAnswer(why),
+                Err(why) => return Sent::NoAnswer(why.to_string()),
             },
             Auth::Scope { scope } => match self.token(Some(scope)).await {
                 Ok(Some(token)) => Some(token),
                 Ok(None) => return not_sent(format!("no token with only the scope {scope} could be minted")),
-                Err(why) => return Sent::NoAnswer(why),
+                Err(why) => return Sent::NoAnswer(why.to_string()),
             },
         };
         if *auth != Auth::Without {
@@ -338,7 +342,7 @@ impl Server {
     }
 
     /// The bearer token for `scope` (`None`: the default), minted or renewed when due.
-    async fn token(&self, scope: Option<&str>) -> Result<Option<String>, String> {
+    async fn token(&self, scope: Option<&str>) -> Result<Option<String>, ContractError> {
         let (id, secret) = match &self.target.credentials {
             // Only client credentials can have a token with one scope minted.
             _ if scope.is_some() && !matches!(self.target.credentials, Credentials::Client { .. }) => return Ok(None),
@@ -347,7 +351,7 @@ impl Server {
             Credentials::Client { id, secret } => (id, secret),
         };
         let Some((url, headers, media)) = &self.token_request else {
-            return Err("client credentials were given but no spec documents a token endpoint (a POST whose body has grant_type)".to_owned());
+            return Err(ContractError::NoTokenEndpoint);
         };
         let key = scope.map(str::to_owned);
         let mut tokens = self.tokens.lock().await;
@@ -388,7 +392,7 @@ impl Server {
         headers: &[(String, String)],
         media: &str,
         fields: &[(&str, &str)],
-    ) -> Result<Minted, String> {
+    ) -> Result<Minted, ContractError> {
         let mut builder = self.client.post(url);
         for (name, value) in headers {
             builder = builder.header(name, value);
@@ -404,17 +408,18 @@ impl Server {
             }
             builder.header("content-type", "application/x-www-form-urlencoded").body(form.finish())
         };
-        let response = builder.send().await.map_err(|e| format!("token endpoint {url}: {}", describe(&e)))?;
+        let failed = |why: String| ContractError::TokenEndpoint { url: url.to_owned(), why };
+        let response = builder.send().await.map_err(|e| failed(describe(&e)))?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         if !status.is_success() {
-            return Err(format!("token endpoint {url} answered {status}: {}", checks::excerpt(&text)));
+            return Err(ContractError::TokenRefused { url: url.to_owned(), status, body: checks::excerpt(&text) });
         }
-        let body: Value = serde_json::from_str(&text).map_err(|e| format!("token endpoint {url}: not JSON ({e})"))?;
+        let body: Value = serde_json::from_str(&text).map_err(|e| failed(format!("not JSON ({e})")))?;
         let token = body
             .get("access_token")
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("token endpoint {url}: no access_token in {}", checks::excerpt(&text)))?;
+            .ok_or_else(|| failed(format!("no access_token in {}", checks::excerpt(&text))))?;
         // At most a day: a server's number must not overflow the clock.
         let life = Duration::from_secs(body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600).min(86_400));
         // Renew with a fifth of the life left (at most a minute early), never at the last moment.
@@ -433,12 +438,15 @@ pub fn bind(
     bindings: &[Binding],
     exchanges: &[Exchange],
     bodies: &[Option<Value>],
-) -> Result<Request, String> {
+) -> Result<Request, ContractError> {
     let mut request = request.clone();
     for binding in bindings {
         let value =
             lookup(&binding.expression, exchanges.get(binding.step), bodies.get(binding.step).and_then(Option::as_ref))
-                .ok_or_else(|| format!("step {} gave no value for {}", binding.step + 1, binding.expression))?;
+                .ok_or_else(|| ContractError::Unbound {
+                    step: binding.step + 1,
+                    expression: binding.expression.clone(),
+                })?;
         let text = crate::cases::encode::text(&value);
         let escaped = crate::cases::encode::escape(&text);
         request.path = request.path.replace(&binding.marker, &escaped);

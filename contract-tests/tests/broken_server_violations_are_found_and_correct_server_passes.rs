@@ -293,6 +293,8 @@ async fn credentials_that_get_no_token_stop_the_run_instead_of_failing_every_ope
     let mut wrong = job_with_client(&server.uri());
     wrong.target.credentials = Credentials::Client { id: common::CLIENT.0.to_owned(), secret: "wrong".to_owned() };
     let error = sandgate_contract::check(wrong).await.expect_err("a usage error, not a report");
+    assert!(matches!(error, sandgate_contract::ContractError::NoToken { .. }), "{error:?}");
+    let error = error.to_string();
     assert!(error.contains("cannot get a token") && error.contains("401"), "{error}");
 }
 

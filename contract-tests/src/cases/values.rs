@@ -10,9 +10,10 @@ use serde_json::{Map, Value};
 
 use sandgate_openapi::generate::{CompiledSet, Program};
 use sandgate_openapi::validate::{RequestCheck, Verdict};
-use sandgate_openapi::{shape, Api, Operation, SchemaSet};
+use sandgate_openapi::{shape, Api, OpenApiError, Operation, SchemaSet};
 
 use super::encode::{encode, Body, Draft, Encoded};
+use crate::error::ContractError;
 
 /// Longest string a length boundary is tried with.
 const MAX_BOUNDARY_LENGTH: u64 = 512;
@@ -63,14 +64,14 @@ pub struct RequestSchemas {
 }
 
 impl RequestSchemas {
-    fn get(&mut self, schemas: &Arc<SchemaSet>) -> Result<(Arc<SchemaSet>, Arc<CompiledSet>), String> {
+    fn get(&mut self, schemas: &Arc<SchemaSet>) -> Result<(Arc<SchemaSet>, Arc<CompiledSet>), OpenApiError> {
         let key = Arc::as_ptr(schemas) as usize;
         if let Some(found) = self.compiled.get(&key) {
             return Ok(found.clone());
         }
         let defs = schemas.defs.iter().map(|(name, schema)| (name.clone(), request_side(schema))).collect();
         let request = Arc::new(SchemaSet { defs });
-        let set = CompiledSet::compile(&request).map_err(|e| e.to_string())?;
+        let set = CompiledSet::compile(&request)?;
         self.compiled.insert(key, (Arc::clone(&request), Arc::clone(&set)));
         Ok((request, set))
     }
@@ -78,15 +79,23 @@ impl RequestSchemas {
 
 impl OperationValues {
     /// Compiles the generators and validator of `op`; `fixed` pins parameters by name.
+    /// `Err` names the operation and the schema that cannot be compiled.
     pub fn compile(
         op: &Operation,
         schemas: &mut RequestSchemas,
         fixed: &[(String, Value)],
-    ) -> Result<OperationValues, String> {
+    ) -> Result<OperationValues, ContractError> {
+        OperationValues::compile_schemas(op, schemas, fixed)
+            .map_err(|why| ContractError::Unplannable { operation: op.pointer.clone(), why })
+    }
+
+    fn compile_schemas(
+        op: &Operation,
+        schemas: &mut RequestSchemas,
+        fixed: &[(String, Value)],
+    ) -> Result<OperationValues, OpenApiError> {
         let (request_schemas, set) = schemas.get(&op.schemas)?;
-        let program = |schema: &Value| {
-            Program::compile(&request_side(schema), &request_schemas, &set).map_err(|e| format!("{}: {e}", op.pointer))
-        };
+        let program = |schema: &Value| Program::compile(&request_side(schema), &request_schemas, &set);
         let mut params = Vec::with_capacity(op.parameters.len());
         for param in &op.parameters {
             params.push(param.schema.as_ref().map(program).transpose()?);
@@ -106,7 +115,7 @@ impl OperationValues {
             }
             None => None,
         };
-        let check = RequestCheck::compile(op).map_err(|e| e.to_string())?;
+        let check = RequestCheck::compile(op)?;
         Ok(OperationValues { params, body, schemas: request_schemas, set, check, fixed: fixed.to_vec() })
     }
 

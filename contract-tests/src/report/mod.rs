@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cases::{Auth, Case, Request};
 use crate::checks::{status_key, CheckId};
+use crate::error::ContractError;
 use crate::outcome::{CaseRun, Exchange};
 use crate::spec::Specs;
 
@@ -110,7 +111,7 @@ pub struct OperationOutcome {
 pub fn build(
     specs: &Specs,
     runs: &[CaseRun],
-    skipped: &[(usize, usize, String)],
+    skipped: &[(usize, usize, ContractError)],
     selected: &[(usize, usize)],
     base_url: &str,
     against: Option<&str>,
@@ -140,7 +141,7 @@ pub fn build(
                     seen_statuses: Vec::new(),
                     documented_media,
                     seen_media: Vec::new(),
-                    skipped: skipped.iter().find(|(x, y, _)| (*x, *y) == (a, o)).map(|(_, _, why)| why.clone()),
+                    skipped: skipped.iter().find(|(x, y, _)| (*x, *y) == (a, o)).map(|(_, _, why)| why.to_string()),
                     seconds: 0.0,
                 },
             );
