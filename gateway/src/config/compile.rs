@@ -20,15 +20,13 @@ impl SandgateConfig {
             None => return Ok(SandgateConfig::default()),
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { file: path.clone(), source })?;
-        SandgateConfig::parse(&text).map_err(|message| ConfigError::Parse { file: path, message })
+        parse_yaml(&text).map_err(|e| ConfigError::Parse { file: path, message: e.to_string() })
     }
 
-    /// Parses YAML text (the whole file, with its `sandgate:` section).
-    pub fn parse(text: &str) -> Result<SandgateConfig, String> {
-        if text.trim().is_empty() {
-            return Ok(SandgateConfig::default());
-        }
-        serde_yaml::from_str::<FileConfig>(text).map(|f| f.sandgate).map_err(|e| e.to_string())
+    /// Parses YAML text (the whole file, with its `sandgate:` section) that was not read from a
+    /// file.
+    pub fn parse(text: &str) -> Result<SandgateConfig, ConfigError> {
+        parse_yaml(text).map_err(|e| ConfigError::ParseText { message: e.to_string() })
     }
 
     /// Applies command-line overrides.
@@ -358,4 +356,12 @@ fn cluster_settings(
         std::time::Duration::from_millis(cluster.resync_ms),
         std::time::Duration::from_millis(cluster.max_staleness_ms),
     ))
+}
+
+/// The `sandgate:` section of a config file's text (the defaults when the text is empty).
+fn parse_yaml(text: &str) -> Result<SandgateConfig, serde_yaml::Error> {
+    if text.trim().is_empty() {
+        return Ok(SandgateConfig::default());
+    }
+    serde_yaml::from_str::<FileConfig>(text).map(|f| f.sandgate)
 }

@@ -39,6 +39,12 @@ pub enum ConfigError {
         /// serde's message, with the key path and the line.
         message: String,
     },
+    /// Like `Parse`, in YAML text that was not read from a file.
+    #[error("config text: {message}")]
+    ParseText {
+        /// serde's message, with the key path and the line.
+        message: String,
+    },
     /// A value is well-formed YAML but not acceptable.
     #[error("sandgate.{key}: {problem}")]
     Invalid {
@@ -77,7 +83,8 @@ mod tests {
     #[test]
     fn parse_unknown_key_is_refused_with_its_path() {
         let err = SandgateConfig::parse("sandgate:\n  environments:\n    training:\n      lisen: 127.0.0.1:1\n")
-            .expect_err("typo");
+            .expect_err("typo")
+            .to_string();
         assert!(err.contains("lisen"), "{err}");
         assert!(err.contains("environments.training"), "{err}");
     }
