@@ -55,7 +55,7 @@ struct Documented {
 impl ErrorAnswer {
     /// The answer for `op` under the document's `x-sandgate-validation-error` (if any). Fails on
     /// a malformed extension.
-    pub fn compile(extension: Option<&Value>, op: &Operation) -> Result<ErrorAnswer, String> {
+    pub(crate) fn compile(extension: Option<&Value>, op: &Operation) -> Result<ErrorAnswer, String> {
         let documented = match extension {
             Some(extension) => documented(extension, op)?,
             None => None,

@@ -19,7 +19,7 @@ pub struct Preference {
 
 impl Preference {
     /// Reads every `Prefer` header; `Err` names the malformed preference.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Preference, String> {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Preference, String> {
         let mut preference = Preference::default();
         for header in headers.get_all("prefer") {
             let Ok(text) = header.to_str() else { continue };

@@ -28,7 +28,7 @@ const TESTS: &str = "equals, not_equals, in, not_in, gt, gte, lt, lte, matches, 
 
 impl Condition {
     /// Parses `{field: request.body.amount, gt: 10000}`; the error says what is wrong.
-    pub fn parse(spec: &Value) -> Result<Condition, String> {
+    pub(crate) fn parse(spec: &Value) -> Result<Condition, String> {
         let map = spec.as_object().ok_or("a condition is a map: {field: …, <test>: …}")?;
         let field = map.get("field").and_then(Value::as_str).ok_or("field is required (e.g. request.body.amount)")?;
         if !(field == "state" || field.starts_with("state.") || field.starts_with("request.")) {
