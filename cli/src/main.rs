@@ -1,6 +1,7 @@
 //! `sandgate`: the one command. Parses arguments and config, then hands over to a subcommand.
 
 mod admin;
+mod demo_calls;
 mod up;
 
 /// mimalloc beat the system allocator and jemalloc for Pingora on this kind of machine.

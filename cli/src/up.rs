@@ -5,9 +5,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use sandgate_cli::assembly as server;
+use sandgate_control::rules::DemoCalls;
 use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
+use sandgate_openapi::Api;
 use sandgate_store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
+
+use crate::demo_calls;
 
 /// Flags of `sandgate up`.
 #[derive(Debug, clap::Args)]
@@ -68,7 +72,10 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
     }
     let text = match (&demo, args.json) {
         (Some(demo), true) => json_banner(&settings, demo),
-        (Some(demo), false) => banner(&settings, demo, routes),
+        (Some(demo), false) => {
+            let calls = prepared.process.control.app_types.demo_calls();
+            banner(&settings, demo, routes, calls.map(|calls| (&prepared.process.reload.apis[..], calls)))
+        }
         (None, _) => listeners(&settings, routes),
     };
     let mut stdout = std::io::stdout();
@@ -148,7 +155,9 @@ fn listeners(settings: &Settings, routes: usize) -> String {
     text
 }
 
-fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize) -> String {
+/// The human banner: the listeners, the demo credential, and the first two commands the spec
+/// that declares the demo application suggests (see `demo_calls`).
+fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize, specs: Option<(&[Api], &DemoCalls)>) -> String {
     let base = url(settings.env(Environment::TRAINING).listen);
     let id = &demo.client_id;
     let (secret_line, secret) = match &demo.client_secret {
@@ -161,17 +170,19 @@ fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize) -> String
             "$CLIENT_SECRET".to_owned(),
         ),
     };
-    let token_curl = format!(
-        "curl -s -X POST {base}/pos-api/v2.5/oauth/token -H 'x-reference-id: 3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11' \
-         -d grant_type=client_credentials -d client_id={id} -d client_secret={secret}"
-    );
+    let mut steps = String::new();
+    if let Some(commands) = specs.and_then(|(apis, calls)| demo_calls::commands(apis, calls, &base, id, &secret)) {
+        let token_curl = &commands.token;
+        steps.push_str(&format!("1. Get a token:\n\n  {token_curl}\n\n"));
+        if let Some((title, call)) = &commands.call {
+            steps.push_str(&format!(
+                "2. Call the {title} with it:\n\n  TOKEN=$({token_curl} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n  {call}\n\n"
+            ));
+        }
+    }
     format!(
         "{}\nDemo partner \"{DEMO_PARTNER}\", TRAINING application \"{DEMO_APPLICATION}\" (trusts loopback)\n  client_id      {id}\n  client_secret  {secret_line}\n\n\
-         1. Get a token:\n\n  {token_curl}\n\n\
-         2. Call the POS API with it:\n\n  TOKEN=$({token_curl} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n  \
-         curl -s \"{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01\" \
-         -H \"authorization: Bearer $TOKEN\" -H 'x-reference-id: 3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11'\n\n\
-         Press Ctrl-C to stop.",
+         {steps}Press Ctrl-C to stop.",
         listeners(settings, routes)
     )
 }

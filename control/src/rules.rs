@@ -22,7 +22,7 @@ pub struct AppType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppTypesError {
     /// A declaration is not shaped as documented.
-    #[error("{}: {key} is malformed: it maps type names to {{scopes: [...], events: [...]}} (or, for the demo, {{type, entities}})", file.display())]
+    #[error("{}: {key} is malformed: it maps type names to {{scopes: [...], events: [...]}} (or, for the demo, {{type, entities, first_call: {{operation, query: {{name: value}}}}}})", file.display())]
     Malformed {
         /// The document.
         file: std::path::PathBuf,
@@ -39,6 +39,14 @@ pub enum AppTypesError {
         /// The document that contradicts it.
         second: std::path::PathBuf,
     },
+    /// The demo's `first_call` names an operation its document does not have.
+    #[error("{}: x-sandgate-demo-application.first_call names operation {operation:?}, which the document does not have", file.display())]
+    UnknownFirstCall {
+        /// The document.
+        file: std::path::PathBuf,
+        /// The `operationId` it names.
+        operation: String,
+    },
     /// The demo application names a type no spec declares.
     #[error("x-sandgate-demo-application names type {0:?}, which no spec declares")]
     UnknownDemoType(String),
@@ -46,13 +54,35 @@ pub enum AppTypesError {
 
 /// The application types the loaded specs declare (`x-sandgate-application-types`, beside each
 /// API's own scopes and events), and what the demo partner's application is
-/// (`x-sandgate-demo-application: {type, entities}`). Nothing here names an API: a spec dropped into `specs/`
-/// brings its types.
+/// (`x-sandgate-demo-application: {type, entities, first_call}`). Nothing here names an API: a spec
+/// dropped into `specs/` brings its types.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppTypes {
     types: Vec<AppType>,
     /// The demo application's type and entity types.
     demo: Option<(String, Vec<String>)>,
+    /// Where the demo partner's first calls go.
+    demo_calls: Option<DemoCalls>,
+}
+
+/// Where the demo partner's first calls go, for `sandgate up` to print: the API whose document
+/// declares `x-sandgate-demo-application` (its token endpoint), and the call it suggests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoCalls {
+    /// The document that declares the demo application (not one that inherits it).
+    pub file: std::path::PathBuf,
+    /// `first_call`, when declared.
+    pub first_call: Option<FirstCall>,
+}
+
+/// `x-sandgate-demo-application.first_call: {operation, query}`: an operation of the same
+/// document (by `operationId`) and the query it is called with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstCall {
+    /// The `operationId`.
+    pub operation: String,
+    /// Query parameters by name.
+    pub query: Vec<(String, Value)>,
 }
 
 impl AppTypes {
@@ -60,16 +90,22 @@ impl AppTypes {
     /// of one API inherit it); anything else is refused, naming the type and the documents.
     pub fn from_apis(apis: &[Api]) -> Result<AppTypes, AppTypesError> {
         let mut types: Vec<(AppType, &std::path::Path)> = Vec::new();
-        let mut demo = None;
-        for api in apis {
-            if let (None, Some(spec)) = (&demo, api.extensions.get("x-sandgate-demo-application")) {
+        let (demo, demo_calls) = match demo_api(apis) {
+            Some((api, spec)) => {
                 let kind = spec["type"].as_str().ok_or_else(|| AppTypesError::Malformed {
                     file: api.file.clone(),
                     key: "x-sandgate-demo-application.type".to_owned(),
                 })?;
                 let entities = spec["entities"].as_array().into_iter().flatten().filter_map(Value::as_str);
-                demo = Some((kind.to_owned(), entities.map(str::to_owned).collect()));
+                let first_call = spec.get("first_call").map(|call| first_call(api, call)).transpose()?;
+                (
+                    Some((kind.to_owned(), entities.map(str::to_owned).collect())),
+                    Some(DemoCalls { file: api.file.clone(), first_call }),
+                )
             }
+            None => (None, None),
+        };
+        for api in apis {
             let Some(declared) = api.extensions.get("x-sandgate-application-types") else { continue };
             let declared = declared.as_object().ok_or_else(|| AppTypesError::Malformed {
                 file: api.file.clone(),
@@ -101,7 +137,7 @@ impl AppTypes {
         if let Some((name, _)) = demo.as_ref().filter(|(name, _)| !types.iter().any(|t| t.name == *name)) {
             return Err(AppTypesError::UnknownDemoType(name.clone()));
         }
-        Ok(AppTypes { types, demo })
+        Ok(AppTypes { types, demo, demo_calls })
     }
 
     /// The type named `name` (422 on `type` otherwise).
@@ -118,6 +154,40 @@ impl AppTypes {
         let kind = self.types.iter().find(|t| t.name == *name)?;
         Some(DemoApplication { kind: &kind.name, scopes: &kind.scopes, entities })
     }
+
+    /// Where the demo partner's first calls go, when a spec describes the demo application.
+    pub fn demo_calls(&self) -> Option<&DemoCalls> {
+        self.demo_calls.as_ref()
+    }
+}
+
+/// The API that declares `x-sandgate-demo-application`, and the declaration: a document that
+/// declares it itself before one that inherits it through `x-sandgate-extends`.
+fn demo_api(apis: &[Api]) -> Option<(&Api, &Value)> {
+    let declaring = |api: &&Api| api.extensions.contains_key("x-sandgate-demo-application");
+    let own = apis.iter().filter(declaring).find(|api| !api.extensions.contains_key("x-sandgate-extends"));
+    let api = own.or_else(|| apis.iter().find(declaring))?;
+    Some((api, &api.extensions["x-sandgate-demo-application"]))
+}
+
+/// `first_call: {operation, query}` of the demo application declared by `api`.
+fn first_call(api: &Api, call: &Value) -> Result<FirstCall, AppTypesError> {
+    let malformed = |key: &str| AppTypesError::Malformed {
+        file: api.file.clone(),
+        key: format!("x-sandgate-demo-application.first_call{key}"),
+    };
+    let operation = call.get("operation").and_then(Value::as_str).ok_or_else(|| malformed(".operation"))?;
+    if !api.operations.iter().any(|op| op.operation_id.as_deref() == Some(operation)) {
+        return Err(AppTypesError::UnknownFirstCall { file: api.file.clone(), operation: operation.to_owned() });
+    }
+    let query = match call.get("query") {
+        None => Vec::new(),
+        Some(Value::Object(query)) if query.values().all(|v| !v.is_object() && !v.is_array()) => {
+            query.iter().map(|(name, value)| (name.clone(), value.clone())).collect()
+        }
+        Some(_) => return Err(malformed(".query")),
+    };
+    Ok(FirstCall { operation: operation.to_owned(), query })
 }
 
 /// Checks the name of a new application.
@@ -326,6 +396,13 @@ mod tests {
             "inherited by v2.5.1"
         );
         assert_eq!(demo.entities, ["merchant_location"]);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pos-api");
+        let both = AppTypes::from_apis(&sandgate_openapi::load_dir(&dir).expect("specs")).expect("types");
+        let calls = both.demo_calls().expect("the demo's calls");
+        assert!(calls.file.ends_with("pos-api/v2.5.yaml"), "the declaring document, not v2.5.1: {:?}", calls.file);
+        let first = calls.first_call.as_ref().expect("first_call");
+        assert_eq!(first.operation, "searchCustomers");
+        assert_eq!(first.query.len(), 3);
         assert_eq!(types.get("debt_collection").expect("declared").scopes, ["customer"]);
         let dir = tempfile::tempdir().expect("dir");
         let doc = |scopes: &str| {
@@ -336,6 +413,22 @@ mod tests {
         let apis = sandgate_openapi::load_dir(dir.path()).expect("load");
         let refused = AppTypes::from_apis(&apis).expect_err("two definitions of generic");
         assert!(matches!(&refused, AppTypesError::Conflict { name, .. } if name == "generic"), "{refused}");
+        std::fs::remove_file(dir.path().join("b.yaml")).expect("remove");
+        let demo = |call: &str| {
+            doc("merchant")
+                + &format!("x-sandgate-demo-application: {{type: generic, entities: [], first_call: {call}}}\n")
+        };
+        std::fs::write(dir.path().join("a.yaml"), demo("{operation: nowhere}")).expect("write");
+        let apis = sandgate_openapi::load_dir(dir.path()).expect("load");
+        let refused = AppTypes::from_apis(&apis).expect_err("an operation the document does not have");
+        assert!(
+            matches!(&refused, AppTypesError::UnknownFirstCall { operation, .. } if operation == "nowhere"),
+            "{refused}"
+        );
+        std::fs::write(dir.path().join("a.yaml"), demo("{query: {a: 1}}")).expect("write");
+        let apis = sandgate_openapi::load_dir(dir.path()).expect("load");
+        let refused = AppTypes::from_apis(&apis).expect_err("no operation");
+        assert!(refused.to_string().contains("first_call.operation"), "{refused}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct Api {
     pub title: String,
     /// `info.version`.
     pub version: String,
-    /// The path of `servers[0].url` without a trailing slash (`/pos-api/v2.5`), or `""`.
+    /// The path of `servers[0].url` without a trailing slash (`/shop-api/v2.5`), or `""`.
     pub base_path: String,
     /// Every operation, own and inherited, in document order.
     pub operations: Vec<Operation>,
@@ -38,13 +38,13 @@ pub struct Api {
 }
 
 impl Api {
-    /// The API's name (`pos-api`), or its base path when that has no name-and-version shape:
+    /// The API's name (`shop-api`), or its base path when that has no name-and-version shape:
     /// versions of one API share state and scenarios under it.
     pub fn name(&self) -> &str {
         self.name_and_version().map_or(self.base_path.as_str(), |(name, _)| name)
     }
 
-    /// The API's name and version from its base path (`/pos-api/v2.5` → `("pos-api", "2.5")`),
+    /// The API's name and version from its base path (`/shop-api/v2.5` → `("shop-api", "2.5")`),
     /// when the base path has that shape.
     pub fn name_and_version(&self) -> Option<(&str, &str)> {
         let mut segments = self.base_path.trim_start_matches('/').split('/');
@@ -80,7 +80,7 @@ impl SchemaSet {
 pub struct Operation {
     /// The HTTP method.
     pub method: http::Method,
-    /// The path template as written in the document (`/client-id/{client_id}/customers/search`).
+    /// The path template as written in the document (`/stores/{store_id}/orders`).
     pub path: String,
     /// JSON pointer to the operation in its document, for error messages.
     pub pointer: String,
@@ -197,6 +197,8 @@ pub struct Parameter {
     pub explode: bool,
     /// Documented with `content` instead of `schema`: the value is a JSON document.
     pub json_content: bool,
+    /// Its `example`, or the value of the first of its `examples`.
+    pub example: Option<Value>,
 }
 
 /// How a security scheme's credentials travel (OpenAPI `components.securitySchemes`).
@@ -608,6 +610,10 @@ fn parameters(file: &Path, doc: &Value, list: Option<&Value>, pointer: &str) -> 
             style,
             explode,
             json_content: param.get("schema").is_none() && content_schema.is_some(),
+            example: param.get("example").cloned().or_else(|| {
+                let first = param.get("examples").and_then(Value::as_object).and_then(|e| e.values().next());
+                first.and_then(|e| e.get("value")).cloned()
+            }),
         });
     }
     Ok(out)

@@ -12,7 +12,7 @@ use sandgate_core::problem::ProblemKind;
 use sandgate_openapi::router::{RouteMatch, Router};
 use sandgate_openapi::validate::RequestCheck;
 use sandgate_openapi::OpenApiError;
-use sandgate_openapi::{Api, Operation, ParamLocation, ParamStyle};
+use sandgate_openapi::{Api, Operation, ParamLocation, ParamStyle, Parameter};
 
 use crate::config::VersionRule;
 use crate::error::reject;
@@ -120,6 +120,15 @@ struct VersionEntry {
     client_id_param: Option<String>,
 }
 
+/// The header parameters `op` requires that the gateway checks (a flow id, say): every
+/// required one but `accept`, `content-type` and `authorization`, which HTTP itself governs.
+pub fn required_headers(op: &Operation) -> impl Iterator<Item = &Parameter> {
+    op.parameters
+        .iter()
+        .filter(|p| p.location == ParamLocation::Header && p.required)
+        .filter(|p| !["accept", "content-type", "authorization"].contains(&p.name.as_str()))
+}
+
 /// The compiled routes.
 #[derive(Debug)]
 pub struct RouteTable {
@@ -170,13 +179,7 @@ impl RouteTable {
                             label: op.label(),
                             scopes: op.scopes.as_ref().map_or(ScopeSet::ALL, |list| scopes.set_of(list)),
                             read_only: matches!(op.method, Method::GET | Method::HEAD | Method::OPTIONS),
-                            required_headers: op
-                                .parameters
-                                .iter()
-                                .filter(|p| p.location == ParamLocation::Header && p.required)
-                                .filter(|p| !["accept", "content-type", "authorization"].contains(&p.name.as_str()))
-                                .map(|p| p.name.clone())
-                                .collect(),
+                            required_headers: required_headers(op).map(|p| p.name.clone()).collect(),
                             upgrades: op.upgrades.clone(),
                             params: RequestCheck::compile_params(op).inspect_err(|e| {
                                 tracing::error!(operation = %op.label(), error = %e, "parameters cannot be validated; the operation answers 500 until the spec is fixed");

@@ -3,7 +3,7 @@
 //! AND. Which scopes a token may carry is read from the spec, never named in code.
 
 use http::Method;
-use sandgate_openapi::{shape, Api};
+use sandgate_openapi::{shape, Api, Operation};
 
 /// A set of scopes (up to 64 distinct names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,12 +66,16 @@ pub struct TokenScopes {
     pub default: Option<String>,
 }
 
+/// The operation `api` documents for its token endpoint, `POST /oauth/token` under its base path:
+/// the gateway answers that path itself (see `RouteTable::select`).
+pub fn token_operation(api: &Api) -> Option<&Operation> {
+    api.operations.iter().find(|op| op.method == Method::POST && op.path.ends_with("/oauth/token"))
+}
+
 impl TokenScopes {
     /// The token scopes `api` documents.
     pub fn of(api: &Api) -> TokenScopes {
-        let token_operation =
-            api.operations.iter().find(|op| op.method == Method::POST && op.path.ends_with("/oauth/token"));
-        let scope = token_operation.and_then(|op| {
+        let scope = token_operation(api).and_then(|op| {
             let defs = &op.schemas.defs;
             let body = op.request_body.as_ref()?.content.iter().find_map(|media| media.schema.as_ref())?;
             shape::deref(shape::child(body, defs, "scope")?, defs)

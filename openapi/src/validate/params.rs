@@ -172,6 +172,7 @@ mod tests {
             style,
             explode,
             json_content: false,
+            example: None,
         };
         ParamReader::new(&param, &Map::new())
     }
