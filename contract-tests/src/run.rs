@@ -183,7 +183,7 @@ impl Server {
         let token_request = match target.credentials {
             Credentials::Client { .. } => crate::spec::token_operation(&specs.apis).map(|(a, o)| {
                 let (api, op) = (&specs.apis[a], &specs.apis[a].operations[o]);
-                // The token operation's own required headers (`x-reference-id`), fabricated.
+                // The token operation's own required headers (a flow id, say), fabricated.
                 let draft = values[a][o].as_ref().map(|v| v.draft(op, 0, false)).unwrap_or_default();
                 let request = encode(api, op, &draft).request;
                 let headers = request.headers.into_iter().filter(|(n, _)| n != "content-type").collect();

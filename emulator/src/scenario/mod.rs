@@ -3,7 +3,7 @@
 //!
 //! ```yaml
 //! sandgate-scenarios: 1
-//! api: pos-api                     # every version of this API
+//! api: shop-api                    # every version of this API
 //! scenarios:
 //!   - name: capture more than remains
 //!     operations: [captureAuthorization]
@@ -154,10 +154,9 @@ pub fn compile(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<Vec<Vec<Scena
         if doc.get(MARKER).and_then(Value::as_u64) != Some(1) {
             return Err(bad(format!("/{MARKER}"), "only version 1 is known".into()));
         }
-        let api_name = doc
-            .get("api")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("/api".into(), "the API's name is required (e.g. pos-api)".into()))?;
+        let api_name = doc.get("api").and_then(Value::as_str).ok_or_else(|| {
+            bad("/api".into(), "the API's name is required: the first segment of its base path".into())
+        })?;
         let targets: Vec<usize> = (0..apis.len()).filter(|&i| apis[i].name() == api_name).collect();
         if targets.is_empty() {
             let known: Vec<&str> = apis.iter().map(Api::name).collect();

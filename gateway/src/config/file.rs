@@ -87,7 +87,7 @@ pub struct OperatorTokenConfig {
     pub sha256: String,
 }
 
-/// `sandgate.versions.<api>.<version>`: e.g. `pos-api: {"2.5": {deprecated_at: 2021-09-22}}`.
+/// `sandgate.versions.<api>.<version>`: e.g. `shop-api: {"2.5": {deprecated_at: 2021-09-22}}`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct VersionRuleConfig {

@@ -31,7 +31,7 @@ pub fn select<'r, 'p>(routes: &'r RouteTable, method: &Method, path: &'p str) ->
     if api.is_empty() || !is_version {
         return Err(reject(
             ProblemKind::UnknownRoute,
-            format!("{path} is not an API path; API paths look like /{{api}}/v{{version}}/…, e.g. /pos-api/v2.5/oauth/token"),
+            format!("{path} is not an API path; API paths look like /{{api}}/v{{version}}/…, and a token comes from /{{api}}/v{{version}}/oauth/token"),
         ));
     }
     routes.select(method, path)

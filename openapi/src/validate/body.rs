@@ -61,7 +61,7 @@ impl Reading {
 pub type Schema<'a> = Option<(&'a Value, &'a Map<String, Value>)>;
 
 /// Reads `body` sent as `content_type`. `None` for opaque bodies; `Err` names what is malformed.
-pub fn read(
+pub(crate) fn read(
     reading: Reading,
     content_type: &str,
     body: &[u8],

@@ -93,7 +93,7 @@ pub struct ParsedRequest {
 impl ParsedRequest {
     /// A value of the request by dotted name, as templates and scenarios name them:
     /// `body.amount`, `body.financing_option.term`, `path.client_id`, `query.limit`,
-    /// `header.x-reference-id`, `cookie.session`; `body` is the whole body.
+    /// `header.x-request-id`, `cookie.session`; `body` is the whole body.
     pub fn lookup(&self, name: &str) -> Option<&Value> {
         let (part, rest) = name.split_once('.').unwrap_or((name, ""));
         let mut segments = rest.split('.').filter(|s| !s.is_empty());
