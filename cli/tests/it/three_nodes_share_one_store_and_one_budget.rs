@@ -12,6 +12,27 @@ use serde_json::{json, Value};
 
 use crate::process::{gateway, Node};
 
+/// Three nodes on `dir` with `config` (the first creates the store and keys; the others open
+/// them), and the operator token they share.
+fn three_nodes(dir: &std::path::Path, config: &std::path::Path) -> (Vec<Node>, String) {
+    let first = gateway(dir, Some(config));
+    let nodes = vec![first, gateway(dir, Some(config)), gateway(dir, Some(config))];
+    let operator = std::fs::read_to_string(dir.join("secrets/operator.token")).expect("token").trim().to_owned();
+    (nodes, operator)
+}
+
+/// A partner named `name` created through `partner_node`, and its application described by
+/// `app` created through `app_node`; the application's id.
+fn partner_with_app(partner_node: &Node, app_node: &Node, operator: &str, name: &str, app: Value) -> String {
+    let partner = json!({"name": name, "contact": {"name": "c", "email": "c@cluster.example"},
+                         "owner": {"name": "o", "email": "o@cluster.example"}});
+    let partner = admin(partner_node, operator, "POST", "/v1/partners", Some(partner), 201);
+    let partner_id = partner["partner"]["id"].as_str().expect("partner id");
+    let path = format!("/v1/partners/{partner_id}/applications");
+    let created = admin(app_node, operator, "POST", &path, Some(app), 201);
+    created["application"]["id"].as_str().expect("app id").to_owned()
+}
+
 /// One operator call; the answer's JSON (the status must be `expected`).
 fn admin(node: &Node, token: &str, method: &str, path: &str, body: Option<Value>, expected: u16) -> Value {
     let client = common::http();
@@ -53,34 +74,12 @@ fn three_nodes_share_writes_revocations_and_one_rate_budget() {
         ),
     )
     .expect("config");
-    // The first node creates the store and keys; the others open them.
-    let first = gateway(&dir, Some(&config));
-    let nodes = [first, gateway(&dir, Some(&config)), gateway(&dir, Some(&config))];
-    let operator = std::fs::read_to_string(dir.join("secrets/operator.token")).expect("token").trim().to_owned();
+    let (nodes, operator) = three_nodes(&dir, &config);
 
     // A partner and an application created through node 1, a token from node 2, a call through node 3.
-    let partner = admin(
-        &nodes[0],
-        &operator,
-        "POST",
-        "/v1/partners",
-        Some(json!({
-        "name": "Cluster Partner", "contact": {"name": "c", "email": "c@cluster.example"},
-        "owner": {"name": "o", "email": "o@cluster.example"}})),
-        201,
-    );
-    let partner_id = partner["partner"]["id"].as_str().expect("partner id");
-    let app = admin(
-        &nodes[0],
-        &operator,
-        "POST",
-        &format!("/v1/partners/{partner_id}/applications"),
-        Some(json!({
-        "name": "cluster-app", "type": "generic", "permission": "read_write", "scopes": ["merchant", "customer"],
-        "trust_list": ["127.0.0.0/8"]})),
-        201,
-    );
-    let app_id = app["application"]["id"].as_str().expect("app id").to_owned();
+    let app = json!({"name": "cluster-app", "type": "generic", "permission": "read_write",
+                     "scopes": ["merchant", "customer"], "trust_list": ["127.0.0.0/8"]});
+    let app_id = partner_with_app(&nodes[0], &nodes[0], &operator, "Cluster Partner", app);
     let issued = admin(
         &nodes[0],
         &operator,
@@ -153,33 +152,13 @@ fn a_webhook_is_delivered_once_and_a_killed_node_loses_no_acknowledged_write() {
         ),
     )
     .expect("config");
-    let first = gateway(&dir, Some(&config));
-    let mut nodes = vec![first, gateway(&dir, Some(&config)), gateway(&dir, Some(&config))];
-    let operator = std::fs::read_to_string(dir.join("secrets/operator.token")).expect("token").trim().to_owned();
-    let partner = admin(
-        &nodes[0],
-        &operator,
-        "POST",
-        "/v1/partners",
-        Some(json!({
-        "name": "Hooked Partner", "contact": {"name": "c", "email": "c@hooked.example"},
-        "owner": {"name": "o", "email": "o@hooked.example"}})),
-        201,
-    );
-    let partner_id = partner["partner"]["id"].as_str().expect("partner id");
-    let app = admin(
-        &nodes[1],
-        &operator,
-        "POST",
-        &format!("/v1/partners/{partner_id}/applications"),
-        Some(json!({
+    let (mut nodes, operator) = three_nodes(&dir, &config);
+    let app = json!({
         "name": "hooked-app", "type": "generic", "permission": "read_write", "scopes": ["merchant"],
         "entities": ["merchant_location"],
         "trust_list": ["127.0.0.0/8", receiver.uri()],
-        "webhooks": [{"url": format!("{}/in", receiver.uri()), "events": ["integration.connected"]}]})),
-        201,
-    );
-    let app_id = app["application"]["id"].as_str().expect("app id").to_owned();
+        "webhooks": [{"url": format!("{}/in", receiver.uri()), "events": ["integration.connected"]}]});
+    let app_id = partner_with_app(&nodes[0], &nodes[1], &operator, "Hooked Partner", app);
 
     // Six events written through three nodes, each node's worker polling the one outbox.
     let entities: Vec<String> = (0..6).map(|i| format!("loc-{i}")).collect();
