@@ -121,7 +121,7 @@ pub fn prepare(settings: Settings, config_file: Option<PathBuf>, args: ConfigArg
 
 /// [`prepare`], with the store reading time from `clock` (tests advance it past expiries).
 pub fn prepare_with_clock(
-    settings: Settings,
+    mut settings: Settings,
     config_file: Option<PathBuf>,
     args: ConfigArgs,
     clock: Arc<dyn sandgate_core::clock::Clock>,
@@ -130,6 +130,8 @@ pub fn prepare_with_clock(
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = settings.data_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
+    settings.specs_dir = crate::embedded_specs::resolve(&settings.specs_dir, &dir)
+        .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let keys = KeyRing::load_or_create(&dir, &settings.environment_list())
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let local_operator = sandgate_control::auth::load_local_token(&dir)

@@ -2,10 +2,12 @@
 //! `assembly` opens the data directory, store and keys, loads the specs, builds the emulator, the
 //! data plane's tables and the control plane's context, and starts the Pingora servers; `reload`
 //! re-reads the config into both; `node_sync` keeps the application directory current with
-//! writes made through other nodes; `admin_listener` serves health, metrics, reload and the
+//! writes made through other nodes; `embedded_specs` are the specs inside the binary, used when
+//! there is no `specs/` folder; `admin_listener` serves health, metrics, reload and the
 //! control plane on the admin port (never a data port).
 
 pub mod admin_listener;
 pub mod assembly;
+pub mod embedded_specs;
 mod node_sync;
 pub mod reload;

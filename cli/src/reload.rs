@@ -47,8 +47,12 @@ impl Process {
     /// Re-reads the config; on any error keeps the current tables and returns the error (which
     /// names the key). Listener addresses, TLS, data and specs folders need a restart.
     pub fn reload(&self) -> Result<ReloadReport, ConfigError> {
-        let settings =
+        let mut settings =
             SandgateConfig::load(self.reload.config_file.as_deref())?.merge_args(&self.reload.args).compile()?;
+        // The same folder as at start when it was the built-in specs (written already).
+        if let Ok(specs_dir) = crate::embedded_specs::resolve(&settings.specs_dir, &settings.data_dir) {
+            settings.specs_dir = specs_dir;
+        }
         let current = self.shared.tables.load_full();
         let report = restart_needed(&current.settings, &settings);
         self.control.settings.store(Arc::new(control_settings(&settings)));

@@ -37,6 +37,8 @@ pub struct RequestCtx {
     pub keepalive_off: bool,
     /// The operation documents the protocol upgrade this request asks for.
     pub upgrade: bool,
+    /// The request's `Origin` when its application trusts it (the answer allows it, CORS).
+    pub cors_origin: Option<String>,
 }
 
 impl RequestCtx {
@@ -55,6 +57,7 @@ impl RequestCtx {
             body_bytes: 0,
             keepalive_off: false,
             upgrade: false,
+            cors_origin: None,
         }
     }
 

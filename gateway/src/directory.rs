@@ -114,6 +114,12 @@ impl Directory {
         self.current.load().apps.get(id).cloned()
     }
 
+    /// Whether some active application lists `origin` among its trust URLs (CORS preflights,
+    /// which carry no credentials).
+    pub fn any_admits_origin(&self, origin: &[u8]) -> bool {
+        self.current.load().apps.values().any(|app| app.active && app.trust.admits_origin(origin))
+    }
+
     /// Whether a credential has been revoked.
     pub fn credential_revoked(&self, client_id: &str) -> bool {
         self.current.load().revoked_credentials.contains(client_id)

@@ -80,6 +80,11 @@ impl ProxyHttp for Gateway {
         phase::hygiene::check(req, &tables.limits, ctx.keepalive_off, raw_head.as_deref())?;
         let addr = phase::client_addr::resolve(peer, &req.headers, &tables.trusted_proxies);
         ctx.client_addr = Some(addr);
+        if let Some(preflight) = phase::cors::preflight(&req.method, &req.headers) {
+            let answer = phase::cors::answer(&tables.routes, &self.shared.directory, req.uri.path(), &preflight)?;
+            phase::cors::write(session, answer).await?;
+            return Ok(true);
+        }
         let routed = phase::route::select(&tables.routes, &req.method, req.uri.path())?;
         ctx.selected = Some(routed.selected);
         let id = match routed.selected {
@@ -98,6 +103,7 @@ impl ProxyHttp for Gateway {
         let app = phase::auth::check_revocation(&principal, &self.shared.directory)?;
         phase::auth::check_client(routed.client_id(), &principal)?;
         phase::trust::check(&app.trust, addr, phase::trust::origin_of(&req.headers))?;
+        ctx.cors_origin = phase::trust::browser_origin(&app.trust, &req.headers);
         phase::scope::check(policy, &principal, &app)?;
         let (admission, verdict) = phase::rate_limit::admit(&tables.limiter, self.env, &app).await;
         if admission.fallback.is_some() {

@@ -4,5 +4,6 @@ mod contract_cli_checks_servers_and_replays_findings;
 mod control_plane_survives_kill_and_cli_scripts_it;
 mod emulator_subcommand_serves_specs_over_http;
 mod process;
+mod sandgate_check_validates_without_starting;
 mod sandgate_up_prints_working_credentials;
 mod three_nodes_share_one_store_and_one_budget;

@@ -14,8 +14,13 @@ struct Up {
 
 fn up(data_dir: &std::path::Path, extra: &[&str]) -> Up {
     let (mut command, ports) = crate::process::sandgate(&["up", "--json"], data_dir);
+    command.args(extra);
+    start(command, ports)
+}
+
+/// Spawns `command` (a `sandgate up --json`), reads its banner and waits for `ports`.
+fn start(mut command: Command, ports: [std::net::SocketAddr; 3]) -> Up {
     let mut child = command
-        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -198,4 +203,28 @@ fn logs_never_hold_secrets_and_sighup_reloads_the_config() {
     for needle in [secret.as_str(), token.as_str(), "forged.token.value", "secret_in_query"] {
         assert!(!logs.contains(needle), "the log holds {needle:?}:\n{logs}");
     }
+}
+
+#[test]
+fn up_works_from_an_empty_folder_with_the_built_in_specs() {
+    let temp = common::temp_dir("up-anywhere");
+    let ports = [common::free_port(), common::free_port(), common::free_port()];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sandgate"));
+    command.current_dir(temp.path()).args(["up", "--json"]);
+    for (flag, port) in ["--training-listen", "--production-listen", "--admin-listen"].iter().zip(ports) {
+        command.args([flag.to_string(), port.to_string()]);
+    }
+    let Up { child, banner } = start(command, ports);
+    let (base, id) =
+        (banner["training_url"].as_str().unwrap_or_default(), banner["client_id"].as_str().unwrap_or_default());
+    let token = common::access_token(base, id, banner["client_secret"].as_str().unwrap_or_default());
+    let search =
+        format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
+    assert_eq!(common::get(&search, Some(&token)).status(), 200, "served from the specs inside the binary");
+    assert!(interrupt_and_wait(child).success());
+    let data: Vec<String> = std::fs::read_dir(temp.path().join(".sandgate"))
+        .expect("the data directory is in the working folder")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert!(data.iter().any(|name| name.starts_with("builtin-specs-")), "{data:?}");
 }

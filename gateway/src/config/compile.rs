@@ -12,15 +12,50 @@ use super::file::{builtin_environments, FileConfig};
 use super::*;
 
 impl SandgateConfig {
-    /// Reads `file`, or `./sandgate.yaml` when `file` is `None` and it exists, else the defaults.
+    /// Reads `file`, or `./sandgate.yaml` when `file` is `None` and it exists, else the defaults;
+    /// then applies the `SANDGATE__…` environment variables (see [`ENV_PREFIX`]).
     pub fn load(file: Option<&Path>) -> Result<SandgateConfig, ConfigError> {
+        SandgateConfig::load_with_env(file, std::env::vars())
+    }
+
+    /// [`SandgateConfig::load`] with the environment given (tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<SandgateConfig, ConfigError> {
         let path = match file {
-            Some(path) => path.to_path_buf(),
-            None if Path::new(DEFAULT_FILE).exists() => PathBuf::from(DEFAULT_FILE),
-            None => return Ok(SandgateConfig::default()),
+            Some(path) => Some(path.to_path_buf()),
+            None if Path::new(DEFAULT_FILE).exists() => Some(PathBuf::from(DEFAULT_FILE)),
+            None => None,
         };
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { file: path.clone(), source })?;
-        parse_yaml(&text).map_err(|e| ConfigError::Parse { file: path, message: e.to_string() })
+        let text = match &path {
+            Some(path) => {
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.clone(), source })?
+            }
+            None => String::new(),
+        };
+        let parse_error = |message: String| match &path {
+            Some(file) => ConfigError::Parse { file: file.clone(), message },
+            None => ConfigError::ParseText { message },
+        };
+        let overrides: Vec<(String, String)> =
+            vars.into_iter().filter(|(name, _)| name.starts_with(ENV_PREFIX)).collect();
+        if overrides.is_empty() {
+            // serde's errors name the line only when it reads the text itself.
+            return parse_yaml(&text).map_err(|e| parse_error(e.to_string()));
+        }
+        let mut document: serde_yaml::Value = if text.trim().is_empty() {
+            serde_yaml::Value::Mapping(Default::default())
+        } else {
+            serde_yaml::from_str(&text).map_err(|e| parse_error(e.to_string()))?
+        };
+        for (name, value) in &overrides {
+            apply_override(&mut document, name, value)?;
+        }
+        let names: Vec<&str> = overrides.iter().map(|(name, _)| name.as_str()).collect();
+        serde_yaml::from_value::<FileConfig>(document)
+            .map(|f| f.sandgate)
+            .map_err(|e| ConfigError::Environment { vars: names.join(", "), message: e.to_string() })
     }
 
     /// Parses YAML text (the whole file, with its `sandgate:` section) that was not read from a
@@ -259,6 +294,7 @@ fn environment_settings(configured: &BTreeMap<String, EnvironmentConfig>) -> Res
             )?,
             hosts: config.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
             tls: config.tls.clone(),
+            timeouts: upstream_timeouts(&config.timeouts, name)?,
         });
     }
     Ok(out)
@@ -281,6 +317,24 @@ fn listen(value: &str, key: &str) -> Result<SocketAddr, ConfigError> {
     value.parse().map_err(|_| ConfigError::Invalid {
         key: key.to_owned().into(),
         problem: format!("{value:?} is not an address like 127.0.0.1:8080 or [::1]:8080"),
+    })
+}
+
+fn upstream_timeouts(config: &UpstreamTimeoutsConfig, env: &str) -> Result<UpstreamTimeouts, ConfigError> {
+    let check = |value: u64, name: &str| {
+        if (1..=600_000).contains(&value) {
+            Ok(std::time::Duration::from_millis(value))
+        } else {
+            Err(ConfigError::Invalid {
+                key: format!("environments.{env}.timeouts.{name}").into(),
+                problem: format!("must be 1 to 600000 ms; got {value}"),
+            })
+        }
+    };
+    Ok(UpstreamTimeouts {
+        connect: check(config.connect_ms, "connect_ms")?,
+        read: check(config.read_ms, "read_ms")?,
+        write: check(config.write_ms, "write_ms")?,
     })
 }
 
@@ -359,6 +413,35 @@ fn cluster_settings(
 }
 
 /// The `sandgate:` section of a config file's text (the defaults when the text is empty).
+/// Environment variables `SANDGATE__<KEY>` override the file: `<KEY>` is the key's path under
+/// `sandgate:` with `__` between levels, in any case (`SANDGATE__REDIS__URL`,
+/// `SANDGATE__ENVIRONMENTS__PRODUCTION__TIMEOUTS__READ_MS`); the value is read as YAML, so
+/// numbers, booleans and lists (`[10.0.0.0/8]`) work. The double underscore keeps other
+/// `SANDGATE_…` variables (`SANDGATE_ADMIN_TOKEN`) out of the config.
+pub const ENV_PREFIX: &str = "SANDGATE__";
+
+/// Sets the key `name` names (see [`ENV_PREFIX`]) to `value` in `document`.
+fn apply_override(document: &mut serde_yaml::Value, name: &str, value: &str) -> Result<(), ConfigError> {
+    let invalid = |message: &str| ConfigError::Environment { vars: name.to_owned(), message: message.to_owned() };
+    let path: Vec<String> = name[ENV_PREFIX.len()..].split("__").map(str::to_ascii_lowercase).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(invalid("name a key like SANDGATE__REDIS__URL (levels joined by two underscores)"));
+    }
+    let value = serde_yaml::from_str(value).unwrap_or_else(|_| serde_yaml::Value::String(value.to_owned()));
+    let mut node = document;
+    for key in std::iter::once("sandgate").chain(path.iter().map(String::as_str)) {
+        if node.is_null() {
+            *node = serde_yaml::Value::Mapping(Default::default());
+        }
+        let Some(map) = node.as_mapping_mut() else {
+            return Err(invalid("sets a key inside a value that is not a section"));
+        };
+        node = map.entry(serde_yaml::Value::String(key.to_owned())).or_insert(serde_yaml::Value::Null);
+    }
+    *node = value;
+    Ok(())
+}
+
 fn parse_yaml(text: &str) -> Result<SandgateConfig, serde_yaml::Error> {
     if text.trim().is_empty() {
         return Ok(SandgateConfig::default());

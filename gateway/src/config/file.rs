@@ -205,6 +205,27 @@ pub struct EnvironmentConfig {
     pub tls: Option<TlsConfig>,
     /// Prefix of its client ids and secrets (`trn_`, `prd_` for the built-in ones).
     pub prefix: Option<String>,
+    /// Time limits on an HTTP upstream; a backend past them gets the partner a 504.
+    pub timeouts: UpstreamTimeoutsConfig,
+}
+
+/// `timeouts:` of an environment with an `http://` upstream.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamTimeoutsConfig {
+    /// Establishing a connection. Default 5000 ms.
+    pub connect_ms: u64,
+    /// Waiting for each read from the backend (the response head, then each body chunk). Default
+    /// 30000 ms.
+    pub read_ms: u64,
+    /// Waiting for each write of the request to the backend. Default 30000 ms.
+    pub write_ms: u64,
+}
+
+impl Default for UpstreamTimeoutsConfig {
+    fn default() -> Self {
+        UpstreamTimeoutsConfig { connect_ms: 5_000, read_ms: 30_000, write_ms: 30_000 }
+    }
 }
 
 /// `tls:` of an environment.

@@ -12,6 +12,7 @@ mod settings;
 use std::path::PathBuf;
 
 pub use args::ConfigArgs;
+pub use compile::ENV_PREFIX;
 pub use file::*;
 pub use sandgate_core::control_config::{ControlPlaneConfig, WebhookConfig};
 pub use sandgate_core::trust_list::parse_cidr;
@@ -43,6 +44,14 @@ pub enum ConfigError {
     #[error("config text: {message}")]
     ParseText {
         /// serde's message, with the key path and the line.
+        message: String,
+    },
+    /// A `SANDGATE__…` environment variable names no key, or gives a value of the wrong type.
+    #[error("environment {vars}: {message}")]
+    Environment {
+        /// The variables applied.
+        vars: String,
+        /// What is wrong (serde names the key).
         message: String,
     },
     /// A value is well-formed YAML but not acceptable.
@@ -125,5 +134,36 @@ mod tests {
         assert_eq!(settings.admin_listen.port(), 9100);
         let production = &settings.env(Environment::PRODUCTION).upstream;
         assert!(matches!(production, Upstream::Http { authority, .. } if authority == "127.0.0.1:9200"));
+    }
+
+    #[test]
+    fn sandgate_double_underscore_variables_override_the_file_and_only_they() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("sandgate.yaml");
+        std::fs::write(&file, "sandgate:\n  redis: {key_prefix: from-file}\n  workers: 3\n").expect("write");
+        let vars = [
+            ("SANDGATE__REDIS__URL", "redis://10.0.0.9:6379"),
+            ("SANDGATE__RATE_LIMITS__BACKEND", "redis"),
+            ("SANDGATE__ENVIRONMENTS__PRODUCTION__TIMEOUTS__READ_MS", "250"),
+            ("SANDGATE__TRUSTED_PROXIES", "[10.0.0.0/8]"),
+            ("SANDGATE_ADMIN_TOKEN", "not a config key"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = SandgateConfig::load_with_env(Some(&file), vars).expect("loads");
+        assert_eq!(config.redis.url.as_deref(), Some("redis://10.0.0.9:6379"));
+        assert_eq!(config.redis.key_prefix, "from-file", "keys not overridden keep the file's value");
+        assert_eq!(config.workers, 3);
+        assert_eq!(config.rate_limits.backend, RateLimitBackend::Redis);
+        assert_eq!(config.environments["production"].timeouts.read_ms, 250);
+        assert_eq!(config.trusted_proxies, ["10.0.0.0/8"]);
+        let settings = config.compile().expect("valid");
+        assert_eq!(settings.env(Environment::PRODUCTION).timeouts.read, std::time::Duration::from_millis(250));
+
+        let typo = [("SANDGATE__REDIS__ULR".to_owned(), "redis://x:1".to_owned())];
+        let error = SandgateConfig::load_with_env(Some(&file), typo).expect_err("unknown key").to_string();
+        assert!(error.contains("SANDGATE__REDIS__ULR") && error.contains("ulr"), "{error}");
+        let empty_level = [("SANDGATE__REDIS____URL".to_owned(), "x".to_owned())];
+        assert!(SandgateConfig::load_with_env(Some(&file), empty_level).is_err());
     }
 }

@@ -40,6 +40,19 @@ pub struct EnvSettings {
     pub hosts: Vec<String>,
     /// TLS certificate and key.
     pub tls: Option<TlsConfig>,
+    /// Time limits on an HTTP upstream.
+    pub timeouts: UpstreamTimeouts,
+}
+
+/// Checked time limits on an HTTP upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamTimeouts {
+    /// Connecting.
+    pub connect: std::time::Duration,
+    /// Each read.
+    pub read: std::time::Duration,
+    /// Each write.
+    pub write: std::time::Duration,
 }
 
 /// A checked version rule.

@@ -11,9 +11,11 @@ use crate::error::kind_of;
 /// deprecation) are added as they are.
 pub fn render(error: &Error, request_id: &str, extra: &[(&'static str, String)]) -> Result<(ResponseHeader, Vec<u8>)> {
     let kind = kind_of(error);
-    let detail = match (kind, error.context.as_ref()) {
-        (ProblemKind::Internal, _) | (_, None) => default_detail(kind),
-        (_, Some(context)) => context.as_str(),
+    // Only our own rejections carry a detail meant for the partner; Pingora's context of an
+    // upstream or internal error names backend addresses and internals.
+    let detail = match (error.etype(), error.context.as_ref()) {
+        (pingora::ErrorType::CustomCode(..), Some(context)) if kind != ProblemKind::Internal => context.as_str(),
+        _ => default_detail(kind),
     };
     let body = problem_body(kind, detail, Some(request_id), None);
     let mut header = ResponseHeader::build(kind.status(), Some(4))?;
@@ -55,6 +57,17 @@ mod tests {
         assert_eq!(body["type"], "urn:sandgate:problem:unauthenticated");
         assert_eq!(body["detail"], "send a token");
         assert_eq!(body["instance"], "req-9");
+    }
+
+    #[test]
+    fn render_upstream_failures_hides_the_backend() {
+        let refused = Error::explain(pingora::ErrorType::ConnectRefused, "10.1.2.3:8443 refused").into_up();
+        let timed_out = Error::explain(pingora::ErrorType::ReadTimedout, "read from 10.1.2.3:8443").into_up();
+        for (error, status) in [(refused, 502), (timed_out, 504)] {
+            let (header, body) = render(&error, "r", &[]).expect("render");
+            assert_eq!(header.status.as_u16(), status);
+            assert!(!String::from_utf8_lossy(&body).contains("10.1.2.3"), "{}", String::from_utf8_lossy(&body));
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Response headers the gateway adds to every answered operation: version lifecycle
 //! (`Deprecation` RFC 9745, `Sunset` RFC 8594, `Link: rel="successor-version"`), rate-limit
-//! state (`RateLimit-*`) and the request id.
+//! state (`RateLimit-*`), the request id, and for a trusted browser origin the CORS headers.
 
 use crate::ctx::RequestCtx;
 use crate::phase::rate_limit;
@@ -9,6 +9,11 @@ use crate::phase::rate_limit;
 pub fn headers(ctx: &RequestCtx) -> Vec<(&'static str, String)> {
     let mut out = Vec::with_capacity(7);
     out.push((super::request_id::HEADER, ctx.request_id.clone()));
+    if let Some(origin) = &ctx.cors_origin {
+        out.push(("access-control-allow-origin", origin.clone()));
+        out.push(("access-control-expose-headers", super::cors::EXPOSED_HEADERS.to_owned()));
+        out.push(("vary", "origin".to_owned()));
+    }
     if let (Some(tables), Some(id)) = (&ctx.tables, ctx.route()) {
         let policy = tables.routes.policy(id);
         if let Some(deprecation) = &policy.deprecation {

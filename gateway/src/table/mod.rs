@@ -106,6 +106,12 @@ impl Tables {
                             // Pingora's default keeps a WebSocket handshake; ours forwards none
                             // unless the operation documents it (see `phase::route::check_upgrade`).
                             peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::deny_upgrades();
+                            // Past these the partner gets 504 upstream-timeout (`error::kind_of`).
+                            let timeouts = env_settings.timeouts;
+                            peer.options.connection_timeout = Some(timeouts.connect);
+                            peer.options.total_connection_timeout = Some(timeouts.connect);
+                            peer.options.read_timeout = Some(timeouts.read);
+                            peer.options.write_timeout = Some(timeouts.write);
                             Upstream::Http(Box::new(peer))
                         }
                         _ => Upstream::None,
