@@ -126,10 +126,16 @@ def credential(node: Node, operator: str, app: str) -> tuple:
 
 
 def mint(node: Node, client_id: str, secret: str) -> str:
-    status, body = call("POST", f"{node.training}{API}/oauth/token", form={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "merchant"})
-    assert status == 200, status
-    return body["access_token"]
+    """A token from `node`, retried while the application created elsewhere has not reached it."""
+    deadline = time.time() + 2
+    while True:
+        status, body = call("POST", f"{node.training}{API}/oauth/token", form={
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "merchant"})
+        if status == 200:
+            return body["access_token"]
+        if status != 403 or time.time() > deadline:
+            sys.exit(f"token request on {node.training}: {status}")
+        time.sleep(0.005)
 
 
 def i18n(node: Node, client_id: str) -> str:

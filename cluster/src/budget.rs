@@ -11,16 +11,17 @@ use redis::Script;
 use crate::link::RedisLink;
 use crate::ClusterError;
 
-/// GCRA: KEYS[1] the budget, ARGV[1] the emission interval (µs), ARGV[2] the burst.
-/// Returns {allowed (0/1), remaining, retry after (µs)}.
+/// GCRA: KEYS[1] the budget, ARGV[1] the emission interval (µs), ARGV[2] the burst, ARGV[3] the
+/// units to spend at once (all or none). Returns {allowed (0/1), remaining, retry after (µs)}.
 const GCRA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local units = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
-local new_tat = tat + interval
+local new_tat = tat + interval * units
 local allow_at = new_tat - burst * interval
 if now < allow_at then
   return {0, 0, allow_at - now}
@@ -71,19 +72,26 @@ fn script() -> &'static Script {
 impl RedisLink {
     /// Spends one unit of `key` (from any async context).
     pub async fn spend(&self, key: &BudgetKey) -> Result<Budget, ClusterError> {
+        self.spend_units(key, 1).await
+    }
+
+    /// Spends `units` of `key` at once, or none: a node leases several units for its own use
+    /// so that busy budgets cost Redis one call per lease, not one per request.
+    pub async fn spend_units(&self, key: &BudgetKey, units: u32) -> Result<Budget, ClusterError> {
         self.check_open()?;
-        let answer = self.run_script(key).await;
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let answer = self.run_script(key, units.max(1)).await;
         if answer.is_err() {
             self.trip();
         }
         budget(answer?)
     }
 
-    async fn run_script(&self, key: &BudgetKey) -> Result<Vec<i64>, ClusterError> {
+    async fn run_script(&self, key: &BudgetKey, units: u32) -> Result<Vec<i64>, ClusterError> {
         let mut conn = self.conn.clone();
         let interval = u64::try_from(key.interval.as_micros()).unwrap_or(u64::MAX).max(1);
         let mut invocation = script().key(self.key(&key.name));
-        invocation.arg(interval).arg(key.burst.max(1));
+        invocation.arg(interval).arg(key.burst.max(1)).arg(units);
         let call = invocation.invoke_async(&mut conn);
         // EVALSHA, then EVAL once if the script cache was flushed (redis::Script does both).
         Ok(tokio::time::timeout(self.timeout(), call).await.map_err(|_| ClusterError::Timeout(self.timeout()))??)

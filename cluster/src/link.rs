@@ -23,6 +23,8 @@ pub struct RedisLink {
     /// reconnects meanwhile.
     open_again_ms: std::sync::atomic::AtomicU64,
     started: std::time::Instant,
+    /// Budget scripts sent, for tests and benchmarks.
+    pub(crate) calls: std::sync::atomic::AtomicU64,
 }
 
 /// How long calls fail fast after a failed one.
@@ -88,6 +90,7 @@ impl RedisLink {
             runtime: Some(runtime),
             open_again_ms: Default::default(),
             started: std::time::Instant::now(),
+            calls: Default::default(),
         })
     }
 
@@ -112,6 +115,11 @@ impl RedisLink {
     /// `prefix:name`.
     pub fn key(&self, name: &str) -> String {
         format!("{}:{name}", self.prefix)
+    }
+
+    /// How many budget scripts this link has sent.
+    pub fn budget_calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How long a command may take before it counts as failed.

@@ -2,6 +2,9 @@
 //! process (governor), or in Redis shared by every node (`rate_limits.backend: redis`), with the
 //! local budget as the configured fallback while Redis does not answer.
 //!
+//! A busy shared budget is spent through short leases of a few units (`lease`), so Redis sees
+//! one call per lease, not per request.
+//!
 //! Local keys are 64-bit keyed hashes of (environment, application), so admission inserts no
 //! `String`. Idle keys are dropped by [`Limiter::retain_recent`], called periodically.
 
@@ -15,6 +18,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use super::lease::{lease_units, Leases};
 use crate::config::{PlanConfig, RateLimitBackend, RateLimitConfig, WhenRedisFails};
 use sandgate_cluster::{BudgetKey, RedisLink};
 use sandgate_core::environment::Environment;
@@ -44,10 +48,11 @@ struct Plan {
     interval: Duration,
 }
 
-/// The shared budget and what to do without it.
+/// The shared budget, the units leased from it, and what to do without it.
 struct SharedBudget {
     link: std::sync::Arc<RedisLink>,
     when_down: WhenRedisFails,
+    leases: Leases,
 }
 
 /// Rate limiters of every plan.
@@ -93,8 +98,8 @@ impl Limiter {
     pub fn configured(config: &RateLimitConfig, link: Option<&std::sync::Arc<RedisLink>>) -> Limiter {
         let mut limiter = Limiter::new(&config.plans, &config.default_plan);
         if let (RateLimitBackend::Redis, Some(link)) = (config.backend, link) {
-            limiter.shared =
-                Some(SharedBudget { link: std::sync::Arc::clone(link), when_down: config.when_redis_fails });
+            let link = std::sync::Arc::clone(link);
+            limiter.shared = Some(SharedBudget { link, when_down: config.when_redis_fails, leases: Leases::default() });
         }
         limiter
     }
@@ -109,19 +114,36 @@ impl Limiter {
             },
         };
         let Some(shared) = &self.shared else { return self.admit_locally(env, application, plan) };
+        let lease_key = self.key_hash(env, name, application);
+        let now = std::time::Instant::now();
+        if let Some(remaining) = shared.leases.take(lease_key, now) {
+            let remaining = remaining.min(plan.burst);
+            return Admission { allowed: true, limit: plan.burst, remaining, reset_secs: 0, fallback: None };
+        }
         let key = BudgetKey {
             name: format!("rl:{}:{name}:{application}", env.as_str()),
             interval: plan.interval,
             burst: plan.burst,
         };
-        match shared.link.spend(&key).await {
-            Ok(budget) => Admission {
-                allowed: budget.allowed,
-                limit: plan.burst,
-                remaining: budget.remaining.min(plan.burst),
-                reset_secs: ceil_secs(budget.retry_after),
-                fallback: None,
-            },
+        let mut units = lease_units(plan.interval, plan.burst);
+        let mut answer = shared.link.spend_units(&key, units).await;
+        if units > 1 && matches!(answer, Ok(budget) if !budget.allowed) {
+            units = 1; // fewer units left than a lease: spend them one by one
+            answer = shared.link.spend_units(&key, units).await;
+        }
+        match answer {
+            Ok(budget) => {
+                if budget.allowed {
+                    shared.leases.put(lease_key, units - 1, now, budget.remaining);
+                }
+                Admission {
+                    allowed: budget.allowed,
+                    limit: plan.burst,
+                    remaining: budget.remaining.saturating_add(units - 1).min(plan.burst),
+                    reset_secs: ceil_secs(budget.retry_after),
+                    fallback: None,
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, mode = ?shared.when_down, "shared rate budget unavailable");
                 let fallback = Some(shared.when_down);
@@ -134,6 +156,14 @@ impl Limiter {
                 }
             }
         }
+    }
+
+    fn key_hash(&self, env: Environment, plan: &str, application: &str) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        env.hash(&mut hasher);
+        plan.hash(&mut hasher);
+        application.hash(&mut hasher);
+        hasher.finish()
     }
 
     fn admit_locally(&self, env: Environment, application: &str, plan: &Plan) -> Admission {
@@ -165,6 +195,9 @@ impl Limiter {
     pub fn retain_recent(&self) {
         for plan in self.plans.values() {
             plan.local.retain_recent();
+        }
+        if let Some(shared) = &self.shared {
+            shared.leases.retain_recent(std::time::Instant::now());
         }
     }
 }
@@ -242,5 +275,29 @@ mod tests {
             counted.push(local.admit(Environment::TRAINING, "app_1", "tiny").await.allowed);
         }
         assert_eq!(counted, [true, true, false], "counted on this node: the plan's burst of 2");
+    }
+
+    #[tokio::test]
+    async fn a_busy_budget_is_leased_never_overspent() {
+        let prefix = sandgate_testkit::redis::key_prefix("lease");
+        let url = sandgate_testkit::redis::redis_url();
+        let link =
+            std::sync::Arc::new(RedisLink::connect("redis.url", &url, &prefix, Duration::from_secs(2)).expect("redis"));
+        let config = RateLimitConfig {
+            plans: BTreeMap::from([("busy".to_owned(), PlanConfig { per_second: 10_000, burst: 1_000 })]),
+            default_plan: "busy".into(),
+            backend: RateLimitBackend::Redis,
+            ..RateLimitConfig::default()
+        };
+        let nodes = [Limiter::configured(&config, Some(&link)), Limiter::configured(&config, Some(&link))];
+        let started = std::time::Instant::now();
+        let mut admitted = 0_u32;
+        for i in 0..1_500 {
+            admitted += u32::from(nodes[i % 2].admit(Environment::PRODUCTION, "app_1", "busy").await.allowed);
+        }
+        let refilled = (started.elapsed().as_secs_f64() * 10_000.0).ceil() as u32;
+        assert!(admitted <= 1_000 + refilled, "{admitted} admitted: more than the burst and the refill ({refilled})");
+        assert!(admitted >= 1_000 - 2 * lease_units(Duration::from_secs(1) / 10_000, 1_000), "{admitted}: too few");
+        assert!(link.budget_calls() < 1_500 / 5, "{} Redis calls for 1500 admissions", link.budget_calls());
     }
 }

@@ -1,6 +1,7 @@
 //! Tables: everything a request reads, built off the request path from the checked settings and
 //! swapped whole on reload (`ArcSwap`); a request keeps the snapshot it started with.
 
+mod lease;
 pub mod limiter;
 pub mod limits;
 pub mod routes;
