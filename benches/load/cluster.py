@@ -19,6 +19,7 @@ Env: SANDGATE_BIN, REVOCATIONS (1000), ROUNDS (3), DURATION (5s), CONNECTIONS (3
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -82,7 +83,7 @@ class Node:
         self.admin = f"http://127.0.0.1:{self.ports[2]}"
 
     def stop(self) -> None:
-        self.process.terminate()
+        self.process.send_signal(signal.SIGINT)  # SIGTERM would drain for shutdown.drain_secs
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:

@@ -47,7 +47,9 @@ impl ServeHttp for AdminApp {
                 let store = Arc::clone(&shared.store);
                 let store_up = tokio::task::spawn_blocking(move || store.ping()).await.unwrap_or(false);
                 let stale = shared.freshness.stale(shared.tables.load().settings.max_staleness);
+                let draining = shared.draining.load(std::sync::atomic::Ordering::SeqCst);
                 match (store_up, stale) {
+                    _ if draining => (503, "application/json", json!({"status": "draining"})),
                     (false, _) => (503, "application/json", json!({"status": "store unavailable"})),
                     (true, Some(why)) => (503, "application/json", json!({"status": "stale", "detail": why})),
                     (true, None) => (200, "application/json", json!({"status": "ready"})),

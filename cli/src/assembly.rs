@@ -205,6 +205,7 @@ pub fn prepare_with_clock(
         },
         redis,
         freshness,
+        draining: Default::default(),
     });
     let reload = ReloadSource { config_file, args, apis, emulator: emulator.clone() };
     let process = Arc::new(Process { shared, control, reload });
@@ -279,7 +280,7 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
             // but with several servers in one process (tests) its listeners sometimes never start.
             work_stealing: true,
             grace_period_seconds: Some(0),
-            graceful_shutdown_timeout_seconds: Some(5),
+            graceful_shutdown_timeout_seconds: Some(settings.shutdown.grace_secs),
             upstream_keepalive_pool_size: 256,
             ..ServerConf::default()
         };
@@ -318,10 +319,47 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
     Ok(servers)
 }
 
-/// Starts every server on its own thread, each stopping on a shutdown signal (SIGINT fast,
-/// SIGTERM graceful). Join the handles to wait for the end.
-pub fn spawn_until_signal(servers: Vec<Server>) -> Vec<std::thread::JoinHandle<()>> {
-    servers.into_iter().map(|server| std::thread::spawn(move || server.run(RunArgs::default()))).collect()
+/// Starts every server on its own thread, each stopping on a shutdown signal: SIGINT at once;
+/// SIGTERM first marks the process draining (`/readyz` 503) and serves on for
+/// `shutdown.drain_secs`, then stops accepting and gives requests in flight
+/// `shutdown.grace_secs`. Join the handles to wait for the end.
+pub fn spawn_until_signal(prepared: &Prepared, servers: Vec<Server>) -> Vec<std::thread::JoinHandle<()>> {
+    let drain = std::time::Duration::from_secs(prepared.settings().shutdown.drain_secs);
+    servers
+        .into_iter()
+        .map(|server| {
+            let signal = DrainOnTerm { shared: Arc::clone(&prepared.process.shared), drain };
+            std::thread::spawn(move || server.run(RunArgs { shutdown_signal: Box::new(signal) }))
+        })
+        .collect()
+}
+
+/// SIGINT: stop now. SIGTERM: not ready, keep serving for `drain`, then a graceful stop.
+struct DrainOnTerm {
+    shared: Arc<Shared>,
+    drain: std::time::Duration,
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for DrainOnTerm {
+    async fn recv(&self) -> ShutdownSignal {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
+            tracing::error!("cannot listen for SIGINT/SIGTERM; stop with SIGKILL");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => ShutdownSignal::FastShutdown,
+            _ = terminate.recv() => {
+                if !self.shared.draining.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    tracing::info!(drain = ?self.drain, "SIGTERM: /readyz now answers 503; serving on while the load balancer drains");
+                }
+                tokio::time::sleep(self.drain).await;
+                ShutdownSignal::GracefulTerminate
+            }
+        }
+    }
 }
 
 /// Waits until every listener of `settings` accepts connections; `Err` names the first that

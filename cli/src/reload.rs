@@ -104,6 +104,7 @@ fn restart_needed(old: &Settings, new: &Settings) -> ReloadReport {
         (old.emulator_scrub != new.emulator_scrub, "emulator.scrub_at"),
         (old.workers != new.workers, "workers"),
         (old.redis != new.redis, "redis"),
+        (old.shutdown != new.shutdown, "shutdown"),
         (old.resync != new.resync, "cluster.resync_ms"),
     ] {
         if changed {

@@ -63,7 +63,7 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
     let routes = prepared.emulator.as_ref().map_or(0, |e| e.route_count());
     let settings = prepared.settings();
     let servers = match server::build(&prepared) {
-        Ok(servers) => server::spawn_until_signal(servers),
+        Ok(servers) => server::spawn_until_signal(&prepared, servers),
         Err(e) => return fail(&e.to_string()),
     };
     // The banner promises that Sandgate is up: print it only once every listener accepts.

@@ -34,4 +34,6 @@ pub struct Shared {
     pub redis: Option<Arc<RedisLink>>,
     /// How current the directory is known to be (`/readyz`).
     pub freshness: Arc<Freshness>,
+    /// Set on SIGTERM: `/readyz` answers 503 while requests are still served.
+    pub draining: std::sync::atomic::AtomicBool,
 }

@@ -6,4 +6,5 @@ mod emulator_subcommand_serves_specs_over_http;
 mod process;
 mod sandgate_check_validates_without_starting;
 mod sandgate_up_prints_working_credentials;
+mod sigterm_drains_before_stopping;
 mod three_nodes_share_one_store_and_one_budget;

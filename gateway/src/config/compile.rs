@@ -211,7 +211,14 @@ impl SandgateConfig {
             });
         }
         let (redis, resync, max_staleness) = cluster_settings(&self.redis, &self.cluster, &self.rate_limits)?;
+        if self.shutdown.drain_secs > 3_600 || self.shutdown.grace_secs > 3_600 {
+            return Err(ConfigError::Invalid {
+                key: "shutdown".into(),
+                problem: "drain_secs and grace_secs must be at most 3600".into(),
+            });
+        }
         Ok(Settings {
+            shutdown: self.shutdown,
             redis,
             resync,
             max_staleness,

@@ -50,6 +50,26 @@ pub struct SandgateConfig {
     pub redis: RedisConfig,
     /// How a node keeps up with writes made through other nodes.
     pub cluster: ClusterConfig,
+    /// What SIGTERM does.
+    pub shutdown: ShutdownConfig,
+}
+
+/// `sandgate.shutdown`: SIGTERM turns `/readyz` 503 and keeps serving for `drain_secs` (the load
+/// balancer stops sending), then stops accepting and lets requests in flight finish for up to
+/// `grace_secs`, then exits 0. SIGINT (Ctrl-C) stops at once.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// Seconds of serving while not ready. Default 5.
+    pub drain_secs: u64,
+    /// Seconds requests in flight get to finish once accepting stopped. Default 10.
+    pub grace_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig { drain_secs: 5, grace_secs: 10 }
+    }
 }
 
 /// `sandgate.redis`.
@@ -304,6 +324,7 @@ impl Default for SandgateConfig {
             control_plane: ControlPlaneConfig::default(),
             redis: RedisConfig::default(),
             cluster: ClusterConfig::default(),
+            shutdown: ShutdownConfig::default(),
         }
     }
 }

@@ -111,6 +111,8 @@ pub struct Settings {
     pub resync: std::time::Duration,
     /// Not ready past this staleness.
     pub max_staleness: std::time::Duration,
+    /// SIGTERM: serving while not ready, then time for requests in flight.
+    pub shutdown: ShutdownConfig,
 }
 
 /// A checked `sandgate.redis`.
