@@ -39,6 +39,10 @@ pub struct RequestCtx {
     pub upgrade: bool,
     /// The request's `Origin` when its application trusts it (the answer allows it, CORS).
     pub cors_origin: Option<String>,
+    /// When the request left for the backend (proxied requests).
+    pub upstream_started: Option<Instant>,
+    /// The backend's (or the emulator's) status and the time it took, for the log and metrics.
+    pub upstream: Option<(u16, std::time::Duration)>,
 }
 
 impl RequestCtx {
@@ -58,6 +62,8 @@ impl RequestCtx {
             keepalive_off: false,
             upgrade: false,
             cors_origin: None,
+            upstream_started: None,
+            upstream: None,
         }
     }
 

@@ -139,6 +139,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        ctx.upstream_started = Some(std::time::Instant::now());
         match ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) {
             Some(Upstream::Http(peer)) if ctx.upgrade => {
                 let mut peer = peer.clone();
@@ -181,6 +182,9 @@ impl ProxyHttp for Gateway {
         resp: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
+        if let Some(started) = ctx.upstream_started {
+            ctx.upstream = Some((resp.status.as_u16(), started.elapsed()));
+        }
         for (name, value) in phase::response::headers(ctx) {
             resp.insert_header(name, value)?;
         }
@@ -233,7 +237,8 @@ impl ProxyHttp for Gateway {
         if let Some(e) = e {
             phase::log::fault(self.env, req.method.as_str(), req.uri.path(), ctx, e);
         }
-        phase::log::access(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.metrics);
+        let sent = session.as_downstream().body_bytes_sent();
+        phase::log::access(self.env, req, status, sent, ctx, reason, &self.shared.metrics);
         phase::log::denial(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.store);
     }
 }

@@ -4,7 +4,8 @@
 //! application ids, denial slugs), so cardinality stays bounded by what the operator configured.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The gateway's metrics.
@@ -13,8 +14,11 @@ pub struct Metrics {
     registry: Registry,
     /// Requests by environment, API version, status and application.
     pub requests: IntCounterVec,
-    /// Request latency (seconds) by environment.
+    /// Request latency (seconds) by environment and operation.
     pub latency: HistogramVec,
+    /// Time the backend (or the emulator) took, by environment and operation: the rest of
+    /// `latency` is the gateway's own.
+    pub upstream_latency: HistogramVec,
     /// Denied requests by environment and reason (problem slug).
     pub denials: IntCounterVec,
     /// Calls to deprecated versions or operations by application and version.
@@ -45,9 +49,26 @@ impl Metrics {
                 .buckets(vec![
                     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 ]),
-            &["environment"],
+            &["environment", "operation"],
         )
         .expect("valid metric");
+        let upstream_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "sandgate_upstream_duration_seconds",
+                "Time from choosing the backend (or calling the emulator) to its response head",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+            ]),
+            &["environment", "operation"],
+        )
+        .expect("valid metric");
+        let build_info = IntGaugeVec::new(
+            Opts::new("sandgate_build_info", "1, labelled with the version of this build"),
+            &["version"],
+        )
+        .expect("valid metric");
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         let denials = IntCounterVec::new(
             Opts::new("sandgate_denials_total", "Requests refused by the gateway, by reason (problem slug)"),
             &["environment", "reason"],
@@ -87,6 +108,8 @@ impl Metrics {
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
+            Box::new(upstream_latency.clone()),
+            Box::new(build_info),
             Box::new(denials.clone()),
             Box::new(deprecated_calls.clone()),
             Box::new(revocation_lag.clone()),
@@ -101,6 +124,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            upstream_latency,
             denials,
             deprecated_calls,
             revocation_lag,

@@ -7,17 +7,32 @@ use crate::metrics::Metrics;
 use sandgate_core::environment::Environment;
 use sandgate_store::{Store, WhenFull};
 
-/// Writes the access-log line of a finished request and counts it.
+/// Longest user agent written to the log (the rest is cut: a client chooses its length).
+const MAX_USER_AGENT: usize = 200;
+
+/// Writes the access-log line of a finished request and counts it. `sent` is the body bytes
+/// written to the client.
 pub fn access(
     env: Environment,
-    method: &str,
-    path: &str,
+    req: &pingora::http::RequestHeader,
     status: u16,
+    sent: usize,
     ctx: &RequestCtx,
     error: Option<&str>,
     metrics: &Metrics,
 ) {
+    let (method, path) = (req.method.as_str(), req.uri.path());
     let elapsed = ctx.started.elapsed();
+    let operation = match (&ctx.tables, ctx.route()) {
+        (Some(tables), Some(id)) => tables.routes.policy(id).label.as_str(),
+        _ => "-",
+    };
+    let user_agent = req.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let user_agent = user_agent.get(..MAX_USER_AGENT).unwrap_or(user_agent);
+    let upstream_took = ctx.upstream.map(|(_, took)| took).or_else(|| ctx.upstream_started.map(|s| s.elapsed()));
+    if let Some(took) = upstream_took {
+        metrics.upstream_latency.with_label_values(&[env.as_str(), operation]).observe(took.as_secs_f64());
+    }
     let application = ctx.principal.as_ref().map_or("-", |p| p.application.as_str());
     let version = match (&ctx.tables, ctx.route()) {
         (Some(tables), Some(id)) => tables.routes.version_of(id).1,
@@ -26,7 +41,7 @@ pub fn access(
     let status_code = http::StatusCode::from_u16(status).ok();
     let status_text = status_code.as_ref().map_or("000", http::StatusCode::as_str);
     metrics.requests.with_label_values(&[env.as_str(), version, status_text, application]).inc();
-    metrics.latency.with_label_values(&[env.as_str()]).observe(elapsed.as_secs_f64());
+    metrics.latency.with_label_values(&[env.as_str(), operation]).observe(elapsed.as_secs_f64());
     if status >= 400 {
         if let Some(reason) = error {
             metrics.denials.with_label_values(&[env.as_str(), reason]).inc();
@@ -44,7 +59,14 @@ pub fn access(
         method,
         path,
         status,
+        operation,
         client_id = ctx.client_id.as_deref().unwrap_or("-"),
+        client_addr = %ctx.client_addr.map_or_else(|| "-".to_owned(), |a| a.to_canonical().to_string()),
+        user_agent,
+        bytes_in = ctx.body_bytes,
+        bytes_out = sent,
+        upstream_status = ctx.upstream.map_or(0, |(status, _)| status),
+        upstream_us = upstream_took.map_or(0, |took| took.as_micros() as u64),
         duration_us = elapsed.as_micros() as u64,
         error = error.unwrap_or("-"),
     );

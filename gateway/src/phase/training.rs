@@ -16,14 +16,16 @@ use crate::principal::Principal;
 /// client or the body limit fails it.
 pub async fn answer(
     session: &mut Session,
-    ctx: &RequestCtx,
+    ctx: &mut RequestCtx,
     emulator: &Emulator,
     env: Environment,
     principal: &Principal,
     max_body_bytes: usize,
 ) -> Result<bool> {
     let body = crate::read_body(session, max_body_bytes).await?;
+    ctx.body_bytes = body.len();
     let req = session.req_header();
+    let started = std::time::Instant::now();
     let answer = emulator.handle(&EmuRequest {
         method: &req.method,
         path: req.uri.path(),
@@ -33,6 +35,7 @@ pub async fn answer(
         tenant: Some(Tenant { environment: env.as_str(), partner: principal.partner.as_str() }),
         application: Some(principal.application.as_str()),
     });
+    ctx.upstream = Some((answer.status, started.elapsed()));
     let mut headers: Vec<(Cow<'static, str>, String)> =
         super::response::headers(ctx).into_iter().map(|(name, value)| (name.into(), value)).collect();
     headers.extend(answer.headers);

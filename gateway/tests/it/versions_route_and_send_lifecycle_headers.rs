@@ -35,6 +35,14 @@ fn deprecated_operations_and_versions_carry_lifecycle_headers() {
         metrics.contains(&format!("sandgate_deprecated_calls_total{{application=\"{app}\",version=\"2.5\"}} 1")),
         "{metrics}"
     );
+    // Gateway and backend time apart, per operation; the build is named.
+    for series in [
+        "sandgate_request_duration_seconds_count{environment=\"training\",operation=\"getI18n\"} 2",
+        "sandgate_upstream_duration_seconds_count{environment=\"training\",operation=\"getI18n\"} 2",
+        "sandgate_build_info{version=\"",
+    ] {
+        assert!(metrics.contains(series), "{series} missing in {metrics}");
+    }
 }
 
 #[test]
