@@ -137,6 +137,10 @@ pub fn prepare_with_clock(
     let local_operator = sandgate_control::auth::load_local_token(&dir)
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let store = Arc::new(Store::open_with_clock(&dir, clock)?);
+    let redis = match &settings.redis {
+        Some(redis) => Some(Arc::new(RedisLink::connect("redis.url", &redis.url, &redis.key_prefix, redis.timeout)?)),
+        None => None,
+    };
     store.start_activity_writer();
     let apis = sandgate_openapi::load_dir(&settings.specs_dir)?;
     let webhook_wake = Arc::new(tokio::sync::Notify::new());
@@ -159,7 +163,8 @@ pub fn prepare_with_clock(
         let scenarios = sandgate_emulator::scenario::load_dir(&settings.specs_dir)?;
         let emulator = Arc::new(Emulator::new(apis.clone(), options)?.with_scenarios(&scenarios)?);
         if let Some(schedule) = scrub {
-            sandgate_emulator::scrub::start(&emulator, schedule);
+            let claim = crate::scrub_claim::scrub_claim(redis.clone());
+            sandgate_emulator::scrub::start_claimed(&emulator, schedule, claim);
         }
         Some(emulator)
     } else {
@@ -169,10 +174,6 @@ pub fn prepare_with_clock(
     restrict_permissions(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let directory = Arc::new(Directory::load(&store, sandgate_gateway::table::scopes::Scopes::from_apis(&apis))?);
     let metrics = Metrics::new();
-    let redis = match &settings.redis {
-        Some(redis) => Some(Arc::new(RedisLink::connect("redis.url", &redis.url, &redis.key_prefix, redis.timeout)?)),
-        None => None,
-    };
     let freshness = Arc::new(Freshness::new(redis.is_some()));
     freshness.confirmed();
     NodeSync {

@@ -11,3 +11,4 @@ pub mod assembly;
 pub mod embedded_specs;
 mod node_sync;
 pub mod reload;
+mod scrub_claim;

@@ -1,11 +1,13 @@
 //! What several Sandgate nodes share through Redis: budgets that hold across nodes (GCRA, one
-//! atomic script per admission) and the change bus that tells every node that the store changed.
+//! atomic script per admission), the change bus that tells every node that the store changed, and
+//! claims on work that must happen once (the daily scrub).
 //!
 //! The store stays the source of truth: the bus only says "version N was committed", and a node
 //! that missed a message still finds the new version when it next compares (`freshness`).
 
 mod budget;
 mod bus;
+mod claim;
 mod freshness;
 mod link;
 

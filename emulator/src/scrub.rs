@@ -46,6 +46,15 @@ impl ScrubSchedule {
 /// Runs the scheduled scrubs of `emulator` on a thread of their own until the emulator is
 /// dropped. Each scrub removes every tenant's objects and is logged with the count.
 pub fn start(emulator: &Arc<Emulator>, schedule: ScrubSchedule) {
+    start_claimed(emulator, schedule, Box::new(|_| true));
+}
+
+/// Decides whether this process runs the scrub due at the given time (RFC 3339): several nodes on
+/// one state store must scrub it once, not once each.
+pub type Claim = Box<dyn Fn(&str) -> bool + Send>;
+
+/// [`start`], running each due scrub only when `claim` wins it for this process.
+pub fn start_claimed(emulator: &Arc<Emulator>, schedule: ScrubSchedule, claim: Claim) {
     let weak: Weak<Emulator> = Arc::downgrade(emulator);
     let spawned = std::thread::Builder::new().name("sandgate-scrub".into()).spawn(move || loop {
         let due = schedule.next_after(Utc::now());
@@ -61,14 +70,24 @@ pub fn start(emulator: &Arc<Emulator>, schedule: ScrubSchedule) {
             }
         }
         let Some(emulator) = weak.upgrade() else { return };
-        match emulator.scrub(ScrubScope::All) {
-            Ok(removed) => tracing::info!(removed, "scheduled scrub of the emulator's state"),
-            Err(e) => tracing::error!(error = %e, "scheduled scrub failed; the next one is tomorrow"),
-        }
+        run_due(&emulator, &due.to_rfc3339(), &claim);
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the scrub schedule");
     }
+}
+
+/// Runs the scrub due at `due` if `claim` gives it to this process; whether it ran.
+fn run_due(emulator: &Emulator, due: &str, claim: &Claim) -> bool {
+    if !claim(due) {
+        tracing::info!(due, "the scheduled scrub is another node's");
+        return false;
+    }
+    match emulator.scrub(ScrubScope::All) {
+        Ok(removed) => tracing::info!(removed, "scheduled scrub of the emulator's state"),
+        Err(e) => tracing::error!(error = %e, "scheduled scrub failed; the next one is tomorrow"),
+    }
+    true
 }
 
 #[cfg(test)]
@@ -83,5 +102,20 @@ mod tests {
         let at = "2026-11-21T03:00:00Z".parse::<DateTime<Utc>>().expect("time");
         assert_eq!(schedule.next_after(at).to_rfc3339(), "2026-11-22T03:00:00+00:00");
         assert!(ScrubSchedule::parse("25:00").is_err());
+    }
+
+    #[test]
+    fn a_due_scrub_runs_only_where_it_is_claimed() {
+        let emulator = Emulator::new(Vec::new(), crate::EmulatorOptions::default()).expect("emulator");
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&asked);
+        let elsewhere: Claim = Box::new(move |due| {
+            seen.lock().expect("lock").push(due.to_owned());
+            false
+        });
+        assert!(!run_due(&emulator, "2026-11-21T03:00:00+00:00", &elsewhere), "another node won it");
+        assert_eq!(*asked.lock().expect("lock"), ["2026-11-21T03:00:00+00:00"], "claimed by its due time");
+        let ours: Claim = Box::new(|_: &str| true);
+        assert!(run_due(&emulator, "2026-11-22T03:00:00+00:00", &ours));
     }
 }

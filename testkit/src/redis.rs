@@ -89,3 +89,9 @@ impl CuttableRelay {
         }
     }
 }
+
+/// A link to the test Redis under `prefix` (see [`key_prefix`]), as a node would hold it.
+pub fn link(prefix: &str) -> std::sync::Arc<sandgate_cluster::RedisLink> {
+    let link = sandgate_cluster::RedisLink::connect("redis.url", &redis_url(), prefix, Duration::from_secs(2));
+    std::sync::Arc::new(link.expect("the test Redis answers"))
+}

@@ -237,10 +237,7 @@ mod tests {
     #[tokio::test]
     async fn nodes_on_one_redis_spend_one_budget() {
         let prefix = sandgate_testkit::redis::key_prefix("limiter");
-        let connect = || {
-            let url = sandgate_testkit::redis::redis_url();
-            std::sync::Arc::new(RedisLink::connect("redis.url", &url, &prefix, Duration::from_secs(2)).expect("redis"))
-        };
+        let connect = || sandgate_testkit::redis::link(&prefix);
         let config = RateLimitConfig { backend: RateLimitBackend::Redis, ..tiny() };
         let nodes = [Limiter::configured(&config, Some(&connect())), Limiter::configured(&config, Some(&connect()))];
         let first = nodes[0].admit(Environment::TRAINING, "app_1", "tiny").await;

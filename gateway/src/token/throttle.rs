@@ -207,11 +207,7 @@ mod tests {
     #[test]
     fn guesses_spread_over_nodes_spend_one_shared_budget() {
         let prefix = sandgate_testkit::redis::key_prefix("throttle");
-        let node = || {
-            let url = sandgate_testkit::redis::redis_url();
-            let link = RedisLink::connect("redis.url", &url, &prefix, Duration::from_secs(2)).expect("redis");
-            FailureThrottle::shared(std::sync::Arc::new(link))
-        };
+        let node = || FailureThrottle::shared(sandgate_testkit::redis::link(&prefix));
         let nodes = [node(), node()];
         for i in 0..FAILURE_BURST as usize {
             assert_eq!(nodes[i % 2].record_failure(ip("198.51.100.7")), None, "guess {i} is within the budget");
