@@ -380,7 +380,8 @@ pub fn wait_until_listening(settings: &Settings, timeout: std::time::Duration) -
 }
 
 /// Background work: reload on SIGHUP, compare the directory with the store every
-/// `cluster.resync_ms`, and drop idle rate-limit keys every minute.
+/// `cluster.resync_ms`, and every minute drop idle rate-limit keys and resolve the backends'
+/// names again.
 struct Housekeeping {
     process: Arc<Process>,
 }
@@ -410,7 +411,11 @@ impl BackgroundService for Housekeeping {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
-                _ = tick.tick() => self.process.shared.tables.load().limiter.retain_recent(),
+                _ = tick.tick() => {
+                    self.process.shared.tables.load().limiter.retain_recent();
+                    let process = Arc::clone(&self.process);
+                    let _ = tokio::task::spawn_blocking(move || process.refresh_upstreams()).await;
+                }
                 _ = resync.tick() => self.resync().await,
                 Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
                     if let Err(e) = self.process.reload() {

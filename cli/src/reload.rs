@@ -70,6 +70,27 @@ impl Process {
     }
 }
 
+impl Process {
+    /// Builds the tables again, with the same settings, when a backend's name now resolves to
+    /// another address (or resolves at last). Blocking (DNS): run it off the async workers.
+    pub fn refresh_upstreams(&self) {
+        let current = self.shared.tables.load_full();
+        if !current.upstreams_moved() {
+            return;
+        }
+        let tables = Tables::build(
+            current.settings.clone(),
+            &self.reload.apis,
+            self.reload.emulator.as_ref(),
+            &self.shared.keys,
+            self.shared.redis.as_ref(),
+            Some(&current),
+        );
+        self.shared.tables.store(Arc::new(tables));
+        tracing::info!("a backend's address changed; the tables were rebuilt");
+    }
+}
+
 /// What the control plane reads of `settings`.
 pub fn control_settings(settings: &Settings) -> ControlSettings {
     ControlSettings {

@@ -364,11 +364,12 @@ fn upstream(value: &str, key: &str) -> Result<Upstream, ConfigError> {
     if authority.contains('/') {
         return Err(invalid(format!("{value:?}: give only http://host:port, without a path")));
     }
-    let address = std::net::ToSocketAddrs::to_socket_addrs(authority)
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| invalid(format!("{value:?}: {authority:?} does not resolve to an address")))?;
-    Ok(Upstream::Http { address, authority: authority.to_owned() })
+    // Resolved when the tables are built, and again every minute (`table::resolve`): a name that
+    // does not resolve yet must not stop the start.
+    match authority.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>())) {
+        Some((host, Ok(_))) if !host.is_empty() => Ok(Upstream::Http { authority: authority.to_owned() }),
+        _ => Err(invalid(format!("{value:?}: give host:port, e.g. http://backend.internal:8443"))),
+    }
 }
 
 /// Checks `redis`, `cluster` and the rate-limit backend together (a Redis backend needs a Redis).

@@ -20,9 +20,8 @@ pub enum Upstream {
     None,
     /// An HTTP backend.
     Http {
-        /// `host:port`.
-        address: SocketAddr,
-        /// The `Host` header to send (the authority as configured).
+        /// `host:port` as configured: the `Host` header sent, and the name resolved for the
+        /// address when the tables are built.
         authority: String,
     },
 }

@@ -26,6 +26,11 @@ pub fn select(upstream: &Upstream, env: Environment) -> Result<Forward<'_>, Box<
     match upstream {
         Upstream::Emulator(emulator) => Ok(Forward::Emulator(emulator)),
         Upstream::Http(_) => Ok(Forward::Proxy),
+        // The operator's backend name is theirs to see in the log, not the partner's.
+        Upstream::Unresolved(_) => Err(reject(
+            ProblemKind::UpstreamUnavailable,
+            "the backend could not be reached or answered badly; try again later",
+        )),
         Upstream::None => Err(reject(
             ProblemKind::NoUpstream,
             format!(

@@ -38,3 +38,15 @@ fn a_stalled_backend_gets_504_at_the_read_timeout_and_a_refusing_one_502() {
     let body = common::assert_problem(answer, 502, "upstream-unavailable");
     assert!(!body.to_string().contains(&nobody.port().to_string()), "the backend's address leaked: {body}");
 }
+
+#[test]
+fn a_backend_name_that_does_not_resolve_yet_does_not_stop_the_start() {
+    // `.invalid` never resolves (RFC 6761). Sandgate starts, answers 502 without the name, and
+    // resolves the name again every minute.
+    let yaml = "sandgate:\n  environments:\n    production: {upstream: 'http://backend.invalid:8080'}\n";
+    let sandgate = TestSandgate::start_with(None, yaml);
+    let (answer, _) = call(&sandgate);
+    let body = common::assert_problem(answer, 502, "upstream-unavailable");
+    assert!(!body.to_string().contains("backend.invalid"), "the backend's name leaked: {body}");
+    assert!(!sandgate.shared.tables.load().upstreams_moved(), "still unresolved: nothing to rebuild");
+}
