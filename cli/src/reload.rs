@@ -56,21 +56,19 @@ impl Process {
         let current = self.shared.tables.load_full();
         let report = restart_needed(&current.settings, &settings);
         self.control.settings.store(Arc::new(control_settings(&settings)));
-        let tables = Tables::build(
-            settings,
-            &self.reload.apis,
-            self.reload.emulator.as_ref(),
-            &self.shared.keys,
-            self.shared.redis.as_ref(),
-            Some(&current),
-        );
-        self.shared.tables.store(Arc::new(tables));
+        self.swap_tables(settings, &current);
         tracing::info!(needs_restart = ?report.needs_restart, "configuration reloaded");
         Ok(report)
     }
-}
 
-impl Process {
+    /// Builds tables from `settings` (keeping what `current` lends) and swaps them in.
+    fn swap_tables(&self, settings: Settings, current: &Tables) {
+        let keys = &self.shared.keys;
+        let (apis, emulator, redis) = (&self.reload.apis, self.reload.emulator.as_ref(), self.shared.redis.as_ref());
+        let tables = Tables::build(settings, apis, emulator, keys, redis, Some(current));
+        self.shared.tables.store(Arc::new(tables));
+    }
+
     /// Builds the tables again, with the same settings, when a backend's name now resolves to
     /// another address (or resolves at last). Blocking (DNS): run it off the async workers.
     pub fn refresh_upstreams(&self) {
@@ -78,15 +76,7 @@ impl Process {
         if !current.upstreams_moved() {
             return;
         }
-        let tables = Tables::build(
-            current.settings.clone(),
-            &self.reload.apis,
-            self.reload.emulator.as_ref(),
-            &self.shared.keys,
-            self.shared.redis.as_ref(),
-            Some(&current),
-        );
-        self.shared.tables.store(Arc::new(tables));
+        self.swap_tables(current.settings.clone(), &current);
         tracing::info!("a backend's address changed; the tables were rebuilt");
     }
 }
