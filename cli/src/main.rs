@@ -254,13 +254,15 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         ..pingora::server::configuration::ServerConf::default()
     };
     let mut server = pingora::server::Server::new_with_opt_and_conf(None, conf);
+    let metrics = sandgate_emulator::standalone::metrics::StandaloneMetrics::new();
     if let Some(addr) = &admin_listen {
-        eprintln!("sandgate emulator: admin (webhook deliveries, scrub) on http://{addr}");
+        eprintln!("sandgate emulator: admin (webhook deliveries, scrub, /healthz, /readyz, /metrics) on http://{addr}");
+        let emulator = Arc::clone(&emulator);
         let admin =
-            sandgate_emulator::standalone::admin::StandaloneAdmin { emulator: Arc::clone(&emulator), log, tokens };
+            sandgate_emulator::standalone::admin::StandaloneAdmin { emulator, log, tokens, metrics: metrics.clone() };
         server.add_service(sandgate_emulator::standalone::admin::service(admin, addr));
     }
-    server.add_service(sandgate_emulator::standalone::server::service(emulator, listen));
+    server.add_service(sandgate_emulator::standalone::server::service(emulator, metrics, listen));
     server.run(pingora::server::RunArgs::default());
     ExitCode::SUCCESS
 }

@@ -109,6 +109,12 @@ impl Emulator {
         removed
     }
 
+    /// Whether the state store answers a trivial read (`/readyz`).
+    pub fn state_answers(&self) -> bool {
+        let probe = state::Tenant { environment: "readyz", partner: "readyz" };
+        self.state.count(probe, "readyz").is_ok()
+    }
+
     /// The next scheduled scrub, if scrubs are scheduled.
     pub fn next_scrub(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.options.scrub.map(|schedule| schedule.next_after(chrono::Utc::now()))

@@ -101,6 +101,18 @@ fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
         request.send().expect("admin answers")
     };
     assert_eq!(get(&deliveries, None).status(), 401, "--token guards the admin listener too");
+    // Health, readiness and metrics of this mode, on the admin listener.
+    assert_eq!(get(&format!("http://{admin}/healthz"), Some("qa-token")).status(), 200);
+    let ready: serde_json::Value = get(&format!("http://{admin}/readyz"), Some("qa-token")).json().expect("json");
+    assert_eq!(ready["status"], "ready");
+    let metrics = get(&format!("http://{admin}/metrics"), Some("qa-token")).text().expect("text");
+    for series in [
+        "sandgate_emulator_requests_total{method=\"POST\",status=\"",
+        "sandgate_emulator_request_duration_seconds_count{method=\"POST\"}",
+        "sandgate_build_info{",
+    ] {
+        assert!(metrics.contains(series), "{series} missing in {metrics}");
+    }
     assert_eq!(get(&deliveries, Some("guess")).status(), 401);
     let wrong_filter: serde_json::Value =
         get(&format!("{deliveries}?status=lost"), Some("qa-token")).json().expect("json");

@@ -6,6 +6,8 @@
 //!   first, every attempt with its time, status code, error and duration.
 //! - `POST /v1/emulator/scrub` with `{}`, `{environment}` or `{environment, partner_id}`: removes
 //!   those objects now; answers what was removed and when the next scheduled scrub is.
+//! - `GET /healthz` (alive), `GET /readyz` (the state store answers, else 503) and
+//!   `GET /metrics` (Prometheus: requests by method and status, their duration, build).
 //!
 //! With `--token` given, requests need one of those tokens as a bearer; without, the listener is
 //! as open as the data port (bind it to loopback).
@@ -36,6 +38,8 @@ pub struct StandaloneAdmin {
     pub log: DeliveryLog,
     /// Bearer tokens accepted (none: every request is).
     pub tokens: Vec<String>,
+    /// What the data port counted.
+    pub metrics: super::metrics::StandaloneMetrics,
 }
 
 /// A Pingora service serving `admin` on `addr`.
@@ -144,6 +148,16 @@ impl ServeHttp for StandaloneAdmin {
             let (method, path) = (session.req_header().method.clone(), session.req_header().uri.path().to_owned());
             let query = session.req_header().uri.query().map(str::to_owned);
             match (path.as_str(), method) {
+                ("/healthz", Method::GET) => ok(&json!({"status": "ok"})),
+                ("/readyz", Method::GET) => match self.emulator.state_answers() {
+                    true => ok(&json!({"status": "ready"})),
+                    false => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "application/json",
+                        br#"{"status":"state store unavailable"}"#.to_vec(),
+                    ),
+                },
+                ("/metrics", Method::GET) => (StatusCode::OK, "text/plain; version=0.0.4", self.metrics.render()),
                 ("/v1/webhook-deliveries", Method::GET) => self.deliveries(query.as_deref()),
                 ("/v1/emulator/scrub", Method::POST) => match read_body(session).await {
                     Some(body) => self.scrub(&body),

@@ -12,6 +12,7 @@ use pingora::apps::http_app::{HttpServer, ServeHttp};
 use pingora::protocols::http::ServerSession;
 use pingora::services::listening::Service;
 
+use super::metrics::StandaloneMetrics;
 use crate::state::Tenant;
 use crate::{EmuRequest, EmuResponse, Emulator};
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
@@ -22,11 +23,14 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The `ServeHttp` app around an [`Emulator`].
 pub struct EmulatorApp {
     emulator: Arc<Emulator>,
+    metrics: StandaloneMetrics,
 }
 
-/// A Pingora service that serves `emulator` on `addr` (e.g. `127.0.0.1:4010`).
-pub fn service(emulator: Arc<Emulator>, addr: &str) -> Service<HttpServer<EmulatorApp>> {
-    let mut service = Service::new("sandgate emulator".to_owned(), HttpServer::new_app(EmulatorApp { emulator }));
+/// A Pingora service that serves `emulator` on `addr` (e.g. `127.0.0.1:4010`), counting into
+/// `metrics`.
+pub fn service(emulator: Arc<Emulator>, metrics: StandaloneMetrics, addr: &str) -> Service<HttpServer<EmulatorApp>> {
+    let app = EmulatorApp { emulator, metrics };
+    let mut service = Service::new("sandgate emulator".to_owned(), HttpServer::new_app(app));
     service.add_tcp(addr);
     service
 }
@@ -34,8 +38,11 @@ pub fn service(emulator: Arc<Emulator>, addr: &str) -> Service<HttpServer<Emulat
 #[async_trait]
 impl ServeHttp for EmulatorApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let started = std::time::Instant::now();
+        let mut bytes_in = 0;
         let answer = match read_body(session).await {
             Ok(body) => {
+                bytes_in = body.len();
                 let header = session.req_header();
                 // Behind the gateway these headers carry its verified identity (it strips any a
                 // client sends); run alone, requests without them use the configured defaults.
@@ -61,6 +68,9 @@ impl ServeHttp for EmulatorApp {
                 body: problem_body(kind, "the request body could not be read or is larger than 1 MiB", None, None),
             },
         };
+        let header = session.req_header();
+        let (status, bytes_out) = (answer.status, answer.body.len());
+        self.metrics.record(header.method.as_str(), header.uri.path(), status, started.elapsed(), bytes_in, bytes_out);
         into_http(answer)
     }
 }
