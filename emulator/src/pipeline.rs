@@ -73,10 +73,10 @@ impl Emulator {
         // ---- authenticate (behind the gateway, a request with a tenant already is)
         let op = &self.apis[id.api].operations[id.op];
         if req.tenant.is_none() {
-            if let Err(detail) =
+            if let Err(refused) =
                 sandgate_openapi::validate::security::check(&op.security, req.headers, req.query, &self.options.tokens)
             {
-                return self.unauthorized(id, &detail);
+                return self.unauthorized(id, refused.detail());
             }
         }
         // ---- validate the request

@@ -9,13 +9,25 @@ use http::HeaderMap;
 
 use crate::{ParamLocation, SecurityScheme};
 
+/// Why a request's credentials do not satisfy its operation (a verdict on the request, like a
+/// validation violation, not a failure): what is missing or wrong, for the 401's detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unauthenticated(pub String);
+
+impl Unauthenticated {
+    /// What is missing or wrong.
+    pub fn detail(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Checks `requirements` (alternatives; any one suffices). `Err` says what is missing or wrong.
 pub fn check(
     requirements: &[Vec<SecurityScheme>],
     headers: &HeaderMap,
     query: Option<&str>,
     tokens: &[String],
-) -> Result<(), String> {
+) -> Result<(), Unauthenticated> {
     if requirements.is_empty() || requirements.iter().any(Vec::is_empty) {
         return Ok(());
     }
@@ -28,7 +40,7 @@ pub fn check(
             }
         }
     }
-    Err(first_problem.unwrap_or_else(|| "credentials are required".to_owned()))
+    Err(Unauthenticated(first_problem.unwrap_or_else(|| "credentials are required".to_owned())))
 }
 
 fn satisfied(
@@ -87,12 +99,12 @@ mod tests {
     #[test]
     fn bearer_presence_and_configured_tokens() {
         let bearer = vec![vec![SecurityScheme::Bearer]];
-        assert!(check(&bearer, &headers(&[]), None, &[]).is_err_and(|e| e.contains("Bearer")));
+        assert!(check(&bearer, &headers(&[]), None, &[]).is_err_and(|e| e.detail().contains("Bearer")));
         assert!(check(&bearer, &headers(&[("authorization", "Bearer ")]), None, &[]).is_err(), "empty token");
         assert!(check(&bearer, &headers(&[("authorization", "bearer abc")]), None, &[]).is_ok());
         let tokens = ["sandbox".to_owned()];
         assert!(check(&bearer, &headers(&[("authorization", "Bearer abc")]), None, &tokens)
-            .is_err_and(|e| e.contains("not one")));
+            .is_err_and(|e| e.detail().contains("not one")));
         assert!(check(&bearer, &headers(&[("authorization", "Bearer sandbox")]), None, &tokens).is_ok());
     }
 
