@@ -220,3 +220,44 @@ fn a_webhook_is_delivered_once_and_a_killed_node_loses_no_acknowledged_write() {
     let ready = common::http().get(format!("{}/readyz", nodes[0].admin)).send().expect("readyz");
     assert_eq!(ready.status(), 200, "the surviving nodes stay ready");
 }
+
+#[test]
+fn one_time_password_guesses_spread_over_nodes_count_once() {
+    let temp = common::temp_dir("cluster-otp");
+    let (dir, config) = (temp.path().join("data"), temp.path().join("sandgate.yaml"));
+    let yaml = format!(
+        "sandgate:\n  redis: {{url: '{}', key_prefix: '{}'}}\n",
+        common::redis::redis_url(),
+        common::redis::key_prefix("cluster-otp")
+    );
+    std::fs::write(&config, yaml).expect("config");
+    let (nodes, operator) = three_nodes(&dir, &config);
+    let app = json!({"name": "otp-app", "type": "generic", "permission": "read", "scopes": ["merchant"],
+                     "trust_list": ["127.0.0.0/8"]});
+    let app_id = partner_with_app(&nodes[0], &nodes[0], &operator, "OTP Partner", app);
+    let path = format!("/v1/applications/{app_id}/invitations");
+    let invited = admin(&nodes[0], &operator, "POST", &path, Some(json!({"email": "dev@otp.example"})), 201);
+    let (id, otp) = (invited["invitation"]["id"].as_str().expect("id"), invited["otp"].as_str().expect("otp"));
+
+    // Twelve wrong guesses at once, through three nodes: five are counted, then it is locked.
+    let verify = |node: &Node, otp: &str| {
+        common::http()
+            .post(format!("{}/v1/invitations/{id}/verify", node.admin))
+            .json(&json!({"otp": otp}))
+            .send()
+            .expect("verify")
+            .status()
+            .as_u16()
+    };
+    let (nodes_ref, verify) = (&nodes, &verify);
+    let wrong: Vec<String> =
+        (0..13).map(|i| format!("{:06}", (i * 7919) % 1_000_000)).filter(|guess| guess != otp).take(12).collect();
+    let wrong = &wrong;
+    let mut statuses: Vec<u16> = std::thread::scope(|scope| {
+        let guesses: Vec<_> = (0..12).map(|i| scope.spawn(move || verify(&nodes_ref[i % 3], &wrong[i]))).collect();
+        guesses.into_iter().map(|guess| guess.join().expect("guess")).collect()
+    });
+    statuses.sort_unstable();
+    assert_eq!(statuses, [[410; 7].as_slice(), [422; 5].as_slice()].concat(), "five wrong guesses in all, then locked");
+    assert_eq!(verify(&nodes[1], otp), 410, "the right password no longer opens a locked invitation");
+}
