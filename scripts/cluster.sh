@@ -9,10 +9,11 @@
 # runs `sandgate up` (it prints the demo credentials); the others run `sandgate gateway`.
 # Redis: REDIS_URL, else the one on 127.0.0.1:6379, else a redis-server started here.
 # Env: SANDGATE_BIN (target/debug/sandgate, built when missing), DATA_DIR (.sandgate-cluster),
-# NODES (3), REDIS_URL.
+# NODES (3), REDIS_URL, STORE_URL (a postgres:// URL; default: SQLite in DATA_DIR).
 #
-# The shared store is SQLite on this machine's disk: several nodes on ONE host. Nodes on several
-# hosts need the PostgreSQL store, which is not built yet (issue 13).
+# The store is SQLite in DATA_DIR (one host); set STORE_URL=postgres://… to share a PostgreSQL
+# store instead (nodes on several hosts then need the same secrets/, and each keeps its own
+# TRAINING state: see the README, "Several nodes").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,9 @@ sandgate:
   redis: {url: "$REDIS_URL", key_prefix: "sandgate-cluster"}
   rate_limits: {backend: redis}
 YAML
+if [ -n "${STORE_URL:-}" ]; then
+  echo "  store: {url: \"$STORE_URL\"}" >>"$config"
+fi
 
 for k in $(seq 1 "$NODES"); do
   command=(gateway)

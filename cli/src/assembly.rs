@@ -136,7 +136,10 @@ pub fn prepare_with_clock(
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     let local_operator = sandgate_control::auth::load_local_token(&dir)
         .map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
-    let store = Arc::new(Store::open_with_clock(&dir, clock)?);
+    let store = Arc::new(match &settings.store_url {
+        Some(url) => Store::open_postgres(url, clock)?,
+        None => Store::open_with_clock(&dir, clock)?,
+    });
     let redis = match &settings.redis {
         Some(redis) => Some(Arc::new(RedisLink::connect("redis.url", &redis.url, &redis.key_prefix, redis.timeout)?)),
         None => None,

@@ -116,6 +116,7 @@ fn restart_needed(old: &Settings, new: &Settings) -> ReloadReport {
         (old.workers != new.workers, "workers"),
         (old.redis != new.redis, "redis"),
         (old.shutdown != new.shutdown, "shutdown"),
+        (old.store_url != new.store_url, "store.url"),
         (old.resync != new.resync, "cluster.resync_ms"),
     ] {
         if changed {

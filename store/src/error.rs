@@ -57,8 +57,8 @@ pub enum StoreError {
     Database {
         /// The database file.
         path: PathBuf,
-        /// The SQLite error.
-        source: rusqlite::Error,
+        /// The database's error.
+        source: crate::db::Error,
     },
     /// The database was written by a newer Sandgate.
     #[error("store {path}: schema version {found} is newer than this Sandgate understands ({known})")]
@@ -70,10 +70,10 @@ pub enum StoreError {
         /// Latest version this build knows.
         known: i64,
     },
-    /// SQLite failed during an operation; the transaction was rolled back (nothing of it may
-    /// reach a client).
+    /// The database failed during an operation; the transaction was rolled back (nothing of it
+    /// may reach a client).
     #[error("store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[from] crate::db::Error),
     /// Stored JSON could not be read back.
     #[error("store: corrupt JSON column: {0}")]
     Corrupt(#[from] serde_json::Error),

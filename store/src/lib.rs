@@ -9,6 +9,7 @@ mod activity;
 mod applications;
 mod connections;
 mod credentials;
+mod db;
 mod error;
 mod invitations;
 pub mod keys;
@@ -34,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::db::{params, Connection, OptionalExtension};
 
 use sandgate_core::clock::{Clock, SystemClock};
 use sandgate_core::environment::Environment;
@@ -115,6 +116,17 @@ pub struct DirectorySnapshot {
     pub revoked: Vec<String>,
 }
 
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
 type ChangeListener = Box<dyn Fn(&Store) + Send + Sync>;
 
 /// The store handle; cheap to share behind an `Arc`.
@@ -153,12 +165,25 @@ impl Store {
     /// sleeping).
     pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let path = dir.join("sandgate.db");
-        let fail = |source| StoreError::Database { path: path.clone(), source };
-        let mut conn = Connection::open(&path).map_err(fail)?;
+        let fail = |source: rusqlite::Error| StoreError::Database { path: path.clone(), source: source.into() };
+        let conn = rusqlite::Connection::open(&path).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
+        Store::with_connection(Connection::Sqlite(conn), path, clock)
+    }
+
+    /// Opens the store in PostgreSQL at `url` (`postgres://user@host:5432/db`) and brings its
+    /// schema up to date: the same migrations as SQLite's, in PostgreSQL's types. Several nodes
+    /// share it.
+    pub fn open_postgres(url: &str, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
+        let path = PathBuf::from(without_password(url));
+        let conn = db::Postgres::connect(url).map_err(|source| StoreError::Database { path: path.clone(), source })?;
+        Store::with_connection(Connection::Postgres(conn), path, clock)
+    }
+
+    fn with_connection(mut conn: Connection, path: PathBuf, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         migrations::apply(&mut conn, &path)?;
         Ok(Store {
             path,
@@ -185,7 +210,7 @@ impl Store {
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn fail(&self, source: rusqlite::Error) -> StoreError {
+    fn fail(&self, source: db::Error) -> StoreError {
         StoreError::Database { path: self.path.clone(), source }
     }
 
@@ -197,9 +222,9 @@ impl Store {
     /// Runs `work` in one immediate transaction that also moves the directory version on,
     /// commits, then tells the listeners (so this process's directory is current before the
     /// caller answers, and other nodes learn the new version). Any error rolls back.
-    pub fn write<T>(
+    pub(crate) fn write<T>(
         &self,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+        work: impl FnOnce(&crate::db::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let out = self.write_quiet(|tx| {
             let out = work(tx)?;
@@ -211,19 +236,19 @@ impl Store {
     }
 
     /// [`Store::write`] for changes the gateway's directory does not depend on.
-    pub fn write_quiet<T>(
+    pub(crate) fn write_quiet<T>(
         &self,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+        work: impl FnOnce(&crate::db::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(crate::db::TransactionBehavior::Immediate)?;
         let out = work(&tx)?;
         tx.commit()?;
         Ok(out)
     }
 
     /// Runs `work` on the connection (reads).
-    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         work(&self.conn())
     }
 
@@ -244,7 +269,7 @@ impl Store {
     /// version (read in one transaction).
     pub fn directory_rows(&self) -> Result<DirectorySnapshot, StoreError> {
         let conn = self.conn();
-        let read = || -> rusqlite::Result<_> {
+        let read = || -> crate::db::Result<_> {
             let tx = conn.unchecked_transaction()?;
             let version = tx.query_row("SELECT version FROM directory_version", [], |r| r.get(0))?;
             let conn = &tx;
@@ -263,9 +288,9 @@ impl Store {
                         scopes: r.get(6)?,
                     })
                 })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<crate::db::Result<Vec<_>>>()?;
             let mut revoked = conn.prepare("SELECT client_id FROM credentials WHERE status = 'revoked'")?;
-            let revoked = revoked.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            let revoked = revoked.query_map([], |r| r.get(0))?.collect::<crate::db::Result<Vec<String>>>()?;
             Ok(DirectorySnapshot { version, apps, revoked })
         };
         read().map_err(|e| self.fail(e))
@@ -331,7 +356,7 @@ impl Store {
         demo: &DemoApplication<'_>,
     ) -> Result<IssuedCredential, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.fail(e))?;
+        let tx = conn.transaction_with_behavior(crate::db::TransactionBehavior::Immediate).map_err(|e| self.fail(e))?;
         let now = now_rfc3339();
         let partner_id = match id_by_name(&tx, "partners", DEMO_PARTNER).map_err(|e| self.fail(e))? {
             Some(id) => id,
@@ -424,7 +449,7 @@ impl Store {
 }
 
 /// The id of the row of `table` (a constant, never input) whose unique `name` is `name`.
-fn id_by_name(conn: &Connection, table: &'static str, name: &str) -> rusqlite::Result<Option<String>> {
+fn id_by_name(conn: &Connection, table: &'static str, name: &str) -> crate::db::Result<Option<String>> {
     conn.query_row(&format!("SELECT id FROM {table} WHERE name = ?1"), params![name], |r| r.get(0)).optional()
 }
 
@@ -459,13 +484,14 @@ mod tests {
     fn open_uses_wal_migrates_once_and_refuses_a_newer_database() {
         let temp = temp_dir("migrate");
         let store = Store::open(temp.path()).expect("open");
-        let conn = store.conn();
+        let guard = store.conn();
+        let conn = guard.as_sqlite().expect("SQLite");
         let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
         assert_eq!((mode.as_str(), version), ("wal", migrations::MIGRATIONS.len() as i64));
         drop(Store::open(temp.path()).expect("reopening runs no migration twice"));
         conn.pragma_update(None, "user_version", version + 1).expect("a later binary's schema");
-        drop(conn);
+        drop(guard);
         drop(store);
         match Store::open(temp.path()) {
             Err(StoreError::TooNew { found, known, .. }) => assert_eq!((found, known), (version + 1, version)),

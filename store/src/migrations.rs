@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use crate::db::Connection;
 
 use super::StoreError;
 
@@ -174,20 +174,67 @@ pub(super) const MIGRATIONS: &[&str] = &[
      INSERT INTO directory_version (id, version) VALUES (1, 0);",
 ];
 
+/// What PostgreSQL needs beside a migration: the tables some queries order by `rowid` (SQLite's
+/// implicit insertion order) get the column, after the migration that creates them.
+const POSTGRES_AFTER: &[(usize, &str)] = &[(
+    3,
+    "ALTER TABLE invitations ADD COLUMN rowid BIGSERIAL;
+     ALTER TABLE reviews ADD COLUMN rowid BIGSERIAL;
+     ALTER TABLE webhook_deliveries ADD COLUMN rowid BIGSERIAL;",
+)];
+
+/// A migration in PostgreSQL's types: 64-bit integers (what SQLite's are), `BYTEA` for blobs,
+/// a sequence for the one autoincrement key.
+fn postgres_dialect(sql: &str) -> String {
+    sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+        .replace("INTEGER", "BIGINT")
+        .replace("BLOB", "BYTEA")
+}
+
+/// The schema version: SQLite's `user_version`, or PostgreSQL's `sandgate_schema` row.
+fn version(tx: &Connection) -> crate::db::Result<i64> {
+    match tx.as_sqlite() {
+        Some(sqlite) => Ok(sqlite.pragma_query_value(None, "user_version", |r| r.get(0))?),
+        None => {
+            tx.execute_batch("CREATE TABLE IF NOT EXISTS sandgate_schema (version BIGINT NOT NULL)")?;
+            tx.query_row("SELECT COALESCE(MAX(version), 0) FROM sandgate_schema", crate::db::params![], |r| r.get(0))
+        }
+    }
+}
+
+fn set_version(tx: &Connection, version: i64) -> crate::db::Result<()> {
+    match tx.as_sqlite() {
+        Some(sqlite) => Ok(sqlite.pragma_update(None, "user_version", version)?),
+        None => {
+            tx.execute("DELETE FROM sandgate_schema", crate::db::params![])?;
+            tx.execute("INSERT INTO sandgate_schema (version) VALUES (?1)", crate::db::params![version])?;
+            Ok(())
+        }
+    }
+}
+
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let fail = |source| StoreError::Database { path: path.to_path_buf(), source };
     let known = MIGRATIONS.len() as i64;
+    let postgres = conn.is_postgres();
     loop {
-        // Immediate, and the version read inside: several nodes starting on one store at once
-        // apply each migration exactly once.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(fail)?;
-        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(fail)?;
+        // Immediate (PostgreSQL: under the writers' lock), and the version read inside: several
+        // nodes starting on one store at once apply each migration exactly once.
+        let tx = conn.transaction_with_behavior(crate::db::TransactionBehavior::Immediate).map_err(fail)?;
+        let current = version(&tx).map_err(fail)?;
         if current > known {
             return Err(StoreError::TooNew { path: path.to_path_buf(), found: current, known });
         }
         let Some(sql) = MIGRATIONS.get(current as usize) else { return Ok(()) };
-        tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", current + 1).map_err(fail)?;
+        if postgres {
+            tx.execute_batch(&postgres_dialect(sql)).map_err(fail)?;
+            for (_, extra) in POSTGRES_AFTER.iter().filter(|(after, _)| *after == current as usize + 1) {
+                tx.execute_batch(extra).map_err(fail)?;
+            }
+        } else {
+            tx.execute_batch(sql).map_err(fail)?;
+        }
+        set_version(&tx, current + 1).map_err(fail)?;
         tx.commit().map_err(fail)?;
     }
 }

@@ -2,7 +2,7 @@
 //! (so none is lost to a crash between the two), sent by the delivery worker, and every attempt is
 //! kept as the delivery log.
 
-use rusqlite::{params, Transaction};
+use crate::db::{params, Transaction};
 use serde_json::{json, Value};
 
 use super::activity::log_app_event;
@@ -132,7 +132,7 @@ impl Store {
                     webhook_generation: r.get(7)?,
                 })
             })?;
-            let due = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let due = rows.collect::<crate::db::Result<Vec<_>>>()?;
             for delivery in &due {
                 conn.execute(
                     "UPDATE webhook_deliveries SET next_attempt_at = ?1 WHERE id = ?2",
@@ -156,8 +156,10 @@ impl Store {
             let number = i64::from(delivery.attempts) + 1;
             let duration_ms = i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX);
             tx.execute(
-                "INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (delivery_id, attempt) DO UPDATE SET at = excluded.at,
+                    status_code = excluded.status_code, error = excluded.error, duration_ms = excluded.duration_ms",
                 params![delivery.id, number, now_rfc3339(), attempt.status, attempt.error, duration_ms],
             )?;
             let (status, next) = match (attempt.error.is_none(), retry_in_ms) {
@@ -204,7 +206,7 @@ impl Store {
                     next_attempt_at: next.map(millis_to_rfc3339),
                 })
             })?;
-            let mut deliveries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut deliveries = rows.collect::<crate::db::Result<Vec<_>>>()?;
             let mut attempts = conn.prepare_cached(
                 "SELECT attempt, at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY attempt",
             )?;
@@ -219,7 +221,7 @@ impl Store {
                             duration_ms: r.get(4)?,
                         })
                     })?
-                    .collect::<rusqlite::Result<_>>()?;
+                    .collect::<crate::db::Result<_>>()?;
             }
             Ok(deliveries)
         })

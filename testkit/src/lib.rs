@@ -4,6 +4,7 @@
 //! Used by the whole-process tests of every crate, so each crate's tests share one harness.
 
 pub mod admin;
+pub mod postgres;
 pub mod receiver;
 pub mod redis;
 
@@ -52,6 +53,8 @@ pub struct TestSandgate {
     pub shared: std::sync::Arc<sandgate_gateway::state::Shared>,
     /// The store's clock: `clock.advance(…)` moves past an expiry or grace period without sleeping.
     pub clock: std::sync::Arc<sandgate_core::clock::AdvancedClock>,
+    /// The PostgreSQL database of this instance (`SANDGATE_TEST_STORE=postgres`), dropped last.
+    _database: Option<postgres::TestDatabase>,
 }
 
 /// A free loopback port (bound, read, released), never one handed out before in this process:
@@ -121,8 +124,11 @@ impl TestSandgate {
 
     fn start_full(production_upstream: Option<SocketAddr>, yaml: &str, file: Option<PathBuf>) -> TestSandgate {
         let _ = tracing_log::LogTracer::init();
-        let _ = tracing_subscriber::fmt().with_env_filter("warn,sandgate=off").with_test_writer().try_init();
+        // SANDGATE_TEST_LOG=error (a tracing filter) shows what the server logged, for debugging.
+        let filter = std::env::var("SANDGATE_TEST_LOG").unwrap_or_else(|_| "warn,sandgate=off".into());
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
         let data_dir = temp_dir("it");
+        let database = postgres::selected().then(|| postgres::TestDatabase::create("it"));
         let (training, production, admin) = (free_port(), free_port(), free_port());
         let args = ConfigArgs {
             data_dir: Some(data_dir.path().to_path_buf()),
@@ -131,6 +137,7 @@ impl TestSandgate {
             production_listen: Some(production.to_string()),
             admin_listen: Some(admin.to_string()),
             production_upstream: production_upstream.map(|a| format!("http://{a}")),
+            store: database.as_ref().map(|db| db.url.clone()),
             ..ConfigArgs::default()
         };
         let mut config = SandgateConfig::parse(yaml).expect("test config parses");
@@ -167,6 +174,7 @@ impl TestSandgate {
             emulator,
             shared,
             clock,
+            _database: database,
         }
     }
 

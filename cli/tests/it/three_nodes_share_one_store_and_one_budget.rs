@@ -1,4 +1,4 @@
-//! Three `sandgate gateway` processes on one data directory and one Redis, as an operator runs
+//! Three `sandgate gateway` processes on one PostgreSQL store and one Redis, as an operator runs
 //! them behind a load balancer: a write through any node is in force on every node at once
 //! (revocation in under a second), the rate plan holds across nodes, not per node, and a node
 //! killed with -9 in the middle of writes loses no acknowledged write; a webhook is delivered once
@@ -11,14 +11,20 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::process::{gateway, Node};
+use common::postgres::TestDatabase;
 
-/// Three nodes on `dir` with `config` (the first creates the store and keys; the others open
-/// them), and the operator token they share.
-fn three_nodes(dir: &std::path::Path, config: &std::path::Path) -> (Vec<Node>, String) {
+/// Three nodes on one PostgreSQL store (a database of their own) and one Redis, with `config`
+/// plus the store's URL; the first creates the schema and the keys in `dir` (which every node
+/// reads: they share one host here), the others open them. The nodes, the operator token and
+/// the database (dropped last).
+fn three_nodes(dir: &std::path::Path, config: &std::path::Path) -> (Vec<Node>, String, TestDatabase) {
+    let database = TestDatabase::create("cluster");
+    let yaml = std::fs::read_to_string(config).expect("config");
+    std::fs::write(config, format!("{yaml}  store: {{url: '{}'}}\n", database.url)).expect("config");
     let first = gateway(dir, Some(config));
     let nodes = vec![first, gateway(dir, Some(config)), gateway(dir, Some(config))];
     let operator = std::fs::read_to_string(dir.join("secrets/operator.token")).expect("token").trim().to_owned();
-    (nodes, operator)
+    (nodes, operator, database)
 }
 
 /// A partner named `name` created through `partner_node`, and its application described by
@@ -74,7 +80,7 @@ fn three_nodes_share_writes_revocations_and_one_rate_budget() {
         ),
     )
     .expect("config");
-    let (nodes, operator) = three_nodes(&dir, &config);
+    let (nodes, operator, _database) = three_nodes(&dir, &config);
 
     // A partner and an application created through node 1, a token from node 2, a call through node 3.
     let app = json!({"name": "cluster-app", "type": "generic", "permission": "read_write",
@@ -152,7 +158,7 @@ fn a_webhook_is_delivered_once_and_a_killed_node_loses_no_acknowledged_write() {
         ),
     )
     .expect("config");
-    let (mut nodes, operator) = three_nodes(&dir, &config);
+    let (mut nodes, operator, _database) = three_nodes(&dir, &config);
     let app = json!({
         "name": "hooked-app", "type": "generic", "permission": "read_write", "scopes": ["merchant"],
         "entities": ["merchant_location"],
@@ -231,7 +237,7 @@ fn one_time_password_guesses_spread_over_nodes_count_once() {
         common::redis::key_prefix("cluster-otp")
     );
     std::fs::write(&config, yaml).expect("config");
-    let (nodes, operator) = three_nodes(&dir, &config);
+    let (nodes, operator, _database) = three_nodes(&dir, &config);
     let app = json!({"name": "otp-app", "type": "generic", "permission": "read", "scopes": ["merchant"],
                      "trust_list": ["127.0.0.0/8"]});
     let app_id = partner_with_app(&nodes[0], &nodes[0], &operator, "OTP Partner", app);

@@ -29,4 +29,8 @@ pub struct ConfigArgs {
     /// Redis shared by several nodes (`sandgate.redis.url`): redis://host:port [default: none]
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// PostgreSQL store shared by several nodes (`sandgate.store.url`): postgres://user@host/db
+    /// [default: SQLite in the data directory]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }

@@ -87,6 +87,9 @@ impl SandgateConfig {
         if let Some(url) = &args.redis {
             self.redis.url = Some(url.clone());
         }
+        if let Some(url) = &args.store {
+            self.store.url = Some(url.clone());
+        }
         self
     }
 
@@ -217,7 +220,21 @@ impl SandgateConfig {
                 problem: "drain_secs and grace_secs must be at most 3600".into(),
             });
         }
+        let store_url = match self.store.url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Some(url.to_owned()),
+            Some(url) => {
+                return Err(ConfigError::Invalid {
+                    key: "store.url".into(),
+                    problem: format!(
+                        "{:?} must be a postgres:// URL, or unset for SQLite",
+                        url.split('@').next_back().unwrap_or("")
+                    ),
+                })
+            }
+        };
         Ok(Settings {
+            store_url,
             shutdown: self.shutdown,
             redis,
             resync,

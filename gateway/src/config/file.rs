@@ -52,6 +52,17 @@ pub struct SandgateConfig {
     pub cluster: ClusterConfig,
     /// What SIGTERM does.
     pub shutdown: ShutdownConfig,
+    /// Where the control-plane store lives.
+    pub store: StoreConfig,
+}
+
+/// `sandgate.store`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `postgres://user[:password]@host:5432/database` to share the store between nodes (or
+    /// `--store`); unset (default): SQLite in the data directory.
+    pub url: Option<String>,
 }
 
 /// `sandgate.shutdown`: SIGTERM turns `/readyz` 503 and keeps serving for `drain_secs` (the load
@@ -325,6 +336,7 @@ impl Default for SandgateConfig {
             redis: RedisConfig::default(),
             cluster: ClusterConfig::default(),
             shutdown: ShutdownConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }

@@ -112,6 +112,8 @@ pub struct Settings {
     pub max_staleness: std::time::Duration,
     /// SIGTERM: serving while not ready, then time for requests in flight.
     pub shutdown: ShutdownConfig,
+    /// The PostgreSQL store's URL (`None`: SQLite in the data directory).
+    pub store_url: Option<String>,
 }
 
 /// A checked `sandgate.redis`.
