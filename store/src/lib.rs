@@ -258,7 +258,7 @@ impl Store {
         }
     }
 
-    /// The version of what the directory reads: it moves on with every [`Store::write`], so a
+    /// The version of what the directory reads: it moves on with every write the directory depends on, so a
     /// node that compares it with the version it loaded knows whether it missed a change.
     pub fn directory_version(&self) -> Result<i64, StoreError> {
         let conn = self.conn();
