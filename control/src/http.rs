@@ -106,6 +106,14 @@ impl From<StoreError> for Problem {
             StoreError::Gone { field, detail } => Problem::new(ProblemKind::Gone, detail, Some(field)),
             StoreError::Forbidden(detail) => Problem::new(ProblemKind::Forbidden, detail, None),
             StoreError::ForbiddenField { field, detail } => Problem::new(ProblemKind::Forbidden, detail, Some(field)),
+            e if e.is_unavailable() => {
+                tracing::error!(error = %e, "control-plane store unavailable");
+                Problem::new(
+                    ProblemKind::StoreUnavailable,
+                    "the store cannot be reached; nothing was changed, try again",
+                    None,
+                )
+            }
             StoreError::Sqlite(_)
             | StoreError::Database { .. }
             | StoreError::TooNew { .. }

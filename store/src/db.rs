@@ -29,6 +29,9 @@ pub enum Error {
     Decode(String),
     /// PostgreSQL did not answer in time.
     Timeout,
+    /// The PostgreSQL connection was lost inside a transaction: the transaction is gone (nothing
+    /// of it was committed); the next call connects again.
+    Lost,
 }
 
 impl fmt::Display for Error {
@@ -42,6 +45,20 @@ impl fmt::Display for Error {
             Error::NoRow => f.write_str("no row"),
             Error::Decode(what) => write!(f, "cannot read column: {what}"),
             Error::Timeout => f.write_str("PostgreSQL did not answer in time"),
+            Error::Lost => {
+                f.write_str("the PostgreSQL connection was lost inside a transaction, which was not committed")
+            }
+        }
+    }
+}
+
+impl Error {
+    /// Whether the database could not be reached (a lost or refused connection, no answer).
+    pub(crate) fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Timeout | Error::Lost => true,
+            Error::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
+            _ => false,
         }
     }
 }
@@ -353,11 +370,15 @@ impl fmt::Debug for Connection {
 /// Prepared statements by SQL and parameter kinds.
 type StatementCache = std::sync::Mutex<std::collections::HashMap<(String, Vec<Kind>), tokio_postgres::Statement>>;
 
-/// A PostgreSQL client and the runtime that drives it.
+/// A PostgreSQL client and the runtime that drives it. A lost connection is opened again on the
+/// next call outside a transaction (never inside one: its first statements would be gone and the
+/// rest would run on their own).
 pub(crate) struct Postgres {
-    client: Arc<tokio_postgres::Client>,
+    url: String,
+    client: std::sync::Mutex<Arc<tokio_postgres::Client>>,
     runtime: Option<tokio::runtime::Runtime>,
     statements: Arc<StatementCache>,
+    in_transaction: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Postgres {
@@ -380,15 +401,41 @@ impl Postgres {
             .enable_all()
             .build()
             .map_err(|e| Error::Decode(format!("cannot start the PostgreSQL runtime: {e}")))?;
+        let client = Postgres::open(&runtime, url)?;
+        Ok(Postgres {
+            url: url.to_owned(),
+            client: std::sync::Mutex::new(Arc::new(client)),
+            runtime: Some(runtime),
+            statements: Arc::default(),
+            in_transaction: Default::default(),
+        })
+    }
+
+    fn open(runtime: &tokio::runtime::Runtime, url: &str) -> Result<tokio_postgres::Client> {
         let url = url.to_owned();
         let (client, connection) =
-            run_on(&runtime, async move { tokio_postgres::connect(&url, tokio_postgres::NoTls).await })??;
+            run_on(runtime, async move { tokio_postgres::connect(&url, tokio_postgres::NoTls).await })??;
         runtime.spawn(async move {
             if let Err(e) = connection.await {
                 tracing::error!(error = %e, "the PostgreSQL connection ended");
             }
         });
-        Ok(Postgres { client: Arc::new(client), runtime: Some(runtime), statements: Arc::default() })
+        Ok(client)
+    }
+
+    /// The live client, connecting again when the connection was lost (outside a transaction).
+    fn client(&self, runtime: &tokio::runtime::Runtime) -> Result<Arc<tokio_postgres::Client>> {
+        let mut current = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if current.is_closed() {
+            if self.in_transaction.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(Error::Lost);
+            }
+            tracing::warn!("the PostgreSQL connection was lost; connecting again");
+            *current = Arc::new(Postgres::open(runtime, &self.url)?);
+            // Prepared statements belonged to the old connection.
+            self.statements.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        Ok(Arc::clone(&current))
     }
 
     /// `sql` prepared with the types of `values`, from the cache when it was prepared before.
@@ -414,7 +461,8 @@ impl Postgres {
         F: std::future::Future<Output = Result<T>> + Send + 'static,
     {
         let Some(runtime) = &self.runtime else { return Err(Error::Timeout) };
-        run_on(runtime, work(Arc::clone(&self.client)))?
+        let client = self.client(runtime)?;
+        run_on(runtime, work(client))?
     }
 
     fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<tokio_postgres::Row>> {
@@ -677,11 +725,13 @@ impl<'c> Transaction<'c> {
         match (conn, behavior) {
             (Connection::Sqlite(c), TransactionBehavior::Immediate) => c.execute_batch("BEGIN IMMEDIATE")?,
             (Connection::Sqlite(c), TransactionBehavior::Deferred) => c.execute_batch("BEGIN DEFERRED")?,
-            (Connection::Postgres(pg), TransactionBehavior::Immediate) => {
-                pg.batch(&format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))?
-            }
-            (Connection::Postgres(pg), TransactionBehavior::Deferred) => {
-                pg.batch("BEGIN ISOLATION LEVEL REPEATABLE READ")?
+            (Connection::Postgres(pg), behavior) => {
+                let begin = match behavior {
+                    TransactionBehavior::Immediate => format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
+                    TransactionBehavior::Deferred => "BEGIN ISOLATION LEVEL REPEATABLE READ".to_owned(),
+                };
+                pg.batch(&begin)?;
+                pg.in_transaction.store(true, std::sync::atomic::Ordering::SeqCst);
             }
         }
         Ok(Transaction { conn, open: true })
@@ -690,7 +740,15 @@ impl<'c> Transaction<'c> {
     /// Commits.
     pub(crate) fn commit(mut self) -> Result<()> {
         self.open = false;
-        self.conn.execute_batch("COMMIT")
+        let committed = self.conn.execute_batch("COMMIT");
+        self.ended();
+        committed
+    }
+
+    fn ended(&self) {
+        if let Connection::Postgres(pg) = self.conn {
+            pg.in_transaction.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -708,6 +766,7 @@ impl Drop for Transaction<'_> {
             if let Err(e) = self.conn.execute_batch("ROLLBACK") {
                 tracing::error!(error = %e, "rollback failed");
             }
+            self.ended();
         }
     }
 }

@@ -95,3 +95,14 @@ impl StoreError {
         StoreError::NotFound { what, id: id.to_owned() }
     }
 }
+
+impl StoreError {
+    /// Whether the database could not be reached (as opposed to refusing or failing an operation):
+    /// the caller may retry once it is back.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) | StoreError::Database { source: e, .. } => e.is_unavailable(),
+            _ => false,
+        }
+    }
+}

@@ -50,3 +50,12 @@ impl Drop for TestDatabase {
         admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
     }
 }
+
+/// Cuts every connection to the database at `url` (as a server restart or a failover would).
+pub fn disconnect_all(url: &str) {
+    let name = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default();
+    admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        name.replace('\'', "")
+    ));
+}

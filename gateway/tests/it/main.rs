@@ -14,6 +14,7 @@ mod production_without_backend_answers_503;
 mod rate_limit_sets_retry_after_and_ratelimit_headers;
 mod reload_applies_good_config_and_keeps_the_last_good;
 mod scopes_and_read_only_permission_are_enforced;
+mod the_postgres_store_reconnects_after_a_lost_connection;
 mod tls_listener_terminates_tls;
 mod token_then_pos_call_returns_spec_valid_json;
 mod training_state_is_kept_per_partner;
