@@ -36,25 +36,11 @@ impl std::fmt::Debug for RedisLink {
     }
 }
 
-/// `redis://user:secret@host` → `redis://user:***@host`, for messages.
-fn without_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 impl RedisLink {
     /// Connects to `url` (a `redis://` URL given by config key `key`) and checks it answers
     /// within `timeout`; every key this link writes starts with `prefix:`.
     pub fn connect(key: &'static str, url: &str, prefix: &str, timeout: Duration) -> Result<RedisLink, ClusterError> {
-        let fail = |source| ClusterError::Connect { key, url: without_password(url), source };
+        let fail = |source| ClusterError::Connect { key, url: sandgate_core::secret::redact_url_password(url), source };
         let client = redis::Client::open(url).map_err(fail)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -154,17 +140,5 @@ impl Drop for RedisLink {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_password;
-
-    #[test]
-    fn passwords_never_reach_a_message() {
-        assert_eq!(without_password("redis://:hunter2@10.0.0.5:6379/0"), "redis://:***@10.0.0.5:6379/0");
-        assert_eq!(without_password("redis://app:hunter2@cache/0"), "redis://app:***@cache/0");
-        assert_eq!(without_password("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 }

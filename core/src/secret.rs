@@ -49,3 +49,27 @@ impl SecretHash {
         mac.verify_slice(stored).is_ok()
     }
 }
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`: a connection URL fit for a
+/// message or a log line.
+pub fn redact_url_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url_password;
+
+    #[test]
+    fn passwords_never_reach_a_message() {
+        assert_eq!(redact_url_password("redis://:hunter2@10.0.0.5:6379/0"), "redis://:***@10.0.0.5:6379/0");
+        assert_eq!(redact_url_password("redis://app:hunter2@cache/0"), "redis://app:***@cache/0");
+        assert_eq!(redact_url_password("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(redact_url_password("postgres://sg:pw@db:5432/sg"), "postgres://sg:***@db:5432/sg");
+    }
+}

@@ -116,17 +116,6 @@ pub struct DirectorySnapshot {
     pub revoked: Vec<String>,
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.
-fn without_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
-            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-            None => url.to_owned(),
-        },
-        _ => url.to_owned(),
-    }
-}
-
 type ChangeListener = Box<dyn Fn(&Store) + Send + Sync>;
 
 /// The store handle; cheap to share behind an `Arc`.
@@ -178,7 +167,7 @@ impl Store {
     /// schema up to date: the same migrations as SQLite's, in PostgreSQL's types. Several nodes
     /// share it.
     pub fn open_postgres(url: &str, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
-        let path = PathBuf::from(without_password(url));
+        let path = PathBuf::from(sandgate_core::secret::redact_url_password(url));
         let conn = db::Postgres::connect(url).map_err(|source| StoreError::Database { path: path.clone(), source })?;
         Store::with_connection(Connection::Postgres(conn), path, clock)
     }

@@ -7,6 +7,19 @@ use crate::metrics::Metrics;
 use sandgate_core::environment::Environment;
 use sandgate_store::{Store, WhenFull};
 
+/// The client address as the log shows it (canonical, `-` when unknown), written without an
+/// allocation per request.
+struct ClientAddr(Option<std::net::IpAddr>);
+
+impl std::fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(addr) => write!(f, "{}", addr.to_canonical()),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 /// Longest user agent written to the log (the rest is cut: a client chooses its length).
 const MAX_USER_AGENT: usize = 200;
 
@@ -61,7 +74,7 @@ pub fn access(
         status,
         operation,
         client_id = ctx.client_id.as_deref().unwrap_or("-"),
-        client_addr = %ctx.client_addr.map_or_else(|| "-".to_owned(), |a| a.to_canonical().to_string()),
+        client_addr = %ClientAddr(ctx.client_addr),
         user_agent,
         bytes_in = ctx.body_bytes,
         bytes_out = sent,

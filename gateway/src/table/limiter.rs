@@ -113,10 +113,10 @@ impl Limiter {
                 None => return Admission { allowed: true, limit: 0, remaining: 0, reset_secs: 0, fallback: None },
             },
         };
-        let Some(shared) = &self.shared else { return self.admit_locally(env, application, plan) };
-        let lease_key = self.key_hash(env, name, application);
+        let key_hash = self.key_hash(env, name, application);
+        let Some(shared) = &self.shared else { return admit_locally(&self.clock, key_hash, plan) };
         let now = std::time::Instant::now();
-        if let Some(remaining) = shared.leases.take(lease_key, now) {
+        if let Some(remaining) = shared.leases.take(key_hash, now) {
             let remaining = remaining.min(plan.burst);
             return Admission { allowed: true, limit: plan.burst, remaining, reset_secs: 0, fallback: None };
         }
@@ -134,7 +134,7 @@ impl Limiter {
         match answer {
             Ok(budget) => {
                 if budget.allowed {
-                    shared.leases.put(lease_key, units - 1, now, budget.remaining);
+                    shared.leases.put(key_hash, units - 1, now, budget.remaining);
                 }
                 Admission {
                     allowed: budget.allowed,
@@ -148,7 +148,7 @@ impl Limiter {
                 tracing::warn!(error = %e, mode = ?shared.when_down, "shared rate budget unavailable");
                 let fallback = Some(shared.when_down);
                 match shared.when_down {
-                    WhenRedisFails::Local => Admission { fallback, ..self.admit_locally(env, application, plan) },
+                    WhenRedisFails::Local => Admission { fallback, ..admit_locally(&self.clock, key_hash, plan) },
                     mode => {
                         let allowed = mode == WhenRedisFails::Allow;
                         Admission { allowed, limit: plan.burst, remaining: 0, reset_secs: 1, fallback }
@@ -166,31 +166,6 @@ impl Limiter {
         hasher.finish()
     }
 
-    fn admit_locally(&self, env: Environment, application: &str, plan: &Plan) -> Admission {
-        let mut hasher = self.hasher.build_hasher();
-        env.hash(&mut hasher);
-        application.hash(&mut hasher);
-        match plan.local.check_key(&hasher.finish()) {
-            Ok(snapshot) => Admission {
-                allowed: true,
-                limit: plan.burst,
-                remaining: snapshot.remaining_burst_capacity(),
-                reset_secs: 0,
-                fallback: None,
-            },
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                Admission {
-                    allowed: false,
-                    limit: plan.burst,
-                    remaining: 0,
-                    reset_secs: ceil_secs(wait),
-                    fallback: None,
-                }
-            }
-        }
-    }
-
     /// Forgets keys that have been idle long enough to be back at full burst.
     pub fn retain_recent(&self) {
         for plan in self.plans.values() {
@@ -198,6 +173,23 @@ impl Limiter {
         }
         if let Some(shared) = &self.shared {
             shared.leases.retain_recent(std::time::Instant::now());
+        }
+    }
+}
+
+/// Spends one request of the budget `key` in this process.
+fn admit_locally(clock: &DefaultClock, key: u64, plan: &Plan) -> Admission {
+    match plan.local.check_key(&key) {
+        Ok(snapshot) => Admission {
+            allowed: true,
+            limit: plan.burst,
+            remaining: snapshot.remaining_burst_capacity(),
+            reset_secs: 0,
+            fallback: None,
+        },
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(clock.now());
+            Admission { allowed: false, limit: plan.burst, remaining: 0, reset_secs: ceil_secs(wait), fallback: None }
         }
     }
 }
