@@ -12,7 +12,8 @@ use crate::link::RedisLink;
 use crate::ClusterError;
 
 /// GCRA: KEYS[1] the budget, ARGV[1] the emission interval (µs), ARGV[2] the burst, ARGV[3] the
-/// units to spend at once (all or none). Returns {allowed (0/1), remaining, retry after (µs)}.
+/// most units to spend at once. Spends as many of them as the budget holds now (at least one, or
+/// none). Returns {units spent (0: refused), remaining, retry after (µs) when refused}.
 const GCRA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -21,13 +22,14 @@ local burst = tonumber(ARGV[2])
 local units = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
-local new_tat = tat + interval * units
-local allow_at = new_tat - burst * interval
-if now < allow_at then
-  return {0, 0, allow_at - now}
+local available = math.floor((now + burst * interval - tat) / interval)
+if available < 1 then
+  return {0, 0, tat + interval - burst * interval - now}
 end
+local spent = math.min(units, available)
+local new_tat = tat + interval * spent
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return {1, burst + math.floor((now - new_tat) / interval), 0}
+return {spent, burst + math.floor((now - new_tat) / interval), 0}
 ";
 
 /// Which budget to spend, and its size.
@@ -41,11 +43,13 @@ pub struct BudgetKey {
     pub burst: u32,
 }
 
-/// The verdict on spending one unit.
+/// The verdict on spending units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
-    /// Whether the unit was spent.
+    /// Whether at least one unit was spent.
     pub allowed: bool,
+    /// How many units were spent (0 when refused).
+    pub spent: u32,
     /// Units left right now.
     pub remaining: u32,
     /// When refused: how long until one unit is back.
@@ -54,11 +58,12 @@ pub struct Budget {
 
 /// Reads the script's answer.
 fn budget(answer: Vec<i64>) -> Result<Budget, ClusterError> {
-    let [allowed, remaining, retry_us] = answer[..] else {
+    let [spent, remaining, retry_us] = answer[..] else {
         return Err(ClusterError::Answer("three integers expected"));
     };
     Ok(Budget {
-        allowed: allowed == 1,
+        allowed: spent >= 1,
+        spent: u32::try_from(spent.max(0)).unwrap_or(0),
         remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
         retry_after: Duration::from_micros(u64::try_from(retry_us.max(0)).unwrap_or(0)),
     })
@@ -75,8 +80,9 @@ impl RedisLink {
         self.spend_units(key, 1).await
     }
 
-    /// Spends `units` of `key` at once, or none: a node leases several units for its own use
-    /// so that busy budgets cost Redis one call per lease, not one per request.
+    /// Spends up to `units` of `key` at once (as many as it holds, at least one, or none): a node
+    /// leases several units for its own use so that busy budgets cost Redis one call per lease,
+    /// not one per request, even when the budget runs low.
     pub async fn spend_units(&self, key: &BudgetKey, units: u32) -> Result<Budget, ClusterError> {
         self.check_open()?;
         self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -114,7 +120,7 @@ mod tests {
         assert!(budget(vec![1, 2]).is_err());
         assert_eq!(
             budget(vec![0, -3, 1_500_000]).expect("three"),
-            Budget { allowed: false, remaining: 0, retry_after: Duration::from_millis(1500) }
+            Budget { allowed: false, spent: 0, remaining: 0, retry_after: Duration::from_millis(1500) }
         );
     }
 }

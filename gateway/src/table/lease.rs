@@ -3,6 +3,8 @@
 //! at most a tenth of its burst) and short-lived (100 ms), and its units are debited in Redis when
 //! taken, so leasing never admits more than the plan; unused units expire, which can only admit
 //! a little less. Plans slow enough that Redis's cost does not matter lease one unit: no change.
+//! A budget Redis found empty is remembered as empty until Redis said a unit comes back, so a
+//! client hammering a spent budget costs Redis nothing more (never admits more either).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,6 +29,19 @@ struct Lease {
     until: Instant,
     /// The budget's remaining units when the lease was taken (for `RateLimit-Remaining`).
     remaining: u32,
+    /// Redis found the budget empty: refuse until `until`.
+    empty: bool,
+}
+
+/// What a node holds of a budget before asking Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Held {
+    /// One leased unit, spent; the remaining units to report.
+    Unit(u32),
+    /// The budget is empty for this long yet (Redis said so).
+    Empty(Duration),
+    /// Nothing: ask Redis.
+    Nothing,
 }
 
 /// Leases by budget (a hash of environment, plan and application).
@@ -47,22 +62,36 @@ impl Leases {
         shard.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Spends one leased unit of `key`; the remaining units to report, or `None` without one.
-    pub(crate) fn take(&self, key: u64, now: Instant) -> Option<u32> {
+    /// Spends one leased unit of `key`, or says the budget is known to be empty.
+    pub(crate) fn take(&self, key: u64, now: Instant) -> Held {
         let mut shard = self.shard(key);
-        let lease = shard.get_mut(&key)?;
-        if lease.left == 0 || lease.until <= now {
+        let Some(lease) = shard.get_mut(&key) else { return Held::Nothing };
+        if lease.until <= now {
             shard.remove(&key);
-            return None;
+            return Held::Nothing;
+        }
+        if lease.empty {
+            return Held::Empty(lease.until - now);
+        }
+        if lease.left == 0 {
+            shard.remove(&key);
+            return Held::Nothing;
         }
         lease.left -= 1;
-        Some(lease.remaining + lease.left)
+        Held::Unit(lease.remaining + lease.left)
+    }
+
+    /// Remembers that `key`'s budget is empty until `retry_after` from `now`.
+    pub(crate) fn empty_for(&self, key: u64, now: Instant, retry_after: Duration) {
+        if !retry_after.is_zero() {
+            self.shard(key).insert(key, Lease { left: 0, until: now + retry_after, remaining: 0, empty: true });
+        }
     }
 
     /// Keeps `left` units of `key` for the next requests.
     pub(crate) fn put(&self, key: u64, left: u32, now: Instant, remaining: u32) {
         if left > 0 {
-            self.shard(key).insert(key, Lease { left, until: now + LEASE_TTL, remaining });
+            self.shard(key).insert(key, Lease { left, until: now + LEASE_TTL, remaining, empty: false });
         }
     }
 
@@ -86,10 +115,13 @@ mod tests {
         let leases = Leases::default();
         let now = Instant::now();
         leases.put(7, 2, now, 50);
-        assert_eq!(leases.take(7, now), Some(51));
-        assert_eq!(leases.take(7, now), Some(50));
-        assert_eq!(leases.take(7, now), None, "spent");
+        assert_eq!(leases.take(7, now), Held::Unit(51));
+        assert_eq!(leases.take(7, now), Held::Unit(50));
+        assert_eq!(leases.take(7, now), Held::Nothing, "spent");
         leases.put(8, 5, now, 0);
-        assert_eq!(leases.take(8, now + LEASE_TTL), None, "expired");
+        assert_eq!(leases.take(8, now + LEASE_TTL), Held::Nothing, "expired");
+        leases.empty_for(9, now, Duration::from_millis(30));
+        assert_eq!(leases.take(9, now + Duration::from_millis(10)), Held::Empty(Duration::from_millis(20)));
+        assert_eq!(leases.take(9, now + Duration::from_millis(30)), Held::Nothing, "Redis is asked again");
     }
 }
