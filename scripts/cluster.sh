@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A local cluster demo: three Sandgate nodes on loopback sharing one data directory (the store)
-# and one Redis (rate budgets, the change bus), as they would run behind a load balancer.
+# A local cluster demo: three Sandgate nodes on loopback sharing one PostgreSQL store and one
+# Redis (rate budgets, the change bus), as they would run behind a load balancer.
 #
 #   scripts/cluster.sh            # three nodes; Ctrl-C stops them all
 #   NODES=2 scripts/cluster.sh
@@ -9,11 +9,12 @@
 # runs `sandgate up` (it prints the demo credentials); the others run `sandgate gateway`.
 # Redis: REDIS_URL, else the one on 127.0.0.1:6379, else a redis-server started here.
 # Env: SANDGATE_BIN (target/debug/sandgate, built when missing), DATA_DIR (.sandgate-cluster),
-# NODES (3), REDIS_URL, STORE_URL (a postgres:// URL; default: SQLite in DATA_DIR).
+# NODES (3), REDIS_URL, STORE_URL.
 #
-# The store is SQLite in DATA_DIR (one host); set STORE_URL=postgres://… to share a PostgreSQL
-# store instead (nodes on several hosts then need the same secrets/, and each keeps its own
-# TRAINING state: see the README, "Several nodes").
+# The store (control plane and TRAINING state): STORE_URL (postgres://…), else the database
+# `sandgate_cluster` on the PostgreSQL at 127.0.0.1:5432 (created when missing), else SQLite in
+# DATA_DIR (one host only). Each node has a data directory of its own (DATA_DIR/node-k) whose
+# secrets/ is a copy of node 1's, as on separate hosts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,14 @@ if [ -z "${REDIS_URL:-}" ]; then
   fi
 fi
 
+if [ -z "${STORE_URL:-}" ] && answers 5432 && command -v psql >/dev/null; then
+  server="postgres://postgres@127.0.0.1:5432"
+  if [ -z "$(psql "$server/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'sandgate_cluster'")" ]; then
+    psql "$server/postgres" -qc "CREATE DATABASE sandgate_cluster"
+  fi
+  STORE_URL="$server/sandgate_cluster"
+fi
+
 mkdir -p "$DATA_DIR"
 config="$DATA_DIR/cluster.yaml"
 cat >"$config" <<YAML
@@ -58,7 +67,12 @@ fi
 for k in $(seq 1 "$NODES"); do
   command=(gateway)
   [ "$k" = 1 ] && command=(up)
-  "$SANDGATE_BIN" "${command[@]}" --config "$config" --data-dir "$DATA_DIR" \
+  node_dir="$DATA_DIR/node-$k"
+  [ -n "${STORE_URL:-}" ] || node_dir="$DATA_DIR" # SQLite: the nodes share the file
+  if [ "$k" != 1 ] && [ "$node_dir" != "$DATA_DIR" ] && [ ! -d "$node_dir/secrets" ]; then
+    mkdir -p "$node_dir" && cp -a "$DATA_DIR/node-1/secrets" "$node_dir/secrets"
+  fi
+  "$SANDGATE_BIN" "${command[@]}" --config "$config" --data-dir "$node_dir" \
     --training-listen "127.0.0.1:81${k}0" --production-listen "127.0.0.1:81${k}1" \
     --admin-listen "127.0.0.1:81${k}2" &
   pids+=($!)
@@ -68,7 +82,7 @@ for k in $(seq 1 "$NODES"); do
 done
 
 echo
-echo "$NODES nodes on one store ($DATA_DIR) and one Redis ($REDIS_URL):"
+echo "$NODES nodes on one store (${STORE_URL:-SQLite in $DATA_DIR}) and one Redis ($REDIS_URL):"
 for k in $(seq 1 "$NODES"); do
   echo "  node $k: TRAINING http://127.0.0.1:81${k}0  PRODUCTION http://127.0.0.1:81${k}1  admin http://127.0.0.1:81${k}2"
 done

@@ -80,9 +80,37 @@ fn control_plane(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same control-plane writes and reads on the embedded SQLite store (the baseline) and on
+/// PostgreSQL (a fresh database on `SANDGATE_TEST_POSTGRES_URL`, default the local server), in
+/// one run: what sharing the store between nodes costs per write.
+fn store_engines(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = sandgate_db::testing::TestDatabase::create("bench");
+    let clock = || std::sync::Arc::new(sandgate_core::clock::SystemClock);
+    let engines = [
+        ("sqlite (baseline)", Store::open(dir.path()).expect("SQLite store")),
+        ("postgres", Store::open_postgres(&database.url, clock()).expect("PostgreSQL store")),
+    ];
+    let hasher = SecretHash::new([3; 32]);
+    let scopes = ["merchant".to_owned()];
+    let application = sandgate_store::DemoApplication { kind: "generic", scopes: &scopes, entities: &[] };
+    let mut group = c.benchmark_group("store_engines");
+    for (engine, store) in &engines {
+        let demo = store.ensure_demo(Environment::TRAINING, &hasher, false, &application).expect("demo");
+        let app = store.application_id(sandgate_store::DEMO_APPLICATION).expect("store").expect("app");
+        group.bench_function(format!("issue TRAINING credential / {engine}"), |b| {
+            b.iter(|| store.issue("operator:bench", &app, Environment::TRAINING, &hasher).ok())
+        });
+        group.bench_function(format!("credential lookup / {engine}"), |b| {
+            b.iter(|| store.credential(&demo.client_id).ok())
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(3));
-    targets = control_plane
+    targets = control_plane, store_engines
 }
 criterion_main!(benches);

@@ -140,6 +140,7 @@ pub fn prepare_with_clock(
         Some(url) => Store::open_postgres(url, clock)?,
         None => Store::open_with_clock(&dir, clock)?,
     });
+    store.agree_on_keys(&keys.fingerprints())?;
     let redis = match &settings.redis {
         Some(redis) => Some(Arc::new(RedisLink::connect("redis.url", &redis.url, &redis.key_prefix, redis.timeout)?)),
         None => None,
@@ -149,9 +150,12 @@ pub fn prepare_with_clock(
     let webhook_wake = Arc::new(tokio::sync::Notify::new());
     let uses_emulator = settings.environments.iter().any(|e| e.upstream == UpstreamConfig::Emulator);
     let emulator = if uses_emulator {
-        let state = match settings.emulator_state {
-            EmulatorState::Store => StateBackend::Sqlite(dir.join("emulator.db")),
-            EmulatorState::Memory => StateBackend::Memory,
+        // TRAINING objects live beside the control-plane store: in PostgreSQL when the nodes
+        // share one, so a partner's object created through one node is read through any other.
+        let state = match (settings.emulator_state, &settings.store_url) {
+            (EmulatorState::Store, Some(url)) => StateBackend::Postgres(url.clone()),
+            (EmulatorState::Store, None) => StateBackend::Sqlite(dir.join("emulator.db")),
+            (EmulatorState::Memory, _) => StateBackend::Memory,
         };
         let scrub = settings.emulator_scrub;
         let events: sandgate_emulator::events::Sink =

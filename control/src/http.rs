@@ -117,6 +117,7 @@ impl From<StoreError> for Problem {
             StoreError::Sqlite(_)
             | StoreError::Database { .. }
             | StoreError::TooNew { .. }
+            | StoreError::KeysDiffer { .. }
             | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "control-plane store failure");
                 Problem::new(ProblemKind::Internal, "the store failed; nothing was changed, try again", None)

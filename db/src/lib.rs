@@ -1,6 +1,6 @@
-//! The store's database: SQLite (embedded, the default) or PostgreSQL (several hosts), behind the
-//! small part of rusqlite's API the store uses, so that every area file reads the same whatever
-//! the engine. SQL is written once, in the dialect both speak; for PostgreSQL the `?N`
+//! Sandgate's databases: SQLite (embedded, the default) or PostgreSQL (several hosts), behind the
+//! small part of rusqlite's API the control-plane store and the emulator's state use, so that
+//! their SQL reads the same whatever the engine. SQL is written once, in the dialect both speak; for PostgreSQL the `?N`
 //! placeholders become `$N`.
 //!
 //! PostgreSQL is driven by `tokio-postgres` on a runtime of its own: a call sends the work there
@@ -9,12 +9,14 @@
 //! Written by hand because neither driver offers one interface over both engines with blocking
 //! calls that are safe inside an async runtime.
 
+pub mod testing;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// What a database call returns.
-pub(crate) type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// Why a database call failed.
 #[derive(Debug)]
@@ -32,6 +34,9 @@ pub enum Error {
     /// The PostgreSQL connection was lost inside a transaction: the transaction is gone (nothing
     /// of it was committed); the next call connects again.
     Lost,
+    /// PostgreSQL could not be reached a moment ago; calls fail at once until the next attempt
+    /// to connect (back-off), instead of each waiting for a connection that will not come.
+    Down,
 }
 
 impl fmt::Display for Error {
@@ -48,15 +53,16 @@ impl fmt::Display for Error {
             Error::Lost => {
                 f.write_str("the PostgreSQL connection was lost inside a transaction, which was not committed")
             }
+            Error::Down => f.write_str("PostgreSQL cannot be reached; connecting again shortly"),
         }
     }
 }
 
 impl Error {
     /// Whether the database could not be reached (a lost or refused connection, no answer).
-    pub(crate) fn is_unavailable(&self) -> bool {
+    pub fn is_unavailable(&self) -> bool {
         match self {
-            Error::Timeout | Error::Lost => true,
+            Error::Timeout | Error::Lost | Error::Down => true,
             Error::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
             _ => false,
         }
@@ -89,7 +95,7 @@ impl From<tokio_postgres::Error> for Error {
 }
 
 /// `.optional()` on a single-row result, as rusqlite's.
-pub(crate) trait OptionalExtension<T> {
+pub trait OptionalExtension<T> {
     /// `Ok(None)` when there was no row.
     fn optional(self) -> Result<Option<T>>;
 }
@@ -107,20 +113,29 @@ impl<T> OptionalExtension<T> for Result<T> {
 /// What a value is, so that PostgreSQL is told each parameter's type (it cannot infer one from
 /// `? IS NULL`) and a NULL has the type of its column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
+pub enum Kind {
+    /// A 64-bit integer.
     Int,
+    /// A double.
     Real,
+    /// Text.
     Text,
+    /// Bytes.
     Blob,
 }
 
 /// One bound value, owned so it can travel to PostgreSQL's runtime.
 #[derive(Debug, Clone)]
-pub(crate) enum Value {
+pub enum Value {
+    /// NULL in a column of this kind.
     Null(Kind),
+    /// An integer.
     Int(i64),
+    /// A double.
     Real(f64),
+    /// Text.
     Text(String),
+    /// Bytes.
     Blob(Vec<u8>),
 }
 
@@ -137,13 +152,13 @@ impl Value {
 }
 
 /// The kind of a type's values (for its NULL).
-pub(crate) trait HasKind {
+pub trait HasKind {
     /// The kind.
     const KIND: Kind;
 }
 
 /// A value that can be bound to a placeholder.
-pub(crate) trait Param {
+pub trait Param {
     /// The value to bind.
     fn value(&self) -> Value;
 }
@@ -224,7 +239,7 @@ impl<T: Param + HasKind> Param for Option<T> {
 }
 
 /// The values of one statement, as `params![…]` builds them.
-pub(crate) trait Params {
+pub trait Params {
     /// The values, in placeholder order.
     fn values(self) -> Vec<Value>;
 }
@@ -236,14 +251,14 @@ impl<const N: usize> Params for [&dyn Param; N] {
 }
 
 /// `params![a, b]`: the values of a statement, as rusqlite's macro.
+#[macro_export]
 macro_rules! params {
-    () => { [] as [&dyn $crate::db::Param; 0] };
-    ($($param:expr),+ $(,)?) => { [$(&$param as &dyn $crate::db::Param),+] };
+    () => { [] as [&dyn $crate::Param; 0] };
+    ($($param:expr),+ $(,)?) => { [$(&$param as &dyn $crate::Param),+] };
 }
-pub(crate) use params;
 
 /// A column type that can be read from a row.
-pub(crate) trait FromColumn: Sized {
+pub trait FromColumn: Sized {
     /// From SQLite.
     fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> Result<Self>;
     /// From PostgreSQL.
@@ -313,7 +328,7 @@ column! {
 }
 
 /// A column index (rusqlite's `get::<_, T>(i)` shape).
-pub(crate) trait ColumnIndex {
+pub trait ColumnIndex {
     /// The zero-based index.
     fn index(self) -> usize;
 }
@@ -324,14 +339,16 @@ impl ColumnIndex for usize {
 }
 
 /// One result row.
-pub(crate) enum Row<'a> {
+pub enum Row<'a> {
+    /// A row from SQLite.
     Sqlite(&'a rusqlite::Row<'a>),
+    /// A row from PostgreSQL.
     Postgres(&'a tokio_postgres::Row),
 }
 
 impl Row<'_> {
     /// Column `index` as `T`.
-    pub(crate) fn get<I: ColumnIndex, T: FromColumn>(&self, index: I) -> Result<T> {
+    pub fn get<I: ColumnIndex, T: FromColumn>(&self, index: I) -> Result<T> {
         match self {
             Row::Sqlite(row) => T::sqlite(row, index.index()),
             Row::Postgres(row) => T::postgres(row, index.index()),
@@ -341,20 +358,26 @@ impl Row<'_> {
 
 /// How a transaction starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TransactionBehavior {
+pub enum TransactionBehavior {
     /// Takes the write lock at once (SQLite `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock that
     /// serialises writers of every node, as SQLite's lock does).
     Immediate,
     /// Reads one snapshot.
     Deferred,
+    /// One unit of work that locks only the rows it touches (SQLite `BEGIN IMMEDIATE`, its only
+    /// way to write; PostgreSQL `BEGIN`, read committed: a concurrent writer of the same row
+    /// waits, then sees the row as committed).
+    RowLocks,
 }
 
 /// The advisory lock every PostgreSQL write transaction takes.
 const WRITE_LOCK: i64 = 0x005a_4e6a_4741_5445;
 
 /// A connection to either engine.
-pub(crate) enum Connection {
+pub enum Connection {
+    /// An SQLite file.
     Sqlite(rusqlite::Connection),
+    /// A PostgreSQL server.
     Postgres(Postgres),
 }
 
@@ -373,12 +396,14 @@ type StatementCache = std::sync::Mutex<std::collections::HashMap<(String, Vec<Ki
 /// A PostgreSQL client and the runtime that drives it. A lost connection is opened again on the
 /// next call outside a transaction (never inside one: its first statements would be gone and the
 /// rest would run on their own).
-pub(crate) struct Postgres {
+pub struct Postgres {
     url: String,
     client: std::sync::Mutex<Arc<tokio_postgres::Client>>,
     runtime: Option<tokio::runtime::Runtime>,
     statements: Arc<StatementCache>,
     in_transaction: std::sync::atomic::AtomicBool,
+    /// While PostgreSQL cannot be reached: when to try again, and the wait after that one.
+    backoff: std::sync::Mutex<Option<(std::time::Instant, Duration)>>,
 }
 
 impl Drop for Postgres {
@@ -389,12 +414,19 @@ impl Drop for Postgres {
     }
 }
 
+/// The first wait before connecting again after a failed attempt, and the longest.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
+/// Longest a connection attempt may take unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Longest a PostgreSQL call may take.
 const PG_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Postgres {
     /// Connects to `url` (a `postgres://` URL).
-    pub(crate) fn connect(url: &str) -> Result<Postgres> {
+    pub fn connect(url: &str) -> Result<Postgres> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("sandgate-postgres")
@@ -408,13 +440,16 @@ impl Postgres {
             runtime: Some(runtime),
             statements: Arc::default(),
             in_transaction: Default::default(),
+            backoff: std::sync::Mutex::new(None),
         })
     }
 
     fn open(runtime: &tokio::runtime::Runtime, url: &str) -> Result<tokio_postgres::Client> {
-        let url = url.to_owned();
-        let (client, connection) =
-            run_on(runtime, async move { tokio_postgres::connect(&url, tokio_postgres::NoTls).await })??;
+        let mut config: tokio_postgres::Config = url.parse()?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT); // an unreachable host fails fast, not in minutes
+        }
+        let (client, connection) = run_on(runtime, async move { config.connect(tokio_postgres::NoTls).await })??;
         runtime.spawn(async move {
             if let Err(e) = connection.await {
                 tracing::error!(error = %e, "the PostgreSQL connection ended");
@@ -430,8 +465,27 @@ impl Postgres {
             if self.in_transaction.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(Error::Lost);
             }
+            let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+            if backoff.is_some_and(|(next, _)| std::time::Instant::now() < next) {
+                return Err(Error::Down);
+            }
             tracing::warn!("the PostgreSQL connection was lost; connecting again");
-            *current = Arc::new(Postgres::open(runtime, &self.url)?);
+            match Postgres::open(runtime, &self.url) {
+                Ok(client) => {
+                    if backoff.take().is_some() {
+                        tracing::info!("PostgreSQL is back");
+                    }
+                    *current = Arc::new(client);
+                }
+                Err(e) => {
+                    // 100 ms, doubling to 5 s: a server that is restarting is found within
+                    // moments, one that is gone is not hammered by every request.
+                    let wait = backoff.map_or(RECONNECT_FIRST, |(_, wait)| (wait * 2).min(RECONNECT_MAX));
+                    tracing::error!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot reach PostgreSQL");
+                    *backoff = Some((std::time::Instant::now() + wait, wait));
+                    return Err(e);
+                }
+            }
             // Prepared statements belonged to the old connection.
             self.statements.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
@@ -550,8 +604,16 @@ fn pg_params(values: &[Value]) -> Vec<Box<dyn tokio_postgres::types::ToSql + Syn
         .collect()
 }
 
+/// A schema written for SQLite in PostgreSQL's types: 64-bit integers (what SQLite's are),
+/// `BYTEA` for blobs, a sequence for the one autoincrement key.
+pub fn postgres_dialect(sql: &str) -> String {
+    sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+        .replace("INTEGER", "BIGINT")
+        .replace("BLOB", "BYTEA")
+}
+
 /// SQLite's `?N` and `?` placeholders as PostgreSQL's `$N` (outside string literals).
-pub(crate) fn placeholders(sql: &str) -> String {
+pub fn placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let (mut in_string, mut next) = (false, 1);
     let mut chars = sql.chars().peekable();
@@ -595,7 +657,7 @@ fn sqlite_values(values: &[Value]) -> Vec<rusqlite::types::Value> {
 
 impl Connection {
     /// Runs one statement; the rows it changed.
-    pub(crate) fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
         let values = params.values();
         match self {
             Connection::Sqlite(conn) => {
@@ -607,7 +669,7 @@ impl Connection {
     }
 
     /// Runs several statements without parameters.
-    pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match self {
             Connection::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
             Connection::Postgres(pg) => pg.batch(sql),
@@ -615,12 +677,7 @@ impl Connection {
     }
 
     /// The first row, read by `read`; [`Error::NoRow`] without one.
-    pub(crate) fn query_row<T, P: Params>(
-        &self,
-        sql: &str,
-        params: P,
-        read: impl FnOnce(&Row<'_>) -> Result<T>,
-    ) -> Result<T> {
+    pub fn query_row<T, P: Params>(&self, sql: &str, params: P, read: impl FnOnce(&Row<'_>) -> Result<T>) -> Result<T> {
         let values = params.values();
         match self {
             Connection::Sqlite(conn) => {
@@ -639,27 +696,27 @@ impl Connection {
     }
 
     /// A statement to run with [`Statement::query_map`].
-    pub(crate) fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
         Ok(Statement { conn: self, sql: sql.to_owned() })
     }
 
     /// [`Connection::prepare`] (SQLite caches every statement it runs here).
-    pub(crate) fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
         self.prepare(sql)
     }
 
     /// Starts a transaction.
-    pub(crate) fn transaction_with_behavior(&mut self, behavior: TransactionBehavior) -> Result<Transaction<'_>> {
+    pub fn transaction_with_behavior(&mut self, behavior: TransactionBehavior) -> Result<Transaction<'_>> {
         Transaction::begin(self, behavior)
     }
 
     /// Starts a transaction through a shared reference (reads of one snapshot).
-    pub(crate) fn unchecked_transaction(&self) -> Result<Transaction<'_>> {
+    pub fn unchecked_transaction(&self) -> Result<Transaction<'_>> {
         Transaction::begin(self, TransactionBehavior::Deferred)
     }
 
     /// The SQLite connection, for what only SQLite has (pragmas).
-    pub(crate) fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
+    pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match self {
             Connection::Sqlite(conn) => Some(conn),
             Connection::Postgres(_) => None,
@@ -667,30 +724,30 @@ impl Connection {
     }
 
     /// Whether this is PostgreSQL.
-    pub(crate) fn is_postgres(&self) -> bool {
+    pub fn is_postgres(&self) -> bool {
         matches!(self, Connection::Postgres(_))
     }
 }
 
 /// A statement, run by [`Statement::query_map`].
-pub(crate) struct Statement<'c> {
+pub struct Statement<'c> {
     conn: &'c Connection,
     sql: String,
 }
 
 impl Statement<'_> {
     /// Runs the statement; the rows it changed.
-    pub(crate) fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
+    pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
         self.conn.execute(&self.sql, params)
     }
 
     /// The first row, read by `read`.
-    pub(crate) fn query_row<T, P: Params>(&mut self, params: P, read: impl FnOnce(&Row<'_>) -> Result<T>) -> Result<T> {
+    pub fn query_row<T, P: Params>(&mut self, params: P, read: impl FnOnce(&Row<'_>) -> Result<T>) -> Result<T> {
         self.conn.query_row(&self.sql, params, read)
     }
 
     /// Every row, read by `read`.
-    pub(crate) fn query_map<T, P: Params>(
+    pub fn query_map<T, P: Params>(
         &mut self,
         params: P,
         mut read: impl FnMut(&Row<'_>) -> Result<T>,
@@ -715,7 +772,7 @@ impl Statement<'_> {
 }
 
 /// A transaction: commits on [`Transaction::commit`], rolls back when dropped without it.
-pub(crate) struct Transaction<'c> {
+pub struct Transaction<'c> {
     conn: &'c Connection,
     open: bool,
 }
@@ -723,12 +780,15 @@ pub(crate) struct Transaction<'c> {
 impl<'c> Transaction<'c> {
     fn begin(conn: &'c Connection, behavior: TransactionBehavior) -> Result<Transaction<'c>> {
         match (conn, behavior) {
-            (Connection::Sqlite(c), TransactionBehavior::Immediate) => c.execute_batch("BEGIN IMMEDIATE")?,
+            (Connection::Sqlite(c), TransactionBehavior::Immediate | TransactionBehavior::RowLocks) => {
+                c.execute_batch("BEGIN IMMEDIATE")?
+            }
             (Connection::Sqlite(c), TransactionBehavior::Deferred) => c.execute_batch("BEGIN DEFERRED")?,
             (Connection::Postgres(pg), behavior) => {
                 let begin = match behavior {
                     TransactionBehavior::Immediate => format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
                     TransactionBehavior::Deferred => "BEGIN ISOLATION LEVEL REPEATABLE READ".to_owned(),
+                    TransactionBehavior::RowLocks => "BEGIN".to_owned(),
                 };
                 pg.batch(&begin)?;
                 pg.in_transaction.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -738,7 +798,7 @@ impl<'c> Transaction<'c> {
     }
 
     /// Commits.
-    pub(crate) fn commit(mut self) -> Result<()> {
+    pub fn commit(mut self) -> Result<()> {
         self.open = false;
         let committed = self.conn.execute_batch("COMMIT");
         self.ended();

@@ -20,17 +20,17 @@ pub enum EmulatorError {
         /// Why.
         source: std::io::Error,
     },
-    /// The state file could not be opened or set up.
-    #[error("emulator state: {path}: {source}")]
+    /// The state database could not be opened or set up.
+    #[error("emulator state: {place}: {source}")]
     StateOpen {
-        /// The file.
-        path: PathBuf,
-        /// The SQLite error.
-        source: rusqlite::Error,
+        /// The SQLite file, or the PostgreSQL URL without its password.
+        place: String,
+        /// Why.
+        source: sandgate_db::Error,
     },
     /// The state could not be read or written.
     #[error("emulator state: {0}")]
-    State(#[from] rusqlite::Error),
+    State(#[from] sandgate_db::Error),
     /// A stored object could not be read back as JSON.
     #[error("emulator state: corrupt JSON: {0}")]
     StateCorrupt(#[from] serde_json::Error),

@@ -109,6 +109,12 @@ impl Emulator {
         removed
     }
 
+    /// Whether answering may wait on a database server (the state is in PostgreSQL): an async
+    /// caller should then call [`Emulator::handle`] from a blocking thread.
+    pub fn state_is_remote(&self) -> bool {
+        self.state.is_remote()
+    }
+
     /// Whether the state store answers a trivial read (`/readyz`).
     pub fn state_answers(&self) -> bool {
         let probe = state::Tenant { environment: "readyz", partner: "readyz" };

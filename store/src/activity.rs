@@ -1,7 +1,7 @@
 //! The activity log: one row per event (time, actor, partner, application, details), written in
 //! the same transaction as the change it records, so no change goes unlogged.
 
-use crate::db::{params, Connection, Transaction};
+use sandgate_db::{params, Connection, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -55,7 +55,7 @@ pub(crate) fn log_event(
     application_id: Option<&str>,
     event: &str,
     details: Value,
-) -> crate::db::Result<()> {
+) -> sandgate_db::Result<()> {
     tx.execute(
         "INSERT INTO activity (at, partner_id, application_id, actor, event, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![now_rfc3339(), partner_id, application_id, actor, event, details.to_string()],
@@ -71,7 +71,7 @@ pub(crate) fn log_app_event(
     app_id: &str,
     event: &str,
     details: Value,
-) -> crate::db::Result<()> {
+) -> sandgate_db::Result<()> {
     let partner: String =
         tx.query_row("SELECT partner_id FROM applications WHERE id = ?1", params![app_id], |r| r.get(0))?;
     log_event(tx, actor, Some(&partner), Some(app_id), event, details)

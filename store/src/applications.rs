@@ -1,7 +1,7 @@
 //! Developer applications (their production review is `reviews`). The name, type and permission
 //! never change; the rest does, and takes effect on the gateway before the write returns.
 
-use crate::db::{params, Connection, OptionalExtension};
+use sandgate_db::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -103,7 +103,7 @@ const APP_COLUMNS: &str =
     "id, partner_id, name, description, type, category, permission, scopes, webhooks, trust_list, \
      entities, benefits, status, review_status, plan, created_at, updated_at";
 
-fn app_row(r: &crate::db::Row<'_>) -> crate::db::Result<(Application, [String; 3])> {
+fn app_row(r: &sandgate_db::Row<'_>) -> sandgate_db::Result<(Application, [String; 3])> {
     let scopes: String = r.get(7)?;
     let trust: String = r.get(9)?;
     let fields = ApplicationFields {
@@ -239,7 +239,7 @@ impl Store {
             super::partners::partner(conn, partner_id)?;
             let mut statement =
                 conn.prepare(&format!("SELECT {APP_COLUMNS} FROM applications WHERE partner_id = ?1 ORDER BY name"))?;
-            let rows = statement.query_map(params![partner_id], app_row)?.collect::<crate::db::Result<Vec<_>>>()?;
+            let rows = statement.query_map(params![partner_id], app_row)?.collect::<sandgate_db::Result<Vec<_>>>()?;
             rows.into_iter().map(finish).collect()
         })
     }
@@ -249,7 +249,7 @@ impl Store {
         self.write(|tx| {
             let app = active_application(tx, id)?;
             let mut changed = Vec::new();
-            let mut set = |column: &str, value: String, field: &'static str| -> crate::db::Result<()> {
+            let mut set = |column: &str, value: String, field: &'static str| -> sandgate_db::Result<()> {
                 tx.execute(&format!("UPDATE applications SET {column} = ?1 WHERE id = ?2"), params![value, id])?;
                 changed.push(field);
                 Ok(())

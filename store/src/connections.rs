@@ -3,7 +3,7 @@
 //! webhook in the same transaction; disconnecting removes them and queues
 //! `integration.disconnected`. Repeating either is a no-op.
 
-use crate::db::{params, Connection as Db, OptionalExtension};
+use sandgate_db::{params, Connection as Db, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 
@@ -55,7 +55,7 @@ pub struct ConnectOutcome {
     pub changed: bool,
 }
 
-fn connection(db: &Db, entity: (&str, &str), app_id: &str) -> crate::db::Result<Option<Connection>> {
+fn connection(db: &Db, entity: (&str, &str), app_id: &str) -> sandgate_db::Result<Option<Connection>> {
     db.query_row(
         "SELECT entity_type, entity_id, application_id, status, connected_at, disconnected_at FROM connections
          WHERE entity_type = ?1 AND entity_id = ?2 AND application_id = ?3",
@@ -65,7 +65,7 @@ fn connection(db: &Db, entity: (&str, &str), app_id: &str) -> crate::db::Result<
     .optional()
 }
 
-fn connection_row(r: &crate::db::Row<'_>) -> crate::db::Result<Connection> {
+fn connection_row(r: &sandgate_db::Row<'_>) -> sandgate_db::Result<Connection> {
     Ok(Connection {
         entity_type: r.get(0)?,
         entity_id: r.get(1)?,
@@ -76,7 +76,7 @@ fn connection_row(r: &crate::db::Row<'_>) -> crate::db::Result<Connection> {
     })
 }
 
-fn benefits(db: &Db, entity: (&str, &str), app_id: Option<&str>) -> crate::db::Result<Vec<Benefit>> {
+fn benefits(db: &Db, entity: (&str, &str), app_id: Option<&str>) -> sandgate_db::Result<Vec<Benefit>> {
     let mut statement = db.prepare_cached(
         "SELECT entity_type, entity_id, application_id, benefit, created_at FROM entity_benefits
          WHERE entity_type = ?1 AND entity_id = ?2 AND (?3 IS NULL OR application_id = ?3)
@@ -192,7 +192,7 @@ impl Store {
                  WHERE entity_type = ?1 AND entity_id = ?2 ORDER BY application_id",
             )?;
             let rows = statement.query_map(params![entity.0, entity.1], connection_row)?;
-            Ok(rows.collect::<crate::db::Result<_>>()?)
+            Ok(rows.collect::<sandgate_db::Result<_>>()?)
         })
     }
 

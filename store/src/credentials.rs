@@ -1,7 +1,7 @@
 //! Client credentials per application and environment: issue (secret shown once, stored as its
 //! keyed hash), rotate with a grace period during which the previous secret still works, revoke.
 
-use crate::db::{params, Connection, OptionalExtension, Transaction};
+use sandgate_db::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
@@ -32,7 +32,7 @@ pub struct Credential {
 
 const COLUMNS: &str = "client_id, application_id, environment, status, created_at, rotated_at, previous_valid_until";
 
-fn row(r: &crate::db::Row<'_>, now: i64) -> crate::db::Result<Credential> {
+fn row(r: &sandgate_db::Row<'_>, now: i64) -> sandgate_db::Result<Credential> {
     let until: Option<i64> = r.get(6)?;
     Ok(Credential {
         client_id: r.get(0)?,
@@ -60,7 +60,7 @@ pub(crate) fn insert_credential(
     app_id: &str,
     env: Environment,
     hasher: &SecretHash,
-) -> crate::db::Result<(Credential, String)> {
+) -> sandgate_db::Result<(Credential, String)> {
     let (client_id, secret, now) = (env.new_client_id(), env.new_client_secret(), now_rfc3339());
     tx.execute(
         "INSERT INTO credentials (client_id, application_id, environment, secret_hash, status, created_at)
@@ -87,7 +87,7 @@ pub(crate) fn issue_logged(
     app_id: &str,
     env: Environment,
     hasher: &SecretHash,
-) -> crate::db::Result<(Credential, String)> {
+) -> sandgate_db::Result<(Credential, String)> {
     let (credential, secret) = insert_credential(tx, app_id, env, hasher)?;
     let details = json!({"client_id": credential.client_id, "environment": env.as_str()});
     log_event(tx, actor, Some(partner_id), Some(app_id), "credential.issued", details)?;
@@ -129,7 +129,7 @@ impl Store {
             ))?;
             let now = self.now_unix();
             let credentials =
-                statement.query_map(params![app_id], |r| row(r, now))?.collect::<crate::db::Result<_>>()?;
+                statement.query_map(params![app_id], |r| row(r, now))?.collect::<sandgate_db::Result<_>>()?;
             Ok(credentials)
         })
     }

@@ -58,7 +58,17 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
         /// The database's error.
-        source: crate::db::Error,
+        source: sandgate_db::Error,
+    },
+    /// This node's key in `secrets/` is not the one the other nodes on this store use.
+    #[error(
+        "the key {key} in this node's secrets/ differs from the one the other nodes on store {path} use: copy the secrets/ folder of a node already running on this store to this node's data directory (replacing its own), then start it again"
+    )]
+    KeysDiffer {
+        /// The store (URL without password).
+        path: PathBuf,
+        /// The key's name (`secret-hash`, `webhook-signing`, `<environment>-signing`).
+        key: String,
     },
     /// The database was written by a newer Sandgate.
     #[error("store {path}: schema version {found} is newer than this Sandgate understands ({known})")]
@@ -73,7 +83,7 @@ pub enum StoreError {
     /// The database failed during an operation; the transaction was rolled back (nothing of it
     /// may reach a client).
     #[error("store: {0}")]
-    Sqlite(#[from] crate::db::Error),
+    Sqlite(#[from] sandgate_db::Error),
     /// Stored JSON could not be read back.
     #[error("store: corrupt JSON column: {0}")]
     Corrupt(#[from] serde_json::Error),

@@ -2,7 +2,7 @@
 //! band, valid for a limited time (3 days by default), locked after repeated wrong guesses; the
 //! developer verifies with it and gets access to the application.
 
-use crate::db::{params, Connection, OptionalExtension};
+use sandgate_db::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 
@@ -138,7 +138,7 @@ impl Store {
             let mut statement = conn
                 .prepare("SELECT id FROM invitations WHERE application_id = ?1 ORDER BY created_at DESC, rowid DESC")?;
             let ids =
-                statement.query_map(params![app_id], |r| r.get(0))?.collect::<crate::db::Result<Vec<String>>>()?;
+                statement.query_map(params![app_id], |r| r.get(0))?.collect::<sandgate_db::Result<Vec<String>>>()?;
             ids.iter().map(|id| read(conn, id, self.now_unix()).map(|row| row.invitation)).collect()
         })
     }

@@ -61,6 +61,24 @@ impl KeyRing {
         format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
     }
 
+    /// A check value of each key, `(name, hex)`: the first 16 bytes of an HMAC of a fixed text
+    /// under the key, which tells whether two nodes hold the same key without revealing it.
+    pub fn fingerprints(&self) -> Vec<(String, String)> {
+        const TEXT: &str = "sandgate key check value";
+        let hex = |bytes: &[u8]| bytes[..16].iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let check = |key: &[u8]| {
+            let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+            mac.update(TEXT.as_bytes());
+            hex(&mac.finalize().into_bytes())
+        };
+        let mut out = vec![
+            ("secret-hash".to_owned(), hex(&self.secret_hash.hash(TEXT))),
+            ("webhook-signing".to_owned(), check(&self.webhook)),
+        ];
+        out.extend(self.signing.iter().map(|(env, key)| (format!("{env}-signing"), check(key))));
+        out
+    }
+
     /// The signing key of `env`, if the ring was loaded for it.
     pub fn signing_key(&self, env: Environment) -> Option<&[u8; 32]> {
         self.signing.get(env.as_str())

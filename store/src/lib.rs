@@ -9,7 +9,6 @@ mod activity;
 mod applications;
 mod connections;
 mod credentials;
-mod db;
 mod error;
 mod invitations;
 pub mod keys;
@@ -35,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::db::{params, Connection, OptionalExtension};
+use sandgate_db::{params, Connection, OptionalExtension};
 
 use sandgate_core::clock::{Clock, SystemClock};
 use sandgate_core::environment::Environment;
@@ -168,7 +167,8 @@ impl Store {
     /// share it.
     pub fn open_postgres(url: &str, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let path = PathBuf::from(sandgate_core::secret::redact_url_password(url));
-        let conn = db::Postgres::connect(url).map_err(|source| StoreError::Database { path: path.clone(), source })?;
+        let conn = sandgate_db::Postgres::connect(url)
+            .map_err(|source| StoreError::Database { path: path.clone(), source })?;
         Store::with_connection(Connection::Postgres(conn), path, clock)
     }
 
@@ -199,7 +199,7 @@ impl Store {
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn fail(&self, source: db::Error) -> StoreError {
+    fn fail(&self, source: sandgate_db::Error) -> StoreError {
         StoreError::Database { path: self.path.clone(), source }
     }
 
@@ -213,7 +213,7 @@ impl Store {
     /// caller answers, and other nodes learn the new version). Any error rolls back.
     pub(crate) fn write<T>(
         &self,
-        work: impl FnOnce(&crate::db::Transaction<'_>) -> Result<T, StoreError>,
+        work: impl FnOnce(&sandgate_db::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let out = self.write_quiet(|tx| {
             let out = work(tx)?;
@@ -227,10 +227,28 @@ impl Store {
     /// [`Store::write`] for changes the gateway's directory does not depend on.
     pub(crate) fn write_quiet<T>(
         &self,
-        work: impl FnOnce(&crate::db::Transaction<'_>) -> Result<T, StoreError>,
+        work: impl FnOnce(&sandgate_db::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(sandgate_db::TransactionBehavior::Immediate, work)
+    }
+
+    /// [`Store::write_quiet`] without the store-wide write lock on PostgreSQL: for work that locks
+    /// the rows it takes (`FOR UPDATE SKIP LOCKED`), so it neither waits for nor holds up other
+    /// writers. On SQLite it is the same immediate transaction.
+    pub(crate) fn write_rows<T>(
+        &self,
+        work: impl FnOnce(&sandgate_db::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(sandgate_db::TransactionBehavior::RowLocks, work)
+    }
+
+    fn transaction<T>(
+        &self,
+        behavior: sandgate_db::TransactionBehavior,
+        work: impl FnOnce(&sandgate_db::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(crate::db::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(behavior)?;
         let out = work(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -258,7 +276,7 @@ impl Store {
     /// version (read in one transaction).
     pub fn directory_rows(&self) -> Result<DirectorySnapshot, StoreError> {
         let conn = self.conn();
-        let read = || -> crate::db::Result<_> {
+        let read = || -> sandgate_db::Result<_> {
             let tx = conn.unchecked_transaction()?;
             let version = tx.query_row("SELECT version FROM directory_version", [], |r| r.get(0))?;
             let conn = &tx;
@@ -277,9 +295,9 @@ impl Store {
                         scopes: r.get(6)?,
                     })
                 })?
-                .collect::<crate::db::Result<Vec<_>>>()?;
+                .collect::<sandgate_db::Result<Vec<_>>>()?;
             let mut revoked = conn.prepare("SELECT client_id FROM credentials WHERE status = 'revoked'")?;
-            let revoked = revoked.query_map([], |r| r.get(0))?.collect::<crate::db::Result<Vec<String>>>()?;
+            let revoked = revoked.query_map([], |r| r.get(0))?.collect::<sandgate_db::Result<Vec<String>>>()?;
             Ok(DirectorySnapshot { version, apps, revoked })
         };
         read().map_err(|e| self.fail(e))
@@ -293,6 +311,36 @@ impl Store {
     /// The id of the application named `name`.
     pub fn application_id(&self, name: &str) -> Result<Option<String>, StoreError> {
         id_by_name(&self.conn(), "applications", name).map_err(|e| self.fail(e))
+    }
+
+    /// On a store shared by several nodes (PostgreSQL), checks that this node's keys are the
+    /// ones the others use: the first node records a check value of each key, every later node
+    /// must match it (a node with other keys would refuse every secret and token of the rest).
+    /// A key no node has recorded yet (a new environment) is recorded. SQLite has one node: no
+    /// check.
+    pub fn agree_on_keys(&self, fingerprints: &[(String, String)]) -> Result<(), StoreError> {
+        if !self.conn().is_postgres() {
+            return Ok(());
+        }
+        let recorded = self.write_quiet(|tx| {
+            let mut recorded = Vec::with_capacity(fingerprints.len());
+            for (name, fingerprint) in fingerprints {
+                tx.execute(
+                    "INSERT INTO key_fingerprints (name, fingerprint) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                    params![name, fingerprint],
+                )?;
+                let stored: String =
+                    tx.query_row("SELECT fingerprint FROM key_fingerprints WHERE name = ?1", params![name], |r| {
+                        r.get(0)
+                    })?;
+                recorded.push((name, stored == *fingerprint));
+            }
+            Ok(recorded)
+        })?;
+        match recorded.into_iter().find(|(_, same)| !same) {
+            Some((name, _)) => Err(StoreError::KeysDiffer { path: self.path.clone(), key: name.clone() }),
+            None => Ok(()),
+        }
     }
 
     /// Whether the database answers a trivial query (for `/readyz`).
@@ -345,7 +393,8 @@ impl Store {
         demo: &DemoApplication<'_>,
     ) -> Result<IssuedCredential, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(crate::db::TransactionBehavior::Immediate).map_err(|e| self.fail(e))?;
+        let tx =
+            conn.transaction_with_behavior(sandgate_db::TransactionBehavior::Immediate).map_err(|e| self.fail(e))?;
         let now = now_rfc3339();
         let partner_id = match id_by_name(&tx, "partners", DEMO_PARTNER).map_err(|e| self.fail(e))? {
             Some(id) => id,
@@ -438,7 +487,7 @@ impl Store {
 }
 
 /// The id of the row of `table` (a constant, never input) whose unique `name` is `name`.
-fn id_by_name(conn: &Connection, table: &'static str, name: &str) -> crate::db::Result<Option<String>> {
+fn id_by_name(conn: &Connection, table: &'static str, name: &str) -> sandgate_db::Result<Option<String>> {
     conn.query_row(&format!("SELECT id FROM {table} WHERE name = ?1"), params![name], |r| r.get(0)).optional()
 }
 

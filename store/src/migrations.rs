@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::db::Connection;
+use sandgate_db::Connection;
 
 use super::StoreError;
 
@@ -172,6 +172,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         version INTEGER NOT NULL
      );
      INSERT INTO directory_version (id, version) VALUES (1, 0);",
+    // 8: a check value of each key in `secrets/`, so a node whose keys differ from the others'
+    // (a folder not copied) refuses to start instead of failing every secret and token.
+    "CREATE TABLE key_fingerprints (
+        name TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL
+     );",
 ];
 
 /// What PostgreSQL needs beside a migration: the tables some queries order by `rowid` (SQLite's
@@ -183,31 +189,23 @@ const POSTGRES_AFTER: &[(usize, &str)] = &[(
      ALTER TABLE webhook_deliveries ADD COLUMN rowid BIGSERIAL;",
 )];
 
-/// A migration in PostgreSQL's types: 64-bit integers (what SQLite's are), `BYTEA` for blobs,
-/// a sequence for the one autoincrement key.
-fn postgres_dialect(sql: &str) -> String {
-    sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
-        .replace("INTEGER", "BIGINT")
-        .replace("BLOB", "BYTEA")
-}
-
 /// The schema version: SQLite's `user_version`, or PostgreSQL's `sandgate_schema` row.
-fn version(tx: &Connection) -> crate::db::Result<i64> {
+fn version(tx: &Connection) -> sandgate_db::Result<i64> {
     match tx.as_sqlite() {
         Some(sqlite) => Ok(sqlite.pragma_query_value(None, "user_version", |r| r.get(0))?),
         None => {
             tx.execute_batch("CREATE TABLE IF NOT EXISTS sandgate_schema (version BIGINT NOT NULL)")?;
-            tx.query_row("SELECT COALESCE(MAX(version), 0) FROM sandgate_schema", crate::db::params![], |r| r.get(0))
+            tx.query_row("SELECT COALESCE(MAX(version), 0) FROM sandgate_schema", sandgate_db::params![], |r| r.get(0))
         }
     }
 }
 
-fn set_version(tx: &Connection, version: i64) -> crate::db::Result<()> {
+fn set_version(tx: &Connection, version: i64) -> sandgate_db::Result<()> {
     match tx.as_sqlite() {
         Some(sqlite) => Ok(sqlite.pragma_update(None, "user_version", version)?),
         None => {
-            tx.execute("DELETE FROM sandgate_schema", crate::db::params![])?;
-            tx.execute("INSERT INTO sandgate_schema (version) VALUES (?1)", crate::db::params![version])?;
+            tx.execute("DELETE FROM sandgate_schema", sandgate_db::params![])?;
+            tx.execute("INSERT INTO sandgate_schema (version) VALUES (?1)", sandgate_db::params![version])?;
             Ok(())
         }
     }
@@ -220,14 +218,14 @@ pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError
     loop {
         // Immediate (PostgreSQL: under the writers' lock), and the version read inside: several
         // nodes starting on one store at once apply each migration exactly once.
-        let tx = conn.transaction_with_behavior(crate::db::TransactionBehavior::Immediate).map_err(fail)?;
+        let tx = conn.transaction_with_behavior(sandgate_db::TransactionBehavior::Immediate).map_err(fail)?;
         let current = version(&tx).map_err(fail)?;
         if current > known {
             return Err(StoreError::TooNew { path: path.to_path_buf(), found: current, known });
         }
         let Some(sql) = MIGRATIONS.get(current as usize) else { return Ok(()) };
         if postgres {
-            tx.execute_batch(&postgres_dialect(sql)).map_err(fail)?;
+            tx.execute_batch(&sandgate_db::postgres_dialect(sql)).map_err(fail)?;
             for (_, extra) in POSTGRES_AFTER.iter().filter(|(after, _)| *after == current as usize + 1) {
                 tx.execute_batch(extra).map_err(fail)?;
             }

@@ -2,7 +2,7 @@
 //! (so none is lost to a crash between the two), sent by the delivery worker, and every attempt is
 //! kept as the delivery log.
 
-use crate::db::{params, Transaction};
+use sandgate_db::{params, Transaction};
 use serde_json::{json, Value};
 
 use super::activity::log_app_event;
@@ -112,14 +112,17 @@ impl Store {
     }
 
     /// Claims up to `limit` pending deliveries whose next attempt is due (oldest first): each is
-    /// leased for `lease_ms`, after which an unrecorded attempt becomes due again.
+    /// leased for `lease_ms`, after which an unrecorded attempt becomes due again. On PostgreSQL
+    /// the rows are taken `FOR UPDATE SKIP LOCKED`: nodes claiming at once get disjoint batches
+    /// without waiting for each other or for the store's write lock.
     pub fn claim_due_deliveries(&self, limit: u32, lease_ms: i64) -> Result<Vec<DueDelivery>, StoreError> {
-        self.write_quiet(|conn| {
-            let mut statement = conn.prepare_cached(
+        self.write_rows(|conn| {
+            let lock = if conn.is_postgres() { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
+            let mut statement = conn.prepare(&format!(
                 "SELECT d.id, d.application_id, d.event_id, d.event, d.url, d.payload, d.attempts, a.webhook_generation
                  FROM webhook_deliveries d JOIN applications a ON a.id = d.application_id
-                 WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2",
-            )?;
+                 WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 ORDER BY d.next_attempt_at LIMIT ?2{lock}"
+            ))?;
             let rows = statement.query_map(params![now_millis(), limit], |r| {
                 Ok(DueDelivery {
                     id: r.get(0)?,
@@ -132,7 +135,7 @@ impl Store {
                     webhook_generation: r.get(7)?,
                 })
             })?;
-            let due = rows.collect::<crate::db::Result<Vec<_>>>()?;
+            let due = rows.collect::<sandgate_db::Result<Vec<_>>>()?;
             for delivery in &due {
                 conn.execute(
                     "UPDATE webhook_deliveries SET next_attempt_at = ?1 WHERE id = ?2",
@@ -206,7 +209,7 @@ impl Store {
                     next_attempt_at: next.map(millis_to_rfc3339),
                 })
             })?;
-            let mut deliveries = rows.collect::<crate::db::Result<Vec<_>>>()?;
+            let mut deliveries = rows.collect::<sandgate_db::Result<Vec<_>>>()?;
             let mut attempts = conn.prepare_cached(
                 "SELECT attempt, at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY attempt",
             )?;
@@ -221,9 +224,78 @@ impl Store {
                             duration_ms: r.get(4)?,
                         })
                     })?
-                    .collect::<crate::db::Result<_>>()?;
+                    .collect::<sandgate_db::Result<_>>()?;
             }
             Ok(deliveries)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::applications::{ApplicationFields, Webhook};
+    use sandgate_core::clock::SystemClock;
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    /// Three nodes on one PostgreSQL claim the outbox at once, over and over: every delivery is
+    /// claimed by exactly one of them.
+    #[test]
+    fn nodes_claiming_at_once_share_out_each_delivery_once() {
+        let database = sandgate_db::testing::TestDatabase::create("outbox");
+        let nodes: Vec<Arc<Store>> = (0..3)
+            .map(|_| Arc::new(Store::open_postgres(&database.url, Arc::new(SystemClock)).expect("open")))
+            .collect();
+        let new = crate::partners::NewPartner {
+            name: "Acme",
+            contact: ("Acme team", "team@acme.example"),
+            owner: ("Ada", "ada@acme.example"),
+        };
+        let hasher = sandgate_core::secret::SecretHash::new([7; 32]);
+        let (partner, _, _) = nodes[0].create_partner("operator:test", &new, &hasher).expect("partner");
+        let hook = |n: usize| Webhook { url: format!("https://hooks.example.com/{n}"), events: vec!["ping".into()] };
+        let fields = ApplicationFields {
+            name: "outbox-app".into(),
+            description: String::new(),
+            kind: "generic".into(),
+            category: String::new(),
+            permission: "read".into(),
+            scopes: vec!["read".into()],
+            webhooks: (0..4).map(hook).collect(),
+            trust_list: vec!["https://hooks.example.com".into()],
+            entities: Vec::new(),
+            benefits: Vec::new(),
+            plan: String::new(),
+        };
+        let app = nodes[0].create_app("operator:test", &partner.id, &fields).expect("app");
+        let events = (0..50).map(|i| Event { name: "ping".into(), payload: json!({"n": i}), url: None }).collect();
+        assert_eq!(nodes[1].queue_sandbox_events(&app.id, events).expect("queue"), 200);
+
+        let claimers: Vec<_> = nodes
+            .iter()
+            .map(|node| {
+                let node = Arc::clone(node);
+                std::thread::spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let batch = node.claim_due_deliveries(7, 60_000).expect("claim");
+                        if batch.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(batch.into_iter().map(|d| d.id));
+                    }
+                })
+            })
+            .collect();
+        let claims: Vec<Vec<String>> = claimers.into_iter().map(|t| t.join().expect("claimer")).collect();
+        let all: Vec<&String> = claims.iter().flatten().collect();
+        let distinct: HashSet<&String> = all.iter().copied().collect();
+        assert_eq!(
+            (all.len(), distinct.len()),
+            (200, 200),
+            "each delivery claimed once: {:?}",
+            claims.iter().map(Vec::len).collect::<Vec<_>>()
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Partner accounts and their members (owner, admin, developer). A member authenticates with a
 //! member key shown once and stored as its keyed hash.
 
-use crate::db::{params, Connection, OptionalExtension, Transaction};
+use sandgate_db::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
@@ -72,7 +72,7 @@ pub struct Principal {
 
 const MEMBER_COLUMNS: &str = "id, partner_id, email, name, role, status, created_at";
 
-fn member_row(r: &crate::db::Row<'_>) -> crate::db::Result<Member> {
+fn member_row(r: &sandgate_db::Row<'_>) -> sandgate_db::Result<Member> {
     Ok(Member {
         id: r.get(0)?,
         partner_id: r.get(1)?,
@@ -84,7 +84,7 @@ fn member_row(r: &crate::db::Row<'_>) -> crate::db::Result<Member> {
     })
 }
 
-fn partner_row(r: &crate::db::Row<'_>) -> crate::db::Result<Partner> {
+fn partner_row(r: &sandgate_db::Row<'_>) -> sandgate_db::Result<Partner> {
     Ok(Partner {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -181,7 +181,7 @@ impl Store {
         self.read(|conn| {
             let mut statement =
                 conn.prepare("SELECT id, name, contact_name, contact_email, created_at FROM partners ORDER BY name")?;
-            let partners = statement.query_map([], partner_row)?.collect::<crate::db::Result<_>>()?;
+            let partners = statement.query_map([], partner_row)?.collect::<sandgate_db::Result<_>>()?;
             Ok(partners)
         })
     }
@@ -250,7 +250,7 @@ impl Store {
             let mut statement = conn.prepare(&format!(
                 "SELECT {MEMBER_COLUMNS} FROM members WHERE partner_id = ?1 ORDER BY created_at, email"
             ))?;
-            let members = statement.query_map(params![partner_id], member_row)?.collect::<crate::db::Result<_>>()?;
+            let members = statement.query_map(params![partner_id], member_row)?.collect::<sandgate_db::Result<_>>()?;
             Ok(members)
         })
     }
@@ -270,7 +270,7 @@ impl Store {
                 "SELECT application_id FROM app_developers WHERE member_id = ?1 AND status = 'active'",
             )?;
             let applications =
-                statement.query_map(params![member.id], |r| r.get(0))?.collect::<crate::db::Result<Vec<String>>>()?;
+                statement.query_map(params![member.id], |r| r.get(0))?.collect::<sandgate_db::Result<Vec<String>>>()?;
             Ok(Some(Principal { member, applications }))
         })
     }
@@ -288,7 +288,7 @@ pub(crate) fn partner(conn: &Connection, id: &str) -> Result<Partner, StoreError
 }
 
 /// The member with `email` in `partner_id`, if any.
-pub(crate) fn member_by_email(conn: &Connection, partner_id: &str, email: &str) -> crate::db::Result<Option<Member>> {
+pub(crate) fn member_by_email(conn: &Connection, partner_id: &str, email: &str) -> sandgate_db::Result<Option<Member>> {
     conn.query_row(
         &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE partner_id = ?1 AND email = ?2"),
         params![partner_id, email],

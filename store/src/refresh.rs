@@ -2,7 +2,7 @@
 //! the chain's one usable refresh token with the next. Presenting a refresh token that was
 //! already replaced means it leaked (or a client replays it): the whole chain is revoked.
 
-use crate::db::{params, OptionalExtension};
+use sandgate_db::{params, OptionalExtension};
 
 use super::{Store, StoreError};
 
@@ -28,7 +28,7 @@ impl Store {
         expires_at: u64,
     ) -> Result<(), StoreError> {
         let conn = self.conn();
-        let run = || -> crate::db::Result<()> {
+        let run = || -> sandgate_db::Result<()> {
             conn.prepare_cached("DELETE FROM refresh_chains WHERE expires_at < ?1")?
                 .execute(params![self.now_unix()])?;
             conn.prepare_cached(
@@ -50,7 +50,7 @@ impl Store {
         expires_at: u64,
     ) -> Result<ChainStep, StoreError> {
         let conn = self.conn();
-        let run = || -> crate::db::Result<ChainStep> {
+        let run = || -> sandgate_db::Result<ChainStep> {
             let advanced = conn
                 .prepare_cached(
                     "UPDATE refresh_chains SET current_jti = ?3, expires_at = ?4

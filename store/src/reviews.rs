@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::db::{params, Connection, Transaction};
+use sandgate_db::{params, Connection, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -52,7 +52,7 @@ pub struct Review {
     pub decided_by: Option<String>,
 }
 
-fn review_row(r: &crate::db::Row<'_>) -> crate::db::Result<(Review, String, String)> {
+fn review_row(r: &sandgate_db::Row<'_>) -> sandgate_db::Result<(Review, String, String)> {
     let review = Review {
         id: r.get(0)?,
         application_id: r.get(1)?,
@@ -81,7 +81,7 @@ fn reviews(conn: &Connection, app_id: &str) -> Result<Vec<Review>, StoreError> {
         "SELECT id, application_id, submission, status, reasons, submitted_at, submitted_by, decided_at, decided_by
          FROM reviews WHERE application_id = ?1 ORDER BY submitted_at DESC, rowid DESC",
     )?;
-    let rows = statement.query_map(params![app_id], review_row)?.collect::<crate::db::Result<Vec<_>>>()?;
+    let rows = statement.query_map(params![app_id], review_row)?.collect::<sandgate_db::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(mut review, submission, reasons)| {
             review.submission = serde_json::from_str(&submission)?;

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod postgres;
 pub mod receiver;
 pub mod redis;
+pub mod relay;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -128,7 +129,10 @@ impl TestSandgate {
         let filter = std::env::var("SANDGATE_TEST_LOG").unwrap_or_else(|_| "warn,sandgate=off".into());
         let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
         let data_dir = temp_dir("it");
-        let database = postgres::selected().then(|| postgres::TestDatabase::create("it"));
+        let mut config = SandgateConfig::parse(yaml).expect("test config parses");
+        // A test that names its own store keeps it; the others run on the suite's engine.
+        let database =
+            (postgres::selected() && config.store.url.is_none()).then(|| postgres::TestDatabase::create("it"));
         let (training, production, admin) = (free_port(), free_port(), free_port());
         let args = ConfigArgs {
             data_dir: Some(data_dir.path().to_path_buf()),
@@ -140,7 +144,6 @@ impl TestSandgate {
             store: database.as_ref().map(|db| db.url.clone()),
             ..ConfigArgs::default()
         };
-        let mut config = SandgateConfig::parse(yaml).expect("test config parses");
         // Several tests of one binary run in parallel; one worker each keeps them light. The
         // attack suite (alone in its binary) runs with two, as production does.
         if config.workers == 0 {

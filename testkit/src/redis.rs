@@ -33,63 +33,6 @@ pub fn key_prefix(test: &str) -> String {
     format!("sandgate-test:{test}:{}", uuid::Uuid::new_v4().simple())
 }
 
-/// A TCP relay to the test Redis that a test can cut, to see what Sandgate does when Redis goes
-/// away mid-run (connections are closed, new ones are accepted and closed at once).
-pub struct CuttableRelay {
-    /// `redis://…` through the relay.
-    pub url: String,
-    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    open: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
-}
-
-impl CuttableRelay {
-    /// Starts relaying to [`redis_url`].
-    pub fn start() -> CuttableRelay {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use std::sync::{Arc, Mutex};
-        let upstream = redis_url();
-        let target = upstream.trim_start_matches("redis://").trim_end_matches('/').to_owned();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("relay port");
-        let addr = listener.local_addr().expect("relay address");
-        let cut = Arc::new(AtomicBool::new(false));
-        let open = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
-        let (cut_flag, open_list) = (Arc::clone(&cut), Arc::clone(&open));
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if cut_flag.load(Ordering::SeqCst) {
-                    continue; // dropped: closed at once
-                }
-                let Ok(server) = TcpStream::connect(&target) else { continue };
-                let pipe = |mut from: TcpStream, mut to: TcpStream| {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
-                };
-                if let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) {
-                    let mut list = open_list.lock().unwrap_or_else(|p| p.into_inner());
-                    list.push(c);
-                    list.push(s);
-                }
-                if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
-                    pipe(c2, s2);
-                    pipe(server, client);
-                }
-            }
-        });
-        CuttableRelay { url: format!("redis://{addr}"), cut, open }
-    }
-
-    /// Closes every relayed connection and refuses new ones from now on.
-    pub fn cut(&self) {
-        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
-        for stream in self.open.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-    }
-}
-
 /// A link to the test Redis under `prefix` (see [`key_prefix`]), as a node would hold it.
 pub fn link(prefix: &str) -> std::sync::Arc<sandgate_cluster::RedisLink> {
     let link = sandgate_cluster::RedisLink::connect("redis.url", &redis_url(), prefix, Duration::from_secs(2));

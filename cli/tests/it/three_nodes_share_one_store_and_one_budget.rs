@@ -117,6 +117,32 @@ fn three_nodes_share_writes_revocations_and_one_rate_budget() {
     let status = answer.status().as_u16();
     assert_eq!(status, 200, "an application created on node 1 works on node 3: {}", answer.text().unwrap_or_default());
 
+    // The TRAINING sandbox is one world too: an authorization created through node 3 is read
+    // through node 1 and listed through node 2.
+    let pos = |node: &Node| format!("{}/pos-api/v2.5.1/client-id/{client_id}", node.training);
+    let reference = ("x-reference-id", "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11");
+    let created: Value = common::http()
+        .post(format!("{}/authorization", pos(&nodes[2])))
+        .bearer_auth(&token)
+        .header(reference.0, reference.1)
+        .json(&json!({"amount": 42.5, "account_number": 12345678, "auto_capture": false,
+                      "financing_option": {"transaction_type": "regular_purchase"}}))
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.json())
+        .expect("authorization created through node 3");
+    let id = created["authorization_id"].as_u64().expect("authorization_id");
+    let read = |node: &Node, path: &str| -> Value {
+        let response =
+            common::http().get(format!("{}{path}", pos(node))).bearer_auth(&token).header(reference.0, reference.1);
+        response.send().and_then(|r| r.error_for_status()).and_then(|r| r.json()).expect("read")
+    };
+    assert_eq!(read(&nodes[0], &format!("/authorization/{id}")), created, "node 1 reads what node 3 created");
+    let listed = read(&nodes[1], "/authorizations");
+    assert!(listed.as_array().is_some_and(|all| all.contains(&created)), "node 2 lists it: {listed}");
+    // (The nodes share one data folder here; on separate hosts only a shared database does this.)
+    assert!(!dir.join("emulator.db").exists(), "TRAINING state lives in PostgreSQL, not in a file of one node");
+
     // 3× the plan spread over three nodes: admitted as one plan, not three.
     admin(&nodes[2], &operator, "PATCH", &format!("/v1/applications/{app_id}"), Some(json!({"plan": "tiny"})), 200);
     let started = Instant::now();
@@ -266,4 +292,55 @@ fn one_time_password_guesses_spread_over_nodes_count_once() {
     statuses.sort_unstable();
     assert_eq!(statuses, [[410; 7].as_slice(), [422; 5].as_slice()].concat(), "five wrong guesses in all, then locked");
     assert_eq!(verify(&nodes[1], otp), 410, "the right password no longer opens a locked invitation");
+}
+
+/// A node whose `secrets/` was not copied from the others (its own fresh keys) refuses to join
+/// the shared store, naming the key and what to do, instead of refusing every partner's secret
+/// and token; with the keys copied, it starts.
+#[test]
+fn a_node_with_other_keys_refuses_to_join_until_they_are_copied() {
+    let temp = common::temp_dir("keys");
+    let database = TestDatabase::create("keys");
+    let config = temp.path().join("sandgate.yaml");
+    std::fs::write(&config, format!("sandgate:\n  store: {{url: '{}'}}\n", database.url)).expect("config");
+    let first_dir = temp.path().join("first");
+    let first = gateway(&first_dir, Some(&config));
+
+    let other_dir = temp.path().join("other");
+    let (mut command, _) =
+        crate::process::sandgate(&["gateway", "--config", &config.display().to_string()], &other_dir);
+    let mut child = command
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a node with keys of its own started on the shared store");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("stderr");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("secret-hash") && stderr.contains("copy the secrets/"), "{stderr}");
+
+    std::fs::remove_dir_all(other_dir.join("secrets")).expect("remove its keys");
+    let copy = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(first_dir.join("secrets"))
+        .arg(other_dir.join("secrets"))
+        .status()
+        .expect("cp");
+    assert!(copy.success());
+    let second = gateway(&other_dir, Some(&config));
+    let ready = common::http().get(format!("{}/readyz", second.admin)).send().expect("readyz");
+    assert_eq!(ready.status(), 200);
+    drop((first, second));
 }

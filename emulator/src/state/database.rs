@@ -1,69 +1,85 @@
-//! Objects in an SQLite file (WAL): they survive restarts. One connection behind a mutex; each
-//! call is one statement or one transaction.
+//! Objects in a database: an SQLite file (WAL) for one node, or PostgreSQL shared by several, so
+//! that what a partner created through one node is read through any other. One connection
+//! behind a mutex; each call is one statement or one transaction, in SQL both engines speak.
 
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use sandgate_db::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
 use super::{Page, PageRequest, ScrubScope, StateResult, StateStore, Tenant};
 use crate::error::EmulatorError;
 
-/// The SQLite store.
+/// The tables, in SQLite's types ([`sandgate_db::postgres_dialect`] maps them).
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS objects (
+         environment TEXT NOT NULL,
+         partner TEXT NOT NULL,
+         collection TEXT NOT NULL,
+         id TEXT NOT NULL,
+         seq INTEGER NOT NULL,
+         body TEXT NOT NULL,
+         PRIMARY KEY (environment, partner, collection, id)
+     );
+     CREATE INDEX IF NOT EXISTS objects_in_order ON objects (environment, partner, collection, seq);
+     CREATE TABLE IF NOT EXISTS retired_ids (
+         environment TEXT NOT NULL,
+         partner TEXT NOT NULL,
+         collection TEXT NOT NULL,
+         id TEXT NOT NULL,
+         PRIMARY KEY (environment, partner, collection, id)
+     );";
+
+/// The database store.
 #[derive(Debug)]
-pub struct SqliteStore {
+pub struct DatabaseStore {
     conn: Mutex<Connection>,
 }
 
-impl SqliteStore {
-    /// Opens (or creates) the file at `path`.
-    pub fn open(path: &Path) -> StateResult<SqliteStore> {
+impl DatabaseStore {
+    /// Opens (or creates) the SQLite file at `path`.
+    pub fn open_sqlite(path: &Path) -> StateResult<DatabaseStore> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|source| EmulatorError::StateDir { dir: dir.to_path_buf(), source })?;
         }
-        let conn =
-            Connection::open(path).map_err(|source| EmulatorError::StateOpen { path: path.to_path_buf(), source })?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA busy_timeout = 5000;
-             CREATE TABLE IF NOT EXISTS objects (
-                 environment TEXT NOT NULL,
-                 partner TEXT NOT NULL,
-                 collection TEXT NOT NULL,
-                 id TEXT NOT NULL,
-                 seq INTEGER NOT NULL,
-                 body TEXT NOT NULL,
-                 PRIMARY KEY (environment, partner, collection, id)
-             );
-             CREATE INDEX IF NOT EXISTS objects_in_order ON objects (environment, partner, collection, seq);
-             CREATE TABLE IF NOT EXISTS retired_ids (
-                 environment TEXT NOT NULL,
-                 partner TEXT NOT NULL,
-                 collection TEXT NOT NULL,
-                 id TEXT NOT NULL,
-                 PRIMARY KEY (environment, partner, collection, id)
-             ) WITHOUT ROWID;",
-        )
-        .map_err(|source| EmulatorError::StateOpen { path: path.to_path_buf(), source })?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        let fail = |source: sandgate_db::Error| EmulatorError::StateOpen { place: path.display().to_string(), source };
+        let conn = rusqlite::Connection::open(path).map_err(|e| fail(e.into()))?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            .map_err(|e| fail(e.into()))?;
+        conn.execute_batch(SCHEMA).map_err(|e| fail(e.into()))?;
+        Ok(DatabaseStore { conn: Mutex::new(Connection::Sqlite(conn)) })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> StateResult<T> {
+    /// Connects to PostgreSQL at `url` and creates the tables when they are missing (several
+    /// nodes starting at once may race to: `IF NOT EXISTS` and a retry make that harmless).
+    pub fn open_postgres(url: &str) -> StateResult<DatabaseStore> {
+        let place = sandgate_core::secret::redact_url_password(url);
+        let fail = |source: sandgate_db::Error| EmulatorError::StateOpen { place: place.clone(), source };
+        let conn = Connection::Postgres(sandgate_db::Postgres::connect(url).map_err(fail)?);
+        let schema = sandgate_db::postgres_dialect(SCHEMA);
+        // Two nodes creating the same table at once: one of them gets a unique violation on the
+        // catalogue; by the retry the table is there.
+        if conn.execute_batch(&schema).is_err() {
+            conn.execute_batch(&schema).map_err(fail)?;
+        }
+        Ok(DatabaseStore { conn: Mutex::new(conn) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> sandgate_db::Result<T>) -> StateResult<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn).map_err(EmulatorError::from)
     }
 }
 
-impl StateStore for SqliteStore {
+impl StateStore for DatabaseStore {
     fn get(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<Option<Value>> {
         let body: Option<String> = self.with(|c| {
-            c.prepare_cached(
+            c.query_row(
                 "SELECT body FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
-            )?
-            .query_row(params![tenant.environment, tenant.partner, collection, id], |row| row.get(0))
+                params![tenant.environment, tenant.partner, collection, id],
+                |row| row.get(0),
+            )
             .optional()
         })?;
         body.map(|b| serde_json::from_str(&b).map_err(EmulatorError::from)).transpose()
@@ -72,14 +88,14 @@ impl StateStore for SqliteStore {
     fn put(&self, tenant: Tenant<'_>, collection: &str, id: &str, object: &Value) -> StateResult<()> {
         let body = object.to_string();
         self.with(|c| {
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO objects (environment, partner, collection, id, seq, body)
                  VALUES (?1, ?2, ?3, ?4,
                          (SELECT COALESCE(MAX(seq), 0) + 1 FROM objects
                           WHERE environment = ?1 AND partner = ?2 AND collection = ?3), ?5)
                  ON CONFLICT (environment, partner, collection, id) DO UPDATE SET body = excluded.body",
-            )?
-            .execute(params![tenant.environment, tenant.partner, collection, id, body])
+                params![tenant.environment, tenant.partner, collection, id, body],
+            )
             .map(|_| ())
         })
     }
@@ -88,7 +104,7 @@ impl StateStore for SqliteStore {
         let body = object.to_string();
         self.with(|c| {
             // One statement: neither a live nor a retired object may hold the id.
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO objects (environment, partner, collection, id, seq, body)
                  SELECT ?1, ?2, ?3, ?4,
                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM objects
@@ -96,27 +112,26 @@ impl StateStore for SqliteStore {
                  WHERE NOT EXISTS (SELECT 1 FROM retired_ids
                                    WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4)
                  ON CONFLICT (environment, partner, collection, id) DO NOTHING",
-            )?
-            .execute(params![tenant.environment, tenant.partner, collection, id, body])
+                params![tenant.environment, tenant.partner, collection, id, body],
+            )
             .map(|n| n > 0)
         })
     }
 
     fn delete(&self, tenant: Tenant<'_>, collection: &str, id: &str) -> StateResult<bool> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::RowLocks)?;
             let key = params![tenant.environment, tenant.partner, collection, id];
-            let existed = tx
-                .prepare_cached(
-                    "DELETE FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
-                )?
-                .execute(key)?
-                > 0;
+            let existed = tx.execute(
+                "DELETE FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3 AND id = ?4",
+                key,
+            )? > 0;
             if existed {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO retired_ids (environment, partner, collection, id) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(key)?;
+                tx.execute(
+                    "INSERT INTO retired_ids (environment, partner, collection, id) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (environment, partner, collection, id) DO NOTHING",
+                    params![tenant.environment, tenant.partner, collection, id],
+                )?;
             }
             tx.commit()?;
             Ok(existed)
@@ -124,11 +139,13 @@ impl StateStore for SqliteStore {
     }
 
     fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> StateResult<Page> {
-        // Filters are applied to the decoded objects, so the scan reads the collection in order.
+        // Filters are applied to the decoded objects, so the scan reads the collection in order
+        // (two nodes creating at once may share a `seq`: the id breaks the tie the same way
+        // every time).
         let rows: Vec<(String, String)> = self.with(|c| {
             let mut statement = c.prepare_cached(
                 "SELECT id, body FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3
-                 ORDER BY seq",
+                 ORDER BY seq, id",
             )?;
             let rows = statement.query_map(params![tenant.environment, tenant.partner, collection], |row| {
                 Ok((row.get(0)?, row.get(1)?))
@@ -153,21 +170,22 @@ impl StateStore for SqliteStore {
 
     fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize> {
         self.with(|c| {
-            c.prepare_cached(
+            c.query_row(
                 "SELECT COUNT(*) FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3",
-            )?
-            .query_row(params![tenant.environment, tenant.partner, collection], |row| row.get::<_, i64>(0))
+                params![tenant.environment, tenant.partner, collection],
+                |row| row.get::<_, i64>(0),
+            )
             .map(|n| usize::try_from(n).unwrap_or_default())
         })
     }
 
     fn scrub(&self, scope: ScrubScope<'_>) -> StateResult<usize> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::RowLocks)?;
             let clear = |table: &str| match scope {
-                ScrubScope::All => tx.execute(&format!("DELETE FROM {table}"), []),
+                ScrubScope::All => tx.execute(&format!("DELETE FROM {table}"), params![]),
                 ScrubScope::Environment(env) => {
-                    tx.execute(&format!("DELETE FROM {table} WHERE environment = ?1"), [env])
+                    tx.execute(&format!("DELETE FROM {table} WHERE environment = ?1"), params![env])
                 }
                 ScrubScope::Tenant(t) => tx.execute(
                     &format!("DELETE FROM {table} WHERE environment = ?1 AND partner = ?2"),
@@ -179,6 +197,10 @@ impl StateStore for SqliteStore {
             tx.commit()?;
             Ok(removed)
         })
+    }
+
+    fn is_remote(&self) -> bool {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).is_postgres()
     }
 }
 
@@ -219,16 +241,36 @@ mod tests {
     }
 
     #[test]
-    fn memory_and_sqlite_stores_behave_alike() {
+    fn memory_sqlite_and_postgres_stores_behave_alike() {
         exercise(&MemoryStore::default());
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("emulator.db");
-        exercise(&SqliteStore::open(&path).expect("open"));
+        exercise(&DatabaseStore::open_sqlite(&path).expect("open"));
         let a = Tenant { environment: "training", partner: "p1" };
-        SqliteStore::open(&path).expect("open").put(a, "/x", "1", &json!({"kept": true})).expect("put");
+        DatabaseStore::open_sqlite(&path).expect("open").put(a, "/x", "1", &json!({"kept": true})).expect("put");
         assert_eq!(
-            SqliteStore::open(&path).expect("reopen").get(a, "/x", "1").expect("get"),
+            DatabaseStore::open_sqlite(&path).expect("reopen").get(a, "/x", "1").expect("get"),
             Some(json!({"kept": true}))
         );
+
+        let database = sandgate_db::testing::TestDatabase::create("emulator_state");
+        exercise(&DatabaseStore::open_postgres(&database.url).expect("open on PostgreSQL"));
+    }
+
+    /// Two nodes on one PostgreSQL see each other's objects, and a deleted id stays retired for
+    /// both.
+    #[test]
+    fn two_nodes_on_postgres_share_the_sandbox() {
+        let database = sandgate_db::testing::TestDatabase::create("emulator_nodes");
+        let (one, two) = (
+            DatabaseStore::open_postgres(&database.url).expect("node one"),
+            DatabaseStore::open_postgres(&database.url).expect("node two"),
+        );
+        let a = Tenant { environment: "training", partner: "p1" };
+        assert!(one.insert_new(a, "/auth", "7", &json!({"id": "7"})).expect("insert"));
+        assert_eq!(two.get(a, "/auth", "7").expect("get"), Some(json!({"id": "7"})));
+        assert!(two.delete(a, "/auth", "7").expect("delete"));
+        assert!(!one.delete(a, "/auth", "7").expect("already deleted"));
+        assert!(!one.insert_new(a, "/auth", "7", &json!({})).expect("insert"), "retired on every node");
     }
 }

@@ -2,14 +2,14 @@
 //!
 //! `infer` decides per operation what it does to which collection (create, read, replace, update,
 //! delete, list; `x-sandgate-resource` overrides); `act` carries that out on a [`StateStore`] and
-//! shapes the answer. Objects are kept per [`Tenant`] (environment and partner), in memory or in
-//! an SQLite file.
+//! shapes the answer. Objects are kept per [`Tenant`] (environment and partner), in memory, in an
+//! SQLite file, or in PostgreSQL shared by several nodes.
 
 pub mod act;
 pub mod fixtures;
 pub use sandgate_openapi::infer;
+pub mod database;
 pub mod memory;
-pub mod sqlite;
 
 use crate::error::EmulatorError;
 use serde_json::Value;
@@ -90,6 +90,11 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize>;
     /// Removes every object in `scope`; how many were removed.
     fn scrub(&self, scope: ScrubScope<'_>) -> StateResult<usize>;
+    /// Whether a call waits on the network (a database server), so a caller on an async worker
+    /// should make it from a blocking thread.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// Where the emulator keeps its objects.
@@ -100,6 +105,8 @@ pub enum StateBackend {
     Memory,
     /// In an SQLite file (WAL): survives restarts.
     Sqlite(std::path::PathBuf),
+    /// In PostgreSQL at this URL: survives restarts, shared by every node on it.
+    Postgres(String),
 }
 
 impl StateBackend {
@@ -107,7 +114,8 @@ impl StateBackend {
     pub fn open(&self) -> StateResult<Box<dyn StateStore>> {
         Ok(match self {
             StateBackend::Memory => Box::new(memory::MemoryStore::default()),
-            StateBackend::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path)?),
+            StateBackend::Sqlite(path) => Box::new(database::DatabaseStore::open_sqlite(path)?),
+            StateBackend::Postgres(url) => Box::new(database::DatabaseStore::open_postgres(url)?),
         })
     }
 }

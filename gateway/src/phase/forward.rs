@@ -7,6 +7,7 @@
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
 use sandgate_emulator::Emulator;
+use std::sync::Arc;
 
 use crate::error::reject;
 use crate::table::Upstream;
@@ -16,7 +17,7 @@ use sandgate_core::environment::Environment;
 #[derive(Debug)]
 pub enum Forward<'a> {
     /// Answer from the emulator in-process.
-    Emulator(&'a Emulator),
+    Emulator(&'a Arc<Emulator>),
     /// Let Pingora proxy it to the peer.
     Proxy,
 }

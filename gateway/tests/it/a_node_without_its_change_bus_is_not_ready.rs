@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn a_node_without_its_change_bus_is_not_ready() {
-    let relay = common::redis::CuttableRelay::start();
+    let relay = common::relay::CuttableRelay::start(&common::redis::redis_url());
     let yaml = format!(
         "sandgate:\n  redis: {{url: '{}', key_prefix: '{}'}}\n  cluster: {{resync_ms: 100, max_staleness_ms: 400}}\n",
         relay.url,

@@ -32,3 +32,36 @@ fn a_cut_connection_is_opened_again_on_the_next_call() {
     let ready = common::http().get(format!("{}/readyz", sandgate.admin)).send().expect("readyz");
     assert_eq!(ready.status(), 200);
 }
+
+/// PostgreSQL unreachable for a while (not just one cut connection): every call answers 503 at
+/// once instead of hanging, `/readyz` says the store is unavailable, and the node comes back by
+/// itself (back-off capped at 5 s) once the server answers again.
+#[test]
+fn an_unreachable_store_is_503_and_not_ready_until_it_returns() {
+    let database = TestDatabase::create("down");
+    let relay = common::relay::CuttableRelay::start(&database.url);
+    let sandgate = TestSandgate::start_with(None, &format!("sandgate:\n  store: {{url: '{}'}}\n", relay.url));
+    let operator = sandgate.operator_token();
+    let partners = || common::get_with(&format!("{}/v1/partners", sandgate.admin), &operator, &[]);
+    let ready = || common::http().get(format!("{}/readyz", sandgate.admin)).send().expect("readyz");
+    assert_eq!(partners().status(), 200);
+
+    relay.cut();
+    for _ in 0..5 {
+        let down = partners();
+        assert_eq!(down.status(), 503, "a store that cannot be reached is 503");
+        let problem: serde_json::Value = down.json().expect("problem+json");
+        assert_eq!(problem["type"].as_str().map(|t| t.ends_with("store-unavailable")), Some(true), "{problem}");
+    }
+    let not_ready = ready();
+    assert_eq!(not_ready.status(), 503);
+    assert_eq!(not_ready.json::<serde_json::Value>().expect("json")["status"], "store unavailable");
+
+    relay.restore();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while partners().status() != 200 {
+        assert!(std::time::Instant::now() < deadline, "the node never reconnected to PostgreSQL");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ready().status(), 200);
+}
