@@ -371,7 +371,8 @@ pub enum TransactionBehavior {
 }
 
 /// The advisory lock every PostgreSQL write transaction takes.
-const WRITE_LOCK: i64 = 0x005a_4e6a_4741_5445;
+/// (Public so a test can hold it as another node would.)
+pub const WRITE_LOCK: i64 = 0x005a_4e6a_4741_5445;
 
 /// A connection to either engine.
 pub enum Connection {

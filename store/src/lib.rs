@@ -117,10 +117,18 @@ pub struct DirectorySnapshot {
 
 type ChangeListener = Box<dyn Fn(&Store) + Send + Sync>;
 
+/// PostgreSQL connections each node keeps for reads besides its write connection.
+const READERS: usize = 3;
+
 /// The store handle; cheap to share behind an `Arc`.
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// PostgreSQL only: a small pool of connections for reads outside transactions, so a token
+    /// mint never queues behind a write waiting for another node's write lock. SQLite reads
+    /// share `conn`.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     listeners: Mutex<Vec<ChangeListener>>,
     /// The background activity writer's queue, once started.
     later: std::sync::OnceLock<std::sync::mpsc::SyncSender<activity::Pending>>,
@@ -159,7 +167,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
-        Store::with_connection(Connection::Sqlite(conn), path, clock)
+        Store::with_connection(Connection::Sqlite(conn), Vec::new(), path, clock)
     }
 
     /// Opens the store in PostgreSQL at `url` (`postgres://user@host:5432/db`) and brings its
@@ -167,16 +175,28 @@ impl Store {
     /// share it.
     pub fn open_postgres(url: &str, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         let path = PathBuf::from(sandgate_core::secret::redact_url_password(url));
-        let conn = sandgate_db::Postgres::connect(url)
-            .map_err(|source| StoreError::Database { path: path.clone(), source })?;
-        Store::with_connection(Connection::Postgres(conn), path, clock)
+        let connect = || {
+            sandgate_db::Postgres::connect(url)
+                .map(Connection::Postgres)
+                .map_err(|source| StoreError::Database { path: path.clone(), source })
+        };
+        let conn = connect()?;
+        let readers = (0..READERS).map(|_| connect().map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
+        Store::with_connection(conn, readers, path, clock)
     }
 
-    fn with_connection(mut conn: Connection, path: PathBuf, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
+    fn with_connection(
+        mut conn: Connection,
+        readers: Vec<Mutex<Connection>>,
+        path: PathBuf,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store, StoreError> {
         migrations::apply(&mut conn, &path)?;
         Ok(Store {
             path,
             conn: Mutex::new(conn),
+            readers,
+            next_reader: Default::default(),
             listeners: Mutex::new(Vec::new()),
             later: std::sync::OnceLock::new(),
             dropped: Default::default(),
@@ -254,9 +274,23 @@ impl Store {
         Ok(out)
     }
 
-    /// Runs `work` on the connection (reads).
+    /// Runs `work` (reads, no transaction) on a reader connection.
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        work(&self.conn())
+        work(&self.reader())
+    }
+
+    /// A connection for reads outside a transaction: one of PostgreSQL's readers in turn, or
+    /// the one SQLite connection.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        if self.readers.is_empty() {
+            return self.conn();
+        }
+        // A free reader if there is one, else wait for the next in turn.
+        if let Some(free) = self.readers.iter().find_map(|reader| reader.try_lock().ok()) {
+            return free;
+        }
+        let turn = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.readers[turn % self.readers.len()].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn changed(&self) {
@@ -305,12 +339,12 @@ impl Store {
 
     /// The id of the partner named `name`.
     pub fn partner_id(&self, name: &str) -> Result<Option<String>, StoreError> {
-        id_by_name(&self.conn(), "partners", name).map_err(|e| self.fail(e))
+        id_by_name(&self.reader(), "partners", name).map_err(|e| self.fail(e))
     }
 
     /// The id of the application named `name`.
     pub fn application_id(&self, name: &str) -> Result<Option<String>, StoreError> {
-        id_by_name(&self.conn(), "applications", name).map_err(|e| self.fail(e))
+        id_by_name(&self.reader(), "applications", name).map_err(|e| self.fail(e))
     }
 
     /// On a store shared by several nodes (PostgreSQL), checks that this node's keys are the
@@ -350,7 +384,7 @@ impl Store {
 
     /// Looks a credential up by client id.
     pub fn credential(&self, client_id: &str) -> Result<Option<CredentialRecord>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         // Cached: the token endpoint runs this on every request.
         let mut statement = conn
             .prepare_cached(
@@ -606,5 +640,39 @@ mod tests {
         let demo = store.ensure_demo(training, &SecretHash::new([7; 32]), false, &test_demo()).expect("demo");
         assert!(demo.client_id.starts_with("tr_"), "{}", demo.client_id);
         assert!(demo.client_secret.is_some_and(|s| s.starts_with("tr_sk_")));
+    }
+
+    /// On PostgreSQL a read (the token endpoint's credential lookup) does not queue behind a
+    /// write that waits for another node's write lock.
+    #[test]
+    fn reads_do_not_wait_for_a_write_stuck_on_another_nodes_lock() {
+        let database = sandgate_db::testing::TestDatabase::create("readers");
+        let store = Arc::new(Store::open_postgres(&database.url, Arc::new(SystemClock)).expect("open"));
+        let demo =
+            store.ensure_demo(Environment::TRAINING, &SecretHash::new([7; 32]), false, &test_demo()).expect("demo");
+        // Another node holds the write lock in an open transaction.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let (other, connection) =
+            runtime.block_on(tokio_postgres::connect(&database.url, tokio_postgres::NoTls)).expect("connect");
+        runtime.spawn(connection);
+        let lock = format!("BEGIN; SELECT pg_advisory_xact_lock({})", sandgate_db::WRITE_LOCK);
+        runtime.block_on(other.batch_execute(&lock)).expect("lock");
+        let writer = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                store.ensure_demo(Environment::TRAINING, &SecretHash::new([7; 32]), true, &test_demo())
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200)); // the write is now waiting
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = Arc::clone(&store);
+        let client_id = demo.client_id.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(reader.credential(&client_id).map(|c| c.is_some()));
+        });
+        let read = rx.recv_timeout(std::time::Duration::from_secs(3));
+        runtime.block_on(other.batch_execute("COMMIT")).expect("unlock");
+        assert!(matches!(read, Ok(Ok(true))), "the read waited for the write lock: {read:?}");
+        writer.join().expect("writer").expect("the write goes through once the lock is free");
     }
 }
