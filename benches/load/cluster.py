@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Cluster benchmark (issue 13), every figure from one run:
 
-  revocation   three `sandgate gateway` nodes on one data directory and one Redis: a credential is
+  revocation   three `sandgate gateway` nodes on one PostgreSQL store (a fresh database on
+               POSTGRES_URL's server, each node with a data directory of its own holding a copy of
+               node 1's secrets/; STORE=sqlite: one shared data directory) and one Redis: a credential is
                issued through node 1, a token minted on node 2, then the credential is revoked
                through node 3 and nodes 1 and 2 are polled until both refuse it. Reports p50, p99
                and max of the time from the revocation's acknowledgement to the refusal on both,
@@ -13,7 +15,8 @@
   SANDGATE_BIN=target/debug/sandgate REVOCATIONS=100 ROUNDS=1 benches/load/cluster.py
 
 Env: SANDGATE_BIN, REVOCATIONS (1000), ROUNDS (3), DURATION (5s), CONNECTIONS (32), REDIS_URL
-(default redis://127.0.0.1:6379). Needs wrk for the rate-limit part (skipped without it).
+(default redis://127.0.0.1:6379), STORE (postgres | sqlite), POSTGRES_URL (default
+postgres://postgres@127.0.0.1:5432/postgres; needs psql). Needs wrk for the rate-limit part (skipped without it).
 """
 
 import json
@@ -34,6 +37,8 @@ import uuid
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(os.environ.get("SANDGATE_BIN", os.path.join(REPO, "target/release/sandgate")))
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+STORE = os.environ.get("STORE", "postgres")
+POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REFERENCE = "3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11"
 API = "/pos-api/v2.5"
 
@@ -99,13 +104,19 @@ def operator_call(node: Node, operator: str, method: str, path: str, body=None, 
         return json.loads(response.read())
 
 
-def write_config(directory: str, backend: str) -> str:
+def write_config(directory: str, backend: str, store_url: str = "") -> str:
     path = os.path.join(directory, f"sandgate-{backend}.yaml")
     with open(path, "w") as f:
         f.write(f"sandgate:\n  redis: {{url: '{REDIS_URL}', key_prefix: 'sandgate-bench-{uuid.uuid4().hex}'}}\n"
                 f"  rate_limits:\n    backend: {backend}\n    default_plan: standard\n"
                 f"    plans: {{standard: {{per_second: 1000000, burst: 1000000}}}}\n")
+        if store_url:
+            f.write(f"  store: {{url: '{store_url}'}}\n")
     return path
+
+
+def psql(statement: str) -> None:
+    subprocess.run(["psql", POSTGRES_URL, "-qc", statement], check=True, stdout=subprocess.DEVNULL)
 
 
 def application(node: Node, operator: str, name: str) -> str:
@@ -145,9 +156,19 @@ def i18n(node: Node, client_id: str) -> str:
 
 def revocation(work: str, count: int) -> dict:
     data = os.path.join(work, "cluster")
-    config = write_config(work, "redis")
+    database = f"sandgate_bench_{uuid.uuid4().hex}"
+    store_url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{database}" if STORE == "postgres" else ""
+    if store_url:
+        psql(f"CREATE DATABASE {database}")
+    config = write_config(work, "redis", store_url)
     nodes = [Node(data, config)]
-    nodes += [Node(data, config), Node(data, config)]
+    for k in (2, 3):
+        node_dir = data
+        if store_url:  # as on separate hosts: a data directory each, node 1's keys copied
+            node_dir = os.path.join(work, f"node-{k}")
+            os.makedirs(node_dir)
+            shutil.copytree(os.path.join(data, "secrets"), os.path.join(node_dir, "secrets"))
+        nodes.append(Node(node_dir, config))
     operator = open(os.path.join(data, "secrets/operator.token")).read().strip()
     app = application(nodes[0], operator, "bench-revocation")
     lags = []
@@ -168,8 +189,10 @@ def revocation(work: str, count: int) -> dict:
     finally:
         for node in nodes:
             node.stop()
+        if store_url:
+            psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     lags.sort()
-    return {"revocations": count, "p50_ms": statistics.median(lags), "p99_ms": lags[int(len(lags) * 0.99) - 1],
+    return {"store": STORE, "revocations": count, "p50_ms": statistics.median(lags), "p99_ms": lags[int(len(lags) * 0.99) - 1],
             "max_ms": lags[-1]}
 
 

@@ -319,6 +319,8 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
             server.add_service(admin);
             let housekeeping = Housekeeping { process: Arc::clone(&prepared.process) };
             server.add_service(background_service("sandgate housekeeping", housekeeping));
+            let health = BackendHealth { process: Arc::clone(&prepared.process) };
+            server.add_service(background_service("sandgate backend health", health));
             let deliveries = WebhookWorker { process: Arc::clone(&prepared.process) };
             server.add_service(background_service("sandgate webhooks", deliveries));
         }
@@ -427,6 +429,40 @@ impl BackgroundService for Housekeeping {
                 Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
                     if let Err(e) = self.process.reload() {
                         tracing::error!(error = %e, "reload refused; the previous configuration stays in force");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the backends' active health checks when due (`backend.health_check`) and publishes
+/// which endpoints are in rotation (`sandgate_upstream_endpoint_up`).
+struct BackendHealth {
+    process: Arc<Process>,
+}
+
+#[async_trait]
+impl BackgroundService for BackendHealth {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        // Pingora's own HTTP connector, so a check speaks exactly the TLS the traffic does.
+        let connector = pingora::connectors::http::Connector::new(None);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => {
+                    let tables = self.process.shared.tables.load_full();
+                    for env in &tables.envs {
+                        if let sandgate_gateway::table::Upstream::Http(pool) = &env.upstream {
+                            pool.check_if_due(&connector).await;
+                            for endpoint in &pool.endpoints {
+                                let up = i64::from(pool.in_rotation(endpoint));
+                                let labels = [env.env.as_str(), endpoint.authority.as_str()];
+                                self.process.shared.metrics.upstream_endpoint_up.with_label_values(&labels).set(up);
+                            }
+                        }
                     }
                 }
             }

@@ -129,7 +129,11 @@ fn describe(upstream: &Upstream, routes: usize, specs: &std::path::Path) -> Stri
     match upstream {
         Upstream::Emulator => format!("built-in emulator ({routes} routes from {}/)", specs.display()),
         Upstream::None => "no backend configured (answers 503)".to_owned(),
-        Upstream::Http { authority, .. } => format!("http://{authority}"),
+        Upstream::Http { endpoints, .. } => endpoints
+            .iter()
+            .map(|e| format!("{}://{}", if e.tls { "https" } else { "http" }, e.authority))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

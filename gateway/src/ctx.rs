@@ -43,6 +43,12 @@ pub struct RequestCtx {
     pub upstream_started: Option<Instant>,
     /// The backend's (or the emulator's) status and the time it took, for the log and metrics.
     pub upstream: Option<(u16, std::time::Duration)>,
+    /// The backend endpoint of the attempt under way (index in the environment's pool).
+    pub endpoint: Option<usize>,
+    /// Endpoints earlier attempts failed on (a retry avoids them).
+    pub tried: Vec<usize>,
+    /// Attempts at the backend so far.
+    pub attempts: u32,
 }
 
 impl RequestCtx {
@@ -64,6 +70,9 @@ impl RequestCtx {
             cors_origin: None,
             upstream_started: None,
             upstream: None,
+            endpoint: None,
+            tried: Vec::new(),
+            attempts: 0,
         }
     }
 

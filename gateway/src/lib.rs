@@ -116,6 +116,10 @@ impl ProxyHttp for Gateway {
             Forward::Proxy => {
                 let refuse = tables.limits.refuse_undocumented_query;
                 phase::route::check_parameters(policy, &routed.params, session.req_header(), refuse)?;
+                // Keeps the body of a request that may be tried again (`phase::retry`).
+                if session.req_header().method.is_idempotent() {
+                    session.as_mut().enable_retry_buffering();
+                }
                 Ok(false)
             }
             Forward::Emulator(emulator) => {
@@ -140,16 +144,40 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
         ctx.upstream_started = Some(std::time::Instant::now());
-        match ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) {
-            Some(Upstream::Http(peer)) if ctx.upgrade => {
-                let mut peer = peer.clone();
-                peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::standard();
-                Ok(peer)
-            }
-            Some(Upstream::Http(peer)) => Ok(peer.clone()),
+        let Some(Upstream::Http(pool)) = ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) else {
             // request_filter answers every other case; reaching here is a bug, not a client error.
-            _ => Err(Error::explain(ErrorType::InternalError, "no HTTP upstream for this environment")),
+            return Err(Error::explain(ErrorType::InternalError, "no HTTP upstream for this environment"));
+        };
+        let Some((index, mut peer)) = pool.pick(&ctx.tried) else {
+            return Err(Error::explain(ErrorType::ConnectNoRoute, "no backend endpoint resolves"));
+        };
+        ctx.endpoint = Some(index);
+        ctx.attempts += 1;
+        if ctx.upgrade {
+            peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::standard();
         }
+        Ok(peer)
+    }
+
+    fn fail_to_connect(
+        &self,
+        session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        e: Box<Error>,
+    ) -> Box<Error> {
+        self.after_failed_attempt(session, ctx, e)
+    }
+
+    fn error_while_proxy(
+        &self,
+        _peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        _client_reused: bool,
+    ) -> Box<Error> {
+        self.after_failed_attempt(session, ctx, e)
     }
 
     async fn upstream_request_filter(
@@ -161,8 +189,8 @@ impl ProxyHttp for Gateway {
         let Some(tables) = ctx.tables.as_ref() else {
             return Err(Error::explain(ErrorType::InternalError, "upstream request without tables"));
         };
-        let host = match &tables.env(self.env).upstream {
-            Upstream::Http(peer) => peer.sni.as_str(),
+        let host = match (&tables.env(self.env).upstream, ctx.endpoint) {
+            (Upstream::Http(pool), Some(index)) => pool.endpoints.get(index).map_or("", |e| e.authority.as_str()),
             _ => "",
         };
         let forwarding = phase::upstream_request::Forwarding {
@@ -232,6 +260,12 @@ impl ProxyHttp for Gateway {
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        if let (Some(index), Some(Upstream::Http(pool))) =
+            (ctx.endpoint.take(), ctx.tables.as_ref().map(|t| &t.env(self.env).upstream))
+        {
+            let backend_status = ctx.upstream.map(|(status, _)| status);
+            pool.finished(index, e.is_some() || backend_status.is_some_and(phase::retry::is_backend_failure));
+        }
         let req = session.req_header();
         let reason = e.map(|e| e.etype().as_str());
         if let Some(e) = e {
@@ -244,6 +278,18 @@ impl ProxyHttp for Gateway {
 }
 
 impl Gateway {
+    /// A failed attempt at the backend: see `phase::retry`.
+    fn after_failed_attempt(&self, session: &mut Session, ctx: &mut RequestCtx, e: Box<Error>) -> Box<Error> {
+        let Some(Upstream::Http(pool)) = ctx.tables.clone().map(|t| t.env(self.env).upstream.clone()) else { return e };
+        let truncated = session.as_ref().retry_buffer_truncated();
+        let method = session.req_header().method.clone();
+        let e = phase::retry::after_failure(&pool, ctx, &method, truncated, e);
+        if e.retry() {
+            self.shared.metrics.upstream_retries.with_label_values(&[self.env.as_str()]).inc();
+        }
+        e
+    }
+
     async fn token_endpoint(&self, session: &mut Session, ctx: &mut RequestCtx, version: u32) -> Result<bool> {
         if session.req_header().method != http::Method::POST {
             return Err(error::reject(ProblemKind::MethodNotAllowed, "the token endpoint accepts only POST"));

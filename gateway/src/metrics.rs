@@ -33,6 +33,11 @@ pub struct Metrics {
     pub directory_version: IntGauge,
     /// 1 while the change bus is connected (0 without one).
     pub change_bus_connected: IntGauge,
+    /// Requests tried again on the backend, by environment.
+    pub upstream_retries: IntCounterVec,
+    /// 1 while a backend endpoint is in rotation (resolved, healthy, not ejected), by
+    /// environment and endpoint (`host:port` from the operator's config).
+    pub upstream_endpoint_up: IntGaugeVec,
 }
 
 impl Metrics {
@@ -105,6 +110,19 @@ impl Metrics {
             "1 while this node hears other nodes' writes on the change bus (0 without one)",
         )
         .expect("valid metric");
+        let upstream_retries = IntCounterVec::new(
+            Opts::new("sandgate_upstream_retries_total", "Idempotent requests tried again after a backend failure"),
+            &["environment"],
+        )
+        .expect("valid metric");
+        let upstream_endpoint_up = IntGaugeVec::new(
+            Opts::new(
+                "sandgate_upstream_endpoint_up",
+                "1 while a backend endpoint is in rotation (resolved, passing its health checks, not ejected)",
+            ),
+            &["environment", "endpoint"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -117,6 +135,8 @@ impl Metrics {
             Box::new(rate_limit_fallbacks.clone()),
             Box::new(directory_version.clone()),
             Box::new(change_bus_connected.clone()),
+            Box::new(upstream_retries.clone()),
+            Box::new(upstream_endpoint_up.clone()),
         ] {
             registry.register(collector).expect("unique metric names");
         }
@@ -132,6 +152,8 @@ impl Metrics {
             rate_limit_fallbacks,
             directory_version,
             change_bus_connected,
+            upstream_retries,
+            upstream_endpoint_up,
         }
     }
 

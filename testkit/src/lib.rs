@@ -8,6 +8,7 @@ pub mod postgres;
 pub mod receiver;
 pub mod redis;
 pub mod relay;
+pub mod tls_backend;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

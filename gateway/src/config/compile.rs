@@ -82,7 +82,7 @@ impl SandgateConfig {
             self.admin.listen = addr.clone();
         }
         if let Some(url) = &args.production_upstream {
-            self.environments.entry("production".into()).or_default().upstream = Some(url.clone());
+            self.environments.entry("production".into()).or_default().upstream = Some(UpstreamSpec::One(url.clone()));
         }
         if let Some(url) = &args.redis {
             self.redis.url = Some(url.clone());
@@ -312,10 +312,7 @@ fn environment_settings(configured: &BTreeMap<String, EnvironmentConfig>) -> Res
         out.push(EnvSettings {
             env: Environment::new(name, &prefix),
             listen: listen(&listen_text, &format!("environments.{name}.listen"))?,
-            upstream: upstream(
-                &pick(&config.upstream, &default.upstream).unwrap_or_else(|| "none".into()),
-                &format!("environments.{name}.upstream"),
-            )?,
+            upstream: upstream(config.upstream.as_ref().or(default.upstream.as_ref()), &config.backend, name)?,
             hosts: config.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
             tls: config.tls.clone(),
             timeouts: upstream_timeouts(&config.timeouts, name)?,
@@ -362,31 +359,19 @@ fn upstream_timeouts(config: &UpstreamTimeoutsConfig, env: &str) -> Result<Upstr
     })
 }
 
-fn upstream(value: &str, key: &str) -> Result<Upstream, ConfigError> {
-    match value {
-        "emulator" => return Ok(Upstream::Emulator),
-        "none" | "" => return Ok(Upstream::None),
-        _ => {}
-    }
-    let invalid = |problem: String| ConfigError::Invalid { key: key.to_owned().into(), problem };
-    if value.starts_with("https://") {
-        return Err(invalid(
-            "https upstreams are not supported yet (TLS arrives with the gateway issue); use http://host:port".into(),
-        ));
-    }
-    let authority = value
-        .strip_prefix("http://")
-        .ok_or_else(|| invalid(format!("{value:?} must be emulator, none, or http://host:port")))?
-        .trim_end_matches('/');
-    if authority.contains('/') {
-        return Err(invalid(format!("{value:?}: give only http://host:port, without a path")));
-    }
-    // Resolved when the tables are built, and again every minute (`table::resolve`): a name that
-    // does not resolve yet must not stop the start.
-    match authority.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>())) {
-        Some((host, Ok(_))) if !host.is_empty() => Ok(Upstream::Http { authority: authority.to_owned() }),
-        _ => Err(invalid(format!("{value:?}: give host:port, e.g. http://backend.internal:8443"))),
-    }
+/// `upstream` (and `backend`) of environment `env`: the emulator, none, or HTTP endpoints.
+fn upstream(spec: Option<&UpstreamSpec>, backend: &BackendConfig, env: &str) -> Result<Upstream, ConfigError> {
+    let key = format!("environments.{env}.upstream");
+    let endpoints = match spec {
+        None => return Ok(Upstream::None),
+        Some(UpstreamSpec::One(value)) => match value.as_str() {
+            "emulator" => return Ok(Upstream::Emulator),
+            "none" | "" => return Ok(Upstream::None),
+            _ => super::backend::endpoints(std::slice::from_ref(value), &key)?,
+        },
+        Some(UpstreamSpec::Many(values)) => super::backend::endpoints(values, &key)?,
+    };
+    Ok(Upstream::Http { endpoints, backend: super::backend::settings(backend, env)? })
 }
 
 /// Checks `redis`, `cluster` and the rate-limit backend together (a Redis backend needs a Redis).

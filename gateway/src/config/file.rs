@@ -212,6 +212,8 @@ pub enum UndocumentedQuery {
     Refuse,
 }
 
+use super::backend::{BackendConfig, UpstreamSpec};
+
 /// `sandgate.admin`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -228,8 +230,11 @@ pub struct AdminConfig {
 pub struct EnvironmentConfig {
     /// Listen address of the data port.
     pub listen: Option<String>,
-    /// `emulator` (the built-in emulator, in-process), `none` (answer 503), or `http://host:port`.
-    pub upstream: Option<String>,
+    /// `emulator` (the built-in emulator, in-process), `none` (answer 503), `http(s)://host:port`,
+    /// or a list of `http(s)://host:port` endpoints sharing the traffic.
+    pub upstream: Option<UpstreamSpec>,
+    /// How an HTTP upstream is reached: TLS, balancing, health checks, ejection, retries.
+    pub backend: BackendConfig,
     /// `Host` names this environment answers for; empty: any. Others get 421.
     pub hosts: Vec<String>,
     /// TLS certificate and key (PEM) to terminate TLS on the listener.
@@ -388,7 +393,7 @@ impl Default for AdminConfig {
 pub(super) fn builtin_environments() -> BTreeMap<String, EnvironmentConfig> {
     let env = |listen: &str, upstream: &str, prefix: &str| EnvironmentConfig {
         listen: Some(listen.into()),
-        upstream: Some(upstream.into()),
+        upstream: Some(UpstreamSpec::One(upstream.into())),
         prefix: Some(prefix.into()),
         ..EnvironmentConfig::default()
     };

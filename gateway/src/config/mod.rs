@@ -5,6 +5,7 @@
 //! sees this struct: [`SandgateConfig::compile`] checks it and turns it into [`Settings`].
 
 mod args;
+mod backend;
 mod compile;
 mod file;
 mod settings;
@@ -12,6 +13,7 @@ mod settings;
 use std::path::PathBuf;
 
 pub use args::ConfigArgs;
+pub use backend::*;
 pub use compile::ENV_PREFIX;
 pub use file::*;
 pub use sandgate_core::control_config::{ControlPlaneConfig, WebhookConfig};
@@ -110,6 +112,22 @@ mod tests {
             ),
             ("sandgate:\n  admin:\n    listen: 127.0.0.1:8080\n", "sandgate.environments.training.listen"),
             ("sandgate:\n  trusted_proxies: [10.0.0.300]\n", "sandgate.trusted_proxies"),
+            (
+                "sandgate:\n  environments:\n    production:\n      upstream: ['https://a:443', 'ftp://b']\n",
+                "sandgate.environments.production.upstream",
+            ),
+            (
+                "sandgate:\n  environments:\n    production:\n      upstream: https://a:443\n      backend: {health_check: {path: healthz}}\n",
+                "sandgate.environments.production.backend.health_check.path",
+            ),
+            (
+                "sandgate:\n  environments:\n    production:\n      upstream: https://a:443\n      backend: {tls: {ca_file: /nonexistent/ca.pem}}\n",
+                "sandgate.environments.production.backend.tls.ca_file",
+            ),
+            (
+                "sandgate:\n  environments:\n    production:\n      upstream: https://a:443\n      backend: {tls: {client_cert_file: /x.pem}}\n",
+                "sandgate.environments.production.backend.tls",
+            ),
             ("sandgate:\n  rate_limits:\n    default_plan: gold\n", "sandgate.rate_limits.default_plan"),
             (
                 "sandgate:\n  versions:\n    pos-api:\n      '2.5': {sunset: soon}\n",
@@ -123,6 +141,19 @@ mod tests {
     }
 
     #[test]
+    fn a_list_of_endpoints_is_one_http_upstream() {
+        let yaml = "sandgate:\n  environments:\n    production:\n      upstream: ['https://a.internal:443', 'http://[::1]:8080']\n      backend: {balance: least_connections, retries: 0}\n";
+        let settings = SandgateConfig::parse(yaml).expect("parses").compile().expect("valid");
+        let Upstream::Http { endpoints, backend } = &settings.env(Environment::PRODUCTION).upstream else {
+            panic!("an HTTP upstream")
+        };
+        let seen: Vec<(bool, &str, &str)> =
+            endpoints.iter().map(|e| (e.tls, e.authority.as_str(), e.host.as_str())).collect();
+        assert_eq!(seen, [(true, "a.internal:443", "a.internal"), (false, "[::1]:8080", "::1")]);
+        assert_eq!((backend.balance, backend.retries), (Balance::LeastConnections, 0));
+    }
+
+    #[test]
     fn merge_args_overrides_file_values() {
         let file = SandgateConfig::parse("sandgate:\n  admin:\n    listen: 127.0.0.1:9000\n").expect("parses");
         let args = ConfigArgs {
@@ -133,7 +164,7 @@ mod tests {
         let settings = file.merge_args(&args).compile().expect("valid");
         assert_eq!(settings.admin_listen.port(), 9100);
         let production = &settings.env(Environment::PRODUCTION).upstream;
-        assert!(matches!(production, Upstream::Http { authority, .. } if authority == "127.0.0.1:9200"));
+        assert!(matches!(production, Upstream::Http { endpoints, .. } if endpoints[0].authority == "127.0.0.1:9200"));
     }
 
     #[test]

@@ -18,11 +18,12 @@ pub enum Upstream {
     Emulator,
     /// No backend: requests that pass every check get 503.
     None,
-    /// An HTTP backend.
+    /// An HTTP backend: one or more endpoints.
     Http {
-        /// `host:port` as configured: the `Host` header sent, and the name resolved for the
-        /// address when the tables are built.
-        authority: String,
+        /// The endpoints, in configured order.
+        endpoints: Vec<Endpoint>,
+        /// TLS, balancing, health checks, ejection and retries.
+        backend: BackendSettings,
     },
 }
 

@@ -18,7 +18,7 @@ use sandgate_core::environment::Environment;
 pub enum Forward<'a> {
     /// Answer from the emulator in-process.
     Emulator(&'a Arc<Emulator>),
-    /// Let Pingora proxy it to the peer.
+    /// Let Pingora proxy it to the backend.
     Proxy,
 }
 
@@ -26,9 +26,10 @@ pub enum Forward<'a> {
 pub fn select(upstream: &Upstream, env: Environment) -> Result<Forward<'_>, Box<Error>> {
     match upstream {
         Upstream::Emulator(emulator) => Ok(Forward::Emulator(emulator)),
-        Upstream::Http(_) => Ok(Forward::Proxy),
-        // The operator's backend name is theirs to see in the log, not the partner's.
-        Upstream::Unresolved(_) => Err(reject(
+        Upstream::Http(pool) if pool.endpoints.iter().any(|e| e.resolved()) => Ok(Forward::Proxy),
+        // No endpoint's name resolves (yet). The operator's backend names are theirs to see in
+        // the log, not the partner's.
+        Upstream::Http(_) => Err(reject(
             ProblemKind::UpstreamUnavailable,
             "the backend could not be reached or answered badly; try again later",
         )),

@@ -17,6 +17,8 @@
 //! 9. `rate_limit` — the application's plan has budget left;
 //! 10. `forward` — TRAINING: the emulator in-process (`training`); PRODUCTION: parameters
 //!     validated against the spec (`route::check_parameters`), then the configured backend, or 503;
+//!     `retry` decides after a failed attempt: passive ejection of the endpoint, another
+//!     attempt for an idempotent request that got no answer byte;
 //! 11. `upstream_request` — origin-form target with documented query parameters only; client
 //!     credentials and client-sent identity, forwarding and override headers removed; verified
 //!     identity and the client address added (proxied requests);
@@ -35,6 +37,7 @@ pub mod log;
 pub mod rate_limit;
 pub mod request_id;
 pub mod response;
+pub mod retry;
 pub mod route;
 pub mod scope;
 pub mod token;

@@ -4,13 +4,13 @@
 mod lease;
 pub mod limiter;
 pub mod limits;
+pub mod pool;
 pub mod routes;
 pub mod scopes;
 
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use pingora::upstreams::peer::{HttpPeer, HttpUpstreamRequestPolicy};
 use sandgate_emulator::Emulator;
 use sandgate_openapi::Api;
 
@@ -19,6 +19,7 @@ use crate::token::cache::TokenCache;
 use crate::token::TokenIssuer;
 use limiter::Limiter;
 use limits::Limits;
+use pool::Pool;
 use routes::RouteTable;
 use sandgate_cluster::RedisLink;
 use sandgate_core::environment::{Environment, Environments};
@@ -30,11 +31,8 @@ use scopes::Scopes;
 pub enum Upstream {
     /// The built-in emulator.
     Emulator(Arc<Emulator>),
-    /// An HTTP backend; the peer is built once and cloned per request.
-    Http(Box<HttpPeer>),
-    /// An HTTP backend whose name did not resolve when the tables were built (retried every
-    /// minute; requests meanwhile get 502).
-    Unresolved(String),
+    /// An HTTP backend: its endpoints (peers built once, cloned per request), health and choice.
+    Http(Arc<Pool>),
     /// No backend configured.
     None,
 }
@@ -75,11 +73,6 @@ pub struct Tables {
     pub limits: Limits,
 }
 
-/// The first address `authority` (`host:port`) resolves to (blocking DNS: never on a request).
-pub fn resolve(authority: &str) -> Option<std::net::SocketAddr> {
-    std::net::ToSocketAddrs::to_socket_addrs(authority).ok().and_then(|mut addrs| addrs.next())
-}
-
 impl Tables {
     /// Builds the tables. `redis` holds the shared rate budgets (when the settings ask for them);
     /// `previous` lends state worth keeping (local rate-limit budgets).
@@ -110,25 +103,12 @@ impl Tables {
                     env,
                     upstream: match (&env_settings.upstream, emulator) {
                         (UpstreamConfig::Emulator, Some(emulator)) => Upstream::Emulator(Arc::clone(emulator)),
-                        (UpstreamConfig::Http { authority }, _) => match resolve(authority) {
-                            Some(address) => {
-                            let mut peer = HttpPeer::new(address, false, authority.clone());
-                            // Pingora's default keeps a WebSocket handshake; ours forwards none
-                            // unless the operation documents it (see `phase::route::check_upgrade`).
-                            peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::deny_upgrades();
-                            // Past these the partner gets 504 upstream-timeout (`error::kind_of`).
-                            let timeouts = env_settings.timeouts;
-                            peer.options.connection_timeout = Some(timeouts.connect);
-                            peer.options.total_connection_timeout = Some(timeouts.connect);
-                            peer.options.read_timeout = Some(timeouts.read);
-                            peer.options.write_timeout = Some(timeouts.write);
-                            Upstream::Http(Box::new(peer))
-                            }
-                            None => {
-                                tracing::warn!(environment = env.as_str(), backend = %authority, "the backend's name does not resolve; retried every minute, requests get 502 meanwhile");
-                                Upstream::Unresolved(authority.clone())
-                            }
-                        },
+                        (UpstreamConfig::Http { endpoints, backend }, _) => Upstream::Http(Arc::new(Pool::build(
+                            endpoints,
+                            backend,
+                            env_settings.timeouts,
+                            env.as_str(),
+                        ))),
                         _ => Upstream::None,
                     },
                     issuer: TokenIssuer::new(env, &key, settings.token_ttl_secs)
@@ -157,27 +137,11 @@ impl Tables {
     /// Whether an HTTP backend's name now resolves elsewhere than these tables send to (or
     /// resolves at last): the tables should be built again.
     pub fn upstreams_moved(&self) -> bool {
-        self.envs.iter().any(|env| match &env.upstream {
-            Upstream::Http(peer) => resolve(&peer.sni).is_some_and(|now| Some(now) != peer._address.as_inet().copied()),
-            Upstream::Unresolved(authority) => resolve(authority).is_some(),
-            _ => false,
-        })
+        self.envs.iter().any(|env| matches!(&env.upstream, Upstream::Http(pool) if pool.moved()))
     }
 
     /// The tables of `env` (every listener's environment has some; TRAINING's otherwise).
     pub fn env(&self, env: Environment) -> &EnvTables {
         self.envs.iter().find(|e| e.env == env).unwrap_or(&self.envs[0])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolve_reads_host_and_port_and_fails_quietly() {
-        assert_eq!(resolve("127.0.0.1:8080"), Some(([127, 0, 0, 1], 8080).into()));
-        assert!(resolve("localhost:8080").is_some_and(|a| a.ip().is_loopback()));
-        assert_eq!(resolve("backend.invalid:8080"), None);
     }
 }

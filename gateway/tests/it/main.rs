@@ -5,6 +5,7 @@ mod a_node_without_its_change_bus_is_not_ready;
 mod a_second_api_is_served_from_its_spec_alone;
 mod a_stalled_or_refusing_backend_gets_504_or_502_without_internals;
 mod attack_suite_is_refused_before_the_backend;
+mod backends_balance_fail_over_and_speak_tls;
 mod bad_requests_get_problem_json_and_server_keeps_serving;
 mod browsers_get_cors_from_the_trust_urls;
 mod configured_environment_is_kept_apart;
