@@ -79,9 +79,22 @@ impl Condition {
     }
 }
 
-/// Equal as JSON, or as text (`40000000000001` equals `"40000000000001"`).
+/// Equal as JSON, as numbers when both are and one is a fraction (`100` equals `100.0`; money
+/// sums such as `33.33 + 66.67` within a billionth; two integers only when they are the same, so
+/// account numbers never round into each other), or as text (`40000000000001` equals
+/// `"40000000000001"`).
 fn same(a: &Value, b: &Value) -> bool {
-    a == b || (!a.is_null() && text(a) == text(b))
+    if a == b {
+        return true;
+    }
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+            _ => false,
+        },
+        (Value::Number(_), Value::Number(_)) => false,
+        _ => !a.is_null() && text(a) == text(b),
+    }
 }
 
 fn compare(a: Option<Value>, b: Value) -> Option<std::cmp::Ordering> {
@@ -123,6 +136,13 @@ mod tests {
         assert!(holds(json!({"field": "state.missing", "exists": false})));
         assert!(holds(json!({"field": "state.missing", "not_equals": 3})));
         assert!(!holds(json!({"field": "state.missing", "gt": 3})), "a missing field is never greater");
+        assert!(holds(json!({"field": "state.remaining", "equals": 100.0})), "100 is 100.0");
+        assert!(
+            holds(json!({"field": "state.remaining", "equals": "{{33.33 + 66.67}}"})),
+            "money sums within a billionth"
+        );
+        assert!(!holds(json!({"field": "state.remaining", "equals": 100.01})));
+        assert!(!holds(json!({"field": "request.body.account_number", "equals": 40000000000001_u64})), "exact integers");
     }
 
     #[test]

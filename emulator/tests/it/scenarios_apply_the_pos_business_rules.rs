@@ -124,6 +124,19 @@ fn capture_and_release_follow_the_stored_authorization() {
     assert_eq!((status, &last["status"], &last["remaining_authorization_amount"]), (200, &json!("closed"), &json!(0)));
     assert_eq!(error(&capture(1.0)), (409, "authorization_ended"));
     assert_eq!(error(&post(&pos, "/authorization/999/release", json!({"amount": 1.0}))), (404, "not_found"));
+
+    // 100.0 authorized, 100 (an integer in JSON) captured: the same amount, so it closes.
+    let create = json!({"account_number": 12345678, "amount": 100.0, "auto_capture": false,
+                        "financing_option": {"transaction_type": "regular_purchase"}});
+    let (_, authorization, _) = post(&pos, "/authorization", create);
+    let id = authorization["authorization_id"].as_u64().expect("id");
+    let (status, whole, _) = post(&pos, &format!("/authorization/{id}/capture"), json!({"amount": 100}));
+    assert_eq!(
+        (status, &whole["status"], &whole["remaining_authorization_amount"]),
+        (200, &json!("closed"), &json!(0))
+    );
+    let after = post(&pos, &format!("/authorization/{id}/capture"), json!({"amount": 1}));
+    assert_eq!(error(&after), (409, "authorization_ended"), "a closed authorization, not an amount error");
 }
 
 #[test]
