@@ -68,18 +68,19 @@ impl ServeHttp for AdminApp {
                 return respond(200, "text/plain; version=0.0.4", self.process.shared.metrics.render());
             }
             ("POST", "/reload") => return self.reload(session).await,
+            ("POST", "/introspect") => return self.introspect(session).await,
             ("GET", "/") => (
                 200,
                 "application/json",
                 json!({
                     "service": "sandgate admin",
-                    "endpoints": ["GET /healthz", "GET /readyz", "GET /metrics", "POST /reload", "/v1/… (control plane)"],
+                    "endpoints": ["GET /healthz", "GET /readyz", "GET /metrics", "POST /reload", "POST /introspect", "/v1/… (control plane)"],
                     "openapi": "/v1/openapi.yaml",
                 }),
             ),
             _ => {
                 let detail = format!(
-                    "the admin listener serves /healthz, /readyz, /metrics, POST /reload and the control plane under /v1 (GET /v1/openapi.yaml); {path} is not one of them"
+                    "the admin listener serves /healthz, /readyz, /metrics, POST /reload, POST /introspect and the control plane under /v1 (GET /v1/openapi.yaml); {path} is not one of them"
                 );
                 let body = problem_body(ProblemKind::UnknownRoute, &detail, None, None);
                 return respond(404, PROBLEM_JSON, body);
@@ -126,6 +127,35 @@ impl AdminApp {
                 problem_body(ProblemKind::Internal, "authentication failed", None, None),
             )),
         }
+    }
+
+    /// `POST /introspect` (RFC 7662), for operators (a backend gets an operator token of its
+    /// own): `token=<access or refresh token>` as a form; whether it is active now and its claims.
+    async fn introspect(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        if let Err(refusal) = self.operator_only(session, "POST /introspect").await {
+            return refusal;
+        }
+        let mut body = Vec::new();
+        loop {
+            match session.read_request_body().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= 16 * 1024 => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                _ => {
+                    let detail = "the body must be a form of at most 16 KiB: token=<token>";
+                    return respond(400, PROBLEM_JSON, problem_body(ProblemKind::InvalidRequest, detail, None, None));
+                }
+            }
+        }
+        let Some(token) = form_urlencoded::parse(&body).find(|(name, _)| name == "token").map(|(_, v)| v.into_owned())
+        else {
+            let detail = "send the token as a form field: token=<token> (RFC 7662)";
+            return respond(400, PROBLEM_JSON, problem_body(ProblemKind::InvalidRequest, detail, None, None));
+        };
+        let shared = &self.process.shared;
+        let answer = sandgate_gateway::token::introspect::introspect(&shared.tables.load(), &shared.directory, &token);
+        let mut response = respond(200, "application/json", serde_json::to_vec(&answer).unwrap_or_default());
+        response.headers_mut().insert("cache-control", http::HeaderValue::from_static("no-store"));
+        response
     }
 
     /// `POST /reload`, for operators only.

@@ -2,6 +2,7 @@
 
 mod admin;
 mod demo_calls;
+mod keys;
 mod up;
 
 /// mimalloc beat the system allocator and jemalloc for Pingora on this kind of machine.
@@ -41,6 +42,12 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Token-signing keys: `rotate` retires the current key (it still verifies its tokens until
+    /// they expire) and creates a new one, used after the next reload.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Serve OpenAPI 3.0/3.1 documents (and the scenario files beside them) as a TRAINING backend
     /// over HTTP, standalone: routing, request validation, scenarios, state, fabrication,
     /// `Prefer`, scheduled scrub, scenario webhooks and callbacks.
@@ -54,12 +61,27 @@ enum Command {
     Contract(Box<sandgate_contract::cli::ContractArgs>),
 }
 
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Retire the signing key of one environment (or every one) and create a new one.
+    Rotate {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Only this environment (e.g. production); default every one.
+        #[arg(long)]
+        environment: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Check { config } => check(&config),
+        Command::Keys { action: KeysAction::Rotate { config, environment } } => {
+            keys::rotate(&config, environment.as_deref())
+        }
         Command::Emulator(args) => run_emulator(args),
         Command::Admin(args) => admin::run(*args),
         Command::Contract(args) => sandgate_contract::cli::run(*args),

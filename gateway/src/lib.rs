@@ -80,6 +80,12 @@ impl ProxyHttp for Gateway {
         phase::hygiene::check(req, &tables.limits, ctx.keepalive_off, raw_head.as_deref())?;
         let addr = phase::client_addr::resolve(peer, &req.headers, &tables.trusted_proxies);
         ctx.client_addr = Some(addr);
+        if req.method == http::Method::GET && req.uri.path() == phase::jwks::PATH {
+            let body = serde_json::to_vec(&env.issuer.jwks()).unwrap_or_default();
+            let headers = [("cache-control".into(), "public, max-age=300".to_owned())];
+            write_response(session, 200, Some("application/jwk-set+json"), &headers, body).await?;
+            return Ok(true);
+        }
         if let Some(preflight) = phase::cors::preflight(&req.method, &req.headers) {
             let answer = phase::cors::answer(&tables.routes, &self.shared.directory, req.uri.path(), &preflight)?;
             phase::cors::write(session, answer).await?;

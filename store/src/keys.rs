@@ -27,6 +27,8 @@ pub struct KeyRing {
     signing: BTreeMap<String, [u8; 32]>,
     /// Derives each application's webhook signing secret (never stored).
     webhook: [u8; 32],
+    /// The folder, for the signing key sets read again on every reload (`signing`).
+    secrets: PathBuf,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -48,6 +50,7 @@ impl KeyRing {
             secret_hash: SecretHash::new(key_file(&dir.join("secret-hash.key"))?),
             signing,
             webhook: key_file(&dir.join("webhook-signing.key"))?,
+            secrets: dir,
         })
     }
 
@@ -61,7 +64,7 @@ impl KeyRing {
         format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
     }
 
-    /// A check value of each key, `(name, hex)`: the first 16 bytes of an HMAC of a fixed text
+    /// A check value of each key that never changes, `(name, hex)`: the first 16 bytes of an HMAC of a fixed text
     /// under the key, which tells whether two nodes hold the same key without revealing it.
     pub fn fingerprints(&self) -> Vec<(String, String)> {
         const TEXT: &str = "sandgate key check value";
@@ -71,15 +74,27 @@ impl KeyRing {
             mac.update(TEXT.as_bytes());
             hex(&mac.finalize().into_bytes())
         };
-        let mut out = vec![
+        // The token-signing keys are left out: they rotate (`signing::rotate`), and a node must
+        // restart after one with the new keys copied.
+        vec![
             ("secret-hash".to_owned(), hex(&self.secret_hash.hash(TEXT))),
             ("webhook-signing".to_owned(), check(&self.webhook)),
-        ];
-        out.extend(self.signing.iter().map(|(env, key)| (format!("{env}-signing"), check(key))));
-        out
+        ]
     }
 
-    /// The signing key of `env`, if the ring was loaded for it.
+    /// The token-signing key set of `env` for `algorithm`, read from `secrets/` now (so a reload
+    /// after a rotation signs with the new key), the current key created when missing; retired
+    /// keys are kept for `token_ttl_secs` after their retirement.
+    pub fn signing_set(
+        &self,
+        env: Environment,
+        algorithm: crate::signing::Algorithm,
+        token_ttl_secs: u64,
+    ) -> std::io::Result<crate::signing::KeySet> {
+        crate::signing::load(&self.secrets, env, algorithm, token_ttl_secs, chrono::Utc::now().timestamp())
+    }
+
+    /// The HS256 signing key of `env` as loaded at start, if the ring was loaded for it.
     pub fn signing_key(&self, env: Environment) -> Option<&[u8; 32]> {
         self.signing.get(env.as_str())
     }

@@ -17,6 +17,7 @@ mod outbox;
 mod partners;
 mod refresh;
 mod reviews;
+pub mod signing;
 
 pub use activity::{Event, EventFilter, WhenFull};
 pub use applications::{AppPatch, Application, ApplicationFields, Webhook};

@@ -246,6 +246,10 @@ impl SandgateConfig {
             data_dir: self.data_dir,
             specs_dir: self.specs_dir,
             token_ttl_secs: self.token.ttl_secs,
+            token_algorithm: match self.token.algorithm {
+                TokenAlgorithm::Hs256 => sandgate_store::signing::Algorithm::Hs256,
+                TokenAlgorithm::Eddsa => sandgate_store::signing::Algorithm::EdDsa,
+            },
             emulator_seed: self.emulator.seed,
             emulator_state: self.emulator.state,
             emulator_scrub,

@@ -280,6 +280,20 @@ pub struct TlsConfig {
 pub struct TokenConfig {
     /// Lifetime of access (and refresh) tokens in seconds. Default 1200, as the reference API.
     pub ttl_secs: u64,
+    /// `hs256` (default: a secret only Sandgate holds) or `eddsa` (Ed25519; the public keys are
+    /// published at `/.well-known/jwks.json` of each environment, so a backend can verify tokens).
+    pub algorithm: TokenAlgorithm,
+}
+
+/// `token.algorithm`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenAlgorithm {
+    /// HMAC-SHA256.
+    #[default]
+    Hs256,
+    /// Ed25519.
+    Eddsa,
 }
 
 /// `sandgate.emulator`.
@@ -405,7 +419,7 @@ pub(super) fn builtin_environments() -> BTreeMap<String, EnvironmentConfig> {
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        TokenConfig { ttl_secs: 1200 }
+        TokenConfig { ttl_secs: 1200, algorithm: TokenAlgorithm::default() }
     }
 }
 

@@ -81,6 +81,8 @@ pub struct Settings {
     pub environments: Vec<EnvSettings>,
     /// Token lifetime.
     pub token_ttl_secs: u64,
+    /// How tokens are signed.
+    pub token_algorithm: sandgate_store::signing::Algorithm,
     /// Emulator seed.
     pub emulator_seed: u64,
     /// Where the emulator keeps its objects.

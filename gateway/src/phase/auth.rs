@@ -68,9 +68,10 @@ fn refusal(error: TokenError, env: &EnvTables) -> Box<Error> {
         TokenError::NotYetValid => {
             reject(ProblemKind::TokenNotYetValid, "the access token is not valid yet; check the clock")
         }
-        TokenError::Algorithm => {
-            reject(ProblemKind::TokenAlgorithmRejected, "tokens must be signed with HS256 by this gateway")
-        }
+        TokenError::Algorithm => reject(
+            ProblemKind::TokenAlgorithmRejected,
+            "the token is not signed with the algorithm of this environment's key",
+        ),
         TokenError::Signature => reject(ProblemKind::TokenSignatureInvalid, "the token's signature does not verify"),
         TokenError::Audience => reject(ProblemKind::TokenWrongAudience, "the token was not issued for this gateway"),
         TokenError::OtherEnvironment(other) => reject(

@@ -5,7 +5,8 @@
 //! 3. `hygiene` — header count and size, one `Host`, smuggling (`Content-Length` +
 //!    `Transfer-Encoding`, also seen in the raw head), body size;
 //! 4. `client_addr` — the socket peer, or the right-most untrusted hop behind trusted proxies;
-//!    (`cors` answers a browser's preflight here, from the spec and the trust URLs);
+//!    (`jwks` answers `GET /.well-known/jwks.json`, the environment's public token keys; `cors`
+//!    answers a browser's preflight here, from the spec and the trust URLs);
 //! 5. `route` — dot segments and hidden separators refused; the token endpoint (answered in place
 //!    by `token`) or a documented operation of a supported version; an undocumented protocol
 //!    upgrade refused; the header parameters the spec requires;
@@ -33,6 +34,7 @@ pub mod environment;
 pub mod fail;
 pub mod forward;
 pub mod hygiene;
+pub mod jwks;
 pub mod log;
 pub mod rate_limit;
 pub mod request_id;

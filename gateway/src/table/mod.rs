@@ -24,6 +24,7 @@ use routes::RouteTable;
 use sandgate_cluster::RedisLink;
 use sandgate_core::environment::{Environment, Environments};
 use sandgate_store::keys::KeyRing;
+use sandgate_store::signing::KeySet;
 use scopes::Scopes;
 
 /// An environment's upstream, ready to use.
@@ -92,12 +93,14 @@ impl Tables {
             .iter()
             .map(|env_settings| {
                 let env = env_settings.env;
-                let key = keys.signing_key(env).copied().unwrap_or_else(|| {
-                    // Only an environment added by a reload lacks a key; it needs a restart anyway.
-                    tracing::warn!(environment = env.as_str(), "no signing key on disk yet; restart to create one");
+                // Read from secrets/ on every build, so a reload after `sandgate keys rotate`
+                // signs with the new key while the retired one still verifies.
+                let signing = keys.signing_set(env, settings.token_algorithm, settings.token_ttl_secs);
+                let signing = signing.unwrap_or_else(|e| {
+                    tracing::error!(environment = env.as_str(), error = %e, "cannot read the signing keys; tokens of this environment cannot be verified until they are readable and the config is reloaded");
                     let mut key = [0u8; 32];
                     sandgate_core::secret::fill_random(&mut key);
-                    key
+                    KeySet::single_hmac(key)
                 });
                 EnvTables {
                     env,
@@ -111,7 +114,7 @@ impl Tables {
                         ))),
                         _ => Upstream::None,
                     },
-                    issuer: TokenIssuer::new(env, &key, settings.token_ttl_secs)
+                    issuer: TokenIssuer::with_keys(env, &signing, settings.token_ttl_secs)
                         .knowing(settings.environments.iter().map(|e| e.env)),
                     token_cache: TokenCache::default(),
                     hosts: env_settings.hosts.clone(),

@@ -1,11 +1,16 @@
 //! Bearer tokens: minting and verifying, one issuer and signing key per environment.
 //!
-//! Tokens are JWTs signed with HS256; the algorithm is pinned, so `alg: none` or any other
-//! algorithm fails. The issuer names the environment (`sandgate/training`), so a token of one
-//! environment never verifies at another, and the error says which environment it belongs to.
+//! Tokens are JWTs signed with HS256 (default) or EdDSA (`token.algorithm: eddsa`), with the
+//! signing key's id in the header (`kid`). Each key pins its algorithm: a token is verified only
+//! by the key its `kid` names and only under that key's algorithm, so `alg: none`, an HS256 token
+//! forged with a published Ed25519 key, or any other algorithm fails. Retired keys verify until
+//! their tokens expire (`sandgate_store::signing`), so a rotation logs nobody out. The issuer
+//! names the environment (`sandgate/training`), so a token of one environment never verifies at
+//! another, and the error says which environment it belongs to.
 //! The token endpoint itself is a phase: `crate::phase::token`.
 
 pub mod cache;
+pub mod introspect;
 pub mod throttle;
 
 use base64::Engine;
@@ -14,6 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use sandgate_core::environment::Environment;
+use sandgate_store::signing::{KeySet, Material, SigningKey};
 
 /// The audience every Sandgate token carries.
 pub const AUDIENCE: &str = "sandgate";
@@ -56,7 +62,7 @@ pub struct Claims {
 pub enum TokenError {
     /// Not a JWT of ours, or the wrong kind of token (refresh vs access).
     Malformed(&'static str),
-    /// Signed with another algorithm than HS256 (`none` included).
+    /// Signed with another algorithm than its key's (`none` included).
     Algorithm,
     /// The signature does not verify.
     Signature,
@@ -102,14 +108,25 @@ pub struct Grant<'a> {
     pub chain: &'a str,
 }
 
+/// A key that verifies: its id, its algorithm (pinned), and the check.
+struct Verifier {
+    kid: String,
+    algorithm: Algorithm,
+    key: DecodingKey,
+    validation: Validation,
+    /// The Ed25519 public key (published in the JWKS); `None` for HMAC keys.
+    public: Option<[u8; 32]>,
+}
+
 /// Mints and verifies the tokens of one environment.
 pub struct TokenIssuer {
     env: Environment,
     issuer: String,
     ttl_secs: u64,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    /// The current key's id, algorithm and signing key.
+    signer: (String, Algorithm, EncodingKey),
+    /// The current key first, then the retired ones.
+    verifiers: Vec<Verifier>,
     /// Names of the configured environments: only these are named back to a caller whose token
     /// claims another issuer (an unverified claim is never echoed as it came).
     known: Vec<String>,
@@ -122,25 +139,68 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// An issuer for `env` signing with `key`; tokens live `ttl_secs`.
+    /// An issuer for `env` signing with the HMAC `key` alone; tokens live `ttl_secs`.
     pub fn new(env: Environment, key: &[u8; 32], ttl_secs: u64) -> TokenIssuer {
+        TokenIssuer::with_keys(env, &KeySet::single_hmac(*key), ttl_secs)
+    }
+
+    /// An issuer for `env` signing with the current key of `keys` and verifying with all of
+    /// them; tokens live `ttl_secs`.
+    pub fn with_keys(env: Environment, keys: &KeySet, ttl_secs: u64) -> TokenIssuer {
         let issuer = format!("sandgate/{}", env.as_str());
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
-        validation.set_issuer(&[issuer.as_str()]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = 0;
+        let verifier = |key: &SigningKey| {
+            let (algorithm, decoding, public) = match &key.material {
+                Material::Hmac(secret) => (Algorithm::HS256, DecodingKey::from_secret(secret), None),
+                Material::Ed25519 { public, .. } => (Algorithm::EdDSA, DecodingKey::from_ed_der(public), Some(*public)),
+            };
+            let mut validation = Validation::new(algorithm);
+            validation.algorithms = vec![algorithm];
+            validation.set_issuer(&[issuer.as_str()]);
+            validation.set_audience(&[AUDIENCE]);
+            validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = 0;
+            Verifier { kid: key.kid.clone(), algorithm, key: decoding, validation, public }
+        };
+        let verifiers = std::iter::once(&keys.current).chain(&keys.retired).map(verifier).collect();
+        let signer = match &keys.current.material {
+            Material::Hmac(secret) => (Algorithm::HS256, EncodingKey::from_secret(secret)),
+            Material::Ed25519 { pkcs8, .. } => (Algorithm::EdDSA, EncodingKey::from_ed_der(pkcs8)),
+        };
         TokenIssuer {
             env,
             issuer,
             ttl_secs,
-            encoding: EncodingKey::from_secret(key),
-            decoding: DecodingKey::from_secret(key),
-            validation,
+            signer: (keys.current.kid.clone(), signer.0, signer.1),
+            verifiers,
             known: Vec::new(),
         }
+    }
+
+    /// The id of the key that signs.
+    pub fn current_kid(&self) -> &str {
+        &self.signer.0
+    }
+
+    /// The public keys of this environment as a JSON Web Key Set (RFC 7517): the Ed25519 keys,
+    /// current and retired; none for HS256, whose keys are secret.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .verifiers
+            .iter()
+            .filter_map(|v| {
+                let public = v.public?;
+                Some(serde_json::json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public),
+                    "kid": v.kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                }))
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 
     /// The issuer, told the names of every configured environment.
@@ -172,11 +232,13 @@ impl TokenIssuer {
             gen: (typ == "refresh").then_some(grant.generation),
             chn: (typ == "refresh").then(|| grant.chain.to_owned()),
         };
-        let header = Header::new(Algorithm::HS256);
+        let (kid, algorithm, key) = &self.signer;
+        let mut header = Header::new(*algorithm);
+        header.kid = Some(kid.clone());
         let refresh = claims("refresh");
         Ok(TokenPair {
-            access_token: jsonwebtoken::encode(&header, &claims("access"), &self.encoding)?,
-            refresh_token: jsonwebtoken::encode(&header, &refresh, &self.encoding)?,
+            access_token: jsonwebtoken::encode(&header, &claims("access"), key)?,
+            refresh_token: jsonwebtoken::encode(&header, &refresh, key)?,
             expires_in: self.ttl_secs,
             refresh_jti: refresh.jti,
             expires_at: refresh.exp,
@@ -194,13 +256,28 @@ impl TokenIssuer {
     }
 
     fn verify(&self, token: &str, typ: &'static str) -> Result<Claims, TokenError> {
-        // The algorithm is pinned before anything else looks at the token.
-        match header_algorithm(token) {
-            Some(alg) if alg == "HS256" => {}
-            Some(_) => return Err(TokenError::Algorithm),
-            None => return Err(TokenError::Malformed("the token is not a JWT")),
+        // The key is chosen by its id, and its algorithm pinned, before anything else looks at
+        // the token. Tokens minted before key ids carry none: the current key is theirs.
+        let Some((alg, kid)) = header_fields(token) else {
+            return Err(TokenError::Malformed("the token is not a JWT"));
+        };
+        let verifier = match &kid {
+            Some(kid) => self.verifiers.iter().find(|v| &v.kid == kid),
+            None => self.verifiers.first(),
+        };
+        let Some(verifier) = verifier else {
+            // A key this environment never held, or retired so long ago its tokens expired.
+            return Err(match claimed_environment(token) {
+                Some(other) if other != self.env.as_str() && self.known.contains(&other) => {
+                    TokenError::OtherEnvironment(other)
+                }
+                _ => TokenError::Signature,
+            });
+        };
+        if alg != algorithm_name(verifier.algorithm) {
+            return Err(TokenError::Algorithm);
         }
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+        match jsonwebtoken::decode::<Claims>(token, &verifier.key, &verifier.validation) {
             // `exp` is the first second a token is no longer valid (RFC 7519 §4.1.4: "on or
             // after"); jsonwebtoken still accepts it during that second.
             Ok(data) if data.claims.exp <= now_secs() => Err(TokenError::Expired),
@@ -226,12 +303,21 @@ impl TokenIssuer {
     }
 }
 
-/// The `alg` of a token's (unverified) header.
-fn header_algorithm(token: &str) -> Option<String> {
+/// The `alg` and `kid` of a token's (unverified) header.
+fn header_fields(token: &str) -> Option<(String, Option<String>)> {
     let header = token.split('.').next()?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("alg")?.as_str().map(str::to_owned)
+    let alg = value.get("alg")?.as_str()?.to_owned();
+    Some((alg, value.get("kid").and_then(|k| k.as_str()).map(str::to_owned)))
+}
+
+/// The `alg` header value of `algorithm`.
+fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::EdDSA => "EdDSA",
+        _ => "HS256",
+    }
 }
 
 /// Reads the (unverified) issuer of a token, only to tell the caller which environment it is from.
@@ -313,5 +399,58 @@ mod tests {
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[1; 32]))
                 .expect("encode");
         assert_eq!(training.verify_access(&expiring), Err(TokenError::Expired), "refused during its exp second");
+    }
+
+    fn keys(algorithm: sandgate_store::signing::Algorithm) -> (tempfile::TempDir, KeySet) {
+        let dir = tempfile::tempdir().expect("dir");
+        let set =
+            sandgate_store::signing::load(dir.path(), Environment::PRODUCTION, algorithm, 1200, 1_000).expect("keys");
+        (dir, set)
+    }
+
+    #[test]
+    fn a_rotated_key_still_verifies_its_tokens_and_signs_no_more() {
+        let (dir, old_set) = keys(sandgate_store::signing::Algorithm::Hs256);
+        let before = TokenIssuer::with_keys(Environment::PRODUCTION, &old_set, 1200);
+        let old_token = before.mint(&grant("merchant")).expect("mint").access_token;
+        let now = chrono::Utc::now().timestamp();
+        let algorithm = sandgate_store::signing::Algorithm::Hs256;
+        sandgate_store::signing::rotate(dir.path(), Environment::PRODUCTION, algorithm, 1200, now).expect("rotate");
+        let set =
+            sandgate_store::signing::load(dir.path(), Environment::PRODUCTION, algorithm, 1200, now).expect("load");
+        let after = TokenIssuer::with_keys(Environment::PRODUCTION, &set, 1200);
+        assert!(after.verify_access(&old_token).is_ok(), "a token of the retired key still verifies");
+        let new_token = after.mint(&grant("merchant")).expect("mint").access_token;
+        assert_eq!(header_fields(&new_token).and_then(|(_, kid)| kid).as_deref(), Some(after.current_kid()));
+        assert_ne!(after.current_kid(), before.current_kid());
+        assert_eq!(before.verify_access(&new_token), Err(TokenError::Signature), "an unknown key id");
+    }
+
+    #[test]
+    fn eddsa_tokens_verify_with_the_published_key_and_pin_their_algorithm() {
+        let (_dir, set) = keys(sandgate_store::signing::Algorithm::EdDsa);
+        let issuer = TokenIssuer::with_keys(Environment::PRODUCTION, &set, 1200);
+        let token = issuer.mint(&grant("merchant")).expect("mint").access_token;
+        assert!(issuer.verify_access(&token).is_ok());
+        // What a backend does with the JWKS: verify without any secret.
+        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(issuer.jwks()).expect("a JWK set");
+        let jwk = jwks.find(issuer.current_kid()).expect("the current key is published");
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[AUDIENCE]);
+        let decoded = jsonwebtoken::decode::<Claims>(&token, &DecodingKey::from_jwk(jwk).expect("key"), &validation);
+        assert_eq!(decoded.expect("verifies").claims.sub, "trn_abc");
+        // The classic confusion: an HS256 token keyed with the public key, under the same kid.
+        let public = match &set.current.material {
+            Material::Ed25519 { public, .. } => *public,
+            Material::Hmac(_) => panic!("an Ed25519 key"),
+        };
+        let mut claims = issuer.verify_access(&token).expect("claims");
+        claims.scope = "merchant customer".into();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(issuer.current_kid().to_owned());
+        let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&public)).expect("encode");
+        assert_eq!(issuer.verify_access(&forged), Err(TokenError::Algorithm));
+        let hs256 = TokenIssuer::new(Environment::PRODUCTION, &[3; 32], 1200);
+        assert_eq!(hs256.jwks(), serde_json::json!({"keys": []}), "HMAC keys are never published");
     }
 }

@@ -17,6 +17,7 @@ mod reload_applies_good_config_and_keeps_the_last_good;
 mod scopes_and_read_only_permission_are_enforced;
 mod the_postgres_store_reconnects_after_a_lost_connection;
 mod tls_listener_terminates_tls;
+mod token_keys_rotate_publish_and_introspect;
 mod token_then_pos_call_returns_spec_valid_json;
 mod training_state_is_kept_per_partner;
 mod training_webhooks_reach_the_partner_signed;
