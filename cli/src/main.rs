@@ -3,6 +3,7 @@
 mod admin;
 mod demo_calls;
 mod keys;
+mod logging;
 mod up;
 
 /// mimalloc beat the system allocator and jemalloc for Pingora on this kind of machine.
@@ -235,7 +236,7 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         tokens: tokens.clone(),
         events: Some(events),
     };
-    let _logs = up::init_logging(&SandgateConfig::default().log.level, false);
+    let _logs = logging::init(&SandgateConfig::default().log.level, false, None);
     let loading = std::time::Instant::now();
     // Scenario files are read from a specs folder; a single document runs without them.
     let built = if specs.is_dir() {

@@ -39,7 +39,7 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return fail(&e.to_string()),
     };
-    let _logs = init_logging(&settings.log_level, settings.log_json);
+    let _logs = crate::logging::init(&settings.log_level, settings.log_json, settings.telemetry.as_ref());
     if let Err(e) = server::check_listeners(&settings) {
         return fail(&e.to_string());
     }
@@ -91,23 +91,6 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("sandgate: {message}");
     ExitCode::from(2)
-}
-
-/// Logs go to stderr so that stdout carries only what scripts read (`--json`), through a
-/// background writer so a slow terminal or pipe never stalls a request. Keep the guard alive:
-/// dropping it flushes the last lines.
-pub(crate) fn init_logging(level: &str, json: bool) -> tracing_appender::non_blocking::WorkerGuard {
-    use std::io::IsTerminal;
-    let _ = tracing_log::LogTracer::init();
-    let ansi = std::io::stderr().is_terminal();
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
-    // Pingora's start-up chatter is INFO; keep it out of the default view (RUST_LOG overrides).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(format!("{level},pingora_core=warn,pingora_proxy=warn")))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
-    guard
 }
 
 fn url(addr: std::net::SocketAddr) -> String {

@@ -49,6 +49,8 @@ pub struct RequestCtx {
     pub tried: Vec<usize>,
     /// Attempts at the backend so far.
     pub attempts: u32,
+    /// The request's span (disabled unless traces are exported).
+    pub span: tracing::Span,
 }
 
 impl RequestCtx {
@@ -73,6 +75,7 @@ impl RequestCtx {
             endpoint: None,
             tried: Vec::new(),
             attempts: 0,
+            span: tracing::Span::none(),
         }
     }
 

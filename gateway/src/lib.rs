@@ -57,6 +57,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn early_request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
+        ctx.span = phase::trace::start(self.env, session.req_header());
         let tables = self.shared.tables.load_full();
         session.set_read_timeout(Some(Duration::from_secs(tables.limits.read_timeout_secs)));
         // Never turn keep-alive back on where the parser turned it off (e.g. CL + TE).
@@ -95,12 +96,14 @@ impl ProxyHttp for Gateway {
         ctx.selected = Some(routed.selected);
         let id = match routed.selected {
             Selected::Token(index) => {
+                phase::trace::routed(&ctx.span, "POST", "token");
                 phase::route::check_upgrade(None, &req.headers)?;
                 return self.token_endpoint(session, ctx, index).await;
             }
             Selected::Operation(id) => id,
         };
         let policy = tables.routes.policy(id);
+        phase::trace::routed(&ctx.span, req.method.as_str(), &policy.label);
         ctx.upgrade = phase::route::check_upgrade(Some(policy), &req.headers)?;
         phase::route::check_required_headers(policy, &req.headers)?;
         let principal = phase::auth::authenticate(&req.headers, env, &tables.scopes)?;
@@ -108,15 +111,18 @@ impl ProxyHttp for Gateway {
         ctx.principal = Some(Arc::clone(&principal));
         let app = phase::auth::check_revocation(&principal, &self.shared.directory)?;
         phase::auth::check_client(routed.client_id(), &principal)?;
+        phase::trace::passed(&ctx.span, "auth");
         phase::trust::check(&app.trust, addr, phase::trust::origin_of(&req.headers))?;
         ctx.cors_origin = phase::trust::browser_origin(&app.trust, &req.headers);
         phase::scope::check(policy, &principal, &app)?;
+        phase::trace::passed(&ctx.span, "trust and scope");
         let (admission, verdict) = phase::rate_limit::admit(&tables.limiter, self.env, &app).await;
         if admission.fallback.is_some() {
             self.shared.metrics.rate_limit_fallbacks.inc();
         }
         ctx.admission = Some(admission);
         verdict?;
+        phase::trace::passed(&ctx.span, "rate limit");
         ctx.app = Some(app);
         match phase::forward::select(&env.upstream, self.env)? {
             Forward::Proxy => {
@@ -159,6 +165,7 @@ impl ProxyHttp for Gateway {
         };
         ctx.endpoint = Some(index);
         ctx.attempts += 1;
+        phase::trace::passed(&ctx.span, "upstream chosen");
         if ctx.upgrade {
             peer.options.http_upstream_request_policy = HttpUpstreamRequestPolicy::standard();
         }
@@ -207,7 +214,9 @@ impl ProxyHttp for Gateway {
             client_addr: ctx.client_addr,
             query: ctx.route().map(|id| &tables.routes.policy(id).query),
         };
-        phase::upstream_request::prepare(req, &forwarding)
+        phase::upstream_request::prepare(req, &forwarding)?;
+        phase::trace::hand_on(&ctx.span, req);
+        Ok(())
     }
 
     async fn response_filter(
@@ -278,6 +287,8 @@ impl ProxyHttp for Gateway {
             phase::log::fault(self.env, req.method.as_str(), req.uri.path(), ctx, e);
         }
         let sent = session.as_downstream().body_bytes_sent();
+        let client_id = ctx.principal.as_ref().map(|p| p.client_id.as_str()).or(ctx.client_id.as_deref());
+        phase::trace::finish(&ctx.span, status, client_id, ctx.upstream.map(|(status, _)| status));
         phase::log::access(self.env, req, status, sent, ctx, reason, &self.shared.metrics);
         phase::log::denial(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.store);
     }

@@ -142,7 +142,10 @@ mod tests {
             "money sums within a billionth"
         );
         assert!(!holds(json!({"field": "state.remaining", "equals": 100.01})));
-        assert!(!holds(json!({"field": "request.body.account_number", "equals": 40000000000001_u64})), "exact integers");
+        assert!(
+            !holds(json!({"field": "request.body.account_number", "equals": 40000000000001_u64})),
+            "exact integers"
+        );
     }
 
     #[test]

@@ -233,6 +233,28 @@ impl SandgateConfig {
                 })
             }
         };
+        let telemetry = match self.telemetry.otlp_endpoint.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(endpoint) if endpoint.starts_with("http://") || endpoint.starts_with("https://") => {
+                if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
+                    return Err(ConfigError::Invalid {
+                        key: "telemetry.sample_ratio".into(),
+                        problem: format!("{} must be between 0 and 1", self.telemetry.sample_ratio),
+                    });
+                }
+                Some(Telemetry {
+                    endpoint: endpoint.to_owned(),
+                    service_name: self.telemetry.service_name.clone(),
+                    sample_ratio: self.telemetry.sample_ratio,
+                })
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    key: "telemetry.otlp_endpoint".into(),
+                    problem: format!("{other:?} must be an http(s):// URL, e.g. http://otel-collector:4318/v1/traces"),
+                })
+            }
+        };
         Ok(Settings {
             store_url,
             shutdown: self.shutdown,
@@ -255,6 +277,7 @@ impl SandgateConfig {
             emulator_scrub,
             log_json,
             log_level: self.log.level,
+            telemetry,
             trusted_proxies,
             versions,
             rate_limits: self.rate_limits,

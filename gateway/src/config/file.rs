@@ -54,6 +54,28 @@ pub struct SandgateConfig {
     pub shutdown: ShutdownConfig,
     /// Where the control-plane store lives.
     pub store: StoreConfig,
+    /// Traces exported over OTLP (off unless an endpoint is set).
+    pub telemetry: TelemetryConfig,
+}
+
+/// `sandgate.telemetry`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// OTLP/HTTP (protobuf) traces endpoint, e.g. `http://otel-collector:4318/v1/traces`; unset
+    /// (default): no traces.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the traces. Default `sandgate`.
+    pub service_name: String,
+    /// Share of requests traced when the caller's `traceparent` decided nothing (0 to 1). A
+    /// caller's sampled flag is followed either way. Default 1.
+    pub sample_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig { otlp_endpoint: None, service_name: "sandgate".to_owned(), sample_ratio: 1.0 }
+    }
 }
 
 /// `sandgate.store`.
@@ -356,6 +378,7 @@ impl Default for SandgateConfig {
             cluster: ClusterConfig::default(),
             shutdown: ShutdownConfig::default(),
             store: StoreConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }

@@ -112,6 +112,11 @@ mod tests {
             ),
             ("sandgate:\n  admin:\n    listen: 127.0.0.1:8080\n", "sandgate.environments.training.listen"),
             ("sandgate:\n  trusted_proxies: [10.0.0.300]\n", "sandgate.trusted_proxies"),
+            ("sandgate:\n  telemetry: {otlp_endpoint: 'collector:4318'}\n", "sandgate.telemetry.otlp_endpoint"),
+            (
+                "sandgate:\n  telemetry: {otlp_endpoint: 'http://c:4318/v1/traces', sample_ratio: 2}\n",
+                "sandgate.telemetry.sample_ratio",
+            ),
             (
                 "sandgate:\n  environments:\n    production:\n      upstream: ['https://a:443', 'ftp://b']\n",
                 "sandgate.environments.production.upstream",

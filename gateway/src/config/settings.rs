@@ -93,6 +93,8 @@ pub struct Settings {
     pub log_json: bool,
     /// Log filter.
     pub log_level: String,
+    /// OTLP traces, when configured.
+    pub telemetry: Option<Telemetry>,
     /// Trusted proxies.
     pub trusted_proxies: Vec<IpNet>,
     /// Version rules by (api, version).
@@ -141,4 +143,15 @@ impl Settings {
     pub fn environment_list(&self) -> sandgate_core::environment::Environments {
         sandgate_core::environment::Environments(self.environments.iter().map(|e| e.env).collect())
     }
+}
+
+/// Checked `telemetry`: where traces go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Telemetry {
+    /// The OTLP/HTTP traces endpoint.
+    pub endpoint: String,
+    /// `service.name`.
+    pub service_name: String,
+    /// Share of root requests traced (0 to 1).
+    pub sample_ratio: f64,
 }

@@ -1,5 +1,7 @@
 //! The request path, one phase per module, in the order they run (see `lib.rs`):
 //!
+//! 0. `trace` — the request's span (OpenTelemetry, when configured), continuing the caller's
+//!    `traceparent`; an event per phase passed; handed on to the backend;
 //! 1. `request_id` — take the client's `x-request-id` when it is sane, else mint one;
 //! 2. `environment` — the listener fixes the environment; `Host` must be one of its names;
 //! 3. `hygiene` — header count and size, one `Host`, smuggling (`Content-Length` +
@@ -43,6 +45,7 @@ pub mod retry;
 pub mod route;
 pub mod scope;
 pub mod token;
+pub mod trace;
 pub mod training;
 pub mod trust;
 pub mod upstream_request;

@@ -1,0 +1,79 @@
+//! The process's log and trace output. Logs go to stderr so that stdout carries only what
+//! scripts read (`--json`), through a background writer so a slow terminal or pipe never stalls a
+//! request. With `telemetry.otlp_endpoint`, request spans (target `sandgate::trace`, see
+//! `sandgate_gateway::phase::trace`) are exported over OTLP/HTTP by a batch processor on a
+//! thread of its own; the caller's W3C `traceparent` is continued.
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use sandgate_gateway::config::Telemetry;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+/// Keeps the log writer and the trace exporter alive; dropping it flushes both.
+pub(crate) struct Guard {
+    _logs: tracing_appender::non_blocking::WorkerGuard,
+    traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.traces.take() {
+            if let Err(e) = provider.shutdown() {
+                eprintln!("sandgate: the last traces could not be exported: {e}");
+            }
+        }
+    }
+}
+
+/// Installs the subscriber: logs at `level` (pretty or `json`), and traces when `telemetry` says
+/// where to send them.
+pub(crate) fn init(level: &str, json: bool, telemetry: Option<&Telemetry>) -> Guard {
+    use std::io::IsTerminal;
+    let _ = tracing_log::LogTracer::init();
+    let ansi = std::io::stderr().is_terminal();
+    let (writer, logs) = tracing_appender::non_blocking(std::io::stderr());
+    // Pingora's start-up chatter is INFO; keep it out of the default view (RUST_LOG overrides).
+    // Request spans are the trace exporter's, not the log's.
+    let quiet = "pingora_core=warn,pingora_proxy=warn,sandgate::trace=off";
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(format!("{level},{quiet}")))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(ansi);
+    let fmt = if json { fmt.json().with_filter(filter).boxed() } else { fmt.with_filter(filter).boxed() };
+    let (traces, layer) = match telemetry.map(exporter) {
+        Some(Ok(provider)) => {
+            let tracer = provider.tracer("sandgate");
+            let only_requests = tracing_subscriber::filter::Targets::new()
+                .with_target(sandgate_gateway::phase::trace::TARGET, tracing::Level::INFO);
+            let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(only_requests);
+            (Some(provider), Some(layer))
+        }
+        Some(Err(e)) => {
+            eprintln!("sandgate: traces are off: cannot set up the OTLP exporter: {e}");
+            (None, None)
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry().with(fmt).with(layer).try_init();
+    Guard { _logs: logs, traces }
+}
+
+fn exporter(telemetry: &Telemetry) -> Result<opentelemetry_sdk::trace::SdkTracerProvider, String> {
+    use opentelemetry_sdk::trace::Sampler;
+    // reqwest (the exporter's HTTP client) brings no crypto provider of its own: use ring, as
+    // Pingora does (installed again, harmlessly, when the process is assembled).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(telemetry.endpoint.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+    opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    Ok(opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(telemetry.sample_ratio))))
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(telemetry.service_name.clone()).build())
+        .build())
+}
