@@ -43,6 +43,9 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Print the JSON Schema of `sandgate.yaml` (for editors; also shipped as
+    /// `sandgate.schema.json`).
+    ConfigSchema,
     /// Token-signing keys: `rotate` retires the current key (it still verifies its tokens until
     /// they expire) and creates a new one, used after the next reload.
     Keys {
@@ -80,6 +83,11 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
         Command::Check { config } => check(&config),
+        Command::ConfigSchema => {
+            let schema = sandgate_gateway::config::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
         Command::Keys { action: KeysAction::Rotate { config, environment } } => {
             keys::rotate(&config, environment.as_deref())
         }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 /// `sandgate.control_plane`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ControlPlaneConfig {
     /// How long the previous secret keeps working after a rotation. Default 86400 (1 day).
@@ -16,7 +16,7 @@ pub struct ControlPlaneConfig {
 }
 
 /// `sandgate.control_plane.webhooks`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookConfig {
     /// Attempts in all, the first included. Default 8.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::ConfigError;
 
 /// `upstream:` as written: one value, or a list of `http(s)://` endpoints.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum UpstreamSpec {
     /// `emulator`, `none`, or one `http(s)://host:port`.
@@ -25,7 +25,7 @@ pub enum UpstreamSpec {
 }
 
 /// `backend:` of an environment with an HTTP upstream.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackendConfig {
     /// `round_robin` (default) or `least_connections`.
@@ -54,7 +54,7 @@ impl Default for BackendConfig {
 }
 
 /// How the endpoints share the requests.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Balance {
     /// In turn.
@@ -65,7 +65,7 @@ pub enum Balance {
 }
 
 /// `backend.tls`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackendTlsConfig {
     /// PEM file of the CA certificates that sign the backend's certificate (default: the
@@ -80,7 +80,7 @@ pub struct BackendTlsConfig {
 }
 
 /// `backend.health_check`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthCheckConfig {
     /// Path to `GET` on every endpoint (`/healthz`); unset: no active checks.
@@ -102,7 +102,7 @@ impl Default for HealthCheckConfig {
 }
 
 /// `backend.eject`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EjectConfig {
     /// Failed requests in a row (no connection, reset, timeout, 502/503/504) that eject an

@@ -6,15 +6,15 @@ use std::path::PathBuf;
 use sandgate_core::control_config::ControlPlaneConfig;
 use serde::Deserialize;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct FileConfig {
+pub(crate) struct FileConfig {
     #[serde(default)]
     pub(super) sandgate: SandgateConfig,
 }
 
 /// The raw `sandgate:` section. Every field has a documented default.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SandgateConfig {
     /// Folder of the embedded store and the secret keys. Default `.sandgate` (relative to the
@@ -59,7 +59,7 @@ pub struct SandgateConfig {
 }
 
 /// `sandgate.telemetry`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
     /// OTLP/HTTP (protobuf) traces endpoint, e.g. `http://otel-collector:4318/v1/traces`; unset
@@ -79,7 +79,7 @@ impl Default for TelemetryConfig {
 }
 
 /// `sandgate.store`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `postgres://user[:password]@host:5432/database` to share the store between nodes (or
@@ -90,7 +90,7 @@ pub struct StoreConfig {
 /// `sandgate.shutdown`: SIGTERM turns `/readyz` 503 and keeps serving for `drain_secs` (the load
 /// balancer stops sending), then stops accepting and lets requests in flight finish for up to
 /// `grace_secs`, then exits 0. SIGINT (Ctrl-C) stops at once.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShutdownConfig {
     /// Seconds of serving while not ready. Default 5.
@@ -106,7 +106,7 @@ impl Default for ShutdownConfig {
 }
 
 /// `sandgate.redis`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
     /// `redis://[user:password@]host:port[/db]`. Default: none (one node on its own).
@@ -119,7 +119,7 @@ pub struct RedisConfig {
 }
 
 /// `sandgate.cluster`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
     /// How often the directory's version is compared with the store's (the safety net for a
@@ -131,7 +131,7 @@ pub struct ClusterConfig {
 }
 
 /// An operator token, given by its SHA-256 so the file holds no usable secret.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorTokenConfig {
     /// Who holds it (shown as `operator:<name>` in the activity log).
@@ -141,7 +141,7 @@ pub struct OperatorTokenConfig {
 }
 
 /// `sandgate.versions.<api>.<version>`: e.g. `shop-api: {"2.5": {deprecated_at: 2021-09-22}}`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct VersionRuleConfig {
     /// Date (`YYYY-MM-DD`) the version was deprecated; sends `Deprecation` (RFC 9745).
@@ -155,7 +155,7 @@ pub struct VersionRuleConfig {
 }
 
 /// `sandgate.rate_limits`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
     /// Plan of applications that name none. Default `standard`.
@@ -171,7 +171,7 @@ pub struct RateLimitConfig {
 }
 
 /// Where rate budgets are counted.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RateLimitBackend {
     /// In this process.
@@ -182,7 +182,7 @@ pub enum RateLimitBackend {
 }
 
 /// What a node does when the shared budget cannot be asked.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenRedisFails {
     /// Count in this process until Redis is back.
@@ -195,7 +195,7 @@ pub enum WhenRedisFails {
 }
 
 /// One rate-limit plan (GCRA): a steady rate and a burst.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanConfig {
     /// Sustained requests per second.
@@ -205,7 +205,7 @@ pub struct PlanConfig {
 }
 
 /// `sandgate.limits`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// Largest request body (413 above). Default 1 MiB.
@@ -224,7 +224,7 @@ pub struct LimitsConfig {
 }
 
 /// What to do with query parameters the spec does not document (`limits.undocumented_query`).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UndocumentedQuery {
     /// Forward the request without them.
@@ -237,7 +237,7 @@ pub enum UndocumentedQuery {
 use super::backend::{BackendConfig, UpstreamSpec};
 
 /// `sandgate.admin`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     /// Listen address. Default `127.0.0.1:8090`.
@@ -247,7 +247,7 @@ pub struct AdminConfig {
 }
 
 /// One environment; a key left out keeps that environment's default.
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnvironmentConfig {
     /// Listen address of the data port.
@@ -268,7 +268,7 @@ pub struct EnvironmentConfig {
 }
 
 /// `timeouts:` of an environment with an `http://` upstream.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamTimeoutsConfig {
     /// Establishing a connection. Default 5000 ms.
@@ -287,7 +287,7 @@ impl Default for UpstreamTimeoutsConfig {
 }
 
 /// `tls:` of an environment.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// PEM certificate chain.
@@ -297,7 +297,7 @@ pub struct TlsConfig {
 }
 
 /// `sandgate.token`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenConfig {
     /// Lifetime of access (and refresh) tokens in seconds. Default 1200, as the reference API.
@@ -308,7 +308,7 @@ pub struct TokenConfig {
 }
 
 /// `token.algorithm`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenAlgorithm {
     /// HMAC-SHA256.
@@ -319,7 +319,7 @@ pub enum TokenAlgorithm {
 }
 
 /// `sandgate.emulator`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmulatorConfig {
     /// Base seed of fabricated data. Default 0.
@@ -338,7 +338,7 @@ impl Default for EmulatorConfig {
 }
 
 /// `sandgate.emulator.state`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EmulatorState {
     /// An SQLite file in the data directory.
@@ -349,7 +349,7 @@ pub enum EmulatorState {
 }
 
 /// `sandgate.log`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `pretty` (default) or `json`.

@@ -20,6 +20,17 @@ pub use sandgate_core::control_config::{ControlPlaneConfig, WebhookConfig};
 pub use sandgate_core::trust_list::parse_cidr;
 pub use settings::*;
 
+/// The JSON Schema (2020-12) of `sandgate.yaml`, for editors (`sandgate config-schema`; the
+/// repository ships it as `sandgate.schema.json`). Derived from the same structs serde reads, so
+/// it names exactly the keys the parser accepts, with their documentation.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(file::FileConfig).to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("title".into(), "sandgate.yaml".into());
+    }
+    schema
+}
+
 /// The file name looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "sandgate.yaml";
 
@@ -79,6 +90,26 @@ mod tests {
             include_str!("../../../README.md").contains(text),
             "README's config block must be sandgate.example.yaml"
         );
+    }
+
+    /// The shipped schema is the one the parser implies; the example validates against it and a
+    /// misspelt key does not.
+    #[test]
+    fn the_shipped_json_schema_is_current_and_checks_the_file() {
+        let shipped: serde_json::Value =
+            serde_json::from_str(include_str!("../../../sandgate.schema.json")).expect("sandgate.schema.json is JSON");
+        assert_eq!(shipped, json_schema(), "regenerate: sandgate config-schema > sandgate.schema.json");
+        let validator = jsonschema::validator_for(&shipped).expect("a valid schema");
+        let example: serde_json::Value =
+            serde_yaml::from_str(include_str!("../../../sandgate.example.yaml")).expect("example YAML");
+        let errors: Vec<String> = validator.iter_errors(&example).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let typo: serde_json::Value =
+            serde_yaml::from_str("sandgate:\n  environments:\n    production: {upstrem: 'http://a:1'}\n")
+                .expect("YAML");
+        assert!(!validator.is_valid(&typo), "an unknown key is flagged by the editor too");
+        let wrong_type: serde_json::Value = serde_yaml::from_str("sandgate:\n  workers: many\n").expect("YAML");
+        assert!(!validator.is_valid(&wrong_type));
     }
 
     #[test]
