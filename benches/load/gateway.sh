@@ -388,6 +388,17 @@ rotated_targets() {
   done
 }
 
+# CPU ticks (user + system) used so far by the processes serving `target`: Sandgate's process,
+# or every nginx process (master and workers; both nginx targets run there).
+cpu_ticks() {
+  local target="$1" pids pid total=0
+  if [ "$target" = sandgate ]; then pids="$SANDGATE_PID"; else pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"; fi
+  for pid in $pids; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
 # One round: a fresh token (so long runs never outlive it), then warm-up + measurement per target.
 run_round() {
   local round="$1" target token out
@@ -397,7 +408,11 @@ run_round() {
     log "round $round/$ROUNDS: $target (warm-up $WARMUP, then $DURATION)"
     run_wrk "$target" "$WARMUP" "$WORK_DIR/warmup-round$round-$target.txt"
     out="$RESULTS_DIR/round$round-$target.txt"
+    local before after
+    before="$(cpu_ticks "$target")"
     run_wrk "$target" "$DURATION" "$out"
+    after="$(cpu_ticks "$target")"
+    echo "$((after - before)) $(getconf CLK_TCK)" >"$RESULTS_DIR/round$round-$target.cpu"
     printf '    %s\n' "$(grep -E '^Requests/sec:|^ +99%' "$out" | tr -s ' ' | paste -sd ' ')" >&2
   done
 }
@@ -450,8 +465,15 @@ def parse(path):
         "socket_errors": errors or "",
     }
 
+def cpu_us_per_request(path, requests):
+    ticks, hz = map(int, open(path).read().split())
+    return ticks / hz * 1e6 / max(requests, 1)
+
 runs = {t: [parse(f"{results}/round{r}-{t}.txt") for r in range(1, rounds + 1)] for t in targets}
-median = {t: {k: statistics.median(run[k] for run in runs[t]) for k in ("rps", "p50_ms", "p99_ms")}
+for t in targets:
+    for r, run in enumerate(runs[t], start=1):
+        run["cpu_us"] = cpu_us_per_request(f"{results}/round{r}-{t}.cpu", run["requests"])
+median = {t: {k: statistics.median(run[k] for run in runs[t]) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")}
           for t in targets}
 s, n, d = median["sandgate"], median["nginx-proxy"], median["direct"]
 ratios = {
@@ -459,6 +481,7 @@ ratios = {
     "sandgate/nginx p99": s["p99_ms"] / n["p99_ms"],
     "sandgate/direct req/s": s["rps"] / d["rps"],
     "sandgate/direct p99": s["p99_ms"] / d["p99_ms"],
+    "sandgate/nginx cpu per request": s["cpu_us"] / max(n["cpu_us"] - d["cpu_us"], 1e-9),
 }
 meets = {"req/s": ratios["sandgate/nginx req/s"] >= 1.0, "p99": ratios["sandgate/nginx p99"] <= 1.2}
 debug = env["BUILD"] == "DEBUG"
@@ -473,10 +496,16 @@ p(f"request   GET {env['REQUEST_PATH']} (bearer token + x-reference-id on every 
 p(f"wrk       {env['THREADS']} threads, {env['CONNECTIONS']} connections, {env['DURATION']} per run, "
   f"{env['WARMUP']} warm-up before each run; {rounds} round(s) in rotated order, median per target")
 p("")
-p(f"{'target':<12} {'req/s':>11} {'p50':>10} {'p99':>10}")
+p(f"{'target':<12} {'req/s':>11} {'p50':>10} {'p99':>10} {'CPU/req':>10}")
 for t in targets:
     m = median[t]
-    p(f"{t:<12} {m['rps']:>11.0f} {m['p50_ms']:>8.2f}ms {m['p99_ms']:>8.2f}ms")
+    p(f"{t:<12} {m['rps']:>11.0f} {m['p50_ms']:>8.2f}ms {m['p99_ms']:>8.2f}ms {m['cpu_us']:>8.1f}us")
+# nginx serves both nginx targets: its proxying alone costs the proxy target's CPU less the
+# direct target's (the upstream block's work).
+nginx_proxy_cpu = median["nginx-proxy"]["cpu_us"] - median["direct"]["cpu_us"]
+p(f"CPU/req: CPU seconds of the serving processes / requests (Sandgate alone; nginx's proxying "
+  f"alone = nginx-proxy - direct = {nginx_proxy_cpu:.1f}us)")
+p(f"sandgate/nginx  CPU per proxied request {median['sandgate']['cpu_us'] / max(nginx_proxy_cpu, 1e-9):.2f}x")
 p("")
 p(f"sandgate/nginx  req/s {ratios['sandgate/nginx req/s']:.2f}x  (target >= 1.0x: {'met' if meets['req/s'] else 'NOT met'})")
 p(f"sandgate/nginx  p99   {ratios['sandgate/nginx p99']:.2f}x  (target <= 1.2x: {'met' if meets['p99'] else 'NOT met'})")

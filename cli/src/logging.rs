@@ -40,23 +40,29 @@ pub(crate) fn init(level: &str, json: bool, telemetry: Option<&Telemetry>) -> Gu
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(format!("{level},{quiet}")))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(ansi);
-    let fmt = if json { fmt.json().with_filter(filter).boxed() } else { fmt.with_filter(filter).boxed() };
-    let (traces, layer) = match telemetry.map(exporter) {
-        Some(Ok(provider)) => {
-            let tracer = provider.tracer("sandgate");
-            let only_requests = tracing_subscriber::filter::Targets::new()
-                .with_target(sandgate_gateway::phase::trace::TARGET, tracing::Level::INFO);
-            let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(only_requests);
-            (Some(provider), Some(layer))
-        }
+    let provider = match telemetry.map(exporter) {
+        Some(Ok(provider)) => Some(provider),
         Some(Err(e)) => {
             eprintln!("sandgate: traces are off: cannot set up the OTLP exporter: {e}");
-            (None, None)
+            None
         }
-        None => (None, None),
+        None => None,
     };
-    let _ = tracing_subscriber::registry().with(fmt).with(layer).try_init();
+    let Some(provider) = provider else {
+        // No traces: one global filter, so every disabled callsite (the request spans, and the
+        // debug events of Pingora and tokio) is skipped at its static interest, for free.
+        // Per-layer filters (below) would have every such callsite asked on every hit.
+        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
+        let _ = if json { builder.json().try_init() } else { builder.try_init() };
+        return Guard { _logs: logs, traces: None };
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(ansi);
+    let fmt = if json { fmt.json().with_filter(filter).boxed() } else { fmt.with_filter(filter).boxed() };
+    let only_requests = tracing_subscriber::filter::Targets::new()
+        .with_target(sandgate_gateway::phase::trace::TARGET, tracing::Level::INFO);
+    let traces = tracing_opentelemetry::layer().with_tracer(provider.tracer("sandgate")).with_filter(only_requests);
+    let _ = tracing_subscriber::registry().with(fmt).with(traces).try_init();
+    let traces = Some(provider);
     Guard { _logs: logs, traces }
 }
 

@@ -122,6 +122,9 @@ pub struct Field {
     pub name: String,
     /// Whether the schema marks it `readOnly` (set by the server, never taken from a request).
     pub read_only: bool,
+    /// Whether the schema marks it `writeOnly` (taken from a request, never answered: a
+    /// password, a card number).
+    pub write_only: bool,
 }
 
 /// The top-level properties of `schema` (through `$ref`s and composition).
@@ -130,8 +133,9 @@ pub fn fields(schema: &Value, defs: &Map<String, Value>) -> Vec<Field> {
     let mut out: Vec<Field> = Vec::new();
     reader.walk_properties(schema, 0, &mut |name, property| {
         if !out.iter().any(|f| f.name == name) {
-            let read_only = reader.deref(property, 0).and_then(|p| p.get("readOnly")).and_then(Value::as_bool);
-            out.push(Field { name: name.to_owned(), read_only: read_only == Some(true) });
+            let flag =
+                |name: &str| reader.deref(property, 0).and_then(|p| p.get(name)).and_then(Value::as_bool) == Some(true);
+            out.push(Field { name: name.to_owned(), read_only: flag("readOnly"), write_only: flag("writeOnly") });
         }
     });
     out

@@ -363,8 +363,13 @@ impl IdCandidates {
 }
 
 /// `object` restricted to the documented `fields` (all of it when none are documented).
+/// The documented fields of a stored object, for an answer: never a `writeOnly` one (kept in the
+/// store, as the backend would keep a password, but never sent back).
 fn project(object: &Map<String, Value>, fields: &[Field]) -> Value {
-    let keep = |name: &String| fields.is_empty() || fields.iter().any(|f| f.name == *name);
+    let keep = |name: &String| {
+        let field = fields.iter().find(|f| f.name == *name);
+        !field.is_some_and(|f| f.write_only) && (fields.is_empty() || field.is_some())
+    };
     Value::Object(object.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 

@@ -247,3 +247,21 @@ fn a_collection_whose_ids_run_out_says_so_until_a_scrub() {
     emulator.scrub(sandgate_emulator::state::ScrubScope::All).expect("scrub");
     assert_eq!(slot().0, 201, "a scrub frees the ids");
 }
+
+/// A `writeOnly` property (a password) is accepted on create and kept, but no answer carries it:
+/// not the create, not a read, not a list. Answers still conform to the schema.
+#[test]
+fn a_write_only_property_is_never_answered() {
+    let emulator = notes(StateBackend::Memory);
+    let sent = json!({"title": "shared", "status": "open", "share_password": "correct horse battery"});
+    let (code, created) = send(&emulator, "p1", Method::POST, NOTES, Some(("application/json", sent)));
+    assert_eq!(code, 201, "{created}");
+    assert!(created.get("share_password").is_none(), "the create answer leaks it: {created}");
+    let id = created["id"].as_str().expect("id");
+    let (_, read) = send(&emulator, "p1", Method::GET, &format!("{NOTES}/{id}"), None);
+    assert_eq!(read["title"], "shared");
+    assert!(read.get("share_password").is_none(), "a read leaks it: {read}");
+    let (_, listed) = send(&emulator, "p1", Method::GET, NOTES, None);
+    let items = listed["data"].as_array().expect("data");
+    assert!(!items.is_empty() && items.iter().all(|n| n.get("share_password").is_none()), "a list leaks it: {listed}");
+}
