@@ -184,6 +184,27 @@ fn the_middle_name_selects_the_application_decision() {
     assert_eq!(apply("A-RR_M", None).1["risk_rating"], "M");
     assert_eq!(error(&apply("D-EMAIL_DBL_TIMEOUT", None)), (409, "application_create_error"));
     assert_eq!(error(&apply("A-RR_L", Some(1111))), (409, "not_verified"), "the apply PIN is 2222");
+    let mut refused = json!({
+        "tos_agreement": false, "account_type": "consumer", "first_name": "Ann", "middle_name": "A-RR_L",
+        "last_name": "Lee", "dob": "1990-02-03", "email": "ann@example.com", "phone_number": 4165550123_u64,
+        "address_1": "1 King St", "city": "Toronto", "province": "ON", "postal_code": "M5H1A1"
+    });
+    assert_eq!(error(&post(&pos, "/apply", refused.clone())), (409, "tos_agreement_required"), "terms not accepted");
+    refused["verification_code"] = json!(2222);
+    assert_eq!(error(&post(&pos, "/apply", refused)), (409, "tos_agreement_required"), "whatever the middle name");
+}
+
+#[test]
+fn a_lookup_needs_an_identifier() {
+    let pos = pos();
+    let lookup = |query: &str| {
+        let path = format!("{BASE}/customers/lookup{query}");
+        let response = common::call(&pos, Method::GET, &path, &HeaderMap::new());
+        check(&pos, Method::GET, path.split('?').next().unwrap_or(&path), response)
+    };
+    let none = lookup("");
+    assert_eq!(error(&none), (409, "wrong_inputs"), "{}", none.1);
+    assert_eq!(lookup("?account_number=123456789").0, 200);
 }
 
 #[test]
