@@ -14,7 +14,9 @@ use super::error::OpenApiError;
 use super::model::{self, Api};
 
 /// Loads every OpenAPI document under `dir` (recursively, sorted by path so results are stable).
-/// Files that are not OpenAPI documents (no top-level `openapi` key) are skipped.
+/// Files that are not OpenAPI documents (no top-level `openapi` key) are skipped; a Swagger 2.0
+/// document is refused by name (skipping it would serve the folder without it, and "no OpenAPI
+/// documents found" would send its author looking in the wrong place).
 pub fn load_dir(dir: &Path) -> Result<Vec<Api>, OpenApiError> {
     let mut files = Vec::new();
     collect_files(dir, &mut files)?;
@@ -26,6 +28,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, OpenApiError> {
         // `x-sandgate-emulate: false` marks documents that describe Sandgate itself (the control
         // plane): they must never be served on a data port.
         let emulate = value.get("x-sandgate-emulate").and_then(Value::as_bool) != Some(false);
+        if let Some(version) = value.get("swagger").filter(|_| value.get("openapi").is_none()) {
+            let problem = format!(
+                "Swagger {} is not served: convert the document to OpenAPI 3 (for example with swagger2openapi, or the Swagger editor's \"Convert to OpenAPI 3\") and load that",
+                version.as_str().map_or_else(|| version.to_string(), str::to_owned)
+            );
+            return Err(OpenApiError::invalid(&file, "/swagger", problem));
+        }
         if value.get("openapi").is_some() && emulate {
             docs.push((file, value));
         }
@@ -380,6 +389,19 @@ mod tests {
         }
         let titles: Vec<String> = load_dir(temp.path()).expect("loads").into_iter().map(|api| api.title).collect();
         assert_eq!(titles, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn a_swagger_2_document_is_refused_by_name() {
+        let temp = temp_dir("swagger");
+        let dir = temp.path();
+        write(dir, "a.yaml", "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n");
+        write(dir, "legacy.yaml", "swagger: '2.0'\ninfo: {title: legacy, version: '1'}\npaths: {}\n");
+        let error = load_dir(dir).expect_err("refused").to_string();
+        assert!(
+            error.contains("legacy.yaml") && error.contains("Swagger 2.0") && error.contains("OpenAPI 3"),
+            "{error}"
+        );
     }
 
     #[test]
