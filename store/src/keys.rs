@@ -5,7 +5,6 @@
 //! the secret hash, and one token-signing key per environment (so a TRAINING token can never verify
 //! at PRODUCTION). They live outside the database so a leaked `sandgate.db` reveals no usable hash.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use std::collections::BTreeMap;
@@ -111,11 +110,7 @@ fn key_file(path: &PathBuf) -> std::io::Result<[u8; 32]> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
             fill_random(&mut key);
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            options.open(path)?.write_all(&key)?;
+            crate::signing::write_new(path, &key)?;
             Ok(key)
         }
         Err(e) => Err(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))),

@@ -136,7 +136,7 @@ fn new_material(algorithm: Algorithm) -> std::io::Result<Vec<u8>> {
 }
 
 /// Writes a new key file, readable by the owner only; fails if the file exists.
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

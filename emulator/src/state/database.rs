@@ -34,6 +34,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS objects (
 #[derive(Debug)]
 pub struct DatabaseStore {
     conn: Mutex<Connection>,
+    /// PostgreSQL (asked on every TRAINING request, so known without taking the lock).
+    remote: bool,
 }
 
 impl DatabaseStore {
@@ -48,7 +50,7 @@ impl DatabaseStore {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
             .map_err(|e| fail(e.into()))?;
         conn.execute_batch(SCHEMA).map_err(|e| fail(e.into()))?;
-        Ok(DatabaseStore { conn: Mutex::new(Connection::Sqlite(conn)) })
+        Ok(DatabaseStore { conn: Mutex::new(Connection::Sqlite(conn)), remote: false })
     }
 
     /// Connects to PostgreSQL at `url` and creates the tables when they are missing (several
@@ -63,7 +65,7 @@ impl DatabaseStore {
         if conn.execute_batch(&schema).is_err() {
             conn.execute_batch(&schema).map_err(fail)?;
         }
-        Ok(DatabaseStore { conn: Mutex::new(conn) })
+        Ok(DatabaseStore { conn: Mutex::new(conn), remote: true })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> sandgate_db::Result<T>) -> StateResult<T> {
@@ -200,7 +202,7 @@ impl StateStore for DatabaseStore {
     }
 
     fn is_remote(&self) -> bool {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner()).is_postgres()
+        self.remote
     }
 }
 

@@ -133,12 +133,10 @@ impl Pool {
                 e.resolved() && (!strict || (self.in_rotation_at(e, now_ms) && !tried.contains(i)))
             })
         };
-        let index = match eligible(true).next() {
-            Some(_) => self.choose(eligible(true)),
-            None => self
-                .choose(eligible(false).filter(|(i, _)| !tried.contains(i)))
-                .or_else(|| self.choose(eligible(false))),
-        }?;
+        let index = self
+            .choose(eligible(true))
+            .or_else(|| self.choose(eligible(false).filter(|(i, _)| !tried.contains(i))))
+            .or_else(|| self.choose(eligible(false)))?;
         let endpoint = &self.endpoints[index];
         let peer = endpoint.peer.as_ref()?;
         endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
