@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pingora::apps::http_app::HttpServer;
 use pingora::proxy::http_proxy_service_with_name;
-use pingora::server::configuration::ServerConf;
+use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::listening::Service;
 use sandgate_emulator::state::StateBackend;
@@ -275,7 +275,12 @@ pub fn check_listeners(settings: &Settings) -> Result<(), StartError> {
 /// One Pingora `Server` per worker rather than several services in one: services of one server
 /// share a listening socket per address string, and each closes it at shutdown, which aborts the
 /// process (Rust's I/O-safety check).
-pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
+///
+/// `takeover`: this process replaces a running one (`sandgate gateway --upgrade`). Each worker
+/// then receives its listening sockets from the same worker of the old process, which sends them
+/// on SIGQUIT (Pingora's hand-over through `upgrade-<worker>.sock` in the data directory): the
+/// sockets never close, so no connection waiting in an accept queue is lost.
+pub fn build(prepared: &Prepared, takeover: bool) -> Result<Vec<Server>, StartError> {
     let settings = prepared.settings();
     let mut servers = Vec::with_capacity(settings.workers);
     for worker in 0..settings.workers {
@@ -292,7 +297,8 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
             upstream_keepalive_pool_size: 256,
             ..ServerConf::default()
         };
-        let mut server = Server::new_with_opt_and_conf(None, conf);
+        let opt = takeover.then(|| Opt { upgrade: true, ..Opt::default() });
+        let mut server = Server::new_with_opt_and_conf(opt, conf);
         let conf = Arc::clone(&server.configuration);
         for env_settings in &settings.environments {
             let addr = env_settings.listen.to_string();
@@ -332,19 +338,29 @@ pub fn build(prepared: &Prepared) -> Result<Vec<Server>, StartError> {
 /// Starts every server on its own thread, each stopping on a shutdown signal: SIGINT at once;
 /// SIGTERM first marks the process draining (`/readyz` 503) and serves on for
 /// `shutdown.drain_secs`, then stops accepting and gives requests in flight
-/// `shutdown.grace_secs`. Join the handles to wait for the end.
+/// `shutdown.grace_secs`; SIGQUIT hands the listening sockets to a process started with
+/// `--upgrade`, then stops the same graceful way. Join the handles to wait for the end.
+///
+/// Servers built with `takeover` first wait (up to 5 s, Pingora's limit) for the old process's
+/// sockets; a worker that gets none exits the process with status 1.
 pub fn spawn_until_signal(prepared: &Prepared, servers: Vec<Server>) -> Vec<std::thread::JoinHandle<()>> {
     let drain = std::time::Duration::from_secs(prepared.settings().shutdown.drain_secs);
     servers
         .into_iter()
-        .map(|server| {
+        .map(|mut server| {
             let signal = DrainOnTerm { shared: Arc::clone(&prepared.process.shared), drain };
-            std::thread::spawn(move || server.run(RunArgs { shutdown_signal: Box::new(signal) }))
+            std::thread::spawn(move || {
+                // Without `--upgrade` this only marks the server bootstrapped.
+                server.bootstrap();
+                server.run(RunArgs { shutdown_signal: Box::new(signal) })
+            })
         })
         .collect()
 }
 
 /// SIGINT: stop now. SIGTERM: not ready, keep serving for `drain`, then a graceful stop.
+/// SIGQUIT: hand the listening sockets over, then a graceful stop (the new process answers
+/// `/readyz` on the same sockets, so this one does not turn unready).
 struct DrainOnTerm {
     shared: Arc<Shared>,
     drain: std::time::Duration,
@@ -354,13 +370,18 @@ struct DrainOnTerm {
 impl ShutdownSignalWatch for DrainOnTerm {
     async fn recv(&self) -> ShutdownSignal {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        let (Ok(mut interrupt), Ok(mut terminate), Ok(mut quit)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::quit()))
         else {
-            tracing::error!("cannot listen for SIGINT/SIGTERM; stop with SIGKILL");
+            tracing::error!("cannot listen for SIGINT/SIGTERM/SIGQUIT; stop with SIGKILL");
             return std::future::pending().await;
         };
         tokio::select! {
             _ = interrupt.recv() => ShutdownSignal::FastShutdown,
+            _ = quit.recv() => {
+                tracing::info!("SIGQUIT: handing the listening sockets to the new process, then stopping gracefully");
+                ShutdownSignal::GracefulUpgrade
+            }
             _ = terminate.recv() => {
                 if !self.shared.draining.swap(true, std::sync::atomic::Ordering::SeqCst) {
                     tracing::info!(drain = ?self.drain, "SIGTERM: /readyz now answers 503; serving on while the load balancer drains");

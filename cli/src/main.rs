@@ -36,6 +36,11 @@ enum Command {
     Gateway {
         #[command(flatten)]
         config: ConfigArgs,
+        /// Replace a running Sandgate with the same data directory without closing its ports:
+        /// start this, then send the old process SIGQUIT within 5 s; it hands its listening
+        /// sockets over, serves what it holds and exits.
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Check the configuration (file, flags and `SANDGATE__…` variables) and the specs it points
     /// to, without starting anything: exit 0 when valid, 1 naming the key or file when not.
@@ -81,7 +86,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => up::run(args),
-        Command::Gateway { config } => up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true }),
+        Command::Gateway { config, upgrade } => {
+            up::run(up::UpArgs { config, json: false, reset_demo: false, no_demo: true, upgrade })
+        }
         Command::Check { config } => check(&config),
         Command::ConfigSchema => {
             let schema = sandgate_gateway::config::json_schema();

@@ -28,6 +28,9 @@ pub(crate) struct UpArgs {
     /// Do not create or print the demo partner.
     #[arg(skip)]
     pub no_demo: bool,
+    /// Take the listening sockets over from a running Sandgate (`sandgate gateway --upgrade`).
+    #[arg(skip)]
+    pub upgrade: bool,
 }
 
 /// Runs `up` (and `gateway`, which is `up` without the demo).
@@ -40,8 +43,11 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let _logs = crate::logging::init(&settings.log_level, settings.log_json, settings.telemetry.as_ref());
-    if let Err(e) = server::check_listeners(&settings) {
-        return fail(&e.to_string());
+    // A take-over binds nothing: the old process's sockets arrive when it gets SIGQUIT.
+    if !args.upgrade {
+        if let Err(e) = server::check_listeners(&settings) {
+            return fail(&e.to_string());
+        }
     }
     let prepared = match server::prepare(settings, args.config.config.clone(), args.config.clone()) {
         Ok(prepared) => prepared,
@@ -62,7 +68,7 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
     };
     let routes = prepared.emulator.as_ref().map_or(0, |e| e.route_count());
     let settings = prepared.settings();
-    let servers = match server::build(&prepared) {
+    let servers = match server::build(&prepared, args.upgrade) {
         Ok(servers) => server::spawn_until_signal(&prepared, servers),
         Err(e) => return fail(&e.to_string()),
     };

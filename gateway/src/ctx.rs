@@ -41,6 +41,8 @@ pub struct RequestCtx {
     pub cors_origin: Option<String>,
     /// When the request left for the backend (proxied requests).
     pub upstream_started: Option<Instant>,
+    /// When the backend's total time (`timeouts.total_ms`, every attempt) runs out.
+    pub upstream_deadline: Option<Instant>,
     /// The backend's (or the emulator's) status and the time it took, for the log and metrics.
     pub upstream: Option<(u16, std::time::Duration)>,
     /// The backend endpoint of the attempt under way (index in the environment's pool).
@@ -71,6 +73,7 @@ impl RequestCtx {
             upgrade: false,
             cors_origin: None,
             upstream_started: None,
+            upstream_deadline: None,
             upstream: None,
             endpoint: None,
             tried: Vec::new(),

@@ -155,14 +155,21 @@ impl ProxyHttp for Gateway {
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
-        ctx.upstream_started = Some(std::time::Instant::now());
+        let now = std::time::Instant::now();
+        ctx.upstream_started = Some(now);
         let Some(Upstream::Http(pool)) = ctx.tables.as_ref().map(|t| &t.env(self.env).upstream) else {
             // request_filter answers every other case; reaching here is a bug, not a client error.
             return Err(Error::explain(ErrorType::InternalError, "no HTTP upstream for this environment"));
         };
-        let Some((index, mut peer)) = pool.pick(&ctx.tried) else {
+        let deadline = *ctx.upstream_deadline.get_or_insert(now + pool.total_timeout());
+        let left = deadline.saturating_duration_since(now);
+        if left.is_zero() {
+            return Err(Error::new_up(ErrorType::ReadTimedout));
+        }
+        let Some((index, peer)) = pool.pick(&ctx.tried) else {
             return Err(Error::explain(ErrorType::ConnectNoRoute, "no backend endpoint resolves"));
         };
+        let mut peer = table::pool::Pool::within(peer, left);
         ctx.endpoint = Some(index);
         ctx.attempts += 1;
         phase::trace::passed(&ctx.span, "upstream chosen");
@@ -219,6 +226,21 @@ impl ProxyHttp for Gateway {
         Ok(())
     }
 
+    /// Cuts an answer still streaming when the backend's total time has run out (the partner's
+    /// connection closes; the log and metrics say `upstream-timeout`).
+    fn upstream_response_body_filter(
+        &self,
+        _session: &mut Session,
+        _body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<Duration>> {
+        match ctx.upstream_deadline {
+            Some(deadline) if std::time::Instant::now() > deadline => Err(Error::new_up(ErrorType::ReadTimedout)),
+            _ => Ok(None),
+        }
+    }
+
     async fn response_filter(
         &self,
         _session: &mut Session,
@@ -242,6 +264,12 @@ impl ProxyHttp for Gateway {
             return FailToProxy { error_code: 0, can_reuse_downstream: false };
         }
         let kind = error::kind_of(e);
+        if session.response_written().is_some() {
+            // The backend's head (and maybe part of its body) is already on its way: anything
+            // written now would splice a problem into that body. Closing without the body's end
+            // is how HTTP says "incomplete" (no final chunk, or fewer bytes than Content-Length).
+            return FailToProxy { error_code: kind.status(), can_reuse_downstream: false };
+        }
         // A rejection before forwarding leaves the connection in a clean state; keep it, unless
         // the request itself was malformed (smuggling, oversize).
         let clean = matches!(e.etype(), ErrorType::CustomCode(..))

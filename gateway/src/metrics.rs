@@ -137,6 +137,9 @@ impl Metrics {
             Box::new(change_bus_connected.clone()),
             Box::new(upstream_retries.clone()),
             Box::new(upstream_endpoint_up.clone()),
+            // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, …:
+            // the standard names every dashboard already knows.
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
             registry.register(collector).expect("unique metric names");
         }

@@ -161,7 +161,7 @@ impl TestSandgate {
         let prod = approve_for_production(prepared.store(), &prepared.keys().secret_hash);
         let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
         let shared = std::sync::Arc::clone(&prepared.process.shared);
-        let running = Running::start(server::build(&prepared).expect("build"));
+        let running = Running::start(server::build(&prepared, false).expect("build"));
         for addr in [training, production, admin] {
             wait_listening(addr);
         }

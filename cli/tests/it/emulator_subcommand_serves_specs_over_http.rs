@@ -110,6 +110,7 @@ fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
         "sandgate_emulator_requests_total{method=\"POST\",status=\"",
         "sandgate_emulator_request_duration_seconds_count{method=\"POST\"}",
         "sandgate_build_info{",
+        "process_resident_memory_bytes ",
     ] {
         assert!(metrics.contains(series), "{series} missing in {metrics}");
     }

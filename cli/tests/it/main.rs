@@ -9,3 +9,4 @@ mod sandgate_up_prints_working_credentials;
 mod sigterm_drains_before_stopping;
 mod three_nodes_share_one_store_and_one_budget;
 mod traces_reach_an_otlp_collector;
+mod upgrade_keeps_every_request_under_load;

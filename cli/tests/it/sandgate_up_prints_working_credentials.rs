@@ -210,7 +210,8 @@ fn up_works_from_an_empty_folder_with_the_built_in_specs() {
     let temp = common::temp_dir("up-anywhere");
     let ports = [common::free_port(), common::free_port(), common::free_port()];
     let mut command = Command::new(env!("CARGO_BIN_EXE_sandgate"));
-    command.current_dir(temp.path()).args(["up", "--json"]);
+    let state_home = temp.path().join("state");
+    command.current_dir(temp.path()).env("XDG_STATE_HOME", &state_home).args(["up", "--json"]);
     for (flag, port) in ["--training-listen", "--production-listen", "--admin-listen"].iter().zip(ports) {
         command.args([flag.to_string(), port.to_string()]);
     }
@@ -222,8 +223,9 @@ fn up_works_from_an_empty_folder_with_the_built_in_specs() {
         format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
     assert_eq!(common::get(&search, Some(&token)).status(), 200, "served from the specs inside the binary");
     assert!(interrupt_and_wait(child).success());
-    let data: Vec<String> = std::fs::read_dir(temp.path().join(".sandgate"))
-        .expect("the data directory is in the working folder")
+    assert!(!temp.path().join(".sandgate").exists(), "nothing written into the folder it ran from");
+    let data: Vec<String> = std::fs::read_dir(state_home.join("sandgate"))
+        .expect("the data directory is $XDG_STATE_HOME/sandgate")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
     assert!(data.iter().any(|name| name.starts_with("builtin-specs-")), "{data:?}");

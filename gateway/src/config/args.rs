@@ -8,7 +8,8 @@ pub struct ConfigArgs {
     /// Config file [default: ./sandgate.yaml when it exists]
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Data directory: store and keys [default: .sandgate]
+    /// Data directory: store and keys [default: ./.sandgate if it exists, else
+    /// $XDG_STATE_HOME/sandgate, else ~/.local/state/sandgate]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Folder of OpenAPI documents the emulator serves [default: specs]

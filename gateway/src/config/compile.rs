@@ -67,7 +67,7 @@ impl SandgateConfig {
     /// Applies command-line overrides.
     pub fn merge_args(mut self, args: &ConfigArgs) -> SandgateConfig {
         if let Some(dir) = &args.data_dir {
-            self.data_dir = dir.clone();
+            self.data_dir = Some(dir.clone());
         }
         if let Some(dir) = &args.specs_dir {
             self.specs_dir = dir.clone();
@@ -265,7 +265,7 @@ impl SandgateConfig {
             control_plane: self.control_plane,
             environments,
             admin_listen,
-            data_dir: self.data_dir,
+            data_dir: self.data_dir.unwrap_or_else(|| default_data_dir(Path::new("."), &|name| std::env::var_os(name))),
             specs_dir: self.specs_dir,
             token_ttl_secs: self.token.ttl_secs,
             token_algorithm: match self.token.algorithm {
@@ -368,6 +368,19 @@ fn listen(value: &str, key: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
+/// The data directory when none is configured: `<cwd>/.sandgate` if it exists (earlier versions
+/// kept the store there, and a default that moved would strand it), else the XDG state folder.
+fn default_data_dir(cwd: &Path, env: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let here = cwd.join(".sandgate");
+    if here.is_dir() {
+        return PathBuf::from(".sandgate");
+    }
+    // XDG Base Directory: a relative $XDG_STATE_HOME is invalid and must be ignored.
+    let state_home = env("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute());
+    let home_state = || env("HOME").map(PathBuf::from).filter(|p| p.is_absolute()).map(|h| h.join(".local/state"));
+    state_home.or_else(home_state).map_or_else(|| PathBuf::from(".sandgate"), |base| base.join("sandgate"))
+}
+
 fn upstream_timeouts(config: &UpstreamTimeoutsConfig, env: &str) -> Result<UpstreamTimeouts, ConfigError> {
     let check = |value: u64, name: &str| {
         if (1..=600_000).contains(&value) {
@@ -383,6 +396,7 @@ fn upstream_timeouts(config: &UpstreamTimeoutsConfig, env: &str) -> Result<Upstr
         connect: check(config.connect_ms, "connect_ms")?,
         read: check(config.read_ms, "read_ms")?,
         write: check(config.write_ms, "write_ms")?,
+        total: check(config.total_ms, "total_ms")?,
     })
 }
 
@@ -484,4 +498,26 @@ fn parse_yaml(text: &str) -> Result<SandgateConfig, serde_yaml::Error> {
         return Ok(SandgateConfig::default());
     }
     serde_yaml::from_str::<FileConfig>(text).map(|f| f.sandgate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_data_dir_follows_xdg_but_keeps_an_existing_dot_sandgate() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| std::ffi::OsString::from(v))
+        };
+        let xdg = env(&[("XDG_STATE_HOME", "/var/state"), ("HOME", "/home/ann")]);
+        assert_eq!(default_data_dir(folder.path(), &xdg), PathBuf::from("/var/state/sandgate"));
+        let home = env(&[("HOME", "/home/ann")]);
+        assert_eq!(default_data_dir(folder.path(), &home), PathBuf::from("/home/ann/.local/state/sandgate"));
+        let relative = env(&[("XDG_STATE_HOME", "state"), ("HOME", "/home/ann")]);
+        assert_eq!(default_data_dir(folder.path(), &relative), PathBuf::from("/home/ann/.local/state/sandgate"));
+        assert_eq!(default_data_dir(folder.path(), &env(&[])), PathBuf::from(".sandgate"));
+        std::fs::create_dir(folder.path().join(".sandgate")).expect("mkdir");
+        assert_eq!(default_data_dir(folder.path(), &xdg), PathBuf::from(".sandgate"), "an existing store stays put");
+    }
 }

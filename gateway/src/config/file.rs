@@ -17,9 +17,11 @@ pub(crate) struct FileConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SandgateConfig {
-    /// Folder of the embedded store and the secret keys. Default `.sandgate` (relative to the
-    /// working directory).
-    pub data_dir: PathBuf,
+    /// Folder of the embedded store and the secret keys. Default: `.sandgate` in the working
+    /// directory when that folder exists (where earlier versions kept it, and where the
+    /// repository's `./sandgate` keeps it), else `$XDG_STATE_HOME/sandgate`, else
+    /// `~/.local/state/sandgate`.
+    pub data_dir: Option<PathBuf>,
     /// Folder of OpenAPI documents the emulator serves. Default `specs`.
     pub specs_dir: PathBuf,
     /// The admin listener (health, later the control-plane API). Never a data port.
@@ -278,11 +280,14 @@ pub struct UpstreamTimeoutsConfig {
     pub read_ms: u64,
     /// Waiting for each write of the request to the backend. Default 30000 ms.
     pub write_ms: u64,
+    /// The whole exchange with the backend, every attempt included: its answer must begin
+    /// within this, and a body still streaming past it is cut. Default 60000 ms.
+    pub total_ms: u64,
 }
 
 impl Default for UpstreamTimeoutsConfig {
     fn default() -> Self {
-        UpstreamTimeoutsConfig { connect_ms: 5_000, read_ms: 30_000, write_ms: 30_000 }
+        UpstreamTimeoutsConfig { connect_ms: 5_000, read_ms: 30_000, write_ms: 30_000, total_ms: 60_000 }
     }
 }
 
@@ -361,7 +366,7 @@ pub struct LogConfig {
 impl Default for SandgateConfig {
     fn default() -> Self {
         SandgateConfig {
-            data_dir: PathBuf::from(".sandgate"),
+            data_dir: None,
             specs_dir: PathBuf::from("specs"),
             admin: AdminConfig::default(),
             environments: builtin_environments(),

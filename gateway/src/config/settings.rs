@@ -53,6 +53,8 @@ pub struct UpstreamTimeouts {
     pub read: std::time::Duration,
     /// Each write.
     pub write: std::time::Duration,
+    /// The whole exchange, every attempt included.
+    pub total: std::time::Duration,
 }
 
 /// A checked version rule.

@@ -106,12 +106,17 @@ impl Tables {
                     env,
                     upstream: match (&env_settings.upstream, emulator) {
                         (UpstreamConfig::Emulator, Some(emulator)) => Upstream::Emulator(Arc::clone(emulator)),
-                        (UpstreamConfig::Http { endpoints, backend }, _) => Upstream::Http(Arc::new(Pool::build(
-                            endpoints,
-                            backend,
-                            env_settings.timeouts,
-                            env.as_str(),
-                        ))),
+                        (UpstreamConfig::Http { endpoints, backend }, _) => {
+                            let pool = Pool::build(endpoints, backend, env_settings.timeouts, env.as_str());
+                            let previous_pool = previous.and_then(|p| match &p.env(env).upstream {
+                                Upstream::Http(pool) if p.env(env).env == env => Some(Arc::clone(pool)),
+                                _ => None,
+                            });
+                            Upstream::Http(Arc::new(match previous_pool {
+                                Some(previous_pool) => pool.inherit(&previous_pool),
+                                None => pool,
+                            }))
+                        }
                         _ => Upstream::None,
                     },
                     issuer: TokenIssuer::with_keys(env, &signing, settings.token_ttl_secs)

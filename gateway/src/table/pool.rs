@@ -61,6 +61,8 @@ pub struct Pool {
     epoch: Instant,
     /// When the next active check is due (ms after `epoch`).
     next_check_ms: AtomicU64,
+    /// The environment's timeouts (the peers carry connect, read and write; `total` is per request).
+    timeouts: UpstreamTimeouts,
 }
 
 /// The first address `authority` (`host:port`) resolves to (blocking DNS: never on a request).
@@ -100,7 +102,56 @@ impl Pool {
             next: AtomicUsize::new(0),
             epoch: Instant::now(),
             next_check_ms: AtomicU64::new(0),
+            timeouts,
         }
+    }
+
+    /// Takes over what `previous` (the pool these tables replace: a reload, or another
+    /// endpoint's DNS move) learnt about endpoints still at the same address: health-check
+    /// verdicts, failures in a row and ejections. A rebuild must not put a dead backend back in
+    /// rotation, nor forget one the checks were about to take out.
+    pub fn inherit(self, previous: &Pool) -> Pool {
+        let (now_ms, previous_now_ms) = (self.now_ms(), previous.now_ms());
+        for endpoint in &self.endpoints {
+            let address = |e: &Endpoint| e.peer.as_ref().map(|p| p._address.clone());
+            let Some(old) = previous
+                .endpoints
+                .iter()
+                .find(|old| old.authority == endpoint.authority && address(old) == address(endpoint))
+            else {
+                continue;
+            };
+            endpoint.healthy.store(old.healthy(), Ordering::Relaxed);
+            endpoint.streak.store(old.streak.load(Ordering::Relaxed), Ordering::Relaxed);
+            endpoint.failures.store(old.failures.load(Ordering::Relaxed), Ordering::Relaxed);
+            let left = old.ejected_until_ms.load(Ordering::Relaxed).saturating_sub(previous_now_ms);
+            if left > 0 {
+                endpoint.ejected_until_ms.store(now_ms.saturating_add(left), Ordering::Relaxed);
+            }
+        }
+        let check_in = previous.next_check_ms.load(Ordering::Relaxed).saturating_sub(previous_now_ms);
+        self.next_check_ms.store(now_ms.saturating_add(check_in), Ordering::Relaxed);
+        self
+    }
+
+    /// How long a request's whole exchange with the backend may take, every attempt included.
+    pub fn total_timeout(&self) -> Duration {
+        self.timeouts.total
+    }
+
+    /// `peer` for an attempt with `left` of the request's total time: no wait of the attempt
+    /// may outlast it.
+    pub fn within(mut peer: Box<HttpPeer>, left: Duration) -> Box<HttpPeer> {
+        let options = &mut peer.options;
+        for timeout in [
+            &mut options.connection_timeout,
+            &mut options.total_connection_timeout,
+            &mut options.read_timeout,
+            &mut options.write_timeout,
+        ] {
+            *timeout = Some(timeout.map_or(left, |configured| configured.min(left)));
+        }
+        peer
     }
 
     /// Retries allowed per request (idempotent methods, before the first response byte).
@@ -312,7 +363,7 @@ mod tests {
 
     fn timeouts() -> UpstreamTimeouts {
         let second = Duration::from_secs(1);
-        UpstreamTimeouts { connect: second, read: second, write: second }
+        UpstreamTimeouts { connect: second, read: second, write: second, total: second }
     }
 
     #[test]
@@ -374,5 +425,27 @@ mod tests {
         assert!(!endpoint.healthy(), "one success of two");
         pool.observe(endpoint, true, 2, 3);
         assert!(endpoint.healthy());
+    }
+
+    #[test]
+    fn a_rebuilt_pool_remembers_health_and_ejections_of_endpoints_that_stayed() {
+        let old = Pool::build(&endpoints(&[1, 2, 3]), &settings(Balance::RoundRobin), timeouts(), "production");
+        for _ in 0..3 {
+            old.observe(&old.endpoints[0], false, 2, 3); // failed its checks
+        }
+        old.finished(1, true);
+        old.finished(1, true); // ejected for 30 s
+        old.finished(2, true); // one failure: half-way to an ejection
+                               // Reloaded: endpoint 1 moved to another port, endpoint 4 is new.
+        let new = Pool::build(&endpoints(&[1, 5, 3, 4]), &settings(Balance::RoundRobin), timeouts(), "production");
+        let new = new.inherit(&old);
+        assert!(!new.in_rotation(&new.endpoints[0]), "a backend that failed its checks stays out");
+        assert!(new.in_rotation(&new.endpoints[1]), "a different address starts afresh");
+        assert!(new.in_rotation(&new.endpoints[3]), "a new endpoint starts in rotation");
+        new.finished(2, true);
+        assert!(!new.in_rotation(&new.endpoints[2]), "the failure before the rebuild still counts");
+        let moved = Pool::build(&endpoints(&[1, 2]), &settings(Balance::RoundRobin), timeouts(), "production");
+        let moved = moved.inherit(&old);
+        assert!(!moved.in_rotation(&moved.endpoints[1]), "an ejection outlives the rebuild");
     }
 }

@@ -10,6 +10,7 @@
 //! The token endpoint itself is a phase: `crate::phase::token`.
 
 pub mod cache;
+pub mod crypto;
 pub mod introspect;
 pub mod throttle;
 
@@ -147,6 +148,7 @@ impl TokenIssuer {
     /// An issuer for `env` signing with the current key of `keys` and verifying with all of
     /// them; tokens live `ttl_secs`.
     pub fn with_keys(env: Environment, keys: &KeySet, ttl_secs: u64) -> TokenIssuer {
+        crypto::install();
         let issuer = format!("sandgate/{}", env.as_str());
         let verifier = |key: &SigningKey| {
             let (algorithm, decoding, public) = match &key.material {

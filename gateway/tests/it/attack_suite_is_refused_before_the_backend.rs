@@ -38,6 +38,17 @@ fn claims(iss: &str, aud: &str, sub: &str, app: &str, exp_offset: i64, nbf_offse
 }
 
 fn sign(alg: Algorithm, key: &[u8], claims: &serde_json::Value) -> String {
+    sandgate_gateway::token::crypto::install();
+    if alg == Algorithm::HS512 {
+        // Sandgate's jsonwebtoken has no HS512 at all: the attacker's token is made by hand.
+        use base64::Engine;
+        use hmac::Mac;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let signed = format!("{}.{}", b64(br#"{"alg":"HS512","typ":"JWT"}"#), b64(claims.to_string().as_bytes()));
+        let mut mac = hmac::Hmac::<sha2::Sha512>::new_from_slice(key).expect("any key length");
+        mac.update(signed.as_bytes());
+        return format!("{signed}.{}", b64(&mac.finalize().into_bytes()));
+    }
     jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).expect("sign")
 }
 

@@ -40,6 +40,10 @@ fn deprecated_operations_and_versions_carry_lifecycle_headers() {
         "sandgate_request_duration_seconds_count{environment=\"training\",operation=\"getI18n\"} 2",
         "sandgate_upstream_duration_seconds_count{environment=\"training\",operation=\"getI18n\"} 2",
         "sandgate_build_info{version=\"",
+        // Process metrics, under the names every dashboard knows.
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
     ] {
         assert!(metrics.contains(series), "{series} missing in {metrics}");
     }
