@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Load benchmark of the Sandgate gateway on loopback, in one run:
-#   direct       wrk straight at the upstream (an nginx server block answering a fixed small JSON body)
-#   sandgate     wrk at Sandgate's PRODUCTION listener proxying to that upstream with the full chain
-#                (token check, trust list, scopes, rate limit, version routing, access log)
-#   nginx-proxy  wrk at a second nginx server block doing a plain keep-alive proxy_pass to the upstream
-# Every target gets the same request: GET /pos-api/v2.5/client-id/<id>/i18n with a bearer token and
-# an x-reference-id. Each round runs the three targets in a rotated order (2 s of wrk warm-up before
-# each measured run); the report is the median per target of req/s, p50 and p99, plus the ratios
-# sandgate/nginx-proxy and sandgate/direct. Raw wrk outputs and the summary are written to
+#   direct          wrk straight at the upstream (an nginx server block answering a fixed small JSON body)
+#   nginx-proxy     a second nginx server block doing a plain keep-alive proxy_pass to the upstream
+#   bare-pingora    a Pingora proxy that only picks the peer (benches/src/bin/bare_pingora.rs: the same
+#                   Pingora, allocator, profile and server settings as Sandgate), to the upstream
+#   sandgate        Sandgate's PRODUCTION listener proxying to the upstream with the full chain
+#                   (token check, trust list, scopes, rate limit, version routing, access log)
+#   nginx-training  nginx proxying to a block that serves a fixed body: the TRAINING answer, captured
+#   training        Sandgate's TRAINING listener: the full chain, then the in-process emulator answering
+#                   customers/search
+# The PRODUCTION targets get GET /pos-api/v2.5/client-id/<prd id>/i18n, the TRAINING ones
+# GET /pos-api/v2.5/client-id/<trn id>/customers/search?..., each with a bearer token and an
+# x-reference-id. Each round runs the targets in a rotated order (2 s of wrk warm-up before each
+# measured run); the report is the median per target of req/s, p50, p99 and CPU per request, plus
+# the ratios the issue sets targets on. Raw wrk outputs and the summary are written to
 # benches/load/results/<UTC timestamp>/. Everything started here is stopped on exit.
 #
 #   benches/load/gateway.sh                                  # release build (built when missing)
 #   SANDGATE_BIN=target/debug/sandgate DURATION=3s ROUNDS=1 benches/load/gateway.sh   # quick check
 #
-# Env: SANDGATE_BIN (target/release/sandgate), DURATION (10s), CONNECTIONS (64), THREADS (2), ROUNDS (3).
+# Env: SANDGATE_BIN (target/release/sandgate), BARE_PINGORA_BIN (target/release/bare-pingora),
+#      DURATION (10s), CONNECTIONS (64), THREADS (2), ROUNDS (3).
 set -euo pipefail
 
 readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +29,8 @@ readonly CALLER_DIR="$PWD"
 
 readonly DEFAULT_SANDGATE_BIN="target/release/sandgate"
 SANDGATE_BIN="${SANDGATE_BIN:-$DEFAULT_SANDGATE_BIN}"
+readonly DEFAULT_BARE_BIN="target/release/bare-pingora"
+BARE_PINGORA_BIN="${BARE_PINGORA_BIN:-$DEFAULT_BARE_BIN}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
@@ -31,15 +40,18 @@ WARMUP="2s"
 readonly REFERENCE_ID="3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11"
 readonly BODY='{"translations":{"en":{"hello":"Hello"}}}'
 readonly API_PREFIX="/pos-api/v2.5"
-readonly TARGETS=(direct sandgate nginx-proxy)
+readonly TRAINING_QUERY="first_name=John&last_name=Smith&dob=1980-01-01"
+readonly TARGETS=(direct nginx-proxy bare-pingora sandgate nginx-training training)
 
 WORK_DIR=""          # temporary: configs, data dir, logs (kept only when the run fails)
 RESULTS_DIR=""       # benches/load/results/<UTC timestamp>
 NGINX_BIN=""
 NGINX_PID=""
 SANDGATE_PID=""
+BARE_PID=""
 UPSTREAM_PORT="" PROXY_PORT="" TRAINING_PORT="" PRODUCTION_PORT="" ADMIN_PORT=""
-PROD_CLIENT_ID="" PROD_CLIENT_SECRET=""
+BARE_PORT="" FIXED_PORT="" FIXED_PROXY_PORT=""
+PROD_CLIENT_ID="" PROD_CLIENT_SECRET="" TRN_CLIENT_ID="" TRN_CLIENT_SECRET=""
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
@@ -65,6 +77,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   stop_process "$SANDGATE_PID" INT
+  stop_process "$BARE_PID" INT
   stop_process "$NGINX_PID" TERM
   if [ -n "$WORK_DIR" ] && [ -d "$WORK_DIR" ]; then
     if [ "$status" -eq 0 ] || [ "$status" -ge 128 ]; then
@@ -79,7 +92,7 @@ cleanup() {
 # Prints the tail of every log we own, for failure messages.
 print_log_tails() {
   local f
-  for f in "$WORK_DIR/sandgate.log" "$WORK_DIR/nginx-error.log"; do
+  for f in "$WORK_DIR/sandgate.log" "$WORK_DIR/bare-pingora.log" "$WORK_DIR/nginx-error.log"; do
     [ -s "$f" ] || continue
     printf -- '--- tail of %s\n' "$f" >&2
     tail -n 20 "$f" | sed 's/\x1b\[[0-9;]*m//g' >&2
@@ -110,16 +123,18 @@ locate_nginx() {
   [ -x "$NGINX_BIN" ] || die "nginx not found after install"
 }
 
-# Makes SANDGATE_BIN absolute: relative to the caller's directory when it exists there, else to the repo.
-resolve_sandgate_bin() {
-  case "$SANDGATE_BIN" in
-    /*) ;;
-    *) if [ -e "$CALLER_DIR/$SANDGATE_BIN" ]; then
-         SANDGATE_BIN="$CALLER_DIR/$SANDGATE_BIN"
-       else
-         SANDGATE_BIN="$REPO_ROOT/$SANDGATE_BIN"
-       fi ;;
+# Prints a binary path made absolute: relative to the caller's directory when it exists there,
+# else to the repo.
+absolute_bin() {
+  case "$1" in
+    /*) printf '%s\n' "$1" ;;
+    *) if [ -e "$CALLER_DIR/$1" ]; then printf '%s\n' "$CALLER_DIR/$1"; else printf '%s\n' "$REPO_ROOT/$1"; fi ;;
   esac
+}
+
+resolve_sandgate_bin() {
+  SANDGATE_BIN="$(absolute_bin "$SANDGATE_BIN")"
+  BARE_PINGORA_BIN="$(absolute_bin "$BARE_PINGORA_BIN")"
 }
 
 # Builds the release binary when the default path is used and it is missing; an explicit
@@ -131,6 +146,15 @@ ensure_sandgate_bin() {
   log "building $DEFAULT_SANDGATE_BIN (cargo build --release --bin sandgate; a few minutes on 2 cores)"
   "$REPO_ROOT/scripts/prereqs.sh"
   (cd "$REPO_ROOT" && cargo build --release --bin sandgate)
+}
+
+# The same for the bare-Pingora baseline (built with the release profile, like Sandgate).
+ensure_bare_pingora_bin() {
+  [ -x "$BARE_PINGORA_BIN" ] && return 0
+  [ "$BARE_PINGORA_BIN" = "$REPO_ROOT/$DEFAULT_BARE_BIN" ] \
+    || die "BARE_PINGORA_BIN=$BARE_PINGORA_BIN does not exist or is not executable"
+  log "building $DEFAULT_BARE_BIN (cargo build --release -p sandgate-benches --bin bare-pingora)"
+  (cd "$REPO_ROOT" && cargo build --release -p sandgate-benches --bin bare-pingora)
 }
 
 # Warns loudly up front when the binary is a debug build (the summary repeats it).
@@ -151,13 +175,13 @@ make_dirs() {
   mkdir -p "$RESULTS_DIR"
 }
 
-# Picks five distinct free ephemeral ports on 127.0.0.1 (all held open while picking).
+# Picks eight distinct free ephemeral ports on 127.0.0.1 (all held open while picking).
 pick_ports() {
   local ports
   ports="$(python3 - <<'PY'
 import socket
 socks = []
-for _ in range(5):
+for _ in range(8):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -166,10 +190,11 @@ for s in socks:
     s.close()
 PY
 )"
-  read -r UPSTREAM_PORT PROXY_PORT TRAINING_PORT PRODUCTION_PORT ADMIN_PORT <<<"$ports"
+  read -r UPSTREAM_PORT PROXY_PORT TRAINING_PORT PRODUCTION_PORT ADMIN_PORT BARE_PORT FIXED_PORT FIXED_PROXY_PORT <<<"$ports"
 }
 
-# Writes nginx.conf: the upstream server block and the plain proxy_pass block.
+# Writes nginx.conf: the upstream server block, the plain proxy_pass block, and for the TRAINING
+# comparison a block serving the captured TRAINING answer from a file and a proxy in front of it.
 write_nginx_conf() {
   cat >"$WORK_DIR/nginx.conf" <<EOF
 # Generated by benches/load/gateway.sh.
@@ -218,6 +243,36 @@ http {
             proxy_set_header Connection "";
         }
     }
+
+    upstream fixed_upstream {
+        server 127.0.0.1:$FIXED_PORT;
+        keepalive 128;
+        keepalive_requests 1000000;
+    }
+
+    # The TRAINING answer as a fixed body (written once Sandgate has answered it), kept open.
+    server {
+        listen 127.0.0.1:$FIXED_PORT;
+        access_log off;
+        open_file_cache max=16 inactive=1h;
+        open_file_cache_valid 1h;
+        root $WORK_DIR;
+        location / {
+            default_type application/json;
+            try_files /training-body.json =404;
+        }
+    }
+
+    # "nginx-training": a plain reverse proxy to that fixed body.
+    server {
+        listen 127.0.0.1:$FIXED_PROXY_PORT;
+        access_log $WORK_DIR/nginx-training-access.log combined buffer=64k;
+        location / {
+            proxy_pass http://fixed_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
 }
 EOF
 }
@@ -256,6 +311,13 @@ start_nginx() {
   wait_for_http "http://127.0.0.1:$PROXY_PORT/" "$NGINX_PID" nginx
 }
 
+# Starts the bare-Pingora baseline (as many workers as Sandgate: one per CPU) in front of the upstream.
+start_bare_pingora() {
+  "$BARE_PINGORA_BIN" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UPSTREAM_PORT" "$(nproc)" 2>"$WORK_DIR/bare-pingora.log" &
+  BARE_PID=$!
+  wait_for_http "http://127.0.0.1:$BARE_PORT/" "$BARE_PID" bare-pingora
+}
+
 # Starts `sandgate up` (stdout: one JSON line; stderr incl. the access log: sandgate.log) and waits
 # for its JSON line.
 start_sandgate() {
@@ -274,6 +336,9 @@ start_sandgate() {
   done
   grep -q '}' "$WORK_DIR/sandgate-up.json" || { print_log_tails; die "sandgate up printed no JSON line within 120 s"; }
   wait_for_http "http://127.0.0.1:$PRODUCTION_PORT/" "$SANDGATE_PID" sandgate
+  TRN_CLIENT_ID="$(json_field client_id <"$WORK_DIR/sandgate-up.json")"
+  TRN_CLIENT_SECRET="$(json_field client_secret <"$WORK_DIR/sandgate-up.json")"
+  [[ -n "$TRN_CLIENT_ID" && -n "$TRN_CLIENT_SECRET" ]] || die "sandgate up --json printed no demo credential"
 }
 
 # Prints one field of a JSON object read on stdin (empty when absent or not JSON).
@@ -307,25 +372,41 @@ demo_partner_id() {
     | python3 -c 'import json,sys; print(next(p["id"] for p in json.load(sys.stdin)["partners"] if p["name"] == "Demo Partner"))'
 }
 
-# Prints a fresh PRODUCTION access token (client_credentials grant).
+# Prints a fresh access token (client_credentials grant) of an environment: production or training.
 fetch_token() {
-  local answer token
-  answer="$(curl -sS -X POST "http://127.0.0.1:$PRODUCTION_PORT$API_PREFIX/oauth/token" \
+  local env="${1:-production}" answer token port id secret
+  if [ "$env" = training ]; then
+    port="$TRAINING_PORT" id="$TRN_CLIENT_ID" secret="$TRN_CLIENT_SECRET"
+  else
+    port="$PRODUCTION_PORT" id="$PROD_CLIENT_ID" secret="$PROD_CLIENT_SECRET"
+  fi
+  answer="$(curl -sS -X POST "http://127.0.0.1:$port$API_PREFIX/oauth/token" \
     -H "x-reference-id: $REFERENCE_ID" -d grant_type=client_credentials \
-    -d "client_id=$PROD_CLIENT_ID" -d "client_secret=$PROD_CLIENT_SECRET")" || true
+    -d "client_id=$id" -d "client_secret=$secret")" || true
   token="$(json_field access_token <<<"$answer")"
   [ -n "$token" ] || { print_log_tails; die "no access_token from the token endpoint; answer: $answer"; }
   printf '%s\n' "$token"
 }
 
-# Writes the wrk Lua script that puts the same headers on every request of every target.
-write_wrk_script() {
-  local token="$1"
-  cat >"$WORK_DIR/headers.lua" <<EOF
--- Generated by benches/load/gateway.sh: the same headers for every target.
+# Writes the wrk Lua scripts that put the same headers on every request: one per environment's token.
+write_wrk_scripts() {
+  local production="$1" training="$2" env token
+  for env in production training; do
+    if [ "$env" = training ]; then token="$training"; else token="$production"; fi
+    cat >"$WORK_DIR/headers-$env.lua" <<EOF
+-- Generated by benches/load/gateway.sh: the same headers for every target of one environment.
 wrk.headers["authorization"] = "Bearer $token"
 wrk.headers["x-reference-id"] = "$REFERENCE_ID"
 EOF
+  done
+}
+
+# Prints the environment whose request a target gets.
+target_env() {
+  case "$1" in
+    nginx-training | training) echo training ;;
+    *) echo production ;;
+  esac
 }
 
 # Prints the benchmarked URL of a target.
@@ -335,24 +416,48 @@ target_url() {
     direct) port="$UPSTREAM_PORT" ;;
     sandgate) port="$PRODUCTION_PORT" ;;
     nginx-proxy) port="$PROXY_PORT" ;;
+    bare-pingora) port="$BARE_PORT" ;;
+    training) port="$TRAINING_PORT" ;;
+    nginx-training) port="$FIXED_PROXY_PORT" ;;
     *) die "unknown target $1" ;;
   esac
-  printf 'http://127.0.0.1:%s%s/client-id/%s/i18n\n' "$port" "$API_PREFIX" "$PROD_CLIENT_ID"
+  if [ "$(target_env "$1")" = training ]; then
+    printf 'http://127.0.0.1:%s%s/client-id/%s/customers/search?%s\n' "$port" "$API_PREFIX" "$TRN_CLIENT_ID" "$TRAINING_QUERY"
+  else
+    printf 'http://127.0.0.1:%s%s/client-id/%s/i18n\n' "$port" "$API_PREFIX" "$PROD_CLIENT_ID"
+  fi
 }
 
-# Checks once with curl that a target answers 200, application/json and the expected body.
+# Captures Sandgate's TRAINING answer as the fixed body nginx-training serves (same size).
+capture_training_body() {
+  local token="$1" meta
+  meta="$(curl -sS -o "$WORK_DIR/training-body.json" -w '%{http_code}' \
+    -H "authorization: Bearer $token" -H "x-reference-id: $REFERENCE_ID" "$(target_url training)")" || meta="curl-failed"
+  [ "$meta" = 200 ] || { print_log_tails; die "the TRAINING request answered $meta"; }
+  # nginx's workers run as another user when started as root: let them reach the file (the data
+  # directory inside keeps its own 0700).
+  chmod 711 "$WORK_DIR" && chmod 644 "$WORK_DIR/training-body.json"
+  log "TRAINING answer: $(wc -c <"$WORK_DIR/training-body.json") bytes, served as nginx-training's fixed body"
+}
+
+# Checks once with curl that a target answers 200, application/json and the expected body (for
+# TRAINING targets: as many bytes as the captured answer; the emulator may vary its wording).
 check_target() {
-  local target="$1" token="$2" url meta body
+  local target="$1" token="$2" url meta body expected="$BODY"
   url="$(target_url "$target")"
   meta="$(curl -sS -o "$WORK_DIR/check-$target.body" -w '%{http_code} %{content_type}' \
     -H "authorization: Bearer $token" -H "x-reference-id: $REFERENCE_ID" "$url")" || meta="curl-failed"
   body="$(cat "$WORK_DIR/check-$target.body" 2>/dev/null || true)"
-  if [[ "$meta" != "200 application/json"* || "$body" != "$BODY" ]]; then
+  if [ "$(target_env "$target")" = training ]; then
+    expected="$(cat "$WORK_DIR/training-body.json")"
+    [ "${#body}" = "${#expected}" ] && expected="$body"
+  fi
+  if [[ "$meta" != "200 application/json"* || "$body" != "$expected" ]]; then
     printf 'GET %s -> %s\n%s\n' "$url" "$meta" "$body" >&2
     print_log_tails
     die "target $target does not answer 200 with the expected JSON body"
   fi
-  log "check $target: 200 $body"
+  log "check $target: 200, ${#body} bytes"
 }
 
 # Fails when Sandgate's access log shows no request line (it is part of the measured chain).
@@ -366,7 +471,7 @@ check_access_log_on() {
 # Runs wrk against a target, writing its output to a file; fails on wrk errors and non-2xx answers.
 run_wrk() {
   local target="$1" duration="$2" out="$3" non2xx
-  if ! wrk --latency -t "$THREADS" -c "$CONNECTIONS" -d "$duration" -s "$WORK_DIR/headers.lua" \
+  if ! wrk --latency -t "$THREADS" -c "$CONNECTIONS" -d "$duration" -s "$WORK_DIR/headers-$(target_env "$target").lua" \
       "$(target_url "$target")" >"$out" 2>&1; then
     cat "$out" >&2
     die "wrk failed against $target"
@@ -389,10 +494,14 @@ rotated_targets() {
 }
 
 # CPU ticks (user + system) used so far by the processes serving `target`: Sandgate's process,
-# or every nginx process (master and workers; both nginx targets run there).
+# the bare-Pingora process, or every nginx process (master and workers; every nginx target runs there).
 cpu_ticks() {
   local target="$1" pids pid total=0
-  if [ "$target" = sandgate ]; then pids="$SANDGATE_PID"; else pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"; fi
+  case "$target" in
+    sandgate | training) pids="$SANDGATE_PID" ;;
+    bare-pingora) pids="$BARE_PID" ;;
+    *) pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
+  esac
   for pid in $pids; do
     total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
   done
@@ -401,9 +510,8 @@ cpu_ticks() {
 
 # One round: a fresh token (so long runs never outlive it), then warm-up + measurement per target.
 run_round() {
-  local round="$1" target token out
-  token="$(fetch_token)"
-  write_wrk_script "$token"
+  local round="$1" target out
+  write_wrk_scripts "$(fetch_token production)" "$(fetch_token training)"
   for target in $(rotated_targets "$round"); do
     log "round $round/$ROUNDS: $target (warm-up $WARMUP, then $DURATION)"
     run_wrk "$target" "$WARMUP" "$WORK_DIR/warmup-round$round-$target.txt"
@@ -469,21 +577,34 @@ def cpu_us_per_request(path, requests):
     ticks, hz = map(int, open(path).read().split())
     return ticks / hz * 1e6 / max(requests, 1)
 
-runs = {t: [parse(f"{results}/round{r}-{t}.txt") for r in range(1, rounds + 1)] for t in targets}
-for t in targets:
-    for r, run in enumerate(runs[t], start=1):
-        run["cpu_us"] = cpu_us_per_request(f"{results}/round{r}-{t}.cpu", run["requests"])
-median = {t: {k: statistics.median(run[k] for run in runs[t]) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")}
-          for t in targets}
+runs = {name: [parse(f"{results}/round{r}-{name}.txt") for r in range(1, rounds + 1)] for name in targets}
+for name in targets:
+    for r, run in enumerate(runs[name], start=1):
+        run["cpu_us"] = cpu_us_per_request(f"{results}/round{r}-{name}.cpu", run["requests"])
+median = {name: {k: statistics.median(run[k] for run in runs[name]) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")}
+          for name in targets}
 s, n, d = median["sandgate"], median["nginx-proxy"], median["direct"]
+b, t, nt = median["bare-pingora"], median["training"], median["nginx-training"]
 ratios = {
+    "sandgate/bare-pingora req/s": s["rps"] / b["rps"],
+    "sandgate/bare-pingora cpu per request": s["cpu_us"] / max(b["cpu_us"], 1e-9),
     "sandgate/nginx req/s": s["rps"] / n["rps"],
     "sandgate/nginx p99": s["p99_ms"] / n["p99_ms"],
     "sandgate/direct req/s": s["rps"] / d["rps"],
     "sandgate/direct p99": s["p99_ms"] / d["p99_ms"],
     "sandgate/nginx cpu per request": s["cpu_us"] / max(n["cpu_us"] - d["cpu_us"], 1e-9),
+    "bare-pingora/nginx req/s": b["rps"] / n["rps"],
+    "training/nginx-training req/s": t["rps"] / nt["rps"],
+    "training/nginx-training p99": t["p99_ms"] / nt["p99_ms"],
+    "training/nginx-training cpu per request": t["cpu_us"] / max(nt["cpu_us"], 1e-9),
 }
-meets = {"req/s": ratios["sandgate/nginx req/s"] >= 1.0, "p99": ratios["sandgate/nginx p99"] <= 1.2}
+# Issue 16's targets.
+meets = {
+    "production within 5% of bare pingora": ratios["sandgate/bare-pingora req/s"] >= 0.95,
+    "production >= 0.75x nginx": ratios["sandgate/nginx req/s"] >= 0.75,
+    "training >= 1.2x nginx": ratios["training/nginx-training req/s"] >= 1.2,
+    "training p99 <= nginx": ratios["training/nginx-training p99"] <= 1.0,
+}
 debug = env["BUILD"] == "DEBUG"
 # every request wrk completed against Sandgate (warm-ups too) plus the one curl check
 sandgate_requests = 1 + sum(r["requests"] for r in runs["sandgate"]) + sum(
@@ -496,29 +617,38 @@ p(f"request   GET {env['REQUEST_PATH']} (bearer token + x-reference-id on every 
 p(f"wrk       {env['THREADS']} threads, {env['CONNECTIONS']} connections, {env['DURATION']} per run, "
   f"{env['WARMUP']} warm-up before each run; {rounds} round(s) in rotated order, median per target")
 p("")
-p(f"{'target':<12} {'req/s':>11} {'p50':>10} {'p99':>10} {'CPU/req':>10}")
-for t in targets:
-    m = median[t]
-    p(f"{t:<12} {m['rps']:>11.0f} {m['p50_ms']:>8.2f}ms {m['p99_ms']:>8.2f}ms {m['cpu_us']:>8.1f}us")
+p(f"{'target':<15} {'req/s':>11} {'p50':>10} {'p99':>10} {'CPU/req':>10}")
+for name in targets:
+    m = median[name]
+    p(f"{name:<15} {m['rps']:>11.0f} {m['p50_ms']:>8.2f}ms {m['p99_ms']:>8.2f}ms {m['cpu_us']:>8.1f}us")
 # nginx serves both nginx targets: its proxying alone costs the proxy target's CPU less the
 # direct target's (the upstream block's work).
 nginx_proxy_cpu = median["nginx-proxy"]["cpu_us"] - median["direct"]["cpu_us"]
-p(f"CPU/req: CPU seconds of the serving processes / requests (Sandgate alone; nginx's proxying "
-  f"alone = nginx-proxy - direct = {nginx_proxy_cpu:.1f}us)")
-p(f"sandgate/nginx  CPU per proxied request {median['sandgate']['cpu_us'] / max(nginx_proxy_cpu, 1e-9):.2f}x")
+p(f"CPU/req: CPU seconds of the serving processes / requests (Sandgate alone, bare Pingora alone; "
+  f"all of nginx: its proxying alone = nginx-proxy - direct = {nginx_proxy_cpu:.1f}us)")
 p("")
-p(f"sandgate/nginx  req/s {ratios['sandgate/nginx req/s']:.2f}x  (target >= 1.0x: {'met' if meets['req/s'] else 'NOT met'})")
-p(f"sandgate/nginx  p99   {ratios['sandgate/nginx p99']:.2f}x  (target <= 1.2x: {'met' if meets['p99'] else 'NOT met'})")
-p(f"sandgate/direct req/s {ratios['sandgate/direct req/s']:.2f}x   p99 {ratios['sandgate/direct p99']:.2f}x")
+met = lambda key: "met" if meets[key] else "NOT met"
+p("PRODUCTION")
+p(f"  sandgate/bare-pingora  req/s {ratios['sandgate/bare-pingora req/s']:.2f}x (target >= 0.95x: "
+  f"{met('production within 5% of bare pingora')})   CPU/req {ratios['sandgate/bare-pingora cpu per request']:.2f}x")
+p(f"  sandgate/nginx-proxy   req/s {ratios['sandgate/nginx req/s']:.2f}x (target >= 0.75x: "
+  f"{met('production >= 0.75x nginx')})   p99 {ratios['sandgate/nginx p99']:.2f}x   "
+  f"CPU per proxied request {median['sandgate']['cpu_us'] / max(nginx_proxy_cpu, 1e-9):.2f}x")
+p(f"  bare-pingora/nginx     req/s {ratios['bare-pingora/nginx req/s']:.2f}x")
+p(f"  sandgate/direct        req/s {ratios['sandgate/direct req/s']:.2f}x   p99 {ratios['sandgate/direct p99']:.2f}x")
+p("TRAINING")
+p(f"  training/nginx-training req/s {ratios['training/nginx-training req/s']:.2f}x (target >= 1.2x: "
+  f"{met('training >= 1.2x nginx')})   p99 {ratios['training/nginx-training p99']:.2f}x (target <= 1.0x: "
+  f"{met('training p99 <= nginx')})   CPU/req {ratios['training/nginx-training cpu per request']:.2f}x")
 if rounds > 1:
     p("")
     p("per round (req/s, p99):")
-    p(f"  {'':<12}" + "".join(f"{'round ' + str(i):>22}" for i in range(1, rounds + 1)))
-    for t in targets:
-        p(f"  {t:<12}" + "".join(f"{r['rps']:>11.0f} {r['p99_ms']:>8.2f}ms" for r in runs[t]))
-errors = [(t, i + 1, r["socket_errors"]) for t in targets for i, r in enumerate(runs[t]) if r["socket_errors"]]
-for t, i, e in errors:
-    p(f"WARNING: socket errors, {t} round {i}: {e}")
+    p(f"  {'':<15}" + "".join(f"{'round ' + str(i):>22}" for i in range(1, rounds + 1)))
+    for name in targets:
+        p(f"  {name:<15}" + "".join(f"{r['rps']:>11.0f} {r['p99_ms']:>8.2f}ms" for r in runs[name]))
+errors = [(name, i + 1, r["socket_errors"]) for name in targets for i, r in enumerate(runs[name]) if r["socket_errors"]]
+for name, i, e in errors:
+    p(f"WARNING: socket errors, {name} round {i}: {e}")
 p("")
 p("machine")
 p(f"  nproc {env['NPROC']}, kernel {env['KERNEL']}; wrk, nginx and Sandgate share these cores")
@@ -552,30 +682,37 @@ PY
 
 # ---------------------------------------------------------------- main
 
-main() {
-  local token round target
+# Everything before measuring: tools, binaries, ports, nginx, bare Pingora, Sandgate with its
+# credentials, the captured TRAINING body (also used by profile.sh).
+set_up() {
   validate_parameters
   install_missing_tools
   locate_nginx
   resolve_sandgate_bin
   ensure_sandgate_bin
+  ensure_bare_pingora_bin
   warn_if_debug_build
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   make_dirs
   pick_ports
-  log "ports: upstream $UPSTREAM_PORT, nginx-proxy $PROXY_PORT, sandgate production $PRODUCTION_PORT; work dir $WORK_DIR"
-
+  log "ports: upstream $UPSTREAM_PORT, nginx-proxy $PROXY_PORT, bare-pingora $BARE_PORT, sandgate production $PRODUCTION_PORT, training $TRAINING_PORT, nginx-training $FIXED_PROXY_PORT; work dir $WORK_DIR"
   write_nginx_conf
   start_nginx
+  start_bare_pingora
   write_sandgate_config
   start_sandgate
   issue_production_credential
+  capture_training_body "$(fetch_token training)"
+}
 
-  token="$(fetch_token)"
+main() {
+  local round target
+  set_up
+
   for target in "${TARGETS[@]}"; do
-    check_target "$target" "$token"
+    check_target "$target" "$(fetch_token "$(target_env "$target")")"
   done
   check_access_log_on
 

@@ -135,7 +135,20 @@ impl Emulator {
         let state = options.state.open()?;
         let scenarios = apis.iter().map(|api| vec![Vec::new(); api.operations.len()]).collect();
         let fixtures = state::fixtures::Fixtures::default();
-        Ok(Emulator { apis, router, answers, checks, stateful, callbacks, scenarios, fixtures, state, options })
+        let fabricated = Default::default();
+        Ok(Emulator {
+            apis,
+            router,
+            answers,
+            checks,
+            stateful,
+            callbacks,
+            scenarios,
+            fixtures,
+            state,
+            options,
+            fabricated,
+        })
     }
 
     /// The compiled checks of an operation, compiled on first use. A schema the validator cannot

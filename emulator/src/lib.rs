@@ -14,6 +14,7 @@ pub mod answer;
 mod compile;
 mod error;
 pub mod events;
+mod fabricated;
 mod options;
 mod pipeline;
 pub mod prefer;
@@ -62,6 +63,8 @@ pub struct Emulator {
     fixtures: state::fixtures::Fixtures,
     state: Box<dyn StateStore>,
     options: EmulatorOptions,
+    /// Fabricated bodies already serialised (generation is a pure function of the seed).
+    fabricated: fabricated::FabricatedBodies,
 }
 
 /// A callback with the generator of its body.

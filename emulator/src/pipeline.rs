@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::compile::AnswerBody;
 use crate::events::Event;
+use crate::fabricated::BodyKey;
 use crate::prefer::Preference;
 use crate::refusal::{problem, state_unavailable};
 use crate::seed::{fnv1a, FNV_OFFSET};
@@ -220,7 +221,8 @@ impl Emulator {
                 if preference.dynamic == Some(true) {
                     applied.push("dynamic", "true");
                 }
-                serde_json::to_vec(&program.generate(self.seed_for(req, id))).unwrap_or_default()
+                let key = BodyKey { api: id.api, op: id.op, status, seed: self.seed_for(req, id) };
+                self.fabricated.get_or_make(key, || serde_json::to_vec(&program.generate(key.seed)).unwrap_or_default())
             }
         };
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };

@@ -54,6 +54,27 @@ fn admin(node: &Node, token: &str, method: &str, path: &str, body: Option<Value>
     body
 }
 
+/// The store version a node's directory holds (its `sandgate_directory_version` metric).
+fn directory_version(node: &Node, token: &str) -> i64 {
+    let metrics = common::http().get(format!("{}/metrics", node.admin)).bearer_auth(token).send();
+    let text = metrics.and_then(|m| m.text()).expect("metrics");
+    text.lines()
+        .find_map(|line| line.strip_prefix("sandgate_directory_version "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("sandgate_directory_version")
+}
+
+/// Waits until every node's directory holds what `writer` wrote last (the change bus brings it
+/// within milliseconds; this keeps the test from racing it).
+fn wait_for_every_node(nodes: &[Node], writer: &Node, token: &str) {
+    let written = directory_version(writer, token);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while nodes.iter().any(|node| directory_version(node, token) < written) {
+        assert!(Instant::now() < deadline, "a node did not reach directory version {written} within 5 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn search(node: &Node, client_id: &str, token: &str) -> u16 {
     let url = format!(
         "{}/pos-api/v2.5/client-id/{client_id}/customers/search?first_name=Ann&last_name=Lee&dob=1980-01-01",
@@ -71,7 +92,9 @@ fn three_nodes_share_writes_revocations_and_one_rate_budget() {
     std::fs::write(
         &config,
         format!(
-            "sandgate:\n  redis: {{url: '{}', key_prefix: '{}'}}\n  \
+            // A generous Redis timeout: on a box loaded by the rest of the suite a slow answer would
+            // send a node to its local budget (`when_redis_fails: local`), which is not under test.
+            "sandgate:\n  redis: {{url: '{}', key_prefix: '{}', timeout_ms: 2000}}\n  \
              rate_limits:\n    backend: redis\n    default_plan: standard\n    plans:\n      \
              standard: {{per_second: 50, burst: 100}}\n      tiny: {{per_second: {per_second}, burst: {burst}}}\n  \
              cluster: {{resync_ms: 30000, max_staleness_ms: 60000}}\n",
@@ -145,12 +168,22 @@ fn three_nodes_share_writes_revocations_and_one_rate_budget() {
 
     // 3× the plan spread over three nodes: admitted as one plan, not three.
     admin(&nodes[2], &operator, "PATCH", &format!("/v1/applications/{app_id}"), Some(json!({"plan": "tiny"})), 200);
+    // Measured from when every node knows the plan: before that a node admits by the old one.
+    wait_for_every_node(&nodes, &nodes[2], &operator);
     let started = Instant::now();
     let admitted = (0..3 * burst as usize).filter(|i| search(&nodes[i % 3], &client_id, &token) == 200).count();
     let allowed = f64::from(burst) + f64::from(per_second) * started.elapsed().as_secs_f64().ceil();
+    let fallbacks: Vec<String> = nodes
+        .iter()
+        .map(|node| {
+            let metrics = common::http().get(format!("{}/metrics", node.admin)).bearer_auth(&operator).send();
+            let text = metrics.and_then(|m| m.text()).unwrap_or_default();
+            text.lines().find(|l| l.starts_with("sandgate_rate_limit_fallbacks_total ")).unwrap_or("-").to_owned()
+        })
+        .collect();
     assert!(
         (admitted as f64) <= allowed * 1.05 && admitted as u32 >= burst,
-        "{admitted} requests admitted over three nodes; the plan allows {allowed}"
+        "{admitted} requests admitted over three nodes; the plan allows {allowed} (local fallbacks: {fallbacks:?})"
     );
 
     // Revoked through node 3: refused on nodes 1 and 2 within a second.
