@@ -31,6 +31,7 @@ struct UpdateApplication {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RevokeApplication {
+    #[serde(default, deserialize_with = "crate::http::not_null")]
     reason: Option<String>,
 }
 

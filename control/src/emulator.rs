@@ -13,7 +13,9 @@ use sandgate_store::StoreError;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Scrub {
+    #[serde(default, deserialize_with = "crate::http::not_null")]
     environment: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::not_null")]
     partner_id: Option<String>,
 }
 

@@ -138,6 +138,13 @@ fn id_parameter(what: &str) -> &str {
     }
 }
 
+/// For an optional field the spec does not make nullable: absent is `None`, but an explicit
+/// `null` is refused like any other wrong type (serde alone would read it as absent). Use with
+/// `#[serde(default, deserialize_with = "crate::http::not_null")]`.
+pub fn not_null<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(value: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(value).map(Some)
+}
+
 /// Decodes a JSON body into `T`; an empty body reads as `{}`. A syntax error, an unknown field or
 /// a wrong type is a 400 naming the field path.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
@@ -196,4 +203,25 @@ pub fn build(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>
         .header("cache-control", "no-store")
         .body(body)
         .unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[serde(default, deserialize_with = "not_null")]
+        partner_id: Option<String>,
+    }
+
+    #[test]
+    fn an_optional_field_may_be_absent_but_not_null() {
+        assert_eq!(json::<Body>(b"{}").expect("absent").partner_id, None);
+        assert_eq!(json::<Body>(br#"{"partner_id": "ptn_1"}"#).expect("given").partner_id.as_deref(), Some("ptn_1"));
+        let refused = json::<Body>(br#"{"partner_id": null}"#).expect_err("null is not a string");
+        assert_eq!(refused.kind, ProblemKind::InvalidRequest);
+        assert_eq!(refused.field.as_deref(), Some("partner_id"), "{}", refused.detail);
+    }
 }

@@ -92,6 +92,17 @@ fn admin_listener_answers_health_and_never_serves_the_api() {
         common::get(&format!("{}/pos-api/v2.5/client-id/{}/i18n", sandgate.admin, sandgate.client_id), Some(&token));
     assert_problem(api_on_admin, 404, "unknown-route");
     assert_problem(common::token_request(&sandgate.admin, &[("client_id", "x")]), 404, "unknown-route");
+    // Its own routes asked with another method: 405 with the method they take (Schemathesis ST204).
+    for (method, path, allowed) in
+        [("TRACE", "/healthz", "GET"), ("POST", "/metrics", "GET"), ("GET", "/reload", "POST")]
+    {
+        let answer = common::http()
+            .request(method.parse().expect("method"), format!("{}{path}", sandgate.admin))
+            .send()
+            .expect("answer");
+        assert_eq!(answer.headers().get("allow").and_then(|v| v.to_str().ok()), Some(allowed), "{method} {path}");
+        assert_problem(answer, 405, "method-not-allowed");
+    }
 }
 
 /// A rejection that ends the connection says so (`Connection: close`): a client told keep-alive
