@@ -78,16 +78,15 @@ impl ServeHttp for AdminApp {
                     "openapi": "/v1/openapi.yaml",
                 }),
             ),
-            (method, _) if fixed_route_method(&path).is_some() => {
-                // A route of this listener asked with another method: 405 naming the one it takes.
-                let allowed = fixed_route_method(&path).unwrap_or("GET");
-                let detail = format!("{path} answers {allowed} only; {method} is not allowed");
-                let body = problem_body(ProblemKind::MethodNotAllowed, &detail, None, None);
-                let mut answer = respond(405, PROBLEM_JSON, body);
-                answer.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
-                return answer;
-            }
-            _ => {
+            (method, _) => {
+                if let Some(allowed) = fixed_route_method(&path) {
+                    // A route of this listener asked with another method: 405 naming the one it takes.
+                    let detail = format!("{path} answers {allowed} only; {method} is not allowed");
+                    let body = problem_body(ProblemKind::MethodNotAllowed, &detail, None, None);
+                    let mut answer = respond(405, PROBLEM_JSON, body);
+                    answer.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+                    return answer;
+                }
                 let detail = format!(
                     "the admin listener serves /healthz, /readyz, /metrics, POST /reload, POST /introspect and the control plane under /v1 (GET /v1/openapi.yaml); {path} is not one of them"
                 );

@@ -1,6 +1,7 @@
 //! The real `sandgate` binary on three free loopback ports (TRAINING, PRODUCTION, admin) with the
 //! repository's specs, as every process test starts it.
 
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -57,4 +58,27 @@ pub(crate) fn gateway(data_dir: &Path, config: Option<&Path>) -> Node {
         common::wait_listening(port);
     }
     Node { child, training: format!("http://{}", ports[0]), admin: format!("http://{}", ports[2]) }
+}
+
+/// A `sandgate up --json` started by [`start`]: the process and the banner it printed.
+pub(crate) struct Up {
+    pub(crate) child: std::process::Child,
+    pub(crate) banner: serde_json::Value,
+}
+
+/// Spawns `command` (a `sandgate up --json`), reads its banner and waits for `ports`.
+pub(crate) fn start(mut command: Command, ports: [std::net::SocketAddr; 3]) -> Up {
+    let mut child = command
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sandgate up");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("banner line");
+    let banner: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    for port in ports {
+        common::wait_listening(port);
+    }
+    Up { child, banner }
 }

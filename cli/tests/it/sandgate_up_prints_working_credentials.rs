@@ -3,36 +3,16 @@
 
 use sandgate_testkit as common;
 
+use crate::process::{start, Up};
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Up {
-    child: Child,
-    banner: serde_json::Value,
-}
 
 fn up(data_dir: &std::path::Path, extra: &[&str]) -> Up {
     let (mut command, ports) = crate::process::sandgate(&["up", "--json"], data_dir);
     command.args(extra);
     start(command, ports)
-}
-
-/// Spawns `command` (a `sandgate up --json`), reads its banner and waits for `ports`.
-fn start(mut command: Command, ports: [std::net::SocketAddr; 3]) -> Up {
-    let mut child = command
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sandgate up");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("banner line");
-    let banner: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-    for port in ports {
-        common::wait_listening(port);
-    }
-    Up { child, banner }
 }
 
 fn interrupt_and_wait(mut child: Child) -> std::process::ExitStatus {

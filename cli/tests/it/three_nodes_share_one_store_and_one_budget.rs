@@ -54,14 +54,16 @@ fn admin(node: &Node, token: &str, method: &str, path: &str, body: Option<Value>
     body
 }
 
-/// The store version a node's directory holds (its `sandgate_directory_version` metric).
-fn directory_version(node: &Node, token: &str) -> i64 {
+/// The value of an unlabelled metric on a node's `/metrics`.
+fn metric(node: &Node, token: &str, name: &str) -> Option<f64> {
     let metrics = common::http().get(format!("{}/metrics", node.admin)).bearer_auth(token).send();
     let text = metrics.and_then(|m| m.text()).expect("metrics");
-    text.lines()
-        .find_map(|line| line.strip_prefix("sandgate_directory_version "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("sandgate_directory_version")
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The store version a node's directory holds (its `sandgate_directory_version` metric).
+fn directory_version(node: &Node, token: &str) -> i64 {
+    metric(node, token, "sandgate_directory_version").expect("sandgate_directory_version") as i64
 }
 
 /// Waits until every node's directory holds what `writer` wrote last (the change bus brings it
@@ -173,14 +175,8 @@ fn three_nodes_share_writes_revocations_and_one_rate_budget() {
     let started = Instant::now();
     let admitted = (0..3 * burst as usize).filter(|i| search(&nodes[i % 3], &client_id, &token) == 200).count();
     let allowed = f64::from(burst) + f64::from(per_second) * started.elapsed().as_secs_f64().ceil();
-    let fallbacks: Vec<String> = nodes
-        .iter()
-        .map(|node| {
-            let metrics = common::http().get(format!("{}/metrics", node.admin)).bearer_auth(&operator).send();
-            let text = metrics.and_then(|m| m.text()).unwrap_or_default();
-            text.lines().find(|l| l.starts_with("sandgate_rate_limit_fallbacks_total ")).unwrap_or("-").to_owned()
-        })
-        .collect();
+    let fallbacks: Vec<Option<f64>> =
+        nodes.iter().map(|node| metric(node, &operator, "sandgate_rate_limit_fallbacks_total")).collect();
     assert!(
         (admitted as f64) <= allowed * 1.05 && admitted as u32 >= burst,
         "{admitted} requests admitted over three nodes; the plan allows {allowed} (local fallbacks: {fallbacks:?})"

@@ -4,8 +4,6 @@
 
 use sandgate_testkit as common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use wiremock::matchers::{method, path};
@@ -32,19 +30,8 @@ fn a_request_span_continuing_the_callers_trace_reaches_the_collector() {
     let data_dir = temp.path().join("data");
     let (mut command, ports) =
         crate::process::sandgate(&["up", "--json", "--config", &config.display().to_string()], &data_dir);
-    let mut child = command
-        .env("RUST_LOG", "warn")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100") // export within 100 ms instead of 5 s
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sandgate up");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("banner");
-    let banner: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-    for port in ports {
-        common::wait_listening(port);
-    }
+    command.env("OTEL_BSP_SCHEDULE_DELAY", "100"); // export within 100 ms instead of 5 s
+    let crate::process::Up { mut child, banner } = crate::process::start(command, ports);
     let training = format!("http://{}", ports[0]);
     let (id, secret) = (banner["client_id"].as_str().expect("id"), banner["client_secret"].as_str().expect("secret"));
     let token = common::access_token(&training, id, secret);

@@ -112,8 +112,8 @@ impl Pool {
     /// rotation, nor forget one the checks were about to take out.
     pub fn inherit(self, previous: &Pool) -> Pool {
         let (now_ms, previous_now_ms) = (self.now_ms(), previous.now_ms());
+        let address = |e: &Endpoint| e.peer.as_ref().map(|p| p._address.clone());
         for endpoint in &self.endpoints {
-            let address = |e: &Endpoint| e.peer.as_ref().map(|p| p._address.clone());
             let Some(old) = previous
                 .endpoints
                 .iter()
