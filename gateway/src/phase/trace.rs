@@ -109,6 +109,11 @@ mod tests {
     use opentelemetry::trace::TracerProvider as _;
     use tracing_subscriber::layer::SubscriberExt;
 
+    /// `tracing` caches each callsite's interest process-wide: while one test's subscriber wants
+    /// the request span, another test on a parallel thread may find it enabled under its own.
+    /// The tests below take turns and have the cache rebuilt under their subscriber.
+    static ONE_SUBSCRIBER_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     const CALLER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     #[test]
@@ -119,7 +124,9 @@ mod tests {
             opentelemetry_sdk::trace::SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
         let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
         let subscriber = tracing_subscriber::registry().with(layer);
+        let _turn = ONE_SUBSCRIBER_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let sent = tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
             let mut request = RequestHeader::build("GET", b"/pos-api/v2.5/x", None).expect("request");
             request.insert_header("traceparent", CALLER).expect("header");
             let span = start(Environment::PRODUCTION, &request);
@@ -153,7 +160,9 @@ mod tests {
             .with_writer(std::io::sink)
             .with_filter(tracing_subscriber::EnvFilter::new("info,sandgate::trace=off"));
         let subscriber = tracing_subscriber::registry().with(log);
+        let _turn = ONE_SUBSCRIBER_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
             let mut request = RequestHeader::build("GET", b"/x", None).expect("request");
             request.insert_header("traceparent", CALLER).expect("header");
             let span = start(Environment::TRAINING, &request);
