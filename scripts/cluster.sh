@@ -74,7 +74,7 @@ for k in $(seq 1 "$NODES"); do
   fi
   "$SANDGATE_BIN" "${command[@]}" --config "$config" --data-dir "$node_dir" \
     --training-listen "127.0.0.1:81${k}0" --production-listen "127.0.0.1:81${k}1" \
-    --admin-listen "127.0.0.1:81${k}2" &
+    --admin-listen "127.0.0.1:81${k}2" --portal-listen "127.0.0.1:81${k}3" &
   pids+=($!)
   # Node 1 creates the store and keys; the others start once it listens.
   for _ in $(seq 100); do answers "81${k}2" && break; sleep 0.1; done

@@ -14,6 +14,9 @@ for arg in "$@"; do
     --test)
       command -v python3 >/dev/null || missing_pkgs+=(python3)
       python3 -c 'import venv, ensurepip' 2>/dev/null || missing_pkgs+=(python3-venv)
+      # The developer portal's browser test drives Debian's Chromium through chromedriver.
+      command -v chromium >/dev/null || missing_pkgs+=(chromium)
+      command -v chromedriver >/dev/null || missing_pkgs+=(chromium-driver)
       # The cluster tests need a Redis: the one on 127.0.0.1:6379 when it answers, else
       # scripts/test starts redis-server on a free port.
       if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then

@@ -39,12 +39,13 @@ def main() -> None:
 
 
 def run(data_dir: str) -> None:
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(4)]
     cmd = [
         str(ROOT / "sandgate"), "up", "--data-dir", data_dir,
         "--training-listen", f"127.0.0.1:{ports[0]}",
         "--production-listen", f"127.0.0.1:{ports[1]}",
         "--admin-listen", f"127.0.0.1:{ports[2]}",
+        "--portal-listen", f"127.0.0.1:{ports[3]}",
     ]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

@@ -69,11 +69,11 @@ def call(method: str, url: str, token: str = "", body=None, form=None) -> tuple:
 
 class Node:
     def __init__(self, data_dir: str, config: str, command: str = "gateway"):
-        self.ports = [free_port() for _ in range(3)]
+        self.ports = [free_port() for _ in range(4)]
         self.process = subprocess.Popen(
             [BIN, command, "--config", config, "--data-dir", data_dir, "--specs-dir", os.path.join(REPO, "specs"),
              "--training-listen", f"127.0.0.1:{self.ports[0]}", "--production-listen", f"127.0.0.1:{self.ports[1]}",
-             "--admin-listen", f"127.0.0.1:{self.ports[2]}"],
+             "--admin-listen", f"127.0.0.1:{self.ports[2]}", "--portal-listen", f"127.0.0.1:{self.ports[3]}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "error"})
         deadline = time.time() + 60
         while True:

@@ -49,7 +49,7 @@ NGINX_BIN=""
 NGINX_PID=""
 SANDGATE_PID=""
 BARE_PID=""
-UPSTREAM_PORT="" PROXY_PORT="" TRAINING_PORT="" PRODUCTION_PORT="" ADMIN_PORT=""
+UPSTREAM_PORT="" PROXY_PORT="" TRAINING_PORT="" PRODUCTION_PORT="" ADMIN_PORT="" PORTAL_PORT=""
 BARE_PORT="" FIXED_PORT="" FIXED_PROXY_PORT=""
 PROD_CLIENT_ID="" PROD_CLIENT_SECRET="" TRN_CLIENT_ID="" TRN_CLIENT_SECRET=""
 
@@ -175,13 +175,13 @@ make_dirs() {
   mkdir -p "$RESULTS_DIR"
 }
 
-# Picks eight distinct free ephemeral ports on 127.0.0.1 (all held open while picking).
+# Picks nine distinct free ephemeral ports on 127.0.0.1 (all held open while picking).
 pick_ports() {
   local ports
   ports="$(python3 - <<'PY'
 import socket
 socks = []
-for _ in range(8):
+for _ in range(9):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -190,7 +190,7 @@ for s in socks:
     s.close()
 PY
 )"
-  read -r UPSTREAM_PORT PROXY_PORT TRAINING_PORT PRODUCTION_PORT ADMIN_PORT BARE_PORT FIXED_PORT FIXED_PROXY_PORT <<<"$ports"
+  read -r UPSTREAM_PORT PROXY_PORT TRAINING_PORT PRODUCTION_PORT ADMIN_PORT BARE_PORT FIXED_PORT FIXED_PROXY_PORT PORTAL_PORT <<<"$ports"
 }
 
 # Writes nginx.conf: the upstream server block, the plain proxy_pass block, and for the TRAINING
@@ -326,6 +326,7 @@ start_sandgate() {
     --training-listen "127.0.0.1:$TRAINING_PORT" \
     --production-listen "127.0.0.1:$PRODUCTION_PORT" \
     --admin-listen "127.0.0.1:$ADMIN_PORT" \
+    --portal-listen "127.0.0.1:$PORTAL_PORT" \
     --production-upstream "http://127.0.0.1:$UPSTREAM_PORT" \
     >"$WORK_DIR/sandgate-up.json" 2>>"$WORK_DIR/sandgate.log") &
   SANDGATE_PID=$!

@@ -59,6 +59,9 @@ pub enum StartError {
     /// The emulator could not be built from the specs, or its state store opened.
     #[error("cannot start the emulator: {0}")]
     Emulator(#[from] sandgate_emulator::EmulatorError),
+    /// The configured mail sender is not a mailbox.
+    #[error("control_plane.mail.from: {0}")]
+    MailSender(String),
     /// The specs' application types contradict each other.
     #[error("application types: {0}")]
     AppTypes(#[from] sandgate_control::rules::AppTypesError),
@@ -128,6 +131,7 @@ pub fn prepare_with_clock(
 ) -> Result<Prepared, StartError> {
     // reqwest (webhooks) is built without a crypto provider of its own: use ring, as Pingora does.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    sandgate_control::mail::check_sender(&settings.control_plane.mail.from).map_err(StartError::MailSender)?;
     let dir = settings.data_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { dir: dir.clone(), source })?;
     settings.specs_dir = crate::embedded_specs::resolve(&settings.specs_dir, &dir)
@@ -199,6 +203,7 @@ pub fn prepare_with_clock(
         app_types,
         emulator: emulator.clone(),
         webhook_wake,
+        mail_wake: Arc::new(tokio::sync::Notify::new()),
         local_operator,
     });
     let shared = Arc::new(Shared {
@@ -259,8 +264,12 @@ fn restrict_permissions(_dir: &std::path::Path) -> std::io::Result<()> {
 /// Checks that every listener address can be bound now, so a clash fails before start-up with a
 /// clear message (Pingora binds later, on its own threads).
 pub fn check_listeners(settings: &Settings) -> Result<(), StartError> {
-    let listeners =
-        settings.environments.iter().map(|e| (e.env.as_str(), e.listen)).chain([("admin", settings.admin_listen)]);
+    let listeners = settings
+        .environments
+        .iter()
+        .map(|e| (e.env.as_str(), e.listen))
+        .chain([("admin", settings.admin_listen)])
+        .chain(settings.portal.as_ref().map(|p| ("portal", p.listen)));
     for (name, addr) in listeners {
         TcpListener::bind(addr).map(drop).map_err(|source| StartError::Bind { name, addr, source })?;
     }
@@ -329,6 +338,22 @@ pub fn build(prepared: &Prepared, takeover: bool) -> Result<Vec<Server>, StartEr
             server.add_service(background_service("sandgate backend health", health));
             let deliveries = WebhookWorker { process: Arc::clone(&prepared.process) };
             server.add_service(background_service("sandgate webhooks", deliveries));
+            let mail = MailWorker { process: Arc::clone(&prepared.process) };
+            server.add_service(background_service("sandgate mail", mail));
+            if let Some(portal_settings) = &settings.portal {
+                let bridge: Arc<dyn sandgate_portal::TryIt> =
+                    Arc::new(crate::portal_bridge::TrainingBridge::new(Arc::clone(&prepared.process)));
+                let portal = sandgate_portal::Portal::new(
+                    Arc::clone(&prepared.process.control),
+                    portal_settings.clone(),
+                    &prepared.process.reload.apis,
+                    Some(bridge),
+                );
+                let app = HttpServer::new_app(sandgate_portal::PortalApp::new(Arc::new(portal)));
+                let mut service = Service::new("sandgate portal".to_owned(), app);
+                service.add_tcp(&portal_settings.listen.to_string());
+                server.add_service(service);
+            }
         }
         servers.push(server);
     }
@@ -397,7 +422,12 @@ impl ShutdownSignalWatch for DrainOnTerm {
 /// does not within `timeout`.
 pub fn wait_until_listening(settings: &Settings, timeout: std::time::Duration) -> Result<(), SocketAddr> {
     let deadline = std::time::Instant::now() + timeout;
-    let addrs = settings.environments.iter().map(|e| e.listen).chain([settings.admin_listen]);
+    let addrs = settings
+        .environments
+        .iter()
+        .map(|e| e.listen)
+        .chain([settings.admin_listen])
+        .chain(settings.portal.as_ref().map(|p| p.listen));
     for addr in addrs {
         while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_err() {
             if std::time::Instant::now() > deadline {
@@ -500,6 +530,31 @@ struct WebhookWorker {
 impl BackgroundService for WebhookWorker {
     async fn start(&self, shutdown: ShutdownWatch) {
         sandgate_control::webhooks::run(Arc::clone(&self.process.control), shutdown).await;
+    }
+}
+
+/// Sends queued e-mail over SMTP when `control_plane.mail.smtp_url` is set: at once when a
+/// message is queued, and every few seconds for retries.
+struct MailWorker {
+    process: Arc<Process>,
+}
+
+#[async_trait]
+impl BackgroundService for MailWorker {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = self.process.control.mail_wake.notified() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            }
+            let control = Arc::clone(&self.process.control);
+            match tokio::task::spawn_blocking(move || sandgate_control::mail::send_due(&control)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "mail worker: store unavailable"),
+                Err(e) => tracing::error!(error = %e, "mail worker failed"),
+            }
+        }
     }
 }
 

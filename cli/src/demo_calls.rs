@@ -16,7 +16,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'
 
 /// The commands, ready to paste into a shell.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Commands {
+pub struct Commands {
     /// `curl` that gets a token with the client credentials.
     pub token: String,
     /// The first call: the API's title and the `curl` (it reads the token from `$TOKEN`).
@@ -25,7 +25,7 @@ pub(crate) struct Commands {
 
 /// The commands for the demo client `id` (and its `secret`, or what stands for it) against the
 /// TRAINING listener at `base`; `None` when the declaring document has no token endpoint.
-pub(crate) fn commands(apis: &[Api], calls: &DemoCalls, base: &str, id: &str, secret: &str) -> Option<Commands> {
+pub fn commands(apis: &[Api], calls: &DemoCalls, base: &str, id: &str, secret: &str) -> Option<Commands> {
     let api = apis.iter().find(|api| api.file == calls.file)?;
     let token_op = token_operation(api)?;
     let token = format!(

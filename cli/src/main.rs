@@ -1,7 +1,6 @@
 //! `sandgate`: the one command. Parses arguments and config, then hands over to a subcommand.
 
 mod admin;
-mod demo_calls;
 mod keys;
 mod logging;
 mod up;

@@ -88,6 +88,7 @@ pub fn control_settings(settings: &Settings) -> ControlSettings {
         environments: settings.environment_list(),
         operator_tokens: settings.operator_tokens.clone(),
         plans: settings.rate_limits.plans.keys().cloned().collect(),
+        portal_url: settings.portal.as_ref().map(|p| p.public_url.clone()),
     }
 }
 
@@ -109,6 +110,7 @@ fn restart_needed(old: &Settings, new: &Settings) -> ReloadReport {
     }
     for (changed, key) in [
         (old.admin_listen != new.admin_listen, "admin.listen"),
+        (old.portal != new.portal, "portal"),
         (old.data_dir != new.data_dir || old.specs_dir != new.specs_dir, "data_dir/specs_dir"),
         (old.emulator_seed != new.emulator_seed, "emulator.seed"),
         (old.emulator_state != new.emulator_state, "emulator.state"),

@@ -9,16 +9,17 @@ use sandgate_control::rules::DemoCalls;
 use sandgate_core::environment::Environment;
 use sandgate_gateway::config::{ConfigArgs, SandgateConfig, Settings, Upstream};
 use sandgate_openapi::Api;
-use sandgate_store::{IssuedCredential, DEMO_APPLICATION, DEMO_PARTNER};
+use sandgate_store::{IssuedCredential, DEMO_APPLICATION, DEMO_CONTACT, DEMO_PARTNER};
 
-use crate::demo_calls;
+use sandgate_cli::demo_calls;
 
 /// Flags of `sandgate up`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct UpArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Print one JSON object {training_url, production_url, admin_url, client_id, client_secret}
+    /// Print one JSON object {training_url, production_url, admin_url, portal_url, portal_sign_in,
+    /// client_id, client_secret}
     /// instead of the human banner (client_secret is null unless it was just created).
     #[arg(long)]
     pub json: bool,
@@ -66,6 +67,16 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         }
     };
+    // A first sign-in to the portal: a one-time link for the demo partner's owner (24 hours).
+    let sign_in = match (&demo, &prepared.settings().portal) {
+        (Some(_), Some(portal)) => {
+            match sandgate_portal::sign_in_link(&prepared.process.control, portal, DEMO_CONTACT.1, 86_400) {
+                Ok(link) => Some(link),
+                Err(e) => return fail(&e.to_string()),
+            }
+        }
+        _ => None,
+    };
     let routes = prepared.emulator.as_ref().map_or(0, |e| e.route_count());
     let settings = prepared.settings();
     let servers = match server::build(&prepared, args.upgrade) {
@@ -77,10 +88,17 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
         return fail(&format!("{addr} is not accepting connections 10 s after start; see the log above"));
     }
     let text = match (&demo, args.json) {
-        (Some(demo), true) => json_banner(&settings, demo),
+        (Some(demo), true) => json_banner(&settings, demo, sign_in.as_deref()),
         (Some(demo), false) => {
             let calls = prepared.process.control.app_types.demo_calls();
-            banner(&settings, demo, routes, calls.map(|calls| (&prepared.process.reload.apis[..], calls)))
+            let text = banner(&settings, demo, routes, calls.map(|calls| (&prepared.process.reload.apis[..], calls)));
+            match &sign_in {
+                Some(link) => text.replace(
+                    "Press Ctrl-C to stop.",
+                    &format!("3. Open the developer portal as the demo partner's owner ({}; the link works once, for 24 hours):\n\n  {link}\n\nPress Ctrl-C to stop.", DEMO_CONTACT.1),
+                ),
+                None => text,
+            }
         }
         (None, _) => listeners(&settings, routes),
     };
@@ -103,11 +121,13 @@ fn url(addr: std::net::SocketAddr) -> String {
     format!("http://{addr}")
 }
 
-fn json_banner(settings: &Settings, demo: &IssuedCredential) -> String {
+fn json_banner(settings: &Settings, demo: &IssuedCredential, sign_in: Option<&str>) -> String {
     serde_json::json!({
         "training_url": url(settings.env(Environment::TRAINING).listen),
         "production_url": url(settings.env(Environment::PRODUCTION).listen),
         "admin_url": url(settings.admin_listen),
+        "portal_url": settings.portal.as_ref().map(|p| p.public_url.clone()),
+        "portal_sign_in": sign_in,
         "client_id": demo.client_id,
         "client_secret": demo.client_secret,
     })
@@ -138,9 +158,18 @@ fn listeners(settings: &Settings, routes: usize) -> String {
         ));
     }
     text.push_str(&format!(
-        "  {:<11} {}  (control plane /v1, spec at /v1/openapi.yaml; /healthz, /readyz, /metrics, POST /reload)\n  {:<11} {}  (operator token in {}; `sandgate admin --help`)\n",
+        "  {:<11} {}  (control plane /v1, spec at /v1/openapi.yaml; /healthz, /readyz, /metrics, POST /reload)\n",
         "admin",
         url(settings.admin_listen),
+    ));
+    if let Some(portal) = &settings.portal {
+        text.push_str(&format!(
+            "  {:<11} {}  (developer portal: sign-up, applications, API docs; operators at /operator)\n",
+            "portal", portal.public_url
+        ));
+    }
+    text.push_str(&format!(
+        "  {:<11} {}  (operator token in {}; `sandgate admin --help`)\n",
         "data",
         settings.data_dir.display(),
         sandgate_control::auth::local_token_file(&settings.data_dir).display()

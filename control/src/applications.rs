@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 
 use super::http::{json, Problem, Reply};
 use super::rules::{check_name, check_permission, check_shape, check_text, AppShape};
-use super::{json_reply, Call};
-use sandgate_core::environment::Environment;
+use super::{json_reply, mail, Call};
 use sandgate_store::{AppPatch, Application, ApplicationFields, StoreError, Submission, Webhook};
 
 #[derive(Deserialize)]
@@ -205,14 +204,24 @@ pub(super) fn reviews(call: &Call<'_>) -> Result<Reply, Problem> {
     json_reply(200, json!({"reviews": call.control.store.reviews(&app.id)?}))
 }
 
+/// Approval opens PRODUCTION to the application; the partner's owners and admins then issue the
+/// PRODUCTION credential themselves (portal or API), so its secret is seen once, by them only.
 pub(super) fn approve(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
     let app = call.control.store.application(call.param("application_id"))?;
-    let production =
-        call.control.settings.load().environments.clone().find("production").unwrap_or(Environment::PRODUCTION);
-    let (review, credential, secret) =
-        call.control.store.approve_review(&call.actor_label(), &app.id, production, &call.control.keys.secret_hash)?;
-    json_reply(200, json!({"review": review, "credential": credential, "client_secret": secret}))
+    let review = call.control.store.approve_review(&call.actor_label(), &app.id)?;
+    let body = format!(
+        "the application \"{}\" is approved for PRODUCTION. An owner or admin of the account can now issue its PRODUCTION credential; the secret is shown once, to whoever issues it.",
+        app.fields.name
+    );
+    mail::notify_admins(
+        call.control,
+        &app,
+        &format!("Approved for production: {}", app.fields.name),
+        &body,
+        "review.approved",
+    );
+    json_reply(200, json!({"review": review}))
 }
 
 pub(super) fn reject(call: &Call<'_>) -> Result<Reply, Problem> {
@@ -227,5 +236,18 @@ pub(super) fn reject(call: &Call<'_>) -> Result<Reply, Problem> {
     for (i, reason) in body.reasons.iter().enumerate() {
         check_text(&format!("reasons.{i}"), reason, 2000)?;
     }
-    json_reply(200, call.control.store.reject_review(&call.actor_label(), &app.id, &body.reasons)?)
+    let review = call.control.store.reject_review(&call.actor_label(), &app.id, &body.reasons)?;
+    let reasons: String = body.reasons.iter().map(|reason| format!("  - {reason}\n")).collect();
+    let text = format!(
+        "the production review of \"{}\" asks for changes:\n\n{reasons}\nChange what the reasons ask, then submit the application again.",
+        app.fields.name
+    );
+    mail::notify_admins(
+        call.control,
+        &app,
+        &format!("Changes requested: {}", app.fields.name),
+        &text,
+        "review.rejected",
+    );
+    json_reply(200, review)
 }

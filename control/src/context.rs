@@ -27,6 +27,8 @@ pub struct ControlContext {
     pub emulator: Option<Arc<Emulator>>,
     /// Wakes the webhook worker when deliveries were queued.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the mail worker when a message was queued for SMTP.
+    pub mail_wake: Arc<tokio::sync::Notify>,
     /// SHA-256 of the local operator token (`<data_dir>/secrets/operator.token`).
     pub local_operator: [u8; 32],
 }

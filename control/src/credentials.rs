@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::applications::{readable, writable};
 use super::http::{json, Problem, Reply};
+use super::mail;
 use super::rules::check_email;
 use super::{json_reply, Call};
-use sandgate_store::{Application, Credential, StoreError};
+use sandgate_store::{Application, Credential, Invitation, Mail, StoreError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +55,7 @@ pub(super) fn issue(call: &Call<'_>) -> Result<Reply, Problem> {
     }
     let (credential, secret) =
         call.control.store.issue(&call.actor_label(), &app.id, env, &call.control.keys.secret_hash)?;
+    credential_event(call, &app, &credential.client_id, "issued");
     json_reply(201, json!({"credential": credential, "client_secret": secret}))
 }
 
@@ -74,7 +76,7 @@ fn credential(call: &Call<'_>) -> Result<(Credential, Application), Problem> {
 }
 
 pub(super) fn rotate(call: &Call<'_>) -> Result<Reply, Problem> {
-    let (credential, _) = credential(call)?;
+    let (credential, app) = credential(call)?;
     let body: Rotate = json(&call.request.body)?;
     let grace = body.grace_seconds.unwrap_or(call.control.settings.load().control_plane.rotation_grace_secs);
     if grace > MAX_GRACE_SECS {
@@ -83,12 +85,24 @@ pub(super) fn rotate(call: &Call<'_>) -> Result<Reply, Problem> {
     let grace = i64::try_from(grace).unwrap_or(0);
     let (credential, secret) =
         call.control.store.rotate(&call.actor_label(), &credential.client_id, grace, &call.control.keys.secret_hash)?;
+    credential_event(call, &app, &credential.client_id, "rotated");
     json_reply(200, json!({"credential": credential, "client_secret": secret}))
 }
 
 pub(super) fn revoke(call: &Call<'_>) -> Result<Reply, Problem> {
-    let (credential, _) = credential(call)?;
-    json_reply(200, call.control.store.revoke(&call.actor_label(), &credential.client_id)?)
+    let (credential, app) = credential(call)?;
+    let revoked = call.control.store.revoke(&call.actor_label(), &credential.client_id)?;
+    credential_event(call, &app, &credential.client_id, "revoked");
+    json_reply(200, revoked)
+}
+
+/// Tells the account's owners and admins that a credential changed (a secret they did not
+/// change themselves is worth knowing about).
+fn credential_event(call: &Call<'_>, app: &Application, client_id: &str, verb: &str) {
+    let body =
+        format!("{} {verb} the credential {client_id} of the application \"{}\".", call.actor_label(), app.fields.name);
+    let subject = format!("Credential {verb}: {client_id}");
+    mail::notify_admins(call.control, app, &subject, &body, &format!("credential.{verb}"));
 }
 
 fn ttl(call: &Call<'_>) -> i64 {
@@ -106,7 +120,8 @@ pub(super) fn invite(call: &Call<'_>) -> Result<Reply, Problem> {
         ttl(call),
         &call.control.keys.secret_hash,
     )?;
-    json_reply(201, json!({"invitation": invitation, "otp": otp}))
+    let mail = send_invitation(call, &app, &invitation, &otp);
+    json_reply(201, json!({"invitation": invitation, "otp": otp, "mail_id": mail.map(|m| m.id)}))
 }
 
 pub(super) fn invitations(call: &Call<'_>) -> Result<Reply, Problem> {
@@ -145,7 +160,26 @@ fn renew(call: &Call<'_>, event: &str) -> Result<Reply, Problem> {
         ttl(call),
         &call.control.keys.secret_hash,
     )?;
-    json_reply(200, json!({"invitation": invitation, "otp": otp}))
+    let app = call.control.store.application(&invitation.application_id)?;
+    let mail = send_invitation(call, &app, &invitation, &otp);
+    json_reply(200, json!({"invitation": invitation, "otp": otp, "mail_id": mail.map(|m| m.id)}))
+}
+
+/// E-mails the invitee the one-time password and where to use it.
+fn send_invitation(call: &Call<'_>, app: &Application, invitation: &Invitation, otp: &str) -> Option<Mail> {
+    let partner = call.control.store.partner(&app.partner_id).map(|p| p.name).unwrap_or_default();
+    let accept = match mail::portal_link(call.control, &format!("/invitations/{}", invitation.id)) {
+        Some(url) => format!("Accept it in the developer portal: {url}\n"),
+        None => format!("Accept it with POST /v1/invitations/{}/verify {{\"otp\": \"…\"}}.\n", invitation.id),
+    };
+    let body = format!(
+        "Hello,\n\n{} invited you to work on the application \"{}\" of {partner}.\n\nYour one-time password: {otp}\nIt is valid until {} and works once.\n\n{accept}\nIf you did not expect this, ignore this message.\n",
+        call.actor_label(),
+        app.fields.name,
+        invitation.expires_at
+    );
+    let subject = format!("Invitation to {} ({partner})", app.fields.name);
+    mail::notify(call.control, &invitation.email, &subject, &body, "invitation")
 }
 
 pub(super) fn reset(call: &Call<'_>) -> Result<Reply, Problem> {

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod context;
 pub mod http;
+pub mod mail;
 pub mod rules;
 pub mod settings;
 pub mod webhooks;
@@ -18,7 +19,7 @@ mod applications;
 mod connections;
 mod credentials;
 mod emulator;
-mod partners;
+pub mod partners;
 
 use std::sync::Arc;
 
@@ -119,6 +120,7 @@ const ENDPOINTS: &[(&str, &str, Access, Handler)] = &[
     ),
     ("GET", "/v1/entities/{entity_type}/{entity_id}/connections", Access::Authenticated, connections::list),
     ("GET", "/v1/entities/{entity_type}/{entity_id}/benefits", Access::Authenticated, connections::benefits),
+    ("GET", "/v1/mail", Access::Authenticated, mail::list),
     ("POST", "/v1/emulator/scrub", Access::Authenticated, emulator::scrub),
 ];
 
@@ -174,27 +176,16 @@ pub async fn serve(control: &Arc<ControlContext>, routes: &Routes, session: &mut
             return http::respond(Err(Problem::new(ProblemKind::InvalidRequest, "the body could not be read", None)));
         }
     };
-    let Ok(matched) = routes.router.at(&request.path) else {
-        let detail = format!("no control-plane endpoint at {}; see GET /v1/openapi.yaml", request.path);
-        return http::respond(Err(Problem::new(ProblemKind::UnknownRoute, detail, None)));
-    };
-    let mut params: Vec<(String, String)> = Vec::with_capacity(matched.params.len());
-    for (name, raw) in matched.params.iter() {
-        // Ids travel percent-encoded (`loc%201`); the store knows them decoded.
-        let Ok(value) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
-            let detail = format!("the path parameter {name} is not valid UTF-8 once percent-decoded");
-            return http::respond(Err(Problem::new(ProblemKind::InvalidRequest, detail, Some(name.to_owned()))));
-        };
-        params.push((name.to_owned(), value.into_owned()));
-    }
-    let Some(&index) = matched.value.iter().find(|&&i| ENDPOINTS[i].0 == request.method.as_str()) else {
-        let allowed: Vec<&str> = matched.value.iter().map(|&i| ENDPOINTS[i].0).collect();
-        let detail = format!("{} {} is not supported; use {}", request.method, request.path, allowed.join(", "));
-        let mut response = http::respond(Err(Problem::new(ProblemKind::MethodNotAllowed, detail, None)));
-        if let Ok(value) = ::http::HeaderValue::from_str(&allowed.join(", ")) {
-            response.headers_mut().insert("allow", value);
+    let (index, params) = match routes.find(&request.method, &request.path) {
+        Ok(found) => found,
+        Err(Unrouted::Problem(problem)) => return http::respond(Err(problem)),
+        Err(Unrouted::Method(allowed, problem)) => {
+            let mut response = http::respond(Err(problem));
+            if let Ok(value) = ::http::HeaderValue::from_str(&allowed) {
+                response.headers_mut().insert("allow", value);
+            }
+            return response;
         }
-        return response;
     };
     let (_, _, access, handler) = ENDPOINTS[index];
     let control = Arc::clone(control);
@@ -225,6 +216,60 @@ pub async fn serve(control: &Arc<ControlContext>, routes: &Routes, session: &mut
     })
     .await;
     http::respond(outcome.unwrap_or_else(|_| Err(Problem::new(ProblemKind::Internal, "the request failed", None))))
+}
+
+/// Runs one control-plane call in-process as `actor`: the developer portal's way in, through the
+/// same routes, checks, store code and activity log as the HTTP API. Blocking (the store is).
+pub fn call_as(control: &ControlContext, routes: &Routes, actor: &Actor, request: &Request) -> Result<Reply, Problem> {
+    let (index, params) = match routes.find(&request.method, &request.path) {
+        Ok(found) => found,
+        Err(Unrouted::Problem(problem) | Unrouted::Method(_, problem)) => return Err(problem),
+    };
+    let (_, _, access, handler) = ENDPOINTS[index];
+    if access == Access::Authenticated && matches!(actor, Actor::Anonymous) {
+        return Err(Problem::new(ProblemKind::Unauthenticated, "sign in first", None));
+    }
+    handler(&Call { control, actor, request, params })
+}
+
+/// Why a request matched no endpoint.
+enum Unrouted {
+    /// No endpoint at the path, or an undecodable parameter.
+    Problem(Problem),
+    /// The path exists with other methods (listed, for `Allow`).
+    Method(String, Problem),
+}
+
+impl Routes {
+    /// The endpoint for `method` and `path`, with its decoded path parameters.
+    fn find(&self, method: &::http::Method, path: &str) -> Result<(usize, Vec<(String, String)>), Unrouted> {
+        let Ok(matched) = self.router.at(path) else {
+            let detail = format!("no control-plane endpoint at {path}; see GET /v1/openapi.yaml");
+            return Err(Unrouted::Problem(Problem::new(ProblemKind::UnknownRoute, detail, None)));
+        };
+        let mut params: Vec<(String, String)> = Vec::with_capacity(matched.params.len());
+        for (name, raw) in matched.params.iter() {
+            // Ids travel percent-encoded (`loc%201`); the store knows them decoded.
+            let Ok(value) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
+                let detail = format!("the path parameter {name} is not valid UTF-8 once percent-decoded");
+                return Err(Unrouted::Problem(Problem::new(
+                    ProblemKind::InvalidRequest,
+                    detail,
+                    Some(name.to_owned()),
+                )));
+            };
+            params.push((name.to_owned(), value.into_owned()));
+        }
+        let Some(&index) = matched.value.iter().find(|&&i| ENDPOINTS[i].0 == method.as_str()) else {
+            let allowed: Vec<&str> = matched.value.iter().map(|&i| ENDPOINTS[i].0).collect();
+            let detail = format!("{method} {path} is not supported; use {}", allowed.join(", "));
+            return Err(Unrouted::Method(
+                allowed.join(", "),
+                Problem::new(ProblemKind::MethodNotAllowed, detail, None),
+            ));
+        };
+        Ok((index, params))
+    }
 }
 
 /// The operator tokens in force: the configured ones and the local one.

@@ -7,7 +7,8 @@ use super::auth::Actor;
 use super::http::{json, Problem, Reply};
 use super::rules::{check_email, check_text};
 use super::{json_reply, object, Call};
-use sandgate_store::{NewPartner, StoreError};
+use crate::context::ControlContext;
+use sandgate_store::{Member, NewPartner, Partner, StoreError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +48,39 @@ pub(super) fn me(call: &Call<'_>) -> Result<Reply, Problem> {
 pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
     call.actor.operator()?;
     let body: CreatePartner = json(&call.request.body)?;
+    let (partner, owner, key) = create_account(call.control, &call.actor_label(), &body)?;
+    json_reply(201, json!({"partner": partner, "owner": owner, "member_key": key}))
+}
+
+/// A partner account as the sign-up page asks for it.
+#[derive(Debug, Clone)]
+pub struct SignUp<'a> {
+    /// The organisation (the account's unique name).
+    pub organisation: &'a str,
+    /// The contact person's name and address.
+    pub contact: (&'a str, &'a str),
+    /// The owner's (the person signing up) name and address.
+    pub owner: (&'a str, &'a str),
+}
+
+/// Creates a partner account from the portal's sign-up page, with the same checks as
+/// `POST /v1/partners`; the owner is who signs up, and the activity log says so.
+pub fn sign_up(control: &ControlContext, form: &SignUp<'_>) -> Result<(Partner, Member), Problem> {
+    let body = CreatePartner {
+        name: form.organisation.to_owned(),
+        contact: Person { name: form.contact.0.to_owned(), email: form.contact.1.to_owned() },
+        owner: Person { name: form.owner.0.to_owned(), email: form.owner.1.to_owned() },
+    };
+    let actor = format!("member:{}", form.owner.1.trim());
+    let (partner, owner, _key) = create_account(control, &actor, &body)?;
+    Ok((partner, owner))
+}
+
+fn create_account(
+    control: &ControlContext,
+    actor: &str,
+    body: &CreatePartner,
+) -> Result<(Partner, Member, String), Problem> {
     check_text("name", &body.name, 100)?;
     check_text("contact.name", &body.contact.name, 200)?;
     check_email("contact.email", &body.contact.email)?;
@@ -54,12 +88,10 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
     check_email("owner.email", &body.owner.email)?;
     let new = NewPartner {
         name: body.name.trim(),
-        contact: (&body.contact.name, &body.contact.email),
-        owner: (&body.owner.name, &body.owner.email),
+        contact: (body.contact.name.trim(), body.contact.email.trim()),
+        owner: (body.owner.name.trim(), body.owner.email.trim()),
     };
-    let (partner, owner, key) =
-        call.control.store.create_partner(&call.actor_label(), &new, &call.control.keys.secret_hash)?;
-    json_reply(201, json!({"partner": partner, "owner": owner, "member_key": key}))
+    Ok(control.store.create_partner(actor, &new, &control.keys.secret_hash)?)
 }
 
 pub(super) fn list(call: &Call<'_>) -> Result<Reply, Problem> {

@@ -148,6 +148,11 @@ impl AppTypes {
         })
     }
 
+    /// Every declared type, in the order the specs declare them.
+    pub fn all(&self) -> &[AppType] {
+        &self.types
+    }
+
     /// The demo partner's application, when a spec describes one: every scope of its type.
     pub fn demo(&self) -> Option<DemoApplication<'_>> {
         let (name, entities) = self.demo.as_ref()?;

@@ -16,4 +16,6 @@ pub struct ControlSettings {
     pub operator_tokens: Vec<(String, [u8; 32])>,
     /// The rate-limit plans an operator may assign.
     pub plans: Vec<String>,
+    /// The developer portal's public address (links in e-mails), when the portal is on.
+    pub portal_url: Option<String>,
 }

@@ -12,9 +12,11 @@ mod credentials;
 mod error;
 mod invitations;
 pub mod keys;
+mod mail;
 mod migrations;
 mod outbox;
 mod partners;
+mod portal;
 mod refresh;
 mod reviews;
 pub mod signing;
@@ -25,8 +27,10 @@ pub use connections::{Benefit, ConnectOutcome, Connection as EntityConnection};
 pub use credentials::Credential;
 pub use error::StoreError;
 pub use invitations::{Invitation, Verified};
+pub use mail::Mail;
 pub use outbox::{AttemptOutcome, DueDelivery};
 pub use partners::{Member, NewPartner, Partner, Principal};
+pub use portal::{LinkRefusal, Membership, PortalSession, SessionSubject};
 pub use refresh::ChainStep;
 pub use reviews::{Review, Submission};
 pub use sandgate_core::delivery::{Delivery, DeliveryAttempt};
@@ -453,6 +457,22 @@ impl Store {
                 id
             }
         };
+        // The account's owner, for the developer portal (no member key: it signs in there).
+        let has_owner: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM members WHERE partner_id = ?1 AND role = 'owner')",
+                params![partner_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.fail(e))?;
+        if !has_owner {
+            tx.execute(
+                "INSERT INTO members (id, partner_id, email, name, role, key_hash, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'owner', NULL, 'active', ?5)",
+                params![new_id("mbr"), partner_id, DEMO_CONTACT.1, DEMO_CONTACT.0, now],
+            )
+            .map_err(|e| self.fail(e))?;
+        }
         let app_id = match id_by_name(&tx, "applications", DEMO_APPLICATION).map_err(|e| self.fail(e))? {
             Some(id) => id,
             None => {

@@ -178,6 +178,51 @@ pub(super) const MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY,
         fingerprint TEXT NOT NULL
      );",
+    // 9: the developer portal: sign-in (a password per e-mail address, argon2id), sessions (by a
+    // keyed hash of the cookie), one-time sign-in links, the sign-in throttle, and the mail
+    // outbox every message to a person goes through.
+    "CREATE TABLE portal_logins (
+        email TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+     );
+     CREATE TABLE portal_sessions (
+        id_hash BLOB PRIMARY KEY,
+        email TEXT,
+        operator TEXT,
+        member_id TEXT,
+        csrf TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+     );
+     CREATE INDEX portal_sessions_by_email ON portal_sessions(email);
+     CREATE TABLE portal_links (
+        token_hash BLOB PRIMARY KEY,
+        email TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE portal_throttle (
+        subject TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL
+     );
+     CREATE TABLE mail (
+        id TEXT PRIMARY KEY,
+        to_addr TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('kept', 'pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        seq INTEGER NOT NULL
+     );
+     CREATE INDEX mail_due ON mail(status, next_attempt_at);
+     CREATE INDEX mail_by_seq ON mail(seq);",
 ];
 
 /// What PostgreSQL needs beside a migration: the tables some queries order by `rowid` (SQLite's

@@ -72,7 +72,7 @@ pub struct Principal {
 
 const MEMBER_COLUMNS: &str = "id, partner_id, email, name, role, status, created_at";
 
-fn member_row(r: &sandgate_db::Row<'_>) -> sandgate_db::Result<Member> {
+pub(crate) fn member_row(r: &sandgate_db::Row<'_>) -> sandgate_db::Result<Member> {
     Ok(Member {
         id: r.get(0)?,
         partner_id: r.get(1)?,
@@ -257,23 +257,27 @@ impl Store {
 
     /// The active member whose key hashes to `key_hash`, with the applications opened to it.
     pub fn principal(&self, key_hash: &[u8]) -> Result<Option<Principal>, StoreError> {
-        self.read(|conn| {
-            let member = conn
-                .query_row(
-                    &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE key_hash = ?1 AND status = 'active'"),
-                    params![key_hash],
-                    member_row,
-                )
-                .optional()?;
-            let Some(member) = member else { return Ok(None) };
-            let mut statement = conn.prepare_cached(
-                "SELECT application_id FROM app_developers WHERE member_id = ?1 AND status = 'active'",
-            )?;
-            let applications =
-                statement.query_map(params![member.id], |r| r.get(0))?.collect::<sandgate_db::Result<Vec<String>>>()?;
-            Ok(Some(Principal { member, applications }))
-        })
+        self.read(|conn| active_principal(conn, "key_hash", key_hash))
     }
+}
+
+/// The active member whose `column` (`key_hash`, or `id` as bytes) is `value`, with the
+/// applications opened to it by verified invitations.
+pub(crate) fn active_principal(conn: &Connection, column: &str, value: &[u8]) -> Result<Option<Principal>, StoreError> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE status = 'active' AND ");
+    let member = match column {
+        "id" => {
+            let id = std::str::from_utf8(value).unwrap_or_default();
+            conn.query_row(&format!("{sql}id = ?1"), params![id], member_row).optional()?
+        }
+        _ => conn.query_row(&format!("{sql}key_hash = ?1"), params![value], member_row).optional()?,
+    };
+    let Some(member) = member else { return Ok(None) };
+    let mut statement =
+        conn.prepare_cached("SELECT application_id FROM app_developers WHERE member_id = ?1 AND status = 'active'")?;
+    let applications =
+        statement.query_map(params![member.id], |r| r.get(0))?.collect::<sandgate_db::Result<Vec<String>>>()?;
+    Ok(Some(Principal { member, applications }))
 }
 
 /// One partner, or 404.

@@ -10,10 +10,7 @@ use serde_json::json;
 
 use super::activity::log_event;
 use super::applications::{active_application, application, Application};
-use super::credentials::{issue_logged, Credential};
 use super::{json_list, new_id, now_rfc3339, Store, StoreError};
-use sandgate_core::environment::Environment;
-use sandgate_core::secret::SecretHash;
 
 /// What a partner submits for production.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -149,19 +146,10 @@ impl Store {
         })
     }
 
-    /// Approves the submitted review and issues a `production` credential in the same transaction.
-    pub fn approve_review(
-        &self,
-        actor: &str,
-        app_id: &str,
-        production: Environment,
-        hasher: &SecretHash,
-    ) -> Result<(Review, Credential, String), StoreError> {
-        self.write(|tx| {
-            let (app, review) = decide(tx, actor, app_id, Decision::Approve)?;
-            let (credential, secret) = issue_logged(tx, actor, &app.partner_id, app_id, production, hasher)?;
-            Ok((review, credential, secret))
-        })
+    /// Approves the submitted review. No credential is issued here: the partner's owner or admin
+    /// issues the PRODUCTION credential and is the only one ever to see its secret.
+    pub fn approve_review(&self, actor: &str, app_id: &str) -> Result<Review, StoreError> {
+        self.write(|tx| Ok(decide(tx, actor, app_id, Decision::Approve)?.1))
     }
 
     /// Rejects the submitted review with reasons; the partner may resubmit.

@@ -8,6 +8,7 @@ pub mod postgres;
 pub mod receiver;
 pub mod redis;
 pub mod relay;
+pub mod smtp;
 pub mod tls_backend;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -41,6 +42,8 @@ pub struct TestSandgate {
     pub production: String,
     /// `http://127.0.0.1:port` of the admin listener.
     pub admin: String,
+    /// `http://127.0.0.1:port` of the developer portal.
+    pub portal: String,
     /// The demo TRAINING client id.
     pub client_id: String,
     /// The demo TRAINING client secret.
@@ -85,8 +88,8 @@ pub fn wait_listening(addr: SocketAddr) {
     }
 }
 
-/// Submits the demo application for review and approves it, as the control plane would; returns
-/// the PRODUCTION client id and secret issued by the approval.
+/// Submits the demo application for review, approves it and issues its PRODUCTION credential, as
+/// the operator and then the partner would; returns the PRODUCTION client id and secret.
 pub fn approve_for_production(
     store: &sandgate_store::Store,
     hasher: &sandgate_core::secret::SecretHash,
@@ -102,8 +105,8 @@ pub fn approve_for_production(
         post_deployment_plan: "tests".into(),
     };
     store.submit_review("operator:test", &app, &submission).expect("submit");
-    let (_, credential, secret) =
-        store.approve_review("operator:test", &app, Environment::PRODUCTION, hasher).expect("approve");
+    store.approve_review("operator:test", &app).expect("approve");
+    let (credential, secret) = store.issue("member:test", &app, Environment::PRODUCTION, hasher).expect("issue");
     (credential.client_id, secret)
 }
 
@@ -134,13 +137,14 @@ impl TestSandgate {
         // A test that names its own store keeps it; the others run on the suite's engine.
         let database =
             (postgres::selected() && config.store.url.is_none()).then(|| postgres::TestDatabase::create("it"));
-        let (training, production, admin) = (free_port(), free_port(), free_port());
+        let (training, production, admin, portal) = (free_port(), free_port(), free_port(), free_port());
         let args = ConfigArgs {
             data_dir: Some(data_dir.path().to_path_buf()),
             specs_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs")),
             training_listen: Some(training.to_string()),
             production_listen: Some(production.to_string()),
             admin_listen: Some(admin.to_string()),
+            portal_listen: Some(portal.to_string()),
             production_upstream: production_upstream.map(|a| format!("http://{a}")),
             store: database.as_ref().map(|db| db.url.clone()),
             ..ConfigArgs::default()
@@ -162,7 +166,7 @@ impl TestSandgate {
         let emulator = prepared.emulator.clone().expect("TRAINING uses the emulator");
         let shared = std::sync::Arc::clone(&prepared.process.shared);
         let running = Running::start(server::build(&prepared, false).expect("build"));
-        for addr in [training, production, admin] {
+        for addr in [training, production, admin, portal] {
             wait_listening(addr);
         }
         TestSandgate {
@@ -171,6 +175,7 @@ impl TestSandgate {
             training: format!("http://{training}"),
             production: format!("http://{production}"),
             admin: format!("http://{admin}"),
+            portal: format!("http://{portal}"),
             client_id: demo.client_id,
             client_secret: demo.client_secret.expect("fresh secret"),
             production_client_id: prod.0,

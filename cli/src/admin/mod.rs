@@ -102,6 +102,15 @@ enum AdminCommand {
     /// The emulator's sandbox data.
     #[command(subcommand)]
     Emulator(Emulator),
+    /// The mail outbox: invitations, sign-in links, review decisions (operator).
+    Mail {
+        /// Only messages to this address.
+        #[arg(long)]
+        to: Option<String>,
+        /// At most this many (1..1000) [default: 100].
+        #[arg(long)]
+        limit: Option<u32>,
+    },
 }
 
 /// Runs one `sandgate admin` command.
@@ -236,6 +245,7 @@ mod tests {
         "connections benefits --entity-type location --entity-id loc-1",
         "deliveries --app app_1",
         "emulator scrub --environment training --partner ptn_1",
+        "mail --to dev@example.com --limit 5",
     ];
 
     fn call(line: &str) -> Call {

@@ -187,6 +187,17 @@ pub(super) fn plan(command: AdminCommand) -> Result<Call, String> {
             }
         }
         AdminCommand::Deliveries { app } => get(format!("/v1/applications/{}/webhook-deliveries", enc(&app))),
+        AdminCommand::Mail { to, limit } => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            if let Some(to) = to {
+                query.append_pair("to", &to);
+            }
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+            let query = query.finish();
+            get(if query.is_empty() { "/v1/mail".to_owned() } else { format!("/v1/mail?{query}") })
+        }
         AdminCommand::Emulator(Emulator::Scrub { environment, partner }) => {
             let mut body = Map::new();
             for (key, value) in [("environment", environment), ("partner_id", partner)] {

@@ -99,8 +99,11 @@ fn cli_scripts_the_lifecycle_with_the_local_operator_token() {
           "merchant=terminals act for merchants, at their till", "--security-measures", "vault",
           "--post-deployment-plan", "on-call"]);
     let approved = run(&["review", "approve", app_id]);
-    let production = approved["credential"]["client_id"].as_str().expect("PRODUCTION credential");
-    assert!(production.starts_with("prd_"), "{approved}");
+    assert_eq!(approved["review"]["status"], "approved", "{approved}");
+    assert!(approved.get("client_secret").is_none(), "the operator never sees the PRODUCTION secret");
+    let issued = run(&["credentials", "issue", "--app", app_id, "--environment", "production"]);
+    let production = issued["credential"]["client_id"].as_str().expect("PRODUCTION credential");
+    assert!(production.starts_with("prd_"), "{issued}");
     assert_eq!(run(&["credentials", "revoke", production])["status"], "revoked");
     let invited = run(&["invitations", "create", "--app", app_id, "--email", "dev@s.example"]);
     let invitation = invited["invitation"]["id"].as_str().expect("invitation");

@@ -1,4 +1,4 @@
-//! The real `sandgate` binary on three free loopback ports (TRAINING, PRODUCTION, admin) with the
+//! The real `sandgate` binary on four free loopback ports (TRAINING, PRODUCTION, admin, portal) with the
 //! repository's specs, as every process test starts it.
 
 use std::io::BufRead;
@@ -9,9 +9,9 @@ use std::process::Command;
 use sandgate_testkit as common;
 
 /// `sandgate <args…> --data-dir <dir> --specs-dir specs` with fresh listener ports; add flags,
-/// then spawn. The ports are TRAINING, PRODUCTION and admin.
-pub(crate) fn sandgate(args: &[&str], data_dir: &Path) -> (Command, [SocketAddr; 3]) {
-    let ports = [common::free_port(), common::free_port(), common::free_port()];
+/// then spawn. The ports are TRAINING, PRODUCTION, admin and the developer portal.
+pub(crate) fn sandgate(args: &[&str], data_dir: &Path) -> (Command, [SocketAddr; 4]) {
+    let ports = [common::free_port(), common::free_port(), common::free_port(), common::free_port()];
     let mut command = Command::new(env!("CARGO_BIN_EXE_sandgate"));
     command
         .args(args)
@@ -21,7 +21,8 @@ pub(crate) fn sandgate(args: &[&str], data_dir: &Path) -> (Command, [SocketAddr;
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"))
         .args(["--training-listen", &ports[0].to_string()])
         .args(["--production-listen", &ports[1].to_string()])
-        .args(["--admin-listen", &ports[2].to_string()]);
+        .args(["--admin-listen", &ports[2].to_string()])
+        .args(["--portal-listen", &ports[3].to_string()]);
     (command, ports)
 }
 
@@ -67,7 +68,7 @@ pub(crate) struct Up {
 }
 
 /// Spawns `command` (a `sandgate up --json`), reads its banner and waits for `ports`.
-pub(crate) fn start(mut command: Command, ports: [std::net::SocketAddr; 3]) -> Up {
+pub(crate) fn start(mut command: Command, ports: impl IntoIterator<Item = SocketAddr>) -> Up {
     let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())

@@ -80,6 +80,7 @@ fn up_with_a_busy_port_fails_at_once_naming_the_listener() {
         .arg(data_dir)
         .args(["--admin-listen", &addr, "--training-listen", &common::free_port().to_string()])
         .args(["--production-listen", &common::free_port().to_string()])
+        .args(["--portal-listen", &common::free_port().to_string()])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
@@ -138,6 +139,7 @@ fn logs_never_hold_secrets_and_sighup_reloads_the_config() {
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs"))
         .args(["--training-listen", &ports[0].to_string(), "--production-listen", &ports[1].to_string()])
         .args(["--admin-listen", &ports[2].to_string()])
+        .args(["--portal-listen", &common::free_port().to_string()])
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -195,6 +197,7 @@ fn up_works_from_an_empty_folder_with_the_built_in_specs() {
     for (flag, port) in ["--training-listen", "--production-listen", "--admin-listen"].iter().zip(ports) {
         command.args([flag.to_string(), port.to_string()]);
     }
+    command.args(["--portal-listen".to_owned(), common::free_port().to_string()]);
     let Up { child, banner } = start(command, ports);
     let (base, id) =
         (banner["training_url"].as_str().unwrap_or_default(), banner["client_id"].as_str().unwrap_or_default());

@@ -175,7 +175,7 @@ fn an_upgrade_under_load_fails_no_request_and_the_old_process_exits_0() {
     for port in ports {
         common::wait_listening(port);
     }
-    let [training, production, admin] = ports;
+    let [training, production, admin, portal] = ports;
 
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Tally::default());
@@ -208,7 +208,7 @@ fn an_upgrade_under_load_fails_no_request_and_the_old_process_exits_0() {
     new.args(["gateway", "--upgrade", "--config", &config.to_string_lossy(), "--data-dir"]).arg(&data);
     new.args(["--specs-dir", concat!(env!("CARGO_MANIFEST_DIR"), "/../specs")]);
     new.args(["--training-listen", &training.to_string(), "--production-listen", &production.to_string()]);
-    new.args(["--admin-listen", &admin.to_string()]);
+    new.args(["--admin-listen", &admin.to_string(), "--portal-listen", &portal.to_string()]);
     quiet(&mut new);
     let mut new = KillOnDrop(new.spawn().expect("spawn the new process"));
     std::thread::sleep(Duration::from_millis(300));

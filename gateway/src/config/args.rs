@@ -24,6 +24,9 @@ pub struct ConfigArgs {
     /// Admin listen address [default: 127.0.0.1:8090]
     #[arg(long, value_name = "ADDR")]
     pub admin_listen: Option<String>,
+    /// Developer portal listen address [default: 127.0.0.1:8070]
+    #[arg(long, value_name = "ADDR")]
+    pub portal_listen: Option<String>,
     /// PRODUCTION backend: http://host:port, or none [default: none]
     #[arg(long, value_name = "URL")]
     pub production_upstream: Option<String>,

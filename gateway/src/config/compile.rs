@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use sandgate_core::control_config::{PortalConfig, PortalSettings};
 use sandgate_core::environment::Environment;
 use sandgate_core::trust_list::parse_cidr;
 use sandgate_emulator::scrub::ScrubSchedule;
@@ -81,6 +82,9 @@ impl SandgateConfig {
         if let Some(addr) = &args.admin_listen {
             self.admin.listen = addr.clone();
         }
+        if let Some(addr) = &args.portal_listen {
+            self.portal.listen = Some(addr.clone());
+        }
         if let Some(url) = &args.production_upstream {
             self.environments.entry("production".into()).or_default().upstream = Some(UpstreamSpec::One(url.clone()));
         }
@@ -107,6 +111,28 @@ impl SandgateConfig {
                 });
             }
             seen.push((env.listen, key));
+        }
+        let portal = match &self.portal.listen {
+            None => None,
+            Some(addr) => {
+                let listen = listen(addr, "portal.listen")?;
+                if let Some((_, other)) = seen.iter().find(|(addr, _)| *addr == listen) {
+                    return Err(ConfigError::Invalid {
+                        key: "portal.listen".into(),
+                        problem: format!("{listen} is already used by {other}; the portal needs a listener of its own"),
+                    });
+                }
+                seen.push((listen, "portal.listen".to_owned()));
+                Some(portal_settings(&self.portal, listen)?)
+            }
+        };
+        if let Some(url) = &self.control_plane.mail.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(ConfigError::Invalid {
+                    key: "control_plane.mail.smtp_url".into(),
+                    problem: format!("{url:?} must be smtp://host:port or smtps://user:password@host:465"),
+                });
+            }
         }
         if self.token.ttl_secs == 0 || self.token.ttl_secs > 86_400 {
             return Err(ConfigError::Invalid {
@@ -265,6 +291,7 @@ impl SandgateConfig {
             control_plane: self.control_plane,
             environments,
             admin_listen,
+            portal,
             data_dir: self.data_dir.unwrap_or_else(|| default_data_dir(Path::new("."), &|name| std::env::var_os(name))),
             specs_dir: self.specs_dir,
             token_ttl_secs: self.token.ttl_secs,
@@ -288,6 +315,36 @@ impl SandgateConfig {
             },
         })
     }
+}
+
+/// The portal's settings: its public URL (default `http://` + the listen address) decides the
+/// `Secure` cookie flag.
+fn portal_settings(config: &PortalConfig, listen: SocketAddr) -> Result<PortalSettings, ConfigError> {
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{listen}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    let secure_cookies = match public_url.split_once("://") {
+        Some(("https", rest)) if !rest.is_empty() => true,
+        Some(("http", rest)) if !rest.is_empty() => false,
+        _ => {
+            return Err(ConfigError::Invalid {
+                key: "portal.public_url".into(),
+                problem: format!("{public_url:?} must be an http(s):// URL, e.g. https://developers.example.com"),
+            })
+        }
+    };
+    if !(60..=30 * 86_400).contains(&config.session_secs) {
+        return Err(ConfigError::Invalid {
+            key: "portal.session_secs".into(),
+            problem: format!("must be between 60 and 2592000 (30 days); got {}", config.session_secs),
+        });
+    }
+    Ok(PortalSettings {
+        listen,
+        public_url,
+        secure_cookies,
+        open_signup: config.open_signup,
+        session_secs: config.session_secs,
+    })
 }
 
 /// Merges the configured environments over the built-in ones and checks each.

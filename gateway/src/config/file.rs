@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sandgate_core::control_config::ControlPlaneConfig;
+use sandgate_core::control_config::{ControlPlaneConfig, PortalConfig};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -58,6 +58,9 @@ pub struct SandgateConfig {
     pub store: StoreConfig,
     /// Traces exported over OTLP (off unless an endpoint is set).
     pub telemetry: TelemetryConfig,
+    /// The developer portal (partners' and operators' web front end). Never on a data port or
+    /// the admin listener.
+    pub portal: PortalConfig,
 }
 
 /// `sandgate.telemetry`.
@@ -384,6 +387,7 @@ impl Default for SandgateConfig {
             shutdown: ShutdownConfig::default(),
             store: StoreConfig::default(),
             telemetry: TelemetryConfig::default(),
+            portal: PortalConfig::default(),
         }
     }
 }

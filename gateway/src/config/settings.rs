@@ -79,6 +79,8 @@ pub struct Settings {
     pub specs_dir: PathBuf,
     /// Admin listener.
     pub admin_listen: SocketAddr,
+    /// The developer portal, unless turned off.
+    pub portal: Option<sandgate_core::control_config::PortalSettings>,
     /// TRAINING, PRODUCTION, then the configured ones by name.
     pub environments: Vec<EnvSettings>,
     /// Token lifetime.

@@ -170,8 +170,12 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
         Some(json!({"scopes": ["merchant", "customer"]})),
     );
     assert_eq!((status, field(&body)), (409, "scopes"), "no unreviewed scope after approval");
-    let prod_id = approved["credential"]["client_id"].as_str().expect("prod id").to_owned();
-    let prod_secret = approved["client_secret"].as_str().expect("prod secret").to_owned();
+    assert!(approved.get("client_secret").is_none(), "the operator never sees the PRODUCTION secret: {approved}");
+    let (status, issued) =
+        owner.post(&format!("/v1/applications/{app}/credentials"), json!({"environment": "production"}));
+    assert_eq!(status, 201, "the owner issues the PRODUCTION credential once approved: {issued}");
+    let prod_id = issued["credential"]["client_id"].as_str().expect("prod id").to_owned();
+    let prod_secret = issued["client_secret"].as_str().expect("prod secret").to_owned();
 
     // PRODUCTION credentials work only on PRODUCTION.
     let prod_token = common::access_token(&sandgate.production, &prod_id, &prod_secret);
@@ -475,6 +479,15 @@ fn expired_and_reset_invitations_and_partner_isolation() {
     assert_eq!(revoke(&helper_key, &owner_id).0, 403, "an admin cannot revoke an owner");
     assert_eq!(revoke(&owner_admin, helper["member"]["id"].as_str().expect("id")).0, 200);
     assert_eq!(helper_key.get("/v1/me").0, 401, "a revoked member's key stops at once");
+    // The demo partner's portal owner (`sandgate up`'s first sign-in) is another owner: the
+    // operator revokes it, so the test's owner is the last one.
+    let (_, members) = op.get(&format!("/v1/partners/{demo_partner}/members"));
+    for member in members["members"].as_array().expect("members") {
+        let id = member["id"].as_str().expect("id");
+        if member["role"] == "owner" && member["status"] == "active" && id != owner_id {
+            assert_eq!(revoke(&op, id).0, 200);
+        }
+    }
     let (status, body) = revoke(&owner_admin, &owner_id);
     assert_eq!((status, field(&body)), (409, "role"), "the last owner stays: {body}");
 
