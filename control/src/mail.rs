@@ -109,7 +109,11 @@ pub(crate) fn list(call: &crate::Call<'_>) -> Result<crate::http::Reply, crate::
     let (mut to, mut limit) = (None, 100);
     for (key, value) in form_urlencoded::parse(call.request.query.as_bytes()) {
         match key.as_ref() {
-            "to" => to = Some(value.into_owned()),
+            "to" if value.chars().count() <= 254 => to = Some(value.into_owned()),
+            "to" => {
+                let detail = "to is an e-mail address: at most 254 characters";
+                return Err(crate::http::Problem::new(ProblemKind::InvalidRequest, detail, Some("to".into())));
+            }
             "limit" => {
                 limit = value.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
                     let detail = format!("limit must be 1 to 1000; got {value:?}");
