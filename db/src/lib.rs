@@ -250,6 +250,13 @@ impl<const N: usize> Params for [&dyn Param; N] {
     }
 }
 
+/// A list built at run time (a statement whose number of conditions varies).
+impl Params for &[&dyn Param] {
+    fn values(self) -> Vec<Value> {
+        self.iter().map(|p| p.value()).collect()
+    }
+}
+
 /// `params![a, b]`: the values of a statement, as rusqlite's macro.
 #[macro_export]
 macro_rules! params {

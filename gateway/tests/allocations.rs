@@ -17,11 +17,15 @@ use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 #[global_allocator]
 static ALLOCATOR: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
-/// Ceilings: the figures measured when they were set (PRODUCTION 163.3, TRAINING 100.1; the
+/// Ceilings: the figures measured when they were set (PRODUCTION 163.3, TRAINING 244.2; the
 /// count is the same from run to run) plus 3 %. Lower them when a change makes a path allocate
 /// less; never raise one without saying why in the commit.
+///
+/// TRAINING was 100.1 while `customers/search` answered a fabricated body cached by seed; it now
+/// answers from the TRAINING world (a database match on name and date of birth, the stored
+/// answer decoded), which is what makes search and lookup agree (issue 18).
 const PRODUCTION_CEILING: f64 = 168.0;
-const TRAINING_CEILING: f64 = 104.0;
+const TRAINING_CEILING: f64 = 252.0;
 
 const BACKEND_ANSWER: &[u8] =
     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 42\r\n\r\n{\"translations\":{\"en\":{\"hello\":\"Hello\"}}}\n";

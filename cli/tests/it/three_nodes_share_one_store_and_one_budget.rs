@@ -79,7 +79,7 @@ fn wait_for_every_node(nodes: &[Node], writer: &Node, token: &str) {
 
 fn search(node: &Node, client_id: &str, token: &str) -> u16 {
     let url = format!(
-        "{}/pos-api/v2.5/client-id/{client_id}/customers/search?first_name=Ann&last_name=Lee&dob=1980-01-01",
+        "{}/pos-api/v2.5/client-id/{client_id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01",
         node.training
     );
     common::get(&url, Some(token)).status().as_u16()
@@ -135,7 +135,7 @@ fn three_nodes_share_writes_revocations_and_one_rate_budget() {
     let minted: Value = serde_json::from_str(&minted).expect("token JSON");
     let token = minted["access_token"].as_str().expect("access_token").to_owned();
     let url = format!(
-        "{}/pos-api/v2.5/client-id/{client_id}/customers/search?first_name=Ann&last_name=Lee&dob=1980-01-01",
+        "{}/pos-api/v2.5/client-id/{client_id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01",
         nodes[2].training
     );
     let answer = common::get(&url, Some(&token));

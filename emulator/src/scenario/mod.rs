@@ -16,7 +16,11 @@
 //! ```
 //!
 //! The first scenario of an operation whose conditions all hold answers. `load` reads one stored
-//! object as `state` (the collections `state` keeps, or any other name, e.g. a counter);
+//! object as `state` (the collections `state` keeps, or any other name, e.g. a counter): by `id`,
+//! or the first whose fields equal `where: {field: template, …}` (text, ignoring case; a template
+//! with no value, such as an optional query parameter not sent, does not filter), or with `all:
+//! true` every such object as a list (`state.0` is the first); `select: field` takes that field of
+//! each object instead of the whole object (one stored object can answer several shapes);
 //! conditions test `request.…` and `state.…` fields (see `condition`); `then` answers with
 //! `status` and either a whole `body` or `merge` fields laid over the fabricated documented body,
 //! and may `update` the loaded object (`upsert: true` creates it) and raise a `webhook: {event,
@@ -77,7 +81,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, OpenApiError> {
 pub struct Scenario {
     /// Its name, for logs and the `Sandgate-Scenario` header.
     pub name: String,
-    load: Option<(String, Value)>,
+    load: Option<Load>,
     when: Vec<Condition>,
     /// The answer's status.
     pub status: u16,
@@ -88,6 +92,27 @@ pub struct Scenario {
     /// `then.webhook`: an event for the application's subscriptions (name, payload template).
     webhook: Option<(String, Value)>,
 }
+
+/// Which stored object(s) a scenario reads as `state`.
+#[derive(Debug, Clone)]
+struct Load {
+    /// The collection's path template.
+    collection: String,
+    /// How the object is found.
+    find: Find,
+}
+
+#[derive(Debug, Clone)]
+enum Find {
+    /// By id (a template).
+    Id(Value),
+    /// The objects whose fields equal these templates; `all`: every match as a list; `select`:
+    /// that field of each object rather than the whole object.
+    Where { fields: Map<String, Value>, all: bool, select: Option<String> },
+}
+
+/// The most objects `load: {where, all: true}` lists.
+const MAX_FOUND: usize = 1_000;
 
 /// What a scenario answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,10 +240,21 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
         None => None,
         Some(load) => {
             let collection = load.get("collection").and_then(Value::as_str);
-            let id = load.get("id");
-            match (collection, id) {
-                (Some(collection), Some(id)) => Some((collection.to_owned(), id.clone())),
-                _ => return Err(("/load".into(), "load needs a collection and an id".into())),
+            let all = load.get("all").and_then(Value::as_bool).unwrap_or(false);
+            let select = load.get("select").and_then(Value::as_str).map(str::to_owned);
+            let find = match (load.get("id"), load.get("where")) {
+                (Some(id), None) if !all && select.is_none() => Find::Id(id.clone()),
+                (None, Some(Value::Object(fields))) if !fields.is_empty() => {
+                    Find::Where { fields: fields.clone(), all, select }
+                }
+                _ => {
+                    let problem = "load needs a collection and either an id or where: {field: value, …} (all: true lists every match)";
+                    return Err(("/load".into(), problem.into()));
+                }
+            };
+            match collection {
+                Some(collection) => Some(Load { collection: collection.to_owned(), find }),
+                None => return Err(("/load/collection".into(), "load needs a collection".into())),
             }
         }
     };
@@ -255,7 +291,7 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
             Some((event.to_owned(), hook.get("payload").cloned().unwrap_or(Value::Null)))
         }
     };
-    if (update.is_some() || upsert) && load.is_none() {
+    if (update.is_some() || upsert) && !matches!(load, Some(Load { find: Find::Id(_), .. })) {
         return Err(("/then/update".into(), "update needs load: {collection, id}".into()));
     }
     let known = ["name", "operation", "operations", "load", "when", "then", "description"];
@@ -343,7 +379,7 @@ impl<'a> StaticBodies<'a> {
 impl Scenario {
     /// The collection template the scenario loads from, if any.
     pub fn collection(&self) -> Option<&str> {
-        self.load.as_ref().map(|(collection, _)| collection.as_str())
+        self.load.as_ref().map(|load| load.collection.as_str())
     }
 
     /// Runs the scenario for one request: `None` when a condition does not hold; else its answer
@@ -363,17 +399,28 @@ impl Scenario {
                 _ => name.strip_prefix("request.").and_then(|n| request.lookup(n)).cloned(),
             }
         };
-        let loaded = match &self.load {
-            None => None,
-            Some((collection, id)) => {
+        let (loaded, state) = match &self.load {
+            None => (None, None),
+            Some(Load { collection, find: Find::Id(id) }) => {
                 let key = collection_key(api, collection, &request.path);
                 let id = sandgate_openapi::template::render(id, &base).map(|v| text(&v)).unwrap_or_default();
-                Some((key, id))
+                let state = store.get(tenant, &key, &id)?;
+                (Some((key, id)), state)
             }
-        };
-        let state = match &loaded {
-            Some((key, id)) => store.get(tenant, key, id)?,
-            None => None,
+            Some(Load { collection, find: Find::Where { fields, all, select } }) => {
+                let key = collection_key(api, collection, &request.path);
+                // A template with no value (an optional parameter not sent) does not filter.
+                let wanted: Vec<(&str, String)> = fields
+                    .iter()
+                    .filter_map(|(field, value)| {
+                        sandgate_openapi::template::render(value, &base).map(|v| (field.as_str(), text(&v)))
+                    })
+                    .collect();
+                let wanted: Vec<(&str, &str)> = wanted.iter().map(|(f, v)| (*f, v.as_str())).collect();
+                let found = store.find(tenant, &key, &wanted, select.as_deref(), if *all { MAX_FOUND } else { 1 })?;
+                let state = if *all { Some(Value::Array(found)) } else { found.into_iter().next() };
+                (None, state)
+            }
         };
         let lookup = |name: &str| -> Option<Value> {
             match name.strip_prefix("state") {
@@ -381,7 +428,10 @@ impl Scenario {
                 Some(path) if path.starts_with('.') => {
                     let mut value = state.as_ref()?;
                     for segment in path[1..].split('.') {
-                        value = value.get(segment)?;
+                        value = match (value, segment.parse::<usize>()) {
+                            (Value::Array(items), Ok(index)) => items.get(index)?,
+                            _ => value.get(segment)?,
+                        };
                     }
                     Some(value.clone())
                 }
@@ -403,7 +453,14 @@ impl Scenario {
                 store.put(tenant, key, id, &Value::Object(object))?;
             }
         }
+        let event = self.webhook.as_ref().map(|(name, payload)| Event {
+            name: name.clone(),
+            payload: sandgate_openapi::template::render(payload, &lookup).unwrap_or(Value::Null),
+            url: None,
+        });
         let answer = match (&self.body, &self.merge) {
+            // The loaded object as it is (a lookup): moved into the answer, not copied.
+            (Some(Value::String(whole)), _) if whole == "{{state}}" => Answer::Body(state.unwrap_or(Value::Null)),
             (Some(body), _) => Answer::Body(sandgate_openapi::template::render(body, &lookup).unwrap_or(Value::Null)),
             (None, Some(merge)) => Answer::Merge(
                 merge
@@ -413,11 +470,6 @@ impl Scenario {
             ),
             (None, None) => Answer::Fabricated,
         };
-        let event = self.webhook.as_ref().map(|(name, payload)| Event {
-            name: name.clone(),
-            payload: sandgate_openapi::template::render(payload, &lookup).unwrap_or(Value::Null),
-            url: None,
-        });
         Ok(Some((answer, event)))
     }
 }

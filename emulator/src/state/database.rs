@@ -170,6 +170,62 @@ impl StateStore for DatabaseStore {
         Ok(Page { items, total })
     }
 
+    fn find(
+        &self,
+        tenant: Tenant<'_>,
+        collection: &str,
+        fields: &[(&str, &str)],
+        select: Option<&str>,
+        limit: usize,
+    ) -> StateResult<Vec<Value>> {
+        // The match and the selection run in the database (SQLite's json_extract, PostgreSQL's
+        // ->> and ->), so only what is asked for is sent and decoded. Field names are passed as
+        // values, never spliced into the statement.
+        let postgres = self.remote;
+        let path = |field: &str| format!("$.\"{}\"", field.replace('"', ""));
+        let mut values: Vec<String> = Vec::with_capacity(fields.len() * 2 + 1);
+        let column = match select {
+            None => "body".to_owned(),
+            Some(field) if postgres => {
+                values.push(field.to_owned());
+                "(body::jsonb -> ?4)::text".to_owned()
+            }
+            Some(field) => {
+                values.push(path(field));
+                "json_extract(body, ?4)".to_owned()
+            }
+        };
+        let mut sql =
+            format!("SELECT {column} FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3");
+        for (field, wanted) in fields {
+            let (at, value) = (values.len() + 4, values.len() + 5);
+            if postgres {
+                sql.push_str(&format!(" AND lower(body::jsonb ->> ?{at}) = lower(?{value})"));
+                values.push((*field).to_owned());
+            } else {
+                sql.push_str(&format!(" AND lower(CAST(json_extract(body, ?{at}) AS TEXT)) = lower(?{value})"));
+                values.push(path(field));
+            }
+            values.push((*wanted).to_owned());
+        }
+        sql.push_str(&format!(" ORDER BY seq, id LIMIT {limit}"));
+        let bodies: Vec<Option<String>> = self.with(|c| {
+            let mut statement = c.prepare_cached(&sql)?;
+            let mut params: Vec<&dyn sandgate_db::Param> = vec![&tenant.environment, &tenant.partner, &collection];
+            params.extend(values.iter().map(|v| v as &dyn sandgate_db::Param));
+            let rows = statement.query_map(params.as_slice(), |row| row.get(0))?;
+            rows.collect()
+        })?;
+        let mut found = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            found.push(match body {
+                Some(body) => serde_json::from_str(&body).map_err(EmulatorError::from)?,
+                None => Value::Null,
+            });
+        }
+        Ok(found)
+    }
+
     fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize> {
         self.with(|c| {
             c.query_row(
@@ -235,6 +291,22 @@ mod tests {
         assert!(store.insert_new(b, "/auth", "2", &json!({"id": "2"})).expect("insert"), "ids are per partner");
         assert!(store.delete(b, "/auth", "2").expect("delete"));
         assert_eq!(store.count(a, "/auth").expect("count"), 2);
+        // find: fields compared as text, ignoring case; only the selected field comes back.
+        let a = Tenant { environment: "training", partner: "p3" };
+        for (id, name, number) in [("c1", "John", 12345678), ("c2", "Ann", 7), ("c3", "JOHN", 9)] {
+            let customer = json!({"id": id, "name": name, "n": number, "summary": {"who": name}});
+            store.put(a, "/people", id, &customer).expect("put");
+        }
+        let johns = store.find(a, "/people", &[("name", "john")], Some("summary"), 10).expect("find");
+        assert_eq!(johns, vec![json!({"who": "John"}), json!({"who": "JOHN"})]);
+        let by_number = store.find(a, "/people", &[("n", "12345678"), ("name", "John")], None, 10).expect("find");
+        assert_eq!(by_number.iter().map(|o| o["id"].clone()).collect::<Vec<_>>(), vec![json!("c1")]);
+        assert_eq!(store.find(a, "/people", &[("name", "john")], None, 1).expect("find").len(), 1, "limit");
+        assert!(store.find(a, "/people", &[("name", "nobody")], None, 10).expect("find").is_empty());
+        assert!(store.find(b, "/people", &[("name", "john")], None, 10).expect("find").is_empty(), "per partner");
+        assert_eq!(store.find(a, "/people", &[("name", "ann")], Some("absent"), 10).expect("find"), vec![json!(null)]);
+        assert_eq!(store.scrub(ScrubScope::Tenant(a)).expect("scrub"), 3);
+        let a = Tenant { environment: "training", partner: "p1" };
         store.put(b, "/auth", "9", &json!({})).expect("put");
         assert_eq!(store.scrub(ScrubScope::Tenant(a)).expect("scrub"), 2);
         assert_eq!(store.count(b, "/auth").expect("count"), 1, "other partners keep theirs");

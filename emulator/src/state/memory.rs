@@ -93,6 +93,23 @@ impl StateStore for MemoryStore {
         }))
     }
 
+    fn find(
+        &self,
+        tenant: Tenant<'_>,
+        collection: &str,
+        fields: &[(&str, &str)],
+        select: Option<&str>,
+        limit: usize,
+    ) -> StateResult<Vec<Value>> {
+        Ok(self.read(|t| {
+            let Some(objects) = t.get(&key(tenant)).and_then(|c| c.get(collection)).map(|c| &c.objects) else {
+                return Vec::new();
+            };
+            let found = objects.values().filter(|o| super::matches_fields(o, fields)).take(limit);
+            found.map(|o| super::selected(o, select)).collect()
+        }))
+    }
+
     fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize> {
         Ok(self.read(|t| t.get(&key(tenant)).and_then(|c| c.get(collection)).map_or(0, |c| c.objects.len())))
     }

@@ -58,6 +58,21 @@ pub struct PageRequest {
     pub filters: Vec<(String, Value)>,
 }
 
+/// `object`'s field `select`, or the whole object.
+pub fn selected(object: &Value, select: Option<&str>) -> Value {
+    match select {
+        Some(field) => object.get(field).cloned().unwrap_or(Value::Null),
+        None => object.clone(),
+    }
+}
+
+/// Whether `object`'s top-level `fields` equal the texts, ignoring ASCII case.
+pub fn matches_fields(object: &Value, fields: &[(&str, &str)]) -> bool {
+    fields
+        .iter()
+        .all(|(field, wanted)| object.get(*field).is_some_and(|found| text(found).eq_ignore_ascii_case(wanted)))
+}
+
 impl PageRequest {
     /// Whether `object` passes the filters (compared as JSON, or as text for strings vs numbers).
     pub fn admits(&self, object: &Value) -> bool {
@@ -88,6 +103,18 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     fn list(&self, tenant: Tenant<'_>, collection: &str, page: &PageRequest) -> StateResult<Page>;
     /// How many objects `collection` holds.
     fn count(&self, tenant: Tenant<'_>, collection: &str) -> StateResult<usize>;
+    /// The first `limit` objects of `collection`, in order, whose top-level `fields` equal the
+    /// given texts, ignoring ASCII case (a scenario's `load: {where}`); with `select`, only that
+    /// field of each (null when absent). Only what is returned is decoded: a search over a large
+    /// collection must not decode every object.
+    fn find(
+        &self,
+        tenant: Tenant<'_>,
+        collection: &str,
+        fields: &[(&str, &str)],
+        select: Option<&str>,
+        limit: usize,
+    ) -> StateResult<Vec<Value>>;
     /// Removes every object in `scope`; how many were removed.
     fn scrub(&self, scope: ScrubScope<'_>) -> StateResult<usize>;
     /// Whether a call waits on the network (a database server), so a caller on an async worker

@@ -204,7 +204,87 @@ fn a_lookup_needs_an_identifier() {
     };
     let none = lookup("");
     assert_eq!(error(&none), (409, "wrong_inputs"), "{}", none.1);
-    assert_eq!(lookup("?account_number=123456789").0, 200);
+    let unknown = lookup("?account_number=123456789");
+    assert_eq!(error(&unknown), (404, "not_found"), "an account nobody has: {}", unknown.1);
+    assert_eq!(lookup("?account_number=12345678").0, 200);
+}
+
+/// `GET` of `path_and_query` under the demo client, checked against its documented schema.
+fn get(emulator: &Emulator, path_and_query: &str) -> (u16, Value) {
+    let path = format!("{BASE}{path_and_query}");
+    let response = common::call(emulator, Method::GET, &path, &HeaderMap::new());
+    let (status, body, _) = check(emulator, Method::GET, path.split('?').next().unwrap_or(&path), response);
+    (status, body)
+}
+
+#[test]
+fn search_finds_the_customer_searched_for_and_lookup_reads_back_the_same_account() {
+    let pos = pos();
+    let (status, found) = get(&pos, "/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
+    assert_eq!(status, 200, "{found}");
+    let found = found.as_array().expect("a list").clone();
+    assert!(!found.is_empty());
+    for account in &found {
+        assert_eq!((&account["first_name"], &account["last_name"]), (&json!("John"), &json!("Smith")), "{account}");
+    }
+    // The same search, spelt in other cases and asked in French, finds the same accounts.
+    let (_, again) = get(&pos, "/customers/search?first_name=JOHN&last_name=smith&dob=1980-01-01&lang=fr");
+    assert_eq!(again.as_array(), Some(&found));
+    assert_eq!(get(&pos, "/customers/search?first_name=John&last_name=Smith&dob=1980-01-02").0, 404);
+    let (_, postal) = get(&pos, "/customers/search?first_name=John&last_name=Smith&dob=1980-01-01&postal_code=H3G1P1");
+    assert_eq!(postal["error"], "not_found", "the postal code filters too");
+
+    // Each account found reads back as the same account and person, by each identifier.
+    for account in &found {
+        let number = account["account_number"].as_u64().expect("number");
+        let customer = account["customer_id"].as_str().expect("customer id");
+        let (status, by_account) = get(&pos, &format!("/customers/lookup?account_number={number}"));
+        assert_eq!(status, 200);
+        let (_, by_customer) = get(&pos, &format!("/customers/lookup?customer_id={customer}"));
+        assert_eq!(by_account, by_customer);
+        for field in ["account_number", "customer_id", "first_name", "last_name", "account_status", "available_credit"]
+        {
+            assert_eq!(by_account[field], account[field], "{field}: search {account} vs lookup {by_account}");
+        }
+    }
+}
+
+#[test]
+fn the_magic_accounts_show_their_documented_statuses() {
+    let pos = pos();
+    for (account, status) in [
+        (40000000000001_u64, "A"),
+        (40000000000002, "F"),
+        (40000000000003, "Z"),
+        (40000000000004, "C"),
+        (40000000000005, "N"),
+    ] {
+        let (code, found) = get(&pos, &format!("/customers/lookup?account_number={account}"));
+        assert_eq!((code, found["account_status"].as_str()), (200, Some(status)), "{account}: {found}");
+        if let Some(reason) = found["account_status_reason_code"].as_str() {
+            assert!(reason.starts_with(status), "{account}: the reason code {reason} matches the status {status}");
+        }
+        assert!(
+            found["available_credit"].as_f64() <= Some(5000.0),
+            "available credit never above the $5,000 TRAINING limit: {found}"
+        );
+        // The postal code's first letter is the one of its province.
+        let letter = match found["province"].as_str().expect("province") {
+            "ON" => "KLMNP",
+            "QC" => "GHJ",
+            "BC" => "V",
+            "AB" => "T",
+            "MB" => "R",
+            "SK" => "S",
+            "NS" => "B",
+            "NB" => "E",
+            "NL" => "A",
+            "PE" => "C",
+            other => panic!("{other}"),
+        };
+        let postal = found["postal_code"].as_str().expect("postal code");
+        assert!(letter.contains(&postal[..1]), "{postal} is not in {}", found["province"]);
+    }
 }
 
 #[test]
@@ -250,6 +330,10 @@ fn a_malformed_scenario_file_names_the_file_and_pointer() {
     assert!(wrong_second.contains("/scenarios/1/then/body") && wrong_second.contains("oneOf"), "{wrong_second}");
     let bad_test = refused(&format!("{head}  - {{name: x, operations: [createTransaction], when: [{{field: request.body.a, gtt: 1}}], then: {{status: 409}}}}\n"));
     assert!(bad_test.contains("/scenarios/0/when/0") && bad_test.contains("gtt"), "{bad_test}");
+    let both = refused(&format!("{head}  - {{name: x, operations: [lookupCustomer], load: {{collection: /c, id: '1', where: {{a: b}}}}, then: {{status: 404}}}}\n"));
+    assert!(both.contains("/scenarios/0/load") && both.contains("either an id or where"), "{both}");
+    let update_a_search = refused(&format!("{head}  - {{name: x, operations: [lookupCustomer], load: {{collection: /c, where: {{a: b}}}}, then: {{status: 404, update: {{a: c}}}}}}\n"));
+    assert!(update_a_search.contains("/scenarios/0/then/update"), "{update_a_search}");
     let other_api = refused("sandgate-scenarios: 1\napi: shop\nscenarios: []\n");
     assert!(other_api.contains("/api") && other_api.contains("pos-api"), "{other_api}");
 }

@@ -37,7 +37,8 @@ fn bad_credentials_tokens_and_paths_get_problem_json() {
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("TRAINING")), "names the environment: {body}");
 
     // API calls.
-    let url = format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=A&last_name=B&dob=1980-01-01");
+    let url =
+        format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
     let missing = common::get(&url, None);
     assert!(missing.headers()["www-authenticate"].to_str().is_ok_and(|v| v.starts_with("Bearer")));
     assert_problem(missing, 401, "unauthenticated");

@@ -51,7 +51,7 @@ fn preflights_follow_the_trust_urls_and_the_spec() {
     // The real request: the shop's origin is allowed on the answer; another origin is not,
     // although the address alone passes the trust list.
     let token = common::access_token(&sandgate.training, id, &sandgate.client_secret);
-    let url = format!("{}{path}?first_name=Ann&last_name=Lee&dob=1980-01-01", sandgate.training);
+    let url = format!("{}{path}?first_name=John&last_name=Smith&dob=1980-01-01", sandgate.training);
     let call = |origin: &str| {
         common::http()
             .get(&url)

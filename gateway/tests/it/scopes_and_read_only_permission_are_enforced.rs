@@ -18,7 +18,8 @@ fn customer_scope_and_read_only_app_are_limited() {
     );
     let customer =
         customer.json::<serde_json::Value>().expect("json")["access_token"].as_str().expect("token").to_owned();
-    let search = format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=A&last_name=B&dob=1980-01-01");
+    let search =
+        format!("{base}/pos-api/v2.5/client-id/{id}/customers/search?first_name=John&last_name=Smith&dob=1980-01-01");
     let body = common::assert_problem(common::get(&search, Some(&customer)), 403, "insufficient-scope");
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("insufficient scope")), "{body}");
     assert_eq!(common::get(&format!("{base}/pos-api/v2.5/client-id/{id}/i18n"), Some(&customer)).status(), 200);
