@@ -10,6 +10,7 @@ use crate::events::Event;
 use crate::fabricated::BodyKey;
 use crate::prefer::Preference;
 use crate::refusal::{problem, state_unavailable};
+use crate::scenario;
 use crate::seed::{fnv1a, FNV_OFFSET};
 use crate::state::act::Acted;
 use crate::state::Tenant;
@@ -162,6 +163,7 @@ impl Emulator {
             for scenario in &self.scenarios[id.api][id.op] {
                 match scenario.run(self.apis[id.api].name(), parsed, self.state.as_ref(), self.tenant(req)) {
                     Ok(None) => {}
+                    Ok(Some((scenario::Answer::Continue, event))) => events.extend(event),
                     Ok(Some((outcome, event))) => {
                         events.extend(event);
                         return self.scenario_answer(id, scenario, outcome, self.seed_for(req, id));

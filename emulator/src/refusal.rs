@@ -32,7 +32,7 @@ impl Emulator {
         };
         let body = match outcome {
             scenario::Answer::Body(body) => body,
-            scenario::Answer::Fabricated => fabricated(),
+            scenario::Answer::Fabricated | scenario::Answer::Continue => fabricated(),
             scenario::Answer::Merge(fields) => match fabricated() {
                 Value::Object(mut object) => {
                     object.extend(fields);

@@ -23,9 +23,13 @@
 //! each object instead of the whole object (one stored object can answer several shapes);
 //! conditions test `request.…` and `state.…` fields (see `condition`); `then` answers with
 //! `status` and either a whole `body` or `merge` fields laid over the fabricated documented body,
-//! and may `update` the loaded object (`upsert: true` creates it) and raise a `webhook: {event,
-//! payload}` for the application's subscriptions. Every value is a template over `request.*`,
-//! `state.*`, `now` and `today`.
+//! and may `update` the loaded object (`upsert: true` creates it; a dotted key such as
+//! `details.available_credit` sets a nested field) and raise a `webhook: {event, payload}` for the
+//! application's subscriptions. `then: {continue: true, update: …}` (no status) only applies its
+//! update and webhook and lets the request go on to the next scenarios, the state and
+//! fabrication: a side effect, such as the credit an authorization holds, for a request another
+//! stage answers (put it after the scenarios that refuse). Every value is a template over
+//! `request.*`, `state.*`, `now`, `today` and `random_id` (a fresh id).
 
 pub mod condition;
 
@@ -83,7 +87,7 @@ pub struct Scenario {
     pub name: String,
     load: Option<Load>,
     when: Vec<Condition>,
-    /// The answer's status.
+    /// The answer's status (0: a `continue` scenario, which does not answer).
     pub status: u16,
     body: Option<Value>,
     merge: Option<Map<String, Value>>,
@@ -117,6 +121,8 @@ const MAX_FOUND: usize = 1_000;
 /// What a scenario answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
+    /// Nothing: its side effects are done, the request goes on (`then: {continue: true}`).
+    Continue,
     /// This whole body.
     Body(Value),
     /// These fields over the fabricated documented body.
@@ -207,7 +213,7 @@ pub fn compile(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<Vec<Vec<Scena
                             continue;
                         }
                         found = true;
-                        if op.response_for(scenario.status).is_none() {
+                        if scenario.status != 0 && op.response_for(scenario.status).is_none() {
                             return Err(bad(
                                 format!("{at}/then/status"),
                                 format!(
@@ -266,12 +272,18 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
         .get("then")
         .and_then(Value::as_object)
         .ok_or(("/then".to_owned(), "then: {status: …} is required".to_owned()))?;
-    let status = then
-        .get("status")
-        .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok())
-        .filter(|s| (200..600).contains(s))
-        .ok_or(("/then/status".to_owned(), "a status code (200–599) is required".to_owned()))?;
+    let continues = then.get("continue").and_then(Value::as_bool).unwrap_or(false);
+    let status = match then.get("status") {
+        None if continues => 0,
+        Some(_) if continues => {
+            return Err(("/then/continue".into(), "a scenario that continues does not answer: leave status out".into()))
+        }
+        status => status
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (200..600).contains(s))
+            .ok_or(("/then/status".to_owned(), "a status code (200–599) is required".to_owned()))?,
+    };
     let object = |key: &str| match then.get(key) {
         None => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map.clone())),
@@ -281,6 +293,9 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
     let body = then.get("body").cloned();
     if body.is_some() && merge.is_some() {
         return Err(("/then".into(), "give either body or merge, not both".into()));
+    }
+    if continues && (body.is_some() || merge.is_some()) {
+        return Err(("/then/continue".into(), "a scenario that continues has no body or merge".into()));
     }
     let upsert = then.get("upsert").and_then(Value::as_bool).unwrap_or(false);
     let webhook = match then.get("webhook") {
@@ -295,7 +310,7 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
         return Err(("/then/update".into(), "update needs load: {collection, id}".into()));
     }
     let known = ["name", "operation", "operations", "load", "when", "then", "description"];
-    let then_keys = ["status", "body", "merge", "update", "upsert", "webhook"];
+    let then_keys = ["status", "body", "merge", "update", "upsert", "webhook", "continue"];
     if let Some(unknown) = then.keys().find(|k| !then_keys.contains(&k.as_str())) {
         return Err((format!("/then/{unknown}"), format!("unknown key; then has {then_keys:?}")));
     }
@@ -303,6 +318,28 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
         return Err((format!("/{unknown}"), format!("unknown key; scenarios have {known:?}")));
     }
     Ok(Scenario { name: name.to_owned(), load, when, status, body, merge, update, upsert, webhook })
+}
+
+/// Sets (or, with `None`, removes) the field at the dotted `path` of `object`, creating the
+/// objects on the way.
+fn set_path(object: &mut Map<String, Value>, path: &str, value: Option<Value>) {
+    match path.split_once('.') {
+        None => {
+            match value {
+                Some(value) => object.insert(path.to_owned(), value),
+                None => object.remove(path),
+            };
+        }
+        Some((head, rest)) => {
+            let inner = object.entry(head.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            if !inner.is_object() {
+                *inner = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = inner {
+                set_path(inner, rest, value);
+            }
+        }
+    }
 }
 
 /// Bodies without placeholders, which must conform to the documented response at start-up
@@ -396,6 +433,12 @@ impl Scenario {
             match name {
                 "now" => Some(Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))),
                 "today" => Some(Value::String(now.format("%Y-%m-%d").to_string())),
+                // A fresh id for an object the scenario creates: 13 to 16 digits, below 2^53 so
+                // every JSON client reads it exactly.
+                "random_id" => {
+                    let random = uuid::Uuid::new_v4().as_u128() % 8_000_000_000_000_000;
+                    Some(Value::from(u64::try_from(random).unwrap_or(0) + 1_000_000_000_000))
+                }
                 _ => name.strip_prefix("request.").and_then(|n| request.lookup(n)).cloned(),
             }
         };
@@ -445,10 +488,7 @@ impl Scenario {
             if state.is_some() || self.upsert {
                 let mut object = state.clone().and_then(|s| s.as_object().cloned()).unwrap_or_default();
                 for (field, value) in update {
-                    match sandgate_openapi::template::render(value, &lookup) {
-                        Some(rendered) => object.insert(field.clone(), rendered),
-                        None => object.remove(field),
-                    };
+                    set_path(&mut object, field, sandgate_openapi::template::render(value, &lookup));
                 }
                 store.put(tenant, key, id, &Value::Object(object))?;
             }
@@ -459,6 +499,7 @@ impl Scenario {
             url: None,
         });
         let answer = match (&self.body, &self.merge) {
+            _ if self.status == 0 => Answer::Continue,
             // The loaded object as it is (a lookup): moved into the answer, not copied.
             (Some(Value::String(whole)), _) if whole == "{{state}}" => Answer::Body(state.unwrap_or(Value::Null)),
             (Some(body), _) => Answer::Body(sandgate_openapi::template::render(body, &lookup).unwrap_or(Value::Null)),

@@ -356,3 +356,54 @@ fn fixture_authorizations_exist_for_every_client_and_come_back_after_a_scrub() {
     let listed = read(&format!("{BASE}/authorizations"));
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
 }
+
+/// The available credit of `account` as lookup shows it.
+fn available(emulator: &Emulator, account: u64) -> f64 {
+    let (_, details) = get(emulator, &format!("/customers/lookup?account_number={account}"));
+    details["available_credit"].as_f64().expect("available credit")
+}
+
+#[test]
+fn purchases_and_authorizations_spend_the_accounts_credit() {
+    let pos = pos();
+    let account = 30000000000003; // Aisha Khan: $5,000 available
+    let mut ids = Vec::new();
+    for amount in [125.5, 1000.0, 74.5] {
+        let (status, answer, _) = post(&pos, "/transactions", purchase(account, "regular_purchase", amount));
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!((&answer["customer_name"], &answer["customer_lname"]), (&json!("Aisha"), &json!("Khan")));
+        assert_eq!(answer["total_amount"], json!(amount), "the amount sent comes back");
+        ids.push(answer["transaction_id"].clone());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every purchase has an id of its own");
+    assert_eq!(available(&pos, account), 3800.0, "three purchases lower the credit by their sum");
+    let (_, search) = get(&pos, "/customers/search?first_name=Aisha&last_name=Khan&dob=1990-03-22");
+    assert_eq!(search[0]["available_credit"], json!(3800.0), "search shows the same figure");
+    let over = post(&pos, "/transactions", purchase(account, "promotional_purchase", 3800.01));
+    assert_eq!(error(&over), (409, "not_enough_credit"), "{}", over.1);
+    assert_eq!(post(&pos, "/transactions", purchase(account, "deposit", 50.0)).0, 200, "a payment is not a purchase");
+
+    // An authorization holds its amount; one above what is left is refused.
+    let authorize = |amount: f64| {
+        post(
+            &pos,
+            "/authorization",
+            json!({"account_number": account, "amount": amount, "auto_capture": false,
+                                            "financing_option": {"transaction_type": "regular_purchase"}}),
+        )
+    };
+    assert_eq!(authorize(800.0).0, 200);
+    assert_eq!(available(&pos, account), 3000.0);
+    assert_eq!(error(&authorize(3000.5)), (409, "credit_exceeded"));
+    assert_eq!(authorize(3000.0).0, 200, "exactly what is left");
+    assert_eq!(available(&pos, account), 0.0);
+
+    // Unknown accounts, and accounts that may not buy.
+    let unknown = post(&pos, "/transactions", purchase(99999999, "regular_purchase", 10.0));
+    assert_eq!(error(&unknown), (404, "not_found"));
+    let closed = post(&pos, "/transactions", purchase(40000000000004, "regular_purchase", 10.0));
+    assert_eq!(error(&closed), (409, "user_not_able_to_purchase"), "a closed account refuses");
+    pos.scrub(sandgate_emulator::state::ScrubScope::All).expect("scrub");
+    assert_eq!(available(&pos, account), 5000.0, "a scrub restores the world");
+}
