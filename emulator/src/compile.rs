@@ -27,6 +27,9 @@ pub(crate) struct Answer {
     pub(crate) examples: Vec<(String, Value)>,
     /// The documented response headers (lower-case) and how to fabricate each.
     pub(crate) headers: Vec<(Cow<'static, str>, Program)>,
+    /// The top-level fields of a closed object body (`additionalProperties: false`): a scenario's
+    /// `merge` sets only these, so one rule serves versions whose answers differ.
+    pub(crate) fields: Option<Vec<String>>,
 }
 
 /// Every documented response of an operation, and the one answered by default.
@@ -199,9 +202,14 @@ pub(crate) fn compile_answers(
     }
     let default = match op.default_success().or_else(|| op.responses.first()) {
         Some(response) => compile_answer(op, response, set, file)?,
-        None => {
-            Answer { status: 204, media_type: None, body: AnswerBody::Empty, examples: Vec::new(), headers: Vec::new() }
-        }
+        None => Answer {
+            status: 204,
+            media_type: None,
+            body: AnswerBody::Empty,
+            examples: Vec::new(),
+            headers: Vec::new(),
+            fields: None,
+        },
     };
     Ok(OperationAnswers { default, by_status })
 }
@@ -227,7 +235,14 @@ fn compile_answer(
     // Bodies are JSON, so only a JSON media type gets one; a response documented only as XML or
     // text answers without a body rather than with JSON under another label.
     let Some(media) = response.json() else {
-        return Ok(Answer { status, media_type: None, body: AnswerBody::Empty, examples: Vec::new(), headers });
+        return Ok(Answer {
+            status,
+            media_type: None,
+            body: AnswerBody::Empty,
+            examples: Vec::new(),
+            headers,
+            fields: None,
+        });
     };
     let body = match (&media.schema, &media.example) {
         (Some(schema), _) => AnswerBody::Generate(
@@ -242,5 +257,19 @@ fn compile_answer(
     if let (true, Some(example)) = (examples.is_empty(), &media.example) {
         examples.push(("default".to_owned(), example.clone()));
     }
-    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples, headers })
+    let fields = media.schema.as_ref().and_then(|schema| closed_fields(schema, &op.schemas));
+    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples, headers, fields })
+}
+
+/// The property names of `schema` when it is an object that admits no others (following one
+/// `$ref` into the component schemas).
+fn closed_fields(schema: &Value, schemas: &sandgate_openapi::SchemaSet) -> Option<Vec<String>> {
+    let schema = match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit_once('/')) {
+        Some((_, name)) => schemas.defs.get(name)?,
+        None => schema,
+    };
+    if schema.get("additionalProperties") != Some(&Value::Bool(false)) {
+        return None;
+    }
+    Some(schema.get("properties")?.as_object()?.keys().cloned().collect())
 }

@@ -33,13 +33,19 @@ impl Emulator {
         let body = match outcome {
             scenario::Answer::Body(body) => body,
             scenario::Answer::Fabricated | scenario::Answer::Continue => fabricated(),
-            scenario::Answer::Merge(fields) => match fabricated() {
-                Value::Object(mut object) => {
-                    object.extend(fields);
-                    Value::Object(object)
+            scenario::Answer::Merge(fields) => {
+                // Only fields this version documents: one rule can serve versions whose answers
+                // differ (`total_amount` in one, `amount` in the next).
+                let documented = |name: &String| answer.fields.as_ref().is_none_or(|known| known.contains(name));
+                let fields = fields.into_iter().filter(|(name, _)| documented(name));
+                match fabricated() {
+                    Value::Object(mut object) => {
+                        object.extend(fields);
+                        Value::Object(object)
+                    }
+                    _ => Value::Object(fields.collect()),
                 }
-                _ => Value::Object(fields),
-            },
+            }
         };
         let bodiless = matches!(scenario.status, 204 | 205 | 304) || answer.media_type.is_none() || body.is_null();
         let body = if bodiless { Vec::new() } else { serde_json::to_vec(&body).unwrap_or_default() };

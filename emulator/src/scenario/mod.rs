@@ -22,7 +22,8 @@
 //! true` every such object as a list (`state.0` is the first); `select: field` takes that field of
 //! each object instead of the whole object (one stored object can answer several shapes);
 //! conditions test `request.…` and `state.…` fields (see `condition`); `then` answers with
-//! `status` and either a whole `body` or `merge` fields laid over the fabricated documented body,
+//! `status` and either a whole `body` or `merge` fields laid over the fabricated documented body
+//! (only the fields that body documents, when its schema admits no others),
 //! and may `update` the loaded object (`upsert: true` creates it; a dotted key such as
 //! `details.available_credit` sets a nested field) and raise a `webhook: {event, payload}` for the
 //! application's subscriptions. `then: {continue: true, update: …}` (no status) only applies its

@@ -383,6 +383,17 @@ fn purchases_and_authorizations_spend_the_accounts_credit() {
     let over = post(&pos, "/transactions", purchase(account, "promotional_purchase", 3800.01));
     assert_eq!(error(&over), (409, "not_enough_credit"), "{}", over.1);
     assert_eq!(post(&pos, "/transactions", purchase(account, "deposit", 50.0)).0, 200, "a payment is not a purchase");
+    // v2.5.1 answers other fields (payments only there); the same rule fills the ones it
+    // documents from the request.
+    let path = "/pos-api/v2.5.1/client-id/demo/transactions";
+    let payment = json!({"account_number": account, "transaction_type": "deposit", "amount": 20.25,
+                         "request_id": "r-1", "external_location_id": "00-12345", "external_employee_id": "e-1",
+                         "verification_code": 1234});
+    let newer = common::call_json(&pos, Method::POST, path, &HeaderMap::new(), &payment);
+    let (status, newer, _) = check(&pos, Method::POST, path, newer);
+    assert_eq!(status, 200, "{newer}");
+    assert_eq!((&newer["amount"], &newer["account_number"]), (&json!(20.25), &json!(account)), "{newer}");
+    assert_eq!((&newer["transaction_type"], &newer["customer_name"]), (&json!("deposit"), &json!("Aisha")));
 
     // An authorization holds its amount; one above what is left is refused.
     let authorize = |amount: f64| {
