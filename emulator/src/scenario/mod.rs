@@ -29,8 +29,10 @@
 //! application's subscriptions. `then: {continue: true, update: …}` (no status) only applies its
 //! update and webhook and lets the request go on to the next scenarios, the state and
 //! fabrication: a side effect, such as the credit an authorization holds, for a request another
-//! stage answers (put it after the scenarios that refuse). Every value is a template over
-//! `request.*`, `state.*`, `now`, `today` and `random_id` (a fresh id).
+//! stage answers (put it after the scenarios that refuse). An update key ending in `[]` appends to
+//! that list; `create: {collection, id, object}` stores a new object in another collection (a
+//! capture of the loaded authorization). Every value is a template over `request.*`, `state.*`,
+//! `now`, `today` and `random_id` (a fresh nine-digit id, the same throughout one run).
 
 pub mod condition;
 
@@ -96,6 +98,8 @@ pub struct Scenario {
     upsert: bool,
     /// `then.webhook`: an event for the application's subscriptions (name, payload template).
     webhook: Option<(String, Value)>,
+    /// `then.create`: a new object in another collection (collection template, id, object).
+    create: Option<(String, Value, Value)>,
 }
 
 /// Which stored object(s) a scenario reads as `state`.
@@ -310,21 +314,42 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
     if (update.is_some() || upsert) && !matches!(load, Some(Load { find: Find::Id(_), .. })) {
         return Err(("/then/update".into(), "update needs load: {collection, id}".into()));
     }
+    let create = match then.get("create") {
+        None => None,
+        Some(create) => {
+            let collection = create.get("collection").and_then(Value::as_str);
+            match (collection, create.get("id"), create.get("object")) {
+                (Some(collection), Some(id), Some(object @ Value::Object(_))) => {
+                    Some((collection.to_owned(), id.clone(), object.clone()))
+                }
+                _ => return Err(("/then/create".into(), "create needs a collection, an id and an object".into())),
+            }
+        }
+    };
     let known = ["name", "operation", "operations", "load", "when", "then", "description"];
-    let then_keys = ["status", "body", "merge", "update", "upsert", "webhook", "continue"];
+    let then_keys = ["status", "body", "merge", "update", "upsert", "webhook", "continue", "create"];
     if let Some(unknown) = then.keys().find(|k| !then_keys.contains(&k.as_str())) {
         return Err((format!("/then/{unknown}"), format!("unknown key; then has {then_keys:?}")));
     }
     if let Some(unknown) = spec.as_object().and_then(|m| m.keys().find(|k| !known.contains(&k.as_str()))) {
         return Err((format!("/{unknown}"), format!("unknown key; scenarios have {known:?}")));
     }
-    Ok(Scenario { name: name.to_owned(), load, when, status, body, merge, update, upsert, webhook })
+    Ok(Scenario { name: name.to_owned(), load, when, status, body, merge, update, upsert, webhook, create })
 }
 
 /// Sets (or, with `None`, removes) the field at the dotted `path` of `object`, creating the
-/// objects on the way.
+/// objects on the way; a last segment ending in `[]` appends to that list instead.
 fn set_path(object: &mut Map<String, Value>, path: &str, value: Option<Value>) {
     match path.split_once('.') {
+        None if path.ends_with("[]") => {
+            let list = object.entry(path.trim_end_matches("[]").to_owned()).or_insert_with(|| Value::Array(Vec::new()));
+            if !list.is_array() {
+                *list = Value::Array(Vec::new());
+            }
+            if let (Value::Array(items), Some(value)) = (list, value) {
+                items.push(value);
+            }
+        }
         None => {
             match value {
                 Some(value) => object.insert(path.to_owned(), value),
@@ -430,16 +455,15 @@ impl Scenario {
         tenant: Tenant<'_>,
     ) -> Result<Option<(Answer, Option<Event>)>, EmulatorError> {
         let now = chrono::Utc::now();
+        // A fresh id for what the scenario creates: nine digits (it fits the narrowest id schema of
+        // the reference API), the same everywhere in one run so the answer names what was stored.
+        let fresh_id =
+            Value::from(100_000_000 + u64::try_from(uuid::Uuid::new_v4().as_u128() % 900_000_000).unwrap_or(0));
         let base = |name: &str| -> Option<Value> {
             match name {
                 "now" => Some(Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))),
                 "today" => Some(Value::String(now.format("%Y-%m-%d").to_string())),
-                // A fresh id for an object the scenario creates: 13 to 16 digits, below 2^53 so
-                // every JSON client reads it exactly.
-                "random_id" => {
-                    let random = uuid::Uuid::new_v4().as_u128() % 8_000_000_000_000_000;
-                    Some(Value::from(u64::try_from(random).unwrap_or(0) + 1_000_000_000_000))
-                }
+                "random_id" => Some(fresh_id.clone()),
                 _ => name.strip_prefix("request.").and_then(|n| request.lookup(n)).cloned(),
             }
         };
@@ -493,6 +517,12 @@ impl Scenario {
                 }
                 store.put(tenant, key, id, &Value::Object(object))?;
             }
+        }
+        if let Some((collection, id, object)) = &self.create {
+            let key = collection_key(api, collection, &request.path);
+            let id = sandgate_openapi::template::render(id, &lookup).map(|v| text(&v)).unwrap_or_default();
+            let object = sandgate_openapi::template::render(object, &lookup).unwrap_or(Value::Null);
+            store.insert_new(tenant, &key, &id, &object)?;
         }
         let event = self.webhook.as_ref().map(|(name, payload)| Event {
             name: name.clone(),

@@ -418,3 +418,45 @@ fn purchases_and_authorizations_spend_the_accounts_credit() {
     pos.scrub(sandgate_emulator::state::ScrubScope::All).expect("scrub");
     assert_eq!(available(&pos, account), 5000.0, "a scrub restores the world");
 }
+
+#[test]
+fn every_capture_is_an_object_of_its_own_listed_and_returned_against() {
+    let pos = pos();
+    let authorize = |amount: f64| {
+        let create = json!({"account_number": 12345678, "amount": amount, "auto_capture": false,
+                            "financing_option": {"transaction_type": "regular_purchase"}});
+        post(&pos, "/authorization", create).1["authorization_id"].as_u64().expect("id")
+    };
+    let (first, second) = (authorize(100.0), authorize(50.0));
+    let capture = |id: u64, amount: f64, reference: &str| {
+        let (status, body, _) =
+            post(&pos, &format!("/authorization/{id}/capture"), json!({"amount": amount, "reference": reference}));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["reference"], json!(reference), "the reference sent comes back");
+        body["capture_id"].as_u64().expect("capture id")
+    };
+    let a = capture(first, 40.0, "TILL-1");
+    let b = capture(first, 60.0, "TILL-2");
+    let c = capture(second, 50.0, "TILL-3");
+    assert!(a != b && b != c && a != c, "every capture has an id of its own: {a} {b} {c}");
+
+    let (_, stored) = get(&pos, &format!("/authorization/{first}"));
+    let listed: Vec<u64> =
+        stored["captures"].as_array().expect("captures").iter().filter_map(|c| c["capture_id"].as_u64()).collect();
+    assert_eq!(listed, [a, b], "the authorization lists its captures: {stored}");
+    assert_eq!(stored["status"], "closed", "100.0 captured as 40 + 60 closes it");
+    let (status, all) = get(&pos, "/captures");
+    assert_eq!(status, 200);
+    let ids: Vec<u64> = all.as_array().expect("list").iter().filter_map(|c| c["capture_id"].as_u64()).collect();
+    for id in [a, b, c] {
+        assert!(ids.contains(&id), "GET captures lists {id}: {ids:?}");
+    }
+
+    let unknown = post(&pos, &format!("/authorization/{first}/capture/123456789/return"), json!({"amount": 1.0}));
+    assert_eq!(error(&unknown), (404, "not_found"), "a return against a capture nobody made");
+    let elsewhere = post(&pos, &format!("/authorization/{first}/capture/{c}/return"), json!({"amount": 1.0}));
+    assert_eq!(error(&elsewhere), (404, "not_found"), "a capture of another authorization");
+    let (status, returned, _) =
+        post(&pos, &format!("/authorization/{first}/capture/{a}/return"), json!({"amount": 10.0}));
+    assert_eq!((status, &returned["capture_id"]), (200, &json!(a)));
+}
