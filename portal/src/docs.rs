@@ -50,8 +50,10 @@ pub(crate) struct DocOp {
     pub(crate) parameters: Vec<DocParam>,
     pub(crate) has_body: bool,
     pub(crate) request_example: String,
-    /// (status, description, example).
-    pub(crate) responses: Vec<(String, String, String)>,
+    /// The request body's component schema, when it names one.
+    pub(crate) request_schema: String,
+    /// (status, description, example, component schema name or "").
+    pub(crate) responses: Vec<(String, String, String, String)>,
     /// (what to send, answer, scenario name).
     pub(crate) scenarios: Vec<(String, String, String)>,
 }
@@ -65,6 +67,8 @@ pub(crate) struct DocApi {
     pub(crate) base_path: String,
     pub(crate) description: String,
     pub(crate) operations: Vec<DocOp>,
+    /// The component schemas the document (and the one it extends) declares: (name, JSON).
+    pub(crate) schemas: Vec<(String, String)>,
 }
 
 /// Every documented API, built once at start.
@@ -172,7 +176,8 @@ impl Catalog {
                             })
                             .map(pretty)
                             .unwrap_or_default();
-                        (status, text(&raw_response["description"]), example)
+                        let schema = schema_name(&raw_response["content"]["application/json"]["schema"]);
+                        (status, text(&raw_response["description"]), example, schema)
                     })
                     .collect();
                 operations.push(DocOp {
@@ -186,12 +191,34 @@ impl Catalog {
                     scopes: op.scopes.clone().unwrap_or_default().join(", "),
                     parameters,
                     has_body: op.request_body.is_some(),
+                    request_schema: schema_name(
+                        &resolve(&source, &raw["requestBody"])["content"]["application/json"]["schema"],
+                    ),
                     request_example,
                     responses,
                     scenarios: scenarios.iter().filter(|s| s.0.contains(&op_id)).map(|s| s.1.clone()).collect(),
                     operation_id: op_id,
                 });
             }
+            // The components of this document and of those it inherits operations from.
+            let mut sources = vec![api.file.clone()];
+            for op in &api.operations {
+                if let Some(from) = &op.inherited_from {
+                    if !sources.contains(from) {
+                        sources.push(from.clone());
+                    }
+                }
+            }
+            let mut schemas: Vec<(String, String)> = Vec::new();
+            for source in &sources {
+                let document = load(source);
+                for (name, schema) in document["components"]["schemas"].as_object().into_iter().flatten() {
+                    if !schemas.iter().any(|(known, _)| known == name) {
+                        schemas.push((name.clone(), pretty(schema)));
+                    }
+                }
+            }
+            schemas.sort();
             let slug = api.base_path.trim_matches('/').replace('/', "-");
             out.push(DocApi {
                 slug: if slug.is_empty() { "api".to_owned() } else { slug },
@@ -200,6 +227,7 @@ impl Catalog {
                 base_path: api.base_path.clone(),
                 description: document["info"]["description"].as_str().unwrap_or_default().to_owned(),
                 operations,
+                schemas,
             });
         }
         Catalog { apis: out }
@@ -265,6 +293,13 @@ fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
         }
     }
     current
+}
+
+/// The component a schema refers to (`#/components/schemas/Name` → `Name`), or `""`; for a
+/// list, the component of its items.
+fn schema_name(schema: &Value) -> String {
+    let schema = if schema["type"] == "array" { &schema["items"] } else { schema };
+    schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")).map(str::to_owned).unwrap_or_default()
 }
 
 fn plain(value: &Value) -> String {

@@ -4,6 +4,7 @@
 
 mod visitor;
 
+mod api_docs_show_every_operation_and_try_it_reaches_training;
 mod forms_from_elsewhere_are_refused;
 mod mail_goes_out_over_smtp_and_waits_when_it_cannot;
 mod partner_text_is_escaped_on_every_page;
