@@ -1,5 +1,6 @@
 //! Scenarios: business rules a schema cannot express, written as data in YAML files next to the
-//! specs (`*.yaml` with `sandgate-scenarios: 1`), checked before state and fabrication.
+//! specs (`*.yaml` with `sandgate-scenarios: 1`; YAML anchors and merge keys allowed), checked
+//! before state and fabrication.
 //!
 //! ```yaml
 //! sandgate-scenarios: 1
@@ -75,12 +76,24 @@ pub fn load_dir(dir: &Path) -> Result<Vec<ScenarioFile>, OpenApiError> {
         if !text.contains(MARKER) {
             continue;
         }
-        let doc = sandgate_openapi::load::parse_document(&file, &text)?;
+        let doc = read_file_contents(&file, &text)?;
         if doc.get(MARKER).is_some() {
             out.push(ScenarioFile { file, doc });
         }
     }
     Ok(out)
+}
+
+/// A scenario file's contents. YAML merge keys (`<<: *anchor`) are applied, so shared parts of
+/// several rules (an account a decision creates) are written once.
+fn read_file_contents(file: &Path, text: &str) -> Result<Value, OpenApiError> {
+    if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        return sandgate_openapi::load::parse_document(file, text);
+    }
+    let bad = |e: serde_yaml::Error| OpenApiError::invalid(file, "", format!("not YAML: {e}"));
+    let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(bad)?;
+    yaml.apply_merge().map_err(bad)?;
+    serde_json::to_value(yaml).map_err(|e| OpenApiError::invalid(file, "", format!("not JSON-shaped YAML: {e}")))
 }
 
 /// A compiled scenario.

@@ -460,3 +460,39 @@ fn every_capture_is_an_object_of_its_own_listed_and_returned_against() {
         post(&pos, &format!("/authorization/{first}/capture/{a}/return"), json!({"amount": 10.0}));
     assert_eq!((status, &returned["capture_id"]), (200, &json!(a)));
 }
+
+#[test]
+fn an_approved_application_opens_an_account_that_lookup_and_search_find() {
+    let pos = pos();
+    let apply = |first: &str, middle: &str| {
+        let body = json!({
+            "tos_agreement": true, "account_type": "consumer", "first_name": first, "middle_name": middle,
+            "last_name": "Roy", "dob": "1988-08-08", "email": "roy@example.com", "phone_number": 5145550199_u64,
+            "address_1": "5 rue Peel", "city": "Montréal", "province": "QC", "postal_code": "H3C2G9",
+            "verification_code": 2222
+        });
+        post(&pos, "/apply", body)
+    };
+    let (_, first, _) = apply("Léa", "A-RR_H");
+    let (_, second, _) = apply("Noah", "A-RR_XX");
+    assert_eq!((&first["apply_status"], &first["risk_rating"]), (&json!("approved"), &json!("H")));
+    let (a, b) =
+        (first["account_number"].as_u64().expect("account"), second["account_number"].as_u64().expect("account"));
+    assert_ne!(a, b, "every approval opens an account of its own");
+    assert_ne!(first["customer_id"], second["customer_id"]);
+    assert_eq!(a.to_string().len(), 14, "account numbers have 14 digits: {a}");
+
+    let (status, opened) = get(&pos, &format!("/customers/lookup?account_number={a}"));
+    assert_eq!(status, 200, "the new account is found: {opened}");
+    assert_eq!(
+        (&opened["first_name"], &opened["city"], &opened["risk_rating"]),
+        (&json!("Léa"), &json!("Montréal"), &json!("H"))
+    );
+    assert_eq!(opened["customer_id"], first["customer_id"]);
+    let (_, by_name) = get(&pos, "/customers/search?first_name=Noah&last_name=Roy&dob=1988-08-08");
+    assert_eq!(by_name[0]["account_number"], json!(b), "search finds it: {by_name}");
+    assert_eq!(by_name[0]["risk_rating"], json!("Z"));
+    // And it can buy at once.
+    assert_eq!(post(&pos, "/transactions", purchase(a, "regular_purchase", 100.0)).0, 200);
+    assert_eq!(available(&pos, a), 4900.0);
+}
