@@ -161,7 +161,7 @@ impl Emulator {
         }
         if preference.code.is_none() {
             for scenario in &self.scenarios[id.api][id.op] {
-                match scenario.run(self.apis[id.api].name(), parsed, self.state.as_ref(), self.tenant(req)) {
+                match scenario.run(&self.apis[id.api], parsed, self.state.as_ref(), self.tenant(req)) {
                     Ok(None) => {}
                     Ok(Some((scenario::Answer::Continue, event))) => events.extend(event),
                     Ok(Some((outcome, event))) => {

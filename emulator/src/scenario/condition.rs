@@ -31,8 +31,9 @@ impl Condition {
     pub(crate) fn parse(spec: &Value) -> Result<Condition, String> {
         let map = spec.as_object().ok_or("a condition is a map: {field: …, <test>: …}")?;
         let field = map.get("field").and_then(Value::as_str).ok_or("field is required (e.g. request.body.amount)")?;
-        if !(field == "state" || field.starts_with("state.") || field.starts_with("request.")) {
-            return Err(format!("field {field:?} must start with request. or state."));
+        if !(field == "state" || field == "api.version" || field.starts_with("state.") || field.starts_with("request."))
+        {
+            return Err(format!("field {field:?} must start with request. or state. (or be api.version)"));
         }
         let tests: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| *k != "field").collect();
         let [(name, operand)] = tests.as_slice() else {

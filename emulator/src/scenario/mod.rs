@@ -33,7 +33,8 @@
 //! stage answers (put it after the scenarios that refuse). An update key ending in `[]` appends to
 //! that list; `create: {collection, id, object}` stores a new object in another collection (a
 //! capture of the loaded authorization). Every value is a template over `request.*`, `state.*`,
-//! `now`, `today` and `random_id` (a fresh nine-digit id, the same throughout one run).
+//! `now`, `today`, `random_id` (a fresh nine-digit id, the same throughout one run) and
+//! `api.version` (the version the request called).
 
 pub mod condition;
 
@@ -462,7 +463,7 @@ impl Scenario {
     /// and the webhook event it raises, if any.
     pub fn run(
         &self,
-        api: &str,
+        api: &Api,
         request: &ParsedRequest,
         store: &dyn StateStore,
         tenant: Tenant<'_>,
@@ -477,19 +478,21 @@ impl Scenario {
                 "now" => Some(Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))),
                 "today" => Some(Value::String(now.format("%Y-%m-%d").to_string())),
                 "random_id" => Some(fresh_id.clone()),
+                // The version the request called (`2.5.1`), for rules whose answers differ by version.
+                "api.version" => api.name_and_version().map(|(_, version)| Value::String(version.to_owned())),
                 _ => name.strip_prefix("request.").and_then(|n| request.lookup(n)).cloned(),
             }
         };
         let (loaded, state) = match &self.load {
             None => (None, None),
             Some(Load { collection, find: Find::Id(id) }) => {
-                let key = collection_key(api, collection, &request.path);
+                let key = collection_key(api.name(), collection, &request.path);
                 let id = sandgate_openapi::template::render(id, &base).map(|v| text(&v)).unwrap_or_default();
                 let state = store.get(tenant, &key, &id)?;
                 (Some((key, id)), state)
             }
             Some(Load { collection, find: Find::Where { fields, all, select } }) => {
-                let key = collection_key(api, collection, &request.path);
+                let key = collection_key(api.name(), collection, &request.path);
                 // A template with no value (an optional parameter not sent) does not filter.
                 let wanted: Vec<(&str, String)> = fields
                     .iter()
@@ -532,7 +535,7 @@ impl Scenario {
             }
         }
         if let Some((collection, id, object)) = &self.create {
-            let key = collection_key(api, collection, &request.path);
+            let key = collection_key(api.name(), collection, &request.path);
             let id = sandgate_openapi::template::render(id, &lookup).map(|v| text(&v)).unwrap_or_default();
             let object = sandgate_openapi::template::render(object, &lookup).unwrap_or(Value::Null);
             store.insert_new(tenant, &key, &id, &object)?;

@@ -496,3 +496,41 @@ fn an_approved_application_opens_an_account_that_lookup_and_search_find() {
     assert_eq!(post(&pos, "/transactions", purchase(a, "regular_purchase", 100.0)).0, 200);
     assert_eq!(available(&pos, a), 4900.0);
 }
+
+#[test]
+fn an_interest_quote_is_for_the_account_and_the_amount_sent() {
+    let pos = pos();
+    let account = 30000000000002_u64; // Marie Tremblay
+    let (_, holder) = get(&pos, &format!("/customers/lookup?account_number={account}"));
+    for version in ["v2.5", "v2.5.1"] {
+        let path = format!("/pos-api/{version}/client-id/demo/accounts/{account}/calculate-interest");
+        let answer = common::call_json(&pos, Method::POST, &path, &HeaderMap::new(), &json!({"amount": 234.45}));
+        let (status, quote, _) = check(&pos, Method::POST, &path, answer);
+        assert_eq!(status, 200, "{version}: {quote}");
+        assert_eq!((&quote["account_number"], &quote["amount"]), (&json!(account), &json!(234.45)), "{version}");
+        let customer = &quote["customer"];
+        for field in ["first_name", "last_name", "available_credit"] {
+            assert_eq!(customer[field], holder[field], "{version}: {field} agrees with lookup");
+        }
+        assert_eq!(customer["category_type"], "preferred", "risk rating M is preferred");
+        let terms: Vec<(u64, f64)> = quote["promotional_purchase"]
+            .as_array()
+            .expect("plans")
+            .iter()
+            .flat_map(|plan| plan["terms"].as_array().expect("terms").clone())
+            .map(|t| (t["term"].as_u64().expect("term"), t["term_amount"].as_f64().expect("amount")))
+            .collect();
+        assert!(terms.contains(&(12, 19.54)), "{version}: 234.45 over 12 months is 19.54 a month: {terms:?}");
+        for (term, amount) in &terms {
+            assert!(*term <= 24 && amount * (*term as f64) <= 234.45 * 1.2 + 0.01, "{version}: {term} x {amount}");
+        }
+    }
+    let unknown = common::call_json(
+        &pos,
+        Method::POST,
+        "/pos-api/v2.5.1/client-id/demo/accounts/99999999/calculate-interest",
+        &HeaderMap::new(),
+        &json!({"amount": 10.0}),
+    );
+    assert_eq!(unknown.status, 404);
+}

@@ -55,7 +55,7 @@ fn an_operation_deprecated_in_the_spec_points_at_its_override() {
     let token = common::access_token(&sandgate.training, &sandgate.client_id, &sandgate.client_secret);
     let url = |version: &str| {
         format!(
-            "{}/pos-api/v{version}/client-id/{}/accounts/12345678901234/calculate-interest",
+            "{}/pos-api/v{version}/client-id/{}/accounts/12345678/calculate-interest",
             sandgate.training, sandgate.client_id
         )
     };
