@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine;
-use fake::faker::address::en::{CityName, StateAbbr, StreetName};
+use fake::faker::address::en::{StateAbbr, StreetName};
 use fake::faker::company::en::CompanyName;
 use fake::faker::internet::en::{IPv4, IPv6, SafeEmail};
-use fake::faker::lorem::en::{Sentence, Word};
+use fake::faker::lorem::en::Word;
 use fake::faker::name::en::{FirstName, LastName, Name};
 use fake::rand::rngs::StdRng;
 use fake::rand::SeedableRng;
@@ -558,17 +558,28 @@ impl Gen<'_> {
         } else if has("phone") {
             format!("{}{:09}", self.rng.random_range(2..=9), self.rng.random_range(0..1_000_000_000u32))
         } else if has("city") {
-            CityName().fake_with_rng(self.rng)
+            pick(self.rng, CITIES).to_owned()
         } else if has("address") || has("street") {
             format!("{} {}", self.rng.random_range(1..2000), StreetName().fake_with_rng::<String, _>(self.rng))
-        } else if has("province") || has("state") {
+        } else if has("province") {
+            pick(self.rng, PROVINCES).to_owned()
+        } else if has("state") {
             StateAbbr().fake_with_rng(self.rng)
         } else if is_birth_date(&h) || has("date") {
             self.formatted("date", &h)
-        } else if has("url") || has("uri") {
+        } else if has("url") || h == "uri" || h.ends_with("_uri") || h.starts_with("uri_") {
+            // "uri" as a word: `security_question` holds the letters too.
             self.formatted("uri", &h)
-        } else if has("description") || has("message") || has("text") || has("title") {
-            Sentence(3..8).fake_with_rng(self.rng)
+        } else if has("plan") && has("name") {
+            pick(self.rng, PLAN_NAMES).to_owned()
+        } else if has("question") {
+            pick(self.rng, SECURITY_QUESTIONS).to_owned()
+        } else if has("message") || has("description") || has("text") || has("title") || has("reason") {
+            // Words with a meaning where a person reads them; lorem ipsum only for fields nobody
+            // reads (see below).
+            pick(self.rng, MESSAGES).to_owned()
+        } else if has("reference") {
+            format!("REF-{:06}", self.rng.random_range(0..1_000_000u32))
         } else if h.ends_with("_id") || h == "id" || has("number") || has("code") {
             format!("{}", self.rng.random_range(100_000..10_000_000u32))
         } else {
@@ -577,6 +588,96 @@ impl Gen<'_> {
     }
 }
 
+/// One of `items`.
+fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+    items[rng.random_range(0..items.len())]
+}
+
+/// Real cities, for fields named like one (the fictional ones of a faker read as made up).
+const CITIES: &[&str] = &[
+    "Toronto",
+    "Montréal",
+    "Vancouver",
+    "Calgary",
+    "Ottawa",
+    "Edmonton",
+    "Winnipeg",
+    "Québec",
+    "Halifax",
+    "Victoria",
+    "Hamilton",
+    "Saskatoon",
+    "Regina",
+    "St. John's",
+    "Kitchener",
+];
+
+/// Canadian provinces and territories, for fields named `province`.
+const PROVINCES: &[&str] = &["AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"];
+
+/// Financing plan names, for fields like `plan_name`.
+const PLAN_NAMES: &[&str] = &[
+    "Equal payments, 12 months",
+    "Equal payments, 24 months",
+    "No payment, no interest for 6 months",
+    "Deferred payment, 12 months",
+    "Regular interest",
+];
+
+/// Security questions, for fields like `security_question`.
+const SECURITY_QUESTIONS: &[&str] = &[
+    "What is the name of your first pet?",
+    "In which city were you born?",
+    "What was the make of your first car?",
+    "What is your mother's maiden name?",
+];
+
+/// Messages and descriptions a person reads, neutral enough for any answer.
+const MESSAGES: &[&str] = &[
+    "The request was processed.",
+    "Approved.",
+    "Completed successfully.",
+    "Please review the details and try again.",
+    "The information was updated.",
+    "Thank you; no further action is needed.",
+];
+
 fn is_birth_date(hint: &str) -> bool {
     hint == "dob" || hint.contains("birth")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_people_read_get_words_with_a_meaning() {
+        let schemas = SchemaSet::default();
+        let set = CompiledSet::compile(&schemas).expect("empty set");
+        let schema = json!({"type": "object", "required": ["message", "province", "plan_name", "city", "security_question"],
+            "properties": {"message": {"type": "string"}, "province": {"type": "string"}, "plan_name": {"type": "string"},
+                           "city": {"type": "string"}, "security_question": {"type": "string"}}});
+        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        for seed in 0..50 {
+            let value = program.generate(seed);
+            let text = |field: &str| value[field].as_str().expect("a string").to_owned();
+            assert!(MESSAGES.contains(&text("message").as_str()), "{value}");
+            assert!(PROVINCES.contains(&text("province").as_str()), "{value}");
+            assert!(PLAN_NAMES.contains(&text("plan_name").as_str()), "{value}");
+            assert!(CITIES.contains(&text("city").as_str()), "{value}");
+            assert!(text("security_question").ends_with('?'), "{value}");
+        }
+        let short = json!({"type": "string", "maxLength": 10});
+        let program = Program::compile(
+            &json!({"type": "object", "required": ["description"], "properties": {"description": short}}),
+            &schemas,
+            &set,
+        )
+        .expect("compiles");
+        assert!(
+            program.generate(1)["description"].as_str().is_some_and(|d| d.chars().count() <= 10),
+            "maxLength still holds"
+        );
+    }
 }
