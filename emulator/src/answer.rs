@@ -85,6 +85,27 @@ impl ErrorAnswer {
     }
 }
 
+impl ErrorAnswer {
+    /// The answer to a well-formed request refused on its content (an idempotency key reused
+    /// with another body): the API's documented error whatever the violations' location, else
+    /// problem+json 409.
+    pub fn respond_refusal(&self, method: &http::Method, path: &str, violations: &[Violation]) -> EmuResponse {
+        match &self.documented {
+            Some(d) => EmuResponse {
+                status: d.status,
+                content_type: Some(d.media_type.clone()),
+                headers: Vec::new(),
+                body: render(&d.body, &d.violation, d.max, method, path, violations),
+            },
+            None => {
+                let detail =
+                    violations.iter().map(|v| format!("{} {}", v.name, v.message)).collect::<Vec<_>>().join("; ");
+                crate::refusal::problem(sandgate_core::problem::ProblemKind::Conflict, &detail)
+            }
+        }
+    }
+}
+
 /// Whether `body` conforms to the JSON schema `op` documents for `status` (`None`: none documented).
 fn conforms(op: &Operation, status: u16, body: &Value) -> Option<bool> {
     let schema = op.response_for(status)?.content.iter().find_map(|m| m.schema.as_ref())?;

@@ -15,6 +15,7 @@ mod compile;
 mod error;
 pub mod events;
 mod fabricated;
+pub mod idempotency;
 mod options;
 mod pipeline;
 pub mod prefer;

@@ -106,9 +106,24 @@ impl Emulator {
                 return checks.error.respond(req.method, req.path, &[violation]);
             }
         };
+        // ---- a repeated idempotency key: the first answer again, or a refusal for another body
+        let key = match self.idempotency(req, id, &parsed) {
+            Ok(None) => None,
+            Ok(Some(crate::idempotency::Seen::New(key))) => Some(key),
+            Ok(Some(crate::idempotency::Seen::Replay(response))) => return response,
+            Ok(Some(crate::idempotency::Seen::Conflict(violation))) => {
+                return checks.error.respond_refusal(req.method, req.path, &[violation])
+            }
+            Err(e) => return state_unavailable(&e),
+        };
         // ---- answer, then raise the events it caused
         let mut events = Vec::new();
         let response = self.respond(req, id, &parsed, &mut events);
+        if let Some(key) = &key {
+            if let Err(e) = self.remember(req, key, &response) {
+                return state_unavailable(&e);
+            }
+        }
         if (200..300).contains(&response.status) {
             self.callbacks(req, id, &parsed, &response, &mut events);
         }

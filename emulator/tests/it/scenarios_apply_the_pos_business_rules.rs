@@ -534,3 +534,33 @@ fn an_interest_quote_is_for_the_account_and_the_amount_sent() {
     );
     assert_eq!(unknown.status, 404);
 }
+
+#[test]
+fn a_repeated_idempotency_key_replays_the_first_answer_and_refuses_another_body() {
+    let pos = pos();
+    let account = 30000000000004_u64; // Liam O'Connor: $5,000 available
+    let path = format!("{BASE}/transactions");
+    let send = |key: &str, amount: f64| {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-idempotency-key", HeaderValue::from_str(key).expect("header"));
+        let response =
+            common::call_json(&pos, Method::POST, &path, &headers, &purchase(account, "regular_purchase", amount));
+        let replayed = response.headers.iter().any(|(n, v)| n == "idempotent-replayed" && v == "true");
+        let (status, body, _) = check(&pos, Method::POST, &path, response);
+        (status, body, replayed)
+    };
+    let (status, first, replayed) = send("till-7-0001", 250.0);
+    assert_eq!((status, replayed), (200, false), "{first}");
+    let (status, again, replayed) = send("till-7-0001", 250.0);
+    assert_eq!((status, replayed), (200, true));
+    assert_eq!(again, first, "the same answer, the same transaction_id");
+    assert_eq!(available(&pos, account), 4750.0, "charged once");
+    let (status, changed, _) = send("till-7-0001", 300.0);
+    // The API's documented error (checked against its schema), naming the header.
+    assert_eq!(status, 409, "{changed}");
+    assert_eq!(changed["field_errors"][0]["param"], "x-idempotency-key", "{changed}");
+    let (status, other, replayed) = send("till-7-0002", 250.0);
+    assert_eq!((status, replayed), (200, false));
+    assert_ne!(other["transaction_id"], first["transaction_id"], "a new key is a new purchase");
+    assert_eq!(available(&pos, account), 4500.0);
+}
