@@ -100,7 +100,8 @@ impl ErrorAnswer {
             None => {
                 let detail =
                     violations.iter().map(|v| format!("{} {}", v.name, v.message)).collect::<Vec<_>>().join("; ");
-                crate::refusal::problem(sandgate_core::problem::ProblemKind::Conflict, &detail)
+                let body = problem_body(ProblemKind::Conflict, &detail, None, None);
+                EmuResponse { status: 409, content_type: Some(PROBLEM_JSON.to_owned()), headers: Vec::new(), body }
             }
         }
     }
