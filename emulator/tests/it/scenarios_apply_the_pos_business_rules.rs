@@ -456,9 +456,14 @@ fn every_capture_is_an_object_of_its_own_listed_and_returned_against() {
     assert_eq!(error(&unknown), (404, "not_found"), "a return against a capture nobody made");
     let elsewhere = post(&pos, &format!("/authorization/{first}/capture/{c}/return"), json!({"amount": 1.0}));
     assert_eq!(error(&elsewhere), (404, "not_found"), "a capture of another authorization");
-    let (status, returned, _) =
-        post(&pos, &format!("/authorization/{first}/capture/{a}/return"), json!({"amount": 10.0}));
-    assert_eq!((status, &returned["capture_id"]), (200, &json!(a)));
+    let (status, returned, _) = post(
+        &pos,
+        &format!("/authorization/{first}/capture/{a}/return"),
+        json!({"amount": 10.0, "reference": "RMA-1"}),
+    );
+    assert_eq!((status, &returned["capture_id"], &returned["reference"]), (200, &json!(a), &json!("RMA-1")));
+    let (_, again, _) = post(&pos, &format!("/authorization/{first}/capture/{a}/return"), json!({"amount": 1.0}));
+    assert_ne!(again["return_id"], returned["return_id"], "every return has an id of its own");
 }
 
 #[test]
