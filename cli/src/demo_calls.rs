@@ -44,6 +44,16 @@ pub fn commands(apis: &[Api], calls: &DemoCalls, base: &str, id: &str, secret: &
     Some(Commands { token, call })
 }
 
+impl Commands {
+    /// Two shell lines: `TOKEN=$(<token curl> | python3 …)`, then `call` (which reads `$TOKEN`).
+    pub fn token_then(&self, call: &str) -> String {
+        format!(
+            "TOKEN=$({} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n{call}",
+            self.token
+        )
+    }
+}
+
 /// ` -H 'name: value'` for each header `op` requires.
 fn headers(op: &Operation) -> String {
     required_headers(op).map(|p| format!(" -H '{}: {}'", p.name, example(p).replace('\'', r"'\''"))).collect()

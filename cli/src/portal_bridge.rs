@@ -59,11 +59,8 @@ impl TryIt for TrainingBridge {
         let Some(calls) = self.process.control.app_types.demo_calls() else { return String::new() };
         let base = self.training_url();
         match crate::demo_calls::commands(&self.process.reload.apis, calls, &base, client_id, secret) {
-            Some(commands) => match commands.call {
-                Some((_, call)) => format!(
-                    "{token}\n\nTOKEN=$({token} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n{call}",
-                    token = commands.token
-                ),
+            Some(commands) => match &commands.call {
+                Some((_, call)) => format!("{}\n\n{}", commands.token, commands.token_then(call)),
                 None => commands.token,
             },
             None => String::new(),

@@ -91,14 +91,8 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
         (Some(demo), true) => json_banner(&settings, demo, sign_in.as_deref()),
         (Some(demo), false) => {
             let calls = prepared.process.control.app_types.demo_calls();
-            let text = banner(&settings, demo, routes, calls.map(|calls| (&prepared.process.reload.apis[..], calls)));
-            match &sign_in {
-                Some(link) => text.replace(
-                    "Press Ctrl-C to stop.",
-                    &format!("3. Open the developer portal as the demo partner's owner ({}; the link works once, for 24 hours):\n\n  {link}\n\nPress Ctrl-C to stop.", DEMO_CONTACT.1),
-                ),
-                None => text,
-            }
+            let specs = calls.map(|calls| (&prepared.process.reload.apis[..], calls));
+            banner(&settings, demo, routes, specs, sign_in.as_deref())
         }
         (None, _) => listeners(&settings, routes),
     };
@@ -179,7 +173,13 @@ fn listeners(settings: &Settings, routes: usize) -> String {
 
 /// The human banner: the listeners, the demo credential, and the first two commands the spec
 /// that declares the demo application suggests (see `demo_calls`).
-fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize, specs: Option<(&[Api], &DemoCalls)>) -> String {
+fn banner(
+    settings: &Settings,
+    demo: &IssuedCredential,
+    routes: usize,
+    specs: Option<(&[Api], &DemoCalls)>,
+    sign_in: Option<&str>,
+) -> String {
     let base = url(settings.env(Environment::TRAINING).listen);
     let id = &demo.client_id;
     let (secret_line, secret) = match &demo.client_secret {
@@ -197,10 +197,15 @@ fn banner(settings: &Settings, demo: &IssuedCredential, routes: usize, specs: Op
         let token_curl = &commands.token;
         steps.push_str(&format!("1. Get a token:\n\n  {token_curl}\n\n"));
         if let Some((title, call)) = &commands.call {
-            steps.push_str(&format!(
-                "2. Call the {title} with it:\n\n  TOKEN=$({token_curl} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n  {call}\n\n"
-            ));
+            let script = commands.token_then(call).replace('\n', "\n  ");
+            steps.push_str(&format!("2. Call the {title} with it:\n\n  {script}\n\n"));
         }
+    }
+    if let Some(link) = sign_in {
+        steps.push_str(&format!(
+            "3. Open the developer portal as the demo partner's owner ({}; the link works once, for 24 hours):\n\n  {link}\n\n",
+            DEMO_CONTACT.1
+        ));
     }
     format!(
         "{}\nDemo partner \"{DEMO_PARTNER}\", TRAINING application \"{DEMO_APPLICATION}\" (trusts loopback)\n  client_id      {id}\n  client_secret  {secret_line}\n\n\

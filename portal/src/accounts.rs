@@ -80,11 +80,7 @@ pub(crate) fn signup_page(ctx: &Ctx<'_>) -> Page {
             "Sign in",
         );
     }
-    let page = SignUpPage {
-        chrome: Chrome::new(ctx, "Create an account"),
-        csrf: ctx.anonymous_csrf.clone(),
-        form: Form::default(),
-    };
+    let page = SignUpPage { chrome: Chrome::new(ctx, "Create an account"), csrf: ctx.csrf(), form: Form::default() };
     render(200, &page)
 }
 
@@ -134,7 +130,7 @@ pub(crate) fn signup(ctx: &Ctx<'_>) -> Page {
             Err(problem) => form.problem(&problem, &fields),
         }
     }
-    let page = SignUpPage { chrome: Chrome::new(ctx, "Create an account"), csrf: ctx.anonymous_csrf.clone(), form };
+    let page = SignUpPage { chrome: Chrome::new(ctx, "Create an account"), csrf: ctx.csrf(), form };
     render(422, &page)
 }
 
@@ -144,7 +140,7 @@ pub(crate) fn signin_page(ctx: &Ctx<'_>) -> Page {
     }
     let page = SignIn {
         chrome: Chrome::new(ctx, "Sign in"),
-        csrf: ctx.anonymous_csrf.clone(),
+        csrf: ctx.csrf(),
         form: Form::default(),
         link_form: Form::default(),
     };
@@ -215,12 +211,7 @@ pub(crate) fn signin(ctx: &Ctx<'_>) -> Page {
 }
 
 fn signin_again(ctx: &Ctx<'_>, form: Form, status: u16) -> Page {
-    let page = SignIn {
-        chrome: Chrome::new(ctx, "Sign in"),
-        csrf: ctx.anonymous_csrf.clone(),
-        form,
-        link_form: Form::default(),
-    };
+    let page = SignIn { chrome: Chrome::new(ctx, "Sign in"), csrf: ctx.csrf(), form, link_form: Form::default() };
     render(status, &page)
 }
 
@@ -232,12 +223,7 @@ pub(crate) fn send_link(ctx: &Ctx<'_>) -> Page {
     if sandgate_control::rules::check_email("link_email", &email).is_err() {
         let mut link_form = Form::with([("link_email".to_owned(), email)]);
         link_form.fail("link_email", "Enter an e-mail address.");
-        let page = SignIn {
-            chrome: Chrome::new(ctx, "Sign in"),
-            csrf: ctx.anonymous_csrf.clone(),
-            form: Form::default(),
-            link_form,
-        };
+        let page = SignIn { chrome: Chrome::new(ctx, "Sign in"), csrf: ctx.csrf(), form: Form::default(), link_form };
         return render(422, &page);
     }
     let members = match store.memberships(&email) {
@@ -263,7 +249,7 @@ pub(crate) fn link_page(ctx: &Ctx<'_>, token: &str) -> Page {
     // Shown, not used: mail scanners that open links must not spend them. The button posts.
     let page = Link {
         chrome: Chrome::new(ctx, "Sign in"),
-        csrf: ctx.viewer.map_or_else(|| ctx.anonymous_csrf.clone(), |v| v.session.csrf.clone()),
+        csrf: ctx.csrf(),
         email: "your account".to_owned(),
         token: token.to_owned(),
         form: Form::default(),
@@ -391,7 +377,7 @@ fn accept_page(ctx: &Ctx<'_>, id: &str, email: &str, form: Form, status: u16) ->
     let needs_password = ctx.portal.control.store.portal_password(&normalise(email)).map_or(true, |p| p.is_none());
     let page = Accept {
         chrome: Chrome::new(ctx, "Accept your invitation"),
-        csrf: ctx.viewer.map_or_else(|| ctx.anonymous_csrf.clone(), |v| v.session.csrf.clone()),
+        csrf: ctx.csrf(),
         id: id.to_owned(),
         email: email.to_owned(),
         needs_password,

@@ -79,18 +79,21 @@ pub(crate) struct Catalog {
 
 impl Catalog {
     pub(crate) fn build(apis: &[Api]) -> Catalog {
+        // Each document is read once and borrowed by every operation it describes (a large spec
+        // has thousands of operations; copying it per operation made start-up quadratic).
         let mut documents: HashMap<PathBuf, Value> = HashMap::new();
-        let mut load = |path: &Path| -> Value {
-            documents
-                .entry(path.to_path_buf())
-                .or_insert_with(|| {
-                    std::fs::read_to_string(path)
-                        .ok()
-                        .and_then(|text| serde_yaml::from_str::<Value>(&text).ok())
-                        .unwrap_or(Value::Null)
-                })
-                .clone()
-        };
+        let files = apis.iter().flat_map(|api| {
+            std::iter::once(&api.file).chain(api.operations.iter().filter_map(|op| op.inherited_from.as_ref()))
+        });
+        for file in files {
+            documents.entry(file.clone()).or_insert_with(|| {
+                std::fs::read_to_string(file)
+                    .ok()
+                    .and_then(|text| serde_yaml::from_str::<Value>(&text).ok())
+                    .unwrap_or(Value::Null)
+            });
+        }
+        let load = |path: &Path| documents.get(path).unwrap_or(&Value::Null);
         let mut out = Vec::new();
         for api in apis {
             let document = load(&api.file);
@@ -99,7 +102,7 @@ impl Catalog {
             let compiled = CompiledSet::compile(&api.schemas).ok();
             let mut operations = Vec::new();
             for (index, op) in api.operations.iter().enumerate() {
-                let source = op.inherited_from.as_deref().map_or_else(|| document.clone(), &mut load);
+                let source = op.inherited_from.as_deref().map_or(document, load);
                 let raw = &source["paths"][op.path.as_str()][op.method.as_str().to_ascii_lowercase().as_str()];
                 let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
                 let op_id = op.operation_id.clone().unwrap_or_default();
@@ -111,7 +114,7 @@ impl Catalog {
                             .as_array()
                             .and_then(|list| {
                                 list.iter()
-                                    .map(|q| resolve(&source, q))
+                                    .map(|q| resolve(source, q))
                                     .find(|q| q["name"].as_str() == Some(p.name.as_str()))
                             })
                             .map(|q| text(&q["description"]))
@@ -165,7 +168,7 @@ impl Catalog {
                             StatusKey::Range(class) => format!("{class}XX"),
                             StatusKey::Default => "default".to_owned(),
                         };
-                        let raw_response = resolve(&source, &raw["responses"][status.as_str()]);
+                        let raw_response = resolve(source, &raw["responses"][status.as_str()]);
                         let example = raw_response["content"]["application/json"]
                             .get("example")
                             .or_else(|| {
@@ -192,7 +195,7 @@ impl Catalog {
                     parameters,
                     has_body: op.request_body.is_some(),
                     request_schema: schema_name(
-                        &resolve(&source, &raw["requestBody"])["content"]["application/json"]["schema"],
+                        &resolve(source, &raw["requestBody"])["content"]["application/json"]["schema"],
                     ),
                     request_example,
                     responses,

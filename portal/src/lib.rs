@@ -204,7 +204,12 @@ fn route(portal: &Portal, request: &WebRequest) -> Page {
         }
     }
     let existing = request.cookie(session::csrf_cookie(portal)).filter(|v| !v.is_empty());
-    let anonymous_csrf = existing.map_or_else(session::random_token, str::to_owned);
+    // Signed-in pages use the session's token; only a signed-out visitor needs one of these.
+    let anonymous_csrf = match (&viewer, existing) {
+        (Some(_), _) => String::new(),
+        (None, Some(token)) => token.to_owned(),
+        (None, None) => session::random_token(),
+    };
     let ctx = Ctx { portal, request, viewer: viewer.as_ref(), anonymous_csrf };
     let page = match (method, segments.as_slice()) {
         ("GET", [""]) => match &viewer {
@@ -255,4 +260,11 @@ pub(crate) struct Ctx<'a> {
     /// A signed-out visitor's anti-forgery token: the cookie's, or one minted for this page (the
     /// same value goes into the cookie and the forms).
     anonymous_csrf: String,
+}
+
+impl Ctx<'_> {
+    /// The anti-forgery token the page's forms carry: the session's, or a signed-out visitor's.
+    pub(crate) fn csrf(&self) -> String {
+        self.viewer.map_or_else(|| self.anonymous_csrf.clone(), |v| v.session.csrf.clone())
+    }
 }

@@ -14,11 +14,7 @@ use crate::web::{segment, Page};
 use crate::Ctx;
 
 pub(crate) fn signin_page(ctx: &Ctx<'_>) -> Page {
-    let page = OperatorSignIn {
-        chrome: Chrome::new(ctx, "Operator sign-in"),
-        csrf: ctx.anonymous_csrf.clone(),
-        form: Form::default(),
-    };
+    let page = OperatorSignIn { chrome: Chrome::new(ctx, "Operator sign-in"), csrf: ctx.csrf(), form: Form::default() };
     render(200, &page)
 }
 
@@ -32,11 +28,7 @@ pub(crate) fn signin(ctx: &Ctx<'_>) -> Page {
             form.fail("token", format!("Too many failed sign-ins; try again in {} seconds.", until - now));
             return render(
                 429,
-                &OperatorSignIn {
-                    chrome: Chrome::new(ctx, "Operator sign-in"),
-                    csrf: ctx.anonymous_csrf.clone(),
-                    form,
-                },
+                &OperatorSignIn { chrome: Chrome::new(ctx, "Operator sign-in"), csrf: ctx.csrf(), form },
             );
         }
         Ok(_) => {}
@@ -56,10 +48,7 @@ pub(crate) fn signin(ctx: &Ctx<'_>) -> Page {
         }
         let mut form = Form::default();
         form.fail("token", "This is not a valid operator token.");
-        return render(
-            401,
-            &OperatorSignIn { chrome: Chrome::new(ctx, "Operator sign-in"), csrf: ctx.anonymous_csrf.clone(), form },
-        );
+        return render(401, &OperatorSignIn { chrome: Chrome::new(ctx, "Operator sign-in"), csrf: ctx.csrf(), form });
     };
     let _ = store.portal_sign_in_succeeded(&subject);
     match session::open(ctx.portal, &SessionSubject::Operator(name), None) {

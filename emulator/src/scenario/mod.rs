@@ -471,13 +471,20 @@ impl Scenario {
         let now = chrono::Utc::now();
         // A fresh id for what the scenario creates: nine digits (it fits the narrowest id schema of
         // the reference API), the same everywhere in one run so the answer names what was stored.
-        let fresh_id =
-            Value::from(100_000_000 + u64::try_from(uuid::Uuid::new_v4().as_u128() % 900_000_000).unwrap_or(0));
+        // Drawn on first use: most scenarios on the request path never ask for one.
+        let fresh_id = std::cell::OnceCell::new();
         let base = |name: &str| -> Option<Value> {
             match name {
                 "now" => Some(Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))),
                 "today" => Some(Value::String(now.format("%Y-%m-%d").to_string())),
-                "random_id" => Some(fresh_id.clone()),
+                "random_id" => Some(
+                    fresh_id
+                        .get_or_init(|| {
+                            let random = uuid::Uuid::new_v4().as_u128() % 900_000_000;
+                            Value::from(100_000_000 + u64::try_from(random).unwrap_or(0))
+                        })
+                        .clone(),
+                ),
                 // The version the request called (`2.5.1`), for rules whose answers differ by version.
                 "api.version" => api.name_and_version().map(|(_, version)| Value::String(version.to_owned())),
                 _ => name.strip_prefix("request.").and_then(|n| request.lookup(n)).cloned(),
