@@ -275,7 +275,11 @@ def main() -> None:
                                 env={**os.environ, "RUST_LOG": "warn"})
         try:
             assert proc.stdout is not None
-            banner = json.loads(proc.stdout.readline())
+            line = proc.stdout.readline()
+            if not line.strip():
+                log.flush()
+                raise SystemExit(f"portal_browser: FAIL: sandgate up printed no banner:\n{(SHOTS / 'sandgate.log').read_text()}")
+            banner = json.loads(line)
             if not banner.get("portal_url"):
                 raise SystemExit(f"portal_browser: FAIL: sandgate up --json has no portal_url: {banner}")
             operator = (Path(data_dir) / "secrets" / "operator.token").read_text().strip()
