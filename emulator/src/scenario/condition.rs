@@ -27,13 +27,19 @@ enum Test {
 const TESTS: &str = "equals, not_equals, in, not_in, gt, gte, lt, lte, matches, exists";
 
 impl Condition {
-    /// Parses `{field: request.body.amount, gt: 10000}`; the error says what is wrong.
-    pub(crate) fn parse(spec: &Value) -> Result<Condition, String> {
+    /// Parses `{field: request.body.amount, gt: 10000}`; `related` names the scenario's other
+    /// loaded objects, which a field may also start with. The error says what is wrong.
+    pub(crate) fn parse(spec: &Value, related: &[String]) -> Result<Condition, String> {
         let map = spec.as_object().ok_or("a condition is a map: {field: …, <test>: …}")?;
         let field = map.get("field").and_then(Value::as_str).ok_or("field is required (e.g. request.body.amount)")?;
-        if !(field == "state" || field == "api.version" || field.starts_with("state.") || field.starts_with("request."))
-        {
-            return Err(format!("field {field:?} must start with request. or state. (or be api.version)"));
+        let root = field.split('.').next().unwrap_or_default();
+        let known = matches!(root, "state" | "request") && (root == "state" || field.contains('.'))
+            || field == "api.version"
+            || related.iter().any(|name| name == root);
+        if !known {
+            return Err(format!(
+                "field {field:?} must start with request. or state. (or be api.version, or name a related object)"
+            ));
         }
         let tests: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| *k != "field").collect();
         let [(name, operand)] = tests.as_slice() else {
@@ -125,7 +131,7 @@ mod tests {
     }
 
     fn holds(spec: Value) -> bool {
-        Condition::parse(&spec).expect("parses").holds(&lookup)
+        Condition::parse(&spec, &[]).expect("parses").holds(&lookup)
     }
 
     #[test]
@@ -151,10 +157,12 @@ mod tests {
 
     #[test]
     fn malformed_conditions_say_what_is_wrong() {
-        let error = |spec: Value| Condition::parse(&spec).expect_err("refused");
+        let error = |spec: Value| Condition::parse(&spec, &["plan".to_owned()]).expect_err("refused");
         assert!(error(json!({"field": "request.body.a", "gtt": 1})).contains("unknown test \"gtt\""));
         assert!(error(json!({"field": "body.a", "gt": 1})).contains("request. or state."));
         assert!(error(json!({"field": "request.body.a"})).contains("exactly one test"));
+        assert!(error(json!({"field": "account.status", "gt": 1})).contains("related object"));
+        assert!(Condition::parse(&json!({"field": "plan.apr", "gt": 1}), &["plan".to_owned()]).is_ok());
         assert!(error(json!({"field": "request.body.a", "matches": "("})).contains("matches"));
     }
 }

@@ -31,10 +31,18 @@
 //! update and webhook and lets the request go on to the next scenarios, the state and
 //! fabrication: a side effect, such as the credit an authorization holds, for a request another
 //! stage answers (put it after the scenarios that refuse). An update key ending in `[]` appends to
-//! that list; `create: {collection, id, object}` stores a new object in another collection (a
-//! capture of the loaded authorization). Every value is a template over `request.*`, `state.*`,
-//! `now`, `today`, `random_id` (a fresh nine-digit id, the same throughout one run) and
-//! `api.version` (the version the request called).
+//! that list; `create: {collection, id, object}` (or a list of them) stores a new object in
+//! another collection (a capture of the loaded authorization). `related: {account: {collection, id}}` loads more
+//! objects by id (the id a template over the request and `state`), read as `account.*` in
+//! conditions and templates and changed with `then.update_related: {account: {field: value}}`
+//! (a release gives the account back the credit its authorization held). Every value is a
+//! template over `request.*`, `state.*`, the related objects, `now`, `today`, `random_id` (a
+//! fresh nine-digit id, the same throughout one run), `api.version` (the version the request
+//! called), `messages.<key>`: the file's `messages: {<key>: {en: …, fr: …}}` in the language
+//! the request asks for (`lang` query parameter, else a documented `Accept-Language` header;
+//! else the first language listed), and `localized.<name>`: any such `{en, fr}` value (a plan's
+//! message) in that language; `text.<name>` is a value as text. In `update`, `~` (null)
+//! removes the field.
 
 pub mod condition;
 
@@ -93,9 +101,16 @@ fn read_file_contents(file: &Path, text: &str) -> Result<Value, OpenApiError> {
     }
     let bad = |e: serde_yaml::Error| OpenApiError::invalid(file, "", format!("not YAML: {e}"));
     let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(bad)?;
-    yaml.apply_merge().map_err(bad)?;
+    // A merged map may itself hold a merge key (an alias of a map built with `<<`): apply
+    // until none is left.
+    for _ in 0..MERGE_DEPTH {
+        yaml.apply_merge().map_err(bad)?;
+    }
     serde_json::to_value(yaml).map_err(|e| OpenApiError::invalid(file, "", format!("not JSON-shaped YAML: {e}")))
 }
+
+/// How deep merge keys may nest (`<<: *a` where `a` itself merges `b`).
+const MERGE_DEPTH: usize = 4;
 
 /// A compiled scenario.
 #[derive(Debug, Clone)]
@@ -112,9 +127,26 @@ pub struct Scenario {
     upsert: bool,
     /// `then.webhook`: an event for the application's subscriptions (name, payload template).
     webhook: Option<(String, Value)>,
-    /// `then.create`: a new object in another collection (collection template, id, object).
-    create: Option<(String, Value, Value)>,
+    /// `then.create`: new objects in other collections (collection template, id, object).
+    create: Vec<(String, Value, Value)>,
+    /// `related`: more objects loaded by id, by name.
+    related: Vec<Related>,
+    /// `then.update_related`: updates of related objects, by name.
+    update_related: Vec<(String, Map<String, Value>)>,
+    /// The file's `messages`: per key, the text per language.
+    messages: std::sync::Arc<Map<String, Value>>,
 }
+
+/// One object of `related`: its name in templates, its collection template and id template.
+#[derive(Debug, Clone)]
+struct Related {
+    name: String,
+    collection: String,
+    id: Value,
+}
+
+/// Names a related object cannot take: the roots templates already have.
+const RESERVED: [&str; 6] = ["request", "state", "api", "now", "today", "random_id"];
 
 /// Which stored object(s) a scenario reads as `state`.
 #[derive(Debug, Clone)]
@@ -174,13 +206,17 @@ pub fn fixtures(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<crate::state
             if let Some(i) = objects.iter().position(|o| o.get(id_field).is_none()) {
                 return Err(bad(&format!("objects/{i}"), &format!("has no {id_field}")));
             }
-            let known = apis.iter().filter(|a| a.name() == api).any(|a| {
+            let served = apis.iter().filter(|a| a.name() == api).any(|a| {
                 a.operations
                     .iter()
                     .any(|op| op.path.trim_end_matches('/').starts_with(collection.trim_end_matches('/')))
             });
-            if !known {
-                return Err(bad("collection", &format!("no operation of {api} is under {collection}")));
+            // A table only rules read (the plans an authorization may name) is under no operation.
+            if !served && !loaded_collections(doc).contains(&collection) {
+                return Err(bad(
+                    "collection",
+                    &format!("no operation of {api} is under {collection}, and no scenario loads it"),
+                ));
             }
             out.push(crate::state::fixtures::Fixture {
                 api: api.to_owned(),
@@ -191,6 +227,18 @@ pub fn fixtures(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<crate::state
         }
     }
     Ok(out)
+}
+
+/// The collections the scenarios of one file load, as `load` or `related`.
+fn loaded_collections(doc: &Value) -> Vec<&str> {
+    let scenarios = doc.get("scenarios").and_then(Value::as_array).into_iter().flatten();
+    scenarios
+        .flat_map(|scenario| {
+            let related = scenario.get("related").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
+            scenario.get("load").into_iter().chain(related)
+        })
+        .filter_map(|load| load.get("collection").and_then(Value::as_str))
+        .collect()
 }
 
 /// Compiles `files` for `apis`: `out[api][op]` lists the scenarios of each operation in file order.
@@ -216,9 +264,23 @@ pub fn compile(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<Vec<Vec<Scena
             .get("scenarios")
             .and_then(Value::as_array)
             .ok_or_else(|| bad("/scenarios".into(), "a list of scenarios is required".into()))?;
+        let messages = match doc.get("messages") {
+            None => Map::new(),
+            Some(Value::Object(messages)) => {
+                let not_texts =
+                    |t: &Value| !t.as_object().is_some_and(|t| !t.is_empty() && t.values().all(Value::is_string));
+                if let Some((key, _)) = messages.iter().find(|(_, texts)| not_texts(texts)) {
+                    return Err(bad(format!("/messages/{key}"), "a message is a map of language: text".into()));
+                }
+                messages.clone()
+            }
+            Some(_) => return Err(bad("/messages".into(), "messages is a map of key: {language: text}".into())),
+        };
+        let messages = std::sync::Arc::new(messages);
         for (index, spec) in list.iter().enumerate() {
             let at = format!("/scenarios/{index}");
-            let scenario = parse(spec).map_err(|(pointer, problem)| bad(format!("{at}{pointer}"), problem))?;
+            let mut scenario = parse(spec).map_err(|(pointer, problem)| bad(format!("{at}{pointer}"), problem))?;
+            scenario.messages = std::sync::Arc::clone(&messages);
             let operations: Vec<&str> = match spec.get("operations").or_else(|| spec.get("operation")) {
                 Some(Value::String(one)) => vec![one.as_str()],
                 Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
@@ -283,9 +345,26 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
             }
         }
     };
+    let mut related = Vec::new();
+    for (name, spec) in spec.get("related").and_then(Value::as_object).into_iter().flatten() {
+        let at = format!("/related/{name}");
+        if RESERVED.contains(&name.as_str()) || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err((at, format!("a related object's name is a word other than {RESERVED:?}")));
+        }
+        match (spec.get("collection").and_then(Value::as_str), spec.get("id")) {
+            (Some(collection), Some(id)) => {
+                related.push(Related { name: name.clone(), collection: collection.to_owned(), id: id.clone() })
+            }
+            _ => return Err((at, "a related object needs a collection and an id".into())),
+        }
+    }
+    if spec.get("related").is_some_and(|r| !r.is_object()) {
+        return Err(("/related".into(), "related is a map of name: {collection, id}".into()));
+    }
+    let related_names: Vec<String> = related.iter().map(|r| r.name.clone()).collect();
     let mut when = Vec::new();
     for (index, condition) in spec.get("when").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        when.push(Condition::parse(condition).map_err(|e| (format!("/when/{index}"), e))?);
+        when.push(Condition::parse(condition, &related_names).map_err(|e| (format!("/when/{index}"), e))?);
     }
     let then = spec
         .get("then")
@@ -328,27 +407,88 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
     if (update.is_some() || upsert) && !matches!(load, Some(Load { find: Find::Id(_), .. })) {
         return Err(("/then/update".into(), "update needs load: {collection, id}".into()));
     }
-    let create = match then.get("create") {
-        None => None,
-        Some(create) => {
-            let collection = create.get("collection").and_then(Value::as_str);
-            match (collection, create.get("id"), create.get("object")) {
-                (Some(collection), Some(id), Some(object @ Value::Object(_))) => {
-                    Some((collection.to_owned(), id.clone(), object.clone()))
-                }
-                _ => return Err(("/then/create".into(), "create needs a collection, an id and an object".into())),
+    let creates = match then.get("create") {
+        None => Vec::new(),
+        Some(Value::Array(many)) => many.iter().collect(),
+        Some(one) => vec![one],
+    };
+    let mut create = Vec::with_capacity(creates.len());
+    for one in creates {
+        let collection = one.get("collection").and_then(Value::as_str);
+        match (collection, one.get("id"), one.get("object")) {
+            (Some(collection), Some(id), Some(object @ Value::Object(_))) => {
+                create.push((collection.to_owned(), id.clone(), object.clone()))
+            }
+            _ => {
+                return Err((
+                    "/then/create".into(),
+                    "create needs a collection, an id and an object (or a list of them)".into(),
+                ))
             }
         }
-    };
-    let known = ["name", "operation", "operations", "load", "when", "then", "description"];
-    let then_keys = ["status", "body", "merge", "update", "upsert", "webhook", "continue", "create"];
+    }
+    let mut update_related = Vec::new();
+    for (name, fields) in then.get("update_related").and_then(Value::as_object).into_iter().flatten() {
+        let at = format!("/then/update_related/{name}");
+        if !related_names.contains(name) {
+            return Err((at, format!("no related object {name:?}; related has {related_names:?}")));
+        }
+        let fields = fields.as_object().ok_or((at, "a map of field: value".to_owned()))?;
+        update_related.push((name.clone(), fields.clone()));
+    }
+    let known = ["name", "operation", "operations", "load", "related", "when", "then", "description"];
+    let then_keys = ["status", "body", "merge", "update", "upsert", "webhook", "continue", "create", "update_related"];
     if let Some(unknown) = then.keys().find(|k| !then_keys.contains(&k.as_str())) {
         return Err((format!("/then/{unknown}"), format!("unknown key; then has {then_keys:?}")));
     }
     if let Some(unknown) = spec.as_object().and_then(|m| m.keys().find(|k| !known.contains(&k.as_str()))) {
         return Err((format!("/{unknown}"), format!("unknown key; scenarios have {known:?}")));
     }
-    Ok(Scenario { name: name.to_owned(), load, when, status, body, merge, update, upsert, webhook, create })
+    Ok(Scenario {
+        name: name.to_owned(),
+        load,
+        when,
+        status,
+        body,
+        merge,
+        update,
+        upsert,
+        webhook,
+        create,
+        related,
+        update_related,
+        messages: std::sync::Arc::default(),
+    })
+}
+
+/// `texts` (`{en: …, fr: …}`) in the language `request` asks for: the `lang` query parameter,
+/// else a documented `Accept-Language` header (`fr-CA,fr;q=0.9` → `fr`); else the first listed.
+fn localize(texts: &Value, request: &ParsedRequest) -> Option<Value> {
+    let texts = texts.as_object()?;
+    let asked = request.lookup("query.lang").or_else(|| request.lookup("header.accept-language"));
+    let language = asked.map(text).unwrap_or_default();
+    let primary = language.split([',', ';', '-', '_']).next().unwrap_or_default().trim();
+    let found = texts.iter().find(|(tag, _)| tag.eq_ignore_ascii_case(primary));
+    found.or_else(|| texts.iter().next()).map(|(_, text)| text.clone())
+}
+
+/// The new value of an updated field: `null` (`~` in YAML) removes the field.
+fn updated(template: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Option<Value> {
+    match template {
+        Value::Null => None,
+        template => sandgate_openapi::template::render(template, lookup),
+    }
+}
+
+/// The value at the dotted `path` inside `value` (a number segment indexes a list).
+fn dig<'v>(mut value: &'v Value, path: &str) -> Option<&'v Value> {
+    for segment in path.split('.') {
+        value = match (value, segment.parse::<usize>()) {
+            (Value::Array(items), Ok(index)) => items.get(index)?,
+            _ => value.get(segment)?,
+        };
+    }
+    Some(value)
 }
 
 /// Sets (or, with `None`, removes) the field at the dotted `path` of `object`, creating the
@@ -454,9 +594,10 @@ impl<'a> StaticBodies<'a> {
 }
 
 impl Scenario {
-    /// The collection template the scenario loads from, if any.
-    pub fn collection(&self) -> Option<&str> {
-        self.load.as_ref().map(|load| load.collection.as_str())
+    /// Whether the scenario reads the collection with this template (`load` or `related`).
+    pub fn reads(&self, collection: &str) -> bool {
+        self.load.as_ref().is_some_and(|load| load.collection == collection)
+            || self.related.iter().any(|related| related.collection == collection)
     }
 
     /// Runs the scenario for one request: `None` when a condition does not hold; else its answer
@@ -487,6 +628,7 @@ impl Scenario {
                 ),
                 // The version the request called (`2.5.1`), for rules whose answers differ by version.
                 "api.version" => api.name_and_version().map(|(_, version)| Value::String(version.to_owned())),
+                _ if name.starts_with("messages.") => localize(self.messages.get(&name["messages.".len()..])?, request),
                 _ => name.strip_prefix("request.").and_then(|n| request.lookup(n)).cloned(),
             }
         };
@@ -513,21 +655,39 @@ impl Scenario {
                 (None, state)
             }
         };
-        let lookup = |name: &str| -> Option<Value> {
+        let with_state = |name: &str| -> Option<Value> {
             match name.strip_prefix("state") {
                 Some("") => state.clone(),
-                Some(path) if path.starts_with('.') => {
-                    let mut value = state.as_ref()?;
-                    for segment in path[1..].split('.') {
-                        value = match (value, segment.parse::<usize>()) {
-                            (Value::Array(items), Ok(index)) => items.get(index)?,
-                            _ => value.get(segment)?,
-                        };
-                    }
-                    Some(value.clone())
-                }
+                Some(path) if path.starts_with('.') => dig(state.as_ref()?, &path[1..]).cloned(),
                 _ => base(name),
             }
+        };
+        // The related objects, each found by an id over the request and `state`.
+        let mut related = Vec::with_capacity(self.related.len());
+        for Related { name, collection, id } in &self.related {
+            let key = collection_key(api.name(), collection, &request.path);
+            let id = sandgate_openapi::template::render(id, &with_state).map(|v| text(&v)).unwrap_or_default();
+            let object = store.get(tenant, &key, &id)?;
+            related.push((name.as_str(), key, id, object));
+        }
+        let lookup_plain = |name: &str| -> Option<Value> {
+            let (root, path) = name.split_once('.').unwrap_or((name, ""));
+            match related.iter().find(|(related, ..)| *related == root) {
+                Some((.., object)) if path.is_empty() => object.clone(),
+                Some((.., object)) => dig(object.as_ref()?, path).cloned(),
+                None => with_state(name),
+            }
+        };
+        // `localized.plan.message`: that field (`{en: …, fr: …}`) in the request's language.
+        // `text.request.body.amount`: that value as text (a field documented as a string).
+        let lookup = |name: &str| -> Option<Value> {
+            if let Some(name) = name.strip_prefix("localized.") {
+                return localize(&lookup_plain(name)?, request);
+            }
+            if let Some(name) = name.strip_prefix("text.") {
+                return lookup_plain(name).map(|value| Value::String(text(&value)));
+            }
+            lookup_plain(name)
         };
         if !self.when.iter().all(|c| c.holds(&lookup)) {
             return Ok(None);
@@ -536,12 +696,22 @@ impl Scenario {
             if state.is_some() || self.upsert {
                 let mut object = state.clone().and_then(|s| s.as_object().cloned()).unwrap_or_default();
                 for (field, value) in update {
-                    set_path(&mut object, field, sandgate_openapi::template::render(value, &lookup));
+                    set_path(&mut object, field, updated(value, &lookup));
                 }
                 store.put(tenant, key, id, &Value::Object(object))?;
             }
         }
-        if let Some((collection, id, object)) = &self.create {
+        for (name, fields) in &self.update_related {
+            let Some((_, key, id, Some(object))) = related.iter().find(|(related, ..)| related == name) else {
+                continue; // nothing to update: the related object does not exist
+            };
+            let mut object = object.as_object().cloned().unwrap_or_default();
+            for (field, value) in fields {
+                set_path(&mut object, field, updated(value, &lookup));
+            }
+            store.put(tenant, key, id, &Value::Object(object))?;
+        }
+        for (collection, id, object) in &self.create {
             let key = collection_key(api.name(), collection, &request.path);
             let id = sandgate_openapi::template::render(id, &lookup).map(|v| text(&v)).unwrap_or_default();
             let object = sandgate_openapi::template::render(object, &lookup).unwrap_or(Value::Null);

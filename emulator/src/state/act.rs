@@ -1,7 +1,8 @@
 //! Carries out an operation's [`Resource`] action on the store and builds the success body:
 //! stored fields over fabricated ones, so what the partner sent or was given before comes back.
-//! A stored field that does not fit the answer's schema (a request's `financing_option` shaped
-//! unlike the response's) is answered fabricated instead, so every answer conforms.
+//! A stored value that does not fit the answer's schema is mended where it fails (a field the
+//! version lacks is dropped, one it needs is fabricated), so every answer conforms and keeps what
+//! it can of what was stored.
 
 use std::sync::Arc;
 
@@ -69,30 +70,101 @@ impl Conforms {
             .as_ref()
     }
 
-    /// Puts back the fabricated value of every top-level field that makes `body` invalid or that
-    /// it lacks but must have.
+    /// Makes `body` conform, changing as little as it can: a field that is missing is taken from
+    /// `fabricated`, one the schema does not allow is dropped and one that does not fit is
+    /// replaced by its fabricated value, each at the deepest place the validator names. So an
+    /// object one version stored keeps its values when another version reads it (a v2.5.1
+    /// `financing_option` read through v2.5 loses `annual_rates`, keeps its plan and term).
     fn repair(&self, body: &mut Value, fabricated: &Value) {
         let Some(validator) = self.validator() else { return };
-        if validator.is_valid(body) {
-            return;
+        for _ in 0..REPAIR_PASSES {
+            if validator.is_valid(body) {
+                return;
+            }
+            let fixes: Vec<Fix> = validator
+                .iter_errors(body)
+                .map(|e| {
+                    let at = e.instance_path().as_str().to_owned();
+                    match e.kind() {
+                        ValidationErrorKind::Required { property } => match property.as_str() {
+                            Some(name) => Fix::Fill(at, name.to_owned()),
+                            None => Fix::Replace(at),
+                        },
+                        ValidationErrorKind::AdditionalProperties { unexpected }
+                        | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                            Fix::Drop(at, unexpected.clone())
+                        }
+                        _ => Fix::Replace(at),
+                    }
+                })
+                .collect();
+            for fix in fixes {
+                fix.apply(body, fabricated);
+            }
         }
-        let faulty: Vec<String> = validator
-            .iter_errors(body)
-            .filter_map(|e| match e.kind() {
-                ValidationErrorKind::Required { property } if e.instance_path().as_str().is_empty() => {
-                    property.as_str().map(str::to_owned)
+        if !validator.is_valid(body) {
+            body.clone_from(fabricated);
+        }
+    }
+}
+
+/// How many rounds of fixes [`Conforms::repair`] makes before answering the fabricated body.
+const REPAIR_PASSES: usize = 4;
+
+/// One change that brings a body closer to its schema; the strings are JSON pointers.
+enum Fix {
+    /// Add the missing field (from the fabricated body) to the object at the pointer.
+    Fill(String, String),
+    /// Remove these fields from the object at the pointer.
+    Drop(String, Vec<String>),
+    /// Put the fabricated value at the pointer (remove the value when there is none).
+    Replace(String),
+}
+
+impl Fix {
+    fn apply(self, body: &mut Value, fabricated: &Value) {
+        match self {
+            Fix::Fill(at, name) => {
+                let value = fabricated.pointer(&at).and_then(|o| o.get(&name)).cloned();
+                match (body.pointer_mut(&at).and_then(Value::as_object_mut), value) {
+                    (Some(object), Some(value)) => {
+                        object.insert(name, value);
+                    }
+                    _ => Fix::Replace(at).apply(body, fabricated),
                 }
-                _ => e.instance_path().as_str().trim_start_matches('/').split('/').next().map(str::to_owned),
-            })
-            .filter(|field| !field.is_empty())
-            .collect();
-        let Some(object) = body.as_object_mut() else { return };
-        for field in faulty {
-            let field = field.replace("~1", "/").replace("~0", "~");
-            match fabricated.get(&field) {
-                Some(value) => object.insert(field, value.clone()),
-                None => object.remove(&field),
-            };
+            }
+            Fix::Drop(at, names) => {
+                if let Some(object) = body.pointer_mut(&at).and_then(Value::as_object_mut) {
+                    for name in names {
+                        object.remove(&name);
+                    }
+                }
+            }
+            Fix::Replace(at) if at.is_empty() => body.clone_from(fabricated),
+            Fix::Replace(at) => match fabricated.pointer(&at) {
+                Some(value) => {
+                    if let Some(slot) = body.pointer_mut(&at) {
+                        slot.clone_from(value);
+                    }
+                }
+                None => {
+                    let (parent, last) = at.rsplit_once('/').unwrap_or(("", &at));
+                    let last = last.replace("~1", "/").replace("~0", "~");
+                    match body.pointer_mut(parent) {
+                        Some(Value::Object(object)) => {
+                            object.remove(&last);
+                        }
+                        Some(Value::Array(items)) => {
+                            if let Ok(index) = last.parse::<usize>() {
+                                if index < items.len() {
+                                    items.remove(index);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            },
         }
     }
 }

@@ -32,7 +32,8 @@ fn check(
     response: sandgate_emulator::EmuResponse,
 ) -> (u16, Value, Option<String>) {
     let value = if response.body.is_empty() { Value::Null } else { common::json(&response) };
-    let schema = emulator.response_schema(&method, path, response.status).expect("documented status");
+    let route = path.split('?').next().unwrap_or(path);
+    let schema = emulator.response_schema(&method, route, response.status).expect("documented status");
     let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("compiles");
     assert!(validator.is_valid(&value), "{method} {path} → {}: {value} does not conform", response.status);
     let scenario = response.headers.iter().find(|(n, _)| *n == SCENARIO_HEADER).map(|(_, v)| v.clone());
@@ -568,4 +569,116 @@ fn a_repeated_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     assert_eq!((status, replayed), (200, false));
     assert_ne!(other["transaction_id"], first["transaction_id"], "a new key is a new purchase");
     assert_eq!(available(&pos, account), 4500.0);
+}
+
+/// An authorization request on `account` for `amount` with this financing option.
+fn authorization(account: u64, amount: f64, auto_capture: bool, financing: Value) -> Value {
+    json!({"account_number": account, "amount": amount, "auto_capture": auto_capture, "financing_option": financing})
+}
+
+#[test]
+fn plans_set_the_terms_and_both_versions_show_one_authorization() {
+    let pos = pos();
+    let account = 30000000000004; // Liam O'Connor: $5,000 available
+    let plan_301 = json!({"transaction_type": "promotional_purchase", "plan_id": 301, "term": 24});
+    let (status, created, _) = post(&pos, "/authorization?lang=fr", authorization(account, 1000.0, false, plan_301));
+    assert_eq!(status, 200, "{created}");
+    let financing = &created["financing_option"];
+    assert_eq!((&financing["plan_id"], &financing["term"]), (&json!(301), &json!(24)), "the plan sent is kept");
+    assert_eq!(
+        (&financing["apr"], &financing["term_amount"]),
+        (&json!(0.0999), &json!(49.99)),
+        "24 × 49.99 ≈ 1,199.80"
+    );
+    assert_eq!(created["message"], "Approuvée.", "lang=fr answers French");
+    assert_eq!(available(&pos, account), 3800.2, "the amount and its interest (1,199.80) are held");
+
+    let id = created["authorization_id"].as_u64().expect("id");
+    let (_, v25) = get(&pos, &format!("/authorization/{id}"));
+    assert_eq!(v25, created, "a read answers what the create answered");
+    let path = format!("/pos-api/v2.5.1/client-id/demo/authorization/{id}");
+    let read = common::call(&pos, Method::GET, &path, &HeaderMap::new());
+    let (_, v251, _) = check(&pos, Method::GET, &path, read);
+    let newer = &v251["financing_option"];
+    assert_eq!((&newer["plan_id"], &newer["term"], &newer["term_amount"]), (&json!(301), &json!(24), &json!(49.99)));
+    assert_eq!((&newer["annual_rates"]["rate"], &newer["plan_name"]), (&json!(0.0999), &json!("24 months at 9.99%")));
+    assert_eq!(newer["annual_rates"]["message"], "Intérêt simple sur le montant financé.");
+    assert_eq!((&v251["amount"], &v251["status"]), (&v25["amount"], &v25["status"]), "one object, two views");
+
+    let unoffered = json!({"transaction_type": "promotional_purchase", "plan_id": 101, "term": 24});
+    let refused = post(&pos, "/authorization", authorization(account, 10.0, false, unoffered));
+    assert_eq!(error(&refused), (409, "plan_term_not_available"));
+    let no_term = json!({"transaction_type": "promotional_purchase", "plan_id": 101});
+    assert_eq!(
+        error(&post(&pos, "/authorization", authorization(account, 10.0, false, no_term))),
+        (409, "plan_term_not_set")
+    );
+    assert_eq!(available(&pos, account), 3800.2, "refusals hold nothing");
+
+    let regular = json!({"transaction_type": "regular_purchase"});
+    let (status, captured, _) = post(&pos, "/authorization", authorization(account, 200.0, true, regular));
+    assert_eq!(
+        (status, &captured["status"], &captured["remaining_authorization_amount"]),
+        (200, &json!("closed"), &json!(0))
+    );
+    let capture_id = &captured["captures"][0]["capture_id"];
+    let (_, all) = get(&pos, "/captures");
+    let listed = all.as_array().expect("list").iter().find(|c| c["capture_id"] == *capture_id);
+    assert!(
+        listed.is_some_and(|c| c["authorization_id"] == captured["authorization_id"]),
+        "auto_capture lists its capture"
+    );
+}
+
+#[test]
+fn releases_returns_and_refunds_give_credit_back_within_what_is_owed() {
+    let pos = pos();
+    let account = 30000000000004;
+    let plan_301 = json!({"transaction_type": "promotional_purchase", "plan_id": 301, "term": 24});
+    let (_, created, _) = post(&pos, "/authorization", authorization(account, 1000.0, false, plan_301));
+    let id = created["authorization_id"].as_u64().expect("id");
+    assert_eq!(post(&pos, &format!("/authorization/{id}/release"), json!({"amount": 500.0})).0, 200);
+    assert_eq!(available(&pos, account), 4400.1, "a release frees what it held: 500 and its interest");
+    let (_, capture, _) = post(&pos, &format!("/authorization/{id}/capture"), json!({"amount": 500.0}));
+    assert_eq!(capture["status"], "closed");
+    assert_eq!(available(&pos, account), 4400.1, "a capture turns the hold into a charge");
+
+    let refund = |amount: f64| post(&pos, &format!("/accounts/{account}/refund"), json!({"amount": amount}));
+    let too_much = refund(500.01);
+    assert_eq!(error(&too_much), (409, "refunds_limit_exceeded_amount"), "the account owes 500");
+    assert_eq!(refund(200.0).0, 200);
+    assert_eq!(available(&pos, account), 4600.1);
+    assert_eq!(error(&refund(300.01)), (409, "refunds_limit_exceeded_amount"), "300 is owed now");
+    let capture_id = capture["capture_id"].as_u64().expect("capture id");
+    let returned = post(&pos, &format!("/authorization/{id}/capture/{capture_id}/return"), json!({"amount": 100.0}));
+    assert_eq!(returned.0, 200, "{}", returned.1);
+    assert_eq!(available(&pos, account), 4720.08, "a return frees 100 and its interest");
+    assert_eq!(error(&refund(200.01)), (409, "refunds_limit_exceeded_amount"), "a return lowers what is owed");
+    assert_eq!(error(&post(&pos, "/accounts/99999999/refund", json!({"amount": 1.0}))), (404, "not_found"));
+}
+
+#[test]
+fn amounts_are_cents_and_only_quebec_accounts_close() {
+    let pos = pos();
+    let (status, wrong, _) = post(&pos, "/transactions", purchase(12345678, "regular_purchase", 10.005));
+    assert_eq!(
+        (status, &wrong["error"], &wrong["field_errors"][0]["param"]),
+        (409, &json!("wrong_inputs"), &json!("amount"))
+    );
+    let regular = json!({"transaction_type": "regular_purchase"});
+    assert_eq!(
+        error(&post(&pos, "/authorization", authorization(12345678, 0.001, false, regular))),
+        (409, "wrong_inputs")
+    );
+    assert_eq!(post(&pos, "/transactions", purchase(12345678, "regular_purchase", 10.1)).0, 200, "cents are fine");
+
+    let (status, outside, _) = post(&pos, "/accounts/12345678/close", json!({}));
+    assert_eq!((status, &outside["error"]), (409, &json!("wrong_inputs")), "an Ontario account: {outside}");
+    assert_eq!(post(&pos, "/accounts/30000000000002/close", json!({})).0, 200, "Marie Tremblay, QC");
+    let (_, closed) = get(&pos, "/customers/lookup?account_number=30000000000002");
+    assert_eq!(closed["account_status"], "C", "{closed}");
+    assert!(closed.get("account_status_reason_code").is_none(), "C has no documented reason code");
+    let refused = post(&pos, "/transactions", purchase(30000000000002, "regular_purchase", 10.0));
+    assert_eq!(error(&refused), (409, "user_not_able_to_purchase"), "a closed account refuses");
+    assert_eq!(error(&post(&pos, "/accounts/99999999/close", json!({}))), (404, "not_found"));
 }
