@@ -84,6 +84,9 @@ impl Emulator {
     pub fn with_scenarios(mut self, files: &[scenario::ScenarioFile]) -> Result<Emulator, EmulatorError> {
         let compiled = scenario::compile(files, &self.apis)?;
         self.fixtures.extend(scenario::fixtures(files, &self.apis)?);
+        for (api, messages) in self.apis.iter().zip(&mut self.messages) {
+            messages.extend(scenario::messages(files, api.name()));
+        }
         for (api, ops) in compiled.into_iter().enumerate() {
             for (op, scenarios) in ops.into_iter().enumerate() {
                 self.scenarios[api][op].extend(scenarios);
@@ -99,7 +102,9 @@ impl Emulator {
         let mut answers = Vec::with_capacity(apis.len());
         let mut stateful = Vec::with_capacity(apis.len());
         let mut callbacks = Vec::with_capacity(apis.len());
+        let mut sets = Vec::with_capacity(apis.len());
         for api in &apis {
+            let mut op_sets = Vec::with_capacity(api.operations.len());
             let mut per_op = Vec::with_capacity(api.operations.len());
             let resources = state::infer::infer(api)
                 .map_err(|(pointer, problem)| OpenApiError::invalid(&api.file, pointer, problem))?;
@@ -118,6 +123,7 @@ impl Emulator {
                     }
                 };
                 per_op.push(compile_answers(op, &set, file)?);
+                op_sets.push(Arc::clone(&set));
                 let mut compiled_callbacks = Vec::with_capacity(op.callbacks.len());
                 for callback in &op.callbacks {
                     let program = callback.schema.as_ref().map(|s| Program::compile(s, &op.schemas, &set)).transpose();
@@ -132,6 +138,7 @@ impl Emulator {
             answers.push(per_op);
             stateful.push(state_ops);
             callbacks.push(callback_ops);
+            sets.push(op_sets);
         }
         let router = Router::new(&apis);
         let checks = apis.iter().map(|api| api.operations.iter().map(|_| OnceLock::new()).collect()).collect();
@@ -139,6 +146,7 @@ impl Emulator {
         let scenarios = apis.iter().map(|api| vec![Vec::new(); api.operations.len()]).collect();
         let fixtures = state::fixtures::Fixtures::default();
         let fabricated = Default::default();
+        let messages = apis.iter().map(|_| serde_json::Map::new()).collect();
         Ok(Emulator {
             apis,
             router,
@@ -151,6 +159,8 @@ impl Emulator {
             state,
             options,
             fabricated,
+            sets,
+            messages,
         })
     }
 

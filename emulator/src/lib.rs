@@ -13,6 +13,7 @@
 pub mod answer;
 mod compile;
 mod error;
+mod error_code;
 pub mod events;
 mod fabricated;
 pub mod idempotency;
@@ -66,6 +67,11 @@ pub struct Emulator {
     options: EmulatorOptions,
     /// Fabricated bodies already serialised (generation is a pure function of the seed).
     fabricated: fabricated::FabricatedBodies,
+    /// `sets[api][op]`: the compiled schemas of the operation's document, for bodies compiled
+    /// on demand (a documented error code asked for by name).
+    sets: Vec<Vec<std::sync::Arc<sandgate_openapi::generate::CompiledSet>>>,
+    /// `messages[api]`: the scenario files' texts per language, by key (an error code's message).
+    messages: Vec<serde_json::Map<String, Value>>,
 }
 
 /// A callback with the generator of its body.

@@ -158,6 +158,16 @@ impl Emulator {
                 }
             },
         };
+        // An error code the spec documents only as an enum value (`Prefer: example=not_enough_credit`).
+        if let Some(name) = &preference.example {
+            if !answer.examples.iter().any(|(n, _)| n == name) {
+                if let Some(response) = self.documented_error(req, id, parsed, name, preference.code) {
+                    return response;
+                }
+            }
+        }
+        // An outcome the client picked skips the business rules and the state.
+        let picked = preference.code.is_some() || preference.example.is_some();
         let mut applied = prefer::Applied::default();
         if let Some(code) = preference.code {
             applied.push("code", &code.to_string());
@@ -174,7 +184,7 @@ impl Emulator {
                 return state_unavailable(&e);
             }
         }
-        if preference.code.is_none() {
+        if !picked {
             for scenario in &self.scenarios[id.api][id.op] {
                 match scenario.run(&self.apis[id.api], parsed, self.state.as_ref(), self.tenant(req)) {
                     Ok(None) => {}
@@ -188,7 +198,7 @@ impl Emulator {
             }
         }
         // ---- act on the state (unless the client picked an outcome with `Prefer`)
-        if let (None, Some(stateful)) = (preference.code, &self.stateful[id.api][id.op]) {
+        if let (false, Some(stateful)) = (picked, &self.stateful[id.api][id.op]) {
             return match stateful.act(self.state.as_ref(), self.tenant(req), parsed, self.seed_for(req, id)) {
                 Ok(Acted::Done(body)) => {
                     let bodiless = matches!(status, 204 | 205 | 304) || answer.media_type.is_none();
@@ -213,7 +223,12 @@ impl Emulator {
                 }
                 None => {
                     let names: Vec<&str> = answer.examples.iter().map(|(n, _)| n.as_str()).collect();
-                    let detail = format!("Prefer: example={name}: the {status} response has the examples {names:?}");
+                    let op = &self.apis[id.api].operations[id.op];
+                    let codes: Vec<&str> =
+                        sandgate_openapi::error_codes::documented(op).iter().map(|c| c.code).collect();
+                    let detail = format!(
+                        "Prefer: example={name}: the {status} response has the examples {names:?}; the documented error codes are {codes:?}"
+                    );
                     return problem(ProblemKind::InvalidRequest, &detail);
                 }
             },

@@ -7,9 +7,11 @@
 //! (OpenAPI schema dialect → JSON Schema 2020-12) → `model` (APIs and operations); then
 //! `router` (method + path → operation), `generate` (schema → value), `validate` (request →
 //! verdict), `infer` (which operations create, read, list and delete which resource), and
-//! `template` (the `{{ name }}` templates specs and scenarios are written with).
+//! `template` (the `{{ name }}` templates specs and scenarios are written with), `error_codes`
+//! (the error codes an operation's error answers document).
 
 pub mod error;
+pub mod error_codes;
 pub mod generate;
 pub mod infer;
 pub mod load;

@@ -56,6 +56,9 @@ pub(crate) struct DocOp {
     pub(crate) responses: Vec<(String, String, String, String)>,
     /// (what to send, answer, scenario name).
     pub(crate) scenarios: Vec<(String, String, String)>,
+    /// The documented error codes: (status, code, message), each reachable with
+    /// `Prefer: example=<code>` in TRAINING.
+    pub(crate) error_codes: Vec<(u16, String, String)>,
 }
 
 /// One API version.
@@ -97,7 +100,8 @@ impl Catalog {
         let mut out = Vec::new();
         for api in apis {
             let document = load(&api.file);
-            let scenarios = scenarios(&api.file);
+            let beside = scenario_file(&api.file);
+            let (scenarios, messages) = (scenarios(&beside), &beside["messages"]);
             let client_param = api.extensions.get("x-sandgate-client-id-parameter").and_then(Value::as_str);
             let compiled = CompiledSet::compile(&api.schemas).ok();
             let mut operations = Vec::new();
@@ -200,6 +204,13 @@ impl Catalog {
                     request_example,
                     responses,
                     scenarios: scenarios.iter().filter(|s| s.0.contains(&op_id)).map(|s| s.1.clone()).collect(),
+                    error_codes: sandgate_openapi::error_codes::documented(op)
+                        .iter()
+                        .map(|c| {
+                            let message = messages[c.code]["en"].as_str().unwrap_or_default().to_owned();
+                            (c.status, c.code.to_owned(), message)
+                        })
+                        .collect(),
                     operation_id: op_id,
                 });
             }
@@ -241,12 +252,15 @@ impl Catalog {
     }
 }
 
-/// The scenarios declared beside a spec (`scenarios.yaml` in its folder), as (operation ids,
-/// (what to send, answer, name)).
-fn scenarios(spec: &Path) -> Vec<(Vec<String>, (String, String, String))> {
-    let Some(folder) = spec.parent() else { return Vec::new() };
-    let Ok(text) = std::fs::read_to_string(folder.join("scenarios.yaml")) else { return Vec::new() };
-    let Ok(document) = serde_yaml::from_str::<Value>(&text) else { return Vec::new() };
+/// The scenario file beside a spec (`scenarios.yaml` in its folder), or null.
+fn scenario_file(spec: &Path) -> Value {
+    let Some(folder) = spec.parent() else { return Value::Null };
+    let Ok(text) = std::fs::read_to_string(folder.join("scenarios.yaml")) else { return Value::Null };
+    serde_yaml::from_str::<Value>(&text).unwrap_or(Value::Null)
+}
+
+/// The scenarios of a scenario file, as (operation ids, (what to send, answer, name)).
+fn scenarios(document: &Value) -> Vec<(Vec<String>, (String, String, String))> {
     let mut out = Vec::new();
     for scenario in document["scenarios"].as_array().into_iter().flatten() {
         let operations: Vec<String> = scenario["operations"]

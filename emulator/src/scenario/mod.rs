@@ -229,6 +229,16 @@ pub fn fixtures(files: &[ScenarioFile], apis: &[Api]) -> Result<Vec<crate::state
     Ok(out)
 }
 
+/// The `messages` of every scenario file of the API named `api` (checked by [`compile`]).
+pub fn messages(files: &[ScenarioFile], api: &str) -> Map<String, Value> {
+    let of_api = files.iter().filter(|f| f.doc.get("api").and_then(Value::as_str) == Some(api));
+    of_api
+        .filter_map(|f| f.doc.get("messages").and_then(Value::as_object))
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// The collections the scenarios of one file load, as `load` or `related`.
 fn loaded_collections(doc: &Value) -> Vec<&str> {
     let scenarios = doc.get("scenarios").and_then(Value::as_array).into_iter().flatten();
@@ -463,7 +473,7 @@ fn parse(spec: &Value) -> Result<Scenario, (String, String)> {
 
 /// `texts` (`{en: …, fr: …}`) in the language `request` asks for: the `lang` query parameter,
 /// else a documented `Accept-Language` header (`fr-CA,fr;q=0.9` → `fr`); else the first listed.
-fn localize(texts: &Value, request: &ParsedRequest) -> Option<Value> {
+pub(crate) fn localize(texts: &Value, request: &ParsedRequest) -> Option<Value> {
     let texts = texts.as_object()?;
     let asked = request.lookup("query.lang").or_else(|| request.lookup("header.accept-language"));
     let language = asked.map(text).unwrap_or_default();

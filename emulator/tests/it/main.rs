@@ -2,6 +2,7 @@
 //! process, or over HTTP on an ephemeral port).
 
 mod common;
+mod every_documented_error_code_is_reachable;
 mod fabricated_responses_conform_to_specs;
 mod invalid_requests_are_rejected_naming_each_violation;
 mod prefer_header_picks_any_documented_response;

@@ -27,6 +27,11 @@ fn every_operation_is_documented_and_try_it_answers_from_training() {
     assert!(pos.body.contains("id=\"schema-AccountSummary\""), "component schemas are shown");
     assert!(pos.body.contains("href=\"#schema-AccountSummary\""), "operations link their schemas");
     assert!(pos.body.contains("A-RR_L") && pos.body.contains("100100100"), "the magic TRAINING values are listed");
+    assert!(
+        pos.body.contains("refunds_limit_exceeded_amount")
+            && pos.body.contains("The refund is more than the account owes."),
+        "every documented error code is listed with its message"
+    );
     assert!(pos.body.contains("deprecated"), "deprecations are marked");
 
     // A member with a TRAINING credential tries the customer search.
