@@ -6,7 +6,8 @@
 //! `{action: list, collection: /other/{x}/things, id_field: thing_id}` names the action, the
 //! collection (a path template of the same API) and the object's id field. A create may add
 //! `set: {status: open, remaining: '{{request.body.amount}}', date: '{{now}}'}`: fields the server
-//! sets, as templates (see `template`) over the request.
+//! sets, as templates (see `template`) over the request; a list may add `order: newest_first`
+//! (the default is creation order, oldest first).
 
 use serde_json::Value;
 
@@ -60,6 +61,8 @@ pub struct Resource {
     pub id_field: String,
     /// Server-set fields of a created object, as templates.
     pub set: Option<serde_json::Map<String, Value>>,
+    /// A list answers the newest objects first (`order: newest_first`).
+    pub newest_first: bool,
 }
 
 impl Resource {
@@ -141,7 +144,13 @@ fn resource(api: &Api, name: &str, op: &Operation) -> Result<Option<Resource>, S
         Some(Value::Object(fields)) if action == Action::Create => Some(fields.clone()),
         Some(_) => return Err("set must be an object, and only a create sets fields".into()),
     };
-    Ok(Some(Resource { action, api: name.to_owned(), collection, id_param, id_field, set }))
+    let newest_first = match op.resource.as_ref().and_then(|r| r.get("order")) {
+        None => false,
+        Some(Value::String(order)) if action == Action::List && order == "newest_first" => true,
+        Some(Value::String(order)) if action == Action::List && order == "oldest_first" => false,
+        Some(_) => return Err("order is newest_first or oldest_first, and only a list has one".into()),
+    };
+    Ok(Some(Resource { action, api: name.to_owned(), collection, id_param, id_field, set, newest_first }))
 }
 
 /// `/a/{x}/b/{id}` → (`/a/{x}/b`, Some(`id`)); a path not ending in a parameter is its own parent.
@@ -233,6 +242,7 @@ mod tests {
             id_param: None,
             id_field: "id".into(),
             set: None,
+            newest_first: false,
         };
         let path = serde_json::json!({"u": 7}).as_object().cloned().unwrap_or_default();
         assert_eq!(resource.collection_key(&path), "pets:/users/7/pets");

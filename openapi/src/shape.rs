@@ -125,6 +125,8 @@ pub struct Field {
     /// Whether the schema marks it `writeOnly` (taken from a request, never answered: a
     /// password, a card number).
     pub write_only: bool,
+    /// Whether it is a date or a date-time (`format: date-time` or `date`).
+    pub timestamp: bool,
 }
 
 /// The top-level properties of `schema` (through `$ref`s and composition).
@@ -135,7 +137,13 @@ pub fn fields(schema: &Value, defs: &Map<String, Value>) -> Vec<Field> {
         if !out.iter().any(|f| f.name == name) {
             let flag =
                 |name: &str| reader.deref(property, 0).and_then(|p| p.get(name)).and_then(Value::as_bool) == Some(true);
-            out.push(Field { name: name.to_owned(), read_only: flag("readOnly"), write_only: flag("writeOnly") });
+            let format = reader.deref(property, 0).and_then(|p| p.get("format")).and_then(Value::as_str);
+            out.push(Field {
+                name: name.to_owned(),
+                read_only: flag("readOnly"),
+                write_only: flag("writeOnly"),
+                timestamp: matches!(format, Some("date-time" | "date")),
+            });
         }
     });
     out

@@ -10,7 +10,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
 use super::infer::{Action, Resource};
-use super::{PageRequest, StateStore, Tenant};
+use super::{DateRange, PageRequest, StateStore, Tenant};
 use crate::error::EmulatorError;
 use sandgate_openapi::generate::{CompiledSet, Program};
 use sandgate_openapi::shape::{fields, list_items, Field};
@@ -25,6 +25,11 @@ const DEFAULT_PAGE: usize = 20;
 const LIMIT_PARAMS: [&str; 4] = ["limit", "per_page", "page_size", "size"];
 const OFFSET_PARAMS: [&str; 2] = ["offset", "skip"];
 const CURSOR_PARAMS: [&str; 3] = ["starting_after", "after", "cursor"];
+/// Query parameters that bound the items' date from below, and from above (inclusive).
+const FROM_PARAMS: [&str; 5] = ["start_date", "from", "since", "created_after", "date_from"];
+const TO_PARAMS: [&str; 5] = ["end_date", "to", "until", "created_before", "date_to"];
+/// The item fields a date range applies to, in order of preference (else the first date field).
+const DATE_FIELDS: [&str; 5] = ["created_at", "created", "createdAt", "date", "creation_date"];
 
 /// An operation's compiled part in the state.
 #[derive(Debug)]
@@ -294,8 +299,10 @@ impl Stateful {
             }
             Action::List => {
                 let Some(list) = &self.list else { return Ok(Acted::Done(self.answer(None, seed))) };
-                let page = page_request(&request.query, list);
+                let page = page_request(&request.query, list, self.resource.newest_first);
                 let found = store.list(tenant, &collection, &page)?;
+                // Whether another page follows this one: said where the answer documents it.
+                let more = page.offset + found.items.len() < found.total;
                 let items: Vec<Value> = found
                     .items
                     .iter()
@@ -316,6 +323,9 @@ impl Stateful {
                     Some(name) => {
                         let mut body = self.fabricate(seed);
                         body.insert(name.clone(), Value::Array(items));
+                        if let Some(has_more) = body.get_mut("has_more").filter(|v| v.is_boolean()) {
+                            *has_more = Value::Bool(more);
+                        }
                         Value::Object(body)
                     }
                 })))
@@ -471,9 +481,10 @@ fn merge_patch(target: &mut Value, patch: &Value, id_field: &str, fields: &[Fiel
 }
 
 /// Paging and filters from the query: `limit` (or `per_page`, `page_size`, `size`) capped by the
-/// schema's `maxItems`, `offset`/`skip` or 1-based `page`, a cursor (`starting_after`), and
-/// equality filters on any other query parameter named like an item field.
-fn page_request(query: &Map<String, Value>, list: &ListAnswer) -> PageRequest {
+/// schema's `maxItems`, `offset`/`skip` or 1-based `page`, a cursor (`starting_after`), equality
+/// filters on any other query parameter named like an item field, and a date range
+/// (`start_date`/`end_date`, `from`/`to`, `since`/`until`…) on the items' date field.
+fn page_request(query: &Map<String, Value>, list: &ListAnswer, newest_first: bool) -> PageRequest {
     let number = |names: &[&str]| names.iter().find_map(|n| query.get(*n)).and_then(Value::as_u64).map(|n| n as usize);
     let limit = number(&LIMIT_PARAMS).unwrap_or(list.max).clamp(1, list.max.max(1));
     let offset = number(&OFFSET_PARAMS).or_else(|| number(&["page"]).map(|p| p.saturating_sub(1) * limit)).unwrap_or(0);
@@ -486,7 +497,19 @@ fn page_request(query: &Map<String, Value>, list: &ListAnswer) -> PageRequest {
         .filter(|(name, _)| !paging(name) && list.item_fields.iter().any(|f| f.name == **name))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
-    PageRequest { offset, limit, after, filters }
+    let is_field = |name: &str| list.item_fields.iter().any(|f| f.name == name);
+    let bound = |names: &[&str]| names.iter().filter(|n| !is_field(n)).find_map(|n| query.get(*n)).map(text);
+    let dates = list.item_fields.iter().filter(|f| f.timestamp);
+    let date_field = DATE_FIELDS
+        .iter()
+        .find(|name| list.item_fields.iter().any(|f| f.timestamp && f.name == **name))
+        .map(|name| (*name).to_owned())
+        .or_else(|| dates.map(|f| f.name.clone()).next());
+    let ranges = match (date_field, bound(&FROM_PARAMS), bound(&TO_PARAMS)) {
+        (Some(field), from, to) if from.is_some() || to.is_some() => vec![DateRange { field, from, to }],
+        _ => Vec::new(),
+    };
+    PageRequest { offset, limit, after, filters, ranges, newest_first }
 }
 
 fn mix(n: u64) -> u64 {

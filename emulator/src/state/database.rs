@@ -144,7 +144,7 @@ impl StateStore for DatabaseStore {
         // Filters are applied to the decoded objects, so the scan reads the collection in order
         // (two nodes creating at once may share a `seq`: the id breaks the tie the same way
         // every time).
-        let rows: Vec<(String, String)> = self.with(|c| {
+        let mut rows: Vec<(String, String)> = self.with(|c| {
             let mut statement = c.prepare_cached(
                 "SELECT id, body FROM objects WHERE environment = ?1 AND partner = ?2 AND collection = ?3
                  ORDER BY seq, id",
@@ -154,6 +154,9 @@ impl StateStore for DatabaseStore {
             })?;
             rows.collect()
         })?;
+        if page.newest_first {
+            rows.reverse();
+        }
         let start = match &page.after {
             Some(after) => rows.iter().position(|(id, _)| id == after).map_or(0, |i| i + 1),
             None => 0,

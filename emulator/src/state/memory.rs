@@ -82,13 +82,17 @@ impl StateStore for MemoryStore {
             let Some(objects) = t.get(&key(tenant)).and_then(|c| c.get(collection)).map(|c| &c.objects) else {
                 return Page { items: Vec::new(), total: 0 };
             };
+            let ordered: Vec<(&String, &Value)> = match page.newest_first {
+                true => objects.iter().rev().collect(),
+                false => objects.iter().collect(),
+            };
             let start = match &page.after {
-                Some(after) => objects.get_index_of(after.as_str()).map_or(0, |i| i + 1),
+                Some(after) => ordered.iter().position(|(id, _)| *id == after).map_or(0, |i| i + 1),
                 None => 0,
             };
-            let matching = objects.values().skip(start).filter(|o| page.admits(o));
-            let total = matching.clone().count();
-            let items = matching.skip(page.offset).take(page.limit).cloned().collect();
+            let matching: Vec<&Value> = ordered[start..].iter().map(|(_, o)| *o).filter(|o| page.admits(o)).collect();
+            let total = matching.len();
+            let items = matching.into_iter().skip(page.offset).take(page.limit).cloned().collect();
             Page { items, total }
         }))
     }

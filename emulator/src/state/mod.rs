@@ -36,7 +36,7 @@ pub enum ScrubScope<'a> {
     Tenant(Tenant<'a>),
 }
 
-/// A page of a collection, in creation order.
+/// A page of a collection, in creation order (or newest first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// The objects on this page.
@@ -56,6 +56,32 @@ pub struct PageRequest {
     pub after: Option<String>,
     /// Keep only objects whose top-level field equals the value.
     pub filters: Vec<(String, Value)>,
+    /// Keep only objects whose top-level date field is within these bounds.
+    pub ranges: Vec<DateRange>,
+    /// Newest first: the collection in reverse creation order (a cursor counts in that order).
+    pub newest_first: bool,
+}
+
+/// Bounds on a date or date-time field, inclusive, compared as text (RFC 3339 in UTC sorts as
+/// text). A bound that is a date (`2026-01-05`) takes the whole day.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DateRange {
+    /// The field.
+    pub field: String,
+    /// The first date or time admitted.
+    pub from: Option<String>,
+    /// The last date or time admitted.
+    pub to: Option<String>,
+}
+
+impl DateRange {
+    fn admits(&self, object: &Value) -> bool {
+        let Some(value) = object.get(&self.field).and_then(Value::as_str) else { return false };
+        let after_start = self.from.as_deref().is_none_or(|from| value >= from);
+        // `to` 2026-01-05 admits 2026-01-05T23:59:59Z: compare as many characters as it has.
+        let before_end = self.to.as_deref().is_none_or(|to| value.get(..to.len()).unwrap_or(value) <= to);
+        after_start && before_end
+    }
 }
 
 /// `object`'s field `select`, or the whole object.
@@ -80,7 +106,7 @@ impl PageRequest {
             Some(value) if value == wanted => true,
             Some(value) => text(value) == text(wanted),
             None => false,
-        })
+        }) && self.ranges.iter().all(|range| range.admits(object))
     }
 }
 

@@ -682,3 +682,26 @@ fn amounts_are_cents_and_only_quebec_accounts_close() {
     assert_eq!(error(&refused), (409, "user_not_able_to_purchase"), "a closed account refuses");
     assert_eq!(error(&post(&pos, "/accounts/99999999/close", json!({}))), (404, "not_found"));
 }
+
+#[test]
+fn lists_answer_newest_first_within_the_dates_asked_for() {
+    let pos = pos();
+    let regular = json!({"transaction_type": "regular_purchase"});
+    let ids: Vec<Value> = (0..2)
+        .map(|_| {
+            post(&pos, "/authorization", authorization(12345678, 10.0, false, regular.clone())).1["authorization_id"]
+                .clone()
+        })
+        .collect();
+    let listed = |query: &str| -> Vec<Value> {
+        let (status, list) = get(&pos, &format!("/authorizations{query}"));
+        assert_eq!(status, 200, "{list}");
+        list.as_array().expect("a list").iter().map(|a| a["authorization_id"].clone()).collect()
+    };
+    let fixtures = [json!(1000000000000002_u64), json!(1000000000000001_u64)];
+    assert_eq!(listed(""), [ids[1].clone(), ids[0].clone(), fixtures[1].clone(), fixtures[0].clone()], "newest first");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(listed(&format!("?start_date={today}")), [ids[1].clone(), ids[0].clone()], "made today");
+    assert_eq!(listed("?end_date=2026-01-04"), [fixtures[0].clone()], "the day the closed fixture was made");
+    assert_eq!(listed("?start_date=2026-01-05&end_date=2026-01-05"), [fixtures[1].clone()]);
+}

@@ -272,3 +272,19 @@ fn the_server_stamps_what_x_sandgate_resource_sets() {
     let stamped = stamped.expect("created_at is a timestamp");
     assert!(stamped >= before && stamped <= chrono::Utc::now(), "created_at is the creation time: {note}");
 }
+
+#[test]
+fn has_more_says_whether_another_page_follows() {
+    for backend in [StateBackend::Memory, StateBackend::Sqlite(tempfile::tempdir().expect("dir").keep().join("e.db"))] {
+        let notes = notes(backend);
+        let ids: Vec<String> = (0..3)
+            .map(|i| create(&notes, "p1", &format!("n{i}"), "open")["id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        let (_, first) = send(&notes, "p1", Method::GET, &format!("{NOTES}?limit=2"), None);
+        assert_eq!(first["has_more"], true, "{first}");
+        let (_, rest) = send(&notes, "p1", Method::GET, &format!("{NOTES}?limit=2&starting_after={}", ids[1]), None);
+        assert_eq!((rest["data"].as_array().map(Vec::len), &rest["has_more"]), (Some(1), &json!(false)), "{rest}");
+        let (_, end) = send(&notes, "p1", Method::GET, &format!("{NOTES}?starting_after={}", ids[2]), None);
+        assert_eq!((end["data"].as_array().map(Vec::len), &end["has_more"]), (Some(0), &json!(false)), "{end}");
+    }
+}
