@@ -490,24 +490,14 @@ impl Gen<'_> {
 
     fn formatted(&mut self, format: &str, hint: &str) -> String {
         match format {
-            "date" => {
-                let (from, to) = if is_birth_date(hint) { (1950, 2004) } else { (2020, 2026) };
-                format!(
-                    "{:04}-{:02}-{:02}",
-                    self.rng.random_range(from..=to),
-                    self.rng.random_range(1..=12),
-                    self.rng.random_range(1..=28)
-                )
-            }
-            "date-time" => format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                self.rng.random_range(2024..=2026),
+            "date" if is_birth_date(hint) => format!(
+                "{:04}-{:02}-{:02}",
+                self.rng.random_range(1950..=2004),
                 self.rng.random_range(1..=12),
-                self.rng.random_range(1..=28),
-                self.rng.random_range(0..24),
-                self.rng.random_range(0..60),
-                self.rng.random_range(0..60)
+                self.rng.random_range(1..=28)
             ),
+            "date" => self.relative_time(hint).format("%Y-%m-%d").to_string(),
+            "date-time" => self.relative_time(hint).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             "time" => format!(
                 "{:02}:{:02}:{:02}Z",
                 self.rng.random_range(0..24),
@@ -539,6 +529,23 @@ impl Gen<'_> {
                 base64::engine::general_purpose::STANDARD.encode(bytes)
             }
             _ => self.realistic(hint),
+        }
+    }
+
+    /// A time relative to today: within the last two years for what has happened (`created`,
+    /// `date`), within the next year for what is ahead (`expires_at`, `due_date`, `valid_until`).
+    /// Anchored on today's midnight (UTC), so one request answers the same all day.
+    fn relative_time(&mut self, hint: &str) -> chrono::DateTime<chrono::Utc> {
+        let h = hint.to_ascii_lowercase();
+        let ahead = FUTURE_WORDS.iter().any(|word| h.contains(word));
+        let today = chrono::Utc::now().date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+        let days: u32 = if ahead { 365 } else { 730 };
+        let seconds = i64::from(self.rng.random_range(3_600..=days * 86_400));
+        let offset = chrono::Duration::seconds(seconds);
+        if ahead {
+            today + offset
+        } else {
+            today - offset
         }
     }
 
@@ -642,6 +649,9 @@ const MESSAGES: &[&str] = &[
     "Thank you; no further action is needed.",
 ];
 
+/// Words in a field name that put its date ahead of today.
+const FUTURE_WORDS: [&str; 9] = ["expir", "due", "until", "next", "renew", "deadline", "valid_to", "ends", "scheduled"];
+
 fn is_birth_date(hint: &str) -> bool {
     hint == "dob" || hint.contains("birth")
 }
@@ -679,5 +689,29 @@ mod tests {
             program.generate(1)["description"].as_str().is_some_and(|d| d.chars().count() <= 10),
             "maxLength still holds"
         );
+    }
+
+    #[test]
+    fn dates_are_relative_to_today_past_for_events_ahead_for_expiries() {
+        let schemas = SchemaSet::default();
+        let set = CompiledSet::compile(&schemas).expect("empty set");
+        let time = json!({"type": "string", "format": "date-time"});
+        let day = json!({"type": "string", "format": "date"});
+        let schema = json!({"type": "object", "required": ["created_at", "expires_at", "due_date", "dob"],
+            "properties": {"created_at": time, "expires_at": time, "due_date": day, "dob": day}});
+        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let now = chrono::Utc::now();
+        let today = now.format("%Y-%m-%d").to_string();
+        for seed in 0..50 {
+            let value = program.generate(seed);
+            let at = |field: &str| {
+                let text = value[field].as_str().expect("a string");
+                chrono::DateTime::parse_from_rfc3339(text).expect("RFC 3339").with_timezone(&chrono::Utc)
+            };
+            assert!(at("created_at") < now && at("created_at") > now - chrono::Duration::days(731), "{value}");
+            assert!(at("expires_at") > now - chrono::Duration::days(1), "{value}");
+            assert!(value["due_date"].as_str().is_some_and(|d| d >= today.as_str()), "{value}");
+            assert!(value["dob"].as_str().is_some_and(|d| d < "2005"), "a birth date is an adult's: {value}");
+        }
     }
 }
