@@ -177,7 +177,7 @@ impl Emulator {
             let (scenarios, stateful) = (&self.scenarios[id.api][id.op], &self.stateful[id.api][id.op]);
             let touches = |collection: &str| {
                 stateful.as_ref().is_some_and(|s| s.resource.collection == collection)
-                    || scenarios.iter().any(|s| s.reads(collection))
+                    || scenarios.iter().any(|s| s.touches(collection))
             };
             let api = self.apis[id.api].name();
             if let Err(e) = self.fixtures.ensure(self.state.as_ref(), self.tenant(req), api, &touches, &parsed.path) {

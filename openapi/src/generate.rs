@@ -581,7 +581,7 @@ impl Gen<'_> {
             pick(self.rng, PLAN_NAMES).to_owned()
         } else if has("question") {
             pick(self.rng, SECURITY_QUESTIONS).to_owned()
-        } else if has("message") || has("description") || has("text") || has("title") || has("reason") {
+        } else if has("message") || h == "msg" || has("description") || has("text") || has("title") || has("reason") {
             // Words with a meaning where a person reads them; lorem ipsum only for fields nobody
             // reads (see below).
             pick(self.rng, MESSAGES).to_owned()

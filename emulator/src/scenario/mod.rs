@@ -604,10 +604,12 @@ impl<'a> StaticBodies<'a> {
 }
 
 impl Scenario {
-    /// Whether the scenario reads the collection with this template (`load` or `related`).
-    pub fn reads(&self, collection: &str) -> bool {
+    /// Whether the scenario reads or writes the collection with this template (`load`,
+    /// `related`, `create`): its fixtures must be there first, to be found, or listed in order.
+    pub fn touches(&self, collection: &str) -> bool {
         self.load.as_ref().is_some_and(|load| load.collection == collection)
             || self.related.iter().any(|related| related.collection == collection)
+            || self.create.iter().any(|(created, ..)| created == collection)
     }
 
     /// Runs the scenario for one request: `None` when a condition does not hold; else its answer

@@ -91,12 +91,13 @@ fn account_status_and_limits_refuse_what_the_reference_api_refuses() {
 fn more_than_three_wrong_security_answers_lock_verification() {
     let pos = pos();
     let answer = |text: &str| json!({"format": "security_question", "security_qid": 1, "security_answer": text, "request_id": "r-1"});
-    assert_eq!(post(&pos, "/account/777/verify", answer("sandbox")).0, 200, "the right answer passes");
+    assert_eq!(post(&pos, "/account/12345678/verify", answer("sandbox")).0, 200, "the right answer passes");
     for _ in 0..3 {
-        assert_eq!(error(&post(&pos, "/account/777/verify", answer("wrong"))), (409, "secret_answer_mismatch"));
+        assert_eq!(error(&post(&pos, "/account/12345678/verify", answer("wrong"))), (409, "secret_answer_mismatch"));
     }
-    assert_eq!(error(&post(&pos, "/account/777/verify", answer("sandbox"))), (409, "tries_exceed"));
-    assert_eq!(post(&pos, "/account/778/verify", answer("sandbox")).0, 200, "counted per account");
+    assert_eq!(error(&post(&pos, "/account/12345678/verify", answer("sandbox"))), (409, "tries_exceed"));
+    assert_eq!(post(&pos, "/account/30000000000003/verify", answer("sandbox")).0, 200, "counted per account");
+    assert_eq!(error(&post(&pos, "/account/777/verify", answer("sandbox"))), (404, "not_found"), "no such account");
 }
 
 #[test]

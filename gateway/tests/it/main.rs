@@ -2,6 +2,7 @@
 //! ports through `sandgate-testkit`).
 
 mod a_node_without_its_change_bus_is_not_ready;
+mod a_partner_runs_the_pos_flows_end_to_end_in_training;
 mod a_second_api_is_served_from_its_spec_alone;
 mod a_stalled_or_refusing_backend_gets_504_or_502_without_internals;
 mod attack_suite_is_refused_before_the_backend;

@@ -33,7 +33,7 @@ fn an_authorization_created_through_the_gateway_is_read_back_by_its_partner_only
     assert_eq!(call(reqwest::Method::GET, &format!("{base}/authorization/{id}"), &token, None), (200, created.clone()));
     let (_, listed) = call(reqwest::Method::GET, &format!("{base}/authorizations"), &token, None);
     let listed = listed.as_array().cloned().unwrap_or_default();
-    assert_eq!(listed.last(), Some(&created), "listed after the two fixture authorizations: {listed:?}");
+    assert_eq!(listed.first(), Some(&created), "newest first, before the two fixture authorizations: {listed:?}");
     assert_eq!(listed.len(), 3);
     if !common::postgres::selected() {
         assert!(sandgate.data_dir().join("emulator.db").exists(), "state lives in the embedded store by default");
@@ -92,12 +92,13 @@ fn operators_scrub_a_partner_or_everything_and_answers_name_the_next_scrub() {
 
     let partner = sandgate.store().application(&sandgate.demo_app_id()).expect("store").partner_id;
     let (status, body) = op.post("/v1/emulator/scrub", json!({"environment": "training", "partner_id": partner}));
-    // The authorization touched the TRAINING world's customers too (it holds their credit).
-    let customers = 9;
+    // Creating the authorization touched the TRAINING world's customers (it holds their
+    // credit), its financing plan and the captures (an authorization may capture at once).
+    let (customers, plans, fixture_capture) = (9, 5, 1);
     assert_eq!(
         (status, &body["removed"]),
-        (200, &json!(3 + customers)),
-        "the created one, the two fixture authorizations and the customers: {body}"
+        (200, &json!(3 + customers + plans + fixture_capture)),
+        "the created one, the two fixture authorizations, the customers, the plans and the fixture capture: {body}"
     );
     assert_eq!(call(reqwest::Method::GET, &item, &token, None).0, 404, "gone at once");
     let (status, body) = op.post("/v1/emulator/scrub", json!({}));
