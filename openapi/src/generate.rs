@@ -28,6 +28,9 @@ use crate::SchemaSet;
 const MAX_DEPTH: usize = 8;
 /// Upper bound for array sizes when the schema gives none (keeps answers small).
 const DEFAULT_MAX_ITEMS: usize = 3;
+/// Samples tried for a `pattern` before the last is taken.
+const PATTERN_TRIES: usize = 32;
+
 /// Longest repetition a `pattern` quantifier like `+` or `*` expands to.
 const PATTERN_MAX_REPEAT: u32 = 8;
 
@@ -122,7 +125,19 @@ struct StrSpec {
     format: Option<String>,
     min_len: usize,
     max_len: Option<usize>,
-    pattern: Option<rand_regex::Regex>,
+    pattern: Option<PatternGen>,
+}
+
+/// Strings for a `pattern`: sampled from it, or, when it uses what a generator cannot
+/// (ECMA-262 look-arounds such as `(?!\s*$)`, common in AWS specs; back-references), from the
+/// pattern without its look-arounds, each sample checked against the whole pattern.
+#[derive(Debug, Clone)]
+struct PatternGen {
+    /// Samples candidates (`None`: nothing of the pattern can be sampled; realistic text is
+    /// tried against `check` instead).
+    sampler: Option<rand_regex::Regex>,
+    /// The whole pattern, when the sampler leaves part of it out.
+    check: Option<fancy_regex::Regex>,
 }
 
 struct Compiler<'a> {
@@ -339,8 +354,56 @@ fn default_range(min: Option<f64>, max: Option<f64>, low: f64, high: f64) -> (f6
     }
 }
 
+/// The generator of a `pattern`. Fails only when the pattern is not a regular expression at all.
+fn compile_pattern(pattern: &str) -> Result<PatternGen, String> {
+    if let Ok(sampler) = sampler(pattern) {
+        return Ok(PatternGen { sampler: Some(sampler), check: None });
+    }
+    let check = fancy_regex::Regex::new(pattern).map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?;
+    Ok(PatternGen { sampler: sampler(&without_lookarounds(pattern)).ok(), check: Some(check) })
+}
+
+/// `pattern` without its look-around groups (`(?=…)`, `(?!…)`, `(?<=…)`, `(?<!…)`), which
+/// only constrain where the rest matches.
+fn without_lookarounds(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = ["(?=", "(?!", "(?<=", "(?<!"].iter().filter_map(|open| rest.find(open)).min() {
+        // A look-around's opening parenthesis must not be escaped.
+        let escaped = rest[..start].chars().rev().take_while(|c| *c == '\\').count() % 2 == 1;
+        out.push_str(&rest[..start]);
+        if escaped {
+            out.push('(');
+            rest = &rest[start + 1..];
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        let mut chars = rest[start..].char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = start + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// JSON Schema patterns match anywhere; the generator needs the pattern without its anchors.
-fn compile_pattern(pattern: &str) -> Result<rand_regex::Regex, String> {
+fn sampler(pattern: &str) -> Result<rand_regex::Regex, String> {
     let trimmed = pattern.strip_prefix('^').unwrap_or(pattern);
     let trimmed = match trimmed.strip_suffix('$') {
         Some(rest) if !rest.ends_with('\\') => rest,
@@ -462,11 +525,17 @@ impl Gen<'_> {
         let mut text = match &spec.pattern {
             Some(pattern) => {
                 let mut candidate = String::new();
-                for _ in 0..16 {
-                    let generated: Result<String, _> = self.rng.sample(pattern);
-                    candidate = generated.unwrap_or_default();
+                for _ in 0..PATTERN_TRIES {
+                    candidate = match &pattern.sampler {
+                        Some(sampler) => {
+                            let generated: Result<String, _> = self.rng.sample(sampler);
+                            generated.unwrap_or_default()
+                        }
+                        None => self.realistic(hint),
+                    };
                     let len = candidate.chars().count();
-                    if len >= spec.min_len && spec.max_len.is_none_or(|max| len <= max) {
+                    let fits = len >= spec.min_len && spec.max_len.is_none_or(|max| len <= max);
+                    if fits && pattern.check.as_ref().is_none_or(|check| check.is_match(&candidate).unwrap_or(false)) {
                         break;
                     }
                 }
@@ -689,6 +758,24 @@ mod tests {
             program.generate(1)["description"].as_str().is_some_and(|d| d.chars().count() <= 10),
             "maxLength still holds"
         );
+    }
+
+    #[test]
+    fn ecma_look_arounds_are_generated_and_hold() {
+        let schemas = SchemaSet::default();
+        let set = CompiledSet::compile(&schemas).expect("empty set");
+        for pattern in [r"^(?!\s*$).+", r"^(?=.*[0-9])(?=.*[A-Z])[A-Za-z0-9]{8,12}$", r"^(?!aws:)[a-z:]{3,20}$"] {
+            let program = Program::compile(&json!({"type": "string", "pattern": pattern}), &schemas, &set)
+                .expect("an ECMA pattern never stops a spec from being served");
+            let check = fancy_regex::Regex::new(pattern).expect("the pattern");
+            for seed in 0..20 {
+                let value = program.generate(seed);
+                let text = value.as_str().expect("a string");
+                assert!(check.is_match(text).expect("matches"), "{pattern} → {text:?}");
+            }
+        }
+        assert_eq!(without_lookarounds(r"^(?!\s*$)a\(?=b(c))d"), r"^a\(?=b(c))d", "an escaped parenthesis stays");
+        assert!(Program::compile(&json!({"type": "string", "pattern": "("}), &schemas, &set).is_err(), "not a regex");
     }
 
     #[test]
