@@ -1,6 +1,10 @@
 //! Answers an invalid request: with the error the API documents for it, when the document says
-//! which one (`x-sandgate-validation-error`) and the operation lists it, else with problem+json
-//! 400 listing every violation.
+//! which one (`x-sandgate-validation-error`) and the operation lists it; else with problem+json
+//! 400 listing every violation, when the operation's documented client error (400, else 422,
+//! else 4XX, else `default`) accepts it; else with a body in that documented error's own shape:
+//! what the emulator knows (the message, the status, each violation) set on the properties
+//! named for it (`message`, `detail`, `title`, `status`, `code`, `errors[].field`…), the rest
+//! fabricated, and the whole mended until it conforms.
 //!
 //! The extension, at the top of a document (inherited by documents that extend it):
 //!
@@ -22,8 +26,13 @@
 
 use serde_json::{json, Map, Value};
 
+use std::sync::Arc;
+
+use crate::conform::Conforms;
 use crate::EmuResponse;
 use sandgate_core::problem::{problem_body, ProblemKind, PROBLEM_JSON};
+use sandgate_openapi::generate::{CompiledSet, Program};
+use sandgate_openapi::shape::{child, deref, fields, types};
 use sandgate_openapi::validate::{In, Violation, MAX_VIOLATIONS};
 use sandgate_openapi::Operation;
 
@@ -32,13 +41,34 @@ use sandgate_openapi::Operation;
 const MAX_TEXT: usize = 200;
 
 /// How one operation answers an invalid request.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ErrorAnswer {
     documented: Option<Documented>,
     /// The operation's 400 is an OAuth error (`code`, `error`, `error_description` beside the
     /// problem members), as a token endpoint's is.
     oauth: bool,
+    /// The documented client error, when problem+json (plain or OAuth) does not fit it.
+    shaped: Option<Shaped>,
 }
+
+/// The operation's documented client error in its own shape.
+#[derive(Debug)]
+struct Shaped {
+    status: u16,
+    media_type: String,
+    schema: Value,
+    schemas: Arc<sandgate_openapi::SchemaSet>,
+    program: Program,
+    conforms: Conforms,
+}
+
+/// The documented statuses an invalid request may be answered with, in order of preference.
+const CLIENT_ERRORS: [sandgate_openapi::StatusKey; 4] = [
+    sandgate_openapi::StatusKey::Code(400),
+    sandgate_openapi::StatusKey::Code(422),
+    sandgate_openapi::StatusKey::Range(4),
+    sandgate_openapi::StatusKey::Default,
+];
 
 /// The documented error, rendered from templates.
 #[derive(Debug, Clone)]
@@ -55,7 +85,11 @@ struct Documented {
 impl ErrorAnswer {
     /// The answer for `op` under the document's `x-sandgate-validation-error` (if any). Fails on
     /// a malformed extension.
-    pub(crate) fn compile(extension: Option<&Value>, op: &Operation) -> Result<ErrorAnswer, String> {
+    pub(crate) fn compile(
+        extension: Option<&Value>,
+        op: &Operation,
+        set: &Arc<CompiledSet>,
+    ) -> Result<ErrorAnswer, String> {
         let documented = match extension {
             Some(extension) => documented(extension, op)?,
             None => None,
@@ -63,10 +97,27 @@ impl ErrorAnswer {
         // The problem answer takes the shape of the operation's documented 400 where that differs.
         let sample = [Violation { location: In::Header, name: "x".into(), message: "is required".into(), value: None }];
         let plain: Value = serde_json::from_slice(&problem(&sample, false).body).unwrap_or_default();
-        let oauth = conforms(op, 400, &plain) == Some(false)
-            && conforms(op, 400, &serde_json::from_slice(&problem(&sample, true).body).unwrap_or_default())
-                == Some(true);
-        Ok(ErrorAnswer { documented, oauth })
+        let oauth_body: Value = serde_json::from_slice(&problem(&sample, true).body).unwrap_or_default();
+        let oauth = conforms(op, 400, &plain) == Some(false) && conforms(op, 400, &oauth_body) == Some(true);
+        let shaped = match client_error(op) {
+            Some((status, media, schema)) => {
+                let status = status.status();
+                let fits = |body: &Value| conforms_to(op, schema, body);
+                match fits(&plain) || fits(&oauth_body) {
+                    true => None,
+                    false => Program::compile(schema, &op.schemas, set).ok().map(|program| Shaped {
+                        status,
+                        media_type: media.media_type.clone(),
+                        schema: schema.clone(),
+                        schemas: Arc::clone(&op.schemas),
+                        program,
+                        conforms: Conforms::new(schema, op),
+                    }),
+                }
+            }
+            None => None,
+        };
+        Ok(ErrorAnswer { documented, oauth, shaped })
     }
 
     /// The response to a request `method path` with these violations.
@@ -80,9 +131,106 @@ impl ErrorAnswer {
                     body: render(&d.body, &d.violation, d.max, method, path, violations),
                 }
             }
-            _ => problem(violations, self.oauth),
+            _ => match &self.shaped {
+                Some(shaped) => shaped.respond(path, violations),
+                None => problem(violations, self.oauth),
+            },
         }
     }
+}
+
+/// The first documented client error of `op` with a JSON schema: its status key, media type and
+/// schema.
+fn client_error(op: &Operation) -> Option<(sandgate_openapi::StatusKey, &sandgate_openapi::MediaSpec, &Value)> {
+    CLIENT_ERRORS.iter().find_map(|key| {
+        let response = op.responses.iter().find(|r| r.status == *key)?;
+        let media = response.json()?;
+        Some((*key, media, media.schema.as_ref()?))
+    })
+}
+
+impl Shaped {
+    /// The documented error for these violations: known values on the properties named for them,
+    /// fabricated elsewhere, mended until it conforms.
+    fn respond(&self, path: &str, violations: &[Violation]) -> EmuResponse {
+        let status = if self.status >= 400 && self.status < 500 { self.status } else { 400 };
+        let detail = summary(violations);
+        let fabricated = self.program.generate(0);
+        let mut body = fabricated.clone();
+        if let Some(object) = body.as_object_mut() {
+            let defs = &self.schemas.defs;
+            for field in fields(&self.schema, defs) {
+                let Some(property) = child(&self.schema, defs, &field.name) else { continue };
+                let admitted = types(property, defs);
+                let candidates = known_values(&field.name, status, &detail, path, property, defs, violations);
+                if let Some(value) = candidates.into_iter().find(|v| admitted.admits(v)) {
+                    object.insert(field.name, value);
+                }
+            }
+        }
+        self.conforms.repair(&mut body, &fabricated);
+        EmuResponse {
+            status,
+            content_type: Some(self.media_type.clone()),
+            headers: Vec::new(),
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+        }
+    }
+}
+
+/// What the emulator knows that a property of this name may carry, best first.
+fn known_values(
+    name: &str,
+    status: u16,
+    detail: &str,
+    path: &str,
+    property: &Value,
+    defs: &Map<String, Value>,
+    violations: &[Violation],
+) -> Vec<Value> {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "message" | "detail" | "description" | "error_description" | "error_message" | "msg" | "reason" => {
+            vec![json!(detail)]
+        }
+        "title" => vec![json!("Invalid request")],
+        "status" | "status_code" | "statuscode" | "http_status" => vec![json!(status), json!(status.to_string())],
+        "code" | "error_code" => vec![json!(status), json!("invalid_request")],
+        "error" => vec![json!("invalid_request"), json!(status), json!({"code": status, "message": detail})],
+        "type" => vec![json!("urn:sandgate:problem:invalid-request")],
+        "instance" | "path" | "url" | "uri" => vec![json!(path)],
+        "errors" | "field_errors" | "violations" | "details" | "fields" | "invalid_params" | "problems" | "issues" => {
+            let item = child(property, defs, "");
+            vec![Value::Array(violations.iter().take(MAX_VIOLATIONS).map(|v| violation_item(v, item, defs)).collect())]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// One violation as an item of the documented list: an object with its fields named as the item
+/// schema names them, or a line of text.
+fn violation_item(violation: &Violation, item: Option<&Value>, defs: &Map<String, Value>) -> Value {
+    let line = format!("{}: {}", describe(violation), violation.message);
+    let Some(item) = item.and_then(|i| deref(i, defs)) else { return json!(line) };
+    let names = fields(item, defs);
+    if names.is_empty() {
+        return json!(line);
+    }
+    let mut out = Map::new();
+    for field in names {
+        let value = match field.name.to_ascii_lowercase().as_str() {
+            "name" | "param" | "parameter" | "field" | "property" | "key" => Some(json!(param_of(violation))),
+            "message" | "msg" | "detail" | "reason" | "description" | "error" => Some(json!(cut(&violation.message))),
+            "in" | "location" => Some(json!(violation.location.as_str())),
+            "pointer" | "path" => Some(json!(violation.name)),
+            "value" => value_text(violation).map(Value::String),
+            _ => None,
+        };
+        if let Some(value) = value {
+            out.insert(field.name, value);
+        }
+    }
+    Value::Object(out)
 }
 
 impl ErrorAnswer {
@@ -105,6 +253,12 @@ impl ErrorAnswer {
             }
         }
     }
+}
+
+/// Whether `body` conforms to `schema`, one of `op`'s.
+fn conforms_to(op: &Operation, schema: &Value, body: &Value) -> bool {
+    let validator = jsonschema::options().should_validate_formats(true).build(&op.schemas.json_schema(schema));
+    validator.is_ok_and(|v| v.is_valid(body))
 }
 
 /// Whether `body` conforms to the JSON schema `op` documents for `status` (`None`: none documented).
@@ -245,11 +399,7 @@ pub fn problem(violations: &[Violation], oauth: bool) -> EmuResponse {
             Value::Object(entry)
         })
         .collect();
-    let detail = match (violations.len(), violations.first()) {
-        (1, Some(one)) => format!("{}: {}", describe(one), one.message),
-        (count, Some(first)) => format!("{count} problems; first: {}: {}", describe(first), first.message),
-        (_, None) => "the request does not conform to the operation".to_owned(),
-    };
+    let detail = summary(violations);
     let mut extra = Map::new();
     extra.insert("errors".into(), Value::Array(errors));
     if oauth {
@@ -262,6 +412,15 @@ pub fn problem(violations: &[Violation], oauth: bool) -> EmuResponse {
         content_type: Some(PROBLEM_JSON.to_owned()),
         headers: Vec::new(),
         body: problem_body(ProblemKind::InvalidRequest, &detail, None, Some(extra)),
+    }
+}
+
+/// One line on what is wrong with the request.
+fn summary(violations: &[Violation]) -> String {
+    match (violations.len(), violations.first()) {
+        (1, Some(one)) => format!("{}: {}", describe(one), one.message),
+        (count, Some(first)) => format!("{count} problems; first: {}: {}", describe(first), first.message),
+        (_, None) => "the request does not conform to the operation".to_owned(),
     }
 }
 

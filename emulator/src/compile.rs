@@ -173,7 +173,7 @@ impl Emulator {
             let op = &api.operations[id.op];
             let file = op.inherited_from.as_deref().unwrap_or(&api.file);
             let checks = RequestCheck::compile(op).map_err(|e| e.to_string()).and_then(|request| {
-                let error = ErrorAnswer::compile(api.validation_error.as_ref(), op)?;
+                let error = ErrorAnswer::compile(api.validation_error.as_ref(), op, &self.sets[id.api][id.op])?;
                 Ok(Checks { request, error })
             });
             checks.map_err(|e| {

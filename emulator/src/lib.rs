@@ -12,6 +12,7 @@
 
 pub mod answer;
 mod compile;
+mod conform;
 mod error;
 mod error_code;
 pub mod events;

@@ -51,6 +51,13 @@ impl Types {
         self.has(Types::ARRAY)
     }
 
+    /// Whether `value`'s JSON type is among the types (an integer is a number too); an empty set
+    /// (the schema does not say) admits anything.
+    pub fn admits(self, value: &Value) -> bool {
+        let bits = Types::of_value(value);
+        self.0 == 0 || self.has(bits) || (bits == Types::INTEGER && self.has(Types::NUMBER))
+    }
+
     /// The JSON value a raw string stands for under these types: the first of integer, number,
     /// boolean, null that the types allow and the text parses as, else the string itself (so the
     /// validator names a mismatch). A non-string reading wins because it is the narrower one:

@@ -5,6 +5,7 @@ mod common;
 mod every_documented_error_code_is_reachable;
 mod fabricated_responses_conform_to_specs;
 mod invalid_requests_are_rejected_naming_each_violation;
+mod invalid_requests_get_the_error_shape_the_spec_documents;
 mod prefer_header_picks_any_documented_response;
 mod properties_of_fabrication_and_validation;
 mod real_world_specs_load_and_serve;
