@@ -102,6 +102,9 @@ problem_kinds! {
     UpgradeRefused = ("upgrade-refused", 400, "Protocol upgrade refused"),
     /// The body's `Content-Type` is not one the operation takes; `detail` lists those it does.
     UnsupportedMediaType = ("unsupported-media-type", 415, "Unsupported media type"),
+    /// The answer is documented in no media type the request's `Accept` takes; `detail` lists
+    /// those it is documented in.
+    NotAcceptable = ("not-acceptable", 406, "Not acceptable"),
     /// A well-formed value that is not acceptable (control plane).
     InvalidField = ("invalid-field", 422, "Invalid value"),
     /// No such resource (control plane).

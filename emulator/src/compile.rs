@@ -30,6 +30,21 @@ pub(crate) struct Answer {
     /// The top-level fields of a closed object body (`additionalProperties: false`): a scenario's
     /// `merge` sets only these, so one rule serves versions whose answers differ.
     pub(crate) fields: Option<Vec<String>>,
+    /// The response's other documented media types (text, CSV, XML, JWT, binary), in order.
+    pub(crate) others: Vec<OtherMedia>,
+}
+
+/// A documented media type other than JSON, and how to fill it.
+#[derive(Debug)]
+pub(crate) struct OtherMedia {
+    pub(crate) media_type: String,
+    pub(crate) kind: crate::media::Kind,
+    /// The spec's example for it, answered as it is.
+    pub(crate) example: Option<Value>,
+    /// Fabricates the value to write (none: no schema, a short text is written).
+    pub(crate) program: Option<Program>,
+    /// The XML root element: the schema's `xml.name`, else its component's name.
+    pub(crate) root: String,
 }
 
 /// Every documented response of an operation, and the one answered by default.
@@ -219,6 +234,7 @@ pub(crate) fn compile_answers(
             examples: Vec::new(),
             headers: Vec::new(),
             fields: None,
+            others: Vec::new(),
         },
     };
     Ok(OperationAnswers { default, by_status })
@@ -242,8 +258,21 @@ fn compile_answer(
             .map_err(|e| e.in_file(file, |p| format!("{}/headers/{index}/schema{p}", response.pointer)))?;
         headers.push((Cow::Owned(header.name.clone()), program));
     }
-    // Bodies are JSON, so only a JSON media type gets one; a response documented only as XML or
-    // text answers without a body rather than with JSON under another label.
+    let mut others = Vec::new();
+    for media in response.content.iter().filter(|m| crate::media::Kind::of(&m.media_type) != crate::media::Kind::Json) {
+        let program = media.schema.as_ref().map(|schema| Program::compile(schema, &op.schemas, set)).transpose();
+        let program = program.map_err(|e| e.in_file(file, |p| format!("{}{p}", media.pointer)))?;
+        let root = media.schema.as_ref().map_or_else(|| "response".to_owned(), |s| xml_root(s, &op.schemas));
+        let kind = crate::media::Kind::of(&media.media_type);
+        others.push(OtherMedia {
+            media_type: media.media_type.clone(),
+            kind,
+            example: media.example.clone(),
+            program,
+            root,
+        });
+    }
+    // A JSON body goes out only under a JSON media type; the others are written by their kind.
     let Some(media) = response.json() else {
         return Ok(Answer {
             status,
@@ -252,6 +281,7 @@ fn compile_answer(
             examples: Vec::new(),
             headers,
             fields: None,
+            others,
         });
     };
     let body = match (&media.schema, &media.example) {
@@ -268,7 +298,16 @@ fn compile_answer(
         examples.push(("default".to_owned(), example.clone()));
     }
     let fields = media.schema.as_ref().and_then(|schema| closed_fields(schema, &op.schemas));
-    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples, headers, fields })
+    Ok(Answer { status, media_type: Some(media.media_type.clone()), body, examples, headers, fields, others })
+}
+
+/// The XML root element of a body with `schema`: its `xml.name`, else the name of the component
+/// it refers to, else `response`.
+fn xml_root(schema: &Value, schemas: &sandgate_openapi::SchemaSet) -> String {
+    let named = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next());
+    let target = sandgate_openapi::shape::deref(schema, &schemas.defs);
+    let xml_name = target.and_then(|t| t.get("xml")).and_then(|x| x.get("name")).and_then(Value::as_str);
+    xml_name.or(named).unwrap_or("response").to_owned()
 }
 
 /// The property names of `schema` when it is an object that admits no others (following one

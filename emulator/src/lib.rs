@@ -18,6 +18,7 @@ mod error_code;
 pub mod events;
 mod fabricated;
 pub mod idempotency;
+mod media;
 mod options;
 mod pipeline;
 pub mod prefer;

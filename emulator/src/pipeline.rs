@@ -158,6 +158,27 @@ impl Emulator {
                 }
             },
         };
+        // ---- the media type, among those documented, that the client accepts
+        let offered: Vec<&str> = answer
+            .media_type
+            .iter()
+            .map(String::as_str)
+            .chain(answer.others.iter().map(|o| o.media_type.as_str()))
+            .collect();
+        let accept = req.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
+        let chosen = match crate::media::negotiate(accept, &offered) {
+            Some(index) => index,
+            None if offered.is_empty() => 0,
+            None => {
+                let detail =
+                    format!("Accept: {}: this answer is documented as {offered:?}", accept.unwrap_or_default());
+                return problem(ProblemKind::NotAcceptable, &detail);
+            }
+        };
+        let json_offered = usize::from(answer.media_type.is_some());
+        if let Some(other) = chosen.checked_sub(json_offered).and_then(|i| answer.others.get(i)) {
+            return self.other_media(req, id, status, other);
+        }
         // An error code the spec documents only as an enum value (`Prefer: example=not_enough_credit`).
         if let Some(name) = &preference.example {
             if !answer.examples.iter().any(|(n, _)| n == name) {
@@ -260,6 +281,30 @@ impl Emulator {
         let content_type = if body.is_empty() { None } else { answer.media_type.clone() };
         let headers = applied.header().map(|value| ("preference-applied".into(), value)).into_iter().collect();
         EmuResponse { status, content_type, headers, body }
+    }
+
+    /// An answer in a documented media type other than JSON: the spec's example for it, else a
+    /// value fabricated from its schema, written as its kind.
+    fn other_media(
+        &self,
+        req: &EmuRequest<'_>,
+        id: OperationId,
+        status: u16,
+        other: &crate::compile::OtherMedia,
+    ) -> EmuResponse {
+        let seed = self.seed_for(req, id);
+        let value = match (&other.example, &other.program) {
+            (Some(example), _) => example.clone(),
+            (None, Some(program)) => program.generate(seed),
+            (None, None) => Value::String("sandbox".to_owned()),
+        };
+        let body = if matches!(status, 204 | 205 | 304) {
+            Vec::new()
+        } else {
+            crate::media::write(other.kind, &value, &other.root, seed)
+        };
+        let content_type = (!body.is_empty()).then(|| other.media_type.clone());
+        EmuResponse { status, content_type, headers: Vec::new(), body }
     }
 
     /// Raises the operation's OpenAPI callbacks after a successful answer: each to the URL its

@@ -3,6 +3,7 @@
 
 mod common;
 mod every_documented_error_code_is_reachable;
+mod every_documented_media_type_is_answered;
 mod fabricated_responses_conform_to_specs;
 mod invalid_requests_are_rejected_naming_each_violation;
 mod invalid_requests_get_the_error_shape_the_spec_documents;

@@ -37,7 +37,12 @@ fn handle(emulator: &Emulator, partner: &str, method: &Method, path: &str, body:
 fn send(emulator: &Emulator, partner: &str, method: Method, path: &str, body: Option<(&str, Value)>) -> (u16, Value) {
     let response = handle(emulator, partner, &method, path, body);
     let path = path.split('?').next().unwrap_or(path);
-    let value = if response.body.is_empty() { Value::Null } else { common::json(&response) };
+    let json = response.content_type.as_deref().is_some_and(|t| t.contains("json"));
+    let value = match (response.body.is_empty(), json) {
+        (true, _) => Value::Null,
+        (false, true) => common::json(&response),
+        (false, false) => Value::String(String::from_utf8_lossy(&response.body).into_owned()),
+    };
     if let Some(schema) = emulator.response_schema(&method, path, response.status) {
         let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("schema compiles");
         assert!(validator.is_valid(&value), "{method} {path} → {} does not conform: {value}", response.status);
