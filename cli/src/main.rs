@@ -196,6 +196,35 @@ struct EmulatorArgs {
     /// Worker threads serving requests (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
+    /// Check the specs and exit instead of serving: schemas no value satisfies, examples that
+    /// break their schema, patterns the generator only approximates, each with its file and JSON
+    /// pointer. Exits 1 when answers could break the spec, 0 with warnings only.
+    #[arg(long)]
+    check: bool,
+}
+
+/// `sandgate emulator --check`: every finding of the spec lint and every request check that does
+/// not compile, one line each.
+fn check_specs(emulator: &Emulator) -> ExitCode {
+    let findings = sandgate_openapi::lint::lint(emulator.apis());
+    for finding in &findings {
+        let level = if finding.error { "error" } else { "warning" };
+        println!("{level}: {}#{}: {}", finding.file.display(), finding.pointer, finding.problem);
+    }
+    let uncheckable = emulator.compile_all_checks().err();
+    if let Some(e) = &uncheckable {
+        println!("error: {e}");
+    }
+    let errors = findings.iter().filter(|f| f.error).count() + usize::from(uncheckable.is_some());
+    println!(
+        "sandgate emulator --check: {errors} errors, {} warnings",
+        findings.len() + usize::from(uncheckable.is_some()) - errors
+    );
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn run_emulator(args: EmulatorArgs) -> ExitCode {
@@ -213,6 +242,7 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         allow_private_webhooks,
         admin_listen,
         threads,
+        check,
     } = args;
     let log = sandgate_emulator::standalone::delivery::DeliveryLog::default();
     let delivery = sandgate_emulator::standalone::delivery::DirectDelivery {
@@ -267,6 +297,9 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if check {
+        return check_specs(&emulator);
+    }
     for addr in std::iter::once(listen).chain(admin_listen.as_deref()) {
         if let Err(e) = std::net::TcpListener::bind(addr) {
             eprintln!("sandgate emulator: cannot listen on {addr}: {e}");

@@ -354,6 +354,29 @@ fn default_range(min: Option<f64>, max: Option<f64>, low: f64, high: f64) -> (f6
     }
 }
 
+/// How exactly the generator follows a `pattern` (for the spec lint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternSupport {
+    /// Samples match it by construction.
+    Exact,
+    /// Sampled without its look-arounds, each sample checked against it.
+    Checked,
+    /// Nothing of it can be sampled (back-references): values are checked, rarely match.
+    Unsampled,
+    /// Not a regular expression: the spec cannot be served.
+    Invalid(String),
+}
+
+/// How the generator handles `pattern`.
+pub fn pattern_support(pattern: &str) -> PatternSupport {
+    match compile_pattern(pattern) {
+        Ok(PatternGen { check: None, .. }) => PatternSupport::Exact,
+        Ok(PatternGen { sampler: Some(_), .. }) => PatternSupport::Checked,
+        Ok(PatternGen { sampler: None, .. }) => PatternSupport::Unsampled,
+        Err(e) => PatternSupport::Invalid(e),
+    }
+}
+
 /// The generator of a `pattern`. Fails only when the pattern is not a regular expression at all.
 fn compile_pattern(pattern: &str) -> Result<PatternGen, String> {
     if let Ok(sampler) = sampler(pattern) {

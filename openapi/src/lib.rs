@@ -8,12 +8,15 @@
 //! `router` (method + path → operation), `generate` (schema → value), `validate` (request →
 //! verdict), `infer` (which operations create, read, list and delete which resource), and
 //! `template` (the `{{ name }}` templates specs and scenarios are written with), `error_codes`
-//! (the error codes an operation's error answers document).
+//! (the error codes an operation's error answers document) and `lint` (what in a spec would make
+//! fabricated answers break it).
 
+pub mod bundle;
 pub mod error;
 pub mod error_codes;
 pub mod generate;
 pub mod infer;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod normalize;

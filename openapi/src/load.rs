@@ -4,7 +4,8 @@
 //! before the model is built; 3.1.x documents (which `openapiv3` does not parse) by our own check
 //! of the parts the model reads. A broken document fails with the file, the JSON pointer and the
 //! problem. Both versions then go through the same model: 3.1 schemas already are JSON Schema
-//! 2020-12, so normalisation only bundles their `$ref`s.
+//! 2020-12, so normalisation only bundles their `$ref`s. References to other files are brought
+//! into the document first (`bundle`).
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,11 @@ fn read_all(files: &[PathBuf]) -> Vec<Result<Value, OpenApiError>> {
 }
 
 fn build_all(docs: Vec<(PathBuf, Value)>) -> Result<Vec<Api>, OpenApiError> {
+    // References to other files are brought in first: everything after reads one document.
+    let docs = docs
+        .into_iter()
+        .map(|(file, value)| super::bundle::bundle(&file, value, &read_document).map(|value| (file, value)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut apis = Vec::with_capacity(docs.len());
     for (file, value) in &docs {
         // The structural check (a full openapiv3 parse) and the model read the same value: run
@@ -389,6 +395,22 @@ mod tests {
         }
         let titles: Vec<String> = load_dir(temp.path()).expect("loads").into_iter().map(|api| api.title).collect();
         assert_eq!(titles, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn a_document_split_over_files_loads_as_one() {
+        let temp = temp_dir("split");
+        let dir = temp.path();
+        write(dir, "common.yaml", "Pet: {type: object, required: [id], properties: {id: {type: integer}}}\n");
+        let api = write(
+            dir,
+            "api.yaml",
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: /t/v1}]\npaths:\n  /pets:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: 'common.yaml#/Pet'}\n",
+        );
+        let apis = load_file(&api).expect("the split document loads");
+        assert!(apis[0].schemas.defs.contains_key("Pet"), "the schema is a component of the document");
+        let dir_apis = load_dir(dir).expect("a folder with the split document loads");
+        assert_eq!(dir_apis.len(), 1, "common.yaml is not a document of its own");
     }
 
     #[test]

@@ -41,6 +41,32 @@ fn emulator_subcommand_refuses_a_broken_spec_naming_file_and_pointer() {
 }
 
 #[test]
+fn check_names_what_would_break_the_spec_and_passes_our_own_specs() {
+    let temp = common::temp_dir("emu-check");
+    let file = temp.path().join("closed.yaml");
+    std::fs::write(
+        &file,
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: /t/v1}]\npaths:\n  /x:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: '#/components/schemas/Both'}\ncomponents:\n  schemas:\n    Both:\n      allOf:\n        - {type: object, additionalProperties: false, properties: {a: {type: string}}}\n        - {type: object, required: [b], properties: {b: {type: string}}}\n    Code: {type: string, pattern: '^(?!aws:).+$'}\n",
+    )
+    .expect("write");
+    let run = |specs: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_sandgate"))
+            .args(["emulator", "--check", "--specs"])
+            .arg(specs)
+            .output()
+            .expect("run")
+    };
+    let output = run(&file);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("error: ") && stdout.contains("closed.yaml#/components/schemas/Both/allOf/1"), "{stdout}");
+    assert!(stdout.contains("warning: ") && stdout.contains("/components/schemas/Code/pattern"), "{stdout}");
+    let ours = run(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs")));
+    let stdout = String::from_utf8_lossy(&ours.stdout);
+    assert_eq!(ours.status.code(), Some(0), "our specs have no error: {stdout}");
+}
+
+#[test]
 fn run_alone_it_checks_tokens_keeps_state_and_delivers_signed_webhooks() {
     let (runtime, receiver) = common::receiver::start("/hooks", 200);
     let hooks = format!("{}/hooks", receiver.uri());
