@@ -69,7 +69,12 @@ pub(crate) fn read(
     schema: Schema<'_>,
 ) -> Result<Option<Value>, String> {
     match reading {
-        Reading::Json => serde_json::from_slice(body).map(Some).map_err(|e| format!("malformed JSON: {e}")),
+        Reading::Json => serde_json::from_slice(body)
+            .map(|mut value| {
+                beyond_int64(&mut value);
+                Some(value)
+            })
+            .map_err(|e| format!("malformed JSON: {e}")),
         Reading::Form => {
             let mut fields: Vec<(String, String)> = Vec::new();
             let mut nested: Vec<(String, String)> = Vec::new();
@@ -266,5 +271,38 @@ mod tests {
     fn malformed_json_says_where() {
         let error = read(Reading::Json, "application/json", b"{\"a\": ", &object_shape(), None).expect_err("malformed");
         assert!(error.contains("line 1"), "{error}");
+    }
+}
+
+/// A JSON integer below i64::MIN is read as the float -2^63, which equals i64::MIN and so would
+/// pass an `int64` bound; an in-range integer is always read as an integer. Such floats move one
+/// step further out (the value was past what a float holds exactly anyway), so the bound refuses
+/// them and i64::MIN itself still passes.
+fn beyond_int64(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() && n.as_f64() == Some(-9_223_372_036_854_775_808.0) => {
+            if let Some(further) =
+                serde_json::Number::from_f64(f64::from_bits((-9_223_372_036_854_775_808.0_f64).to_bits() + 1))
+            {
+                *n = further;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(beyond_int64),
+        Value::Object(members) => members.values_mut().for_each(beyond_int64),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod int64_tests {
+    use super::*;
+
+    #[test]
+    fn an_integer_below_i64_min_stays_below_it() {
+        let mut below: Value =
+            serde_json::from_str(r#"{"id": -9223372036854775809, "min": -9223372036854775808}"#).expect("JSON");
+        beyond_int64(&mut below);
+        assert!(below["id"].as_f64().is_some_and(|f| f < -9_223_372_036_854_775_808.0), "{below}");
+        assert_eq!(below["min"].as_i64(), Some(i64::MIN), "i64::MIN itself is untouched");
     }
 }
