@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Schemathesis, every check, against `sandgate emulator`: any finding fails.
+#   scripts/schemathesis.sh pos     the POS specs, served from specs/ with their scenarios
+#   scripts/schemathesis.sh corpus  specs written elsewhere, each served alone (the list grows as
+#                                   specs pass)
+# Needs .venv with scripts/requirements-dev.txt (scripts/test makes it). SANDGATE_BIN picks the
+# binary, EXAMPLES the examples per operation (default 30).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${SANDGATE_BIN:-target/debug/sandgate}
+[ -x "$bin" ] || cargo build --quiet -p sandgate-cli --bin sandgate
+# what the emulator serves, the spec Schemathesis reads, the base path of its operations
+case "${1:-}" in
+  pos) runs=("specs specs/pos-api/v2.5.yaml /pos-api/v2.5" "specs specs/pos-api/v2.5.1.yaml /pos-api/v2.5.1") ;;
+  corpus) runs=(
+    "emulator/tests/fixtures/petstore/petstore.yaml emulator/tests/fixtures/petstore/petstore.yaml /v1"
+    "emulator/tests/fixtures/errors/shaped.yaml emulator/tests/fixtures/errors/shaped.yaml /shaped-api/v1"
+  ) ;;
+  *) echo "usage: scripts/schemathesis.sh pos|corpus" >&2; exit 2 ;;
+esac
+log=$(mktemp)
+report=$(mktemp)
+emulator=""
+trap '[ -n "$emulator" ] && kill "$emulator" 2>/dev/null; rm -f "$log" "$report"' EXIT
+for run in "${runs[@]}"; do
+  read -r served spec base <<<"$run"
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  token="schemathesis-$$"
+  "$bin" emulator --specs "$served" --listen "127.0.0.1:$port" --token "$token" --scrub-at never >"$log" 2>&1 &
+  emulator=$!
+  for _ in $(seq 100); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then break; fi
+    kill -0 "$emulator" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "schemathesis: $spec"
+  if .venv/bin/schemathesis --no-color run "$spec" --url "http://127.0.0.1:$port$base" \
+    --checks all --max-examples "${EXAMPLES:-30}" --generation-deterministic -H "Authorization: Bearer $token" >"$report" 2>&1; then
+    tail -n 2 "$report"
+  else
+    cat "$report" >&2
+    echo "schemathesis found problems in $spec (above)" >&2
+    exit 1
+  fi
+  kill "$emulator" 2>/dev/null || true
+  wait "$emulator" 2>/dev/null || true
+  emulator=""
+done
