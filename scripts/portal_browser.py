@@ -30,6 +30,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +96,18 @@ class Journey:
         if alert:
             WebDriverWait(driver, 5).until(expected_conditions.alert_is_present())
             driver.switch_to.alert.accept()
-        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+        WebDriverWait(driver, 10).until(lambda _: Journey.replaced(page))
+
+    @staticmethod
+    def replaced(page) -> bool:
+        """Whether the old page's root is gone. Chromium sometimes reports a node of a document
+        being torn down as "does not belong to the document" (a plain WebDriverException) rather
+        than as stale; both mean the new page has replaced it."""
+        try:
+            page.is_enabled()
+            return False
+        except (StaleElementReferenceException, WebDriverException):
+            return True
 
     def run(self) -> None:
         owner = self.browser()

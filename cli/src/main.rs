@@ -203,23 +203,17 @@ struct EmulatorArgs {
     check: bool,
 }
 
-/// `sandgate emulator --check`: every finding of the spec lint and every request check that does
-/// not compile, one line each.
+/// `sandgate emulator --check`: every finding of the spec lint, one line each. (The request
+/// checks are not compiled here: on a spec of a thousand operations that takes minutes, and a
+/// pattern they could not compile is already a lint error.)
 fn check_specs(emulator: &Emulator) -> ExitCode {
     let findings = sandgate_openapi::lint::lint(emulator.apis());
     for finding in &findings {
         let level = if finding.error { "error" } else { "warning" };
         println!("{level}: {}#{}: {}", finding.file.display(), finding.pointer, finding.problem);
     }
-    let uncheckable = emulator.compile_all_checks().err();
-    if let Some(e) = &uncheckable {
-        println!("error: {e}");
-    }
-    let errors = findings.iter().filter(|f| f.error).count() + usize::from(uncheckable.is_some());
-    println!(
-        "sandgate emulator --check: {errors} errors, {} warnings",
-        findings.len() + usize::from(uncheckable.is_some()) - errors
-    );
+    let errors = findings.iter().filter(|f| f.error).count();
+    println!("sandgate emulator --check: {errors} errors, {} warnings", findings.len() - errors);
     if errors > 0 {
         ExitCode::from(1)
     } else {
