@@ -146,7 +146,7 @@ struct Related {
 }
 
 /// Names a related object cannot take: the roots templates already have.
-const RESERVED: [&str; 6] = ["request", "state", "api", "now", "today", "random_id"];
+const RESERVED: [&str; 9] = ["request", "state", "api", "now", "today", "random_id", "messages", "localized", "text"];
 
 /// Which stored object(s) a scenario reads as `state`.
 #[derive(Debug, Clone)]

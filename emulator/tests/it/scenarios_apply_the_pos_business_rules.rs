@@ -336,6 +336,10 @@ fn a_malformed_scenario_file_names_the_file_and_pointer() {
     assert!(both.contains("/scenarios/0/load") && both.contains("either an id or where"), "{both}");
     let update_a_search = refused(&format!("{head}  - {{name: x, operations: [lookupCustomer], load: {{collection: /c, where: {{a: b}}}}, then: {{status: 404, update: {{a: c}}}}}}\n"));
     assert!(update_a_search.contains("/scenarios/0/then/update"), "{update_a_search}");
+    let reserved = refused(&format!("{head}  - {{name: x, operations: [lookupCustomer], related: {{text: {{collection: /c, id: '1'}}}}, then: {{status: 404}}}}\n"));
+    assert!(reserved.contains("/scenarios/0/related/text"), "a name templates already use: {reserved}");
+    let unknown_related = refused(&format!("{head}  - {{name: x, operations: [lookupCustomer], then: {{status: 404, update_related: {{acct: {{a: b}}}}}}}}\n"));
+    assert!(unknown_related.contains("/scenarios/0/then/update_related/acct"), "{unknown_related}");
     let other_api = refused("sandgate-scenarios: 1\napi: shop\nscenarios: []\n");
     assert!(other_api.contains("/api") && other_api.contains("pos-api"), "{other_api}");
 }
