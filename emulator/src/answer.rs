@@ -199,12 +199,24 @@ fn known_values(
         "error" => vec![json!("invalid_request"), json!(status), json!({"code": status, "message": detail})],
         "type" => vec![json!("urn:sandgate:problem:invalid-request")],
         "instance" | "path" | "url" | "uri" => vec![json!(path)],
-        "errors" | "field_errors" | "violations" | "details" | "fields" | "invalid_params" | "problems" | "issues" => {
-            let item = child(property, defs, "");
-            vec![Value::Array(violations.iter().take(MAX_VIOLATIONS).map(|v| violation_item(v, item, defs)).collect())]
-        }
-        _ => Vec::new(),
+        _ => violation_list(&lower, property, defs, violations).into_iter().collect(),
     }
+}
+
+/// `violations` as the list a property with this name documents (`errors`, `field_errors`,
+/// `violations`…: items shaped as its item schema names their fields); `None` for other names.
+pub(crate) fn violation_list(
+    name: &str,
+    property: &Value,
+    defs: &Map<String, Value>,
+    violations: &[Violation],
+) -> Option<Value> {
+    let listed = ["errors", "field_errors", "violations", "details", "fields", "invalid_params", "problems", "issues"];
+    if !listed.contains(&name.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    let item = child(property, defs, "");
+    Some(Value::Array(violations.iter().take(MAX_VIOLATIONS).map(|v| violation_item(v, item, defs)).collect()))
 }
 
 /// One violation as an item of the documented list: an object with its fields named as the item

@@ -113,3 +113,20 @@ fn an_unknown_code_is_refused_naming_the_documented_ones() {
     let detail = common::json(&response)["detail"].as_str().unwrap_or_default().to_owned();
     assert!(detail.contains("not_enough_credit") && detail.contains("limit_payment_amount_24"), "{detail}");
 }
+
+#[test]
+fn a_documented_list_of_field_problems_names_a_field_the_operation_takes() {
+    let pos = Emulator::from_dir(&common::specs_dir(), EmulatorOptions::default()).expect("POS specs load");
+    let mut headers = HeaderMap::new();
+    headers.insert("prefer", "example=wrong_inputs".parse().expect("header"));
+    let path = "/pos-api/v2.5/client-id/demo/authorization";
+    let body = serde_json::json!({"account_number": 12345678, "amount": 10.0, "auto_capture": false,
+                                  "financing_option": {"transaction_type": "regular_purchase"}});
+    let response = common::call_json(&pos, Method::POST, path, &headers, &body);
+    assert_eq!(response.status, 409);
+    let answer = common::json(&response);
+    assert_eq!(answer["url"], path, "the path called, not a made-up URL: {answer}");
+    let required = ["account_number", "financing_option", "amount", "auto_capture"];
+    let param = answer["field_errors"][0]["param"].as_str().unwrap_or_default().to_owned();
+    assert!(required.contains(&param.as_str()), "a field of the request, not a made-up word: {answer}");
+}
