@@ -98,11 +98,24 @@ impl ErrorAnswer {
         let sample = [Violation { location: In::Header, name: "x".into(), message: "is required".into(), value: None }];
         let plain: Value = serde_json::from_slice(&problem(&sample, false).body).unwrap_or_default();
         let oauth_body: Value = serde_json::from_slice(&problem(&sample, true).body).unwrap_or_default();
-        let oauth = conforms(op, 400, &plain) == Some(false) && conforms(op, 400, &oauth_body) == Some(true);
+        // One validator per schema: each compiles over every component schema, which is most of an
+        // operation's first request on a large spec.
+        let for_400 = op.response_for(400).and_then(|r| r.content.iter().find_map(|m| m.schema.as_ref()));
+        let validator_400 = for_400.and_then(|schema| validator(op, schema));
+        let fits_400 = |body: &Value| validator_400.as_ref().map(|v| v.is_valid(body));
+        let oauth = fits_400(&plain) == Some(false) && fits_400(&oauth_body) == Some(true);
         let shaped = match client_error(op) {
             Some((status, media, schema)) => {
                 let status = status.status();
-                let fits = |body: &Value| conforms_to(op, schema, body);
+                let own;
+                let validator = match for_400 {
+                    Some(same) if std::ptr::eq(same, schema) => validator_400.as_ref(),
+                    _ => {
+                        own = validator(op, schema);
+                        own.as_ref()
+                    }
+                };
+                let fits = |body: &Value| validator.is_some_and(|v| v.is_valid(body));
                 match fits(&plain) || fits(&oauth_body) {
                     true => None,
                     false => Program::compile(schema, &op.schemas, set).ok().map(|program| Shaped {
@@ -155,19 +168,18 @@ impl Shaped {
     fn respond(&self, path: &str, violations: &[Violation]) -> EmuResponse {
         let status = if self.status >= 400 && self.status < 500 { self.status } else { 400 };
         let detail = summary(violations);
+        let known = Known {
+            status,
+            message: Some(&detail),
+            title: "Invalid request",
+            error: "invalid_request",
+            type_uri: Some("urn:sandgate:problem:invalid-request"),
+            path,
+            violations,
+        };
         let fabricated = self.program.generate(0);
         let mut body = fabricated.clone();
-        if let Some(object) = body.as_object_mut() {
-            let defs = &self.schemas.defs;
-            for field in fields(&self.schema, defs) {
-                let Some(property) = child(&self.schema, defs, &field.name) else { continue };
-                let admitted = types(property, defs);
-                let candidates = known_values(&field.name, status, &detail, path, property, defs, violations);
-                if let Some(value) = candidates.into_iter().find(|v| admitted.admits(v)) {
-                    object.insert(field.name, value);
-                }
-            }
-        }
+        fill(&mut body, &self.schema, &self.schemas.defs, &known);
         self.conforms.repair(&mut body, &fabricated);
         EmuResponse {
             status,
@@ -178,26 +190,50 @@ impl Shaped {
     }
 }
 
-/// What the emulator knows that a property of this name may carry, best first.
-fn known_values(
-    name: &str,
-    status: u16,
-    detail: &str,
-    path: &str,
-    property: &Value,
-    defs: &Map<String, Value>,
-    violations: &[Violation],
-) -> Vec<Value> {
+/// What is known about an error answer, to set on the properties of its documented body that are
+/// named for it: an invalid request's, or a documented error code's (`Prefer: example=`).
+pub(crate) struct Known<'a> {
+    pub(crate) status: u16,
+    /// The message (`message`, `detail`, `error_description`…), when there is one.
+    pub(crate) message: Option<&'a str>,
+    pub(crate) title: &'a str,
+    /// A word for the error (`error`, `code` when they are text).
+    pub(crate) error: &'a str,
+    /// A problem type URI for `type`, when the error has one.
+    pub(crate) type_uri: Option<&'a str>,
+    /// The path called (`url`, `instance`).
+    pub(crate) path: &'a str,
+    /// The problems, for a documented list of them (`errors`, `field_errors`…).
+    pub(crate) violations: &'a [Violation],
+}
+
+/// Sets on `body`'s properties (those `schema` declares) what `known` says, by property name, where
+/// the value's type fits; the caller mends the result to the schema.
+pub(crate) fn fill(body: &mut Value, schema: &Value, defs: &Map<String, Value>, known: &Known<'_>) {
+    let Some(object) = body.as_object_mut() else { return };
+    for field in fields(schema, defs) {
+        let Some(property) = child(schema, defs, &field.name) else { continue };
+        let admitted = types(property, defs);
+        let candidates = known_values(&field.name, property, defs, known);
+        if let Some(value) = candidates.into_iter().find(|v| admitted.admits(v)) {
+            object.insert(field.name, value);
+        }
+    }
+}
+
+/// What is known that a property of this name may carry, best first.
+fn known_values(name: &str, property: &Value, defs: &Map<String, Value>, known: &Known<'_>) -> Vec<Value> {
+    let Known { status, message, title, error, type_uri, path, violations } = *known;
     let lower = name.to_ascii_lowercase();
     match lower.as_str() {
         "message" | "detail" | "description" | "error_description" | "error_message" | "msg" | "reason" => {
-            vec![json!(detail)]
+            message.map(|m| json!(m)).into_iter().collect()
         }
-        "title" => vec![json!("Invalid request")],
+        "title" => vec![json!(title)],
         "status" | "status_code" | "statuscode" | "http_status" => vec![json!(status), json!(status.to_string())],
-        "code" | "error_code" => vec![json!(status), json!("invalid_request")],
-        "error" => vec![json!("invalid_request"), json!(status), json!({"code": status, "message": detail})],
-        "type" => vec![json!("urn:sandgate:problem:invalid-request")],
+        "code" | "error_code" => vec![json!(status), json!(error)],
+        "error" => vec![json!(error), json!(status), json!({"code": status, "message": message.unwrap_or(title)})],
+        "type" => type_uri.map(|t| json!(t)).into_iter().collect(),
         "instance" | "path" | "url" | "uri" => vec![json!(path)],
         _ => violation_list(&lower, property, defs, violations).into_iter().collect(),
     }
@@ -205,12 +241,7 @@ fn known_values(
 
 /// `violations` as the list a property with this name documents (`errors`, `field_errors`,
 /// `violations`…: items shaped as its item schema names their fields); `None` for other names.
-pub(crate) fn violation_list(
-    name: &str,
-    property: &Value,
-    defs: &Map<String, Value>,
-    violations: &[Violation],
-) -> Option<Value> {
+fn violation_list(name: &str, property: &Value, defs: &Map<String, Value>, violations: &[Violation]) -> Option<Value> {
     let listed = ["errors", "field_errors", "violations", "details", "fields", "invalid_params", "problems", "issues"];
     if !listed.contains(&name.to_ascii_lowercase().as_str()) {
         return None;
@@ -267,10 +298,9 @@ impl ErrorAnswer {
     }
 }
 
-/// Whether `body` conforms to `schema`, one of `op`'s.
-fn conforms_to(op: &Operation, schema: &Value, body: &Value) -> bool {
-    let validator = jsonschema::options().should_validate_formats(true).build(&op.schemas.json_schema(schema));
-    validator.is_ok_and(|v| v.is_valid(body))
+/// The validator of `schema`, one of `op`'s (`None`: it does not compile).
+fn validator(op: &Operation, schema: &Value) -> Option<jsonschema::Validator> {
+    jsonschema::options().should_validate_formats(true).build(&op.schemas.json_schema(schema)).ok()
 }
 
 /// Whether `body` conforms to the JSON schema `op` documents for `status` (`None`: none documented).

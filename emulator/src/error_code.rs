@@ -13,9 +13,6 @@ use sandgate_openapi::router::OperationId;
 use sandgate_openapi::validate::{In, ParsedRequest, Violation};
 use sandgate_openapi::ParamLocation;
 
-/// The properties that carry an error's message.
-const MESSAGE_FIELDS: [&str; 6] = ["error_description", "message", "detail", "description", "error_message", "msg"];
-
 /// A problem with a field the operation takes, for a documented list of field problems: its first
 /// required body field (with the value sent), else its first parameter, else the body.
 fn example_violation(op: &sandgate_openapi::Operation, parsed: &ParsedRequest) -> Violation {
@@ -45,16 +42,6 @@ fn in_of(location: ParamLocation) -> In {
     }
 }
 
-/// Whether the integer `status` fits `property` (its type, `enum` and bounds).
-fn admits(property: &Value, status: u16) -> bool {
-    let integer = matches!(property.get("type").and_then(Value::as_str), Some("integer" | "number"));
-    let listed = property.get("enum").and_then(Value::as_array).is_none_or(|e| e.contains(&Value::from(status)));
-    let bound = |key: &str| property.get(key).and_then(Value::as_f64);
-    let within = bound("minimum").is_none_or(|m| f64::from(status) >= m)
-        && bound("maximum").is_none_or(|m| f64::from(status) <= m);
-    integer && listed && within
-}
-
 impl Emulator {
     /// The answer for the documented error `code` of operation `id` (with `status`, when the
     /// client also asked for one); `None` when the operation documents no such code.
@@ -72,34 +59,22 @@ impl Emulator {
         let program = Program::compile(found.body, &op.schemas, &self.sets[id.api][id.op]).ok()?;
         let fabricated = program.generate(self.seed_for(req, id));
         let mut body = fabricated.clone();
-        let object = body.as_object_mut()?;
-        object.insert(found.field.to_owned(), Value::String(code.to_owned()));
-        let properties = found.body.get("properties").and_then(Value::as_object);
-        let defs = &op.schemas.defs;
-        // The message in every property that carries one (a problem's `title` and `detail` too).
         let message = self.messages[id.api].get(code).and_then(|texts| crate::scenario::localize(texts, parsed));
-        let example_violation = example_violation(op, parsed);
-        for (name, property) in properties.into_iter().flatten() {
-            let Some(property) = sandgate_openapi::shape::deref(property, defs) else { continue };
-            let field = name.as_str();
-            if field == found.field {
-                continue;
-            }
-            if let (Some(message), true) = (&message, MESSAGE_FIELDS.contains(&field) || field == "title") {
-                object.insert(name.clone(), message.clone());
-            } else if matches!(field, "status" | "code" | "status_code") && admits(property, found.status) {
-                // A status repeated in the body says the status the answer has.
-                object.insert(name.clone(), Value::from(found.status));
-            } else if matches!(field, "url" | "path" | "instance" | "uri") {
-                object.insert(name.clone(), Value::String(req.path.to_owned()));
-            } else if let Some(list) =
-                crate::answer::violation_list(field, property, defs, std::slice::from_ref(&example_violation))
-            {
-                // A list of field problems names a field the operation really takes.
-                object.insert(name.clone(), list);
-            }
-        }
-        // What the values above do not fit (a list item's required field) is mended back.
+        let message = message.as_ref().and_then(Value::as_str);
+        // A list of field problems names a field the operation really takes.
+        let violation = [example_violation(op, parsed)];
+        let known = crate::answer::Known {
+            status: found.status,
+            message,
+            title: message.unwrap_or(code),
+            error: code,
+            type_uri: None,
+            path: req.path,
+            violations: &violation,
+        };
+        crate::answer::fill(&mut body, found.body, &op.schemas.defs, &known);
+        body.as_object_mut()?.insert(found.field.to_owned(), Value::String(code.to_owned()));
+        // What the values above do not fit (an enum of statuses, a list item's field) is mended back.
         crate::conform::Conforms::new(found.body, op).repair(&mut body, &fabricated);
         let media_type = self.answers[id.api][id.op].for_status(found.status).and_then(|a| a.media_type.clone());
         let mut applied = Applied::default();

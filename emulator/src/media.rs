@@ -183,10 +183,12 @@ fn jwt(value: &Value, seed: u64) -> String {
 }
 
 /// Which of `offered` (in the spec's order) the `Accept` header takes: the one with the highest
-/// quality, the spec's order breaking ties; the first without a header. `None`: nothing offered
-/// is acceptable (406).
-pub(crate) fn negotiate(accept: Option<&str>, offered: &[&str]) -> Option<usize> {
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return (!offered.is_empty()).then_some(0) };
+/// quality, the spec's order breaking ties; the first for an empty header. `None`: nothing
+/// offered is acceptable (406).
+pub(crate) fn negotiate(accept: &str, offered: &[&str]) -> Option<usize> {
+    if accept.trim().is_empty() {
+        return (!offered.is_empty()).then_some(0);
+    }
     let ranges: Vec<(String, f32)> = accept
         .split(',')
         .filter_map(|range| {
@@ -232,12 +234,12 @@ mod tests {
     #[test]
     fn accept_picks_by_quality_then_spec_order_and_refuses_what_nothing_matches() {
         let offered = ["application/json", "text/csv", "application/xml"];
-        assert_eq!(negotiate(None, &offered), Some(0));
-        assert_eq!(negotiate(Some("text/csv"), &offered), Some(1));
-        assert_eq!(negotiate(Some("application/xml;q=0.9, text/*;q=0.5"), &offered), Some(2));
-        assert_eq!(negotiate(Some("*/*"), &offered), Some(0));
-        assert_eq!(negotiate(Some("text/*, text/csv;q=0"), &offered), None, "the specific range wins");
-        assert_eq!(negotiate(Some("image/png"), &offered), None);
+        assert_eq!(negotiate("", &offered), Some(0));
+        assert_eq!(negotiate("text/csv", &offered), Some(1));
+        assert_eq!(negotiate("application/xml;q=0.9, text/*;q=0.5", &offered), Some(2));
+        assert_eq!(negotiate("*/*", &offered), Some(0));
+        assert_eq!(negotiate("text/*, text/csv;q=0", &offered), None, "the specific range wins");
+        assert_eq!(negotiate("image/png", &offered), None);
     }
 
     #[test]

@@ -159,20 +159,25 @@ impl Emulator {
             },
         };
         // ---- the media type, among those documented, that the client accepts
-        let offered: Vec<&str> = answer
-            .media_type
-            .iter()
-            .map(String::as_str)
-            .chain(answer.others.iter().map(|o| o.media_type.as_str()))
-            .collect();
+        // (Without an `Accept` header, the first documented: nothing to allocate per request.)
         let accept = req.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
-        let chosen = match crate::media::negotiate(accept, &offered) {
-            Some(index) => index,
-            None if offered.is_empty() => 0,
-            None => {
-                let detail =
-                    format!("Accept: {}: this answer is documented as {offered:?}", accept.unwrap_or_default());
-                return problem(ProblemKind::NotAcceptable, &detail);
+        let chosen = match accept {
+            None => 0,
+            Some(accept) => {
+                let offered: Vec<&str> = answer
+                    .media_type
+                    .iter()
+                    .map(String::as_str)
+                    .chain(answer.others.iter().map(|o| o.media_type.as_str()))
+                    .collect();
+                match crate::media::negotiate(accept, &offered) {
+                    Some(index) => index,
+                    None if offered.is_empty() => 0,
+                    None => {
+                        let detail = format!("Accept: {accept}: this answer is documented as {offered:?}");
+                        return problem(ProblemKind::NotAcceptable, &detail);
+                    }
+                }
             }
         };
         let json_offered = usize::from(answer.media_type.is_some());

@@ -54,6 +54,8 @@ struct ListAnswer {
     item_fields: Vec<Field>,
     item_conforms: Option<Conforms>,
     max: usize,
+    /// The items' field a date range applies to (see [`DATE_FIELDS`]).
+    date_field: Option<String>,
 }
 
 /// What an action came to.
@@ -77,6 +79,7 @@ impl Stateful {
             (Action::List, Some((field, items, max))) => Some(ListAnswer {
                 field,
                 item: Program::compile(&items, &op.schemas, set)?,
+                date_field: date_field(&fields(&items, defs)),
                 item_fields: fields(&items, defs),
                 item_conforms: Some(Conforms::new(&items, op)),
                 max: max.and_then(|m| usize::try_from(m).ok()).unwrap_or(DEFAULT_PAGE),
@@ -371,17 +374,19 @@ fn page_request(query: &Map<String, Value>, list: &ListAnswer, newest_first: boo
         .collect();
     let is_field = |name: &str| list.item_fields.iter().any(|f| f.name == name);
     let bound = |names: &[&str]| names.iter().filter(|n| !is_field(n)).find_map(|n| query.get(*n)).map(text);
-    let dates = list.item_fields.iter().filter(|f| f.timestamp);
-    let date_field = DATE_FIELDS
-        .iter()
-        .find(|name| list.item_fields.iter().any(|f| f.timestamp && f.name == **name))
-        .map(|name| (*name).to_owned())
-        .or_else(|| dates.map(|f| f.name.clone()).next());
-    let ranges = match (date_field, bound(&FROM_PARAMS), bound(&TO_PARAMS)) {
-        (Some(field), from, to) if from.is_some() || to.is_some() => vec![DateRange { field, from, to }],
+    let ranges = match (&list.date_field, bound(&FROM_PARAMS), bound(&TO_PARAMS)) {
+        (Some(field), from, to) if from.is_some() || to.is_some() => vec![DateRange { field: field.clone(), from, to }],
         _ => Vec::new(),
     };
     PageRequest { offset, limit, after, filters, ranges, newest_first }
+}
+
+/// The date field of list items a date range bounds: the first of [`DATE_FIELDS`] that is a date,
+/// else the first date field.
+fn date_field(item_fields: &[Field]) -> Option<String> {
+    let dates = || item_fields.iter().filter(|f| f.timestamp);
+    let preferred = DATE_FIELDS.iter().find_map(|name| dates().find(|f| f.name == *name));
+    preferred.or_else(|| dates().next()).map(|f| f.name.clone())
 }
 
 fn mix(n: u64) -> u64 {
