@@ -68,6 +68,12 @@ impl DatabaseStore {
         Ok(DatabaseStore { conn: Mutex::new(conn), remote: true })
     }
 
+    /// SQLite's `data_version`: it moves on when another connection commits to the file.
+    pub fn data_version(&self) -> StateResult<u64> {
+        self.with(|c| c.query_row("PRAGMA data_version", params![], |row| row.get::<usize, i64>(0)))
+            .map(|version| version as u64)
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> sandgate_db::Result<T>) -> StateResult<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn).map_err(EmulatorError::from)
@@ -195,7 +201,8 @@ impl StateStore for DatabaseStore {
             }
             Some(field) => {
                 values.push(path(field));
-                "json_extract(body, ?4)".to_owned()
+                // `->` answers JSON text; `json_extract` would answer a string field bare.
+                "(body -> ?4)".to_owned()
             }
         };
         let mut sql =
@@ -308,6 +315,8 @@ mod tests {
         assert!(store.find(a, "/people", &[("name", "nobody")], None, 10).expect("find").is_empty());
         assert!(store.find(b, "/people", &[("name", "john")], None, 10).expect("find").is_empty(), "per partner");
         assert_eq!(store.find(a, "/people", &[("name", "ann")], Some("absent"), 10).expect("find"), vec![json!(null)]);
+        assert_eq!(store.find(a, "/people", &[("name", "ann")], Some("id"), 10).expect("find"), vec![json!("c2")]);
+        assert_eq!(store.find(a, "/people", &[("name", "ann")], Some("n"), 10).expect("find"), vec![json!(7)]);
         assert_eq!(store.scrub(ScrubScope::Tenant(a)).expect("scrub"), 3);
         let a = Tenant { environment: "training", partner: "p1" };
         store.put(b, "/auth", "9", &json!({})).expect("put");
@@ -323,6 +332,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("emulator.db");
         exercise(&DatabaseStore::open_sqlite(&path).expect("open"));
+        exercise(&super::super::cached::ReadThrough::new(
+            DatabaseStore::open_sqlite(&dir.path().join("kept.db")).expect("open"),
+        ));
         let a = Tenant { environment: "training", partner: "p1" };
         DatabaseStore::open_sqlite(&path).expect("open").put(a, "/x", "1", &json!({"kept": true})).expect("put");
         assert_eq!(

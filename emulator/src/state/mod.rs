@@ -6,6 +6,7 @@
 //! SQLite file, or in PostgreSQL shared by several nodes.
 
 pub mod act;
+pub mod cached;
 pub mod fixtures;
 pub use sandgate_openapi::infer;
 pub mod database;
@@ -167,7 +168,9 @@ impl StateBackend {
     pub fn open(&self) -> StateResult<Box<dyn StateStore>> {
         Ok(match self {
             StateBackend::Memory => Box::new(memory::MemoryStore::default()),
-            StateBackend::Sqlite(path) => Box::new(database::DatabaseStore::open_sqlite(path)?),
+            StateBackend::Sqlite(path) => {
+                Box::new(cached::ReadThrough::new(database::DatabaseStore::open_sqlite(path)?))
+            }
             StateBackend::Postgres(url) => Box::new(database::DatabaseStore::open_postgres(url)?),
         })
     }
