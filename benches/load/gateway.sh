@@ -352,7 +352,7 @@ except ValueError:
 }
 
 # Gets a PRODUCTION credential for the demo application (created by `sandgate up`) the way an
-# operator does: submit it for review and approve it through the control plane (`sandgate admin`).
+# operator does: submit it for review, approve it, then issue it through the control plane (`sandgate admin`).
 issue_production_credential() {
   local out app admin=(--data-dir "$WORK_DIR/data" --url "http://127.0.0.1:$ADMIN_PORT")
   out="$("$SANDGATE_BIN" admin "${admin[@]}" apps list --partner "$(demo_partner_id)")" \
@@ -362,6 +362,9 @@ issue_production_credential() {
     --justify merchant=bench --justify customer=bench --security-measures bench --post-deployment-plan bench >/dev/null \
     || die "sandgate admin review submit failed"
   out="$("$SANDGATE_BIN" admin "${admin[@]}" review approve "$app")" || die "sandgate admin review approve failed: $out"
+  # Approval opens PRODUCTION; the credential is issued afterwards, its secret printed once.
+  out="$("$SANDGATE_BIN" admin "${admin[@]}" credentials issue --app "$app" --environment production)" \
+    || die "sandgate admin credentials issue failed: $out"
   PROD_CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["client_id"])' <<<"$out")"
   PROD_CLIENT_SECRET="$(json_field client_secret <<<"$out")"
   [[ "$PROD_CLIENT_ID" == prd_* && -n "$PROD_CLIENT_SECRET" ]] || die "unexpected review approve output: $out"

@@ -65,6 +65,14 @@ pub(crate) fn init(level: &str, json: bool, telemetry: Option<&Telemetry>) -> Gu
     let _ = tracing_log::LogTracer::init();
     let ansi = std::io::stderr().is_terminal();
     let (writer, logs) = tracing_appender::non_blocking(Batched::new(std::io::stderr()));
+    let access = writer.clone();
+    sandgate_gateway::phase::log::install(sandgate_gateway::phase::log::AccessWriter {
+        json,
+        out: Box::new(move |line| {
+            use std::io::Write;
+            let _ = access.clone().write_all(line);
+        }),
+    });
     // Pingora's start-up chatter is INFO; keep it out of the default view (RUST_LOG overrides).
     // Request spans are the trace exporter's, not the log's.
     let quiet = "pingora_core=warn,pingora_proxy=warn,sandgate::trace=off";

@@ -203,7 +203,8 @@ pub(super) enum Review {
         #[arg(long)]
         post_deployment_plan: String,
     },
-    /// Approve (operator): issues a PRODUCTION credential, secret printed once.
+    /// Approve (operator): opens PRODUCTION to the application; `credentials issue` then issues
+    /// its PRODUCTION credential.
     Approve { app: String },
     /// Reject (operator) with reasons.
     Reject {

@@ -91,6 +91,16 @@ pub struct ParsedRequest {
 }
 
 impl ParsedRequest {
+    /// The parameter groups by location.
+    fn groups_mut(&mut self) -> [(In, &mut Map<String, Value>); 4] {
+        [
+            (In::Path, &mut self.path),
+            (In::Query, &mut self.query),
+            (In::Header, &mut self.header),
+            (In::Cookie, &mut self.cookie),
+        ]
+    }
+
     /// A value of the request by dotted name, as templates and scenarios name them:
     /// `body.amount`, `body.financing_option.term`, `path.client_id`, `query.limit`,
     /// `header.x-request-id`, `cookie.session`; `body` is the whole body.
@@ -301,11 +311,24 @@ impl RequestCheck {
             }
         }
         if let Some(validator) = &self.params_validator {
-            let instance = json!({
-                "path": parsed.path, "query": parsed.query, "header": parsed.header, "cookie": parsed.cookie,
-            });
-            for error in validator.iter_errors(&instance).take(MAX_VIOLATIONS) {
-                violations.push(param_violation(&error));
+            // The groups move into the checked instance and back out: no copy per request. The
+            // errors are collected only when there are some (`is_valid` stops at the first).
+            let mut instance = Map::new();
+            for (location, group) in parsed.groups_mut() {
+                instance.insert(location.as_str().to_owned(), Value::Object(std::mem::take(group)));
+            }
+            let instance = Value::Object(instance);
+            if !validator.is_valid(&instance) {
+                for error in validator.iter_errors(&instance).take(MAX_VIOLATIONS) {
+                    violations.push(param_violation(&error));
+                }
+            }
+            if let Value::Object(mut instance) = instance {
+                for (location, group) in parsed.groups_mut() {
+                    if let Some(Value::Object(values)) = instance.remove(location.as_str()) {
+                        *group = values;
+                    }
+                }
             }
         }
         (parsed, violations)
