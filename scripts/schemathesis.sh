@@ -15,6 +15,7 @@ case "${1:-}" in
   corpus) runs=(
     "emulator/tests/fixtures/petstore/petstore.yaml emulator/tests/fixtures/petstore/petstore.yaml /v1"
     "emulator/tests/fixtures/errors/shaped.yaml emulator/tests/fixtures/errors/shaped.yaml /shaped-api/v1"
+    "emulator/tests/fixtures/swagger2/shelter.yaml emulator/tests/fixtures/swagger2/shelter.yaml /shelter/v1"
   ) ;;
   *) echo "usage: scripts/schemathesis.sh pos|corpus" >&2; exit 2 ;;
 esac

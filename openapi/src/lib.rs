@@ -22,6 +22,7 @@ pub mod model;
 pub mod normalize;
 pub mod router;
 pub mod shape;
+pub mod swagger2;
 pub mod template;
 pub mod validate;
 

@@ -15,9 +15,8 @@ use super::error::OpenApiError;
 use super::model::{self, Api};
 
 /// Loads every OpenAPI document under `dir` (recursively, sorted by path so results are stable).
-/// Files that are not OpenAPI documents (no top-level `openapi` key) are skipped; a Swagger 2.0
-/// document is refused by name (skipping it would serve the folder without it, and "no OpenAPI
-/// documents found" would send its author looking in the wrong place).
+/// Files that are not OpenAPI documents (no top-level `openapi` key) are skipped; Swagger 2.0
+/// documents are converted to OpenAPI 3.0 as they are read (`swagger2`).
 pub fn load_dir(dir: &Path) -> Result<Vec<Api>, OpenApiError> {
     let mut files = Vec::new();
     collect_files(dir, &mut files)?;
@@ -29,13 +28,6 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, OpenApiError> {
         // `x-sandgate-emulate: false` marks documents that describe Sandgate itself (the control
         // plane): they must never be served on a data port.
         let emulate = value.get("x-sandgate-emulate").and_then(Value::as_bool) != Some(false);
-        if let Some(version) = value.get("swagger").filter(|_| value.get("openapi").is_none()) {
-            let problem = format!(
-                "Swagger {} is not served: convert the document to OpenAPI 3 (for example with swagger2openapi, or the Swagger editor's \"Convert to OpenAPI 3\") and load that",
-                version.as_str().map_or_else(|| version.to_string(), str::to_owned)
-            );
-            return Err(OpenApiError::invalid(&file, "/swagger", problem));
-        }
         if value.get("openapi").is_some() && emulate {
             docs.push((file, value));
         }
@@ -114,9 +106,15 @@ pub fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), OpenApiEr
 }
 
 /// Reads YAML or JSON into a JSON value. YAML map keys that are numbers (`200:`) become strings.
+/// A Swagger 2.0 document comes back converted to OpenAPI 3.0 (errors then point into the
+/// converted document).
 pub fn read_document(file: &Path) -> Result<Value, OpenApiError> {
     let text = std::fs::read_to_string(file).map_err(|source| OpenApiError::Io { file: file.to_path_buf(), source })?;
-    parse_document(file, &text)
+    let value = parse_document(file, &text)?;
+    if !super::swagger2::is_swagger2(&value) {
+        return Ok(value);
+    }
+    super::swagger2::convert(&value).map_err(|(pointer, problem)| OpenApiError::invalid(file, &pointer, problem))
 }
 
 /// Parses YAML or JSON text read from `file` (named in errors) into a JSON value. A `.json` file
@@ -414,16 +412,18 @@ mod tests {
     }
 
     #[test]
-    fn a_swagger_2_document_is_refused_by_name() {
+    fn a_swagger_2_document_is_served_converted() {
         let temp = temp_dir("swagger");
         let dir = temp.path();
         write(dir, "a.yaml", "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n");
-        write(dir, "legacy.yaml", "swagger: '2.0'\ninfo: {title: legacy, version: '1'}\npaths: {}\n");
-        let error = load_dir(dir).expect_err("refused").to_string();
-        assert!(
-            error.contains("legacy.yaml") && error.contains("Swagger 2.0") && error.contains("OpenAPI 3"),
-            "{error}"
-        );
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulator/tests/fixtures/swagger2/shelter.yaml");
+        std::fs::copy(&fixture, dir.join("shelter.yaml")).expect("copy");
+        let apis = load_dir(dir).expect("loads");
+        let shelter = apis.iter().find(|api| api.file.ends_with("shelter.yaml")).expect("the 2.0 document is served");
+        assert_eq!(shelter.operations.len(), 6);
+        write(dir, "old.yaml", "swagger: '1.2'\ninfo: {title: old, version: '1'}\npaths: {}\n");
+        let error = load_dir(dir).expect_err("1.2 has no conversion").to_string();
+        assert!(error.contains("old.yaml") && error.contains("1.2"), "{error}");
     }
 
     #[test]

@@ -63,6 +63,12 @@ fn satisfied(
                     super::params::cookie_pairs(c).into_iter().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
                 }),
             };
+            // Swagger 2.0 has no bearer scheme: its documents describe a bearer token as an API
+            // key named Authorization, which clients send as `Bearer <token>`.
+            let value = match value {
+                Some(v) if name.eq_ignore_ascii_case("authorization") => Some(prefixed(&v, "bearer ").unwrap_or(v)),
+                other => other,
+            };
             (value.filter(|v| !v.is_empty()), "an API key")
         }
     };
@@ -106,6 +112,17 @@ mod tests {
         assert!(check(&bearer, &headers(&[("authorization", "Bearer abc")]), None, &tokens)
             .is_err_and(|e| e.detail().contains("not one")));
         assert!(check(&bearer, &headers(&[("authorization", "Bearer sandbox")]), None, &tokens).is_ok());
+    }
+
+    #[test]
+    fn an_api_key_named_authorization_may_carry_the_bearer_scheme() {
+        let key = vec![vec![SecurityScheme::ApiKey { location: ParamLocation::Header, name: "Authorization".into() }]];
+        let tokens = ["k1".to_owned()];
+        assert!(check(&key, &headers(&[("authorization", "Bearer k1")]), None, &tokens).is_ok());
+        assert!(check(&key, &headers(&[("authorization", "k1")]), None, &tokens).is_ok());
+        assert!(check(&key, &headers(&[("authorization", "Bearer k2")]), None, &tokens).is_err());
+        let other = vec![vec![SecurityScheme::ApiKey { location: ParamLocation::Header, name: "x-key".into() }]];
+        assert!(check(&other, &headers(&[("x-key", "Bearer k1")]), None, &tokens).is_err(), "only for Authorization");
     }
 
     #[test]
