@@ -183,7 +183,12 @@ impl RequestCheck {
     }
 
     fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, OpenApiError> {
-        let defs = request_view_defs(&op.schemas.defs);
+        // Only the components this operation's schemas reach, in their request view.
+        let mut roots: Vec<&Value> = op.parameters.iter().filter_map(|p| p.schema.as_ref()).collect();
+        if let Some(body) = op.request_body.as_ref().filter(|_| with_body) {
+            roots.extend(body.content.iter().filter_map(|m| m.schema.as_ref()));
+        }
+        let defs = request_view_defs(&op.schemas.reachable(&roots));
         let mut params = Vec::new();
         let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
             [In::Path, In::Query, In::Header, In::Cookie].map(|location| (location, Map::new(), Vec::new()));
