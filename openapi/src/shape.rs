@@ -204,6 +204,15 @@ pub fn child<'a>(schema: &'a Value, defs: &'a Map<String, Value>, segment: &str)
     found.or_else(|| reader.any_member(schema, "additionalProperties", 0).filter(|s| s.is_object()))
 }
 
+/// Removes from `value`, at every depth below the top level, the properties `schema` marks with
+/// `flag` (`readOnly`: what a client may not set, before a request body is stored; `writeOnly`:
+/// what is never answered). The top level is the state's own business (`fields`): an id the
+/// server sets is kept there while a nested one sent by a client is not.
+pub fn strip_nested(value: &mut Value, schema: &Value, defs: &Map<String, Value>, flag: &str) {
+    let reader = Reader { defs };
+    reader.strip_children(value, schema, flag, 0);
+}
+
 /// The types `schema` admits (through `$ref`s and composition).
 pub fn types(schema: &Value, defs: &Map<String, Value>) -> Types {
     Reader { defs }.types(schema, 0)
@@ -281,6 +290,49 @@ impl<'a> Reader<'a> {
 
     /// Calls `visit` with every top-level property (own first, then `allOf`/`anyOf`/`oneOf`
     /// members'), duplicates included.
+    /// Strips `flag`ged properties inside each property and item of `value` (not `value`'s own).
+    fn strip_children(&self, value: &mut Value, schema: &'a Value, flag: &str, depth: usize) {
+        if depth >= MAX_DEPTH {
+            return;
+        }
+        match value {
+            Value::Object(object) => {
+                let mut properties: Vec<(String, &'a Value)> = Vec::new();
+                self.walk_properties(schema, 0, &mut |name, property| properties.push((name.to_owned(), property)));
+                for (name, property) in properties {
+                    if let Some(child) = object.get_mut(&name) {
+                        self.strip(child, property, flag, depth + 1);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item_schema) = self.any_member(schema, "items", 0) {
+                    for item in items {
+                        self.strip(item, item_schema, flag, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Strips `value`'s own `flag`ged properties, then those below.
+    fn strip(&self, value: &mut Value, schema: &'a Value, flag: &str, depth: usize) {
+        if let Value::Object(object) = value {
+            let mut marked: Vec<String> = Vec::new();
+            self.walk_properties(schema, 0, &mut |name, property| {
+                let set = self.deref(property, 0).and_then(|p| p.get(flag)).and_then(Value::as_bool) == Some(true);
+                if set {
+                    marked.push(name.to_owned());
+                }
+            });
+            for name in marked {
+                object.remove(&name);
+            }
+        }
+        self.strip_children(value, schema, flag, depth);
+    }
+
     fn walk_properties(&self, schema: &'a Value, depth: usize, visit: &mut dyn FnMut(&str, &'a Value)) {
         let Some(schema) = self.deref(schema, depth) else { return };
         for (name, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
@@ -308,6 +360,33 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nested_marked_properties_are_stripped_at_every_depth_below_the_top() {
+        use serde_json::json;
+        let defs = json!({"Line": {"type": "object", "properties": {
+            "sku": {"type": "string"}, "line_id": {"type": "string", "readOnly": true},
+            "secret": {"type": "string", "writeOnly": true}
+        }}});
+        let defs = defs.as_object().expect("defs").clone();
+        let schema = json!({"type": "object", "properties": {
+            "id": {"type": "string", "readOnly": true},
+            "customer": {"allOf": [{"type": "object", "properties": {"card": {"type": "string", "writeOnly": true}, "created": {"type": "string", "readOnly": true}, "name": {"type": "string"}}}]},
+            "lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}}
+        }});
+        let sent = json!({"id": "mine", "customer": {"card": "4111", "created": "x", "name": "Ann"},
+            "lines": [{"sku": "a", "line_id": "forged", "secret": "s"}]});
+        let mut stored = sent.clone();
+        super::strip_nested(&mut stored, &schema, &defs, "readOnly");
+        assert_eq!(
+            stored,
+            json!({"id": "mine", "customer": {"card": "4111", "name": "Ann"},
+            "lines": [{"sku": "a", "secret": "s"}]}),
+            "the top level is left to the state"
+        );
+        super::strip_nested(&mut stored, &schema, &defs, "writeOnly");
+        assert_eq!(stored, json!({"id": "mine", "customer": {"name": "Ann"}, "lines": [{"sku": "a"}]}));
+    }
+
     use super::*;
     use serde_json::json;
 

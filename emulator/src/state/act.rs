@@ -13,7 +13,7 @@ use super::{DateRange, PageRequest, StateStore, Tenant};
 use crate::conform::Conforms;
 use crate::error::EmulatorError;
 use sandgate_openapi::generate::{CompiledSet, Program};
-use sandgate_openapi::shape::{fields, list_items, Field};
+use sandgate_openapi::shape::{fields, list_items, strip_nested, Field};
 use sandgate_openapi::template::text;
 use sandgate_openapi::validate::ParsedRequest;
 use sandgate_openapi::OpenApiError;
@@ -44,6 +44,33 @@ pub struct Stateful {
     list: Option<ListAnswer>,
     /// Checks the success body.
     conforms: Option<Conforms>,
+    /// The success body's schema, for the `readOnly` and `writeOnly` marks below the top level.
+    marks: Option<Marks>,
+}
+
+/// A schema's `readOnly` and `writeOnly` marks at every depth (the top level's are in `fields`).
+#[derive(Debug)]
+struct Marks {
+    schema: Value,
+    schemas: Arc<sandgate_openapi::SchemaSet>,
+}
+
+impl Marks {
+    fn new(schema: &Value, op: &Operation) -> Marks {
+        Marks { schema: schema.clone(), schemas: Arc::clone(&op.schemas) }
+    }
+
+    /// What a client sent, without what it may not set inside it.
+    fn sent(&self, body: Option<&Value>) -> Option<Value> {
+        let mut body = body?.clone();
+        strip_nested(&mut body, &self.schema, &self.schemas.defs, "readOnly");
+        Some(body)
+    }
+
+    /// An answer, without what is never answered inside it.
+    fn answered(&self, body: &mut Value) {
+        strip_nested(body, &self.schema, &self.schemas.defs, "writeOnly");
+    }
 }
 
 #[derive(Debug)]
@@ -53,6 +80,7 @@ struct ListAnswer {
     item: Program,
     item_fields: Vec<Field>,
     item_conforms: Option<Conforms>,
+    item_marks: Marks,
     max: usize,
     /// The items' field a date range applies to (see [`DATE_FIELDS`]).
     date_field: Option<String>,
@@ -82,13 +110,15 @@ impl Stateful {
                 date_field: date_field(&fields(&items, defs)),
                 item_fields: fields(&items, defs),
                 item_conforms: Some(Conforms::new(&items, op)),
+                item_marks: Marks::new(&items, op),
                 max: max.and_then(|m| usize::try_from(m).ok()).unwrap_or(DEFAULT_PAGE),
             }),
             _ => None,
         };
         let fields = schema.map(|s| fields(s, defs)).unwrap_or_default();
         let conforms = schema.map(|s| Conforms::new(s, op));
-        Ok(Stateful { resource, body, fields, list, conforms })
+        let marks = schema.map(|s| Marks::new(s, op));
+        Ok(Stateful { resource, body, fields, list, conforms, marks })
     }
 
     /// Performs the action for one valid request.
@@ -101,7 +131,8 @@ impl Stateful {
     ) -> Result<Acted, EmulatorError> {
         let collection = self.resource.collection_key(&request.path);
         let id = self.resource.id_param.as_ref().and_then(|p| request.path.get(p));
-        let sent = request.body.as_ref().and_then(Value::as_object);
+        let sent = self.sent(request.body.as_ref());
+        let sent = sent.as_ref().and_then(Value::as_object);
         let field = self.resource.id_field.as_str();
         match self.resource.action {
             Action::Create => {
@@ -144,7 +175,8 @@ impl Stateful {
                         store.delete(tenant, &collection, &id)?;
                     }
                     Action::Update => {
-                        merge_patch(&mut object, request.body.as_ref().unwrap_or(&Value::Null), field, &self.fields);
+                        let patch = self.sent(request.body.as_ref()).unwrap_or(Value::Null);
+                        merge_patch(&mut object, &patch, field, &self.fields);
                         store.put(tenant, &collection, &id, &object)?;
                     }
                     _ => {}
@@ -190,6 +222,7 @@ impl Stateful {
                         if let Some(conforms) = &list.item_conforms {
                             conforms.repair(&mut item, &fabricated);
                         }
+                        list.item_marks.answered(&mut item);
                         item
                     })
                     .collect();
@@ -213,7 +246,8 @@ impl Stateful {
     fn created(&self, request: &ParsedRequest, fabricated: &Map<String, Value>, id_value: Value) -> (Value, Value) {
         let field = self.resource.id_field.as_str();
         let mut object = fabricated.clone();
-        for (name, value) in request.body.as_ref().and_then(Value::as_object).into_iter().flatten() {
+        let sent = self.sent(request.body.as_ref());
+        for (name, value) in sent.as_ref().and_then(Value::as_object).into_iter().flatten() {
             if name != field && !self.is_read_only(name) {
                 object.insert(name.clone(), value.clone());
             }
@@ -233,6 +267,9 @@ impl Stateful {
         let mut answered = self.project(&object);
         if let Some(conforms) = &self.conforms {
             conforms.repair(&mut answered, &Value::Object(fabricated.clone()));
+        }
+        if let Some(marks) = &self.marks {
+            marks.answered(&mut answered);
         }
         let mut stored = object;
         if let Value::Object(answered) = &answered {
@@ -260,6 +297,14 @@ impl Stateful {
         }
     }
 
+    /// What a client sent, without the `readOnly` fields below the top level.
+    fn sent(&self, body: Option<&Value>) -> Option<Value> {
+        match &self.marks {
+            Some(marks) => marks.sent(body),
+            None => body.cloned(),
+        }
+    }
+
     fn project(&self, object: &Map<String, Value>) -> Value {
         project(object, &self.fields)
     }
@@ -273,6 +318,9 @@ impl Stateful {
         let mut body = self.project(stored);
         if let Some(conforms) = &self.conforms {
             conforms.repair(&mut body, &fabricated);
+        }
+        if let Some(marks) = &self.marks {
+            marks.answered(&mut body);
         }
         Some(body)
     }

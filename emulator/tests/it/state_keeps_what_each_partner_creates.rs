@@ -268,6 +268,44 @@ fn a_write_only_property_is_never_answered() {
     assert!(!items.is_empty() && items.iter().all(|n| n.get("share_password").is_none()), "a list leaks it: {listed}");
 }
 
+/// The same marks inside a nested object: a `readOnly` field a client sends there is not stored,
+/// a `writeOnly` one is stored but never answered, on create, read, update and list.
+#[test]
+fn nested_read_only_and_write_only_fields_are_honoured() {
+    for backend in [StateBackend::Memory, StateBackend::Sqlite(tempfile::tempdir().expect("dir").keep().join("e.db"))] {
+        let emulator = notes(backend);
+        let attachment =
+            json!({"file_name": "a.pdf", "scanned_at": "1999-01-01T00:00:00Z", "download_key": "secret-key-1"});
+        let sent = json!({"title": "with file", "status": "open", "attachment": attachment});
+        let (code, created) = send(&emulator, "p1", Method::POST, NOTES, Some(("application/json", sent)));
+        assert_eq!(code, 201, "{created}");
+        let id = created["id"].as_str().expect("id").to_owned();
+        let (_, read) = send(&emulator, "p1", Method::GET, &format!("{NOTES}/{id}"), None);
+        let (_, listed) = send(&emulator, "p1", Method::GET, NOTES, None);
+        let item = listed["data"].as_array().and_then(|items| items.iter().find(|n| n["id"] == id.as_str())).cloned();
+        for answer in [&created, &read, &item.unwrap_or_default()] {
+            assert_eq!(answer["attachment"]["file_name"], "a.pdf", "{answer}");
+            assert!(answer["attachment"].get("download_key").is_none(), "writeOnly answered: {answer}");
+            assert_ne!(
+                answer["attachment"]["scanned_at"], "1999-01-01T00:00:00Z",
+                "readOnly taken from the client: {answer}"
+            );
+        }
+        let patch = json!({"attachment": {"file_name": "b.pdf", "scanned_at": "1999-01-01T00:00:00Z"}});
+        let (code, updated) = send(
+            &emulator,
+            "p1",
+            Method::PATCH,
+            &format!("{NOTES}/{id}"),
+            Some(("application/merge-patch+json", patch)),
+        );
+        assert_eq!(code, 200, "{updated}");
+        assert_eq!(updated["attachment"]["file_name"], "b.pdf", "{updated}");
+        assert_ne!(updated["attachment"]["scanned_at"], "1999-01-01T00:00:00Z", "{updated}");
+        assert!(updated["attachment"].get("download_key").is_none(), "{updated}");
+    }
+}
+
 #[test]
 fn the_server_stamps_what_x_sandgate_resource_sets() {
     let notes = notes(StateBackend::Memory);
