@@ -279,8 +279,40 @@ pub fn operators(control: &ControlContext) -> Vec<(String, [u8; 32])> {
     tokens
 }
 
-fn openapi(_: &Call<'_>) -> Result<Reply, Problem> {
-    Ok(Reply::Raw(200, "application/yaml", OPENAPI_YAML.as_bytes().to_vec()))
+fn openapi(call: &Call<'_>) -> Result<Reply, Problem> {
+    let names: Vec<String> =
+        call.control.settings.load().environments.0.iter().map(|env| env.as_str().to_owned()).collect();
+    let document = served_spec(&names)
+        .ok_or_else(|| Problem::new(ProblemKind::Internal, "the control-plane spec could not be rendered", None))?;
+    Ok(Reply::Raw(200, "application/yaml", document.into_bytes()))
+}
+
+/// The control-plane spec as this process serves it: where a value must name one of the
+/// configured environments, the spec says which (they are configuration, so the file in
+/// `specs/` lists the built-in two). A credential's environment is matched in any case.
+fn served_spec(environments: &[String]) -> Option<String> {
+    let mut spec: Value = serde_yaml::from_str(OPENAPI_YAML).ok()?;
+    let any_case: Vec<String> = environments
+        .iter()
+        .map(|name| {
+            name.chars()
+                .map(|c| match (c.to_ascii_lowercase(), c.to_ascii_uppercase()) {
+                    (lower, upper) if lower != upper => format!("[{lower}{upper}]"),
+                    _ => regex_syntax::escape(&c.to_string()),
+                })
+                .collect()
+        })
+        .collect();
+    let issue = spec.pointer_mut("/components/schemas/IssueCredential/properties/environment")?;
+    issue["pattern"] = Value::String(format!("^(?:{})$", any_case.join("|")));
+    let scrub =
+        spec.pointer_mut("/paths/~1v1~1emulator~1scrub/post/requestBody/content/application~1json/schema/oneOf")?;
+    for branch in scrub.as_array_mut()? {
+        if let Some(environment) = branch.pointer_mut("/properties/environment") {
+            environment["enum"] = Value::from(environments.to_vec());
+        }
+    }
+    serde_yaml::to_string(&spec).ok()
 }
 
 /// `201`/`200` JSON from a serialisable value.
@@ -319,6 +351,29 @@ mod tests {
         documented.sort();
         served.sort();
         assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn the_served_spec_names_the_configured_environments() {
+        let served = served_spec(&["training".to_owned(), "mi".to_owned()]).expect("renders");
+        let spec: Value = serde_yaml::from_str(&served).expect("YAML");
+        let pattern = spec["components"]["schemas"]["IssueCredential"]["properties"]["environment"]["pattern"]
+            .as_str()
+            .expect("a pattern");
+        let regex = regex::Regex::new(pattern).expect("a regex");
+        for accepted in ["training", "TRAINING", "Mi", "mi"] {
+            assert!(regex.is_match(accepted), "{accepted} against {pattern}");
+        }
+        for refused in ["production", "", "trainingx", "m"] {
+            assert!(!regex.is_match(refused), "{refused} against {pattern}");
+        }
+        let scrub =
+            &spec["paths"]["/v1/emulator/scrub"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(scrub["oneOf"][1]["properties"]["environment"]["enum"], serde_json::json!(["training", "mi"]));
+        assert_eq!(
+            spec["paths"].as_object().map(|p| p.len()),
+            serde_yaml::from_str::<Value>(OPENAPI_YAML).ok().and_then(|s| s["paths"].as_object().map(|p| p.len()))
+        );
     }
 
     #[test]
