@@ -282,15 +282,16 @@ pub fn operators(control: &ControlContext) -> Vec<(String, [u8; 32])> {
 fn openapi(call: &Call<'_>) -> Result<Reply, Problem> {
     let names: Vec<String> =
         call.control.settings.load().environments.0.iter().map(|env| env.as_str().to_owned()).collect();
-    let document = served_spec(&names)
+    let document = served_spec(&names, call.control.app_types.all())
         .ok_or_else(|| Problem::new(ProblemKind::Internal, "the control-plane spec could not be rendered", None))?;
     Ok(Reply::Raw(200, "application/yaml", document.into_bytes()))
 }
 
 /// The control-plane spec as this process serves it: where a value must name one of the
-/// configured environments, the spec says which (they are configuration, so the file in
-/// `specs/` lists the built-in two). A credential's environment is matched in any case.
-fn served_spec(environments: &[String]) -> Option<String> {
+/// configured environments, or a scope or webhook event of an application type the loaded specs
+/// declare, the spec says which (they are configuration and specs, so the file in `specs/`
+/// cannot). A credential's environment is matched in any case.
+fn served_spec(environments: &[String], types: &[rules::AppType]) -> Option<String> {
     let mut spec: Value = serde_yaml::from_str(OPENAPI_YAML).ok()?;
     let any_case: Vec<String> = environments
         .iter()
@@ -312,7 +313,33 @@ fn served_spec(environments: &[String]) -> Option<String> {
             environment["enum"] = Value::from(environments.to_vec());
         }
     }
+    if !types.is_empty() {
+        application_types(&mut spec, types)?;
+    }
     serde_yaml::to_string(&spec).ok()
+}
+
+/// A new application's scopes and webhook events are its type's (one `oneOf` branch per type);
+/// an update's are those of some type (which one is the stored application's).
+fn application_types(spec: &mut Value, types: &[rules::AppType]) -> Option<()> {
+    let branch = |kind: &rules::AppType| {
+        serde_json::json!({
+            "title": kind.name,
+            "properties": {
+                "type": {"enum": [kind.name]},
+                "scopes": {"items": {"enum": kind.scopes}},
+                "webhooks": {"items": {"properties": {"events": {"items": {"enum": kind.events}}}}},
+            },
+        })
+    };
+    let create = spec.pointer_mut("/components/schemas/CreateApplication")?;
+    create["oneOf"] = Value::Array(types.iter().map(branch).collect());
+    let mut scopes: Vec<&String> = types.iter().flat_map(|t| &t.scopes).collect();
+    scopes.sort();
+    scopes.dedup();
+    let update = spec.pointer_mut("/components/schemas/UpdateApplication/properties/scopes/items")?;
+    update["enum"] = serde_json::json!(scopes);
+    Some(())
 }
 
 /// `201`/`200` JSON from a serialisable value.
@@ -355,7 +382,7 @@ mod tests {
 
     #[test]
     fn the_served_spec_names_the_configured_environments() {
-        let served = served_spec(&["training".to_owned(), "mi".to_owned()]).expect("renders");
+        let served = served_spec(&["training".to_owned(), "mi".to_owned()], &[]).expect("renders");
         let spec: Value = serde_yaml::from_str(&served).expect("YAML");
         let pattern = spec["components"]["schemas"]["IssueCredential"]["properties"]["environment"]["pattern"]
             .as_str()
@@ -374,6 +401,23 @@ mod tests {
             spec["paths"].as_object().map(|p| p.len()),
             serde_yaml::from_str::<Value>(OPENAPI_YAML).ok().and_then(|s| s["paths"].as_object().map(|p| p.len()))
         );
+    }
+
+    #[test]
+    fn the_served_spec_gives_each_application_type_its_scopes_and_events() {
+        let types = [
+            rules::AppType { name: "generic".into(), scopes: vec!["merchant".into()], events: vec!["a.b".into()] },
+            rules::AppType { name: "hardware".into(), scopes: vec!["device".into()], events: vec![] },
+        ];
+        let served = served_spec(&["training".to_owned()], &types).expect("renders");
+        let spec: Value = serde_yaml::from_str(&served).expect("YAML");
+        let create = &spec["components"]["schemas"]["CreateApplication"];
+        let branches = create["oneOf"].as_array().expect("one branch per type");
+        assert_eq!(branches.len(), 2);
+        assert_eq!(branches[1]["properties"]["type"]["enum"], serde_json::json!(["hardware"]));
+        assert_eq!(branches[1]["properties"]["scopes"]["items"]["enum"], serde_json::json!(["device"]));
+        let update = &spec["components"]["schemas"]["UpdateApplication"]["properties"]["scopes"]["items"]["enum"];
+        assert_eq!(update, &serde_json::json!(["device", "merchant"]));
     }
 
     #[test]
