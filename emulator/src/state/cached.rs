@@ -2,9 +2,10 @@
 //! kept per tenant and collection until a write to that collection (or a scrub) drops them.
 //!
 //! Measured under load (issue 16), a TRAINING search spent over half its CPU in SQLite: the
-//! connection's mutex, shared by every worker, a re-prepared statement on each call (the bundled
-//! SQLite is built with STAT4, so binding a value compared with an indexed column expires the
-//! plan), and `json_extract` parsing every row of the collection. A partner's sandbox is read far
+//! connection's mutex, shared by every worker, a statement re-prepared on each call (most likely
+//! because the bundled SQLite is built with STAT4, where binding a value compared with an indexed
+//! column can expire the plan; not confirmed in SQLite's source), and `json_extract` parsing every
+//! row of the collection. A partner's sandbox is read far
 //! more often than it is written, so a repeated read costs a hash lookup and a clone here.
 //!
 //! Only this process writes its SQLite file, except while `sandgate gateway --upgrade` hands the
