@@ -209,8 +209,7 @@ pub fn child<'a>(schema: &'a Value, defs: &'a Map<String, Value>, segment: &str)
 /// what is never answered). The top level is the state's own business (`fields`): an id the
 /// server sets is kept there while a nested one sent by a client is not.
 pub fn strip_nested(value: &mut Value, schema: &Value, defs: &Map<String, Value>, flag: &str) {
-    let reader = Reader { defs };
-    reader.strip_children(value, schema, flag, 0);
+    Reader { defs }.strip(value, schema, flag, 0, true);
 }
 
 /// The types `schema` admits (through `$ref`s and composition).
@@ -288,10 +287,9 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Calls `visit` with every top-level property (own first, then `allOf`/`anyOf`/`oneOf`
-    /// members'), duplicates included.
-    /// Strips `flag`ged properties inside each property and item of `value` (not `value`'s own).
-    fn strip_children(&self, value: &mut Value, schema: &'a Value, flag: &str, depth: usize) {
+    /// Strips the `flag`ged properties inside `value`, at every depth, and `value`'s own unless
+    /// it is the `top` level.
+    fn strip(&self, value: &mut Value, schema: &'a Value, flag: &str, depth: usize, top: bool) {
         if depth >= MAX_DEPTH {
             return;
         }
@@ -300,15 +298,19 @@ impl<'a> Reader<'a> {
                 let mut properties: Vec<(String, &'a Value)> = Vec::new();
                 self.walk_properties(schema, 0, &mut |name, property| properties.push((name.to_owned(), property)));
                 for (name, property) in properties {
-                    if let Some(child) = object.get_mut(&name) {
-                        self.strip(child, property, flag, depth + 1);
+                    let marked =
+                        self.deref(property, 0).and_then(|p| p.get(flag)).and_then(Value::as_bool) == Some(true);
+                    if marked && !top {
+                        object.remove(&name);
+                    } else if let Some(child) = object.get_mut(&name) {
+                        self.strip(child, property, flag, depth + 1, false);
                     }
                 }
             }
             Value::Array(items) => {
                 if let Some(item_schema) = self.any_member(schema, "items", 0) {
                     for item in items {
-                        self.strip(item, item_schema, flag, depth + 1);
+                        self.strip(item, item_schema, flag, depth + 1, false);
                     }
                 }
             }
@@ -316,23 +318,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Strips `value`'s own `flag`ged properties, then those below.
-    fn strip(&self, value: &mut Value, schema: &'a Value, flag: &str, depth: usize) {
-        if let Value::Object(object) = value {
-            let mut marked: Vec<String> = Vec::new();
-            self.walk_properties(schema, 0, &mut |name, property| {
-                let set = self.deref(property, 0).and_then(|p| p.get(flag)).and_then(Value::as_bool) == Some(true);
-                if set {
-                    marked.push(name.to_owned());
-                }
-            });
-            for name in marked {
-                object.remove(&name);
-            }
-        }
-        self.strip_children(value, schema, flag, depth);
-    }
-
+    /// Calls `visit` with every top-level property (own first, then `allOf`/`anyOf`/`oneOf`
+    /// members'), duplicates included.
     fn walk_properties(&self, schema: &'a Value, depth: usize, visit: &mut dyn FnMut(&str, &'a Value)) {
         let Some(schema) = self.deref(schema, depth) else { return };
         for (name, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {

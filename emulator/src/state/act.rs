@@ -131,8 +131,10 @@ impl Stateful {
     ) -> Result<Acted, EmulatorError> {
         let collection = self.resource.collection_key(&request.path);
         let id = self.resource.id_param.as_ref().and_then(|p| request.path.get(p));
-        let sent = self.sent(request.body.as_ref());
-        let sent = sent.as_ref().and_then(Value::as_object);
+        // What the client sent, without the nested fields it may not set: read once, used by
+        // every action that stores it.
+        let sent_body = self.sent(request.body.as_ref());
+        let sent = sent_body.as_ref().and_then(Value::as_object);
         let field = self.resource.id_field.as_str();
         match self.resource.action {
             Action::Create => {
@@ -141,7 +143,7 @@ impl Stateful {
                 // A client-chosen id (the field is not readOnly) is kept.
                 let chosen = sent.and_then(|s| s.get(field)).filter(|_| !self.is_read_only(field));
                 if let Some(id_value) = chosen {
-                    let (answered, stored) = self.created(request, &fabricated, id_value.clone());
+                    let (answered, stored) = self.created(request, sent, &fabricated, id_value.clone());
                     store.put(tenant, &collection, &text(id_value), &stored)?;
                     return Ok(Acted::Done(self.body.as_ref().map(|_| answered)));
                 }
@@ -152,7 +154,7 @@ impl Stateful {
                 while let Some(id_value) =
                     candidates.next(|attempt| self.fabricate(seed ^ mix(count + attempt * 7919)).remove(field))
                 {
-                    let (answered, stored) = self.created(request, &fabricated, id_value.clone());
+                    let (answered, stored) = self.created(request, sent, &fabricated, id_value.clone());
                     if answered.get(field).is_some_and(|answered| *answered != id_value) {
                         continue; // the schema refused it (beyond a maximum): the answer would differ
                     }
@@ -175,8 +177,7 @@ impl Stateful {
                         store.delete(tenant, &collection, &id)?;
                     }
                     Action::Update => {
-                        let patch = self.sent(request.body.as_ref()).unwrap_or(Value::Null);
-                        merge_patch(&mut object, &patch, field, &self.fields);
+                        merge_patch(&mut object, sent_body.as_ref().unwrap_or(&Value::Null), field, &self.fields);
                         store.put(tenant, &collection, &id, &object)?;
                     }
                     _ => {}
@@ -243,11 +244,16 @@ impl Stateful {
 
     /// A new object with `id_value`: what is answered, and what is stored (the answer, so a read
     /// repeats it, plus the request's other fields).
-    fn created(&self, request: &ParsedRequest, fabricated: &Map<String, Value>, id_value: Value) -> (Value, Value) {
+    fn created(
+        &self,
+        request: &ParsedRequest,
+        sent: Option<&Map<String, Value>>,
+        fabricated: &Map<String, Value>,
+        id_value: Value,
+    ) -> (Value, Value) {
         let field = self.resource.id_field.as_str();
         let mut object = fabricated.clone();
-        let sent = self.sent(request.body.as_ref());
-        for (name, value) in sent.as_ref().and_then(Value::as_object).into_iter().flatten() {
+        for (name, value) in sent.into_iter().flatten() {
             if name != field && !self.is_read_only(name) {
                 object.insert(name.clone(), value.clone());
             }
