@@ -72,7 +72,8 @@ struct AuthArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// OpenAPI documents: files, or folders searched recursively (repeatable).
+    /// OpenAPI documents: files, folders searched recursively, or http(s) URLs (downloaded with
+    /// the files their relative `$ref`s name); repeatable.
     #[arg(long)]
     spec: Vec<PathBuf>,
     /// The server under test: scheme, host and port; each spec's `servers` path is appended.
@@ -95,7 +96,8 @@ struct RunArgs {
     /// Seed of the generated data: the same seed and specs send the same requests.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Valid requests per operation (boundaries first); invalid ones are capped at twice this.
+    /// Fabricated valid requests per operation, after the spec's examples and up to four times as
+    /// many boundary values; invalid ones are capped at twice this.
     #[arg(long, default_value_t = 10)]
     examples: usize,
     /// Time budget of the whole run, in seconds: cases not started by then are not run.
@@ -155,7 +157,14 @@ fn test(args: RunArgs) -> Result<bool, ContractError> {
         .as_deref()
         .ok_or(ContractError::MissingFlag { flag: "--base-url", hint: "e.g. http://127.0.0.1:8080" })?;
     let base_url = base_url("--base-url", url)?;
-    let specs = Specs::load(&args.spec)?;
+    let mut files = Vec::with_capacity(args.spec.len());
+    for spec in &args.spec {
+        match spec.to_str().filter(|s| crate::fetch::is_url(s)) {
+            Some(url) => files.push(crate::fetch::download(url)?),
+            None => files.push(spec.clone()),
+        }
+    }
+    let specs = Specs::load(&files)?;
     let filters = Filters {
         operation_ids: args.operation_id,
         tags: args.tag,

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod cli;
 pub mod diff;
 pub mod error;
+pub mod fetch;
 pub mod outcome;
 pub mod plan;
 pub mod report;

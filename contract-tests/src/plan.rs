@@ -11,10 +11,12 @@ use crate::cases::{negative, sequences, Auth, Case, Expect, Step};
 use crate::error::ContractError;
 use crate::spec::{declared_scopes, token_operation, Filters, Specs};
 
-/// What the plan is made of.
+/// What the plan is made of (by default: 10 examples, seed 0, every operation, nothing fixed,
+/// no foreign or per-scope tokens).
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
-    /// Valid requests per operation (boundaries count); invalid ones are capped at twice that.
+    /// Fabricated valid requests per operation, after the spec's examples and up to four times as
+    /// many boundary values; invalid ones are capped at twice that.
     pub examples: usize,
     /// Base seed: the same seed and specs give the same plan.
     pub seed: u64,
@@ -26,6 +28,19 @@ pub struct PlanOptions {
     pub foreign_token: bool,
     /// Whether tokens can be minted per scope (client credentials).
     pub scoped_tokens: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> PlanOptions {
+        PlanOptions {
+            examples: 10,
+            seed: 0,
+            filters: Filters::default(),
+            fixed: Vec::new(),
+            foreign_token: false,
+            scoped_tokens: false,
+        }
+    }
 }
 
 /// `[api][op]`: an operation's generators, when compiled.
@@ -88,32 +103,41 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, ContractError>
                 expect,
                 auth,
             };
-            // Valid: minimal and full requests, then boundaries, then fabricated values.
-            let mut valid: Vec<(String, Draft)> = vec![
-                ("valid: required values only".to_owned(), v.draft(op, seed, false)),
-                ("valid: every parameter".to_owned(), v.draft(op, seed.wrapping_add(1), true)),
-            ];
-            for (i, boundary) in v.boundaries(op, seed).into_iter().enumerate() {
+            // Valid, each group with its own budget so that none crowds the others out: the
+            // spec's own examples, minimal and full requests; boundaries (one of each value in
+            // turn, up to four times the budget); fabricated values (up to the budget).
+            let budget = options.examples.max(1);
+            let mut fixed: Vec<(String, Draft)> = v.spec_examples(op, seed);
+            fixed.push(("valid: required values only".to_owned(), v.draft(op, seed, false)));
+            fixed.push(("valid: every parameter".to_owned(), v.draft(op, seed.wrapping_add(1), true)));
+            let boundaries = v.boundaries(op, seed).into_iter().enumerate().map(|(i, boundary)| {
                 let base = v.draft(op, seed.wrapping_add(2 + i as u64), false);
-                valid.push((format!("valid: {}", boundary.label), v.with(op, base, &boundary.target, boundary.value)));
-            }
-            for i in 0..options.examples * 2 {
-                let all = i % 2 == 0;
-                valid.push((format!("valid: fabricated #{i}"), v.draft(op, seed.wrapping_add(1000 + i as u64), all)));
-            }
+                (format!("valid: {}", boundary.label), v.with(op, base, &boundary.target, boundary.value))
+            });
+            let fabricated = (0..budget * 2).map(|i| {
+                let draft = v.draft(op, seed.wrapping_add(1000 + i as u64), i % 2 == 0);
+                (format!("valid: fabricated #{i}"), draft)
+            });
+            let groups: [(usize, Vec<(String, Draft)>); 3] =
+                [(usize::MAX, fixed), (budget * 4, boundaries.collect()), (budget, fabricated.collect())];
             let mut kept: Vec<crate::cases::Request> = Vec::new();
             let mut first_valid = None;
-            for (title, draft) in valid {
-                if kept.len() >= options.examples.max(1) {
-                    break;
+            for (limit, group) in groups {
+                let mut taken = 0;
+                for (title, draft) in group {
+                    if taken >= limit {
+                        break;
+                    }
+                    let Some(encoded) = v.valid(api, op, &draft) else { continue };
+                    if kept.contains(&encoded.request) {
+                        continue;
+                    }
+                    taken += 1;
+                    first_valid.get_or_insert(draft);
+                    kept.push(encoded.request.clone());
+                    let steps = vec![step(encoded.request, Expect::Valid, Auth::Default)];
+                    cases.push((a, o, Case { title, steps }));
                 }
-                let Some(encoded) = v.valid(api, op, &draft) else { continue };
-                if kept.contains(&encoded.request) {
-                    continue;
-                }
-                first_valid.get_or_insert(draft);
-                kept.push(encoded.request.clone());
-                cases.push((a, o, Case { title, steps: vec![step(encoded.request, Expect::Valid, Auth::Default)] }));
             }
             // Invalid: each mutation of a valid draft, up to the same budget.
             let Some(base) = first_valid else { continue };
@@ -153,6 +177,9 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, ContractError>
         if let Some(resources) = &resources[a] {
             let seed = options.seed ^ a as u64;
             for (o, case) in sequences::crud(a, api, resources, values, &selected, seed) {
+                cases.push((a, o, case));
+            }
+            for (o, case) in sequences::lifecycle(a, api, resources, values, &selected, seed) {
                 cases.push((a, o, case));
             }
         }
@@ -216,4 +243,65 @@ fn compile(
 /// FNV-1a: a stable seed per operation, whatever order operations are planned in.
 pub fn hash(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn shop_plan() -> (Specs, Plan) {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop.yaml");
+        let specs = Specs::load(&[file]).expect("the shop fixture loads");
+        let options = PlanOptions { seed: 7, ..PlanOptions::default() };
+        let plan = plan(&specs, &options).expect("plans");
+        (specs, plan)
+    }
+
+    fn titles<'a>(specs: &Specs, plan: &'a Plan, operation: &str) -> Vec<&'a str> {
+        let op = |a: usize, o: usize| specs.apis[a].operations[o].label();
+        plan.cases.iter().filter(|(a, o, _)| op(*a, *o) == operation).map(|(_, _, c)| c.title.as_str()).collect()
+    }
+
+    #[test]
+    fn valid_cases_include_the_spec_examples_and_what_schemathesis_tries() {
+        let (specs, plan) = shop_plan();
+        let titles = titles(&specs, &plan, "createItem");
+        for wanted in [
+            "valid: the spec's examples",
+            "valid: empty string of body property note",
+            "valid: unicode string of body property note",
+            "valid: null of body property note",
+            "valid: an undeclared property of the body",
+            "valid: unicode string of body property name",
+        ] {
+            assert!(titles.contains(&wanted), "{wanted} not planned: {titles:#?}");
+        }
+        let example = plan.cases.iter().find(|(_, _, c)| c.title == "valid: the spec's examples").expect("planned");
+        let body = example.2.steps[0].request.body.as_deref().unwrap_or_default();
+        assert!(body.contains("the spec's own example"), "{body}");
+        // A value the spec forbids is never a valid case: `name` has minLength 1.
+        assert!(!titles.contains(&"valid: empty string of body property name"), "{titles:#?}");
+    }
+
+    #[test]
+    fn a_collection_gets_one_sequence_through_its_whole_lifecycle() {
+        let (specs, plan) = shop_plan();
+        let lifecycle = plan.cases.iter().find(|(_, _, c)| c.title == "lifecycle of /items").expect("planned");
+        let steps: Vec<(&str, &Expect)> = lifecycle.2.steps.iter().map(|s| (s.operation.as_str(), &s.expect)).collect();
+        assert_eq!(
+            steps,
+            vec![
+                ("createItem", &Expect::Setup),
+                ("listItems", &Expect::Valid),
+                ("getItem", &Expect::Created),
+                ("deleteItem", &Expect::Setup),
+                ("getItem", &Expect::Deleted),
+            ]
+        );
+        // Every step after the create reads the created id from its answer.
+        assert!(lifecycle.2.steps[2..].iter().all(|s| s.request.path.contains("sandgate-bound-0-id")));
+        assert_eq!(specs.apis[lifecycle.0].operations[lifecycle.1].label(), "createItem");
+    }
 }

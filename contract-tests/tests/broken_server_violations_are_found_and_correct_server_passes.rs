@@ -16,14 +16,7 @@ use sandgate_contract::Job;
 fn job(base_url: &str) -> Job {
     Job {
         specs: Specs::load(&[common::shop_spec()]).expect("shop spec loads"),
-        options: PlanOptions {
-            examples: 10,
-            seed: 7,
-            filters: Filters::default(),
-            fixed: Vec::new(),
-            foreign_token: false,
-            scoped_tokens: false,
-        },
+        options: PlanOptions { seed: 7, ..PlanOptions::default() },
         target: Target {
             base_url: base_url.to_owned(),
             credentials: Credentials::Bearer(common::FIXED_TOKEN.to_owned()),
@@ -77,8 +70,23 @@ async fn each_known_violation_is_found_with_its_check_id() {
     assert_eq!(server_error.spec_hash, report.spec_hash);
     assert_eq!(server_error.seed, 7);
 
-    let refused = report.findings.iter().find(|f| f.check.as_str() == "positive_data_acceptance").expect("found");
+    let refused = report
+        .findings
+        .iter()
+        .find(|f| f.check.as_str() == "positive_data_acceptance" && f.operation == "search")
+        .expect("found");
     assert!(refused.curl[0].contains(&format!("q={}", "a".repeat(20))), "the longest q: {:?}", refused.curl);
+    // What the server enforces beyond its spec is named with what it said.
+    let stricter: Vec<_> = report.stricter.iter().filter(|s| s.operation == "createItem").collect();
+    assert!(
+        stricter.iter().any(|s| s.fields.as_deref() == Some("/note")
+            && s.reason == "/note: must not be empty"
+            && s.tried.contains("empty string of body property note")),
+        "{:#?}",
+        report.stricter
+    );
+    let text = sandgate_contract::report::text::render(&report, None);
+    assert!(text.contains("STRICTER THAN THE SPEC") && text.contains("/note: must not be empty"), "{text}");
     // No false positives among the findings: nothing on operations the server gets right.
     let allowed =
         |operation: &str| common::VIOLATIONS.iter().any(|(_, o)| *o == operation) || operation == "createItem";
@@ -318,4 +326,43 @@ async fn credentials_in_an_extra_header_and_filters_by_tag_path_and_method() {
     let ignored_auth = &report.operations[0].checks[&sandgate_contract::checks::CheckId::IgnoredAuth];
     assert_eq!(ignored_auth.1, 0);
     assert!(ignored_auth.0 > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_named_by_url_is_fetched_with_the_files_its_refs_name() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let main = "openapi: 3.0.3\ninfo: {title: Pets, version: '1'}\nservers: [{url: /pets/v1}]\npaths:\n  /pets/{id}:\n    get:\n      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]\n      responses:\n        '200':\n          description: A pet.\n          content: {application/json: {schema: {$ref: 'parts/pet.yaml#/Pet'}}}\n";
+    let pet = "Pet:\n  type: object\n  required: [name]\n  properties:\n    name: {type: string}\n    owner: {$ref: '../parts/owner.yaml'}\n";
+    let owner = "type: object\nproperties:\n  email: {type: string, format: email}\n";
+    let outside = main.replace("parts/pet.yaml#/Pet", "../elsewhere.yaml");
+    for (route, text) in [
+        ("/specs/pets.yaml", main.to_owned()),
+        ("/specs/parts/pet.yaml", pet.to_owned()),
+        ("/specs/parts/owner.yaml", owner.to_owned()),
+        ("/specs/outside.yaml", outside),
+    ] {
+        Mock::given(path(route)).respond_with(ResponseTemplate::new(200).set_body_string(text)).mount(&server).await;
+    }
+    let base = server.uri();
+    let fetched = tokio::task::spawn_blocking(move || {
+        let ok = sandgate_contract::fetch::download(&format!("{base}/specs/pets.yaml"));
+        let outside = sandgate_contract::fetch::download(&format!("{base}/specs/outside.yaml"));
+        let missing = sandgate_contract::fetch::download(&format!("{base}/specs/missing.yaml"));
+        (ok, outside, missing)
+    })
+    .await
+    .expect("joins");
+    let file = fetched.0.expect("the spec and both files it refers to are fetched");
+    let specs = Specs::load(&[file]).expect("the fetched spec loads, its refs resolved");
+    let op = &specs.apis[0].operations[0];
+    let schema = op.responses[0].content[0].schema.as_ref().expect("schema");
+    // Both files' schemas are in what the operation answers: the pet's name, its owner's email.
+    let known = format!("{schema} {:?}", op.schemas.defs);
+    assert!(known.contains("\"name\"") && known.contains("\"email\""), "{known}");
+    let outside = fetched.1.expect_err("a ref out of the spec's folder is refused").to_string();
+    assert!(outside.contains("outside the folder"), "{outside}");
+    let missing = fetched.2.expect_err("a missing spec is an error").to_string();
+    assert!(missing.contains("404"), "{missing}");
 }

@@ -278,6 +278,24 @@ pub struct BodyMedia {
     pub media_type: String,
     /// The normalised schema, if documented.
     pub schema: Option<Value>,
+    /// The media type's `example`, or the first of its `examples`.
+    pub example: Option<Value>,
+    /// Its named `examples` (`$ref`s resolved), sorted by name.
+    pub examples: Vec<(String, Value)>,
+}
+
+/// A media type's `example` (else the first of its `examples`) and its named `examples`, each
+/// `$ref` resolved; one that does not resolve here (an external file) is left out, not fatal.
+fn media_examples(file: &Path, doc: &Value, media: &Value, pointer: &str) -> (Option<Value>, Vec<(String, Value)>) {
+    let mut examples = Vec::new();
+    for (name, example) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
+        let at = format!("{pointer}/examples/{}", escape(name));
+        if let Some(value) = resolve(file, doc, example, &at).ok().and_then(|e| e.get("value")) {
+            examples.push((name.clone(), value.clone()));
+        }
+    }
+    let example = media.get("example").cloned().or_else(|| examples.first().map(|(_, v)| v.clone()));
+    (example, examples)
 }
 
 /// The key of a documented response.
@@ -437,15 +455,7 @@ fn build_operation(
         let mut content = Vec::new();
         for (media_type, media) in response.get("content").and_then(Value::as_object).into_iter().flatten() {
             let media_pointer = format!("{response_pointer}/content/{}", escape(media_type));
-            let mut examples = Vec::new();
-            for (name, example) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
-                // An example that does not resolve here (an external file) is left out, not fatal.
-                let at = format!("{media_pointer}/examples/{}", escape(name));
-                if let Some(value) = resolve(file, doc, example, &at).ok().and_then(|e| e.get("value")) {
-                    examples.push((name.clone(), value.clone()));
-                }
-            }
-            let example = media.get("example").cloned().or_else(|| examples.first().map(|(_, v)| v.clone()));
+            let (example, examples) = media_examples(file, doc, media, &media_pointer);
             content.push(MediaSpec {
                 media_type: media_type.clone(),
                 schema: media.get("schema").map(normalize::schema),
@@ -488,9 +498,15 @@ fn build_operation(
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
-                .map(|(media_type, media)| BodyMedia {
-                    media_type: media_type.clone(),
-                    schema: media.get("schema").map(normalize::schema),
+                .map(|(media_type, media)| {
+                    let (example, examples) =
+                        media_examples(file, doc, media, &format!("{at}/content/{}", escape(media_type)));
+                    BodyMedia {
+                        media_type: media_type.clone(),
+                        schema: media.get("schema").map(normalize::schema),
+                        example,
+                        examples,
+                    }
                 })
                 .collect();
             let required = body.get("required").and_then(Value::as_bool).unwrap_or(false);

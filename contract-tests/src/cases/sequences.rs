@@ -1,4 +1,5 @@
-//! Stateful sequences: create → read / update / delete (→ read again) from what the emulator's
+//! Stateful sequences: create → read / update / delete (→ read again), and a whole object's
+//! lifecycle (create → list → read → update → read → delete → read), from what the emulator's
 //! state inference finds in the paths, and OpenAPI `links`, so that ids flow from one response
 //! into the next request.
 
@@ -21,9 +22,7 @@ pub fn crud(
     seed: u64,
 ) -> Vec<(usize, Case)> {
     let mut out = Vec::new();
-    for (create, resource) in resources.iter().enumerate() {
-        let Some(resource) = resource.as_ref().filter(|r| r.action == Action::Create) else { continue };
-        let Some(create_values) = values[create].as_ref() else { continue };
+    for (create, resource, create_values) in creates(resources, values) {
         let Some(first_draft) = first_valid(api, create, create_values, seed) else { continue };
         let same = |r: &Option<Resource>| {
             r.as_ref().filter(|r| r.collection == resource.collection && r.id_param.is_some()).cloned()
@@ -79,6 +78,69 @@ pub fn crud(
                 _ => {}
             }
         }
+    }
+    out
+}
+
+/// One long sequence per collection, as a client lives with an object: create → list → read →
+/// update → read → delete → read. The list then holds at least the created object, so a list
+/// that drops one of its required fields is found whatever else ran before; the second read
+/// shows what the update left. Made where the collection has a read and at least two of list,
+/// update and delete, and any of its operations is selected; reported on the create.
+pub fn lifecycle(
+    api_index: usize,
+    api: &Api,
+    resources: &[Option<Resource>],
+    values: &[Option<OperationValues>],
+    selected: &dyn Fn(usize) -> bool,
+    seed: u64,
+) -> Vec<(usize, Case)> {
+    let mut out = Vec::new();
+    for (create, resource, create_values) in creates(resources, values) {
+        let member = |action: Action, item: bool| {
+            resources.iter().enumerate().find_map(|(index, r)| {
+                let r = r.as_ref().filter(|r| {
+                    r.collection == resource.collection && r.action == action && r.id_param.is_some() == item
+                })?;
+                Some((index, r.clone(), values[index].as_ref()?))
+            })
+        };
+        let Some(read) = member(Action::Read, true) else { continue };
+        let list = member(Action::List, false);
+        let update = member(Action::Update, true).or_else(|| member(Action::Replace, true));
+        let delete = member(Action::Delete, true);
+        let present = [&list, &update, &delete].iter().filter(|m| m.is_some()).count();
+        let indexes = [Some(create), Some(read.0), list.as_ref().map(|m| m.0), update.as_ref().map(|m| m.0)];
+        let touches_selected = indexes.into_iter().chain([delete.as_ref().map(|m| m.0)]).flatten().any(selected);
+        if present < 2 || !touches_selected {
+            continue;
+        }
+        let lifecycle_seed = seed ^ crate::plan::hash("lifecycle") ^ crate::plan::hash(&api.operations[create].label());
+        let Some(draft) = first_valid(api, create, create_values, lifecycle_seed) else { continue };
+        let id = Binding {
+            marker: "sandgate-bound-0-id".to_owned(),
+            step: 0,
+            expression: format!("$response.body#/{}", read.1.id_field),
+        };
+        let created = (create, &draft);
+        let step = |(op, item, vals): &(usize, Resource, &OperationValues), expect: Expect| {
+            bound_step(api_index, api, *op, vals, created, item, &id, expect, lifecycle_seed)
+        };
+        let mut steps = vec![setup_step(api_index, api, create, &draft)];
+        if let Some(list) = &list {
+            steps.push(step(list, Expect::Valid));
+        }
+        steps.push(step(&read, Expect::Created));
+        if let Some(update) = &update {
+            steps.push(step(update, Expect::Valid));
+            steps.push(step(&read, Expect::Created));
+        }
+        if let Some(delete) = &delete {
+            // The delete must succeed for "gone" to mean anything.
+            steps.push(step(delete, Expect::Setup));
+            steps.push(step(&read, Expect::Deleted));
+        }
+        out.push((create, case(&format!("lifecycle of {}", resource.collection), steps)));
     }
     out
 }
@@ -167,6 +229,17 @@ pub fn links(
         }
     }
     out
+}
+
+/// The operations that create objects, with their resource and generators.
+fn creates<'a>(
+    resources: &'a [Option<Resource>],
+    values: &'a [Option<OperationValues>],
+) -> impl Iterator<Item = (usize, &'a Resource, &'a OperationValues)> {
+    resources.iter().enumerate().filter_map(|(create, resource)| {
+        let resource = resource.as_ref().filter(|r| r.action == Action::Create)?;
+        Some((create, resource, values[create].as_ref()?))
+    })
 }
 
 fn case(title: &str, steps: Vec<Step>) -> Case {

@@ -20,6 +20,11 @@ const MAX_BOUNDARY_LENGTH: u64 = 512;
 /// Most items a "full array" boundary holds.
 const MAX_BOUNDARY_ITEMS: u64 = 32;
 
+/// Free text outside ASCII: accents, a symbol, CJK, an emoji (four bytes in UTF-8).
+const UNICODE_TEXT: &str = "Zoë ✓ 東京 🚀";
+/// The name of the property added where a schema admits undeclared ones.
+const EXTRA_PROPERTY: &str = "x-contract-extra";
+
 /// Generators and the validator of one operation.
 pub struct OperationValues {
     /// `programs[i]`: the generator of `op.parameters[i]` (none without a schema).
@@ -142,6 +147,39 @@ impl OperationValues {
         draft
     }
 
+    /// The requests the spec's own examples make: the parameters' `example`s with the body's
+    /// `example`, then each of the body's named `examples`. Parameters without one are generated.
+    pub fn spec_examples(&self, op: &Operation, seed: u64) -> Vec<(String, Draft)> {
+        let mut base = self.draft(op, seed, false);
+        let mut any = false;
+        for (index, param) in op.parameters.iter().enumerate() {
+            if let Some(example) = &param.example {
+                base.params.retain(|(i, _)| *i != index);
+                base.params.push((index, example.clone()));
+                any = true;
+            }
+        }
+        let media = self.body.as_ref().and_then(|(index, _)| {
+            let media = op.request_body.as_ref()?.content.get(*index)?;
+            Some((*index, media))
+        });
+        let mut out = Vec::new();
+        if let Some((index, example)) = media.and_then(|(i, m)| m.example.as_ref().map(|e| (i, e))) {
+            base.body = Some(Body::Value { media: index, value: example.clone() });
+            any = true;
+        }
+        self.pin(op, &mut base);
+        for (index, (name, value)) in media.into_iter().flat_map(|(i, m)| m.examples.iter().map(move |e| (i, e))) {
+            let mut draft = base.clone();
+            draft.body = Some(Body::Value { media: index, value: value.clone() });
+            out.push((format!("valid: spec example {name}"), draft));
+        }
+        if any {
+            out.insert(0, ("valid: the spec's examples".to_owned(), base));
+        }
+        out
+    }
+
     /// Puts the `--set` values in, whatever was generated.
     pub fn pin(&self, op: &Operation, draft: &mut Draft) {
         for (name, value) in &self.fixed {
@@ -182,33 +220,32 @@ impl OperationValues {
         matches!(self.verdict(&encoded), Verdict::Valid(_)).then_some(encoded)
     }
 
-    /// Every boundary value of the parameters, the body's top-level properties and the body.
+    /// Every boundary value of the parameters, the body and the body's top-level properties, one
+    /// of each value in turn (a budget then cuts the rarer values of many, not all of the last).
     pub fn boundaries(&self, op: &Operation, seed: u64) -> Vec<Boundary> {
-        let mut out = Vec::new();
+        let mut groups: Vec<Vec<Boundary>> = Vec::new();
+        let mut group = |target: Target, schema: &Value, what: &str| {
+            let found = self.values_on_edges(schema, seed).into_iter();
+            let label = |label: String| format!("{label} of {what}");
+            groups.push(found.map(|(value, l)| Boundary { target: target.clone(), value, label: label(l) }).collect());
+        };
         for (index, param) in op.parameters.iter().enumerate() {
             if self.is_pinned(op, index) {
                 continue;
             }
             if let Some(schema) = &param.schema {
-                let what = format!("{} parameter {}", location(param.location), param.name);
-                for (value, label) in self.values_on_edges(schema, seed) {
-                    out.push(Boundary { target: Target::Param(index), value, label: format!("{label} of {what}") });
-                }
+                group(Target::Param(index), schema, &format!("{} parameter {}", location(param.location), param.name));
             }
         }
-        let body_schema = self.body_schema(op);
-        if let Some(schema) = body_schema.map(|s| self.resolve(s)) {
-            for (value, label) in self.values_on_edges(schema, seed) {
-                out.push(Boundary { target: Target::Body, value, label: format!("{label} of the body") });
-            }
+        if let Some(schema) = self.body_schema(op).map(|s| self.resolve(s)) {
+            group(Target::Body, schema, "the body");
             for (name, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
-                for (value, label) in self.values_on_edges(property, seed) {
-                    let label = format!("{label} of body property {name}");
-                    out.push(Boundary { target: Target::BodyProperty(name.clone()), value, label });
-                }
+                group(Target::BodyProperty(name.clone()), property, &format!("body property {name}"));
             }
         }
-        out
+        let longest = groups.iter().map(Vec::len).max().unwrap_or(0);
+        let mut columns: Vec<std::vec::IntoIter<Boundary>> = groups.into_iter().map(Vec::into_iter).collect();
+        (0..longest).flat_map(|_| columns.iter_mut().filter_map(Iterator::next).collect::<Vec<_>>()).collect()
     }
 
     /// The request-side schema of the body that is generated.
@@ -274,6 +311,29 @@ impl OperationValues {
                     out.push((Value::String("a".repeat(length as usize)), format!("{label} string")));
                 }
             }
+            // What Schemathesis tries first in free text: nothing at all, and letters outside
+            // ASCII (a draft the validator finds invalid, say past `maxLength`, is dropped).
+            if count("minLength").unwrap_or(0) == 0 {
+                out.push((Value::String(String::new()), "empty string".to_owned()));
+            }
+            out.push((Value::String(UNICODE_TEXT.to_owned()), "unicode string".to_owned()));
+        }
+        if types.contains(&"null") {
+            out.push((Value::Null, "null".to_owned()));
+        }
+        if types.contains(&"object") && admits_more_properties(schema) {
+            if let Ok(program) = Program::compile(&request_side(schema), &self.schemas, &self.set) {
+                if let Value::Object(mut map) = program.generate(seed) {
+                    // A map's values follow its `additionalProperties` schema.
+                    let extra = schema
+                        .get("additionalProperties")
+                        .filter(|s| s.is_object())
+                        .and_then(|s| Program::compile(&request_side(s), &self.schemas, &self.set).ok())
+                        .map_or_else(|| Value::String(UNICODE_TEXT.to_owned()), |p| p.generate(seed ^ 1));
+                    map.insert(EXTRA_PROPERTY.to_owned(), extra);
+                    out.push((Value::Object(map), "an undeclared property".to_owned()));
+                }
+            }
         }
         if types.contains(&"boolean") {
             out.push((Value::Bool(true), "true".to_owned()));
@@ -325,6 +385,13 @@ impl OperationValues {
         self.pin(op, &mut draft);
         draft
     }
+}
+
+/// Whether an object schema admits properties it does not declare (JSON Schema's default; the
+/// validator still judges the result, so `patternProperties` or `propertyNames` are safe).
+fn admits_more_properties(schema: &Value) -> bool {
+    let closed = |key: &str| schema.get(key).is_some_and(|v| v == &Value::Bool(false));
+    !closed("additionalProperties") && !closed("unevaluatedProperties")
 }
 
 /// Whether `--set name=…` names `param` (header names are case-insensitive).

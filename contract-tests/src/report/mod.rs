@@ -49,6 +49,30 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Per operation: every check's passes and failures, and coverage.
     pub operations: Vec<OperationOutcome>,
+    /// Where the server is stricter than its spec: each distinct reason it gave for refusing a
+    /// request the spec allows, with the value that provoked it.
+    #[serde(default)]
+    pub stricter: Vec<Stricter>,
+}
+
+/// A constraint the server enforces and its spec does not state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Stricter {
+    /// The operation that refused.
+    pub operation: String,
+    /// What the request tried (`empty string of body property name`), from its case.
+    pub tried: String,
+    /// The status it was refused with.
+    pub status: u16,
+    /// The fields the server named (`/note`, `scopes.0`), when it named any: refusals that name
+    /// the same fields are one constraint, whatever value each request carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
+    /// What the server said, read from its answer (the fields a problem+json names, else its
+    /// detail or title, else the start of the body).
+    pub reason: String,
+    /// How many refused requests gave this reason.
+    pub occurrences: usize,
 }
 
 /// One distinct violation.
@@ -151,6 +175,7 @@ pub fn build(
     let mut findings: Vec<Finding> = Vec::new();
     let mut requests = 0;
     let mut cases_stopped = BTreeMap::new();
+    let mut stricter = Vec::new();
     for run in runs {
         requests += run.exchanges.len();
         if let Some(why) = &run.stopped {
@@ -159,6 +184,9 @@ pub fn build(
         for (index, (exchange, result)) in run.exchanges.iter().zip(&run.results).enumerate() {
             // A setup step of an operation that was not selected still reports what it found.
             record_findings(&mut findings, run, index, result, &shared);
+            if result.failures.iter().any(|f| f.check == CheckId::PositiveDataAcceptance) {
+                record_stricter(&mut stricter, run, index);
+            }
             let Some(outcome) = operations.get_mut(&(result.api, result.op)) else { continue };
             if let Some(answer) = &exchange.answer {
                 outcome.seconds += answer.elapsed.as_secs_f64();
@@ -199,7 +227,66 @@ pub fn build(
         cases_stopped,
         findings,
         operations: operations.into_values().collect(),
+        stricter,
     }
+}
+
+/// Adds what the server said when it refused valid step `index` of `run`: a new constraint, or
+/// one more occurrence of a known one (same operation and status, and the same fields named or,
+/// when none is, the same words).
+fn record_stricter(stricter: &mut Vec<Stricter>, run: &CaseRun, index: usize) {
+    let exchange = &run.exchanges[index];
+    let Some(answer) = &exchange.answer else { return };
+    let (fields, reason) = refusal(&answer.body);
+    let same = |s: &&mut Stricter| {
+        s.operation == exchange.operation
+            && s.status == answer.status
+            && match (&s.fields, &fields) {
+                (Some(known), Some(new)) => known == new,
+                (None, None) => s.reason == reason,
+                _ => false,
+            }
+    };
+    if let Some(known) = stricter.iter_mut().find(same) {
+        known.occurrences += 1;
+        return;
+    }
+    let title = run.case.title.strip_prefix("valid: ").unwrap_or(&run.case.title);
+    let tried =
+        if index + 1 == run.case.steps.len() { title.to_owned() } else { format!("step {} of {title}", index + 1) };
+    let operation = exchange.operation.clone();
+    stricter.push(Stricter { operation, tried, status: answer.status, fields, reason, occurrences: 1 });
+}
+
+/// Why a server refused, in its own words: the fields it names (a problem+json's `field` or
+/// `pointer`, or those of its `errors` / `invalid_params` items), and what it said (each field's
+/// `detail`/`message`/`reason`, else the body's `detail`, `message` or `title`, else the start
+/// of the body).
+pub fn refusal(body: &str) -> (Option<String>, String) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return (None, crate::checks::excerpt(body));
+    };
+    let text = |v: &serde_json::Value, keys: &[&str]| keys.iter().find_map(|k| v.get(*k)?.as_str().map(str::to_owned));
+    const PLACE: [&str; 5] = ["pointer", "field", "name", "path", "parameter"];
+    const WHY: [&str; 4] = ["detail", "message", "reason", "title"];
+    let errors = ["errors", "invalid_params", "invalid-params"].iter().find_map(|k| value.get(*k)?.as_array());
+    let mut places = Vec::new();
+    let mut reasons = Vec::new();
+    for error in errors.into_iter().flatten() {
+        let place = text(error, &PLACE);
+        let why = text(error, &WHY);
+        reasons.extend(match (&place, why) {
+            (Some(place), Some(why)) => Some(format!("{place}: {why}")),
+            (place, why) => place.clone().or(why),
+        });
+        places.extend(place);
+    }
+    if reasons.is_empty() {
+        places.extend(text(&value, &["field", "pointer"]));
+        reasons.extend(text(&value, &["detail", "message", "error_description", "title", "error"]));
+    }
+    let reason = if reasons.is_empty() { crate::checks::excerpt(body) } else { reasons.join("; ") };
+    ((!places.is_empty()).then(|| places.join(", ")), reason)
 }
 
 /// What every finding of a run shares.
@@ -273,5 +360,22 @@ impl Report {
     /// Whether every check passed.
     pub fn passed(&self) -> bool {
         self.findings.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn a_refusal_is_read_for_the_fields_it_names_and_its_words() {
+        let sandgate =
+            r#"{"detail":"must be one of [a, b]; got \"x\"","field":"type","status":422,"title":"Invalid value"}"#;
+        assert_eq!(refusal(sandgate), (Some("type".to_owned()), "must be one of [a, b]; got \"x\"".to_owned()));
+        let listed =
+            r#"{"title":"bad","errors":[{"pointer":"/a","detail":"empty"},{"pointer":"/b","message":"long"}]}"#;
+        assert_eq!(refusal(listed), (Some("/a, /b".to_owned()), "/a: empty; /b: long".to_owned()));
+        assert_eq!(refusal(r#"{"title":"nope"}"#), (None, "nope".to_owned()));
+        assert_eq!(refusal("plain words"), (None, "plain words".to_owned()));
     }
 }

@@ -1,5 +1,6 @@
-//! The report for people: findings first (each with what to run to see it again), then every
-//! operation's checks, then coverage of the documented statuses and media types.
+//! The report for people: findings first (each with what to run to see it again), then the
+//! constraints the server enforces beyond its spec, then every operation's checks, then coverage
+//! of the documented statuses and media types.
 
 use std::fmt::Write;
 
@@ -45,6 +46,24 @@ pub fn render(report: &Report, report_file: Option<&str>) -> String {
                 let _ =
                     writeln!(out, "   replay: sandgate contract replay {file} --finding {} --base-url URL", index + 1);
             }
+        }
+    }
+    if !report.stricter.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSTRICTER THAN THE SPEC: {} constraints the server enforces and its spec does not state",
+            report.stricter.len()
+        );
+        for stricter in &report.stricter {
+            let times =
+                if stricter.occurrences == 1 { String::new() } else { format!(" ({} requests)", stricter.occurrences) };
+            let fields = stricter.fields.as_ref().map(|f| format!(" on {f}")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}{fields}: refused {} with {}{times}",
+                stricter.operation, stricter.tried, stricter.status
+            );
+            let _ = writeln!(out, "    server: {}", stricter.reason);
         }
     }
     let _ = writeln!(out, "\nOPERATIONS");

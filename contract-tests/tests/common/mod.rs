@@ -21,7 +21,7 @@ pub(crate) const FOREIGN_TOKEN: &str = "prod-token";
 pub(crate) const FIXED_TOKEN: &str = "test-token";
 
 /// Every way the broken shop violates its spec: `(check id, operation)`.
-pub(crate) const VIOLATIONS: [(&str, &str); 11] = [
+pub(crate) const VIOLATIONS: [(&str, &str); 12] = [
     ("response_schema_conformance", "getItem"),    // id sent as a string
     ("response_schema_conformance", "listItems"),  // items without their required name
     ("response_headers_conformance", "listItems"), // X-Total-Count missing
@@ -33,6 +33,7 @@ pub(crate) const VIOLATIONS: [(&str, &str); 11] = [
     ("ignored_auth", "getReport"),                 // answers without credentials
     ("use_after_free", "getItem"),                 // a deleted item is still there
     ("positive_data_acceptance", "search"),        // a q of 20 characters, the maximum, refused
+    ("positive_data_acceptance", "createItem"),    // an empty note refused (the spec allows it)
 ];
 
 /// What the broken shop also gets wrong when tokens are minted per scope and a foreign token is
@@ -178,7 +179,8 @@ fn valid_item(body: &Value) -> bool {
     let name_ok = item.get("name").and_then(Value::as_str).is_some_and(|n| (1..=40).contains(&n.chars().count()));
     let price_ok = item.get("price").is_none_or(|p| p.as_f64().is_some_and(|p| p >= 0.0));
     let kind_ok = item.get("kind").is_none_or(|k| matches!(k.as_str(), Some("book" | "pen" | "lamp")));
-    name_ok && price_ok && kind_ok
+    let note_ok = item.get("note").is_none_or(|n| n.is_null() || n.as_str().is_some_and(|n| n.chars().count() <= 200));
+    name_ok && price_ok && kind_ok && note_ok
 }
 
 impl Respond for Shop {
@@ -232,6 +234,12 @@ impl Respond for Shop {
                 };
                 if !self.broken && !valid_item(&body) {
                     return problem(400, "invalid item");
+                }
+                if self.broken && body.get("note").and_then(Value::as_str) == Some("") {
+                    let errors = json!([{"pointer": "/note", "detail": "must not be empty"}]);
+                    let body = json!({"title": "invalid item", "errors": errors});
+                    return ResponseTemplate::new(400)
+                        .set_body_raw(body.to_string().into_bytes(), "application/problem+json");
                 }
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                 let name = body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).unwrap_or("unnamed");
