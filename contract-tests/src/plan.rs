@@ -69,6 +69,12 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, ContractError>
         chosen[*a][*o] = true;
     }
     let resources: Vec<_> = specs.apis.iter().map(|api| infer::infer(api).ok()).collect();
+    let takes_id = |op: &sandgate_openapi::Operation| {
+        op.parameters.iter().any(|p| p.location == sandgate_openapi::ParamLocation::Path)
+    };
+    let selected_take_ids: Vec<bool> = (0..specs.apis.len())
+        .map(|a| selected.iter().any(|(x, o)| *x == a && takes_id(&specs.apis[a].operations[*o])))
+        .collect();
     let needed = |a: usize, o: usize| {
         let api = &specs.apis[a];
         let is_selected = |x: usize| chosen[a][x];
@@ -83,7 +89,9 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, ContractError>
                 .enumerate()
                 .any(|(x, t)| is_selected(x) && t.operation_id.as_ref() == Some(&link.operation_id))
         });
-        is_selected(o) || same_collection || links_to_selected
+        // A POST may feed any operation with a path parameter through an inferred link.
+        let may_feed = api.operations[o].method == http::Method::POST && selected_take_ids[a];
+        is_selected(o) || same_collection || links_to_selected || may_feed
     };
     let (values, skipped) = compile(specs, options, &needed, &selected);
     let mut cases = Vec::new();
@@ -186,6 +194,9 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, ContractError>
         for (o, case) in sequences::links(a, api, values, &selected, options.seed) {
             cases.push((a, o, case));
         }
+        for (o, case) in sequences::inferred(a, api, values, &selected, options.seed) {
+            cases.push((a, o, case));
+        }
     }
     Ok(Plan { cases, selected, skipped, values })
 }
@@ -283,6 +294,36 @@ mod tests {
         assert!(body.contains("the spec's own example"), "{body}");
         // A value the spec forbids is never a valid case: `name` has minLength 1.
         assert!(!titles.contains(&"valid: empty string of body property name"), "{titles:#?}");
+    }
+
+    #[test]
+    fn an_object_made_under_one_path_feeds_the_operations_named_for_it_elsewhere() {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/control-plane/v1.yaml");
+        let specs = Specs::load(&[file]).expect("the control plane's spec loads");
+        let plan = plan(&specs, &PlanOptions::default()).expect("plans");
+        let inferred: Vec<(&str, &str, &str)> = plan
+            .cases
+            .iter()
+            .filter(|(_, _, c)| c.title.starts_with("inferred link"))
+            .map(|(_, _, c)| {
+                (c.steps[0].operation.as_str(), c.steps[1].operation.as_str(), c.steps[1].request.path.as_str())
+            })
+            .collect();
+        // `POST /v1/partners/{partner_id}/applications` answers `id`: `/v1/applications/{application_id}`.
+        let update = inferred.iter().find(|(from, to, _)| *from == "createApplication" && *to == "updateApplication");
+        assert!(
+            update.is_some_and(|(_, _, path)| path.contains("/v1/applications/sandgate-bound-0-0")),
+            "{inferred:#?}"
+        );
+        assert!(
+            inferred.iter().any(|(from, to, _)| *from == "createApplication" && *to == "approveReview"),
+            "{inferred:#?}"
+        );
+        // Explicit links (createApplication has SubmitReview) are not inferred a second time.
+        assert!(
+            !inferred.iter().any(|(from, to, _)| *from == "createApplication" && *to == "submitReview"),
+            "{inferred:#?}"
+        );
     }
 
     #[test]

@@ -172,10 +172,25 @@ impl Compiler<'_> {
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(branches) = obj.get(key).and_then(Value::as_array) {
+                // Keywords beside the branches hold for every branch (a branch often only narrows
+                // a property the outer schema declares): each branch is generated with them.
+                let outer: Map<String, Value> = obj
+                    .iter()
+                    .filter(|(k, _)| !is_annotation(k) && *k != key)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 let nodes = branches
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| self.node(b, &format!("{at}/{key}/{i}")))
+                    .map(|(i, branch)| {
+                        let at = format!("{at}/{key}/{i}");
+                        // A `$ref` branch stays a reference (recursive schemas must not unfold).
+                        if outer.is_empty() || branch.get("$ref").is_some() {
+                            return self.node(branch, &at);
+                        }
+                        let merged = self.merge_all_of(&outer, std::slice::from_ref(branch), &at, 0)?;
+                        self.node(&Value::Object(merged), &at)
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 return Ok(Node::Choice(nodes));
             }
@@ -319,8 +334,20 @@ impl Compiler<'_> {
             }
             for (key, value) in member {
                 match (key.as_str(), merged.get_mut(&key)) {
+                    // A property or item both declare must satisfy both.
                     ("properties", Some(Value::Object(props))) => {
-                        props.extend(value.as_object().cloned().unwrap_or_default())
+                        for (name, schema) in value.as_object().cloned().unwrap_or_default() {
+                            let both = match props.remove(&name) {
+                                Some(first) if first != schema && inline(&first) && inline(&schema) => {
+                                    serde_json::json!({"allOf": [first, schema]})
+                                }
+                                _ => schema,
+                            };
+                            props.insert(name, both);
+                        }
+                    }
+                    ("items", Some(first)) if *first != value && inline(first) && inline(&value) => {
+                        *first = serde_json::json!({"allOf": [first.clone(), value]});
                     }
                     ("required", Some(Value::Array(list))) => {
                         for name in value.as_array().into_iter().flatten() {
@@ -338,6 +365,29 @@ impl Compiler<'_> {
         }
         Ok(merged)
     }
+}
+
+/// Whether a schema is written out rather than a `$ref`: only those are merged member by member
+/// (a reference stays one, so recursive schemas never unfold).
+fn inline(schema: &Value) -> bool {
+    schema.as_object().is_some_and(|o| !o.contains_key("$ref"))
+}
+
+/// Keywords that describe a schema without constraining its values.
+fn is_annotation(key: &str) -> bool {
+    matches!(
+        key,
+        "title"
+            | "description"
+            | "default"
+            | "examples"
+            | "example"
+            | "deprecated"
+            | "$comment"
+            | "discriminator"
+            | "xml"
+            | "externalDocs"
+    )
 }
 
 fn err(at: &str, problem: impl Into<String>) -> OpenApiError {
@@ -752,6 +802,28 @@ fn is_birth_date(hint: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_branch_that_narrows_the_outer_schema_generates_values_valid_for_both() {
+        let schemas = SchemaSet::default();
+        let set = CompiledSet::compile(&schemas).expect("empty set");
+        // The control plane's application: every type narrows the scopes it may ask for.
+        let schema = json!({"type": "object", "additionalProperties": false, "required": ["type", "scopes"],
+        "properties": {"type": {"type": "string"}, "scopes": {"type": "array", "minItems": 1, "items": {"type": "string"}}},
+        "oneOf": [
+            {"title": "a", "properties": {"type": {"enum": ["a"]}, "scopes": {"items": {"enum": ["read"]}}}},
+            {"title": "b", "properties": {"type": {"enum": ["b"]}, "scopes": {"items": {"enum": ["write", "admin"]}}}}
+        ]});
+        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let mut types = Vec::new();
+        for seed in 0..40 {
+            let value = program.generate(seed);
+            assert!(validator.is_valid(&value), "seed {seed}: {value}");
+            types.push(value["type"].clone());
+        }
+        assert!(types.contains(&json!("a")) && types.contains(&json!("b")), "both branches: {types:?}");
+    }
 
     #[test]
     fn fields_people_read_get_words_with_a_meaning() {

@@ -231,6 +231,127 @@ pub fn links(
     out
 }
 
+/// The links a spec leaves unsaid, inferred as Schemathesis does: a `POST` whose answer
+/// describes the object it made (`POST /partners/{partner_id}/applications` answering `id`)
+/// feeds each operation with a path parameter named for it (`application_id` from `id`) or for
+/// one of its answer's fields (`client_id` from `client_id`). Explicit `links` between the two
+/// and the object's own item path (the CRUD sequences' business) are left out.
+pub fn inferred(
+    api_index: usize,
+    api: &Api,
+    values: &[Option<OperationValues>],
+    selected: &dyn Fn(usize) -> bool,
+    seed: u64,
+) -> Vec<(usize, Case)> {
+    let mut out = Vec::new();
+    for (source, op) in api.operations.iter().enumerate() {
+        let Some(source_values) = values[source].as_ref().filter(|_| op.method == http::Method::POST) else {
+            continue;
+        };
+        let Some(fields) = answered_fields(op) else { continue };
+        let stem = op.path.rsplit('/').find(|s| !s.starts_with('{')).map(singular).unwrap_or_default();
+        for (target, target_op) in api.operations.iter().enumerate() {
+            let Some(target_values) = values[target].as_ref().filter(|_| selected(target) && target != source) else {
+                continue;
+            };
+            let explicit = op
+                .responses
+                .iter()
+                .flat_map(|r| &r.links)
+                .any(|l| target_op.operation_id.as_ref() == Some(&l.operation_id));
+            if explicit || target_op.path.starts_with(&format!("{}/{{", op.path)) {
+                continue;
+            }
+            // The answer's own id for a parameter named for the object; a field of the same
+            // name otherwise, unless it only echoes one of the source's own path parameters.
+            let echoes = |name: &str| op.parameters.iter().any(|p| p.location == ParamLocation::Path && p.name == name);
+            let field_for = |name: &str| {
+                let named_for_object =
+                    !stem.is_empty() && (name == format!("{stem}_id") || name == format!("{stem}Id"));
+                let own_id = ["/id".to_owned(), format!("/{stem}/id")];
+                let by_id = fields.iter().find(|f| named_for_object && own_id.contains(f));
+                let by_name = fields.iter().find(|f| f.rsplit('/').next() == Some(name) && !echoes(name));
+                by_id.or(by_name).cloned()
+            };
+            let link_seed = seed ^ crate::plan::hash(&op.label()) ^ crate::plan::hash(&target_op.label());
+            let Some(source_draft) = first_valid(api, source, source_values, link_seed) else { continue };
+            let mut draft = target_values.draft(target_op, link_seed, false);
+            let mut bindings = Vec::new();
+            for (index, param) in target_op.parameters.iter().enumerate() {
+                if param.location != ParamLocation::Path {
+                    continue;
+                }
+                let value = match field_for(&param.name) {
+                    Some(field) => {
+                        let marker = format!("sandgate-bound-0-{}", bindings.len());
+                        bindings.push(Binding {
+                            marker: marker.clone(),
+                            step: 0,
+                            expression: format!("$response.body#{field}"),
+                        });
+                        Value::String(marker)
+                    }
+                    // A parent the source was sent to is the target's parent too.
+                    None => match source_draft
+                        .params
+                        .iter()
+                        .find(|(i, _)| op.parameters.get(*i).is_some_and(|p| p.name == param.name))
+                    {
+                        Some((_, value)) => value.clone(),
+                        None => continue,
+                    },
+                };
+                draft.params.retain(|(i, _)| *i != index);
+                draft.params.push((index, value));
+            }
+            if bindings.is_empty() {
+                continue;
+            }
+            let linked = Step {
+                operation: target_op.label(),
+                api: api_index,
+                op: target,
+                request: encode(api, target_op, &draft).request,
+                bindings,
+                expect: Expect::Valid,
+                auth: Auth::Default,
+            };
+            let steps = vec![setup_step(api_index, api, source, &source_draft), linked];
+            out.push((target, case(&format!("inferred link from {}", op.label()), steps)));
+        }
+    }
+    out
+}
+
+/// The fields a `POST`'s success answer documents, as JSON pointers: its top-level fields, and
+/// those of the objects it holds (`/application/id` where the object made comes wrapped).
+fn answered_fields(op: &sandgate_openapi::Operation) -> Option<Vec<String>> {
+    let response = op.responses.iter().find(|r| matches!(r.status, StatusKey::Code(200..=201)))?;
+    let media = response.content.iter().find(|m| m.media_type.contains("json"))?;
+    let defs = &op.schemas.defs;
+    let properties = |schema: &Value| {
+        let schema = sandgate_openapi::shape::deref(schema, defs).unwrap_or(schema);
+        schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for (name, property) in properties(media.schema.as_ref()?) {
+        out.push(format!("/{name}"));
+        out.extend(properties(&property).keys().map(|inner| format!("/{name}/{inner}")));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// `applications` → `application`, `entities` → `entity`, `addresses` → `address`.
+fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = word.strip_suffix("sses").or_else(|| word.strip_suffix("xes")) {
+        format!("{stem}{}", &word[stem.len()..word.len() - 2])
+    } else {
+        word.strip_suffix('s').unwrap_or(word).to_owned()
+    }
+}
+
 /// The operations that create objects, with their resource and generators.
 fn creates<'a>(
     resources: &'a [Option<Resource>],
