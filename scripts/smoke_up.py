@@ -134,10 +134,14 @@ def contract(banner: str, ports: list, data_dir: str) -> None:
                 "--client-id", credentials["client_id"], "--skip-check", "positive_data_acceptance:createToken"],
         "onboarding": ["--spec", "specs/onboarding", "--base-url", f"http://127.0.0.1:{ports[0]}", "--rate-limit", "45",
                        "--client-id", onboarding["client_id"], "--skip-check", "positive_data_acceptance:logIn"],
-        # Which scopes an application type may use is configuration (the spec cannot list them),
-        # so generated applications are refused 422 for their scopes.
-        "control-plane": ["--spec", "specs/control-plane/v1.yaml", "--base-url", f"http://127.0.0.1:{ports[2]}",
-                          "--skip-check", "positive_data_acceptance:createApplication"],
+        # The spec the admin listener serves, by URL: it names the configured environments, plans
+        # and application types. Two rules no spec can state stay unchecked for valid data, as in
+        # scripts/schemathesis-control-plane.toml (webhook URLs on the same body's trust list; 410
+        # for a revoked invitation).
+        "control-plane": ["--spec", f"http://127.0.0.1:{ports[2]}/v1/openapi.yaml",
+                          "--base-url", f"http://127.0.0.1:{ports[2]}",
+                          "--skip-check", "positive_data_acceptance:createApplication",
+                          "--skip-check", "positive_data_acceptance:verifyInvitation"],
     }
     secrets = {"pos": {"SANDGATE_CLIENT_SECRET": credentials["client_secret"]},
                "onboarding": {"SANDGATE_CLIENT_SECRET": onboarding["client_secret"]},

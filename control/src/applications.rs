@@ -151,17 +151,16 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
             return Err(StoreError::invalid("description", "at most 2000 characters").into());
         }
     }
-    check_shape(
-        &call.control.app_types,
-        &AppShape {
-            kind: &app.fields.kind,
-            scopes: body.scopes.as_deref().unwrap_or(&app.fields.scopes),
-            trust_list: body.trust_list.as_deref().unwrap_or(&app.fields.trust_list),
-            webhooks: body.webhooks.as_deref().unwrap_or(&app.fields.webhooks),
-            entities: body.entities.as_deref().unwrap_or(&app.fields.entities),
-            benefits: body.benefits.as_deref().unwrap_or(&app.fields.benefits),
-        },
-    )?;
+    let shape = AppShape {
+        kind: &app.fields.kind,
+        scopes: body.scopes.as_deref().unwrap_or(&app.fields.scopes),
+        trust_list: body.trust_list.as_deref().unwrap_or(&app.fields.trust_list),
+        webhooks: body.webhooks.as_deref().unwrap_or(&app.fields.webhooks),
+        entities: body.entities.as_deref().unwrap_or(&app.fields.entities),
+        benefits: body.benefits.as_deref().unwrap_or(&app.fields.benefits),
+    };
+    check_shape(&call.control.app_types, &shape)
+        .map_err(|error| against_stored(error, body.webhooks.is_some() && body.trust_list.is_some()))?;
     if let Some(plan) = &body.plan {
         check_plan(call, plan, &app.fields.plan)?;
     }
@@ -176,6 +175,25 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         plan: body.plan,
     };
     json_reply(200, call.control.store.update_app(&call.actor_label(), &app.id, &patch)?)
+}
+
+/// An update's refusal that depends on what is stored is a conflict with it (409), not a fault
+/// of the body (422): the scopes and webhook events the stored type allows, and a webhook URL
+/// against a trust list unless the body sends both (`both_sent`).
+fn against_stored(error: StoreError, both_sent: bool) -> StoreError {
+    match error {
+        StoreError::Invalid { field, detail } => {
+            let by_type =
+                field.starts_with("scopes.") || (field.starts_with("webhooks.") && field.contains(".events."));
+            let by_trust = field.starts_with("webhooks.") && field.ends_with(".url") && detail.contains("trust list");
+            if by_type || (by_trust && !both_sent) {
+                StoreError::Conflict { field, detail }
+            } else {
+                StoreError::Invalid { field, detail }
+            }
+        }
+        other => other,
+    }
 }
 
 pub(super) fn revoke(call: &Call<'_>) -> Result<Reply, Problem> {

@@ -282,7 +282,8 @@ pub fn operators(control: &ControlContext) -> Vec<(String, [u8; 32])> {
 fn openapi(call: &Call<'_>) -> Result<Reply, Problem> {
     let names: Vec<String> =
         call.control.settings.load().environments.0.iter().map(|env| env.as_str().to_owned()).collect();
-    let document = served_spec(&names, call.control.app_types.all())
+    let plans = call.control.settings.load().plans.clone();
+    let document = served_spec(&names, &plans, call.control.app_types.all())
         .ok_or_else(|| Problem::new(ProblemKind::Internal, "the control-plane spec could not be rendered", None))?;
     Ok(Reply::Raw(200, "application/yaml", document.into_bytes()))
 }
@@ -290,8 +291,9 @@ fn openapi(call: &Call<'_>) -> Result<Reply, Problem> {
 /// The control-plane spec as this process serves it: where a value must name one of the
 /// configured environments, or a scope or webhook event of an application type the loaded specs
 /// declare, the spec says which (they are configuration and specs, so the file in `specs/`
-/// cannot). A credential's environment is matched in any case.
-fn served_spec(environments: &[String], types: &[rules::AppType]) -> Option<String> {
+/// cannot). A credential's environment is matched in any case; an application's plan is `""`
+/// (the default) or one of the configured ones.
+fn served_spec(environments: &[String], plans: &[String], types: &[rules::AppType]) -> Option<String> {
     let mut spec: Value = serde_yaml::from_str(OPENAPI_YAML).ok()?;
     let any_case: Vec<String> = environments
         .iter()
@@ -312,6 +314,12 @@ fn served_spec(environments: &[String], types: &[rules::AppType]) -> Option<Stri
         if let Some(environment) = branch.pointer_mut("/properties/environment") {
             environment["enum"] = Value::from(environments.to_vec());
         }
+    }
+    let mut plan_names = vec![String::new()];
+    plan_names.extend(plans.iter().cloned());
+    for schema in ["CreateApplication", "UpdateApplication"] {
+        let plan = spec.pointer_mut(&format!("/components/schemas/{schema}/properties/plan"))?;
+        plan["enum"] = Value::from(plan_names.clone());
     }
     if !types.is_empty() {
         application_types(&mut spec, types)?;
@@ -381,8 +389,54 @@ mod tests {
     }
 
     #[test]
+    fn a_trust_entry_the_spec_admits_is_one_the_server_accepts() {
+        let spec: Value = serde_yaml::from_str(OPENAPI_YAML).expect("the control-plane spec parses");
+        let schema = spec["components"]["schemas"]["TrustEntry"].clone();
+        let validator = jsonschema::options().should_validate_formats(true).build(&schema).expect("compiles");
+        let admitted = [
+            "10.0.0.0/8",
+            "192.0.2.7",
+            "0.0.0.0/0",
+            "2001:db8::1",
+            "https://shop.example.com",
+            "HTTP://a:8080",
+            "https://x:65535",
+            "http://[::1]",
+            "255.255.255.255/32",
+        ];
+        for entry in admitted.iter().filter(|e| validator.is_valid(&Value::from(**e))) {
+            assert!(
+                sandgate_core::trust_list::TrustList::parse(entry).is_ok(),
+                "the spec admits {entry:?}, the server refuses it"
+            );
+        }
+        for refused in [
+            "shop.example.com",
+            "https://shop.example.com/",
+            "https://a/b",
+            "ftp://a",
+            "10.0.0.0/33",
+            "https://a:65536",
+            "https://u@a",
+            "1.2.3",
+            "256.1.1.1",
+            "",
+        ] {
+            assert!(!validator.is_valid(&Value::from(refused)), "the spec admits {refused:?}");
+            assert!(
+                sandgate_core::trust_list::TrustList::parse(refused).map_or(true, |list| list.is_empty()),
+                "{refused:?}"
+            );
+        }
+        for stated in ["10.0.0.0/8", "192.0.2.7", "2001:db8::1", "https://shop.example.com", "HTTP://a:8080"] {
+            assert!(validator.is_valid(&Value::from(stated)), "the spec refuses {stated:?}");
+        }
+    }
+
+    #[test]
     fn the_served_spec_names_the_configured_environments() {
-        let served = served_spec(&["training".to_owned(), "mi".to_owned()], &[]).expect("renders");
+        let served =
+            served_spec(&["training".to_owned(), "mi".to_owned()], &["standard".to_owned()], &[]).expect("renders");
         let spec: Value = serde_yaml::from_str(&served).expect("YAML");
         let pattern = spec["components"]["schemas"]["IssueCredential"]["properties"]["environment"]["pattern"]
             .as_str()
@@ -397,6 +451,10 @@ mod tests {
         let scrub =
             &spec["paths"]["/v1/emulator/scrub"]["post"]["requestBody"]["content"]["application/json"]["schema"];
         assert_eq!(scrub["oneOf"][1]["properties"]["environment"]["enum"], serde_json::json!(["training", "mi"]));
+        for schema in ["CreateApplication", "UpdateApplication"] {
+            let plan = &spec["components"]["schemas"][schema]["properties"]["plan"]["enum"];
+            assert_eq!(plan, &serde_json::json!(["", "standard"]), "{schema}: the default and the configured plans");
+        }
         assert_eq!(
             spec["paths"].as_object().map(|p| p.len()),
             serde_yaml::from_str::<Value>(OPENAPI_YAML).ok().and_then(|s| s["paths"].as_object().map(|p| p.len()))
@@ -409,7 +467,7 @@ mod tests {
             rules::AppType { name: "generic".into(), scopes: vec!["merchant".into()], events: vec!["a.b".into()] },
             rules::AppType { name: "hardware".into(), scopes: vec!["device".into()], events: vec![] },
         ];
-        let served = served_spec(&["training".to_owned()], &types).expect("renders");
+        let served = served_spec(&["training".to_owned()], &[], &types).expect("renders");
         let spec: Value = serde_yaml::from_str(&served).expect("YAML");
         let create = &spec["components"]["schemas"]["CreateApplication"];
         let branches = create["oneOf"].as_array().expect("one branch per type");

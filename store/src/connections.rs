@@ -99,8 +99,9 @@ impl Store {
     pub fn connect(&self, actor: &str, entity: (&str, &str), app_id: &str) -> Result<ConnectOutcome, StoreError> {
         self.write_quiet(|tx| {
             let app = active_application(tx, app_id)?;
+            // Which entity types it may access is the stored application's: a conflict (409).
             if !app.fields.entities.iter().any(|e| e == entity.0) {
-                return Err(StoreError::invalid(
+                return Err(StoreError::conflict(
                     "entity_type",
                     format!("application {app_id} may access {:?}, not {:?}", app.fields.entities, entity.0),
                 ));

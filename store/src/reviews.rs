@@ -106,16 +106,27 @@ impl Store {
                 }
                 _ => {}
             }
+            // Which scopes need a justification is the stored application's: a missing or extra
+            // one conflicts with it (409); a blank one is the body's own fault (422).
             for scope in &app.fields.scopes {
-                if submission.scope_justifications.get(scope).is_none_or(|text| text.trim().is_empty()) {
-                    return Err(StoreError::invalid(
-                        format!("scope_justifications.{scope}"),
-                        format!("justify the scope {scope:?}: every scope of the application needs a justification"),
-                    ));
+                let field = format!("scope_justifications.{scope}");
+                match submission.scope_justifications.get(scope) {
+                    None => {
+                        return Err(StoreError::conflict(
+                            field,
+                            format!(
+                                "justify the scope {scope:?}: every scope of the application needs a justification"
+                            ),
+                        ))
+                    }
+                    Some(text) if text.trim().is_empty() => {
+                        return Err(StoreError::invalid(field, "a justification cannot be blank"))
+                    }
+                    Some(_) => {}
                 }
             }
             if let Some(extra) = submission.scope_justifications.keys().find(|s| !app.fields.scopes.contains(s)) {
-                return Err(StoreError::invalid(
+                return Err(StoreError::conflict(
                     format!("scope_justifications.{extra}"),
                     format!(
                         "the application does not have the scope {extra:?}; its scopes are {:?}",

@@ -141,9 +141,15 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!(developer.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 403);
 
     // Review: incomplete → refused; rejected with reasons; resubmitted; approved by an operator.
+    // Which scopes need a justification is the stored application's: a missing one conflicts
+    // with it (409); a blank one is the body's own fault (422).
     let mut incomplete = submission.clone();
     incomplete["scope_justifications"] = json!({});
     let (status, body) = owner.post(&format!("/v1/applications/{app}/review"), incomplete);
+    assert_eq!((status, field(&body)), (409, "scope_justifications.merchant"), "{body}");
+    let mut blank = submission.clone();
+    blank["scope_justifications"] = json!({"merchant": "  "});
+    let (status, body) = owner.post(&format!("/v1/applications/{app}/review"), blank);
     assert_eq!((status, field(&body)), (422, "scope_justifications.merchant"), "{body}");
     assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 201);
     assert_eq!(owner.post(&format!("/v1/applications/{app}/review"), submission.clone()).0, 409);
@@ -198,7 +204,7 @@ fn partner_lifecycle_from_sandbox_to_revocation() {
     assert_eq!(event["data"]["entity_id"], "loc-42");
     assert_eq!(op.call(Method::PUT, &connection, None).0, 200, "connecting twice is idempotent");
     let (status, body) = op.call(Method::PUT, &format!("/v1/entities/customer/c-1/connections/{app}"), None);
-    assert_eq!((status, field(&body)), (422, "entity_type"));
+    assert_eq!((status, field(&body)), (409, "entity_type"));
 
     // Rotate: the old secret works during the grace period, then fails.
     let (status, rotated) = owner.post(&format!("/v1/credentials/{train_id}/rotate"), json!({"grace_seconds": 1}));
@@ -611,11 +617,29 @@ fn configured_rules_single_revocations_and_activity_filters() {
         let (status, body) = bot.call(Method::PATCH, &app_path, Some(json!({ immutable: value })));
         assert_eq!((status, field(&body)), (409, immutable), "{body}");
     }
+    // What an update may send depends on what is stored: the type's scopes and events, the
+    // stored trust list. A conflict with it is 409; a body at odds with itself stays 422.
+    let hook = |url: &str| json!([{"url": url, "events": ["integration.connected"]}]);
+    for (patch, wanted) in [
+        (json!({"scopes": ["device"]}), "scopes.0"),
+        (
+            json!({"webhooks": [{"url": "https://hooks.filters.example/in", "events": ["merchant.decided"]}],
+                   "trust_list": ["https://hooks.filters.example"]}),
+            "webhooks.0.events.0",
+        ),
+        (json!({"webhooks": hook("https://elsewhere.example/in")}), "webhooks.0.url"),
+    ] {
+        let (status, body) = bot.call(Method::PATCH, &app_path, Some(patch.clone()));
+        assert_eq!((status, field(&body)), (409, wanted), "{patch}: {body}");
+    }
+    let at_odds = json!({"webhooks": hook("https://elsewhere.example/in"), "trust_list": ["127.0.0.0/8"]});
+    let (status, body) = bot.call(Method::PATCH, &app_path, Some(at_odds));
+    assert_eq!((status, field(&body)), (422, "webhooks.0.url"), "{body}");
 
     // The entities it may access: an edit takes effect on the next connection.
     let connect = || bot.call(Method::PUT, &format!("/v1/entities/customer/c-1/connections/{app}"), None);
     let (status, body) = connect();
-    assert_eq!((status, field(&body)), (422, "entity_type"), "{body}");
+    assert_eq!((status, field(&body)), (409, "entity_type"), "not among its stored entities: {body}");
     assert_eq!(bot.call(Method::PATCH, &app_path, Some(json!({"entities": ["customer"]}))).0, 200);
     assert_eq!(connect().0, 201);
 
