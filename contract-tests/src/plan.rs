@@ -7,7 +7,7 @@ use sandgate_openapi::infer;
 
 use crate::cases::encode::Draft;
 use crate::cases::values::{OperationValues, RequestSchemas};
-use crate::cases::{negative, sequences, Auth, Case, Expect, Step};
+use crate::cases::{chains, negative, sequences, Auth, Case, Expect, Step};
 use crate::error::ContractError;
 use crate::spec::{declared_scopes, token_operation, Filters, Specs};
 
@@ -197,6 +197,9 @@ pub fn plan(specs: &Specs, options: &PlanOptions) -> Result<Plan, ContractError>
         for (o, case) in sequences::inferred(a, api, values, &selected, options.seed) {
             cases.push((a, o, case));
         }
+        for (o, case) in chains::chains(a, api, values, &selected, options.seed) {
+            cases.push((a, o, case));
+        }
     }
     Ok(Plan { cases, selected, skipped, values })
 }
@@ -310,20 +313,42 @@ mod tests {
             })
             .collect();
         // `POST /v1/partners/{partner_id}/applications` answers `id`: `/v1/applications/{application_id}`.
-        let update = inferred.iter().find(|(from, to, _)| *from == "createApplication" && *to == "updateApplication");
+        let revoke = inferred.iter().find(|(from, to, _)| *from == "createApplication" && *to == "revokeApplication");
         assert!(
-            update.is_some_and(|(_, _, path)| path.contains("/v1/applications/sandgate-bound-0-0")),
+            revoke.is_some_and(|(_, _, path)| path.contains("/v1/applications/sandgate-bound-0-0/revoke")),
             "{inferred:#?}"
         );
         assert!(
-            inferred.iter().any(|(from, to, _)| *from == "createApplication" && *to == "approveReview"),
+            inferred.iter().any(|(from, to, _)| *from == "createApplication" && *to == "rotateWebhookSecret"),
             "{inferred:#?}"
         );
-        // Explicit links (createApplication has SubmitReview) are not inferred a second time.
+        // Explicit links (createApplication has SubmitReview, UpdateApplication) are not inferred again.
         assert!(
-            !inferred.iter().any(|(from, to, _)| *from == "createApplication" && *to == "submitReview"),
+            !inferred.iter().any(|(from, to, _)| *from == "createApplication" && ["submitReview", "updateApplication"].contains(to)),
             "{inferred:#?}"
         );
+    }
+
+    #[test]
+    fn an_operation_gets_what_its_path_names_made_first_however_deep() {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/control-plane/v1.yaml");
+        let specs = Specs::load(&[file]).expect("the control plane's spec loads");
+        let plan = plan(&specs, &PlanOptions::default()).expect("plans");
+        let chain = |target: &str| {
+            plan.cases
+                .iter()
+                .find(|(_, _, c)| c.title.starts_with("chain") && c.steps.last().is_some_and(|s| s.operation == target))
+                .map(|(_, _, c)| c)
+        };
+        // A partner, then its application (the partner's id bound into the path), then the update.
+        let update = chain("updateApplication").expect("a chain to updateApplication");
+        let route: Vec<&str> = update.steps.iter().map(|s| s.operation.as_str()).collect();
+        assert_eq!(route, ["createPartner", "createApplication", "updateApplication"], "{}", update.title);
+        assert_eq!(update.steps[1].bindings[0].step, 0);
+        assert!(update.steps[1].request.path.contains("sandgate-bound-0-"), "{}", update.steps[1].request.path);
+        assert_eq!(update.steps[2].bindings[0].step, 1);
+        assert!(update.steps[..2].iter().all(|s| s.expect == Expect::Setup));
+        assert_eq!(update.steps[2].expect, Expect::Valid);
     }
 
     #[test]

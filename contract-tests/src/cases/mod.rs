@@ -3,8 +3,10 @@
 //!
 //! `values` fabricates parameter and body values (boundaries included), `encode` turns them into
 //! HTTP by each parameter's style, `negative` breaks valid requests in one documented way each,
-//! and `sequences` chains operations so that ids flow from one response into the next request.
+//! `sequences` chains operations so that ids flow from one response into the next request, and
+//! `chains` makes sequences of any length where an object must be made before the one needed.
 
+pub mod chains;
 pub mod encode;
 pub mod negative;
 pub mod sequences;

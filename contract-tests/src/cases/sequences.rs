@@ -249,7 +249,6 @@ pub fn inferred(
             continue;
         };
         let Some(fields) = answered_fields(op) else { continue };
-        let stem = op.path.rsplit('/').find(|s| !s.starts_with('{')).map(singular).unwrap_or_default();
         for (target, target_op) in api.operations.iter().enumerate() {
             let Some(target_values) = values[target].as_ref().filter(|_| selected(target) && target != source) else {
                 continue;
@@ -262,17 +261,7 @@ pub fn inferred(
             if explicit || target_op.path.starts_with(&format!("{}/{{", op.path)) {
                 continue;
             }
-            // The answer's own id for a parameter named for the object; a field of the same
-            // name otherwise, unless it only echoes one of the source's own path parameters.
-            let echoes = |name: &str| op.parameters.iter().any(|p| p.location == ParamLocation::Path && p.name == name);
-            let field_for = |name: &str| {
-                let named_for_object =
-                    !stem.is_empty() && (name == format!("{stem}_id") || name == format!("{stem}Id"));
-                let own_id = ["/id".to_owned(), format!("/{stem}/id")];
-                let by_id = fields.iter().find(|f| named_for_object && own_id.contains(f));
-                let by_name = fields.iter().find(|f| f.rsplit('/').next() == Some(name) && !echoes(name));
-                by_id.or(by_name).cloned()
-            };
+            let field_for = |name: &str| inferred_pointer(op, &fields, name);
             let link_seed = seed ^ crate::plan::hash(&op.label()) ^ crate::plan::hash(&target_op.label());
             let Some(source_draft) = first_valid(api, source, source_values, link_seed) else { continue };
             let mut draft = target_values.draft(target_op, link_seed, false);
@@ -323,9 +312,23 @@ pub fn inferred(
     out
 }
 
+/// Where the answer of `source` (a `POST`, documenting `fields`) holds a value for a path
+/// parameter `name`: its own id for a parameter named for the object it made (`application_id`
+/// from `/id` or `/application/id` of `POST …/applications`), else a field of that name, unless
+/// the field only echoes one of the source's own path parameters.
+pub(super) fn inferred_pointer(source: &sandgate_openapi::Operation, fields: &[String], name: &str) -> Option<String> {
+    let stem = source.path.rsplit('/').find(|s| !s.starts_with('{')).map(singular).unwrap_or_default();
+    let echoes = source.parameters.iter().any(|p| p.location == ParamLocation::Path && p.name == name);
+    let named_for_object = !stem.is_empty() && (name == format!("{stem}_id") || name == format!("{stem}Id"));
+    let own_id = ["/id".to_owned(), format!("/{stem}/id")];
+    let by_id = fields.iter().find(|f| named_for_object && own_id.contains(f));
+    let by_name = fields.iter().find(|f| f.rsplit('/').next() == Some(name) && !echoes);
+    by_id.or(by_name).cloned()
+}
+
 /// The fields a `POST`'s success answer documents, as JSON pointers: its top-level fields, and
 /// those of the objects it holds (`/application/id` where the object made comes wrapped).
-fn answered_fields(op: &sandgate_openapi::Operation) -> Option<Vec<String>> {
+pub(super) fn answered_fields(op: &sandgate_openapi::Operation) -> Option<Vec<String>> {
     let response = op.responses.iter().find(|r| matches!(r.status, StatusKey::Code(200..=201)))?;
     let media = response.content.iter().find(|m| m.media_type.contains("json"))?;
     let defs = &op.schemas.defs;
@@ -367,11 +370,13 @@ fn case(title: &str, steps: Vec<Step>) -> Case {
     Case { title: title.to_owned(), steps }
 }
 
-/// The first of a few seeds whose draft passes validation.
-fn first_valid(api: &Api, op: usize, values: &OperationValues, seed: u64) -> Option<Draft> {
+/// The first of a few drafts that passes validation.
+pub(super) fn first_valid(api: &Api, op: usize, values: &OperationValues, seed: u64) -> Option<Draft> {
     let operation = &api.operations[op];
-    (0..8u64)
-        .map(|i| values.draft(operation, seed.wrapping_add(i), true))
+    // Every parameter first (the fullest object); then only what is required, which a schema
+    // with many constraints admits more often.
+    (0..16u64)
+        .map(|i| values.draft(operation, seed.wrapping_add(i), i < 8))
         .find(|d| values.valid(api, operation, d).is_some())
 }
 
