@@ -26,25 +26,14 @@ case "${1:-}" in
 esac
 if [ "$1" = control-plane ]; then
   data=$(mktemp -d)
-  ports=($(python3 -c 'import socket
-ss = [socket.socket() for _ in range(4)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))'))
-  "$bin" up --data-dir "$data" --training-listen "127.0.0.1:${ports[0]}" --production-listen "127.0.0.1:${ports[1]}" \
-    --admin-listen "127.0.0.1:${ports[2]}" --portal-listen "127.0.0.1:${ports[3]}" >"$data/up.log" 2>&1 &
-  up=$!
-  trap 'kill "$up" 2>/dev/null; wait "$up" 2>/dev/null; rm -rf "$data"' EXIT
-  for _ in $(seq 300); do
-    [ -s "$data/secrets/operator.token" ] && python3 -c "import socket; socket.create_connection(('127.0.0.1', ${ports[2]}), 0.2)" 2>/dev/null && break
-    kill -0 "$up" 2>/dev/null || { cat "$data/up.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  admin="http://127.0.0.1:${ports[2]}"
+  trap 'kill "${up:-}" 2>/dev/null; wait "${up:-}" 2>/dev/null; rm -rf "$data"' EXIT
+  . scripts/up_on_free_ports.sh
+  up_on_free_ports "$bin" "$data"
   echo "schemathesis: $admin/v1/openapi.yaml"
   report="$data/report.txt"
   if .venv/bin/schemathesis --no-color --config-file scripts/schemathesis-control-plane.toml run \
     "$admin/v1/openapi.yaml" --url "$admin" --max-examples "${EXAMPLES:-30}" --generation-deterministic \
-    -H "Authorization: Bearer $(cat "$data/secrets/operator.token")" >"$report" 2>&1; then
+    -H "Authorization: Bearer $operator" >"$report" 2>&1; then
     tail -n 2 "$report"
     exit 0
   fi

@@ -37,7 +37,8 @@ pub(crate) struct Answer {
 /// A documented media type other than JSON, and how to fill it.
 #[derive(Debug)]
 pub(crate) struct OtherMedia {
-    pub(crate) media_type: String,
+    /// What it is answered with: the documented type, or one in the documented range.
+    pub(crate) content_type: String,
     pub(crate) kind: crate::media::Kind,
     /// The spec's example for it, answered as it is.
     pub(crate) example: Option<Value>,
@@ -263,14 +264,8 @@ fn compile_answer(
         let program = media.schema.as_ref().map(|schema| Program::compile(schema, &op.schemas, set)).transpose();
         let program = program.map_err(|e| e.in_file(file, |p| format!("{}{p}", media.pointer)))?;
         let root = media.schema.as_ref().map_or_else(|| "response".to_owned(), |s| xml_root(s, &op.schemas));
-        let kind = crate::media::Kind::of(&media.media_type);
-        others.push(OtherMedia {
-            media_type: media.media_type.clone(),
-            kind,
-            example: media.example.clone(),
-            program,
-            root,
-        });
+        let (kind, content_type) = crate::media::concrete(&media.media_type, media.schema.is_some());
+        others.push(OtherMedia { content_type, kind, example: media.example.clone(), program, root });
     }
     // A JSON body goes out only under a JSON media type; the others are written by their kind.
     let Some(media) = response.json() else {

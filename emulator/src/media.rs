@@ -40,6 +40,20 @@ impl Kind {
     }
 }
 
+/// How a documented media type is answered, and the `Content-Type` it is answered with: itself,
+/// or for a range (`*/*`, `application/*`, `text/*`, `image/*`), which no answer can carry, a
+/// type in it (JSON where a schema describes the value).
+pub(crate) fn concrete(documented: &str, has_schema: bool) -> (Kind, String) {
+    let essence = documented.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let Some(range) = essence.strip_suffix("/*") else { return (Kind::of(documented), documented.to_owned()) };
+    match range {
+        "*" | "application" if has_schema => (Kind::Json, "application/json".to_owned()),
+        "text" => (Kind::Text, "text/plain".to_owned()),
+        "image" => (Kind::Png, "image/png".to_owned()),
+        _ => (Kind::Binary, "application/octet-stream".to_owned()),
+    }
+}
+
 /// A 1×1 transparent PNG.
 const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
@@ -240,6 +254,16 @@ mod tests {
         assert_eq!(negotiate("*/*", &offered), Some(0));
         assert_eq!(negotiate("text/*, text/csv;q=0", &offered), None, "the specific range wins");
         assert_eq!(negotiate("image/png", &offered), None);
+    }
+
+    #[test]
+    fn a_documented_range_is_answered_with_a_type_in_it() {
+        assert_eq!(concrete("*/*", true), (Kind::Json, "application/json".to_owned()));
+        assert_eq!(concrete("*/*", false), (Kind::Binary, "application/octet-stream".to_owned()));
+        assert_eq!(concrete("application/*", true), (Kind::Json, "application/json".to_owned()));
+        assert_eq!(concrete("text/*", true), (Kind::Text, "text/plain".to_owned()));
+        assert_eq!(concrete("image/*", false), (Kind::Png, "image/png".to_owned()));
+        assert_eq!(concrete("text/csv", true), (Kind::Csv, "text/csv".to_owned()));
     }
 
     #[test]

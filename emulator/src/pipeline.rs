@@ -168,7 +168,7 @@ impl Emulator {
                     .media_type
                     .iter()
                     .map(String::as_str)
-                    .chain(answer.others.iter().map(|o| o.media_type.as_str()))
+                    .chain(answer.others.iter().map(|o| o.content_type.as_str()))
                     .collect();
                 match crate::media::negotiate(accept, &offered) {
                     Some(index) => index,
@@ -308,7 +308,7 @@ impl Emulator {
         } else {
             crate::media::write(other.kind, &value, &other.root, seed)
         };
-        let content_type = (!body.is_empty()).then(|| other.media_type.clone());
+        let content_type = (!body.is_empty()).then(|| other.content_type.clone());
         EmuResponse { status, content_type, headers: Vec::new(), body }
     }
 

@@ -301,6 +301,18 @@ impl Compiler<'_> {
                     let node = self.node(schema, &format!("{at}/properties/{name}"))?;
                     props.push(Prop { name: name.clone(), node, required: required.contains(&name.as_str()) });
                 }
+                // A required property the schema does not declare (real specs have them) still
+                // has to be there: with the value `additionalProperties` describes, else any.
+                let extra = obj.get("additionalProperties").filter(|s| s.is_object());
+                let undeclared: Vec<&str> =
+                    required.iter().copied().filter(|n| !props.iter().any(|p| p.name == *n)).collect();
+                for name in undeclared {
+                    let node = match extra {
+                        Some(schema) => self.node(schema, &format!("{at}/additionalProperties"))?,
+                        None => Node::Any,
+                    };
+                    props.push(Prop { name: name.to_owned(), node, required: true });
+                }
                 Node::Object { props, min_props: count("minProperties").unwrap_or(0) }
             }
             other => return Err(err(at, format!("unknown type {other:?}"))),
@@ -802,6 +814,24 @@ fn is_birth_date(hint: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_required_property_the_schema_does_not_declare_is_still_generated() {
+        let schemas = SchemaSet::default();
+        let set = CompiledSet::compile(&schemas).expect("empty set");
+        // Spotify's PagingObject requires `items` and declares only the paging fields.
+        let open =
+            json!({"type": "object", "required": ["total", "items"], "properties": {"total": {"type": "integer"}}});
+        let map = json!({"type": "object", "required": ["a"], "additionalProperties": {"type": "integer"}});
+        for schema in [open, map] {
+            let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+            let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+            for seed in 0..10 {
+                let value = program.generate(seed);
+                assert!(validator.is_valid(&value), "seed {seed}: {value} against {schema}");
+            }
+        }
+    }
 
     #[test]
     fn a_branch_that_narrows_the_outer_schema_generates_values_valid_for_both() {
