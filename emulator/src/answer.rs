@@ -49,6 +49,9 @@ pub struct ErrorAnswer {
     oauth: bool,
     /// The documented client error, when problem+json (plain or OAuth) does not fit it.
     shaped: Option<Shaped>,
+    /// The media type problem+json goes out as when it fits the documented client error but that
+    /// is documented under another JSON type (Azure's `default: application/json`).
+    problem_media: Option<String>,
 }
 
 /// The operation's documented client error in its own shape.
@@ -104,7 +107,8 @@ impl ErrorAnswer {
         let validator_400 = for_400.and_then(|schema| validator(op, schema));
         let fits_400 = |body: &Value| validator_400.as_ref().map(|v| v.is_valid(body));
         let oauth = fits_400(&plain) == Some(false) && fits_400(&oauth_body) == Some(true);
-        let shaped = match client_error(op) {
+        let documented_error = client_error(op);
+        let shaped = match documented_error {
             Some((status, media, schema)) => {
                 let status = status.status();
                 let own;
@@ -130,7 +134,13 @@ impl ErrorAnswer {
             }
             None => None,
         };
-        Ok(ErrorAnswer { documented, oauth, shaped })
+        let problem_media = match (&shaped, documented_error) {
+            (None, Some((_, media, _))) if !media.media_type.to_ascii_lowercase().contains("problem+json") => {
+                Some(media.media_type.clone())
+            }
+            _ => None,
+        };
+        Ok(ErrorAnswer { documented, oauth, shaped, problem_media })
     }
 
     /// The response to a request `method path` with these violations.
@@ -146,7 +156,13 @@ impl ErrorAnswer {
             }
             _ => match &self.shaped {
                 Some(shaped) => shaped.respond(path, violations),
-                None => problem(violations, self.oauth),
+                None => {
+                    let mut answer = problem(violations, self.oauth);
+                    if let Some(media) = &self.problem_media {
+                        answer.content_type = Some(media.clone());
+                    }
+                    answer
+                }
             },
         }
     }

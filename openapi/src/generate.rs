@@ -106,6 +106,9 @@ enum Node {
     Object {
         props: Vec<Prop>,
         min_props: usize,
+        /// Values of undeclared properties, when the schema admits them: what fills the object up
+        /// to `minProperties` when its declared ones are too few (a map like `{id: API}`).
+        extra: Option<Box<Node>>,
     },
     /// `oneOf`/`anyOf`, or a list of `type`s: one branch is chosen.
     Choice(Vec<Node>),
@@ -313,7 +316,14 @@ impl Compiler<'_> {
                     };
                     props.push(Prop { name: name.to_owned(), node, required: true });
                 }
-                Node::Object { props, min_props: count("minProperties").unwrap_or(0) }
+                let extra = match obj.get("additionalProperties") {
+                    Some(Value::Bool(false)) => None,
+                    Some(schema @ Value::Object(_)) => {
+                        Some(Box::new(self.node(schema, &format!("{at}/additionalProperties"))?))
+                    }
+                    _ => Some(Box::new(Node::Any)),
+                };
+                Node::Object { props, min_props: count("minProperties").unwrap_or(0), extra }
             }
             other => return Err(err(at, format!("unknown type {other:?}"))),
         })
@@ -499,11 +509,67 @@ fn sampler(pattern: &str) -> Result<rand_regex::Regex, String> {
     let hir = match ascii {
         Ok(hir) => hir,
         Err(_) => regex_syntax::Parser::new()
-            .parse(trimmed)
+            .parse(&ecma_classes(trimmed))
             .map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?,
     };
     rand_regex::Regex::with_hir(hir, PATTERN_MAX_REPEAT)
         .map_err(|e| format!("pattern {pattern:?} cannot be used to generate strings: {e}"))
+}
+
+/// `pattern` with ECMA-262's meaning of `\d` and `\w` (ASCII: `[0-9]`, `[A-Za-z0-9_]`), which JSON
+/// Schema patterns have and Unicode-aware parsers do not (a Thai or Tai Tham digit is `\d` to
+/// them, and then fails every ECMA validator). Inside a class the ranges go in as they are.
+fn ecma_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('d' | 'D' | 'w' | 'W')) => {
+                    let set = if e.eq_ignore_ascii_case(&'d') { "0-9" } else { "A-Za-z0-9_" };
+                    match (in_class, e.is_ascii_uppercase()) {
+                        (true, false) => out.push_str(set),
+                        // A negated class inside a class has no plain form: keep it.
+                        (true, true) => {
+                            out.push('\\');
+                            out.push(e);
+                        }
+                        (false, negated) => out.push_str(&format!("[{}{set}]", if negated { "^" } else { "" })),
+                    }
+                }
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A `]` right after `[` or `[^` is a literal.
+                let mut ahead = chars.clone();
+                match ahead.next() {
+                    Some('^') if ahead.next() == Some(']') => {
+                        out.push_str("^]");
+                        chars.next();
+                        chars.next();
+                    }
+                    Some(']') => {
+                        out.push(']');
+                        chars.next();
+                    }
+                    _ => {}
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 struct Gen<'a> {
@@ -547,13 +613,25 @@ impl Gen<'_> {
                 }
                 Value::Array(out)
             }
-            Node::Object { props, min_props } => {
+            Node::Object { props, min_props, extra } => {
                 let mut out = Map::with_capacity(props.len());
                 for prop in props {
                     let include =
                         prop.required || out.len() < *min_props || (depth < MAX_DEPTH && self.rng.random_bool(0.8));
                     if include {
                         out.insert(prop.name.clone(), self.value(&prop.node, &prop.name, depth + 1));
+                    }
+                }
+                if let Some(extra) = extra {
+                    for n in 1.. {
+                        if out.len() >= *min_props {
+                            break;
+                        }
+                        let name = format!("key{n}");
+                        if !out.contains_key(&name) {
+                            let value = self.value(extra, &name, depth + 1);
+                            out.insert(name, value);
+                        }
                     }
                 }
                 Value::Object(out)
@@ -816,14 +894,32 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_required_property_the_schema_does_not_declare_is_still_generated() {
+    fn digits_and_word_characters_are_ecma_ascii_even_beside_a_dot() {
+        assert_eq!(ecma_classes(r"arn:aws:iam::\d+:role/.*"), "arn:aws:iam::[0-9]+:role/.*");
+        assert_eq!(ecma_classes(r"[\d\w-]+\D\."), r"[0-9A-Za-z0-9_-]+[^0-9]\.");
+        assert_eq!(ecma_classes(r"[]\d]"), r"[]0-9]");
+        let schemas = SchemaSet::default();
+        let set = CompiledSet::compile(&schemas).expect("empty set");
+        let schema = json!({"type": "string", "pattern": r"^arn:aws:iam::\d+:role/.*$"});
+        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let ascii_digits = regex::Regex::new(r"^arn:aws:iam::[0-9]+:role/").expect("regex");
+        for seed in 0..30 {
+            let value = program.generate(seed);
+            assert!(ascii_digits.is_match(value.as_str().expect("a string")), "seed {seed}: {value}");
+        }
+    }
+
+    #[test]
+    fn required_and_minimum_properties_are_there_even_when_undeclared() {
         let schemas = SchemaSet::default();
         let set = CompiledSet::compile(&schemas).expect("empty set");
         // Spotify's PagingObject requires `items` and declares only the paging fields.
         let open =
             json!({"type": "object", "required": ["total", "items"], "properties": {"total": {"type": "integer"}}});
         let map = json!({"type": "object", "required": ["a"], "additionalProperties": {"type": "integer"}});
-        for schema in [open, map] {
+        // APIs.guru's list: a map of at least one entry, no property declared.
+        let listed = json!({"type": "object", "minProperties": 2, "additionalProperties": {"type": "boolean"}});
+        for schema in [open, map, listed] {
             let validator = jsonschema::validator_for(&schema).expect("a valid schema");
             let program = Program::compile(&schema, &schemas, &set).expect("compiles");
             for seed in 0..10 {

@@ -156,6 +156,12 @@ fn schema_findings(
             out.push((format!("{at}/pattern"), format!("pattern {pattern:?} {problem}"), error));
         }
     }
+    if let Some(pattern) = object.get(crate::normalize::UNPARSED_PATTERN).and_then(Value::as_str) {
+        let problem = format!(
+            "pattern {pattern:?} is not a regular expression any engine here reads: it is not enforced, and values are generated as free text"
+        );
+        out.push((format!("{at}/pattern"), problem, false));
+    }
     // A closed object (additionalProperties: false) that must have a property it does not declare.
     let closed = |member: &Value| {
         let member = deref(member, defs)?;

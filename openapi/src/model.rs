@@ -689,13 +689,18 @@ fn parse_status(key: &str) -> Option<StatusKey> {
 }
 
 fn base_path(doc: &Value) -> String {
-    let url = doc.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("");
-    let path = match url.find("://") {
-        Some(scheme_end) => {
-            let rest = &url[scheme_end + 3..];
-            rest.find('/').map_or("", |slash| &rest[slash..])
+    let mut url = doc.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("").to_owned();
+    // Server variables take their default (`https://{region}.example.com/{version}`).
+    for (name, variable) in doc.pointer("/servers/0/variables").and_then(Value::as_object).into_iter().flatten() {
+        if let Some(default) = variable.get("default").and_then(Value::as_str) {
+            url = url.replace(&format!("{{{name}}}"), default);
         }
-        None => url,
+    }
+    // `https://host/path`, `//host/path` (scheme-relative) or `/path`.
+    let authority = url.find("://").map(|end| end + 3).or_else(|| url.starts_with("//").then_some(2));
+    let path = match authority {
+        Some(start) => url[start..].find('/').map_or("", |slash| &url[start + slash..]),
+        None => url.as_str(),
     };
     path.trim_end_matches('/').to_owned()
 }
@@ -754,5 +759,9 @@ mod tests {
         assert_eq!(base_path(&doc), "/pos-api/v2.5");
         assert_eq!(base_path(&serde_json::json!({"servers": [{"url": "/x"}]})), "/x");
         assert_eq!(base_path(&serde_json::json!({})), "");
+        assert_eq!(base_path(&serde_json::json!({"servers": [{"url": "//cfportal.example/api"}]})), "/api");
+        let variables = serde_json::json!({"servers": [{"url": "https://{region}.example.com/{version}/",
+            "variables": {"region": {"default": "eu"}, "version": {"default": "v2"}}}]});
+        assert_eq!(base_path(&variables), "/v2");
     }
 }

@@ -6,7 +6,9 @@
 //! - `nullable: true` → `type: [T, "null"]` (and `null` added to an `enum`), because JSON Schema
 //!   validators ignore `nullable`;
 //! - boolean `exclusiveMinimum`/`exclusiveMaximum` → the numeric 2020-12 form;
-//! - `example` (an annotation the validators do not need) is dropped.
+//! - `example` (an annotation the validators do not need) is dropped;
+//! - a `pattern` no engine here can parse is moved to `x-sandgate-unparsed-pattern`: served
+//!   unenforced and reported by the lint, rather than refusing the whole spec.
 
 use serde_json::{Map, Value};
 
@@ -53,6 +55,11 @@ pub fn schema(input: &Value) -> Value {
                 out.insert(key.clone(), list.map(Value::Array).unwrap_or_else(|| value.clone()));
             }
             "nullable" | "example" => {}
+            // A pattern no engine here can read (`[\p{all}]*`, a Java-ism in AWS specs) would stop
+            // the spec from being served: it is kept aside, unenforced, for the lint to report.
+            "pattern" if value.as_str().is_some_and(|p| !parses(p)) => {
+                out.insert(UNPARSED_PATTERN.to_owned(), value.clone());
+            }
             _ => {
                 out.insert(key.clone(), value.clone());
             }
@@ -72,6 +79,16 @@ pub fn schema(input: &Value) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// Where a `pattern` no engine can parse is kept (validators ignore unknown keywords).
+pub const UNPARSED_PATTERN: &str = "x-sandgate-unparsed-pattern";
+
+/// Whether a pattern is a regular expression the generator or the validators can read: the
+/// regex crate's syntax (parsed, not compiled: cheap on large specs), else fancy-regex's
+/// (look-around, back-references).
+fn parses(pattern: &str) -> bool {
+    regex_syntax::Parser::new().parse(pattern).is_ok() || fancy_regex::Regex::new(pattern).is_ok()
 }
 
 fn make_nullable(out: &mut Map<String, Value>) {
@@ -94,6 +111,17 @@ fn make_nullable(out: &mut Map<String, Value>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_pattern_no_engine_reads_is_set_aside_and_a_readable_one_kept() {
+        let out = schema(&json!({"type": "string", "pattern": "[\\p{all}]*"}));
+        assert_eq!(out["type"], "string");
+        assert_eq!(out[UNPARSED_PATTERN], "[\\p{all}]*");
+        assert!(out.get("pattern").is_none(), "{out}");
+        for readable in ["^[a-z]+$", "^(?!aws:).+$", "(a)\\1"] {
+            assert_eq!(schema(&json!({"pattern": readable}))["pattern"], readable, "{readable}");
+        }
+    }
 
     #[test]
     fn schema_nullable_becomes_type_array() {

@@ -59,7 +59,10 @@ impl Router {
         let mut routes = Vec::new();
         for (api_index, api) in apis.iter().enumerate() {
             for (op_index, op) in api.operations.iter().enumerate() {
-                let full = format!("{}{}", api.base_path, op.path);
+                // A path key may carry a fragment or query after the path (`/tags/{arn}#tagKeys`,
+                // AWS's way to tell operations apart): no request path has one, so it is left out.
+                let path = op.path.split(['#', '?']).next().unwrap_or_default();
+                let full = format!("{}{path}", api.base_path);
                 let segments = split(&full)
                     .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                         Some(name) => Segment::Param(name.to_owned()),
@@ -144,4 +147,25 @@ impl Router {
 
 fn split(path: &str) -> impl Iterator<Item = &str> {
     path.trim_start_matches('/').split('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fragment_or_query_in_a_path_key_is_not_part_of_the_route() {
+        let doc = serde_json::json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/tags/{arn}": {"get": {"responses": {"200": {"description": "ok"}}}},
+                "/tags/{arn}#tagKeys": {"delete": {"responses": {"204": {"description": "gone"}}}},
+                "/?Action=List": {"post": {"responses": {"200": {"description": "ok"}}}}}});
+        let api = crate::model::build_api(std::path::Path::new("t.yaml"), &doc).expect("builds");
+        let router = Router::new(&[api]);
+        assert!(
+            matches!(router.find(&Method::DELETE, "/tags/arn%3Ax"), RouteMatch::Found(_, params) if params == [("arn", "arn%3Ax")])
+        );
+        assert!(matches!(router.find(&Method::GET, "/tags/a"), RouteMatch::Found(..)));
+        assert!(matches!(router.find(&Method::POST, "/"), RouteMatch::Found(..)));
+    }
 }

@@ -52,3 +52,13 @@ fn a_default_error_shape_answers_400_in_that_shape() {
     assert_eq!((status, &body["code"]), (400, &json!(400)), "{body}");
     assert!(body["message"].as_str().is_some_and(|m| m.contains("limit")), "{body}");
 }
+
+#[test]
+fn problem_json_that_fits_the_documented_error_goes_out_as_its_documented_media_type() {
+    let emulator = shaped();
+    let response = common::call(&emulator, Method::GET, "/shaped-api/v1/tags", &HeaderMap::new());
+    assert_eq!(response.status, 400);
+    assert_eq!(response.content_type.as_deref(), Some("application/json"), "documented as application/json");
+    let body: Value = serde_json::from_slice(&response.body).expect("JSON");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("api-version")), "{body}");
+}
