@@ -141,6 +141,9 @@ struct PatternGen {
     sampler: Option<rand_regex::Regex>,
     /// The whole pattern, when the sampler leaves part of it out.
     check: Option<fancy_regex::Regex>,
+    /// The pattern is not anchored at its end (no `$`): text after a match keeps it matching, so
+    /// a sample shorter than `minLength` can be lengthened (`[A-z0-9]` with `minLength: 24`).
+    open_end: bool,
 }
 
 struct Compiler<'a> {
@@ -451,11 +454,12 @@ pub fn pattern_support(pattern: &str) -> PatternSupport {
 
 /// The generator of a `pattern`. Fails only when the pattern is not a regular expression at all.
 fn compile_pattern(pattern: &str) -> Result<PatternGen, String> {
+    let open_end = !pattern.ends_with('$') || pattern.ends_with("\\$");
     if let Ok(sampler) = sampler(pattern) {
-        return Ok(PatternGen { sampler: Some(sampler), check: None });
+        return Ok(PatternGen { sampler: Some(sampler), check: None, open_end });
     }
     let check = fancy_regex::Regex::new(pattern).map_err(|e| format!("pattern {pattern:?} cannot be parsed: {e}"))?;
-    Ok(PatternGen { sampler: sampler(&without_lookarounds(pattern)).ok(), check: Some(check) })
+    Ok(PatternGen { sampler: sampler(&without_lookarounds(pattern)).ok(), check: Some(check), open_end })
 }
 
 /// `pattern` without its look-around groups (`(?=…)`, `(?!…)`, `(?<=…)`, `(?<!…)`), which
@@ -696,6 +700,19 @@ impl Gen<'_> {
                         }
                         None => self.realistic(hint),
                     };
+                    // Too short for `minLength` under a pattern open at its end: more samples
+                    // after the first keep the match and fill the length.
+                    if let (true, Some(sampler)) = (pattern.open_end, &pattern.sampler) {
+                        let mut tries = 0;
+                        while candidate.chars().count() < spec.min_len && tries < spec.min_len {
+                            let more: Result<String, _> = self.rng.sample(sampler);
+                            candidate.push_str(&more.unwrap_or_else(|_| "a".to_owned()));
+                            tries += 1;
+                        }
+                        if let Some((cut, _)) = spec.max_len.and_then(|max| candidate.char_indices().nth(max)) {
+                            candidate.truncate(cut);
+                        }
+                    }
                     let len = candidate.chars().count();
                     let fits = len >= spec.min_len && spec.max_len.is_none_or(|max| len <= max);
                     if fits && pattern.check.as_ref().is_none_or(|check| check.is_match(&candidate).unwrap_or(false)) {
@@ -892,6 +909,19 @@ fn is_birth_date(hint: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_unanchored_pattern_is_lengthened_to_its_minimum_length() {
+        let schemas = SchemaSet::default();
+        let set = CompiledSet::compile(&schemas).expect("empty set");
+        let schema = json!({"type": "string", "pattern": "[A-z0-9]", "minLength": 24, "maxLength": 24});
+        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        for seed in 0..20 {
+            let value = program.generate(seed);
+            assert!(validator.is_valid(&value), "seed {seed}: {value}");
+        }
+    }
 
     #[test]
     fn digits_and_word_characters_are_ecma_ascii_even_beside_a_dot() {
