@@ -30,10 +30,11 @@ case "${1:-}" in
     "emulator/tests/fixtures/swagger2/shelter.yaml emulator/tests/fixtures/swagger2/shelter.yaml /shelter/v1"
   ) ;;
   public)
-    # Eight specs of six publishers, of the sample in benches/load/README.md ("public corpus"); the
+    # Ten specs of seven publishers, of the sample in benches/load/README.md ("public corpus"); the
     # others of that sample and why they are left out are listed there.
     runs=()
-    for name in xkcd.com.json apis.guru.json amazonaws.com/cognito-sync.json azure.com/iotcentral.json \
+    for name in xkcd.com.json apis.guru.json amazonaws.com/cognito-sync.json amazonaws.com/verifiedpermissions.json \
+      azure.com/iotcentral.json azure.com/azsadmin-queueServices.json \
       azure.com/security-regulatoryCompliance.json googleapis.com/kmsinventory.json \
       vtex.local/MasterData-API-.json apisetu.gov.in/edistrictodishasp.json; do
       spec=$(python3 scripts/public_corpus.py "$name")

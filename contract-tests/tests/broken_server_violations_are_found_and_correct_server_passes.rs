@@ -366,3 +366,27 @@ async fn a_spec_named_by_url_is_fetched_with_the_files_its_refs_name() {
     let missing = fetched.2.expect_err("a missing spec is an error").to_string();
     assert!(missing.contains("404"), "{missing}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_violation_is_found_whatever_the_worker_count() {
+    let mut seen = Vec::new();
+    for workers in [1, 8] {
+        let server = common::start(true).await;
+        let mut job = job(&server.uri());
+        job.settings.workers = workers;
+        let report = sandgate_contract::check(job).await.expect("runs");
+        // Response time depends on the load the workers make; every other finding must not.
+        let mut found: Vec<(String, String)> =
+            found(&report).into_iter().filter(|(check, _)| check != "max_response_time").collect();
+        found.sort();
+        found.dedup();
+        for (check, operation) in common::VIOLATIONS.iter().filter(|(c, _)| *c != "max_response_time") {
+            assert!(
+                found.iter().any(|(c, o)| c == check && o == operation),
+                "{workers} workers: {check} on {operation} not found; found: {found:?}"
+            );
+        }
+        seen.push(found);
+    }
+    assert_eq!(seen[0], seen[1], "one worker and eight find the same violations");
+}

@@ -26,6 +26,10 @@ impl Emulator {
     pub fn handle(&self, req: &EmuRequest<'_>) -> EmuResponse {
         let mut response = match self.router.find(req.method, req.path) {
             RouteMatch::Found(id, path_params) => {
+                // Operations on one path told apart by a header or query parameter (AWS's
+                // `/#X-Amz-Target=…` keys) are the one the request names.
+                let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let id = self.router.disambiguate(id, header, req.query);
                 let mut response = self.answer(req, id, &path_params);
                 self.add_documented_headers(id, &mut response, req);
                 response

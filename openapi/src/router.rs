@@ -4,12 +4,14 @@
 //! the operation's template; at each segment a literal beats a template (`/captures` wins over
 //! `/{id}`), so routes are sorted once and the first match wins.
 
+use std::collections::HashMap;
+
 use http::Method;
 
 use crate::Api;
 
 /// Index of an operation: `apis[api].operations[op]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OperationId {
     /// Index into the emulator's APIs.
     pub api: usize,
@@ -51,14 +53,40 @@ pub struct Router {
     /// `by_len[n]`: routes of `n` segments, literal-first order.
     by_len: Vec<Vec<Route>>,
     count: usize,
+    /// Operations that share a method and path and are told apart by the fragment of their path
+    /// key (`/#X-Amz-Target=Service.CreateThing`, `/tags/{arn}#tagKeys`): for each operation of
+    /// such a group, every member with its fragment.
+    alternatives: HashMap<OperationId, Vec<(OperationId, Fragment)>>,
+}
+
+/// An operation of a group that shares a method and path, with its key's fragment if any.
+type Member = (OperationId, Option<Fragment>);
+
+/// What a path key's fragment asks of a request: a header or query parameter `name`, equal to
+/// `value` when one is given.
+#[derive(Debug, Clone)]
+struct Fragment {
+    name: String,
+    value: Option<String>,
 }
 
 impl Router {
     /// Compiles the routes of every operation of `apis`.
     pub fn new(apis: &[Api]) -> Router {
         let mut routes = Vec::new();
+        let mut groups: HashMap<(usize, Method, &str), Vec<Member>> = HashMap::new();
         for (api_index, api) in apis.iter().enumerate() {
             for (op_index, op) in api.operations.iter().enumerate() {
+                let id = OperationId { api: api_index, op: op_index };
+                let (stripped, fragment) = match op.path.split_once('#') {
+                    Some((path, fragment)) => (path, Some(fragment)),
+                    None => (op.path.as_str(), None),
+                };
+                let fragment = fragment.filter(|f| !f.is_empty()).map(|f| match f.split_once('=') {
+                    Some((name, value)) => Fragment { name: name.to_owned(), value: Some(value.to_owned()) },
+                    None => Fragment { name: f.to_owned(), value: None },
+                });
+                groups.entry((api_index, op.method.clone(), stripped)).or_default().push((id, fragment));
                 // A path key may carry a fragment or query after the path (`/tags/{arn}#tagKeys`,
                 // AWS's way to tell operations apart): no request path has one, so it is left out.
                 let path = op.path.split(['#', '?']).next().unwrap_or_default();
@@ -69,11 +97,7 @@ impl Router {
                         None => Segment::Literal(s.to_owned()),
                     })
                     .collect();
-                routes.push(Route {
-                    id: OperationId { api: api_index, op: op_index },
-                    method: op.method.clone(),
-                    segments,
-                });
+                routes.push(Route { id, method: op.method.clone(), segments });
             }
         }
         // Literal segments sort before templates, position by position.
@@ -87,7 +111,41 @@ impl Router {
             }
             by_len[len].push(route);
         }
-        Router { by_len, count }
+        let mut alternatives = HashMap::new();
+        for members in groups.into_values().filter(|m| m.len() > 1 && m.iter().any(|(_, f)| f.is_some())) {
+            let told_apart: Vec<(OperationId, Fragment)> =
+                members.iter().filter_map(|(id, f)| f.clone().map(|f| (*id, f))).collect();
+            for (id, _) in &members {
+                alternatives.insert(*id, told_apart.clone());
+            }
+        }
+        Router { by_len, count, alternatives }
+    }
+
+    /// The operation a request is for when several share its method and path and their path keys'
+    /// fragments tell them apart: the first whose header (or query parameter) the fragment names
+    /// is there, with the value it names if any. `id` when none is, or when it has no such group.
+    pub fn disambiguate(
+        &self,
+        id: OperationId,
+        header: impl Fn(&str) -> Option<String>,
+        query: Option<&str>,
+    ) -> OperationId {
+        let Some(members) = self.alternatives.get(&id) else { return id };
+        let query_value = |name: &str| {
+            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let fits = |fragment: &Fragment| {
+            let sent = header(&fragment.name.to_ascii_lowercase()).or_else(|| query_value(&fragment.name));
+            match (&fragment.value, sent) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(wanted), Some(sent)) => *wanted == sent,
+            }
+        };
+        members.iter().find(|(_, fragment)| fits(fragment)).map_or(id, |(member, _)| *member)
     }
 
     /// Number of routes (for start-up logs).
@@ -167,5 +225,28 @@ mod tests {
         );
         assert!(matches!(router.find(&Method::GET, "/tags/a"), RouteMatch::Found(..)));
         assert!(matches!(router.find(&Method::POST, "/"), RouteMatch::Found(..)));
+    }
+
+    #[test]
+    fn operations_on_one_path_are_told_apart_by_their_fragment() {
+        let ok = serde_json::json!({"responses": {"200": {"description": "ok"}}});
+        let doc = serde_json::json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/#X-Amz-Target=Svc.Create": {"post": ok.clone()},
+                "/#X-Amz-Target=Svc.Delete": {"post": ok.clone()},
+                "/tags/{arn}": {"delete": ok.clone()},
+                "/tags/{arn}#tagKeys": {"delete": ok}}});
+        let api = crate::model::build_api(std::path::Path::new("t.yaml"), &doc).expect("builds");
+        let label = |id: OperationId| api.operations[id.op].path.clone();
+        let router = Router::new(std::slice::from_ref(&api));
+        let RouteMatch::Found(first, _) = router.find(&Method::POST, "/") else { panic!("routes") };
+        let target = |value: &'static str| move |name: &str| (name == "x-amz-target").then(|| value.to_owned());
+        assert_eq!(label(router.disambiguate(first, target("Svc.Delete"), None)), "/#X-Amz-Target=Svc.Delete");
+        assert_eq!(label(router.disambiguate(first, target("Svc.Create"), None)), "/#X-Amz-Target=Svc.Create");
+        assert_eq!(router.disambiguate(first, target("Svc.Other"), None), first, "nothing fits: the route found");
+        let RouteMatch::Found(tags, _) = router.find(&Method::DELETE, "/tags/a") else { panic!("routes") };
+        let none = |_: &str| None;
+        assert_eq!(label(router.disambiguate(tags, none, Some("tagKeys=a"))), "/tags/{arn}#tagKeys");
+        assert_eq!(router.disambiguate(tags, none, None), tags);
     }
 }

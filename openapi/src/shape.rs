@@ -70,6 +70,14 @@ impl Types {
             if let Ok(int) = raw.parse::<u64>() {
                 return Value::Number(int.into());
             }
+            // An integer past 64 bits is still an integer to JSON Schema (a float without a
+            // fraction): read as text it would be refused as "not of type integer".
+            let digits = raw.strip_prefix('-').unwrap_or(raw);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                if let Some(number) = raw.parse::<f64>().ok().and_then(Number::from_f64) {
+                    return Value::Number(number);
+                }
+            }
         }
         if self.has(Types::NUMBER) {
             if let Some(number) = raw.parse::<f64>().ok().and_then(Number::from_f64) {
@@ -376,6 +384,15 @@ mod tests {
 
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_integer_past_64_bits_is_still_an_integer() {
+        let value = Types(Types::INTEGER).coerce("-518833048042674651136");
+        assert!(value.is_number(), "{value}");
+        let schema = serde_json::json!({"type": "integer"});
+        assert!(jsonschema::validator_for(&schema).expect("compiles").is_valid(&value), "{value}");
+        assert_eq!(Types(Types::INTEGER).coerce("12a"), Value::String("12a".into()));
+    }
 
     #[test]
     fn coerce_keeps_strings_and_parses_what_the_schema_asks_for() {
