@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::http::{json, Problem, Reply};
-use super::rules::{check_name, check_permission, check_shape, check_text, AppShape};
+use super::rules::{check_name, check_permission, check_shape, check_text, AppShape, Stored};
 use super::{json_reply, mail, Call};
 use sandgate_store::{AppPatch, Application, ApplicationFields, StoreError, Submission, Webhook};
 
@@ -91,6 +91,7 @@ pub(super) fn create(call: &Call<'_>) -> Result<Reply, Problem> {
             webhooks: &new.webhooks,
             entities: &new.entities,
             benefits: &new.benefits,
+            stored: Stored::default(),
         },
     )?;
     check_plan(call, &new.plan, "")?;
@@ -158,9 +159,9 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         webhooks: body.webhooks.as_deref().unwrap_or(&app.fields.webhooks),
         entities: body.entities.as_deref().unwrap_or(&app.fields.entities),
         benefits: body.benefits.as_deref().unwrap_or(&app.fields.benefits),
+        stored: Stored { kind: true, webhooks_or_trust_list: body.webhooks.is_none() || body.trust_list.is_none() },
     };
-    check_shape(&call.control.app_types, &shape)
-        .map_err(|error| against_stored(error, body.webhooks.is_some() && body.trust_list.is_some()))?;
+    check_shape(&call.control.app_types, &shape)?;
     if let Some(plan) = &body.plan {
         check_plan(call, plan, &app.fields.plan)?;
     }
@@ -175,25 +176,6 @@ pub(super) fn update(call: &Call<'_>) -> Result<Reply, Problem> {
         plan: body.plan,
     };
     json_reply(200, call.control.store.update_app(&call.actor_label(), &app.id, &patch)?)
-}
-
-/// An update's refusal that depends on what is stored is a conflict with it (409), not a fault
-/// of the body (422): the scopes and webhook events the stored type allows, and a webhook URL
-/// against a trust list unless the body sends both (`both_sent`).
-fn against_stored(error: StoreError, both_sent: bool) -> StoreError {
-    match error {
-        StoreError::Invalid { field, detail } => {
-            let by_type =
-                field.starts_with("scopes.") || (field.starts_with("webhooks.") && field.contains(".events."));
-            let by_trust = field.starts_with("webhooks.") && field.ends_with(".url") && detail.contains("trust list");
-            if by_type || (by_trust && !both_sent) {
-                StoreError::Conflict { field, detail }
-            } else {
-                StoreError::Invalid { field, detail }
-            }
-        }
-        other => other,
-    }
 }
 
 pub(super) fn revoke(call: &Call<'_>) -> Result<Reply, Problem> {

@@ -261,6 +261,28 @@ pub struct AppShape<'a> {
     pub entities: &'a [String],
     /// Benefits.
     pub benefits: &'a [String],
+    /// Which of these are the stored application's (an update), not the request's.
+    pub stored: Stored,
+}
+
+/// What of an application's shape is already stored: a value sent against it conflicts with the
+/// stored application (409), while a body at odds with itself is the body's fault (422).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stored {
+    /// The type is the stored one (it never changes): scopes and webhook events it does not
+    /// allow conflict with it.
+    pub kind: bool,
+    /// The webhooks or the trust list (not both) are the stored ones: a webhook URL off the
+    /// trust list conflicts with them.
+    pub webhooks_or_trust_list: bool,
+}
+
+/// A refusal of `field`: a conflict with what is stored when `stored`, else an invalid value.
+fn refusal(stored: bool, field: String, detail: String) -> StoreError {
+    match stored {
+        true => StoreError::conflict(field, detail),
+        false => StoreError::invalid(field, detail),
+    }
 }
 
 /// Most entries in one application's trust list: enough for any real deployment (use CIDRs for
@@ -278,7 +300,8 @@ pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), StoreEr
     }
     for (i, scope) in shape.scopes.iter().enumerate() {
         if !kind.scopes.contains(scope) {
-            return Err(StoreError::invalid(
+            return Err(refusal(
+                shape.stored.kind,
                 format!("scopes.{i}"),
                 format!("a {} application may use the scopes {:?}; got {scope:?}", kind.name, kind.scopes),
             ));
@@ -309,7 +332,8 @@ pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), StoreEr
             return Err(StoreError::invalid(format!("webhooks.{i}.url"), "must be an http(s) URL"));
         }
         if !trust.admits_origin(hook.url.as_bytes()) {
-            return Err(StoreError::invalid(
+            return Err(refusal(
+                shape.stored.webhooks_or_trust_list,
                 format!("webhooks.{i}.url"),
                 format!("{} is not on the trust list: add its origin (scheme://host[:port]) as a trust URL", hook.url),
             ));
@@ -319,7 +343,8 @@ pub fn check_shape(types: &AppTypes, shape: &AppShape<'_>) -> Result<(), StoreEr
         }
         for (j, event) in hook.events.iter().enumerate() {
             if !kind.events.contains(event) {
-                return Err(StoreError::invalid(
+                return Err(refusal(
+                    shape.stored.kind,
                     format!("webhooks.{i}.events.{j}"),
                     format!("a {} application may subscribe to {:?}; got {event:?}", kind.name, kind.events),
                 ));
@@ -372,6 +397,7 @@ mod tests {
             webhooks: &hooks,
             entities: &[],
             benefits: &[],
+            stored: Stored::default(),
         };
         assert!(check_shape(&types, &good).is_ok());
         assert_eq!(
@@ -385,6 +411,19 @@ mod tests {
         let wrong_event =
             vec![Webhook { url: "https://hooks.example.com/in".into(), events: strings(&["validation.requested"]) }];
         assert_eq!(field_of(check_shape(&types, &AppShape { webhooks: &wrong_event, ..good })), "webhooks.0.events.0");
+        // Against what is stored, the same refusals are conflicts with it (409).
+        let conflict = |shape: &AppShape<'_>| match check_shape(&types, shape) {
+            Err(StoreError::Conflict { field, .. }) => field,
+            other => panic!("expected a 409, got {other:?}"),
+        };
+        let stored_type = Stored { kind: true, webhooks_or_trust_list: false };
+        assert_eq!(conflict(&AppShape { webhooks: &wrong_event, stored: stored_type, ..good }), "webhooks.0.events.0");
+        let stored_list = Stored { kind: false, webhooks_or_trust_list: true };
+        assert_eq!(conflict(&AppShape { webhooks: &elsewhere, stored: stored_list, ..good }), "webhooks.0.url");
+        assert_eq!(
+            field_of(check_shape(&types, &AppShape { webhooks: &elsewhere, stored: stored_type, ..good })),
+            "webhooks.0.url"
+        );
         assert_eq!(
             field_of(check_shape(&types, &AppShape { trust_list: &strings(&["10.0.0.0/33"]), webhooks: &[], ..good })),
             "trust_list.0"
@@ -448,6 +487,7 @@ mod tests {
             webhooks: &[],
             entities: &[],
             benefits: &[],
+            stored: Stored::default(),
         };
         assert_eq!(field_of(check_shape(&types, &shape)), "trust_list");
         assert!(check_shape(&types, &AppShape { trust_list: &entries[..MAX_TRUST_ENTRIES], ..shape }).is_ok());
