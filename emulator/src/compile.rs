@@ -2,6 +2,7 @@
 //! operation's first request, its request checks. Nothing here runs per request.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -15,7 +16,7 @@ use crate::{scenario, state};
 use sandgate_openapi::generate::{CompiledSet, Program};
 use sandgate_openapi::router::{OperationId, Router};
 use sandgate_openapi::validate::RequestCheck;
-use sandgate_openapi::{Api, OpenApiError, Operation, ResponseSpec, StatusKey};
+use sandgate_openapi::{Api, OpenApiError, Operation, Response, ResponseSpec, StatusKey};
 
 /// The answer compiled for one documented response: status, media type, how to fill the body,
 /// and the named examples a client may ask for.
@@ -51,14 +52,14 @@ pub(crate) struct OtherMedia {
 /// Every documented response of an operation, and the one answered by default.
 #[derive(Debug)]
 pub(crate) struct OperationAnswers {
-    pub(crate) default: Answer,
-    pub(crate) by_status: Vec<(StatusKey, Answer)>,
+    pub(crate) default: Arc<Answer>,
+    pub(crate) by_status: Vec<(StatusKey, Arc<Answer>)>,
 }
 
 impl OperationAnswers {
     /// The answer documented for `code`: exact, then its range (`4XX`), then `default`.
     pub(crate) fn for_status(&self, code: u16) -> Option<&Answer> {
-        let find = |key: StatusKey| self.by_status.iter().find(|(k, _)| *k == key).map(|(_, a)| a);
+        let find = |key: StatusKey| self.by_status.iter().find(|(k, _)| *k == key).map(|(_, a)| &**a);
         find(StatusKey::Code(code)).or_else(|| find(StatusKey::Range(code / 100))).or_else(|| find(StatusKey::Default))
     }
 
@@ -120,6 +121,7 @@ impl Emulator {
         let mut callbacks = Vec::with_capacity(apis.len());
         let mut sets = Vec::with_capacity(apis.len());
         for api in &apis {
+            let mut shared_answers = SharedAnswers::default();
             let mut op_sets = Vec::with_capacity(api.operations.len());
             let mut per_op = Vec::with_capacity(api.operations.len());
             let resources = state::infer::infer(api)
@@ -138,7 +140,7 @@ impl Emulator {
                         set
                     }
                 };
-                per_op.push(compile_answers(op, &set, file)?);
+                per_op.push(compile_answers(op, &set, file, &mut shared_answers)?);
                 op_sets.push(Arc::clone(&set));
                 let mut compiled_callbacks = Vec::with_capacity(op.callbacks.len());
                 for callback in &op.callbacks {
@@ -216,19 +218,37 @@ impl Emulator {
     }
 }
 
+/// Answers already compiled for one document, by the documented response they answer and the
+/// status key it is listed under: operations that name the same response share one answer.
+#[derive(Default)]
+pub(crate) struct SharedAnswers(HashMap<(*const Response, StatusKey), Arc<Answer>>);
+
 /// The answers of `op`; a schema the generator cannot compile is reported in `file`.
 pub(crate) fn compile_answers(
     op: &Operation,
     set: &Arc<CompiledSet>,
     file: &Path,
+    shared: &mut SharedAnswers,
 ) -> Result<OperationAnswers, OpenApiError> {
     let mut by_status = Vec::with_capacity(op.responses.len());
     for response in &op.responses {
-        by_status.push((response.status, compile_answer(op, response, set, file)?));
+        let key = (Arc::as_ptr(&response.documented), response.status);
+        let answer = match shared.0.get(&key) {
+            Some(answer) => Arc::clone(answer),
+            None => {
+                let answer = Arc::new(compile_answer(op, response, set, file)?);
+                shared.0.insert(key, Arc::clone(&answer));
+                answer
+            }
+        };
+        by_status.push((response.status, answer));
     }
     let default = match op.default_success().or_else(|| op.responses.first()) {
-        Some(response) => compile_answer(op, response, set, file)?,
-        None => Answer {
+        Some(response) => {
+            let found = by_status.iter().find(|(status, _)| *status == response.status).map(|(_, a)| Arc::clone(a));
+            found.map_or_else(|| compile_answer(op, response, set, file).map(Arc::new), Ok)?
+        }
+        None => Arc::new(Answer {
             status: 204,
             media_type: None,
             body: AnswerBody::Empty,
@@ -236,7 +256,7 @@ pub(crate) fn compile_answers(
             headers: Vec::new(),
             fields: None,
             others: Vec::new(),
-        },
+        }),
     };
     Ok(OperationAnswers { default, by_status })
 }

@@ -152,7 +152,7 @@ impl Emulator {
         };
         let answers = &self.answers[id.api][id.op];
         let (status, answer) = match preference.code {
-            None => (answers.default.status, &answers.default),
+            None => (answers.default.status, &*answers.default),
             Some(code) => match answers.for_status(code) {
                 Some(answer) => (code, answer),
                 None => {

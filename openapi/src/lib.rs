@@ -29,6 +29,6 @@ pub mod validate;
 pub use error::OpenApiError;
 pub use load::{load_dir, load_file};
 pub use model::{
-    Api, BodyMedia, Callback, Link, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody,
+    Api, BodyMedia, Callback, Link, MediaSpec, Operation, ParamLocation, ParamStyle, Parameter, RequestBody, Response,
     ResponseHeader, ResponseSpec, SchemaSet, SecurityScheme, StatusKey,
 };

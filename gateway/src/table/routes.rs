@@ -125,6 +125,7 @@ struct VersionEntry {
 pub fn required_headers(op: &Operation) -> impl Iterator<Item = &Parameter> {
     op.parameters
         .iter()
+        .map(|p| &**p)
         .filter(|p| p.location == ParamLocation::Header && p.required)
         .filter(|p| !["accept", "content-type", "authorization"].contains(&p.name.as_str()))
 }
