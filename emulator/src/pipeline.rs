@@ -29,7 +29,9 @@ impl Emulator {
                 // Operations on one path told apart by a header or query parameter (AWS's
                 // `/#X-Amz-Target=…` keys) are the one the request names.
                 let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-                let id = self.router.disambiguate(id, header, req.query);
+                // One that names none of them is validated as the first (whose own header then
+                // fails its check, naming what to send).
+                let id = self.router.disambiguate(id, header, req.query).unwrap_or(id);
                 let mut response = self.answer(req, id, &path_params);
                 self.add_documented_headers(id, &mut response, req);
                 response

@@ -93,6 +93,7 @@ impl ProxyHttp for Gateway {
             return Ok(true);
         }
         let routed = phase::route::select(&tables.routes, &req.method, req.uri.path())?;
+        let routed = tables.routes.disambiguate(routed, &req.headers, req.uri.query())?;
         ctx.selected = Some(routed.selected);
         let id = match routed.selected {
             Selected::Token(index) => {

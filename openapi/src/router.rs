@@ -55,8 +55,16 @@ pub struct Router {
     count: usize,
     /// Operations that share a method and path and are told apart by the fragment of their path
     /// key (`/#X-Amz-Target=Service.CreateThing`, `/tags/{arn}#tagKeys`): for each operation of
-    /// such a group, every member with its fragment.
-    alternatives: HashMap<OperationId, Vec<(OperationId, Fragment)>>,
+    /// such a group, the group.
+    alternatives: HashMap<OperationId, Alternatives>,
+}
+
+/// Operations that share a method and path: those told apart by their key's fragment, and the
+/// one whose key has none, if any.
+#[derive(Debug, Clone)]
+struct Alternatives {
+    told_apart: Vec<(OperationId, Fragment)>,
+    bare: Option<OperationId>,
 }
 
 /// An operation of a group that shares a method and path, with its key's fragment if any.
@@ -113,10 +121,11 @@ impl Router {
         }
         let mut alternatives = HashMap::new();
         for members in groups.into_values().filter(|m| m.len() > 1 && m.iter().any(|(_, f)| f.is_some())) {
-            let told_apart: Vec<(OperationId, Fragment)> =
-                members.iter().filter_map(|(id, f)| f.clone().map(|f| (*id, f))).collect();
+            let told_apart = members.iter().filter_map(|(id, f)| f.clone().map(|f| (*id, f))).collect();
+            let bare = members.iter().find(|(_, f)| f.is_none()).map(|(id, _)| *id);
+            let group = Alternatives { told_apart, bare };
             for (id, _) in &members {
-                alternatives.insert(*id, told_apart.clone());
+                alternatives.insert(*id, group.clone());
             }
         }
         Router { by_len, count, alternatives }
@@ -124,14 +133,16 @@ impl Router {
 
     /// The operation a request is for when several share its method and path and their path keys'
     /// fragments tell them apart: the first whose header (or query parameter) the fragment names
-    /// is there, with the value it names if any. `id` when none is, or when it has no such group.
+    /// is there, with the value it names if any; else the one whose key has no fragment. `id`
+    /// when it has no such group; `None` when the request names none of the group's operations
+    /// and every one of them needs naming (AWS's `POST /` without a known `X-Amz-Target`).
     pub fn disambiguate(
         &self,
         id: OperationId,
         header: impl Fn(&str) -> Option<String>,
         query: Option<&str>,
-    ) -> OperationId {
-        let Some(members) = self.alternatives.get(&id) else { return id };
+    ) -> Option<OperationId> {
+        let Some(group) = self.alternatives.get(&id) else { return Some(id) };
         let query_value = |name: &str| {
             form_urlencoded::parse(query.unwrap_or_default().as_bytes())
                 .find(|(key, _)| key == name)
@@ -145,7 +156,7 @@ impl Router {
                 (Some(wanted), Some(sent)) => *wanted == sent,
             }
         };
-        members.iter().find(|(_, fragment)| fits(fragment)).map_or(id, |(member, _)| *member)
+        group.told_apart.iter().find(|(_, fragment)| fits(fragment)).map(|(member, _)| *member).or(group.bare)
     }
 
     /// Number of routes (for start-up logs).
@@ -241,12 +252,24 @@ mod tests {
         let router = Router::new(std::slice::from_ref(&api));
         let RouteMatch::Found(first, _) = router.find(&Method::POST, "/") else { panic!("routes") };
         let target = |value: &'static str| move |name: &str| (name == "x-amz-target").then(|| value.to_owned());
-        assert_eq!(label(router.disambiguate(first, target("Svc.Delete"), None)), "/#X-Amz-Target=Svc.Delete");
-        assert_eq!(label(router.disambiguate(first, target("Svc.Create"), None)), "/#X-Amz-Target=Svc.Create");
-        assert_eq!(router.disambiguate(first, target("Svc.Other"), None), first, "nothing fits: the route found");
+        let named = |id, header, query| router.disambiguate(id, header, query).map(label);
+        assert_eq!(named(first, target("Svc.Delete"), None).as_deref(), Some("/#X-Amz-Target=Svc.Delete"));
+        assert_eq!(named(first, target("Svc.Create"), None).as_deref(), Some("/#X-Amz-Target=Svc.Create"));
+        assert_eq!(
+            router.disambiguate(first, target("Svc.Other"), None),
+            None,
+            "nothing fits and every one needs naming"
+        );
         let RouteMatch::Found(tags, _) = router.find(&Method::DELETE, "/tags/a") else { panic!("routes") };
         let none = |_: &str| None;
-        assert_eq!(label(router.disambiguate(tags, none, Some("tagKeys=a"))), "/tags/{arn}#tagKeys");
-        assert_eq!(router.disambiguate(tags, none, None), tags);
+        assert_eq!(
+            router.disambiguate(tags, none, Some("tagKeys=a")).map(label).as_deref(),
+            Some("/tags/{arn}#tagKeys")
+        );
+        assert_eq!(
+            router.disambiguate(tags, none, None).map(label).as_deref(),
+            Some("/tags/{arn}"),
+            "the key without one"
+        );
     }
 }

@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use http::Method;
+use http::{HeaderMap, Method};
 use pingora::Error;
 use sandgate_core::problem::ProblemKind;
-use sandgate_openapi::router::{RouteMatch, Router};
+use sandgate_openapi::router::{OperationId, RouteMatch, Router};
 use sandgate_openapi::validate::RequestCheck;
 use sandgate_openapi::OpenApiError;
 use sandgate_openapi::{Api, Operation, ParamLocation, ParamStyle, Parameter};
@@ -282,6 +282,28 @@ impl RouteTable {
             }
         }
     }
+
+    /// Among operations sharing a method and path that their keys' fragments tell apart (AWS's
+    /// `/#X-Amz-Target=…`), the one the request names by header or query parameter, as the
+    /// emulator picks it: its scopes and parameter checks are the ones that apply. A request that
+    /// names none of them, where each must be named, is refused: no operation's checks would be
+    /// the right ones.
+    pub fn disambiguate<'r, 'p>(
+        &self,
+        routed: Routed<'r, 'p>,
+        headers: &HeaderMap,
+        query: Option<&str>,
+    ) -> Result<Routed<'r, 'p>, Box<Error>> {
+        let Selected::Operation(id) = routed.selected else { return Ok(routed) };
+        let found = OperationId { api: id.api as usize, op: id.op as usize };
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let Some(named) = self.router.disambiguate(found, header, query) else {
+            let detail = "several operations share this method and path, told apart by a header or query parameter \
+                          their keys name (as X-Amz-Target); the request names none of them";
+            return Err(reject(ProblemKind::UnknownRoute, detail));
+        };
+        Ok(Routed { selected: Selected::Operation(RouteId { api: named.api as u32, op: named.op as u32 }), ..routed })
+    }
 }
 
 /// Numeric, segment-wise version order: 2.5 < 2.5.1 < 2.10.
@@ -312,6 +334,38 @@ mod tests {
         let err = table(&[]).select(&Method::GET, "/pos-api/v9/client-id/c/i18n").expect_err("v9");
         assert_eq!(kind_of(&err), ProblemKind::UnsupportedVersion);
         assert!(err.context.as_ref().is_some_and(|c| c.as_str().contains("v2.5, v2.5.1")), "{err:?}");
+    }
+
+    #[test]
+    fn operations_told_apart_by_fragment_get_their_own_policy() {
+        let op = |scope: &str, id: &str| {
+            serde_json::json!({"operationId": id, "x-sandgate-scopes": [scope],
+                "responses": {"200": {"description": "ok"}}})
+        };
+        let doc = serde_json::json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "/svc/v1"}],
+            "paths": {
+                "/#X-Amz-Target=Svc.Describe": {"post": op("svc:read", "describe")},
+                "/#X-Amz-Target=Svc.Delete": {"post": op("svc:admin", "delete")}}});
+        let apis = vec![sandgate_openapi::model::build_api(std::path::Path::new("svc.yaml"), &doc).expect("model")];
+        let table = RouteTable::new(&apis, &BTreeMap::new(), &Scopes::from_apis(&apis));
+        let label = |target: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(target) = target {
+                headers.insert("x-amz-target", target.parse().expect("header"));
+            }
+            let routed = table.select(&Method::POST, "/svc/v1/").expect("routes");
+            match table.disambiguate(routed, &headers, None).map(|r| r.selected) {
+                Ok(Selected::Operation(id)) => Ok(table.policy(id).label.clone()),
+                Ok(Selected::Token(_)) => panic!("an operation"),
+                Err(refused) => Err(kind_of(&refused)),
+            }
+        };
+        assert_eq!(label(Some("Svc.Delete")), Ok("delete".to_owned()));
+        assert_eq!(label(Some("Svc.Describe")), Ok("describe".to_owned()));
+        // Naming none of them (or naming one not quite) is refused, not checked as another one.
+        assert_eq!(label(None), Err(ProblemKind::UnknownRoute));
+        assert_eq!(label(Some("Svc.Delete ")), Err(ProblemKind::UnknownRoute));
     }
 
     #[test]
