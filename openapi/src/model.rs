@@ -60,9 +60,28 @@ impl Api {
 pub struct SchemaSet {
     /// Normalised component schemas.
     pub defs: Map<String, Value>,
+    /// Request-body validators compiled against these components, by the text of the schema they
+    /// check (`validate::RequestCheck`): operations that take the same body share one. On Graph,
+    /// 23 operations take a body that reaches 460 components; each compiled its own copy.
+    pub(crate) body_validators: BodyValidators,
+}
+
+/// Compiled body validators by schema text, filled as operations are first requested.
+#[derive(Default)]
+pub(crate) struct BodyValidators(pub(crate) std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
+
+impl std::fmt::Debug for BodyValidators {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyValidators")
+    }
 }
 
 impl SchemaSet {
+    /// The set of `defs`, nothing compiled yet.
+    pub fn new(defs: Map<String, Value>) -> SchemaSet {
+        SchemaSet { defs, body_validators: BodyValidators::default() }
+    }
+
     /// A self-contained JSON Schema 2020-12 document for `schema` (its `$ref`s resolve in `$defs`),
     /// ready for the `jsonschema` crate.
     pub fn json_schema(&self, schema: &Value) -> Value {
@@ -415,7 +434,7 @@ pub fn build_api(file: &Path, doc: &Value) -> Result<Api, OpenApiError> {
             defs.insert(name.clone(), normalize::schema(schema));
         }
     }
-    let schemas = Arc::new(SchemaSet { defs });
+    let schemas = Arc::new(SchemaSet::new(defs));
     let mut shared = Shared::default();
     let mut operations = Vec::new();
     for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
@@ -452,15 +471,15 @@ pub fn build_api(file: &Path, doc: &Value) -> Result<Api, OpenApiError> {
 }
 
 #[allow(clippy::too_many_arguments)] // the document, where in it, and what its operations share
-fn build_operation(
+fn build_operation<'doc>(
     file: &Path,
-    doc: &Value,
+    doc: &'doc Value,
     path: &str,
     method: &str,
-    op: &Value,
+    op: &'doc Value,
     pointer: String,
     schemas: &Arc<SchemaSet>,
-    shared: &mut Shared,
+    shared: &mut Shared<'doc>,
 ) -> Result<Operation, OpenApiError> {
     let mut responses = Vec::new();
     for (key, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
@@ -558,18 +577,24 @@ fn build_operation(
 /// named through the same `$ref`, a path item's parameters, and the same object written inline in
 /// several places (Graph writes a type's `$select` list, and a `200` answering
 /// `{"$ref": "#/components/schemas/…user"}`, inline in every operation about users). On Microsoft
-/// Graph beta (22,361 operations) this took the model from 287 MB to 96 MB.
+/// Graph beta (22,361 operations) this took the model from 287 MB to 96 MB of heap.
 #[derive(Default)]
-struct Shared {
-    responses: Interned<Response>,
-    parameters: Interned<Parameter>,
+struct Shared<'doc> {
+    responses: Interned<'doc, Response>,
+    parameters: Interned<'doc, Parameter>,
 }
 
-impl Shared {
+impl<'doc> Shared<'doc> {
     /// The response `node` (at `at`) documents; a `$ref` is read at its target.
-    fn response(&mut self, file: &Path, doc: &Value, node: &Value, at: String) -> Result<Arc<Response>, OpenApiError> {
+    fn response(
+        &mut self,
+        file: &Path,
+        doc: &'doc Value,
+        node: &'doc Value,
+        at: String,
+    ) -> Result<Arc<Response>, OpenApiError> {
         let target = resolve(file, doc, node, &at)?;
-        // The pointer of a response shared by its text is the first place it is written.
+        // The pointer of a response shared by its content is the first place it is written.
         self.responses.get_or_build(target, || build_response(file, doc, target, reference_target(node).unwrap_or(at)))
     }
 
@@ -577,8 +602,8 @@ impl Shared {
     fn parameters(
         &mut self,
         file: &Path,
-        doc: &Value,
-        list: Option<&Value>,
+        doc: &'doc Value,
+        list: Option<&'doc Value>,
         pointer: &str,
     ) -> Result<Vec<Arc<Parameter>>, OpenApiError> {
         let mut out = Vec::new();
@@ -591,40 +616,68 @@ impl Shared {
     }
 }
 
-/// Models built from nodes of one document, found by the node's address (the document outlives
-/// this; addresses are compared, never followed), else by the node's text.
-struct Interned<T> {
+/// Models built from nodes of one document, found by the node's address, else by an equal node
+/// (a hash of its content, then a deep comparison: no node is serialised to be compared).
+struct Interned<'doc, T> {
     by_node: HashMap<*const Value, Arc<T>>,
-    by_text: HashMap<String, Arc<T>>,
+    by_content: HashMap<u64, Vec<(&'doc Value, Arc<T>)>>,
 }
 
-impl<T> Default for Interned<T> {
+impl<T> Default for Interned<'_, T> {
     fn default() -> Self {
-        Interned { by_node: HashMap::new(), by_text: HashMap::new() }
+        Interned { by_node: HashMap::new(), by_content: HashMap::new() }
     }
 }
 
-impl<T> Interned<T> {
+impl<'doc, T> Interned<'doc, T> {
     fn get_or_build(
         &mut self,
-        node: &Value,
+        node: &'doc Value,
         build: impl FnOnce() -> Result<T, OpenApiError>,
     ) -> Result<Arc<T>, OpenApiError> {
         if let Some(built) = self.by_node.get(&std::ptr::from_ref(node)) {
             return Ok(Arc::clone(built));
         }
-        let text = node.to_string();
-        let built = match self.by_text.get(&text) {
-            Some(built) => Arc::clone(built),
+        let equals = self.by_content.entry(content_hash(node)).or_default();
+        let built = match equals.iter().find(|(other, _)| *other == node) {
+            Some((_, built)) => Arc::clone(built),
             None => {
                 let built = Arc::new(build()?);
-                self.by_text.insert(text, Arc::clone(&built));
+                equals.push((node, Arc::clone(&built)));
                 built
             }
         };
         self.by_node.insert(std::ptr::from_ref(node), Arc::clone(&built));
         Ok(built)
     }
+}
+
+/// A hash of what `node` holds (object members in key order), equal for equal nodes.
+fn content_hash(node: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn feed(node: &Value, state: &mut std::collections::hash_map::DefaultHasher) {
+        std::mem::discriminant(node).hash(state);
+        match node {
+            Value::Null => {}
+            Value::Bool(flag) => flag.hash(state),
+            Value::Number(number) => number.hash(state),
+            Value::String(text) => text.hash(state),
+            Value::Array(items) => {
+                items.len().hash(state);
+                items.iter().for_each(|item| feed(item, state));
+            }
+            Value::Object(members) => {
+                members.len().hash(state);
+                for (key, value) in members {
+                    key.hash(state);
+                    feed(value, state);
+                }
+            }
+        }
+    }
+    let mut state = std::collections::hash_map::DefaultHasher::new();
+    feed(node, &mut state);
+    state.finish()
 }
 
 /// The JSON pointer a local `$ref` node names (`#/components/responses/error` → `/components/…`).

@@ -75,7 +75,7 @@ impl RequestSchemas {
             return Ok(found.clone());
         }
         let defs = schemas.defs.iter().map(|(name, schema)| (name.clone(), request_side(schema))).collect();
-        let request = Arc::new(SchemaSet { defs });
+        let request = Arc::new(SchemaSet::new(defs));
         let set = CompiledSet::compile(&request)?;
         self.compiled.insert(key, (Arc::clone(&request), Arc::clone(&set)));
         Ok((request, set))

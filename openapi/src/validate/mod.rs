@@ -165,7 +165,7 @@ struct BodyCheck {
 struct MediaCheck {
     media_type: String,
     shape: Shape,
-    validator: Option<Validator>,
+    validator: Option<Arc<Validator>>,
     /// Form bodies only: the schema, for fields nested with brackets (`address[city]`).
     form_schema: Option<(Value, Arc<SchemaSet>)>,
 }
@@ -183,12 +183,10 @@ impl RequestCheck {
     }
 
     fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, OpenApiError> {
-        // Only the components this operation's schemas reach, in their request view.
-        let mut roots: Vec<&Value> = op.parameters.iter().filter_map(|p| p.schema.as_ref()).collect();
-        if let Some(body) = op.request_body.as_ref().filter(|_| with_body) {
-            roots.extend(body.content.iter().filter_map(|m| m.schema.as_ref()));
-        }
-        let defs = request_view_defs(&op.schemas.reachable(&roots));
+        // Each validator gets only the components its own schemas reach, in their request view:
+        // on Graph a body can reach 460 components that the parameters' validator never needs.
+        let roots: Vec<&Value> = op.parameters.iter().filter_map(|p| p.schema.as_ref()).collect();
+        let defs = request_view_defs(op.schemas.reachable(&roots));
         let mut params = Vec::new();
         let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
             [In::Path, In::Query, In::Header, In::Cookie].map(|location| (location, Map::new(), Vec::new()));
@@ -221,24 +219,27 @@ impl RequestCheck {
             let schema = json!({"type": "object", "properties": properties});
             let at =
                 |problem: String| OpenApiError::Validate { pointer: format!("{}/parameters", op.pointer), problem };
-            Some(build(schema, &defs).map_err(at)?)
+            Some(build(schema, defs).map_err(at)?)
         };
         let body = match op.request_body.as_ref().filter(|_| with_body) {
             None => None,
             Some(request_body) => {
                 let mut media = Vec::with_capacity(request_body.content.len());
                 for (index, documented) in request_body.content.iter().enumerate() {
+                    // The request view changes what is required, never a value's shape.
+                    let shape = documented
+                        .schema
+                        .as_ref()
+                        .map_or(Shape::Scalar(Default::default()), |s| Shape::of(s, &op.schemas.defs));
                     let validator = match &documented.schema {
                         Some(schema) => {
-                            Some(build(request_view(schema), &defs).map_err(|problem| OpenApiError::Validate {
+                            Some(body_validator(&op.schemas, schema).map_err(|problem| OpenApiError::Validate {
                                 pointer: format!("{}/content/{index}/schema", request_body.pointer),
                                 problem,
                             })?)
                         }
                         None => None,
                     };
-                    let shape =
-                        documented.schema.as_ref().map_or(Shape::Scalar(Default::default()), |s| Shape::of(s, &defs));
                     let is_form = body::essence(&documented.media_type) == "application/x-www-form-urlencoded";
                     let form_schema = documented
                         .schema
@@ -403,13 +404,32 @@ impl BodyCheck {
         let media = self.media.iter().find(|m| body::admits(&m.media_type, &essence)).ok_or(BodyError::Unsupported)?;
         let schema = media.form_schema.as_ref().map(|(schema, set)| (schema, &set.defs));
         let value = body::read(Reading::of(&essence), content_type, body, &media.shape, schema).map_err(whole)?;
-        Ok((value, media.validator.as_ref()))
+        Ok((value, media.validator.as_deref()))
     }
 }
 
-fn build(mut schema: Value, defs: &Map<String, Value>) -> Result<Validator, String> {
+/// The validator of a request body with `schema` (in its request view), compiled once per
+/// document: another operation taking the same body gets the same one.
+fn body_validator(schemas: &SchemaSet, schema: &Value) -> Result<Arc<Validator>, String> {
+    let schema = request_view(schema);
+    let key = schema.to_string();
+    let cached = |key: &str| schemas.body_validators.0.lock().ok().and_then(|map| map.get(key).map(Arc::clone));
+    if let Some(validator) = cached(&key) {
+        return Ok(validator);
+    }
+    // Compiled outside the lock: two first requests for the same body may both compile it; the
+    // first stored is kept.
+    let defs = request_view_defs(schemas.reachable(&[&schema]));
+    let validator = Arc::new(build(schema, defs)?);
+    match schemas.body_validators.0.lock() {
+        Ok(mut map) => Ok(Arc::clone(map.entry(key).or_insert(validator))),
+        Err(_) => Ok(validator),
+    }
+}
+
+fn build(mut schema: Value, defs: Map<String, Value>) -> Result<Validator, String> {
     if let Value::Object(root) = &mut schema {
-        root.insert("$defs".into(), Value::Object(defs.clone()));
+        root.insert("$defs".into(), Value::Object(defs));
     }
     jsonschema::options()
         .with_draft(Draft::Draft202012)
@@ -486,8 +506,9 @@ pub fn request_view(schema: &Value) -> Value {
     out
 }
 
-fn request_view_defs(defs: &Map<String, Value>) -> Map<String, Value> {
-    defs.iter().map(|(name, schema)| (name.clone(), request_view(schema))).collect()
+fn request_view_defs(mut defs: Map<String, Value>) -> Map<String, Value> {
+    defs.values_mut().for_each(apply_request_view);
+    defs
 }
 
 fn apply_request_view(schema: &mut Value) {
@@ -543,5 +564,44 @@ fn apply_request_view(schema: &mut Value) {
             | "unevaluatedProperties" => apply_request_view(value),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_validator_of(check: &RequestCheck) -> Arc<Validator> {
+        let body = check.body.as_ref().expect("a body check");
+        Arc::clone(body.media[0].validator.as_ref().expect("a validator"))
+    }
+
+    #[test]
+    fn operations_taking_the_same_body_share_its_validator() {
+        let body = |schema: Value| {
+            json!({"requestBody": {"required": true, "content": {"application/json": {"schema": schema}}},
+                "responses": {"204": {"description": "done"}}})
+        };
+        let pet = json!({"$ref": "#/components/schemas/Pet"});
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/pets": {"post": body(pet.clone())},
+                "/shelters/{id}/pets": {"post": body(pet), "put": body(json!({"type": "array"}))}},
+            "components": {"schemas": {"Pet": {"type": "object", "required": ["name"],
+                "properties": {"name": {"type": "string"}}}}}});
+        let api = crate::model::build_api(std::path::Path::new("pets.yaml"), &doc).expect("model");
+        let check = |method: &str, path: &str| {
+            let op =
+                api.operations.iter().find(|op| op.method.as_str() == method && op.path == path).expect("operation");
+            RequestCheck::compile(op).expect("compiles")
+        };
+        let (create, adopt, replace) =
+            (check("POST", "/pets"), check("POST", "/shelters/{id}/pets"), check("PUT", "/shelters/{id}/pets"));
+        assert!(Arc::ptr_eq(&body_validator_of(&create), &body_validator_of(&adopt)));
+        assert!(!Arc::ptr_eq(&body_validator_of(&create), &body_validator_of(&replace)));
+        // Shared, it still checks what its schema says.
+        assert!(!body_validator_of(&adopt).is_valid(&json!({"age": 3})));
+        assert!(body_validator_of(&adopt).is_valid(&json!({"name": "Rex"})));
+        assert!(!body_validator_of(&replace).is_valid(&json!({"name": "Rex"})));
     }
 }
