@@ -9,7 +9,7 @@
 #                                   undocumented 4xx (the issue's bar) and 413
 #   scripts/schemathesis.sh control-plane
 #                                   `sandgate up`'s admin listener against the spec it serves, every
-#                                   check; positive_data_acceptance admits one more status on two operations
+#                                   check; positive_data_acceptance admits a stated rule's status on two operations
 #                                   (scripts/schemathesis-control-plane.toml says why)
 # Needs .venv with scripts/requirements-dev.txt (scripts/test makes it). SANDGATE_BIN picks the
 # binary, EXAMPLES the examples per operation (default 30).
