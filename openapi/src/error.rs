@@ -5,6 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+/// `key` as one segment of a JSON pointer (RFC 6901: `~` → `~0`, `/` → `~1`), as every error
+/// names where in a document it is.
+pub fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// Why a document could not be loaded, or a schema of it compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenApiError {

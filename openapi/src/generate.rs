@@ -910,13 +910,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `schema` compiled for a document without components.
+    fn compiled(schema: &Value) -> Result<Program, OpenApiError> {
+        let schemas = SchemaSet::default();
+        Program::compile(schema, &schemas, &CompiledSet::compile(&schemas).expect("empty set"))
+    }
+
     #[test]
     fn an_unanchored_pattern_is_lengthened_to_its_minimum_length() {
-        let schemas = SchemaSet::default();
-        let set = CompiledSet::compile(&schemas).expect("empty set");
         let schema = json!({"type": "string", "pattern": "[A-z0-9]", "minLength": 24, "maxLength": 24});
         let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let program = compiled(&schema).expect("compiles");
         for seed in 0..20 {
             let value = program.generate(seed);
             assert!(validator.is_valid(&value), "seed {seed}: {value}");
@@ -928,10 +932,8 @@ mod tests {
         assert_eq!(ecma_classes(r"arn:aws:iam::\d+:role/.*"), "arn:aws:iam::[0-9]+:role/.*");
         assert_eq!(ecma_classes(r"[\d\w-]+\D\."), r"[0-9A-Za-z0-9_-]+[^0-9]\.");
         assert_eq!(ecma_classes(r"[]\d]"), r"[]0-9]");
-        let schemas = SchemaSet::default();
-        let set = CompiledSet::compile(&schemas).expect("empty set");
         let schema = json!({"type": "string", "pattern": r"^arn:aws:iam::\d+:role/.*$"});
-        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let program = compiled(&schema).expect("compiles");
         let ascii_digits = regex::Regex::new(r"^arn:aws:iam::[0-9]+:role/").expect("regex");
         for seed in 0..30 {
             let value = program.generate(seed);
@@ -941,8 +943,6 @@ mod tests {
 
     #[test]
     fn required_and_minimum_properties_are_there_even_when_undeclared() {
-        let schemas = SchemaSet::default();
-        let set = CompiledSet::compile(&schemas).expect("empty set");
         // Spotify's PagingObject requires `items` and declares only the paging fields.
         let open =
             json!({"type": "object", "required": ["total", "items"], "properties": {"total": {"type": "integer"}}});
@@ -951,7 +951,7 @@ mod tests {
         let listed = json!({"type": "object", "minProperties": 2, "additionalProperties": {"type": "boolean"}});
         for schema in [open, map, listed] {
             let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-            let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+            let program = compiled(&schema).expect("compiles");
             for seed in 0..10 {
                 let value = program.generate(seed);
                 assert!(validator.is_valid(&value), "seed {seed}: {value} against {schema}");
@@ -961,8 +961,6 @@ mod tests {
 
     #[test]
     fn a_branch_that_narrows_the_outer_schema_generates_values_valid_for_both() {
-        let schemas = SchemaSet::default();
-        let set = CompiledSet::compile(&schemas).expect("empty set");
         // The control plane's application: every type narrows the scopes it may ask for.
         let schema = json!({"type": "object", "additionalProperties": false, "required": ["type", "scopes"],
         "properties": {"type": {"type": "string"}, "scopes": {"type": "array", "minItems": 1, "items": {"type": "string"}}},
@@ -971,7 +969,7 @@ mod tests {
             {"title": "b", "properties": {"type": {"enum": ["b"]}, "scopes": {"items": {"enum": ["write", "admin"]}}}}
         ]});
         let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let program = compiled(&schema).expect("compiles");
         let mut types = Vec::new();
         for seed in 0..40 {
             let value = program.generate(seed);
@@ -983,12 +981,10 @@ mod tests {
 
     #[test]
     fn fields_people_read_get_words_with_a_meaning() {
-        let schemas = SchemaSet::default();
-        let set = CompiledSet::compile(&schemas).expect("empty set");
         let schema = json!({"type": "object", "required": ["message", "province", "plan_name", "city", "security_question"],
             "properties": {"message": {"type": "string"}, "province": {"type": "string"}, "plan_name": {"type": "string"},
                            "city": {"type": "string"}, "security_question": {"type": "string"}}});
-        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let program = compiled(&schema).expect("compiles");
         for seed in 0..50 {
             let value = program.generate(seed);
             let text = |field: &str| value[field].as_str().expect("a string").to_owned();
@@ -999,12 +995,9 @@ mod tests {
             assert!(text("security_question").ends_with('?'), "{value}");
         }
         let short = json!({"type": "string", "maxLength": 10});
-        let program = Program::compile(
-            &json!({"type": "object", "required": ["description"], "properties": {"description": short}}),
-            &schemas,
-            &set,
-        )
-        .expect("compiles");
+        let program =
+            compiled(&json!({"type": "object", "required": ["description"], "properties": {"description": short}}))
+                .expect("compiles");
         assert!(
             program.generate(1)["description"].as_str().is_some_and(|d| d.chars().count() <= 10),
             "maxLength still holds"
@@ -1013,10 +1006,8 @@ mod tests {
 
     #[test]
     fn ecma_look_arounds_are_generated_and_hold() {
-        let schemas = SchemaSet::default();
-        let set = CompiledSet::compile(&schemas).expect("empty set");
         for pattern in [r"^(?!\s*$).+", r"^(?=.*[0-9])(?=.*[A-Z])[A-Za-z0-9]{8,12}$", r"^(?!aws:)[a-z:]{3,20}$"] {
-            let program = Program::compile(&json!({"type": "string", "pattern": pattern}), &schemas, &set)
+            let program = compiled(&json!({"type": "string", "pattern": pattern}))
                 .expect("an ECMA pattern never stops a spec from being served");
             let check = fancy_regex::Regex::new(pattern).expect("the pattern");
             for seed in 0..20 {
@@ -1026,18 +1017,16 @@ mod tests {
             }
         }
         assert_eq!(without_lookarounds(r"^(?!\s*$)a\(?=b(c))d"), r"^a\(?=b(c))d", "an escaped parenthesis stays");
-        assert!(Program::compile(&json!({"type": "string", "pattern": "("}), &schemas, &set).is_err(), "not a regex");
+        assert!(compiled(&json!({"type": "string", "pattern": "("})).is_err(), "not a regex");
     }
 
     #[test]
     fn dates_are_relative_to_today_past_for_events_ahead_for_expiries() {
-        let schemas = SchemaSet::default();
-        let set = CompiledSet::compile(&schemas).expect("empty set");
         let time = json!({"type": "string", "format": "date-time"});
         let day = json!({"type": "string", "format": "date"});
         let schema = json!({"type": "object", "required": ["created_at", "expires_at", "due_date", "dob"],
             "properties": {"created_at": time, "expires_at": time, "due_date": day, "dob": day}});
-        let program = Program::compile(&schema, &schemas, &set).expect("compiles");
+        let program = compiled(&schema).expect("compiles");
         let now = chrono::Utc::now();
         let today = now.format("%Y-%m-%d").to_string();
         for seed in 0..50 {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use crate::error::pointer_segment;
 use crate::generate::{pattern_support, PatternSupport};
 use crate::shape::deref;
 use crate::Api;
@@ -213,7 +214,7 @@ fn schema_findings(
     }
     for key in ["properties", "patternProperties", "$defs"] {
         for (name, member) in object.get(key).and_then(Value::as_object).into_iter().flatten() {
-            schema_findings(member, defs, &format!("{at}/{key}/{}", escape(name)), depth + 1, out);
+            schema_findings(member, defs, &format!("{at}/{key}/{}", pointer_segment(name)), depth + 1, out);
         }
     }
     for key in ["allOf", "anyOf", "oneOf", "prefixItems"] {
@@ -226,11 +227,6 @@ fn schema_findings(
             schema_findings(member, defs, &format!("{at}/{key}"), depth + 1, out);
         }
     }
-}
-
-/// A name as a JSON pointer segment.
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::error::OpenApiError;
+use super::error::{pointer_segment, OpenApiError};
 use super::model::{self, Api};
 
 /// Loads every OpenAPI document under `dir` (recursively, sorted by path so results are stable).
@@ -134,25 +134,27 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), OpenApiError> {
             let problem = "a list of types is OpenAPI 3.1; in 3.0 use one type (and nullable: true for null)";
             return Err(OpenApiError::invalid(file, pointer, problem));
         }
-        // Checked a path item at a time, then everything else: Microsoft Graph beta whole, as
-        // `openapiv3` structures beside its JSON value, made most of start-up's peak memory.
-        // openapiv3 reads `paths` through flattened maps, which hides where inside a path item
-        // the problem is; a failing item is looked at again, one operation at a time.
-        let fail = |e: serde_path_to_error::Error<serde_json::Error>, at: String| {
-            let (pointer, problem) = locate_in_paths(value)
-                .unwrap_or_else(|| (format!("{at}{}", to_pointer(e.path())), e.into_inner().to_string()));
-            OpenApiError::invalid(file, pointer, problem)
+        // Checked a path item at a time, then the components in place, then an outline of the
+        // rest: Microsoft Graph beta whole, as `openapiv3` structures beside its JSON value, made
+        // most of start-up's peak memory.
+        let at = |e: serde_path_to_error::Error<serde_json::Error>, prefix: &str| {
+            (format!("{prefix}{}", to_pointer(e.path())), e.into_inner().to_string())
         };
+        let invalid = |(pointer, problem): (String, String)| OpenApiError::invalid(file, pointer, problem);
         let paths = value.get("paths").and_then(Value::as_object);
         for (path, item) in paths.into_iter().flatten().filter(|(path, _)| !path.starts_with("x-")) {
             let checked: Result<openapiv3::ReferenceOr<openapiv3::PathItem>, _> =
                 serde_path_to_error::deserialize(item);
-            checked.map_err(|e| fail(e, format!("/paths/{}", path.replace('~', "~0").replace('/', "~1"))))?;
+            if let Err(e) = checked {
+                // openapiv3 reads a path item through flattened maps, which hides where inside it
+                // the problem is: look again, one operation at a time.
+                let item_at = format!("/paths/{}", pointer_segment(path));
+                return Err(invalid(locate_in_item(item, &item_at).unwrap_or_else(|| at(e, &item_at))));
+            }
         }
-        // The components are checked where they are; the rest (small) in an outline without them.
         if let Some(components) = value.get("components") {
             let checked: Result<openapiv3::Components, _> = serde_path_to_error::deserialize(components);
-            checked.map_err(|e| fail(e, "/components".to_owned()))?;
+            checked.map_err(|e| invalid(at(e, "/components")))?;
         }
         let outline: serde_json::Map<String, Value> = value
             .as_object()
@@ -165,7 +167,7 @@ fn check_structure(file: &Path, value: &Value) -> Result<(), OpenApiError> {
             })
             .collect();
         let parsed: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(&Value::Object(outline));
-        parsed.map(drop).map_err(|e| fail(e, String::new()))
+        parsed.map(drop).map_err(|e| invalid(at(e, "")))
     } else if version.starts_with("3.1.") {
         check_structure_31(value).map_err(|(pointer, problem)| OpenApiError::invalid(file, pointer, problem))
     } else {
@@ -192,7 +194,7 @@ fn type_list_in(doc: &Value) -> Option<String> {
                     })
                     .find_map(|(key, child)| {
                         let mut segments = find(child)?;
-                        segments.push(key.replace('~', "~0").replace('/', "~1"));
+                        segments.push(pointer_segment(key));
                         Some(segments)
                     })
             }
@@ -235,7 +237,7 @@ fn check_structure_31(doc: &Value) -> Result<(), (String, String)> {
         let Some(items) = doc.get(section) else { continue };
         let items = items.as_object().ok_or((format!("/{section}"), format!("{section} must be an object")))?;
         for (name, item) in items {
-            let at = format!("/{section}/{}", name.replace('~', "~0").replace('/', "~1"));
+            let at = format!("/{section}/{}", pointer_segment(name));
             let item = item.as_object().ok_or((at.clone(), "a path item must be an object".to_owned()))?;
             check_parameters(item.get("parameters"), &at)?;
             for method in ["get", "put", "post", "delete", "options", "head", "patch", "trace"] {
@@ -255,7 +257,7 @@ fn check_structure_31(doc: &Value) -> Result<(), (String, String)> {
                             let problem = format!(
                                 "response {status:?} must be a status code, nXX or default, mapping to an object"
                             );
-                            let key = status.replace('~', "~0").replace('/', "~1");
+                            let key = pointer_segment(status);
                             return Err((format!("{at}/responses/{key}"), problem));
                         }
                     }
@@ -284,25 +286,21 @@ fn check_parameters(parameters: Option<&Value>, at: &str) -> Result<(), (String,
     Ok(())
 }
 
-fn locate_in_paths(doc: &Value) -> Option<(String, String)> {
+/// Where inside the path item `item` (at `item_at`) openapiv3 finds a problem: each operation
+/// first, then the item itself.
+fn locate_in_item(item: &Value, item_at: &str) -> Option<(String, String)> {
     fn check<T: serde::de::DeserializeOwned>(value: &Value, at: String) -> Option<(String, String)> {
         let result: Result<T, _> = serde_path_to_error::deserialize(value);
         result.err().map(|e| (format!("{at}{}", to_pointer(e.path())), e.into_inner().to_string()))
     }
-    for (path, item) in doc.get("paths")?.as_object()? {
-        let item_at = format!("/paths/{}", path.replace('~', "~0").replace('/', "~1"));
-        for method in ["get", "put", "post", "delete", "options", "head", "patch", "trace"] {
-            if let Some(op) = item.get(method) {
-                if let Some(found) = check::<openapiv3::Operation>(op, format!("{item_at}/{method}")) {
-                    return Some(found);
-                }
-            }
-        }
-        if let Some(found) = check::<openapiv3::PathItem>(item, item_at) {
+    for method in ["get", "put", "post", "delete", "options", "head", "patch", "trace"] {
+        if let Some(found) =
+            item.get(method).and_then(|op| check::<openapiv3::Operation>(op, format!("{item_at}/{method}")))
+        {
             return Some(found);
         }
     }
-    None
+    check::<openapiv3::PathItem>(item, item_at.to_owned())
 }
 
 /// Turns serde_path_to_error's path into a JSON pointer (`/paths/~1pets/get`).
@@ -313,7 +311,7 @@ fn to_pointer(path: &serde_path_to_error::Path) -> String {
         out.push('/');
         match segment {
             Segment::Seq { index } => out.push_str(&index.to_string()),
-            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Map { key } => out.push_str(&pointer_segment(key)),
             Segment::Enum { variant } => out.push_str(variant),
             Segment::Unknown => out.push('?'),
         }

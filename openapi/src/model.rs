@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::error::OpenApiError;
 use super::normalize;
+use crate::error::pointer_segment;
 
 /// One OpenAPI document, served under `base_path`.
 #[derive(Debug, Clone)]
@@ -309,7 +310,7 @@ pub struct BodyMedia {
 fn media_examples(file: &Path, doc: &Value, media: &Value, pointer: &str) -> (Option<Value>, Vec<(String, Value)>) {
     let mut examples = Vec::new();
     for (name, example) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
-        let at = format!("{pointer}/examples/{}", escape(name));
+        let at = format!("{pointer}/examples/{}", pointer_segment(name));
         if let Some(value) = resolve(file, doc, example, &at).ok().and_then(|e| e.get("value")) {
             examples.push((name.clone(), value.clone()));
         }
@@ -440,8 +441,8 @@ pub fn build_api(file: &Path, doc: &Value) -> Result<Api, OpenApiError> {
     for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
         for method in METHODS {
             let Some(op) = item.get(method) else { continue };
-            let pointer = format!("/paths/{}/{method}", escape(path));
-            let at = format!("/paths/{}/parameters", escape(path));
+            let pointer = format!("/paths/{}/{method}", pointer_segment(path));
+            let at = format!("/paths/{}/parameters", pointer_segment(path));
             let mut parameters = shared.parameters(file, doc, item.get("parameters"), &at)?;
             for own in shared.parameters(file, doc, op.get("parameters"), &format!("{pointer}/parameters"))? {
                 parameters.retain(|p| !(p.name == own.name && p.location == own.location));
@@ -483,7 +484,7 @@ fn build_operation<'doc>(
 ) -> Result<Operation, OpenApiError> {
     let mut responses = Vec::new();
     for (key, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
-        let response_pointer = format!("{pointer}/responses/{}", escape(key));
+        let response_pointer = format!("{pointer}/responses/{}", pointer_segment(key));
         let status = parse_status(key).ok_or_else(|| {
             OpenApiError::invalid(
                 file,
@@ -505,7 +506,7 @@ fn build_operation<'doc>(
                 .flatten()
                 .map(|(media_type, media)| {
                     let (example, examples) =
-                        media_examples(file, doc, media, &format!("{at}/content/{}", escape(media_type)));
+                        media_examples(file, doc, media, &format!("{at}/content/{}", pointer_segment(media_type)));
                     BodyMedia {
                         media_type: media_type.clone(),
                         schema: media.get("schema").map(normalize::schema),
@@ -522,7 +523,7 @@ fn build_operation<'doc>(
     let security = security(file, doc, op.get("security").or_else(|| doc.get("security")), &pointer)?;
     let mut callbacks = Vec::new();
     for (name, callback) in op.get("callbacks").and_then(Value::as_object).into_iter().flatten() {
-        let at = format!("{pointer}/callbacks/{}", escape(name));
+        let at = format!("{pointer}/callbacks/{}", pointer_segment(name));
         let callback = resolve(file, doc, callback, &at)?;
         for (url, item) in callback.as_object().into_iter().flatten() {
             let operation = METHODS.iter().find_map(|m| item.get(*m));
@@ -694,7 +695,7 @@ fn build_response(
 ) -> Result<Response, OpenApiError> {
     let mut content = Vec::new();
     for (media_type, media) in response.get("content").and_then(Value::as_object).into_iter().flatten() {
-        let media_pointer = format!("{response_pointer}/content/{}", escape(media_type));
+        let media_pointer = format!("{response_pointer}/content/{}", pointer_segment(media_type));
         let (example, examples) = media_examples(file, doc, media, &media_pointer);
         content.push(MediaSpec {
             media_type: media_type.clone(),
@@ -706,7 +707,7 @@ fn build_response(
     }
     let mut headers = Vec::new();
     for (name, header) in response.get("headers").and_then(Value::as_object).into_iter().flatten() {
-        let header = resolve(file, doc, header, &format!("{response_pointer}/headers/{}", escape(name)))?;
+        let header = resolve(file, doc, header, &format!("{response_pointer}/headers/{}", pointer_segment(name)))?;
         headers.push(ResponseHeader {
             name: name.to_ascii_lowercase(),
             required: header.get("required").and_then(Value::as_bool).unwrap_or(false),
@@ -715,7 +716,7 @@ fn build_response(
     }
     let mut links = Vec::new();
     for (name, link) in response.get("links").and_then(Value::as_object).into_iter().flatten() {
-        let link = resolve(file, doc, link, &format!("{response_pointer}/links/{}", escape(name)))?;
+        let link = resolve(file, doc, link, &format!("{response_pointer}/links/{}", pointer_segment(name)))?;
         // `operationRef` links are not followed: only `operationId` names a target reliably.
         let Some(operation_id) = link.get("operationId").and_then(Value::as_str) else { continue };
         let parameters = link
@@ -742,13 +743,14 @@ fn security(
     for requirement in requirements.and_then(Value::as_array).into_iter().flatten() {
         let mut all = Vec::new();
         for name in requirement.as_object().into_iter().flat_map(|m| m.keys()) {
-            let scheme = doc.pointer(&format!("/components/securitySchemes/{}", escape(name))).ok_or_else(|| {
-                OpenApiError::invalid(
-                    file,
-                    format!("{at}/security"),
-                    format!("security scheme {name:?} is not defined"),
-                )
-            })?;
+            let scheme =
+                doc.pointer(&format!("/components/securitySchemes/{}", pointer_segment(name))).ok_or_else(|| {
+                    OpenApiError::invalid(
+                        file,
+                        format!("{at}/security"),
+                        format!("security scheme {name:?} is not defined"),
+                    )
+                })?;
             let text = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
             all.push(match text("type").as_str() {
                 "http" if text("scheme").eq_ignore_ascii_case("basic") => SecurityScheme::Basic,
@@ -855,10 +857,6 @@ fn base_path(doc: &Value) -> String {
         None => url.as_str(),
     };
     path.trim_end_matches('/').to_owned()
-}
-
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// Gives each API with `x-sandgate-extends` the operations of its base document that it does not

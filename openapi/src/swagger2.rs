@@ -19,6 +19,7 @@
 //! - OAuth 2 flows get their 3.0 names (`application` is `clientCredentials`, `accessCode` is
 //!   `authorizationCode`).
 
+use crate::error::pointer_segment;
 use serde_json::{json, Map, Value};
 
 /// Whether `doc` is a Swagger 2.0 document.
@@ -69,7 +70,7 @@ pub fn convert(doc: &Value) -> Result<Value, (String, String)> {
     }
     let (mut parameters, mut bodies) = (Map::new(), Map::new());
     for (name, param) in &global_params {
-        let pointer = format!("/parameters/{}", escape(name));
+        let pointer = format!("/parameters/{}", pointer_segment(name));
         match param.get("in").and_then(Value::as_str) {
             Some("body") => {
                 bodies.insert(name.clone(), body_of(param, &consumes, &pointer)?);
@@ -101,7 +102,7 @@ pub fn convert(doc: &Value) -> Result<Value, (String, String)> {
 
     let mut paths = Map::new();
     for (path, item) in root.get("paths").and_then(Value::as_object).into_iter().flatten() {
-        let pointer = format!("/paths/{}", escape(path));
+        let pointer = format!("/paths/{}", pointer_segment(path));
         paths.insert(path.clone(), path_item_of(item, &global_params, &consumes, &produces, &pointer)?);
     }
     out.insert("paths".into(), Value::Object(paths));
@@ -507,10 +508,6 @@ fn copy(from: &Value, to: &mut Map<String, Value>, keys: &[&str]) {
             to.insert((*key).to_owned(), value.clone());
         }
     }
-}
-
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 fn unescape(segment: &str) -> String {

@@ -18,6 +18,7 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
+use crate::error::pointer_segment;
 use crate::error::OpenApiError;
 use crate::shape::Shape;
 use crate::{Operation, ParamLocation, SchemaSet};
@@ -461,10 +462,10 @@ fn pointer_of(error: &jsonschema::ValidationError<'_>) -> String {
     let base = error.instance_path().as_str().to_owned();
     match error.kind() {
         ValidationErrorKind::Required { property } => {
-            format!("{base}/{}", escape(property.as_str().unwrap_or_default()))
+            format!("{base}/{}", pointer_segment(property.as_str().unwrap_or_default()))
         }
         ValidationErrorKind::AdditionalProperties { unexpected } if unexpected.len() == 1 => {
-            format!("{base}/{}", escape(&unexpected[0]))
+            format!("{base}/{}", pointer_segment(&unexpected[0]))
         }
         _ => base,
     }
@@ -488,10 +489,6 @@ fn value_of(error: &jsonschema::ValidationError<'_>) -> Option<Value> {
         }
         _ => Some(error.instance().clone().into_owned()),
     }
-}
-
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
 }
 
 fn unescape(segment: &str) -> String {
