@@ -4,6 +4,9 @@
 #   nginx-proxy     a second nginx server block doing a plain keep-alive proxy_pass to the upstream
 #   bare-pingora    a Pingora proxy that only picks the peer (benches/src/bin/bare_pingora.rs: the same
 #                   Pingora, allocator, profile and server settings as Sandgate), to the upstream
+#   same-wire       the same binary with --same-wire: the wire work Sandgate asks of Pingora (timeouts,
+#                   retry buffering, the headers it takes off and puts on) with fixed values, so
+#                   sandgate/same-wire is the cost of Sandgate's own callbacks alone
 #   sandgate        Sandgate's PRODUCTION listener proxying to the upstream with the full chain
 #                   (token check, trust list, scopes, rate limit, version routing, access log)
 #   nginx-training  nginx proxying to a block that serves a fixed body: the TRAINING answer, captured
@@ -41,7 +44,7 @@ readonly REFERENCE_ID="3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11"
 readonly BODY='{"translations":{"en":{"hello":"Hello"}}}'
 readonly API_PREFIX="/pos-api/v2.5"
 readonly TRAINING_QUERY="first_name=John&last_name=Smith&dob=1980-01-01"
-readonly TARGETS=(direct nginx-proxy bare-pingora sandgate nginx-training training)
+readonly TARGETS=(direct nginx-proxy bare-pingora same-wire sandgate nginx-training training)
 
 WORK_DIR=""          # temporary: configs, data dir, logs (kept only when the run fails)
 RESULTS_DIR=""       # benches/load/results/<UTC timestamp>
@@ -49,8 +52,9 @@ NGINX_BIN=""
 NGINX_PID=""
 SANDGATE_PID=""
 BARE_PID=""
+SAME_WIRE_PID=""
 UPSTREAM_PORT="" PROXY_PORT="" TRAINING_PORT="" PRODUCTION_PORT="" ADMIN_PORT="" PORTAL_PORT=""
-BARE_PORT="" FIXED_PORT="" FIXED_PROXY_PORT=""
+BARE_PORT="" SAME_WIRE_PORT="" FIXED_PORT="" FIXED_PROXY_PORT=""
 PROD_CLIENT_ID="" PROD_CLIENT_SECRET="" TRN_CLIENT_ID="" TRN_CLIENT_SECRET=""
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -78,6 +82,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_process "$SANDGATE_PID" INT
   stop_process "$BARE_PID" INT
+  stop_process "$SAME_WIRE_PID" INT
   stop_process "$NGINX_PID" TERM
   if [ -n "$WORK_DIR" ] && [ -d "$WORK_DIR" ]; then
     if [ "$status" -eq 0 ] || [ "$status" -ge 128 ]; then
@@ -175,13 +180,13 @@ make_dirs() {
   mkdir -p "$RESULTS_DIR"
 }
 
-# Picks nine distinct free ephemeral ports on 127.0.0.1 (all held open while picking).
+# Picks ten distinct free ephemeral ports on 127.0.0.1 (all held open while picking).
 pick_ports() {
   local ports
   ports="$(python3 - <<'PY'
 import socket
 socks = []
-for _ in range(9):
+for _ in range(10):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -190,7 +195,8 @@ for s in socks:
     s.close()
 PY
 )"
-  read -r UPSTREAM_PORT PROXY_PORT TRAINING_PORT PRODUCTION_PORT ADMIN_PORT BARE_PORT FIXED_PORT FIXED_PROXY_PORT PORTAL_PORT <<<"$ports"
+  read -r UPSTREAM_PORT PROXY_PORT TRAINING_PORT PRODUCTION_PORT ADMIN_PORT BARE_PORT FIXED_PORT FIXED_PROXY_PORT PORTAL_PORT \
+    SAME_WIRE_PORT <<<"$ports"
 }
 
 # Writes nginx.conf: the upstream server block, the plain proxy_pass block, and for the TRAINING
@@ -316,6 +322,10 @@ start_bare_pingora() {
   "$BARE_PINGORA_BIN" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UPSTREAM_PORT" "$(nproc)" 2>"$WORK_DIR/bare-pingora.log" &
   BARE_PID=$!
   wait_for_http "http://127.0.0.1:$BARE_PORT/" "$BARE_PID" bare-pingora
+  "$BARE_PINGORA_BIN" "127.0.0.1:$SAME_WIRE_PORT" "127.0.0.1:$UPSTREAM_PORT" "$(nproc)" --same-wire \
+    2>"$WORK_DIR/same-wire.log" &
+  SAME_WIRE_PID=$!
+  wait_for_http "http://127.0.0.1:$SAME_WIRE_PORT/" "$SAME_WIRE_PID" "bare-pingora --same-wire"
 }
 
 # Starts `sandgate up` (stdout: one JSON line; stderr incl. the access log: sandgate.log) and waits
@@ -421,6 +431,7 @@ target_url() {
     sandgate) port="$PRODUCTION_PORT" ;;
     nginx-proxy) port="$PROXY_PORT" ;;
     bare-pingora) port="$BARE_PORT" ;;
+    same-wire) port="$SAME_WIRE_PORT" ;;
     training) port="$TRAINING_PORT" ;;
     nginx-training) port="$FIXED_PROXY_PORT" ;;
     *) die "unknown target $1" ;;
@@ -504,6 +515,7 @@ cpu_ticks() {
   case "$target" in
     sandgate | training) pids="$SANDGATE_PID" ;;
     bare-pingora) pids="$BARE_PID" ;;
+    same-wire) pids="$SAME_WIRE_PID" ;;
     *) pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
   esac
   for pid in $pids; do
@@ -589,7 +601,11 @@ median = {name: {k: statistics.median(run[k] for run in runs[name]) for k in ("r
           for name in targets}
 s, n, d = median["sandgate"], median["nginx-proxy"], median["direct"]
 b, t, nt = median["bare-pingora"], median["training"], median["nginx-training"]
+w = median["same-wire"]
 ratios = {
+    "sandgate/same-wire req/s": s["rps"] / w["rps"],
+    "sandgate/same-wire cpu per request": s["cpu_us"] / max(w["cpu_us"], 1e-9),
+    "same-wire/bare-pingora cpu per request": w["cpu_us"] / max(b["cpu_us"], 1e-9),
     "sandgate/bare-pingora req/s": s["rps"] / b["rps"],
     "sandgate/bare-pingora cpu per request": s["cpu_us"] / max(b["cpu_us"], 1e-9),
     "sandgate/nginx req/s": s["rps"] / n["rps"],
@@ -638,6 +654,10 @@ p(f"  sandgate/bare-pingora  req/s {ratios['sandgate/bare-pingora req/s']:.2f}x 
 p(f"  sandgate/nginx-proxy   req/s {ratios['sandgate/nginx req/s']:.2f}x (target >= 0.75x: "
   f"{met('production >= 0.75x nginx')})   p99 {ratios['sandgate/nginx p99']:.2f}x   "
   f"CPU per proxied request {median['sandgate']['cpu_us'] / max(nginx_proxy_cpu, 1e-9):.2f}x")
+p(f"  sandgate/same-wire     req/s {ratios['sandgate/same-wire req/s']:.2f}x   "
+  f"CPU/req {ratios['sandgate/same-wire cpu per request']:.2f}x (Sandgate's own callbacks)")
+p(f"  same-wire/bare-pingora CPU/req {ratios['same-wire/bare-pingora cpu per request']:.2f}x "
+  "(Pingora's price for the wire work Sandgate asks)")
 p(f"  bare-pingora/nginx     req/s {ratios['bare-pingora/nginx req/s']:.2f}x")
 p(f"  sandgate/direct        req/s {ratios['sandgate/direct req/s']:.2f}x   p99 {ratios['sandgate/direct p99']:.2f}x")
 p("TRAINING")
@@ -701,7 +721,7 @@ set_up() {
   trap 'exit 143' TERM
   make_dirs
   pick_ports
-  log "ports: upstream $UPSTREAM_PORT, nginx-proxy $PROXY_PORT, bare-pingora $BARE_PORT, sandgate production $PRODUCTION_PORT, training $TRAINING_PORT, nginx-training $FIXED_PROXY_PORT; work dir $WORK_DIR"
+  log "ports: upstream $UPSTREAM_PORT, nginx-proxy $PROXY_PORT, bare-pingora $BARE_PORT, same-wire $SAME_WIRE_PORT, sandgate production $PRODUCTION_PORT, training $TRAINING_PORT, nginx-training $FIXED_PROXY_PORT; work dir $WORK_DIR"
   write_nginx_conf
   start_nginx
   start_bare_pingora

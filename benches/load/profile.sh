@@ -7,7 +7,7 @@
 #   TARGET=training benches/load/profile.sh # the TRAINING chain
 #   TARGET=bare-pingora benches/load/profile.sh
 #
-# Env: TARGET (sandgate | training | bare-pingora), SECONDS_SAMPLED (10), FREQUENCY (1999 Hz),
+# Env: TARGET (sandgate | training | bare-pingora | same-wire), SECONDS_SAMPLED (10), FREQUENCY (1999 Hz),
 # plus gateway.sh's SANDGATE_BIN, BARE_PINGORA_BIN, CONNECTIONS, THREADS. Needs perf (apt-get
 # install linux-perf). The full report is kept in benches/load/results/<timestamp>/.
 set -euo pipefail
@@ -23,7 +23,8 @@ write_wrk_scripts "$(fetch_token production)" "$(fetch_token training)"
 case "$TARGET" in
   sandgate | training) pid="$SANDGATE_PID" ;;
   bare-pingora) pid="$BARE_PID" ;;
-  *) die "TARGET must be sandgate, training or bare-pingora" ;;
+  same-wire) pid="$SAME_WIRE_PID" ;;
+  *) die "TARGET must be sandgate, training, bare-pingora or same-wire" ;;
 esac
 check_target "$TARGET" "$(fetch_token "$(target_env "$TARGET")")"
 

@@ -3,23 +3,89 @@
 //! single-threaded server per worker, `SO_REUSEPORT`, 256 upstream keep-alive connections), so
 //! the difference to Sandgate's PRODUCTION listener is the cost of Sandgate's own chain.
 //!
-//! Usage: `bare-pingora <listen addr> <upstream addr> [workers]`
+//! With `--same-wire` it is the second baseline: the same proxy doing the wire work Sandgate's
+//! PRODUCTION listener asks of Pingora, with fixed values and none of Sandgate's decisions: the
+//! same timeouts (downstream read and keep-alive, upstream connect, read and write), retry
+//! buffering of idempotent requests, the same headers taken off and put on the upstream request
+//! (credentials, identity, forwarding, request id) and on the answer (request id, `RateLimit-*`).
+//! What Sandgate costs above this one is its own callbacks; what this one costs above the bare
+//! proxy is Pingora's price for that wire work.
+//!
+//! `--same-wire=timeouts,retry,headers` turns on only the parts named (to see what each costs).
+//!
+//! Usage: `bare-pingora <listen addr> <upstream addr> [workers] [--same-wire[=parts]]`
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::listeners::TcpSocketOptions;
 use pingora::prelude::*;
 use pingora::proxy::http_proxy_service_with_name;
 use pingora::server::configuration::ServerConf;
 
-/// Sends every request to one upstream, untouched.
+/// Sends every request to one upstream: untouched, or with parts of Sandgate's wire work.
 struct PickPeer {
     upstream: SocketAddr,
+    wire: SameWire,
 }
+
+/// Which parts of Sandgate's wire work the proxy does.
+#[derive(Clone, Copy, Default)]
+struct SameWire {
+    timeouts: bool,
+    retry: bool,
+    headers: bool,
+}
+
+impl SameWire {
+    /// From the arguments: `--same-wire` (every part) or `--same-wire=part,part`.
+    fn from_args(args: &[String]) -> Result<SameWire, String> {
+        let mut wire = SameWire::default();
+        for arg in args {
+            let Some(rest) = arg.strip_prefix("--same-wire") else { continue };
+            let parts = match rest.strip_prefix('=') {
+                Some(list) => list.split(',').collect(),
+                None if rest.is_empty() => vec!["timeouts", "retry", "headers"],
+                None => return Err(format!("unknown argument {arg}")),
+            };
+            for part in parts {
+                match part {
+                    "timeouts" => wire.timeouts = true,
+                    "retry" => wire.retry = true,
+                    "headers" => wire.headers = true,
+                    other => return Err(format!("unknown --same-wire part {other:?} (timeouts, retry, headers)")),
+                }
+            }
+        }
+        Ok(wire)
+    }
+}
+
+/// Headers put on the upstream request in `--same-wire` mode: as many as Sandgate's, with values
+/// of the same shape (a benchmark partner, application, client and a UUID request id).
+const UPSTREAM_HEADERS: [(&str, &str); 8] = [
+    ("x-sandgate-environment", "production"),
+    ("x-sandgate-partner", "ptn_2b7e151628aed2a6abf71589"),
+    ("x-sandgate-application", "app_3c4fcf098815f7aba6d2ae28"),
+    ("x-sandgate-client-id", "prd_09cf4f3c762e71609b6fa1b3"),
+    ("x-sandgate-scopes", "merchant customer"),
+    ("x-forwarded-for", "127.0.0.1"),
+    ("forwarded", "for=127.0.0.1"),
+    ("x-request-id", "0f8b6c43-6d8e-4f7e-9b59-3a4c2e1d7a90"),
+];
+
+/// Headers put on the answer in `--same-wire` mode.
+const ANSWER_HEADERS: [(&str, &str); 4] = [
+    ("x-request-id", "0f8b6c43-6d8e-4f7e-9b59-3a4c2e1d7a90"),
+    ("ratelimit-limit", "10000000"),
+    ("ratelimit-remaining", "9999999"),
+    ("ratelimit-reset", "1"),
+];
 
 #[async_trait]
 impl ProxyHttp for PickPeer {
@@ -27,17 +93,74 @@ impl ProxyHttp for PickPeer {
 
     fn new_ctx(&self) -> Self::CTX {}
 
+    async fn early_request_filter(&self, session: &mut Session, _ctx: &mut ()) -> Result<()> {
+        if self.wire.timeouts {
+            // Sandgate's defaults: `limits.read_timeout_secs` 10, `limits.idle_timeout_secs` 60.
+            session.set_read_timeout(Some(Duration::from_secs(10)));
+            if session.get_keepalive().is_some() {
+                session.set_keepalive(Some(60));
+            }
+        }
+        Ok(())
+    }
+
+    async fn request_filter(&self, session: &mut Session, _ctx: &mut ()) -> Result<bool> {
+        if self.wire.retry && session.req_header().method.is_idempotent() {
+            session.as_mut().enable_retry_buffering();
+        }
+        Ok(false)
+    }
+
     async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut ()) -> Result<Box<HttpPeer>> {
-        Ok(Box::new(HttpPeer::new(self.upstream, false, String::new())))
+        let mut peer = HttpPeer::new(self.upstream, false, String::new());
+        if self.wire.timeouts {
+            // Sandgate's default backend timeouts (`timeouts`: connect 5 s, read and write 30 s).
+            let options = &mut peer.options;
+            options.connection_timeout = Some(Duration::from_secs(5));
+            options.total_connection_timeout = Some(Duration::from_secs(5));
+            options.read_timeout = Some(Duration::from_secs(30));
+            options.write_timeout = Some(Duration::from_secs(30));
+        }
+        Ok(Box::new(peer))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        req: &mut RequestHeader,
+        _ctx: &mut (),
+    ) -> Result<()> {
+        if self.wire.headers {
+            req.insert_header("host", self.upstream.to_string())?;
+            req.remove_header("authorization");
+            req.remove_header("cookie");
+            for (name, value) in UPSTREAM_HEADERS {
+                req.insert_header(name, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn response_filter(&self, _session: &mut Session, resp: &mut ResponseHeader, _ctx: &mut ()) -> Result<()> {
+        if self.wire.headers {
+            for (name, value) in ANSWER_HEADERS {
+                resp.insert_header(name, value)?;
+            }
+        }
+        Ok(())
     }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(listen), Some(upstream)) = (args.get(1), args.get(2).and_then(|a| a.parse::<SocketAddr>().ok())) else {
-        eprintln!("usage: bare-pingora <listen addr> <upstream addr> [workers]");
+        eprintln!("usage: bare-pingora <listen addr> <upstream addr> [workers] [--same-wire[=parts]]");
         std::process::exit(2);
     };
+    let wire = SameWire::from_args(&args).unwrap_or_else(|problem| {
+        eprintln!("bare-pingora: {problem}");
+        std::process::exit(2);
+    });
     let workers = args
         .get(3)
         .and_then(|w| w.parse::<usize>().ok())
@@ -60,7 +183,7 @@ fn main() {
             };
             let mut server = Server::new_with_opt_and_conf(None, conf);
             let conf = std::sync::Arc::clone(&server.configuration);
-            let mut service = http_proxy_service_with_name(&conf, PickPeer { upstream }, "bare pingora");
+            let mut service = http_proxy_service_with_name(&conf, PickPeer { upstream, wire }, "bare pingora");
             let mut socket = TcpSocketOptions::default();
             socket.so_reuseport = Some(workers > 1);
             service.add_tcp_with_settings(listen, socket);
