@@ -45,6 +45,7 @@ fn phases(c: &mut Criterion) {
         issuer: TokenIssuer::new(Environment::PRODUCTION, &[7; 32], 1200),
         token_cache: TokenCache::default(),
         hosts: Vec::new(),
+        route_metrics: Default::default(),
     };
     let token = env
         .issuer
@@ -133,14 +134,15 @@ fn phases(c: &mut Criterion) {
     group.bench_function("check_parameters (PRODUCTION, 3 query + 1 header + path)", |b| {
         b.iter(|| sandgate_gateway::phase::route::check_parameters(policy, &routed.params, &request, false).is_ok())
     });
-    let principal = sandgate_gateway::principal::Principal {
-        client_id: "prd_1".into(),
-        application: "app_1".into(),
-        partner: "ptn_1".into(),
-        scopes: "merchant".into(),
-        scope_set: scopes.parse("merchant"),
-        expires_at: u64::MAX,
-    };
+    let principal = sandgate_gateway::principal::Principal::new(
+        "prd_1".into(),
+        "app_1".into(),
+        "ptn_1".into(),
+        "merchant".into(),
+        scopes.parse("merchant"),
+        u64::MAX,
+    )
+    .expect("header-safe ids");
     group.bench_function("upstream_request::prepare (strip, XFF, drop undocumented query)", |b| {
         b.iter_batched(
             || request.clone(),

@@ -62,7 +62,6 @@ impl Drop for Guard {
 /// where to send them.
 pub(crate) fn init(level: &str, json: bool, telemetry: Option<&Telemetry>) -> Guard {
     use std::io::IsTerminal;
-    let _ = tracing_log::LogTracer::init();
     let ansi = std::io::stderr().is_terminal();
     let (writer, logs) = tracing_appender::non_blocking(Batched::new(std::io::stderr()));
     let access = writer.clone();
@@ -79,6 +78,11 @@ pub(crate) fn init(level: &str, json: bool, telemetry: Option<&Telemetry>) -> Gu
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(format!("{level},{quiet}")))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Crates that log through `log` (Pingora does, in its hot paths) reach tracing through
+    // LogTracer. `log` skips a disabled record with one comparison against its global maximum,
+    // so that maximum is the filter's, not TRACE: with TRACE every `debug!` Pingora makes per
+    // request went through LogTracer into the filter, only to be dropped (issue 16).
+    let _ = tracing_log::LogTracer::init_with_filter(most_verbose(&filter));
     let provider = match telemetry.map(exporter) {
         Some(Ok(provider)) => Some(provider),
         Some(Err(e)) => {
@@ -105,6 +109,11 @@ pub(crate) fn init(level: &str, json: bool, telemetry: Option<&Telemetry>) -> Gu
     Guard { _logs: logs, traces }
 }
 
+/// The most verbose level `filter` lets through, as `log` names it (TRACE when it cannot tell).
+fn most_verbose(filter: &tracing_subscriber::EnvFilter) -> tracing_log::log::LevelFilter {
+    filter.max_level_hint().map_or(tracing_log::log::LevelFilter::Trace, |level| tracing_log::AsLog::as_log(&level))
+}
+
 fn exporter(telemetry: &Telemetry) -> Result<opentelemetry_sdk::trace::SdkTracerProvider, String> {
     use opentelemetry_sdk::trace::Sampler;
     // reqwest (the exporter's HTTP client) brings no crypto provider of its own: use ring, as
@@ -121,4 +130,22 @@ fn exporter(telemetry: &Telemetry) -> Result<opentelemetry_sdk::trace::SdkTracer
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(telemetry.sample_ratio))))
         .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(telemetry.service_name.clone()).build())
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_log::log::LevelFilter;
+
+    #[test]
+    fn log_skips_what_the_filter_would_drop() {
+        let filter = |directives: &str| tracing_subscriber::EnvFilter::new(directives);
+        assert_eq!(most_verbose(&filter("info,pingora_core=warn,sandgate::trace=off")), LevelFilter::Info);
+        assert_eq!(most_verbose(&filter("warn")), LevelFilter::Warn);
+        assert_eq!(most_verbose(&filter("warn,sandgate=debug")), LevelFilter::Debug);
+        if std::env::var_os("RUST_LOG").is_none() {
+            let _logs = init("info", false, None);
+            assert_eq!(tracing_log::log::max_level(), LevelFilter::Info, "Pingora's debug! records stop in `log`");
+        }
+    }
 }

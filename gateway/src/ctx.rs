@@ -23,7 +23,8 @@ pub struct RequestCtx {
     pub client_addr: Option<IpAddr>,
     /// What the path addresses, once `route` has run.
     pub selected: Option<Selected>,
-    /// The authenticated client (or the client id a token request was for), for logs.
+    /// The client id a token request was for, for logs (an authenticated request's is its
+    /// principal's: see [`RequestCtx::client_id`]).
     pub client_id: Option<String>,
     /// Who is calling, as proven by the token.
     pub principal: Option<Arc<Principal>>,
@@ -80,6 +81,11 @@ impl RequestCtx {
             attempts: 0,
             span: tracing::Span::none(),
         }
+    }
+
+    /// The client the request is from, for logs: the token's, else the one a token request named.
+    pub fn client_id(&self) -> Option<&str> {
+        self.principal.as_ref().map(|p| p.client_id.as_str()).or(self.client_id.as_deref())
     }
 
     /// The operation, once routed.

@@ -108,7 +108,6 @@ impl ProxyHttp for Gateway {
         ctx.upgrade = phase::route::check_upgrade(Some(policy), &req.headers)?;
         phase::route::check_required_headers(policy, &req.headers)?;
         let principal = phase::auth::authenticate(&req.headers, env, &tables.scopes)?;
-        ctx.client_id = Some(principal.client_id.clone());
         ctx.principal = Some(Arc::clone(&principal));
         let app = phase::auth::check_revocation(&principal, &self.shared.directory)?;
         phase::auth::check_client(routed.client_id(), &principal)?;
@@ -259,7 +258,7 @@ impl ProxyHttp for Gateway {
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
         if ctx.request_id.is_empty() {
-            ctx.request_id = uuid::Uuid::new_v4().to_string();
+            ctx.request_id = phase::request_id::new_id();
         }
         if error::client_gone(e) {
             return FailToProxy { error_code: 0, can_reuse_downstream: false };
@@ -316,8 +315,7 @@ impl ProxyHttp for Gateway {
             phase::log::fault(self.env, req.method.as_str(), req.uri.path(), ctx, e);
         }
         let sent = session.as_downstream().body_bytes_sent();
-        let client_id = ctx.principal.as_ref().map(|p| p.client_id.as_str()).or(ctx.client_id.as_deref());
-        phase::trace::finish(&ctx.span, status, client_id, ctx.upstream.map(|(status, _)| status));
+        phase::trace::finish(&ctx.span, status, ctx.client_id(), ctx.upstream.map(|(status, _)| status));
         phase::log::access(self.env, req, status, sent, ctx, reason, &self.shared.metrics);
         phase::log::denial(self.env, req.method.as_str(), req.uri.path(), status, ctx, reason, &self.shared.store);
     }

@@ -3,6 +3,8 @@
 //! Label values come from bounded sets (environments, versions from the specs, status codes,
 //! application ids, denial slugs), so cardinality stays bounded by what the operator configured.
 
+use std::sync::OnceLock;
+
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -168,8 +170,82 @@ impl Metrics {
     }
 }
 
+/// One operation's latency histograms in one environment.
+#[derive(Debug, Clone)]
+pub struct RouteMetrics {
+    /// `sandgate_request_duration_seconds` of the operation.
+    pub latency: Histogram,
+    /// `sandgate_upstream_duration_seconds` of the operation.
+    pub upstream_latency: Histogram,
+}
+
+impl Metrics {
+    /// The latency histograms of `operation` in environment `env`.
+    pub fn route(&self, env: &str, operation: &str) -> RouteMetrics {
+        RouteMetrics {
+            latency: self.latency.with_label_values(&[env, operation]),
+            upstream_latency: self.upstream_latency.with_label_values(&[env, operation]),
+        }
+    }
+}
+
+/// Each operation's [`RouteMetrics`] in one environment, looked up on its first request: the
+/// label lookup hashes both labels and takes the family's lock, which every request paid before
+/// (issue 16). Indexed like the route table (API, then operation); built with the tables, so a
+/// reload starts afresh. Its histograms belong to the process's one [`Metrics`].
+#[derive(Debug, Default)]
+pub struct RouteMetricsCache {
+    by_api: Box<[Box<[OnceLock<RouteMetrics>]>]>,
+}
+
+impl RouteMetricsCache {
+    /// An empty cache for APIs with these numbers of operations.
+    pub fn new(operations_per_api: impl Iterator<Item = usize>) -> RouteMetricsCache {
+        RouteMetricsCache {
+            by_api: operations_per_api.map(|count| (0..count).map(|_| OnceLock::new()).collect()).collect(),
+        }
+    }
+
+    /// The histograms of operation `op` of API `api`, resolved by `resolve` the first time;
+    /// `None` outside the table.
+    pub fn get(&self, api: usize, op: usize, resolve: impl FnOnce() -> RouteMetrics) -> Option<&RouteMetrics> {
+        self.by_api.get(api)?.get(op).map(|slot| slot.get_or_init(resolve))
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_resolves_its_histograms_once_and_counts_into_its_own_series() {
+        let metrics = Metrics::new();
+        let cache = RouteMetricsCache::new([2, 1].into_iter());
+        let mut lookups = 0;
+        for _ in 0..3 {
+            let resolve = || {
+                lookups += 1;
+                metrics.route("production", "getB")
+            };
+            cache.get(0, 1, resolve).expect("in the table").latency.observe(0.001);
+        }
+        assert_eq!(lookups, 1, "looked up on the first request only");
+        cache.get(1, 0, || metrics.route("production", "getC")).expect("in the table").latency.observe(0.001);
+        assert!(cache.get(1, 1, || metrics.route("production", "none")).is_none());
+        assert!(cache.get(2, 0, || metrics.route("production", "none")).is_none());
+        let text = String::from_utf8(metrics.render()).expect("utf-8");
+        for line in [
+            "sandgate_request_duration_seconds_count{environment=\"production\",operation=\"getB\"} 3",
+            "sandgate_request_duration_seconds_count{environment=\"production\",operation=\"getC\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        assert!(!text.contains("operation=\"none\""), "nothing resolved outside the table");
     }
 }

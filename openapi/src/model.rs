@@ -61,26 +61,27 @@ impl Api {
 pub struct SchemaSet {
     /// Normalised component schemas.
     pub defs: Map<String, Value>,
-    /// Request-body validators compiled against these components, by the text of the schema they
-    /// check (`validate::RequestCheck`): operations that take the same body share one. On Graph,
-    /// 23 operations take a body that reaches 460 components; each compiled its own copy.
-    pub(crate) body_validators: BodyValidators,
+    /// Validators of request bodies and (for the gateway) parameters, compiled against these
+    /// components, by the text of the schema they check (`validate::RequestCheck`): operations
+    /// that take the same body or parameter share one. On Graph, 23 operations take a body that
+    /// reaches 460 components; each compiled its own copy.
+    pub(crate) shared_validators: SharedValidators,
 }
 
-/// Compiled body validators by schema text, filled as operations are first requested.
+/// Compiled request-side validators by schema text, filled as operations are first requested.
 #[derive(Default)]
-pub(crate) struct BodyValidators(pub(crate) std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
+pub(crate) struct SharedValidators(pub(crate) std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
 
-impl std::fmt::Debug for BodyValidators {
+impl std::fmt::Debug for SharedValidators {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BodyValidators")
+        f.write_str("SharedValidators")
     }
 }
 
 impl SchemaSet {
     /// The set of `defs`, nothing compiled yet.
     pub fn new(defs: Map<String, Value>) -> SchemaSet {
-        SchemaSet { defs, body_validators: BodyValidators::default() }
+        SchemaSet { defs, shared_validators: SharedValidators::default() }
     }
 
     /// A self-contained JSON Schema 2020-12 document for `schema` (its `$ref`s resolve in `$defs`),

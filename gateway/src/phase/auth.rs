@@ -48,14 +48,12 @@ pub fn authenticate(headers: &HeaderMap, env: &EnvTables, scopes: &Scopes) -> Re
     }
     let text = std::str::from_utf8(token).map_err(|_| reject(ProblemKind::TokenMalformed, "the token is not a JWT"))?;
     let claims = env.issuer.verify_access(text).map_err(|e| refusal(e, env))?;
-    let principal = Arc::new(Principal {
-        scope_set: scopes.parse(&claims.scope),
-        client_id: claims.sub,
-        application: claims.app,
-        partner: claims.ptn,
-        scopes: claims.scope,
-        expires_at: claims.exp,
-    });
+    let scope_set = scopes.parse(&claims.scope);
+    let principal = Principal::new(claims.sub, claims.app, claims.ptn, claims.scope, scope_set, claims.exp)
+        .ok_or_else(|| {
+            reject(ProblemKind::TokenMalformed, "the token names its client with characters a header cannot carry")
+        })?;
+    let principal = Arc::new(principal);
     env.token_cache.put(token, Arc::clone(&principal));
     Ok(principal)
 }

@@ -48,6 +48,7 @@ fn world() -> &'static World {
             issuer,
             token_cache: TokenCache::default(),
             hosts: Vec::new(),
+            route_metrics: Default::default(),
         };
         World { routes, scopes, env, token }
     })

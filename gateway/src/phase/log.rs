@@ -80,8 +80,14 @@ pub fn access(
     let user_agent = req.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("-");
     let user_agent = user_agent.get(..MAX_USER_AGENT).unwrap_or(user_agent);
     let upstream_took = ctx.upstream.map(|(_, took)| took).or_else(|| ctx.upstream_started.map(|s| s.elapsed()));
+    let resolve = || metrics.route(env.as_str(), operation);
+    let cached = match (&ctx.tables, ctx.route()) {
+        (Some(tables), Some(id)) => tables.env(env).route_metrics.get(id.api as usize, id.op as usize, resolve),
+        _ => None,
+    };
+    let route_metrics = cached.map_or_else(|| std::borrow::Cow::Owned(resolve()), std::borrow::Cow::Borrowed);
     if let Some(took) = upstream_took {
-        metrics.upstream_latency.with_label_values(&[env.as_str(), operation]).observe(took.as_secs_f64());
+        route_metrics.upstream_latency.observe(took.as_secs_f64());
     }
     let application = ctx.principal.as_ref().map_or("-", |p| p.application.as_str());
     let version = match (&ctx.tables, ctx.route()) {
@@ -91,7 +97,7 @@ pub fn access(
     let status_code = http::StatusCode::from_u16(status).ok();
     let status_text = status_code.as_ref().map_or("000", http::StatusCode::as_str);
     metrics.requests.with_label_values(&[env.as_str(), version, status_text, application]).inc();
-    metrics.latency.with_label_values(&[env.as_str(), operation]).observe(elapsed.as_secs_f64());
+    route_metrics.latency.observe(elapsed.as_secs_f64());
     if status >= 400 {
         if let Some(reason) = error {
             metrics.denials.with_label_values(&[env.as_str(), reason]).inc();
@@ -109,7 +115,7 @@ pub fn access(
         path,
         status,
         operation,
-        client_id: ctx.client_id.as_deref().unwrap_or("-"),
+        client_id: ctx.client_id().unwrap_or("-"),
         client_addr: ctx.client_addr,
         user_agent,
         bytes_in: ctx.body_bytes,

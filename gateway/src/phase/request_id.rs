@@ -7,8 +7,15 @@ pub const HEADER: &str = "x-request-id";
 pub fn assign(incoming: Option<&[u8]>) -> String {
     match incoming {
         Some(bytes) if is_sane(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        _ => uuid::Uuid::new_v4().to_string(),
+        _ => new_id(),
     }
+}
+
+/// A new UUID v4, written straight into a string of its size (`to_string` goes through the
+/// formatting machinery and may grow the string on the way).
+pub fn new_id() -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf).to_owned()
 }
 
 /// 1–128 characters of `[A-Za-z0-9._:-]`, so an id can never inject into logs or headers.

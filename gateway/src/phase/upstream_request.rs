@@ -63,10 +63,10 @@ pub fn prepare(req: &mut RequestHeader, fwd: &Forwarding<'_>) -> Result<()> {
     }
     req.insert_header("x-sandgate-environment", fwd.env.as_str())?;
     if let Some(p) = fwd.principal {
-        req.insert_header("x-sandgate-partner", p.partner.as_str())?;
-        req.insert_header("x-sandgate-application", p.application.as_str())?;
-        req.insert_header("x-sandgate-client-id", p.client_id.as_str())?;
-        req.insert_header("x-sandgate-scopes", p.scopes.as_str())?;
+        req.insert_header("x-sandgate-partner", p.headers.partner.clone())?;
+        req.insert_header("x-sandgate-application", p.headers.application.clone())?;
+        req.insert_header("x-sandgate-client-id", p.headers.client_id.clone())?;
+        req.insert_header("x-sandgate-scopes", p.headers.scopes.clone())?;
     }
     if let Some(addr) = fwd.client_addr {
         req.insert_header("x-forwarded-for", addr.to_string())?;
@@ -130,14 +130,9 @@ mod tests {
     use super::*;
 
     fn principal() -> Principal {
-        Principal {
-            client_id: "prd_1".into(),
-            application: "app_1".into(),
-            partner: "ptn_1".into(),
-            scopes: "merchant".into(),
-            scope_set: crate::table::scopes::ScopeSet(1),
-            expires_at: u64::MAX,
-        }
+        let scope_set = crate::table::scopes::ScopeSet(1);
+        Principal::new("prd_1".into(), "app_1".into(), "ptn_1".into(), "merchant".into(), scope_set, u64::MAX)
+            .expect("header-safe ids")
     }
 
     fn forwarding<'a>(principal: &'a Principal, query: Option<&'a QueryNames>) -> Forwarding<'a> {

@@ -15,6 +15,7 @@ use sandgate_emulator::Emulator;
 use sandgate_openapi::Api;
 
 use crate::config::{Settings, Upstream as UpstreamConfig};
+use crate::metrics::RouteMetricsCache;
 use crate::token::cache::TokenCache;
 use crate::token::TokenIssuer;
 use limiter::Limiter;
@@ -51,6 +52,8 @@ pub struct EnvTables {
     pub token_cache: TokenCache,
     /// Accepted `Host` names; empty: any.
     pub hosts: Vec<String>,
+    /// Each operation's latency histograms here, once looked up.
+    pub route_metrics: RouteMetricsCache,
 }
 
 /// The request-time view of the settings.
@@ -123,6 +126,7 @@ impl Tables {
                         .knowing(settings.environments.iter().map(|e| e.env)),
                     token_cache: TokenCache::default(),
                     hosts: env_settings.hosts.clone(),
+                    route_metrics: RouteMetricsCache::new(routes.operation_counts()),
                 }
             })
             .collect();

@@ -217,7 +217,12 @@ impl RouteTable {
         self.supported.contains_key(api)
     }
 
-    /// The policy of an operation.
+    /// How many operations each API (each entry of a `RouteId`'s `api`) has.
+    pub fn operation_counts(&self) -> impl Iterator<Item = usize> + '_ {
+        self.entries.iter().map(|entry| entry.policies.len())
+    }
+
+    /// The policy of operation `id`.
     pub fn policy(&self, id: RouteId) -> &OperationPolicy {
         &self.entries[id.api as usize].policies[id.op as usize]
     }

@@ -147,9 +147,20 @@ const IGNORED_HEADERS: [&str; 3] = ["accept", "content-type", "authorization"];
 /// The compiled checks of one operation.
 pub struct RequestCheck {
     params: Vec<(In, ParamReader)>,
-    /// Validates `{"path": {…}, "query": {…}, "header": {…}, "cookie": {…}}` in one pass.
+    /// Validates `{"path": {…}, "query": {…}, "header": {…}, "cookie": {…}}` in one pass, which
+    /// `check` needs: it answers with the values read. `compile` only.
     params_validator: Option<Validator>,
+    /// One validator per parameter, in `params`' order: `check_params` (the gateway, on every
+    /// proxied request) validates each value as read, building no instance. `compile_params` only.
+    each_param: Vec<ParamValidator>,
     body: Option<BodyCheck>,
+}
+
+/// One parameter's own check.
+struct ParamValidator {
+    required: bool,
+    /// Shared by every parameter of the document with the same schema (`shared_validator`).
+    validator: Option<Arc<Validator>>,
 }
 
 impl std::fmt::Debug for RequestCheck {
@@ -178,7 +189,10 @@ impl RequestCheck {
         RequestCheck::compile_parts(op, true)
     }
 
-    /// Compiles only the parameter checks of `op` (see [`RequestCheck::check_params`]).
+    /// Compiles only the parameter checks of `op` (see [`RequestCheck::check_params`]): each
+    /// parameter gets its own validator, shared with every parameter of the document that has
+    /// the same schema, so a request is checked value by value, without building one JSON
+    /// instance of all its parameters first (issue 16: the gateway checks every proxied request).
     pub fn compile_params(op: &Operation) -> Result<RequestCheck, OpenApiError> {
         RequestCheck::compile_parts(op, false)
     }
@@ -189,6 +203,7 @@ impl RequestCheck {
         let roots: Vec<&Value> = op.parameters.iter().filter_map(|p| p.schema.as_ref()).collect();
         let defs = request_view_defs(op.schemas.reachable(&roots));
         let mut params = Vec::new();
+        let mut each_param = Vec::new();
         let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
             [In::Path, In::Query, In::Header, In::Cookie].map(|location| (location, Map::new(), Vec::new()));
         for param in &op.parameters {
@@ -206,8 +221,17 @@ impl RequestCheck {
                 }
             }
             params.push((location, ParamReader::new(param, &defs)));
+            if !with_body {
+                let validator = match &param.schema {
+                    Some(schema) => Some(shared_validator(&op.schemas, schema).map_err(|problem| {
+                        OpenApiError::Validate { pointer: format!("{}/parameters", op.pointer), problem }
+                    })?),
+                    None => None,
+                };
+                each_param.push(ParamValidator { required: param.required, validator });
+            }
         }
-        let params_validator = if params.is_empty() {
+        let params_validator = if params.is_empty() || !with_body {
             None
         } else {
             let mut properties = Map::new();
@@ -234,7 +258,7 @@ impl RequestCheck {
                         .map_or(Shape::Scalar(Default::default()), |s| Shape::of(s, &op.schemas.defs));
                     let validator = match &documented.schema {
                         Some(schema) => {
-                            Some(body_validator(&op.schemas, schema).map_err(|problem| OpenApiError::Validate {
+                            Some(shared_validator(&op.schemas, schema).map_err(|problem| OpenApiError::Validate {
                                 pointer: format!("{}/content/{index}/schema", request_body.pointer),
                                 problem,
                             })?)
@@ -252,7 +276,7 @@ impl RequestCheck {
                 Some(BodyCheck { required: request_body.required, media })
             }
         };
-        Ok(RequestCheck { params, params_validator, body })
+        Ok(RequestCheck { params, params_validator, each_param, body })
     }
 
     /// Checks only the parameters (path, query, header, cookie) of a request, never its body:
@@ -263,12 +287,48 @@ impl RequestCheck {
         query: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<(), Vec<Violation>> {
-        let (_, mut violations) = self.read_params(path_params, query, headers);
+        let mut violations = match self.each_param.len() == self.params.len() {
+            true => self.check_each_param(path_params, query, headers),
+            false => self.read_params(path_params, query, headers).1,
+        };
         if violations.is_empty() {
             return Ok(());
         }
         violations.sort_by(|a, b| (a.location as u8, &a.name).cmp(&(b.location as u8, &b.name)));
         Err(violations)
+    }
+
+    /// Each parameter read and checked against its own validator.
+    fn check_each_param(
+        &self,
+        path_params: &[(&str, &str)],
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Vec<Violation> {
+        let sent = Sent::of(path_params, query, headers);
+        let mut violations = Vec::new();
+        for ((location, reader), check) in self.params.iter().zip(&self.each_param) {
+            let violation =
+                |message: String, value| Violation { location: *location, name: reader.name.clone(), message, value };
+            match sent.read(*location, reader) {
+                None if check.required => violations.push(violation("is required".to_owned(), None)),
+                None => {}
+                Some(Err(message)) => violations.push(violation(format!("value {message}"), None)),
+                Some(Ok(value)) => {
+                    let Some(validator) = &check.validator else { continue };
+                    if validator.is_valid(&value) {
+                        continue;
+                    }
+                    let room = MAX_VIOLATIONS.saturating_sub(violations.len());
+                    for error in validator.iter_errors(&value).take(room) {
+                        // As the one-pass validator names it: the parameter, then a pointer inside it.
+                        let name = format!("{}{}", reader.name, unescape(&pointer_of(&error)));
+                        violations.push(Violation { name, ..violation(message_of(&error), value_of(&error)) });
+                    }
+                }
+            }
+        }
+        violations
     }
 
     fn read_params(
@@ -279,25 +339,9 @@ impl RequestCheck {
     ) -> (ParsedRequest, Vec<Violation>) {
         let mut violations = Vec::new();
         let mut parsed = ParsedRequest::default();
-        let query_pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> =
-            query.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default();
-        let cookie_header = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let cookie_pairs = params::cookie_pairs(cookie_header);
+        let sent = Sent::of(path_params, query, headers);
         for (location, reader) in &self.params {
-            let read = match location {
-                In::Path => path_params.iter().find(|(n, _)| *n == reader.name).map(|(_, raw)| {
-                    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-                    reader.from_path(&decoded)
-                }),
-                In::Query => reader.from_pairs(&query_pairs),
-                In::Cookie => reader.from_pairs(&cookie_pairs),
-                In::Header => match headers.get(reader.name.as_str()).map(|v| v.to_str()) {
-                    Some(Ok(text)) => Some(reader.from_header(text)),
-                    Some(Err(_)) => Some(Err("is not visible ASCII".to_owned())),
-                    None => None,
-                },
-                In::Body => None,
-            };
+            let read = sent.read(*location, reader);
             let target = match location {
                 In::Path => &mut parsed.path,
                 In::Query => &mut parsed.query,
@@ -377,6 +421,40 @@ impl RequestCheck {
     }
 }
 
+/// What a request sent, for reading its parameters.
+struct Sent<'a> {
+    path_params: &'a [(&'a str, &'a str)],
+    query_pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    cookie_pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> Sent<'a> {
+    fn of(path_params: &'a [(&'a str, &'a str)], query: Option<&'a str>, headers: &'a HeaderMap) -> Sent<'a> {
+        let query_pairs = query.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default();
+        let cookie_header = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Sent { path_params, query_pairs, cookie_pairs: params::cookie_pairs(cookie_header), headers }
+    }
+
+    /// The parameter `reader` reads at `location`, `None` when not sent.
+    fn read(&self, location: In, reader: &ParamReader) -> Option<Result<Value, String>> {
+        match location {
+            In::Path => self.path_params.iter().find(|(n, _)| *n == reader.name).map(|(_, raw)| {
+                let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                reader.from_path(&decoded)
+            }),
+            In::Query => reader.from_pairs(&self.query_pairs),
+            In::Cookie => reader.from_pairs(&self.cookie_pairs),
+            In::Header => match self.headers.get(reader.name.as_str()).map(|v| v.to_str()) {
+                Some(Ok(text)) => Some(reader.from_header(text)),
+                Some(Err(_)) => Some(Err("is not visible ASCII".to_owned())),
+                None => None,
+            },
+            In::Body => None,
+        }
+    }
+}
+
 enum BodyError {
     Violation(Violation),
     Unsupported,
@@ -409,12 +487,12 @@ impl BodyCheck {
     }
 }
 
-/// The validator of a request body with `schema` (in its request view), compiled once per
-/// document: another operation taking the same body gets the same one.
-fn body_validator(schemas: &SchemaSet, schema: &Value) -> Result<Arc<Validator>, String> {
+/// The validator of a request-side `schema` (a body's or a parameter's, in its request view),
+/// compiled once per document: another operation taking the same body gets the same one.
+fn shared_validator(schemas: &SchemaSet, schema: &Value) -> Result<Arc<Validator>, String> {
     let schema = request_view(schema);
     let key = schema.to_string();
-    let cached = |key: &str| schemas.body_validators.0.lock().ok().and_then(|map| map.get(key).map(Arc::clone));
+    let cached = |key: &str| schemas.shared_validators.0.lock().ok().and_then(|map| map.get(key).map(Arc::clone));
     if let Some(validator) = cached(&key) {
         return Ok(validator);
     }
@@ -422,7 +500,7 @@ fn body_validator(schemas: &SchemaSet, schema: &Value) -> Result<Arc<Validator>,
     // first stored is kept.
     let defs = request_view_defs(schemas.reachable(&[&schema]));
     let validator = Arc::new(build(schema, defs)?);
-    match schemas.body_validators.0.lock() {
+    match schemas.shared_validators.0.lock() {
         Ok(mut map) => Ok(Arc::clone(map.entry(key).or_insert(validator))),
         Err(_) => Ok(validator),
     }
@@ -600,5 +678,72 @@ mod tests {
         assert!(!body_validator_of(&adopt).is_valid(&json!({"age": 3})));
         assert!(body_validator_of(&adopt).is_valid(&json!({"name": "Rex"})));
         assert!(!body_validator_of(&replace).is_valid(&json!({"name": "Rex"})));
+    }
+
+    #[test]
+    fn each_parameter_checked_alone_reports_what_the_one_pass_check_reports() {
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/shops/{shop_id}/orders": {"get": {
+                "parameters": [
+                    {"name": "shop_id", "in": "path", "required": true,
+                        "schema": {"type": "string", "pattern": "^[a-z0-9_]{1,20}$"}},
+                    {"name": "x-reference-id", "in": "header", "required": true,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 36}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/Status"}},
+                    {"name": "ids", "in": "query", "explode": false,
+                        "schema": {"type": "array", "items": {"type": "integer"}, "maxItems": 3}},
+                    {"name": "filter", "in": "query", "style": "deepObject", "schema": {"type": "object",
+                        "required": ["min"], "properties": {"min": {"type": "number"}, "max": {"type": "number"}}}},
+                    {"name": "session", "in": "cookie", "required": true, "schema": {"type": "string", "minLength": 8}}],
+                "responses": {"200": {"description": "ok"}}}}},
+            "components": {"schemas": {"Status": {"type": "string", "enum": ["open", "closed"]}}}});
+        let api = crate::model::build_api(std::path::Path::new("shop.yaml"), &doc).expect("model");
+        let op = &api.operations[0];
+        let (one_pass, each) =
+            (RequestCheck::compile(op).expect("compiles"), RequestCheck::compile_params(op).expect("compiles"));
+        assert!(
+            each.params_validator.is_none() && each.each_param.len() == 7,
+            "the gateway's check validates each parameter"
+        );
+        let seen = |violations: Vec<Violation>| -> Vec<(u8, String, String, Option<Value>)> {
+            violations.into_iter().map(|v| (v.location as u8, v.name, v.message, v.value)).collect()
+        };
+        // (the path's shop_id, the query, the headers)
+        type Case<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
+        let cases: [Case; 7] = [
+            (
+                "shop_1",
+                Some("limit=5&status=open&ids=1,2&filter[min]=1"),
+                &[("x-reference-id", "r-1"), ("cookie", "session=abcdefgh")],
+            ),
+            ("Shop!", None, &[]),
+            ("shop_1", Some("limit=0&status=lost&ids=1,x,3,4"), &[("x-reference-id", ""), ("cookie", "session=short")]),
+            (
+                "shop_1",
+                Some("limit=ten&filter[max]=2"),
+                &[("x-reference-id", "0123456789012345678901234567890123456789")],
+            ),
+            ("shop_1", Some("filter[min]=low"), &[("x-reference-id", "r"), ("cookie", "session=abcdefgh")]),
+            ("", Some("status=OPEN&status=closed"), &[("x-reference-id", "r"), ("cookie", "session=abcdefgh")]),
+            ("shop%201", Some("limit=101"), &[("x-reference-id", "r"), ("cookie", "session=abcdefgh")]),
+        ];
+        let mut invalid = 0;
+        for (shop, query, sent) in cases {
+            let mut headers = HeaderMap::new();
+            for (name, value) in sent {
+                headers.insert(http::HeaderName::from_static(name), http::HeaderValue::from_str(value).expect("value"));
+            }
+            let path = [("shop_id", shop)];
+            let expected = match one_pass.check(&path, query, &headers, b"") {
+                Verdict::Valid(_) => Vec::new(),
+                Verdict::Invalid(violations) => seen(violations),
+                Verdict::UnsupportedMediaType(_) => panic!("no body here"),
+            };
+            let got = each.check_params(&path, query, &headers).map_or_else(seen, |()| Vec::new());
+            assert_eq!(got, expected, "shop {shop:?}, query {query:?}, headers {sent:?}");
+            invalid += usize::from(!expected.is_empty());
+        }
+        assert_eq!(invalid, 6, "every case but the first is refused");
     }
 }
