@@ -92,14 +92,14 @@ pub struct ParsedRequest {
 }
 
 impl ParsedRequest {
-    /// The parameter groups by location.
-    fn groups_mut(&mut self) -> [(In, &mut Map<String, Value>); 4] {
-        [
-            (In::Path, &mut self.path),
-            (In::Query, &mut self.query),
-            (In::Header, &mut self.header),
-            (In::Cookie, &mut self.cookie),
-        ]
+    /// The parameters read at `location` (`Sent::read` reads none in the body).
+    fn group_mut(&mut self, location: In) -> &mut Map<String, Value> {
+        match location {
+            In::Path => &mut self.path,
+            In::Query => &mut self.query,
+            In::Header => &mut self.header,
+            In::Cookie | In::Body => &mut self.cookie,
+        }
     }
 
     /// A value of the request by dotted name, as templates and scenarios name them:
@@ -147,11 +147,9 @@ const IGNORED_HEADERS: [&str; 3] = ["accept", "content-type", "authorization"];
 /// The compiled checks of one operation.
 pub struct RequestCheck {
     params: Vec<(In, ParamReader)>,
-    /// Validates `{"path": {…}, "query": {…}, "header": {…}, "cookie": {…}}` in one pass, which
-    /// `check` needs: it answers with the values read. `compile` only.
-    params_validator: Option<Validator>,
-    /// One validator per parameter, in `params`' order: `check_params` (the gateway, on every
-    /// proxied request) validates each value as read, building no instance. `compile_params` only.
+    /// One validator per parameter, in `params`' order: each value is checked as it is read,
+    /// without building one JSON instance of all the parameters first (issue 16: the gateway
+    /// checks every proxied request, the emulator every TRAINING request).
     each_param: Vec<ParamValidator>,
     body: Option<BodyCheck>,
 }
@@ -189,10 +187,7 @@ impl RequestCheck {
         RequestCheck::compile_parts(op, true)
     }
 
-    /// Compiles only the parameter checks of `op` (see [`RequestCheck::check_params`]): each
-    /// parameter gets its own validator, shared with every parameter of the document that has
-    /// the same schema, so a request is checked value by value, without building one JSON
-    /// instance of all its parameters first (issue 16: the gateway checks every proxied request).
+    /// Compiles only the parameter checks of `op` (see [`RequestCheck::check_params`]).
     pub fn compile_params(op: &Operation) -> Result<RequestCheck, OpenApiError> {
         RequestCheck::compile_parts(op, false)
     }
@@ -204,48 +199,21 @@ impl RequestCheck {
         let defs = request_view_defs(op.schemas.reachable(&roots));
         let mut params = Vec::new();
         let mut each_param = Vec::new();
-        let mut groups: [(In, Map<String, Value>, Vec<Value>); 4] =
-            [In::Path, In::Query, In::Header, In::Cookie].map(|location| (location, Map::new(), Vec::new()));
         for param in &op.parameters {
             let location = In::of(param.location);
             if location == In::Header && IGNORED_HEADERS.contains(&param.name.as_str()) {
                 continue;
             }
-            let group =
-                groups.iter_mut().find(|(l, _, _)| *l == location).map(|(_, props, required)| (props, required));
-            if let Some((properties, required)) = group {
-                let schema = param.schema.as_ref().map_or(json!({}), request_view);
-                properties.insert(param.name.clone(), schema);
-                if param.required {
-                    required.push(Value::String(param.name.clone()));
-                }
-            }
             params.push((location, ParamReader::new(param, &defs)));
-            if !with_body {
-                let validator = match &param.schema {
-                    Some(schema) => Some(shared_validator(&op.schemas, schema).map_err(|problem| {
-                        OpenApiError::Validate { pointer: format!("{}/parameters", op.pointer), problem }
-                    })?),
-                    None => None,
-                };
-                each_param.push(ParamValidator { required: param.required, validator });
-            }
+            // Shared with every parameter of the document that has the same schema.
+            let validator = match &param.schema {
+                Some(schema) => Some(shared_validator(&op.schemas, schema).map_err(|problem| {
+                    OpenApiError::Validate { pointer: format!("{}/parameters", op.pointer), problem }
+                })?),
+                None => None,
+            };
+            each_param.push(ParamValidator { required: param.required, validator });
         }
-        let params_validator = if params.is_empty() || !with_body {
-            None
-        } else {
-            let mut properties = Map::new();
-            for (location, props, required) in groups {
-                properties.insert(
-                    location.as_str().to_owned(),
-                    json!({"type": "object", "properties": props, "required": required}),
-                );
-            }
-            let schema = json!({"type": "object", "properties": properties});
-            let at =
-                |problem: String| OpenApiError::Validate { pointer: format!("{}/parameters", op.pointer), problem };
-            Some(build(schema, defs).map_err(at)?)
-        };
         let body = match op.request_body.as_ref().filter(|_| with_body) {
             None => None,
             Some(request_body) => {
@@ -276,7 +244,7 @@ impl RequestCheck {
                 Some(BodyCheck { required: request_body.required, media })
             }
         };
-        Ok(RequestCheck { params, params_validator, each_param, body })
+        Ok(RequestCheck { params, each_param, body })
     }
 
     /// Checks only the parameters (path, query, header, cookie) of a request, never its body:
@@ -287,10 +255,7 @@ impl RequestCheck {
         query: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<(), Vec<Violation>> {
-        let mut violations = match self.each_param.len() == self.params.len() {
-            true => self.check_each_param(path_params, query, headers),
-            false => self.read_params(path_params, query, headers).1,
-        };
+        let mut violations = self.read_each_param(path_params, query, headers, |_, _, _| {});
         if violations.is_empty() {
             return Ok(());
         }
@@ -298,12 +263,14 @@ impl RequestCheck {
         Err(violations)
     }
 
-    /// Each parameter read and checked against its own validator.
-    fn check_each_param(
+    /// Reads each parameter and checks it against its own validator; `keep` gets every value
+    /// read, valid or not.
+    fn read_each_param(
         &self,
         path_params: &[(&str, &str)],
         query: Option<&str>,
         headers: &HeaderMap,
+        mut keep: impl FnMut(In, &str, Value),
     ) -> Vec<Violation> {
         let sent = Sent::of(path_params, query, headers);
         let mut violations = Vec::new();
@@ -315,16 +282,15 @@ impl RequestCheck {
                 None => {}
                 Some(Err(message)) => violations.push(violation(format!("value {message}"), None)),
                 Some(Ok(value)) => {
-                    let Some(validator) = &check.validator else { continue };
-                    if validator.is_valid(&value) {
-                        continue;
+                    if let Some(validator) = check.validator.as_ref().filter(|v| !v.is_valid(&value)) {
+                        let room = MAX_VIOLATIONS.saturating_sub(violations.len());
+                        for error in validator.iter_errors(&value).take(room) {
+                            // The parameter's name, then a pointer inside it (`filter/min`).
+                            let name = format!("{}{}", reader.name, unescape(&pointer_of(&error)));
+                            violations.push(Violation { name, ..violation(message_of(&error), value_of(&error)) });
+                        }
                     }
-                    let room = MAX_VIOLATIONS.saturating_sub(violations.len());
-                    for error in validator.iter_errors(&value).take(room) {
-                        // As the one-pass validator names it: the parameter, then a pointer inside it.
-                        let name = format!("{}{}", reader.name, unescape(&pointer_of(&error)));
-                        violations.push(Violation { name, ..violation(message_of(&error), value_of(&error)) });
-                    }
+                    keep(*location, &reader.name, value);
                 }
             }
         }
@@ -337,51 +303,10 @@ impl RequestCheck {
         query: Option<&str>,
         headers: &HeaderMap,
     ) -> (ParsedRequest, Vec<Violation>) {
-        let mut violations = Vec::new();
         let mut parsed = ParsedRequest::default();
-        let sent = Sent::of(path_params, query, headers);
-        for (location, reader) in &self.params {
-            let read = sent.read(*location, reader);
-            let target = match location {
-                In::Path => &mut parsed.path,
-                In::Query => &mut parsed.query,
-                In::Header => &mut parsed.header,
-                _ => &mut parsed.cookie,
-            };
-            match read {
-                Some(Ok(value)) => {
-                    target.insert(reader.name.clone(), value);
-                }
-                Some(Err(message)) => violations.push(Violation {
-                    location: *location,
-                    name: reader.name.clone(),
-                    message: format!("value {message}"),
-                    value: None,
-                }),
-                None => {}
-            }
-        }
-        if let Some(validator) = &self.params_validator {
-            // The groups move into the checked instance and back out: no copy per request. The
-            // errors are collected only when there are some (`is_valid` stops at the first).
-            let mut instance = Map::new();
-            for (location, group) in parsed.groups_mut() {
-                instance.insert(location.as_str().to_owned(), Value::Object(std::mem::take(group)));
-            }
-            let instance = Value::Object(instance);
-            if !validator.is_valid(&instance) {
-                for error in validator.iter_errors(&instance).take(MAX_VIOLATIONS) {
-                    violations.push(param_violation(&error));
-                }
-            }
-            if let Value::Object(mut instance) = instance {
-                for (location, group) in parsed.groups_mut() {
-                    if let Some(Value::Object(values)) = instance.remove(location.as_str()) {
-                        *group = values;
-                    }
-                }
-            }
-        }
+        let violations = self.read_each_param(path_params, query, headers, |location, name, value| {
+            parsed.group_mut(location).insert(name.to_owned(), value);
+        });
         (parsed, violations)
     }
 
@@ -515,20 +440,6 @@ fn build(mut schema: Value, defs: Map<String, Value>) -> Result<Validator, Strin
         .should_validate_formats(true)
         .build(&schema)
         .map_err(|e| e.to_string())
-}
-
-/// One parameter violation: the instance path is `/<location>/<name>[/inner…]`.
-fn param_violation(error: &jsonschema::ValidationError<'_>) -> Violation {
-    let pointer = pointer_of(error);
-    let mut segments = pointer.trim_start_matches('/').splitn(2, '/');
-    let location = match segments.next().unwrap_or_default() {
-        "path" => In::Path,
-        "header" => In::Header,
-        "cookie" => In::Cookie,
-        _ => In::Query,
-    };
-    let name = segments.next().map(unescape).unwrap_or_default();
-    Violation { location, name, message: message_of(error), value: value_of(error) }
 }
 
 fn body_violation(error: &jsonschema::ValidationError<'_>) -> Violation {
@@ -681,7 +592,7 @@ mod tests {
     }
 
     #[test]
-    fn each_parameter_checked_alone_reports_what_the_one_pass_check_reports() {
+    fn each_parameter_is_checked_alone_and_named_as_the_partner_sent_it() {
         let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
             "paths": {"/shops/{shop_id}/orders": {"get": {
                 "parameters": [
@@ -700,50 +611,108 @@ mod tests {
             "components": {"schemas": {"Status": {"type": "string", "enum": ["open", "closed"]}}}});
         let api = crate::model::build_api(std::path::Path::new("shop.yaml"), &doc).expect("model");
         let op = &api.operations[0];
-        let (one_pass, each) =
+        let (emulator, gateway) =
             (RequestCheck::compile(op).expect("compiles"), RequestCheck::compile_params(op).expect("compiles"));
-        assert!(
-            each.params_validator.is_none() && each.each_param.len() == 7,
-            "the gateway's check validates each parameter"
-        );
-        let seen = |violations: Vec<Violation>| -> Vec<(u8, String, String, Option<Value>)> {
-            violations.into_iter().map(|v| (v.location as u8, v.name, v.message, v.value)).collect()
+        let seen = |violations: Vec<Violation>| -> Vec<(In, String, String, Option<Value>)> {
+            violations.into_iter().map(|v| (v.location, v.name, v.message, v.value)).collect()
         };
-        // (the path's shop_id, the query, the headers)
-        type Case<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
-        let cases: [Case; 7] = [
+        let ok = |location: In, name: &str, message: &str, value: Value| {
+            (location, name.to_owned(), message.to_owned(), Some(value))
+        };
+        let missing = |location: In, name: &str| (location, name.to_owned(), "is required".to_owned(), None);
+        let (ref_ok, cookie_ok): (&[(&str, &str)], _) = (&[("x-reference-id", "r")], ("cookie", "session=abcdefgh"));
+        // (the path's shop_id, the query, the headers) and what each check reports, in this order:
+        // path, query, header, cookie, then by name, a pointer inside the value after its name.
+        type Case<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, &'a str)>, Vec<(In, String, String, Option<Value>)>);
+        let cases: Vec<Case> = vec![
             (
                 "shop_1",
                 Some("limit=5&status=open&ids=1,2&filter[min]=1"),
-                &[("x-reference-id", "r-1"), ("cookie", "session=abcdefgh")],
+                vec![("x-reference-id", "r-1"), cookie_ok],
+                vec![],
             ),
-            ("Shop!", None, &[]),
-            ("shop_1", Some("limit=0&status=lost&ids=1,x,3,4"), &[("x-reference-id", ""), ("cookie", "session=short")]),
+            (
+                "Shop!",
+                None,
+                vec![],
+                vec![
+                    ok(In::Path, "shop_id", "value does not match \"^[a-z0-9_]{1,20}$\"", json!("Shop!")),
+                    missing(In::Header, "x-reference-id"),
+                    missing(In::Cookie, "session"),
+                ],
+            ),
+            (
+                "shop_1",
+                Some("limit=0&status=lost&ids=1,x,3,4"),
+                vec![("x-reference-id", ""), ("cookie", "session=short")],
+                vec![
+                    ok(In::Query, "ids", "value has more than 3 items", json!([1, "x", 3, 4])),
+                    ok(In::Query, "ids/1", "value is not of type \"integer\"", json!("x")),
+                    ok(In::Query, "limit", "value is less than the minimum of 1", json!(0)),
+                    ok(In::Query, "status", "value is not one of \"open\" or \"closed\"", json!("lost")),
+                    ok(In::Header, "x-reference-id", "value is shorter than 1 character", json!("")),
+                    ok(In::Cookie, "session", "value is shorter than 8 characters", json!("short")),
+                ],
+            ),
             (
                 "shop_1",
                 Some("limit=ten&filter[max]=2"),
-                &[("x-reference-id", "0123456789012345678901234567890123456789")],
+                vec![("x-reference-id", "0123456789012345678901234567890123456789")],
+                vec![
+                    missing(In::Query, "filter/min"),
+                    ok(In::Query, "limit", "value is not of type \"integer\"", json!("ten")),
+                    ok(
+                        In::Header,
+                        "x-reference-id",
+                        "value is longer than 36 characters",
+                        json!("0123456789012345678901234567890123456789"),
+                    ),
+                    missing(In::Cookie, "session"),
+                ],
             ),
-            ("shop_1", Some("filter[min]=low"), &[("x-reference-id", "r"), ("cookie", "session=abcdefgh")]),
-            ("", Some("status=OPEN&status=closed"), &[("x-reference-id", "r"), ("cookie", "session=abcdefgh")]),
-            ("shop%201", Some("limit=101"), &[("x-reference-id", "r"), ("cookie", "session=abcdefgh")]),
+            (
+                "shop_1",
+                Some("filter[min]=low"),
+                [ref_ok, &[cookie_ok]].concat(),
+                vec![ok(In::Query, "filter/min", "value is not of type \"number\"", json!("low"))],
+            ),
+            (
+                "",
+                Some("status=OPEN&status=closed"),
+                [ref_ok, &[cookie_ok]].concat(),
+                vec![
+                    ok(In::Path, "shop_id", "value does not match \"^[a-z0-9_]{1,20}$\"", json!("")),
+                    ok(In::Query, "status", "value is not one of \"open\" or \"closed\"", json!("OPEN")),
+                ],
+            ),
+            (
+                "shop%201",
+                Some("limit=101"),
+                [ref_ok, &[cookie_ok]].concat(),
+                vec![
+                    ok(In::Path, "shop_id", "value does not match \"^[a-z0-9_]{1,20}$\"", json!("shop 1")),
+                    ok(In::Query, "limit", "value is greater than the maximum of 100", json!(101)),
+                ],
+            ),
         ];
-        let mut invalid = 0;
-        for (shop, query, sent) in cases {
+        for (shop, query, sent, expected) in cases {
             let mut headers = HeaderMap::new();
-            for (name, value) in sent {
+            for (name, value) in &sent {
                 headers.insert(http::HeaderName::from_static(name), http::HeaderValue::from_str(value).expect("value"));
             }
             let path = [("shop_id", shop)];
-            let expected = match one_pass.check(&path, query, &headers, b"") {
-                Verdict::Valid(_) => Vec::new(),
+            let context = format!("shop {shop:?}, query {query:?}, headers {sent:?}");
+            let by_emulator = match emulator.check(&path, query, &headers, b"") {
+                Verdict::Valid(parsed) => {
+                    assert_eq!(parsed.query.get("limit"), Some(&json!(5)), "the values read are kept: {context}");
+                    Vec::new()
+                }
                 Verdict::Invalid(violations) => seen(violations),
                 Verdict::UnsupportedMediaType(_) => panic!("no body here"),
             };
-            let got = each.check_params(&path, query, &headers).map_or_else(seen, |()| Vec::new());
-            assert_eq!(got, expected, "shop {shop:?}, query {query:?}, headers {sent:?}");
-            invalid += usize::from(!expected.is_empty());
+            assert_eq!(by_emulator, expected, "the emulator: {context}");
+            let by_gateway = gateway.check_params(&path, query, &headers).map_or_else(seen, |()| Vec::new());
+            assert_eq!(by_gateway, expected, "the gateway: {context}");
         }
-        assert_eq!(invalid, 6, "every case but the first is refused");
     }
 }
