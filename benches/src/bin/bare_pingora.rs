@@ -31,6 +31,8 @@ use pingora::server::configuration::ServerConf;
 /// Sends every request to one upstream: untouched, or with parts of Sandgate's wire work.
 struct PickPeer {
     upstream: SocketAddr,
+    /// The `host` value of `--same-wire`, made once (Sandgate keeps its endpoint's authority too).
+    host: String,
     wire: SameWire,
 }
 
@@ -131,7 +133,7 @@ impl ProxyHttp for PickPeer {
         _ctx: &mut (),
     ) -> Result<()> {
         if self.wire.headers {
-            req.insert_header("host", self.upstream.to_string())?;
+            req.insert_header("host", self.host.as_str())?;
             req.remove_header("authorization");
             req.remove_header("cookie");
             for (name, value) in UPSTREAM_HEADERS {
@@ -183,7 +185,11 @@ fn main() {
             };
             let mut server = Server::new_with_opt_and_conf(None, conf);
             let conf = std::sync::Arc::clone(&server.configuration);
-            let mut service = http_proxy_service_with_name(&conf, PickPeer { upstream, wire }, "bare pingora");
+            let mut service = http_proxy_service_with_name(
+                &conf,
+                PickPeer { upstream, host: upstream.to_string(), wire },
+                "bare pingora",
+            );
             let mut socket = TcpSocketOptions::default();
             socket.so_reuseport = Some(workers > 1);
             service.add_tcp_with_settings(listen, socket);

@@ -193,10 +193,8 @@ impl RequestCheck {
     }
 
     fn compile_parts(op: &Operation, with_body: bool) -> Result<RequestCheck, OpenApiError> {
-        // Each validator gets only the components its own schemas reach, in their request view:
-        // on Graph a body can reach 460 components that the parameters' validator never needs.
-        let roots: Vec<&Value> = op.parameters.iter().filter_map(|p| p.schema.as_ref()).collect();
-        let defs = request_view_defs(op.schemas.reachable(&roots));
+        // Each validator (`shared_validator`) gets only the components its own schema reaches, in
+        // their request view; a reader needs only the outline, which that view never changes.
         let mut params = Vec::new();
         let mut each_param = Vec::new();
         for param in &op.parameters {
@@ -204,7 +202,7 @@ impl RequestCheck {
             if location == In::Header && IGNORED_HEADERS.contains(&param.name.as_str()) {
                 continue;
             }
-            params.push((location, ParamReader::new(param, &defs)));
+            params.push((location, ParamReader::new(param, &op.schemas.defs)));
             // Shared with every parameter of the document that has the same schema.
             let validator = match &param.schema {
                 Some(schema) => Some(shared_validator(&op.schemas, schema).map_err(|problem| {
