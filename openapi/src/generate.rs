@@ -112,6 +112,15 @@ enum Node {
     },
     /// `oneOf`/`anyOf`, or a list of `type`s: one branch is chosen.
     Choice(Vec<Node>),
+    /// A branch of a `oneOf`/`anyOf` whose objects carry fixed values that tell it from the
+    /// others: its discriminator value, and (`oneOf`) each property it pins with `const` or a
+    /// one-value `enum`, even where that property is optional. Without them an object of one
+    /// branch can also be valid under another, and `oneOf` then refuses it (Spotify's artist
+    /// and track).
+    Tagged {
+        node: Box<Node>,
+        tags: Vec<(String, Value)>,
+    },
     /// `type: [T, "null"]`: usually T, sometimes null.
     Nullable(Box<Node>),
 }
@@ -185,17 +194,24 @@ impl Compiler<'_> {
                     .filter(|(k, _)| !is_annotation(k) && *k != key)
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
+                let discriminator = Discriminator::of(obj);
                 let nodes = branches
                     .iter()
                     .enumerate()
                     .map(|(i, branch)| {
                         let at = format!("{at}/{key}/{i}");
                         // A `$ref` branch stays a reference (recursive schemas must not unfold).
-                        if outer.is_empty() || branch.get("$ref").is_some() {
-                            return self.node(branch, &at);
-                        }
-                        let merged = self.merge_all_of(&outer, std::slice::from_ref(branch), &at, 0)?;
-                        self.node(&Value::Object(merged), &at)
+                        let node = if outer.is_empty() || branch.get("$ref").is_some() {
+                            self.node(branch, &at)?
+                        } else {
+                            let merged = self.merge_all_of(&outer, std::slice::from_ref(branch), &at, 0)?;
+                            self.node(&Value::Object(merged), &at)?
+                        };
+                        let tags = self.tags(&outer, branch, discriminator.as_ref(), key == "oneOf", &at);
+                        Ok(match tags.is_empty() {
+                            true => node,
+                            false => Node::Tagged { node: Box::new(node), tags },
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 return Ok(Node::Choice(nodes));
@@ -334,6 +350,55 @@ impl Compiler<'_> {
 
     /// Merges `allOf` members (following `$ref`s) into one schema: properties and `required`
     /// are united, other keywords keep their first value.
+    /// The fixed values an object of `branch` carries (see `Node::Tagged`): the discriminator's
+    /// property gets the value that names this branch (a `mapping` key, else the schema's name),
+    /// unless the branch's own schema of that property rules the value out; then, and in every
+    /// `oneOf` branch, a property the branch pins to one value gets that value. Only properties
+    /// the branch (or the schema around it) declares are set.
+    fn tags(
+        &self,
+        outer: &Map<String, Value>,
+        branch: &Value,
+        discriminator: Option<&Discriminator>,
+        exclusive: bool,
+        at: &str,
+    ) -> Vec<(String, Value)> {
+        let mut properties = outer.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+        if let Ok(merged) = self.merge_all_of(&Map::new(), std::slice::from_ref(branch), at, 0) {
+            properties.extend(merged.get("properties").and_then(Value::as_object).cloned().unwrap_or_default());
+        }
+        let mut tags = Vec::new();
+        for (name, schema) in &properties {
+            let schema = self.resolve(schema);
+            let pinned = pinned_value(schema);
+            let named = discriminator.filter(|d| d.property == *name).and_then(|d| {
+                let admits = |value: &str| match schema.get("enum").and_then(Value::as_array) {
+                    Some(values) => values.iter().any(|v| v.as_str() == Some(value)),
+                    None => free_text(schema),
+                };
+                d.values_for(branch).into_iter().find(|value| admits(value)).map(Value::String)
+            });
+            if let Some(value) =
+                named.or(pinned.filter(|_| exclusive || discriminator.is_some_and(|d| d.property == *name)))
+            {
+                tags.push((name.clone(), value));
+            }
+        }
+        tags
+    }
+
+    /// `schema`, or the component its `$ref` names (followed through chains of references).
+    fn resolve<'s>(&'s self, mut schema: &'s Value) -> &'s Value {
+        for _ in 0..16 {
+            let Some(target) = schema.get("$ref").and_then(Value::as_str) else { break };
+            match target.strip_prefix(DEFS_REF).and_then(|name| self.schemas.defs.get(name)) {
+                Some(resolved) => schema = resolved,
+                None => break,
+            }
+        }
+        schema
+    }
+
     fn merge_all_of(
         &self,
         outer: &Map<String, Value>,
@@ -396,6 +461,69 @@ impl Compiler<'_> {
 /// (a reference stays one, so recursive schemas never unfold).
 fn inline(schema: &Value) -> bool {
     schema.as_object().is_some_and(|o| !o.contains_key("$ref"))
+}
+
+/// A `discriminator` (OpenAPI): the property whose value names the branch an object is of.
+pub(crate) struct Discriminator {
+    pub(crate) property: String,
+    /// `mapping`: value → the `$ref` (or bare schema name) of the branch it names.
+    mapping: Vec<(String, String)>,
+}
+
+impl Discriminator {
+    pub(crate) fn of(schema: &Map<String, Value>) -> Option<Discriminator> {
+        let discriminator = schema.get("discriminator")?;
+        let property = discriminator.get("propertyName")?.as_str()?.to_owned();
+        let mapping = discriminator
+            .get("mapping")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(value, target)| Some((value.clone(), target.as_str()?.to_owned())))
+            .collect();
+        Some(Discriminator { property, mapping })
+    }
+
+    /// The values that name `branch`: the `mapping` keys pointing at it, then (OpenAPI's implicit
+    /// mapping) the name of the component it references.
+    pub(crate) fn values_for(&self, branch: &Value) -> Vec<String> {
+        let Some(name) = branch.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) else {
+            return Vec::new();
+        };
+        let mut values: Vec<String> = self
+            .mapping
+            .iter()
+            .filter(|(_, target)| target.rsplit('/').next() == Some(name))
+            .map(|(value, _)| value.clone())
+            .collect();
+        values.push(name.to_owned());
+        values
+    }
+}
+
+/// The one value `schema` admits (`const`, or an `enum` of one value), if it pins one.
+fn pinned_value(schema: &Value) -> Option<Value> {
+    if let Some(value) = schema.get("const") {
+        return Some(value.clone());
+    }
+    match schema.get("enum").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([only]) => Some(only.clone()),
+        _ => None,
+    }
+}
+
+/// Whether any text fits `schema` (a string with no pattern, format or length bounds, or no type).
+fn free_text(schema: &Value) -> bool {
+    let typed = match schema.get("type") {
+        None => true,
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+        Some(_) => false,
+    };
+    typed
+        && ["pattern", "format", "minLength", "maxLength", "const", "enum", "not"]
+            .iter()
+            .all(|k| schema.get(k).is_none())
 }
 
 /// Keywords that describe a schema without constraining its values.
@@ -646,6 +774,15 @@ impl Gen<'_> {
                 }
                 let pick = self.rng.random_range(0..branches.len());
                 self.value(&branches[pick], hint, depth + 1)
+            }
+            Node::Tagged { node, tags } => {
+                let mut value = self.value(node, hint, depth);
+                if let Value::Object(object) = &mut value {
+                    for (name, tag) in tags {
+                        object.insert(name.clone(), tag.clone());
+                    }
+                }
+                value
             }
             Node::Nullable(inner) => {
                 if self.rng.random_bool(0.1) {
@@ -914,6 +1051,75 @@ mod tests {
     fn compiled(schema: &Value) -> Result<Program, OpenApiError> {
         let schemas = SchemaSet::default();
         Program::compile(schema, &schemas, &CompiledSet::compile(&schemas).expect("empty set"))
+    }
+
+    /// A document of `components` (OpenAPI form) and a program for `schema` in it.
+    fn compiled_in(components: Value, schema: &Value) -> (Program, Value) {
+        let defs: Map<String, Value> = components
+            .as_object()
+            .expect("components")
+            .iter()
+            .map(|(name, schema)| (name.clone(), crate::normalize::schema(schema)))
+            .collect();
+        let root = crate::normalize::schema(schema);
+        let schemas = SchemaSet::new(defs.clone());
+        let program = Program::compile(&root, &schemas, &CompiledSet::compile(&schemas).expect("compiles"));
+        let mut document = root.as_object().cloned().expect("an object schema");
+        document.insert("$defs".into(), Value::Object(defs));
+        (program.expect("compiles"), Value::Object(document))
+    }
+
+    #[test]
+    fn an_object_of_one_branch_is_never_valid_under_another() {
+        // Spotify's artist and track: every property optional, each tells itself apart only by a
+        // one-value `type`. An artist without its `type` is also a valid track, and `oneOf` then
+        // refuses it.
+        let thing = |kind: &str| {
+            json!({"type": "object", "properties": {
+                "name": {"type": "string"}, "id": {"type": "string"}, "type": {"type": "string", "enum": [kind]}}})
+        };
+        let components = json!({"Artist": thing("artist"), "Track": thing("track"), "Show": thing("show")});
+        let schema = json!({"oneOf": [
+            {"$ref": "#/components/schemas/Artist"}, {"$ref": "#/components/schemas/Track"},
+            {"allOf": [{"$ref": "#/components/schemas/Show"}, {"required": ["name"]}]}]});
+        let (program, document) = compiled_in(components, &schema);
+        let validator = jsonschema::validator_for(&document).expect("a valid schema");
+        let mut kinds = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let value = program.generate(seed);
+            assert!(validator.is_valid(&value), "seed {seed}: {value}");
+            kinds.insert(value["type"].as_str().expect("a type").to_owned());
+        }
+        assert_eq!(kinds.len(), 3, "every branch is generated: {kinds:?}");
+    }
+
+    #[test]
+    fn a_discriminator_property_names_the_branch_an_object_is_of() {
+        let pet = |extra: &str| {
+            json!({"type": "object", "required": ["petType"], "properties": {
+                "petType": {"type": "string"}, extra: {"type": "integer"}}})
+        };
+        let components = json!({"Dog": pet("bark"), "Cat": pet("purr"), "Lizard": pet("scales")});
+        let schema = json!({
+            "oneOf": [{"$ref": "#/components/schemas/Dog"}, {"$ref": "#/components/schemas/Cat"},
+                      {"$ref": "#/components/schemas/Lizard"}],
+            "discriminator": {"propertyName": "petType", "mapping": {"dog": "#/components/schemas/Dog", "lizard": "Lizard"}}});
+        let (program, _) = compiled_in(components, &schema);
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..100 {
+            let value = program.generate(seed);
+            let pet_type = value["petType"].as_str().expect("a petType").to_owned();
+            let own = match pet_type.as_str() {
+                "dog" => "bark",
+                "Cat" => "purr",
+                "lizard" => "scales",
+                other => panic!("seed {seed}: {other:?} names no branch: {value}"),
+            };
+            assert!(value.as_object().is_some_and(|o| o.keys().all(|k| k == "petType" || k == own)), "{value}");
+            seen.insert(pet_type);
+        }
+        // A mapping key where one names the branch (by `$ref` or bare name), else the schema name.
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["Cat", "dog", "lizard"]);
     }
 
     #[test]

@@ -1,16 +1,16 @@
 //! A spec lint (`sandgate emulator --check`): what would make answers fabricated from a spec
 //! break the spec itself, each named by file and JSON pointer. Schemas no value satisfies (an
 //! `allOf` of a closed object and one that requires other properties, bounds that cross, an enum
-//! of the wrong type), examples that do not conform to their schema, and patterns the generator
-//! can only approximate.
+//! of the wrong type, a discriminator naming a branch with a value the branch refuses), examples
+//! that do not conform to their schema, and patterns the generator can only approximate.
 
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
 use crate::error::pointer_segment;
-use crate::generate::{pattern_support, PatternSupport};
-use crate::shape::deref;
+use crate::generate::{pattern_support, Discriminator, PatternSupport};
+use crate::shape::{child, deref};
 use crate::Api;
 
 /// One problem of a spec.
@@ -212,6 +212,9 @@ fn schema_findings(
             }
         }
     }
+    if let Some(discriminator) = Discriminator::of(object) {
+        discriminator_findings(object, &discriminator, defs, at, out);
+    }
     for key in ["properties", "patternProperties", "$defs"] {
         for (name, member) in object.get(key).and_then(Value::as_object).into_iter().flatten() {
             schema_findings(member, defs, &format!("{at}/{key}/{}", pointer_segment(name)), depth + 1, out);
@@ -225,6 +228,42 @@ fn schema_findings(
     for key in ["items", "additionalProperties", "not"] {
         if let Some(member) = object.get(key).filter(|m| m.is_object()) {
             schema_findings(member, defs, &format!("{at}/{key}"), depth + 1, out);
+        }
+    }
+}
+
+/// A branch the discriminator names with a value its own schema of that property refuses
+/// (Spotify: `EpisodeObject`, with no `mapping`, whose `type` admits only `episode`): no object
+/// of that branch satisfies both.
+fn discriminator_findings(
+    object: &Map<String, Value>,
+    discriminator: &Discriminator,
+    defs: &Map<String, Value>,
+    at: &str,
+    out: &mut Vec<(String, String, bool)>,
+) {
+    for key in ["oneOf", "anyOf"] {
+        for (i, branch) in object.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let names = discriminator.values_for(branch);
+            let property = child(branch, defs, &discriminator.property).and_then(|p| deref(p, defs));
+            let admitted: Vec<&Value> = match property.map(|p| (p.get("const"), p.get("enum"))) {
+                Some((Some(value), _)) => vec![value],
+                Some((None, Some(Value::Array(values)))) => values.iter().collect(),
+                _ => continue,
+            };
+            if names.is_empty() || names.iter().any(|name| admitted.iter().any(|a| a.as_str() == Some(name))) {
+                continue;
+            }
+            let admitted = admitted.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
+            out.push((
+                format!("{at}/{key}/{i}"),
+                format!(
+                    "the discriminator names this branch {names:?} in {:?}, which admits only {admitted}: no object of it \
+                     satisfies both; answers carry the branch's own value (a mapping from that value would fix the spec)",
+                    discriminator.property
+                ),
+                true,
+            ));
         }
     }
 }
@@ -267,5 +306,27 @@ mod tests {
             "{findings:?}"
         );
         assert_eq!(findings.len(), 5, "nothing else: {findings:?}");
+    }
+
+    #[test]
+    fn a_discriminator_naming_a_branch_with_a_value_the_branch_refuses_is_found() {
+        let kind = |value: &str| json!({"type": "object", "properties": {"type": {"type": "string", "enum": [value]}}});
+        let doc = json!({
+            "openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+            "components": {"schemas": {
+                "Track": kind("track"), "Episode": kind("episode"),
+                // Spotify: no mapping, so the values are the schema names, which the enums refuse.
+                "Implied": {"oneOf": [{"$ref": "#/components/schemas/Track"}, {"$ref": "#/components/schemas/Episode"}],
+                            "discriminator": {"propertyName": "type"}},
+                // A mapping from each branch's own value: consistent.
+                "Mapped": {"oneOf": [{"$ref": "#/components/schemas/Track"}, {"$ref": "#/components/schemas/Episode"}],
+                           "discriminator": {"propertyName": "type",
+                                             "mapping": {"track": "#/components/schemas/Track", "episode": "Episode"}}}}}
+        });
+        let api = crate::model::build_api(std::path::Path::new("t.yaml"), &doc).expect("builds");
+        let findings = lint(&[api]);
+        let pointers: Vec<&str> = findings.iter().map(|f| f.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/components/schemas/Implied/oneOf/0", "/components/schemas/Implied/oneOf/1"]);
+        assert!(findings[1].error && findings[1].problem.contains("\"episode\""), "{findings:?}");
     }
 }
