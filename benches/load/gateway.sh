@@ -12,6 +12,9 @@
 #   nginx-training  nginx proxying to a block that serves a fixed body: the TRAINING answer, captured
 #   training        Sandgate's TRAINING listener: the full chain, then the in-process emulator answering
 #                   customers/search
+#   pingora-answer  bare-pingora --answer: Pingora answering every request from request_filter with the
+#                   captured TRAINING answer, written as Sandgate writes it, so training/pingora-answer
+#                   is the cost of Sandgate's TRAINING chain and emulator alone
 # The PRODUCTION targets get GET /pos-api/v2.5/client-id/<prd id>/i18n, the TRAINING ones
 # GET /pos-api/v2.5/client-id/<trn id>/customers/search?..., each with a bearer token and an
 # x-reference-id. Each round runs the targets in a rotated order (2 s of wrk warm-up before each
@@ -44,7 +47,7 @@ readonly REFERENCE_ID="3f0e4a4c-0d7e-4a53-9a43-2f1d0d3b1a11"
 readonly BODY='{"translations":{"en":{"hello":"Hello"}}}'
 readonly API_PREFIX="/pos-api/v2.5"
 readonly TRAINING_QUERY="first_name=John&last_name=Smith&dob=1980-01-01"
-readonly TARGETS=(direct nginx-proxy bare-pingora same-wire sandgate nginx-training training)
+readonly TARGETS=(direct nginx-proxy bare-pingora same-wire sandgate nginx-training training pingora-answer)
 
 WORK_DIR=""          # temporary: configs, data dir, logs (kept only when the run fails)
 RESULTS_DIR=""       # benches/load/results/<UTC timestamp>
@@ -53,8 +56,9 @@ NGINX_PID=""
 SANDGATE_PID=""
 BARE_PID=""
 SAME_WIRE_PID=""
+ANSWER_PID=""
 UPSTREAM_PORT="" PROXY_PORT="" TRAINING_PORT="" PRODUCTION_PORT="" ADMIN_PORT="" PORTAL_PORT=""
-BARE_PORT="" SAME_WIRE_PORT="" FIXED_PORT="" FIXED_PROXY_PORT=""
+BARE_PORT="" SAME_WIRE_PORT="" FIXED_PORT="" FIXED_PROXY_PORT="" ANSWER_PORT=""
 PROD_CLIENT_ID="" PROD_CLIENT_SECRET="" TRN_CLIENT_ID="" TRN_CLIENT_SECRET=""
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -83,6 +87,7 @@ cleanup() {
   stop_process "$SANDGATE_PID" INT
   stop_process "$BARE_PID" INT
   stop_process "$SAME_WIRE_PID" INT
+  stop_process "$ANSWER_PID" INT
   stop_process "$NGINX_PID" TERM
   if [ -n "$WORK_DIR" ] && [ -d "$WORK_DIR" ]; then
     if [ "$status" -eq 0 ] || [ "$status" -ge 128 ]; then
@@ -186,7 +191,7 @@ pick_ports() {
   ports="$(python3 - <<'PY'
 import socket
 socks = []
-for _ in range(10):
+for _ in range(11):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -196,7 +201,7 @@ for s in socks:
 PY
 )"
   read -r UPSTREAM_PORT PROXY_PORT TRAINING_PORT PRODUCTION_PORT ADMIN_PORT BARE_PORT FIXED_PORT FIXED_PROXY_PORT PORTAL_PORT \
-    SAME_WIRE_PORT <<<"$ports"
+    SAME_WIRE_PORT ANSWER_PORT <<<"$ports"
 }
 
 # Writes nginx.conf: the upstream server block, the plain proxy_pass block, and for the TRAINING
@@ -328,6 +333,14 @@ start_bare_pingora() {
   wait_for_http "http://127.0.0.1:$SAME_WIRE_PORT/" "$SAME_WIRE_PID" "bare-pingora --same-wire"
 }
 
+# Starts the TRAINING floor: bare Pingora answering every request with the captured TRAINING answer.
+start_pingora_answer() {
+  "$BARE_PINGORA_BIN" "127.0.0.1:$ANSWER_PORT" "127.0.0.1:$UPSTREAM_PORT" "$(nproc)" \
+    --answer="$WORK_DIR/training-body.json" 2>"$WORK_DIR/pingora-answer.log" &
+  ANSWER_PID=$!
+  wait_for_http "http://127.0.0.1:$ANSWER_PORT/" "$ANSWER_PID" "bare-pingora --answer"
+}
+
 # Starts `sandgate up` (stdout: one JSON line; stderr incl. the access log: sandgate.log) and waits
 # for its JSON line.
 start_sandgate() {
@@ -418,7 +431,7 @@ EOF
 # Prints the environment whose request a target gets.
 target_env() {
   case "$1" in
-    nginx-training | training) echo training ;;
+    nginx-training | training | pingora-answer) echo training ;;
     *) echo production ;;
   esac
 }
@@ -434,6 +447,7 @@ target_url() {
     same-wire) port="$SAME_WIRE_PORT" ;;
     training) port="$TRAINING_PORT" ;;
     nginx-training) port="$FIXED_PROXY_PORT" ;;
+    pingora-answer) port="$ANSWER_PORT" ;;
     *) die "unknown target $1" ;;
   esac
   if [ "$(target_env "$1")" = training ]; then
@@ -516,6 +530,7 @@ cpu_ticks() {
     sandgate | training) pids="$SANDGATE_PID" ;;
     bare-pingora) pids="$BARE_PID" ;;
     same-wire) pids="$SAME_WIRE_PID" ;;
+    pingora-answer) pids="$ANSWER_PID" ;;
     *) pids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
   esac
   for pid in $pids; do
@@ -600,7 +615,7 @@ for name in targets:
 median = {name: {k: statistics.median(run[k] for run in runs[name]) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")}
           for name in targets}
 s, n, d = median["sandgate"], median["nginx-proxy"], median["direct"]
-b, t, nt = median["bare-pingora"], median["training"], median["nginx-training"]
+b, t, nt, a = median["bare-pingora"], median["training"], median["nginx-training"], median["pingora-answer"]
 w = median["same-wire"]
 ratios = {
     "sandgate/same-wire req/s": s["rps"] / w["rps"],
@@ -617,6 +632,10 @@ ratios = {
     "training/nginx-training req/s": t["rps"] / nt["rps"],
     "training/nginx-training p99": t["p99_ms"] / nt["p99_ms"],
     "training/nginx-training cpu per request": t["cpu_us"] / max(nt["cpu_us"], 1e-9),
+    "training/pingora-answer req/s": t["rps"] / a["rps"],
+    "training/pingora-answer cpu per request": t["cpu_us"] / max(a["cpu_us"], 1e-9),
+    "pingora-answer/nginx-training req/s": a["rps"] / nt["rps"],
+    "pingora-answer/nginx-training cpu per request": a["cpu_us"] / max(nt["cpu_us"], 1e-9),
 }
 # Issue 16's targets.
 meets = {
@@ -664,6 +683,10 @@ p("TRAINING")
 p(f"  training/nginx-training req/s {ratios['training/nginx-training req/s']:.2f}x (target >= 1.2x: "
   f"{met('training >= 1.2x nginx')})   p99 {ratios['training/nginx-training p99']:.2f}x (target <= 1.0x: "
   f"{met('training p99 <= nginx')})   CPU/req {ratios['training/nginx-training cpu per request']:.2f}x")
+p(f"  training/pingora-answer req/s {ratios['training/pingora-answer req/s']:.2f}x   "
+  f"CPU/req {ratios['training/pingora-answer cpu per request']:.2f}x (Sandgate's TRAINING chain and emulator)")
+p(f"  pingora-answer/nginx-training req/s {ratios['pingora-answer/nginx-training req/s']:.2f}x   "
+  f"CPU/req {ratios['pingora-answer/nginx-training cpu per request']:.2f}x (Pingora's floor for an in-process answer)")
 if rounds > 1:
     p("")
     p("per round (req/s, p99):")
@@ -721,7 +744,7 @@ set_up() {
   trap 'exit 143' TERM
   make_dirs
   pick_ports
-  log "ports: upstream $UPSTREAM_PORT, nginx-proxy $PROXY_PORT, bare-pingora $BARE_PORT, same-wire $SAME_WIRE_PORT, sandgate production $PRODUCTION_PORT, training $TRAINING_PORT, nginx-training $FIXED_PROXY_PORT; work dir $WORK_DIR"
+  log "ports: upstream $UPSTREAM_PORT, nginx-proxy $PROXY_PORT, bare-pingora $BARE_PORT, same-wire $SAME_WIRE_PORT, sandgate production $PRODUCTION_PORT, training $TRAINING_PORT, nginx-training $FIXED_PROXY_PORT, pingora-answer $ANSWER_PORT; work dir $WORK_DIR"
   write_nginx_conf
   start_nginx
   start_bare_pingora
@@ -729,6 +752,7 @@ set_up() {
   start_sandgate
   issue_production_credential
   capture_training_body "$(fetch_token training)"
+  start_pingora_answer
 }
 
 main() {

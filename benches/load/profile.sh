@@ -6,8 +6,9 @@
 #   benches/load/profile.sh                 # the PRODUCTION chain (target sandgate)
 #   TARGET=training benches/load/profile.sh # the TRAINING chain
 #   TARGET=bare-pingora benches/load/profile.sh
+#   TARGET=pingora-answer benches/load/profile.sh # the TRAINING floor: Pingora answering in-process
 #
-# Env: TARGET (sandgate | training | bare-pingora | same-wire), SECONDS_SAMPLED (10), FREQUENCY (1999 Hz),
+# Env: TARGET (sandgate | training | bare-pingora | same-wire | pingora-answer), SECONDS_SAMPLED (10), FREQUENCY (1999 Hz),
 # plus gateway.sh's SANDGATE_BIN, BARE_PINGORA_BIN, CONNECTIONS, THREADS. Needs perf (apt-get
 # install linux-perf). The full report is kept in benches/load/results/<timestamp>/.
 set -euo pipefail
@@ -24,7 +25,8 @@ case "$TARGET" in
   sandgate | training) pid="$SANDGATE_PID" ;;
   bare-pingora) pid="$BARE_PID" ;;
   same-wire) pid="$SAME_WIRE_PID" ;;
-  *) die "TARGET must be sandgate, training, bare-pingora or same-wire" ;;
+  pingora-answer) pid="$ANSWER_PID" ;;
+  *) die "TARGET must be sandgate, training, bare-pingora, same-wire or pingora-answer" ;;
 esac
 check_target "$TARGET" "$(fetch_token "$(target_env "$TARGET")")"
 

@@ -13,7 +13,12 @@
 //!
 //! `--same-wire=timeouts,retry,headers` turns on only the parts named (to see what each costs).
 //!
-//! Usage: `bare-pingora <listen addr> <upstream addr> [workers] [--same-wire[=parts]]`
+//! With `--answer=FILE` it is the TRAINING floor: every request is answered from
+//! `request_filter` with that file as a JSON body, written as Sandgate writes the emulator's
+//! answer (one header with type and length, then the body), and nothing goes upstream. What
+//! Sandgate's TRAINING listener costs above this one is its chain and the emulator.
+//!
+//! Usage: `bare-pingora <listen addr> <upstream addr> [workers] [--same-wire[=parts]] [--answer=FILE]`
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -22,6 +27,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::listeners::TcpSocketOptions;
 use pingora::prelude::*;
@@ -34,6 +40,8 @@ struct PickPeer {
     /// The `host` value of `--same-wire`, made once (Sandgate keeps its endpoint's authority too).
     host: String,
     wire: SameWire,
+    /// `--answer`: the body every request is answered with, in-process.
+    answer: Option<Bytes>,
 }
 
 /// Which parts of Sandgate's wire work the proxy does.
@@ -107,6 +115,14 @@ impl ProxyHttp for PickPeer {
     }
 
     async fn request_filter(&self, session: &mut Session, _ctx: &mut ()) -> Result<bool> {
+        if let Some(body) = &self.answer {
+            let mut header = ResponseHeader::build(200, Some(2))?;
+            header.insert_header("content-type", "application/json")?;
+            header.insert_header("content-length", body.len())?;
+            session.write_response_header(Box::new(header), false).await?;
+            session.write_response_body(Some(body.clone()), true).await?;
+            return Ok(true);
+        }
         if self.wire.retry && session.req_header().method.is_idempotent() {
             session.as_mut().enable_retry_buffering();
         }
@@ -156,13 +172,23 @@ impl ProxyHttp for PickPeer {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(listen), Some(upstream)) = (args.get(1), args.get(2).and_then(|a| a.parse::<SocketAddr>().ok())) else {
-        eprintln!("usage: bare-pingora <listen addr> <upstream addr> [workers] [--same-wire[=parts]]");
+        eprintln!("usage: bare-pingora <listen addr> <upstream addr> [workers] [--same-wire[=parts]] [--answer=FILE]");
         std::process::exit(2);
     };
     let wire = SameWire::from_args(&args).unwrap_or_else(|problem| {
         eprintln!("bare-pingora: {problem}");
         std::process::exit(2);
     });
+    let answer = match args.iter().find_map(|a| a.strip_prefix("--answer=")) {
+        Some(file) => match std::fs::read(file) {
+            Ok(body) => Some(Bytes::from(body)),
+            Err(e) => {
+                eprintln!("bare-pingora: --answer={file}: {e}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
     let workers = args
         .get(3)
         .and_then(|w| w.parse::<usize>().ok())
@@ -187,7 +213,7 @@ fn main() {
             let conf = std::sync::Arc::clone(&server.configuration);
             let mut service = http_proxy_service_with_name(
                 &conf,
-                PickPeer { upstream, host: upstream.to_string(), wire },
+                PickPeer { upstream, host: upstream.to_string(), wire, answer: answer.clone() },
                 "bare pingora",
             );
             let mut socket = TcpSocketOptions::default();
