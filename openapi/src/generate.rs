@@ -348,8 +348,6 @@ impl Compiler<'_> {
         })
     }
 
-    /// Merges `allOf` members (following `$ref`s) into one schema: properties and `required`
-    /// are united, other keywords keep their first value.
     /// The fixed values an object of `branch` carries (see `Node::Tagged`): the discriminator's
     /// property gets the value that names this branch (a `mapping` key, else the schema's name),
     /// unless the branch's own schema of that property rules the value out; then, and in every
@@ -399,6 +397,8 @@ impl Compiler<'_> {
         schema
     }
 
+    /// Merges `allOf` members (following `$ref`s) into one schema: properties and `required`
+    /// are united, other keywords keep their first value.
     fn merge_all_of(
         &self,
         outer: &Map<String, Value>,
