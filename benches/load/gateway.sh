@@ -693,6 +693,19 @@ if rounds > 1:
     p(f"  {'':<15}" + "".join(f"{'round ' + str(i):>22}" for i in range(1, rounds + 1)))
     for name in targets:
         p(f"  {name:<15}" + "".join(f"{r['rps']:>11.0f} {r['p99_ms']:>8.2f}ms" for r in runs[name]))
+# A target the medians meet can still hinge on one round: each target's ratio within each round.
+def round_ratios(a, b, key):
+    return [x[key] / max(y[key], 1e-9) for x, y in zip(runs[a], runs[b])]
+per_round = {
+    "production within 5% of bare pingora": (round_ratios("sandgate", "bare-pingora", "rps"), lambda r: r >= 0.95),
+    "production >= 0.75x nginx": (round_ratios("sandgate", "nginx-proxy", "rps"), lambda r: r >= 0.75),
+    "training >= 1.2x nginx": (round_ratios("training", "nginx-training", "rps"), lambda r: r >= 1.2),
+    "training p99 <= nginx": (round_ratios("training", "nginx-training", "p99_ms"), lambda r: r <= 1.0),
+}
+p("")
+p("targets per round (each round's own ratio):")
+for key, (values, holds) in per_round.items():
+    p(f"  {key:<37} " + " ".join(f"{v:.2f}x" for v in values) + f"   met in {sum(map(holds, values))} of {len(values)}")
 errors = [(name, i + 1, r["socket_errors"]) for name in targets for i, r in enumerate(runs[name]) if r["socket_errors"]]
 for name, i, e in errors:
     p(f"WARNING: socket errors, {name} round {i}: {e}")
@@ -720,6 +733,7 @@ text = "\n".join(out) + "\n"
 open(f"{results}/summary.txt", "w").write(text)
 json.dump({"parameters": {k: env[k] for k in ("DURATION", "WARMUP", "CONNECTIONS", "THREADS", "ROUNDS")},
            "runs": runs, "median": median, "ratios": ratios, "meets_targets": meets,
+           "targets_per_round": {key: values for key, (values, _) in per_round.items()},
            "machine": {"nproc": int(env["NPROC"]), "kernel": env["KERNEL"], "sandgate_bin": env["SANDGATE_BIN"],
                        "build": env["BUILD"], "nginx": env["NGINX_VERSION"], "wrk": env["WRK_VERSION"]}},
           open(f"{results}/summary.json", "w"), indent=2)
