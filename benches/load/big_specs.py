@@ -12,16 +12,12 @@ speed is measured in the same run: Python's `json.load` of the same file. Prints
 """
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from first_request import free_port, operations, timed  # noqa: E402
+from first_request import emulator, operations, timed  # noqa: E402
 import http.client  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -39,24 +35,7 @@ def memory(pid):
 
 
 def one_run(binary, spec_file, ops):
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    begin = time.perf_counter()
-    process = subprocess.Popen(
-        [binary, "emulator", "--specs", spec_file, "--listen", f"127.0.0.1:{port}", "--scrub-at", "never"],
-        stdout=log, stderr=log, start_new_session=True,
-    )
-    try:
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.perf_counter() - begin > 300:
-                    log.seek(0)
-                    sys.exit(f"{binary} did not start on {spec_file}:\n{log.read().decode(errors='replace')[-2000:]}")
-                time.sleep(0.005)
-        started = time.perf_counter() - begin
+    with emulator(binary, spec_file, timeout=300) as (process, port, started):
         rss_started, _ = memory(process.pid)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         first, warm = [], []
@@ -65,9 +44,6 @@ def one_run(binary, spec_file, ops):
             warm.append(timed(conn, method, path)[0])
         rss_after, peak = memory(process.pid)
         return started, rss_started, rss_after, peak, first, warm
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def main():

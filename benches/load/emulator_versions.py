@@ -14,16 +14,12 @@ version's (e.g. a worktree's). Needs wrk.
 """
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from first_request import free_port  # noqa: E402
+from first_request import emulator  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 DURATION = os.environ.get("DURATION", "10s")
@@ -48,23 +44,7 @@ def ms(text):
 
 def one_round(binary, specs):
     """(req/s, p99 ms, CPU µs per request) of one wrk run against a fresh emulator."""
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [binary, "emulator", "--specs", specs, "--listen", f"127.0.0.1:{port}", "--scrub-at", "never"],
-        cwd=REPO, stdout=log, stderr=log, start_new_session=True,
-    )
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    log.seek(0)
-                    sys.exit(f"{binary} did not start:\n{log.read().decode(errors='replace')[-2000:]}")
-                time.sleep(0.05)
+    with emulator(binary, specs, timeout=60, cwd=REPO) as (process, port, _):
         url = f"http://127.0.0.1:{port}{PATH}"
         wrk = ["wrk", "-t", THREADS, "-c", CONNECTIONS, "--latency", *HEADERS]
         subprocess.run([*wrk, "-d", "2s", url], check=True, capture_output=True)
@@ -77,9 +57,6 @@ def one_round(binary, specs):
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
         return rps, p99, cpu * 1e6 / max(requests, 1)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def main():

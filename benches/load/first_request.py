@@ -11,6 +11,7 @@ and warm latency per binary and the candidate/baseline ratios. A request may be 
 404): the checks are compiled either way, and that is what is measured.
 """
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -58,24 +59,36 @@ def timed(conn, method, path):
     return (time.perf_counter() - begin) * 1000, response.status
 
 
-def measure(binary, specs_dir, ops):
+@contextlib.contextmanager
+def emulator(binary, specs, timeout=120, cwd=None):
+    """`sandgate emulator` serving `specs` on a free port of 127.0.0.1 until the block ends (then
+    killed with its process group). Yields (process, port, seconds from start to its first
+    accepted connection); exits naming the binary, with its log, when it does not start."""
     port = free_port()
     log = tempfile.TemporaryFile()
+    begin = time.perf_counter()
     process = subprocess.Popen(
-        [binary, "emulator", "--specs", specs_dir, "--listen", f"127.0.0.1:{port}", "--scrub-at", "never"],
-        stdout=log, stderr=log, start_new_session=True,
+        [binary, "emulator", "--specs", specs, "--listen", f"127.0.0.1:{port}", "--scrub-at", "never"],
+        cwd=cwd, stdout=log, stderr=log, start_new_session=True,
     )
     try:
-        deadline = time.time() + 120
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                if process.poll() is not None or time.time() > deadline:
+                if process.poll() is not None or time.perf_counter() - begin > timeout:
                     log.seek(0)
-                    sys.exit(f"{binary} did not start:\n{log.read().decode(errors='replace')[-2000:]}")
-                time.sleep(0.01)
+                    sys.exit(f"{binary} did not start on {specs}:\n{log.read().decode(errors='replace')[-2000:]}")
+                time.sleep(0.005)
+        yield process, port, time.perf_counter() - begin
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def measure(binary, specs_dir, ops):
+    with emulator(binary, specs_dir) as (_, port, _):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         first, warm, statuses = [], [], {}
         for method, path in ops:
@@ -84,9 +97,6 @@ def measure(binary, specs_dir, ops):
             statuses[status] = statuses.get(status, 0) + 1
             warm.append(timed(conn, method, path)[0])
         return first, warm, statuses
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def main():
